@@ -1,0 +1,95 @@
+# port25 build.  `make` builds the library and CLI into $(BUILD);
+# `make check` installs missing Debian packages, builds and runs every test
+# (plain and ASan+UBSan); `make demo` runs the demo on the bundled registry.
+
+BUILD     ?= build
+CC        ?= cc
+PKGS      := sqlite3 jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+TEST_LIBS  := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+OPT       ?= -O2
+SAN       ?=
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+CPPFLAGS  += -D_GNU_SOURCE -Isrc/libport25
+CFLAGS    += -std=c17 $(OPT) -g $(WARN) $(PKG_CFLAGS) $(SAN)
+LDFLAGS   += $(SAN)
+LDLIBS    += $(PKG_LIBS) -lm
+
+LIB_SRCS  := $(sort $(wildcard src/libport25/*/*.c))
+CLI_SRCS  := $(sort $(wildcard src/cli/*.c))
+TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+TEST_HELPERS := $(sort $(filter-out $(TEST_SRCS),$(wildcard tests/unit/*.c)))
+BENCH_SRCS := $(sort $(wildcard bench/bench_*.c))
+
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+TEST_HELPER_OBJS := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
+TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+
+LIB       := $(BUILD)/libport25.a
+CLI       := $(BUILD)/port25
+
+.PHONY: all deps check test unit cli-tests asan demo bench fuzz format clean
+all: $(CLI) $(TEST_BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(CLI): $(CLI_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_HELPER_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(TEST_HELPER_OBJS) $(LIB) $(LDLIBS) $(TEST_LIBS)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+deps:
+	@scripts/install-deps.sh
+
+# The README's test command: everything, plain build and sanitizer build.
+check: deps
+	$(MAKE) test
+	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
+	$(MAKE) fuzz-smoke
+
+test: all
+	BUILD=$(BUILD) tests/run.sh
+
+asan:
+	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
+
+demo: deps all
+	BUILD=$(BUILD) scripts/demo.sh
+
+bench: deps
+	$(MAKE) BUILD=build-bench OPT="-O3 -march=native" $(patsubst $(BUILD)/%,build-bench/%,$(BENCH_BINS)) build-bench/port25
+	BUILD=build-bench bench/run.sh
+
+# libFuzzer targets (clang); fuzz-smoke runs each for a bounded time.
+FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_SRCS:fuzz/%.c=build-fuzz/%)
+build-fuzz/%: fuzz/%.c $(LIB_SRCS)
+	@mkdir -p build-fuzz
+	clang -std=c17 -D_GNU_SOURCE -Isrc/libport25 -g -O1 $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRCS) $(PKG_LIBS) -lm
+fuzz: $(FUZZ_BINS)
+fuzz-smoke: $(FUZZ_BINS)
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-20} tests/fuzz-smoke.sh $(FUZZ_BINS)
+
+format:
+	clang-format -i $(LIB_SRCS) $(wildcard src/libport25/*/*.h) $(CLI_SRCS) $(wildcard src/cli/*.h)
+
+clean:
+	rm -rf build build-asan build-bench build-fuzz
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)

@@ -1,0 +1,18 @@
+#!/bin/sh
+# Install the Debian packages port25 needs to build and test, only those missing.
+set -e
+pkgs="build-essential pkg-config clang libclang-rt-14-dev libsqlite3-dev sqlite3 libjansson-dev
+      libcmocka-dev nftables iptables ipset iproute2"
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "port25: missing Debian packages:$missing (run as root, or: sudo apt-get install$missing)" >&2
+	exit 1
+fi
+echo "port25: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $missing

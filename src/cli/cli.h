@@ -1,0 +1,60 @@
+/* Shared plumbing of the port25 command line: options, exit codes, output. */
+#ifndef P25_CLI_H
+#define P25_CLI_H
+
+#include <stdbool.h>
+#include <jansson.h>
+
+#include "registry/registry.h"
+#include "util/time.h"
+
+/* Exit codes, documented in the README. */
+enum {
+	EXIT_OK = 0,
+	EXIT_REFUSED = 1, /* bad input, conflict, not found, limits exceeded */
+	EXIT_USAGE = 2,	  /* wrong command line */
+	EXIT_SYSTEM = 3,  /* storage, file or system failure */
+};
+
+struct cli {
+	const char *db_path;
+	const char *actor;
+	p25_time now; /* PORT25_NOW overrides the clock, for tests and reports */
+	bool json;
+	struct p25_registry *reg;
+};
+
+/* One column of a terminal table: the JSON key and the heading. */
+struct cli_column {
+	const char *key;
+	const char *heading;
+};
+
+int cli_open_registry(struct cli *cli);
+/* Print "port25: <message>" on stderr and return code. */
+int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Map a registry return code to an exit code, printing the registry's message. */
+int cli_registry_fail(struct cli *cli, int rc);
+/* Print rows (a JSON array of objects) as JSON when cli->json, else as a table. */
+void cli_print_rows(const struct cli *cli, json_t *rows, const struct cli_column *cols);
+/* Print one object as JSON when cli->json, else as "key: value" lines. */
+void cli_print_object(const struct cli *cli, json_t *obj);
+void cli_print_json(json_t *v);
+/* True when arg is --help or -h; prints usage text first. */
+bool cli_wants_help(int argc, char **argv, const char *usage);
+
+/* Subcommands: argv[0] is the subcommand name. */
+int cmd_init(struct cli *cli, int argc, char **argv);
+int cmd_org(struct cli *cli, int argc, char **argv);
+int cmd_prefix(struct cli *cli, int argc, char **argv);
+int cmd_contact(struct cli *cli, int argc, char **argv);
+int cmd_permit(struct cli *cli, int argc, char **argv);
+int cmd_request(struct cli *cli, int argc, char **argv);
+int cmd_import(struct cli *cli, int argc, char **argv);
+int cmd_export(struct cli *cli, int argc, char **argv);
+int cmd_audit(struct cli *cli, int argc, char **argv);
+int cmd_explain(struct cli *cli, int argc, char **argv);
+int cmd_compile(struct cli *cli, int argc, char **argv);
+
+#endif

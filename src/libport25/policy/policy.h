@@ -1,0 +1,94 @@
+/*
+ * The policy engine: an immutable snapshot of the registry at one instant,
+ * answering for any connection whether port25 permits it, blocks it, or does
+ * not cover it, and which organization, address space and permit decided.
+ *
+ * A snapshot holds longest-prefix-match tables for IPv4 and IPv6 built from
+ * every organization prefix and every permit valid at build time.  Each LPM
+ * leaf carries its verdict for both directions precomputed, so a per-packet
+ * decision is one lookup.  The snapshot borrows the model: keep the model
+ * alive and unchanged while the snapshot is in use.
+ */
+#ifndef P25_POLICY_H
+#define P25_POLICY_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "addr/addr.h"
+#include "model/model.h"
+#include "util/time.h"
+
+#define P25_SMTP_PORT 25
+
+enum p25_verdict {
+	P25_NOT_COVERED = 0,
+	P25_PERMIT = 1,
+	P25_BLOCK = 2,
+};
+
+enum p25_direction {
+	P25_OUTBOUND, /* the internal host is the source */
+	P25_INBOUND,  /* the internal host is the destination */
+};
+
+enum p25_reason {
+	P25_WHY_NOT_SMTP,	    /* destination port is not 25: 465/587 and the rest are untouched */
+	P25_WHY_NO_ORG,		    /* the address is in no organization's space */
+	P25_WHY_ORG_NOT_ENFORCED,   /* the org's enrollment is none, pending or suspended */
+	P25_WHY_INBOUND_NOT_COVERED, /* the org's mode is outbound only */
+	P25_WHY_PERMITTED,	    /* a valid permit covers the address */
+	P25_WHY_UNPERMITTED,	    /* in an enforced org's space and no valid permit covers it */
+};
+
+struct p25_decision {
+	enum p25_verdict verdict;
+	enum p25_reason reason;
+	enum p25_direction direction;
+	ssize_t org;	/* index into the model's orgs, or -1 */
+	ssize_t space;	/* index into the model's spaces (the org prefix holding the address), or -1 */
+	ssize_t permit; /* index into the model's permits, or -1 */
+};
+
+struct p25_policy;
+
+/*
+ * Build a snapshot valid at `now`: permits expired at `now` are left out.
+ * Fails (NULL, message in err) when the model is inconsistent: overlapping
+ * organizations, or a permit outside its organization's space.
+ */
+struct p25_policy *p25_policy_build(const struct p25_model *m, p25_time now, char *err,
+				    size_t errlen);
+void p25_policy_free(struct p25_policy *p);
+const struct p25_model *p25_policy_model(const struct p25_policy *p);
+p25_time p25_policy_built_at(const struct p25_policy *p);
+/* The earliest permit expiry after build time, or 0: rebuild the snapshot then. */
+p25_time p25_policy_next_expiry(const struct p25_policy *p);
+/* Bytes held by the lookup tables. */
+size_t p25_policy_memory(const struct p25_policy *p);
+
+/* The decision for one direction: the internal host is src (outbound) or dst (inbound). */
+void p25_policy_decide(const struct p25_policy *p, const struct p25_addr *src,
+		       const struct p25_addr *dst, uint16_t dport, enum p25_direction dir,
+		       struct p25_decision *out);
+
+/*
+ * The decision for a packet seen at an edge where both checks apply: blocked
+ * when either the outbound check of src or the inbound check of dst blocks;
+ * permitted when neither blocks and one permits; else not covered.  `out`
+ * gets the deciding direction's decision.
+ */
+enum p25_verdict p25_policy_decide_packet(const struct p25_policy *p, const struct p25_addr *src,
+					  const struct p25_addr *dst, uint16_t dport,
+					  struct p25_decision *out);
+
+/* Per-packet fast path: the verdict of one address in one direction, port 25 assumed. */
+enum p25_verdict p25_policy_verdict_v4(const struct p25_policy *p, uint32_t addr,
+				       enum p25_direction dir);
+enum p25_verdict p25_policy_verdict_v6(const struct p25_policy *p, p25_u128 addr,
+				       enum p25_direction dir);
+
+const char *p25_verdict_name(enum p25_verdict v);
+const char *p25_reason_text(enum p25_reason r);
+
+#endif
