@@ -1,0 +1,114 @@
+/*
+ * port25: the command line.  Global options come before the subcommand;
+ * each subcommand parses its own.  All logic lives in libport25.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+	"usage: port25 [--db PATH] [--actor NAME] [--json] COMMAND [ARGS]\n"
+	"\n"
+	"Registry of member organizations and their permitted mail senders, and the\n"
+	"policy that blocks TCP port 25 for every other host in their space.\n"
+	"\n"
+	"commands:\n"
+	"  init                     create or migrate the registry\n"
+	"  org      add|list|show|set|remove     organizations and their enrollment\n"
+	"  prefix   add|list|remove              an organization's address space\n"
+	"  contact  add|list|remove              security and other contacts\n"
+	"  permit   add|list|show|set|remove     permitted senders and variances\n"
+	"  request  submit|list|show|approve|reject|apply|verify   sign-up and variance requests\n"
+	"  import   FILE            bulk import of a server list (CSV or JSON), all or nothing\n"
+	"  export   --json          the whole registry as one JSON document\n"
+	"  audit                    the audit log of every change\n"
+	"  explain  ADDRESS         why an address is or is not blocked, both directions\n"
+	"  compile  --target T      generate nftables, iptables, cisco-ios, junos or pf config\n"
+	"\n"
+	"options:\n"
+	"  --db PATH      registry file (default: $PORT25_DB, else ./port25.db)\n"
+	"  --actor NAME   who is acting, for the audit log (default: $PORT25_ACTOR, $USER)\n"
+	"  --json         machine-readable output\n"
+	"\n"
+	"environment: PORT25_NOW=2026-11-23T10:00:00Z evaluates the policy at that time.\n"
+	"exit codes: 0 ok, 1 refused (bad input, conflict, not found), 2 usage, 3 system error.\n"
+	"`port25 COMMAND --help` describes each command.\n";
+
+struct command {
+	const char *name;
+	int (*run)(struct cli *, int, char **);
+};
+
+static const struct command commands[] = {
+	{"init", cmd_init},	  {"org", cmd_org},	    {"prefix", cmd_prefix},
+	{"contact", cmd_contact}, {"permit", cmd_permit},   {"request", cmd_request},
+	{"import", cmd_import},	  {"export", cmd_export},   {"audit", cmd_audit},
+	{"explain", cmd_explain}, {"compile", cmd_compile},
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"db", required_argument, NULL, 'd'},
+		{"actor", required_argument, NULL, 'a'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	struct cli cli = {0};
+	const char *now;
+	int c, rc;
+
+	cli.db_path = getenv("PORT25_DB");
+	cli.actor = getenv("PORT25_ACTOR");
+	if (!cli.actor || !*cli.actor)
+		cli.actor = getenv("USER");
+	if (!cli.actor || !*cli.actor)
+		cli.actor = "operator";
+	/* "+" stops at the subcommand, whose options are its own. */
+	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+		switch (c) {
+		case 'd': cli.db_path = optarg; break;
+		case 'a': cli.actor = optarg; break;
+		case 'j': cli.json = true; break;
+		case 'h': fputs(usage, stdout); return EXIT_OK;
+		case 'V': puts("port25 0.1"); return EXIT_OK;
+		default: fputs(usage, stderr); return EXIT_USAGE;
+		}
+	}
+	if (!cli.db_path || !*cli.db_path)
+		cli.db_path = "port25.db";
+	now = getenv("PORT25_NOW");
+	if (now && *now) {
+		char err[160];
+		if (p25_time_parse(now, &cli.now, err, sizeof err) < 0)
+			return cli_fail(EXIT_USAGE, "PORT25_NOW: %s", err);
+	} else {
+		cli.now = p25_time_now();
+	}
+	if (optind >= argc) {
+		fputs(usage, stderr);
+		return EXIT_USAGE;
+	}
+	argc -= optind;
+	argv += optind;
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		if (strcmp(argv[0], commands[i].name) == 0) {
+			optind = 0; /* glibc: restart scanning for the subcommand */
+			rc = commands[i].run(&cli, argc, argv);
+			if (cli.reg)
+				p25_registry_close(cli.reg);
+			return rc;
+		}
+	}
+	if (strcmp(argv[0], "help") == 0) {
+		fputs(usage, stdout);
+		return EXIT_OK;
+	}
+	fprintf(stderr, "port25: unknown command '%s' (see port25 --help)\n", argv[0]);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,176 @@
+/* Output shared by the subcommands: errors, tables and JSON. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cli_fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("port25: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("port25: warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_open_registry(struct cli *cli)
+{
+	char err[512];
+
+	if (cli->reg)
+		return EXIT_OK;
+	if (p25_registry_open(cli->db_path, &cli->reg, err, sizeof err) < 0)
+		return cli_fail(EXIT_SYSTEM, "%s", err);
+	return EXIT_OK;
+}
+
+int cli_registry_fail(struct cli *cli, int rc)
+{
+	const char *msg = cli->reg ? p25_registry_error(cli->reg) : NULL;
+
+	if (!msg || !*msg)
+		msg = "registry operation failed";
+	return cli_fail(rc == P25_EDB ? EXIT_SYSTEM : EXIT_REFUSED, "%s", msg);
+}
+
+void cli_print_json(json_t *v)
+{
+	char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+
+	if (s) {
+		puts(s);
+		free(s);
+	}
+}
+
+/* A cell as text: strings as they are, null as "-", the rest as compact JSON. */
+static char *cell_text(json_t *v)
+{
+	if (!v || json_is_null(v))
+		return strdup("-");
+	if (json_is_string(v))
+		return strdup(json_string_value(v));
+	if (json_is_true(v))
+		return strdup("yes");
+	if (json_is_false(v))
+		return strdup("no");
+	return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+/* Control characters in registry text must not reach the terminal raw. */
+static void put_cell(const char *s, int width, bool last)
+{
+	int n = 0;
+
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++, n++)
+		putchar(*c < 0x20 || *c == 0x7f ? '?' : *c);
+	if (!last)
+		printf("%*s", width - n + 2, "");
+}
+
+void cli_print_rows(const struct cli *cli, json_t *rows, const struct cli_column *cols)
+{
+	size_t ncols = 0, nrows = json_array_size(rows);
+	int *width;
+	char **cells;
+
+	if (cli->json) {
+		cli_print_json(rows);
+		return;
+	}
+	while (cols[ncols].key)
+		ncols++;
+	width = calloc(ncols, sizeof *width);
+	cells = calloc((nrows + 1) * ncols, sizeof *cells);
+	if (!width || !cells) {
+		free(width);
+		free(cells);
+		cli_fail(EXIT_SYSTEM, "out of memory");
+		return;
+	}
+	for (size_t c = 0; c < ncols; c++) {
+		cells[c] = strdup(cols[c].heading);
+		width[c] = (int)strlen(cols[c].heading);
+	}
+	for (size_t r = 0; r < nrows; r++) {
+		json_t *row = json_array_get(rows, r);
+		for (size_t c = 0; c < ncols; c++) {
+			char *t = cell_text(json_object_get(row, cols[c].key));
+			cells[(r + 1) * ncols + c] = t;
+			if (t && (int)strlen(t) > width[c])
+				width[c] = (int)strlen(t);
+		}
+	}
+	for (size_t r = 0; r <= nrows; r++) {
+		for (size_t c = 0; c < ncols; c++) {
+			char *t = cells[r * ncols + c];
+			put_cell(t ? t : "?", width[c], c + 1 == ncols);
+			free(t);
+		}
+		putchar('\n');
+	}
+	if (nrows == 0)
+		puts("(none)");
+	free(width);
+	free(cells);
+}
+
+void cli_print_object(const struct cli *cli, json_t *obj)
+{
+	const char *key;
+	json_t *v;
+	size_t keylen = 0;
+
+	if (cli->json) {
+		cli_print_json(obj);
+		return;
+	}
+	json_object_foreach(obj, key, v)
+		if (strlen(key) > keylen)
+			keylen = strlen(key);
+	json_object_foreach(obj, key, v) {
+		char *t;
+		if (json_is_array(v) || json_is_object(v)) {
+			printf("%s:\n", key);
+			t = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+			if (t)
+				printf("%s\n", t);
+			free(t);
+			continue;
+		}
+		t = cell_text(v);
+		printf("%-*s  ", (int)keylen + 1, key);
+		put_cell(t ? t : "?", 0, true);
+		putchar('\n');
+		free(t);
+	}
+}
+
+bool cli_wants_help(int argc, char **argv, const char *usage)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(usage, stdout);
+			return true;
+		}
+	}
+	return false;
+}
