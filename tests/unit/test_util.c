@@ -1,0 +1,104 @@
+/* Time, duration and inert-text utilities. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "util/buf.h"
+#include "util/text.h"
+#include "util/time.h"
+
+static void test_time(void **state)
+{
+	p25_time t;
+	char err[160], buf[P25_TIME_STRLEN];
+
+	assert_int_equal(p25_time_parse("1970-01-01", &t, err, sizeof err), 0);
+	assert_int_equal(t, 0);
+	assert_int_equal(p25_time_parse("2026-11-23T10:00:00Z", &t, err, sizeof err), 0);
+	assert_string_equal(p25_time_format(t, buf, sizeof buf), "2026-11-23T10:00:00Z");
+	assert_int_equal(p25_time_parse("2024-02-29T23:59", &t, err, sizeof err), 0);
+	assert_string_equal(p25_time_format(t, buf, sizeof buf), "2024-02-29T23:59:00Z");
+	assert_int_not_equal(p25_time_parse("2023-02-29", &t, err, sizeof err), 0);
+	assert_non_null(strstr(err, "2023-02-29"));
+	assert_int_not_equal(p25_time_parse("2026-11-23T10:00:00+02:00", &t, err, sizeof err), 0);
+	assert_int_not_equal(p25_time_parse("2026-13-01", &t, err, sizeof err), 0);
+	assert_int_not_equal(p25_time_parse("2026-1-01", &t, err, sizeof err), 0);
+	assert_int_not_equal(p25_time_parse("yesterday", &t, err, sizeof err), 0);
+	assert_int_not_equal(p25_time_parse("2026-11-23T25:00", &t, err, sizeof err), 0);
+}
+
+static void test_duration_expiry(void **state)
+{
+	int64_t s;
+	p25_time now, t;
+	char err[160];
+
+	assert_int_equal(p25_duration_parse("14d", &s, err, sizeof err), 0);
+	assert_int_equal(s, 14 * 86400);
+	assert_int_equal(p25_duration_parse("48h", &s, err, sizeof err), 0);
+	assert_int_equal(s, 48 * 3600);
+	assert_int_equal(p25_duration_parse("2w", &s, err, sizeof err), 0);
+	assert_int_not_equal(p25_duration_parse("0d", &s, err, sizeof err), 0);
+	assert_int_not_equal(p25_duration_parse("14", &s, err, sizeof err), 0);
+	assert_int_not_equal(p25_duration_parse("d", &s, err, sizeof err), 0);
+	assert_int_not_equal(p25_duration_parse("-3d", &s, err, sizeof err), 0);
+	assert_int_not_equal(p25_duration_parse("3dd", &s, err, sizeof err), 0);
+
+	p25_time_parse("2026-11-23T10:00:00Z", &now, err, sizeof err);
+	assert_int_equal(p25_expiry_parse("30d", now, &t, err, sizeof err), 0);
+	assert_int_equal(t, now + 30 * 86400);
+	/* A bare date lasts to the end of that day. */
+	assert_int_equal(p25_expiry_parse("2026-12-01", now, &t, err, sizeof err), 0);
+	char buf[P25_TIME_STRLEN];
+	assert_string_equal(p25_time_format(t, buf, sizeof buf), "2026-12-01T23:59:59Z");
+	assert_int_not_equal(p25_expiry_parse("soon", now, &t, err, sizeof err), 0);
+	assert_non_null(strstr(err, "soon"));
+}
+
+static void test_inert_text(void **state)
+{
+	char out[64];
+	assert_string_equal(p25_text_inert("Acme Corp. (HQ) mail-01", out, sizeof out),
+			    "Acme Corp. (HQ) mail-01");
+	assert_string_equal(p25_text_inert("x\"; flush ruleset\n*/ }#", out, sizeof out),
+			    "x_; flush ruleset__/ __");
+	p25_text_inert("a\nb\rc\"d'e*/f{g}h#i!j`k$l\\m", out, sizeof out);
+	for (const char *c = out; *c; c++)
+		assert_null(strchr("\n\r\"'*{}#!`$\\", *c));
+	p25_text_inert("0123456789", out, 5);
+	assert_string_equal(out, "0123");
+	assert_true(p25_text_is_handle("acme-1"));
+	assert_false(p25_text_is_handle("Acme"));
+	assert_false(p25_text_is_handle("-acme"));
+	assert_false(p25_text_is_handle("a b"));
+	assert_false(p25_text_is_handle(""));
+}
+
+static void test_buf(void **state)
+{
+	struct p25_buf b;
+	p25_buf_init(&b);
+	for (int i = 0; i < 1000; i++)
+		p25_buf_printf(&b, "%d,", i);
+	assert_int_equal(b.len, strlen(b.data));
+	assert_memory_equal(b.data, "0,1,2,", 6);
+	char *s = p25_buf_steal(&b);
+	assert_null(b.data);
+	free(s);
+	p25_buf_free(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_time),
+		cmocka_unit_test(test_duration_expiry),
+		cmocka_unit_test(test_inert_text),
+		cmocka_unit_test(test_buf),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
