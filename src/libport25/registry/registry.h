@@ -43,4 +43,194 @@ int p25_registry_schema_version(struct p25_registry *reg);
 /* A consistent read of everything the policy engine and compilers need. */
 int p25_registry_load_model(struct p25_registry *reg, struct p25_model *out);
 
+/* Permits expiring within this window count as "expiring" in listings. */
+#define P25_EXPIRING_WINDOW (14 * P25_DAY)
+/* Requests are due this long after submission: new permits within 48 hours. */
+#define P25_REQUEST_DUE (48 * P25_HOUR)
+/* Permits wider than these need force: a permit is for hosts, not networks. */
+#define P25_PERMIT_MAX_V4 24
+#define P25_PERMIT_MAX_V6 48
+
+enum p25_contact_role {
+	P25_ROLE_SECURITY,
+	P25_ROLE_TECHNICAL,
+	P25_ROLE_ADMINISTRATIVE,
+};
+
+enum p25_request_type {
+	P25_REQ_SIGNUP,
+	P25_REQ_ADD_PERMIT,
+	P25_REQ_REMOVE_PERMIT,
+};
+
+enum p25_request_status {
+	P25_REQ_SUBMITTED,
+	P25_REQ_APPROVED,
+	P25_REQ_APPLIED,
+	P25_REQ_VERIFIED,
+	P25_REQ_REJECTED,
+};
+
+const char *p25_role_name(enum p25_contact_role r);
+int p25_role_parse(const char *s, enum p25_contact_role *out);
+const char *p25_request_type_name(enum p25_request_type t);
+int p25_request_type_parse(const char *s, enum p25_request_type *out);
+const char *p25_request_status_name(enum p25_request_status s);
+int p25_request_status_parse(const char *s, enum p25_request_status *out);
+
+/* "active", "expiring" (within window of now) or "expired"; expires 0 is never. */
+const char *p25_permit_status(p25_time expires, p25_time now, int64_t window);
+
+/* A warning left by the last successful call (e.g. a normalized prefix), or "". */
+const char *p25_registry_warning(const struct p25_registry *reg);
+
+/*
+ * Organizations.  Listings and shows return new JSON values with stable keys
+ * (the same objects `--json` prints); the caller owns them.
+ */
+int p25_org_add(struct p25_registry *reg, const struct p25_actor *who, const char *handle,
+		const char *name, enum p25_mode mode, enum p25_action action);
+
+struct p25_org_change {
+	const char *name; /* NULL: unchanged */
+	bool set_mode, set_action, set_enrollment;
+	enum p25_mode mode;
+	enum p25_action action;
+	enum p25_enrollment enrollment;
+};
+int p25_org_set(struct p25_registry *reg, const struct p25_actor *who, const char *handle,
+		const struct p25_org_change *change);
+/* Refused while the org has prefixes or permits, unless force (which removes them too). */
+int p25_org_remove(struct p25_registry *reg, const struct p25_actor *who, const char *handle,
+		   bool force);
+int p25_org_list(struct p25_registry *reg, json_t **out);
+/* The org with its prefixes, contacts, permits (status at now) and open requests. */
+int p25_org_show(struct p25_registry *reg, const char *handle, p25_time now, json_t **out);
+
+/* flags: P25_PARSE_NORMALIZE accepts host bits, leaving a warning. */
+int p25_prefix_add(struct p25_registry *reg, const struct p25_actor *who, const char *org,
+		   const char *prefix, const char *description, unsigned flags);
+/* Refused while permits lie inside the prefix. */
+int p25_prefix_remove(struct p25_registry *reg, const struct p25_actor *who, const char *prefix);
+int p25_prefix_list(struct p25_registry *reg, const char *org, json_t **out);
+
+int p25_contact_add(struct p25_registry *reg, const struct p25_actor *who, const char *org,
+		    const char *name, const char *email, const char *phone,
+		    enum p25_contact_role role, int64_t *id);
+int p25_contact_remove(struct p25_registry *reg, const struct p25_actor *who, int64_t id);
+int p25_contact_list(struct p25_registry *reg, const char *org, json_t **out);
+
+struct p25_permit_spec {
+	const char *org;
+	const char *address; /* an address or a prefix inside the org's space */
+	enum p25_permit_kind kind;
+	const char *description;
+	const char *requested_by; /* NULL or "": the actor */
+	const char *approved_by;  /* NULL or "": the actor */
+	p25_time expires;	  /* 0: never */
+	bool force;		  /* allow prefixes wider than /24 or /48 */
+};
+int p25_permit_add(struct p25_registry *reg, const struct p25_actor *who,
+		   const struct p25_permit_spec *spec, int64_t *id);
+int p25_permit_remove(struct p25_registry *reg, const struct p25_actor *who, int64_t id);
+/* expires 0: never. */
+int p25_permit_set_expiry(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
+			  p25_time expires);
+
+struct p25_permit_filter {
+	const char *org;	 /* NULL: all */
+	p25_time now;		 /* status is relative to this */
+	int64_t expiring_within; /* > 0: only permits expiring within this many seconds */
+	bool expired;		 /* only expired permits */
+};
+int p25_permit_list(struct p25_registry *reg, const struct p25_permit_filter *filter,
+		    json_t **out);
+int p25_permit_show(struct p25_registry *reg, int64_t id, p25_time now, json_t **out);
+
+/* One server on a request: what a member writes on the sign-up or variance form. */
+struct p25_request_server {
+	const char *address;
+	enum p25_permit_kind kind;
+	const char *description;
+};
+
+struct p25_request_spec {
+	const char *org;
+	enum p25_request_type type;
+	const char *requested_by; /* NULL or "": the actor */
+	const char *note;
+	const struct p25_request_server *servers; /* signup, add-permit */
+	size_t nservers;
+	const int64_t *permit_ids; /* remove-permit */
+	size_t npermit_ids;
+	const char *const *addresses; /* remove-permit, by the permitted address */
+	size_t naddresses;
+};
+int p25_request_submit(struct p25_registry *reg, const struct p25_actor *who,
+		       const struct p25_request_spec *spec, int64_t *id);
+int p25_request_approve(struct p25_registry *reg, const struct p25_actor *who, int64_t id);
+int p25_request_reject(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
+		       const char *reason);
+/* Creates or removes the permits (and activates a signup) with the status change, or nothing. */
+int p25_request_apply(struct p25_registry *reg, const struct p25_actor *who, int64_t id);
+int p25_request_verify(struct p25_registry *reg, const struct p25_actor *who, int64_t id);
+
+struct p25_request_filter {
+	const char *org; /* NULL: all */
+	bool overdue;	 /* only open requests past due at now */
+	bool by_status;
+	enum p25_request_status status;
+	p25_time now;
+};
+int p25_request_list(struct p25_registry *reg, const struct p25_request_filter *filter,
+		     json_t **out);
+int p25_request_show(struct p25_registry *reg, int64_t id, p25_time now, json_t **out);
+
+/* The newest limit audit records first (limit <= 0: all). */
+int p25_audit_list(struct p25_registry *reg, int limit, json_t **out);
+
+/* Import and export: see import.c for the formats. */
+enum p25_import_format {
+	P25_IMPORT_AUTO,
+	P25_IMPORT_CSV,
+	P25_IMPORT_JSON,
+};
+
+struct p25_import_options {
+	const char *name; /* the file name, for messages and the audit log */
+	const char *org;  /* default organization for rows without one */
+	enum p25_import_format format;
+	bool force;   /* as permit add --force */
+	bool dry_run; /* validate everything, then roll back */
+};
+
+struct p25_import_result {
+	size_t orgs, prefixes, contacts, permits, requests;
+};
+
+/* All or nothing: the first bad row names the file, the line (or JSON path) and the problem. */
+int p25_import_buffer(struct p25_registry *reg, const struct p25_actor *who, const char *data,
+		      size_t len, const struct p25_import_options *opt,
+		      struct p25_import_result *result);
+int p25_import_file(struct p25_registry *reg, const struct p25_actor *who, const char *path,
+		    const struct p25_import_options *opt, struct p25_import_result *result);
+/* The whole registry as one document, in a deterministic order; import reads it back. */
+int p25_registry_export(struct p25_registry *reg, json_t **out);
+
+/* RFC 4180 CSV: records of fields, each record remembering the line it starts on. */
+struct p25_csv_record {
+	char **fields;
+	size_t nfields;
+	size_t line;
+};
+
+struct p25_csv {
+	struct p25_csv_record *records;
+	size_t nrecords;
+};
+
+/* Blank lines are skipped.  On error, err names the line and the problem. */
+int p25_csv_parse(const char *data, size_t len, struct p25_csv *out, char *err, size_t errlen);
+void p25_csv_free(struct p25_csv *csv);
+
 #endif

@@ -1,0 +1,90 @@
+/* Shared by the registry's source files only. */
+#ifndef P25_REGISTRY_INTERNAL_H
+#define P25_REGISTRY_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "registry/registry.h"
+
+struct p25_registry {
+	sqlite3 *db;
+	char error[1024];
+	char warning[512];
+};
+
+int reg_fail(struct p25_registry *reg, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int reg_dbfail(struct p25_registry *reg, const char *what);
+
+/*
+ * Statements bind from a format string, one letter per parameter:
+ *   s  const char * (NULL binds NULL)
+ *   i  int64_t
+ *   t  p25_time as ISO text (0 binds NULL)
+ *   T  p25_time as ISO text, always
+ *   b  the 16-byte network of a const struct p25_prefix *
+ */
+sqlite3_stmt *reg_query(struct p25_registry *reg, const char *sql, const char *fmt, ...);
+int reg_exec(struct p25_registry *reg, const char *sql, const char *fmt, ...);
+/* Step a prepared query: 1 a row, 0 done, or P25_EDB (the statement is then finalized). */
+int reg_step(struct p25_registry *reg, sqlite3_stmt *st);
+
+const char *col_text(sqlite3_stmt *st, int col);
+p25_time col_time(sqlite3_stmt *st, int col);
+json_t *json_text_or_null(const char *s);
+json_t *json_time_or_null(p25_time t);
+
+int reg_begin(struct p25_registry *reg);
+/* Commit when rc is 0, else roll back; returns rc (or P25_EDB if the commit fails). */
+int reg_end(struct p25_registry *reg, int rc);
+
+/* One audit record, in the caller's transaction.  before/after may be NULL. */
+int reg_audit(struct p25_registry *reg, const struct p25_actor *who, const char *action,
+	      const char *type, const char *object, json_t *before, json_t *after);
+
+/* Text of a permitted address: hosts without "/32" or "/128". */
+char *permit_text(const struct p25_prefix *p, char *buf, size_t buflen);
+void prefix_net_bytes(const struct p25_prefix *p, unsigned char out[16]);
+
+/* Lookups inside a transaction. */
+int org_id_of(struct p25_registry *reg, const char *handle, int64_t *id);
+json_t *org_json_by_id(struct p25_registry *reg, int64_t id);
+json_t *permit_json_by_id(struct p25_registry *reg, int64_t id, p25_time now);
+json_t *request_json_by_id(struct p25_registry *reg, int64_t id, p25_time now);
+
+/* The steps of the public calls, for callers that own the transaction (import, apply). */
+struct org_restore {
+	const char *enrollment;
+	p25_time created, updated;
+};
+int org_add_tx(struct p25_registry *reg, const struct p25_actor *who, const char *handle,
+	       const char *name, enum p25_mode mode, enum p25_action action,
+	       const struct org_restore *restore);
+int org_check_enrollment(struct p25_registry *reg, int64_t org_id, const char *handle,
+			 enum p25_enrollment e);
+int prefix_add_tx(struct p25_registry *reg, const struct p25_actor *who, const char *org,
+		  const char *prefix, const char *description, unsigned flags);
+int contact_add_tx(struct p25_registry *reg, const struct p25_actor *who, const char *org,
+		   const char *name, const char *email, const char *phone,
+		   enum p25_contact_role role, int64_t want_id, int64_t *id);
+
+/* Where a permit comes from, beyond what permit add is told. */
+struct permit_origin {
+	int64_t request_id; /* 0: none */
+	int64_t want_id;    /* 0: the next free id */
+	p25_time created;   /* 0: now */
+	bool allow_past;    /* restoring an expired variance */
+};
+int permit_validate(struct p25_registry *reg, const struct p25_permit_spec *spec,
+		    int64_t org_id, struct p25_prefix *out);
+int permit_add_tx(struct p25_registry *reg, const struct p25_actor *who,
+		  const struct p25_permit_spec *spec, const struct permit_origin *origin,
+		  int64_t *id);
+
+int permit_remove_in_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id);
+
+int request_restore_tx(struct p25_registry *reg, const struct p25_actor *who, json_t *req,
+		       const char *where);
+json_t *requests_export(struct p25_registry *reg, int *rc);
+
+#endif

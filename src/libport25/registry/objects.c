@@ -1,0 +1,970 @@
+/* Organizations, their address space, contacts and permitted senders. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry/internal.h"
+#include "util/buf.h"
+#include "util/text.h"
+
+#define ORG_COLS "o.handle, o.name, o.enrollment, o.mode, o.action, o.created, o.updated"
+#define PERMIT_COLS                                                                                \
+	"p.id, o.handle, p.text, p.kind, p.description, p.requested_by, p.approved_by, "          \
+	"p.created, p.expires, p.request_id"
+#define CONTACT_COLS "c.id, o.handle, c.name, c.email, c.phone, c.role"
+
+static json_t *org_json_row(sqlite3_stmt *st)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "handle", col_text(st, 0), "name",
+			 col_text(st, 1), "enrollment", col_text(st, 2), "mode", col_text(st, 3),
+			 "action", col_text(st, 4), "created", col_text(st, 5), "updated",
+			 col_text(st, 6));
+}
+
+/* now 0: no status, as in the audit log and exports, where it would go stale. */
+static json_t *permit_json_row(sqlite3_stmt *st, p25_time now, int64_t window)
+{
+	p25_time expires = col_time(st, 8);
+	json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "id",
+			      (json_int_t)sqlite3_column_int64(st, 0), "org", col_text(st, 1),
+			      "address", col_text(st, 2), "kind", col_text(st, 3), "description",
+			      col_text(st, 4), "requested_by", col_text(st, 5), "approved_by",
+			      col_text(st, 6), "created", col_text(st, 7), "expires",
+			      json_time_or_null(expires), "request_id",
+			      sqlite3_column_type(st, 9) == SQLITE_NULL
+				      ? json_null()
+				      : json_integer(sqlite3_column_int64(st, 9)));
+	if (o && now)
+		json_object_set_new(o, "status",
+				    json_string(p25_permit_status(expires, now, window)));
+	return o;
+}
+
+static json_t *contact_json_row(sqlite3_stmt *st)
+{
+	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "id",
+			 (json_int_t)sqlite3_column_int64(st, 0), "org", col_text(st, 1), "name",
+			 col_text(st, 2), "email", col_text(st, 3), "phone", col_text(st, 4),
+			 "role", col_text(st, 5));
+}
+
+static json_t *prefix_json_row(sqlite3_stmt *st)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:s}", "org", col_text(st, 0), "prefix",
+			 col_text(st, 1), "family",
+			 sqlite3_column_int(st, 2) == 4 ? "ipv4" : "ipv6", "description",
+			 col_text(st, 3), "created", col_text(st, 4));
+}
+
+/* Run a query and collect rows through fn into a new array. */
+static int collect(struct p25_registry *reg, sqlite3_stmt *st, json_t **out,
+		   json_t *(*fn)(sqlite3_stmt *, p25_time, int64_t), p25_time now, int64_t window)
+{
+	json_t *rows = json_array();
+	int rc;
+
+	*out = NULL;
+	if (!st) {
+		json_decref(rows);
+		return P25_EDB;
+	}
+	while ((rc = reg_step(reg, st)) == 1) {
+		json_t *row = fn(st, now, window);
+		if (!row || json_array_append_new(rows, row) < 0) {
+			sqlite3_finalize(st);
+			json_decref(rows);
+			return reg_fail(reg, P25_EDB, "registry: out of memory");
+		}
+	}
+	if (rc < 0) {
+		json_decref(rows);
+		return rc;
+	}
+	sqlite3_finalize(st);
+	*out = rows;
+	return 0;
+}
+
+static json_t *contact_row_fn(sqlite3_stmt *st, p25_time now, int64_t window)
+{
+	return contact_json_row(st);
+}
+
+static json_t *prefix_row_fn(sqlite3_stmt *st, p25_time now, int64_t window)
+{
+	return prefix_json_row(st);
+}
+
+int org_id_of(struct p25_registry *reg, const char *handle, int64_t *id)
+{
+	sqlite3_stmt *st = reg_query(reg, "SELECT id FROM org WHERE handle = ?", "s", handle);
+	int rc;
+
+	if (!st)
+		return P25_EDB;
+	rc = reg_step(reg, st);
+	if (rc < 0)
+		return rc;
+	if (rc == 1)
+		*id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc == 0)
+		return reg_fail(reg, P25_ENOTFOUND, "no organization '%s' (see port25 org list)",
+				handle ? handle : "");
+	return 0;
+}
+
+json_t *org_json_by_id(struct p25_registry *reg, int64_t id)
+{
+	sqlite3_stmt *st = reg_query(reg, "SELECT " ORG_COLS " FROM org o WHERE o.id = ?", "i", id);
+	json_t *o;
+
+	if (!st)
+		return NULL;
+	if (reg_step(reg, st) != 1) {
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	o = org_json_row(st);
+	sqlite3_finalize(st);
+	return o;
+}
+
+json_t *permit_json_by_id(struct p25_registry *reg, int64_t id, p25_time now)
+{
+	sqlite3_stmt *st = reg_query(reg,
+				     "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = "
+				     "p.org_id WHERE p.id = ?",
+				     "i", id);
+	json_t *o;
+
+	if (!st)
+		return NULL;
+	if (reg_step(reg, st) != 1) {
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	o = permit_json_row(st, now, P25_EXPIRING_WINDOW);
+	sqlite3_finalize(st);
+	return o;
+}
+
+static int count(struct p25_registry *reg, const char *sql, int64_t id, int64_t *n)
+{
+	sqlite3_stmt *st = reg_query(reg, sql, "i", id);
+	int rc;
+
+	if (!st)
+		return P25_EDB;
+	rc = reg_step(reg, st);
+	if (rc < 0)
+		return rc;
+	*n = rc ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/* ---- organizations ---- */
+
+int org_add_tx(struct p25_registry *reg, const struct p25_actor *who, const char *handle,
+	       const char *name, enum p25_mode mode, enum p25_action action,
+	       const struct org_restore *restore)
+{
+	int64_t id;
+	json_t *after;
+	int rc;
+
+	if (!p25_text_is_handle(handle))
+		return reg_fail(reg, P25_EINVAL,
+				"'%s' is not a valid organization handle: 1 to 32 of a-z, 0-9 and "
+				"'-', not starting with '-'",
+				handle ? handle : "");
+	if (!name || !*name)
+		return reg_fail(reg, P25_EINVAL, "organization '%s': the name must not be empty",
+				handle);
+	rc = org_id_of(reg, handle, &id);
+	if (rc == 0)
+		return reg_fail(reg, P25_ECONFLICT, "organization '%s' already exists", handle);
+	if (rc != P25_ENOTFOUND)
+		return rc;
+	reg->error[0] = '\0';
+	rc = reg_exec(reg,
+		      "INSERT INTO org (handle, name, enrollment, mode, action, created, updated) "
+		      "VALUES (?, ?, ?, ?, ?, ?, ?)",
+		      "sssssTT", handle, name,
+		      restore && restore->enrollment ? restore->enrollment : "none",
+		      p25_mode_name(mode), p25_action_name(action),
+		      restore && restore->created ? restore->created : who->now,
+		      restore && restore->updated ? restore->updated : who->now);
+	if (rc < 0)
+		return rc;
+	after = org_json_by_id(reg, sqlite3_last_insert_rowid(reg->db));
+	rc = reg_audit(reg, who, "org.add", "org", handle, NULL, after);
+	json_decref(after);
+	return rc;
+}
+
+int p25_org_add(struct p25_registry *reg, const struct p25_actor *who, const char *handle,
+		const char *name, enum p25_mode mode, enum p25_action action)
+{
+	int rc = reg_begin(reg);
+	if (rc < 0)
+		return rc;
+	return reg_end(reg, org_add_tx(reg, who, handle, name, mode, action, NULL));
+}
+
+int org_check_enrollment(struct p25_registry *reg, int64_t org_id, const char *handle,
+			 enum p25_enrollment e)
+{
+	int64_t n;
+	int rc;
+
+	if (e != P25_ENROLL_ACTIVE)
+		return 0;
+	rc = count(reg, "SELECT count(*) FROM contact WHERE org_id = ? AND role = 'security'",
+		   org_id, &n);
+	if (rc < 0)
+		return rc;
+	if (n == 0)
+		return reg_fail(reg, P25_EINVAL,
+				"organization '%s' cannot become active without a security contact "
+				"(add one: port25 contact add %s --name N --email E --role security)",
+				handle, handle);
+	return 0;
+}
+
+static int org_set_tx(struct p25_registry *reg, const struct p25_actor *who, const char *handle,
+		      const struct p25_org_change *c)
+{
+	int64_t id;
+	json_t *before, *after;
+	int rc;
+
+	if (!c->name && !c->set_mode && !c->set_action && !c->set_enrollment)
+		return reg_fail(reg, P25_EINVAL, "org set %s: nothing to change", handle);
+	if (c->name && !*c->name)
+		return reg_fail(reg, P25_EINVAL, "organization '%s': the name must not be empty",
+				handle);
+	rc = org_id_of(reg, handle, &id);
+	if (rc < 0)
+		return rc;
+	if (c->set_enrollment && (rc = org_check_enrollment(reg, id, handle, c->enrollment)) < 0)
+		return rc;
+	before = org_json_by_id(reg, id);
+	rc = reg_exec(reg,
+		      "UPDATE org SET name = coalesce(?, name), mode = coalesce(?, mode), "
+		      "action = coalesce(?, action), enrollment = coalesce(?, enrollment), "
+		      "updated = ? WHERE id = ?",
+		      "ssssTi", c->name, c->set_mode ? p25_mode_name(c->mode) : NULL,
+		      c->set_action ? p25_action_name(c->action) : NULL,
+		      c->set_enrollment ? p25_enrollment_name(c->enrollment) : NULL, who->now, id);
+	if (rc == 0) {
+		after = org_json_by_id(reg, id);
+		rc = reg_audit(reg, who, "org.set", "org", handle, before, after);
+		json_decref(after);
+	}
+	json_decref(before);
+	return rc;
+}
+
+int p25_org_set(struct p25_registry *reg, const struct p25_actor *who, const char *handle,
+		const struct p25_org_change *change)
+{
+	int rc = reg_begin(reg);
+	if (rc < 0)
+		return rc;
+	return reg_end(reg, org_set_tx(reg, who, handle, change));
+}
+
+static int org_remove_tx(struct p25_registry *reg, const struct p25_actor *who,
+			 const char *handle, bool force)
+{
+	int64_t id, nprefixes, npermits;
+	json_t *before = NULL;
+	int rc;
+
+	rc = org_id_of(reg, handle, &id);
+	if (rc < 0)
+		return rc;
+	if ((rc = count(reg, "SELECT count(*) FROM prefix WHERE org_id = ?", id, &nprefixes)) < 0 ||
+	    (rc = count(reg, "SELECT count(*) FROM permit WHERE org_id = ?", id, &npermits)) < 0)
+		return rc;
+	if ((nprefixes || npermits) && !force)
+		return reg_fail(reg, P25_ECONFLICT,
+				"organization '%s' still has %" PRId64 " prefix(es) and %" PRId64
+				" permit(s); remove them first or use --force",
+				handle, nprefixes, npermits);
+	/* The audit record keeps everything the removal takes with it. */
+	rc = p25_org_show(reg, handle, 0, &before);
+	if (rc < 0)
+		return rc;
+	rc = reg_exec(reg, "DELETE FROM org WHERE id = ?", "i", id);
+	if (rc == 0)
+		rc = reg_audit(reg, who, "org.remove", "org", handle, before, NULL);
+	json_decref(before);
+	return rc;
+}
+
+int p25_org_remove(struct p25_registry *reg, const struct p25_actor *who, const char *handle,
+		   bool force)
+{
+	int rc = reg_begin(reg);
+	if (rc < 0)
+		return rc;
+	return reg_end(reg, org_remove_tx(reg, who, handle, force));
+}
+
+static json_t *org_list_row_fn(sqlite3_stmt *st, p25_time now, int64_t window)
+{
+	json_t *o = org_json_row(st);
+	if (o) {
+		json_object_set_new(o, "prefixes", json_integer(sqlite3_column_int64(st, 7)));
+		json_object_set_new(o, "contacts", json_integer(sqlite3_column_int64(st, 8)));
+		json_object_set_new(o, "permits", json_integer(sqlite3_column_int64(st, 9)));
+	}
+	return o;
+}
+
+int p25_org_list(struct p25_registry *reg, json_t **out)
+{
+	reg->error[0] = '\0';
+	return collect(reg,
+		       reg_query(reg,
+				 "SELECT " ORG_COLS ", "
+				 "(SELECT count(*) FROM prefix WHERE org_id = o.id), "
+				 "(SELECT count(*) FROM contact WHERE org_id = o.id), "
+				 "(SELECT count(*) FROM permit WHERE org_id = o.id) "
+				 "FROM org o ORDER BY o.handle",
+				 ""),
+		       out, org_list_row_fn, 0, 0);
+}
+
+static json_t *permit_row_fn(sqlite3_stmt *st, p25_time now, int64_t window)
+{
+	return permit_json_row(st, now, window);
+}
+
+int p25_org_show(struct p25_registry *reg, const char *handle, p25_time now, json_t **out)
+{
+	struct p25_request_filter rf = {.org = handle, .now = now};
+	json_t *org, *rows, *open;
+	int64_t id;
+	int rc;
+
+	*out = NULL;
+	if ((rc = org_id_of(reg, handle, &id)) < 0)
+		return rc;
+	org = org_json_by_id(reg, id);
+	if (!org)
+		return reg_fail(reg, P25_EDB, "registry: reading organization '%s'", handle);
+	rc = p25_prefix_list(reg, handle, &rows);
+	if (rc == 0) {
+		json_object_set_new(org, "prefixes", rows);
+		rc = p25_contact_list(reg, handle, &rows);
+	}
+	if (rc == 0) {
+		json_object_set_new(org, "contacts", rows);
+		rc = collect(reg,
+			     reg_query(reg,
+				       "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = "
+				       "p.org_id WHERE o.id = ? ORDER BY p.family, p.net, p.len",
+				       "i", id),
+			     &rows, permit_row_fn, now, P25_EXPIRING_WINDOW);
+	}
+	if (rc == 0) {
+		json_object_set_new(org, "permits", rows);
+		rc = p25_request_list(reg, &rf, &rows);
+	}
+	if (rc == 0) {
+		size_t i;
+		json_t *r;
+		open = json_array();
+		json_array_foreach(rows, i, r) {
+			const char *s = json_string_value(json_object_get(r, "status"));
+			if (s && (!strcmp(s, "submitted") || !strcmp(s, "approved")))
+				json_array_append(open, r);
+		}
+		json_decref(rows);
+		json_object_set_new(org, "open_requests", open);
+	}
+	if (rc < 0) {
+		json_decref(org);
+		return rc;
+	}
+	*out = org;
+	return 0;
+}
+
+/* ---- address space ---- */
+
+static int space_conflict(struct p25_registry *reg, const struct p25_prefix *p, const char *text,
+			  const char *org)
+{
+	sqlite3_stmt *st = reg_query(reg,
+				     "SELECT x.text, o.handle FROM prefix x JOIN org o ON "
+				     "o.id = x.org_id WHERE x.family = ? ORDER BY x.net, x.len",
+				     "i", (int64_t)p->family);
+	int rc;
+
+	if (!st)
+		return P25_EDB;
+	while ((rc = reg_step(reg, st)) == 1) {
+		struct p25_prefix q;
+		struct p25_diag diag;
+		const char *qtext = col_text(st, 0), *qorg = col_text(st, 1);
+		if (p25_prefix_parse(qtext, 0, &q, &diag) < 0 || !p25_prefix_overlaps(p, &q))
+			continue;
+		if (strcmp(qorg, org) != 0)
+			rc = reg_fail(reg, P25_ECONFLICT,
+				      "prefix %s (for organization '%s') overlaps %s of organization "
+				      "'%s'",
+				      text, org, qtext, qorg);
+		else if (p25_prefix_equal(p, &q))
+			rc = reg_fail(reg, P25_ECONFLICT,
+				      "prefix %s is already registered to organization '%s'", text,
+				      org);
+		else
+			rc = reg_fail(reg, P25_ECONFLICT,
+				      "prefix %s %s %s, already registered to organization '%s'; an "
+				      "organization's prefixes must not nest",
+				      text, p25_prefix_contains(&q, p) ? "lies inside" : "contains",
+				      qtext, org);
+		sqlite3_finalize(st);
+		return rc;
+	}
+	if (rc < 0)
+		return rc;
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int prefix_add_tx(struct p25_registry *reg, const struct p25_actor *who, const char *org,
+		  const char *prefix, const char *description, unsigned flags)
+{
+	struct p25_prefix p;
+	struct p25_diag diag;
+	char text[P25_PREFIX_STRLEN];
+	int64_t org_id;
+	json_t *after;
+	int rc;
+
+	if ((rc = org_id_of(reg, org, &org_id)) < 0)
+		return rc;
+	if (p25_prefix_parse(prefix, (flags & P25_PARSE_NORMALIZE) | P25_PARSE_REQUIRE_LEN, &p,
+			     &diag) < 0)
+		return reg_fail(reg, P25_EINVAL, "%s%s", diag.error,
+				strstr(diag.error, "host bits") ? " (use --normalize to accept it)"
+								: "");
+	snprintf(reg->warning, sizeof reg->warning, "%s", diag.warning);
+	p25_prefix_format(&p, text, sizeof text);
+	if ((rc = space_conflict(reg, &p, text, org)) < 0)
+		return rc;
+	rc = reg_exec(reg,
+		      "INSERT INTO prefix (org_id, family, net, len, text, description, created) "
+		      "VALUES (?, ?, ?, ?, ?, ?, ?)",
+		      "iibissT", org_id, (int64_t)p.family, &p, (int64_t)p.len, text,
+		      description ? description : "", who->now);
+	if (rc < 0)
+		return rc;
+	after = json_pack("{s:s, s:s, s:s}", "org", org, "prefix", text, "description",
+			  description ? description : "");
+	rc = reg_audit(reg, who, "prefix.add", "prefix", text, NULL, after);
+	json_decref(after);
+	return rc;
+}
+
+int p25_prefix_add(struct p25_registry *reg, const struct p25_actor *who, const char *org,
+		   const char *prefix, const char *description, unsigned flags)
+{
+	char warning[sizeof reg->warning];
+	int rc = reg_begin(reg);
+
+	if (rc < 0)
+		return rc;
+	rc = reg_end(reg, prefix_add_tx(reg, who, org, prefix, description, flags));
+	/* reg_end leaves the warning alone; keep it only for a prefix that was added. */
+	snprintf(warning, sizeof warning, "%s", rc == 0 ? reg->warning : "");
+	snprintf(reg->warning, sizeof reg->warning, "%s", warning);
+	return rc;
+}
+
+static int prefix_remove_tx(struct p25_registry *reg, const struct p25_actor *who,
+			    const char *prefix)
+{
+	struct p25_prefix p;
+	struct p25_diag diag;
+	char text[P25_PREFIX_STRLEN];
+	sqlite3_stmt *st;
+	int64_t id, org_id;
+	char org[64];
+	json_t *before;
+	int rc;
+
+	if (p25_prefix_parse(prefix, P25_PARSE_REQUIRE_LEN, &p, &diag) < 0)
+		return reg_fail(reg, P25_EINVAL, "%s", diag.error);
+	p25_prefix_format(&p, text, sizeof text);
+	st = reg_query(reg,
+		       "SELECT x.id, x.org_id, o.handle FROM prefix x JOIN org o ON o.id = "
+		       "x.org_id WHERE x.text = ?",
+		       "s", text);
+	if (!st)
+		return P25_EDB;
+	if ((rc = reg_step(reg, st)) < 0)
+		return rc;
+	if (rc == 0) {
+		sqlite3_finalize(st);
+		return reg_fail(reg, P25_ENOTFOUND, "prefix %s is not registered (see port25 prefix list)",
+				text);
+	}
+	id = sqlite3_column_int64(st, 0);
+	org_id = sqlite3_column_int64(st, 1);
+	snprintf(org, sizeof org, "%s", col_text(st, 2));
+	sqlite3_finalize(st);
+
+	st = reg_query(reg, "SELECT id, text FROM permit WHERE org_id = ? ORDER BY id", "i", org_id);
+	if (!st)
+		return P25_EDB;
+	while ((rc = reg_step(reg, st)) == 1) {
+		struct p25_prefix q;
+		if (p25_prefix_parse(col_text(st, 1), 0, &q, &diag) == 0 &&
+		    p25_prefix_contains(&p, &q)) {
+			rc = reg_fail(reg, P25_ECONFLICT,
+				      "prefix %s of organization '%s' still holds permit %lld (%s); "
+				      "remove its permits first",
+				      text, org, (long long)sqlite3_column_int64(st, 0),
+				      col_text(st, 1));
+			sqlite3_finalize(st);
+			return rc;
+		}
+	}
+	if (rc < 0)
+		return rc;
+	sqlite3_finalize(st);
+	before = json_pack("{s:s, s:s}", "org", org, "prefix", text);
+	rc = reg_exec(reg, "DELETE FROM prefix WHERE id = ?", "i", id);
+	if (rc == 0)
+		rc = reg_audit(reg, who, "prefix.remove", "prefix", text, before, NULL);
+	json_decref(before);
+	return rc;
+}
+
+int p25_prefix_remove(struct p25_registry *reg, const struct p25_actor *who, const char *prefix)
+{
+	int rc = reg_begin(reg);
+	if (rc < 0)
+		return rc;
+	return reg_end(reg, prefix_remove_tx(reg, who, prefix));
+}
+
+int p25_prefix_list(struct p25_registry *reg, const char *org, json_t **out)
+{
+	int64_t id = 0;
+	int rc;
+
+	*out = NULL;
+	if (org && (rc = org_id_of(reg, org, &id)) < 0)
+		return rc;
+	return collect(reg,
+		       reg_query(reg,
+				 "SELECT o.handle, x.text, x.family, x.description, x.created FROM "
+				 "prefix x JOIN org o ON o.id = x.org_id WHERE ? = 0 OR o.id = ? "
+				 "ORDER BY x.family, x.net, x.len",
+				 "ii", id, id),
+		       out, prefix_row_fn, 0, 0);
+}
+
+/* ---- contacts ---- */
+
+static bool plausible_email(const char *s)
+{
+	const char *at = s ? strchr(s, '@') : NULL;
+
+	if (!at || at == s || !at[1] || strchr(at + 1, '@') || !strchr(at + 1, '.'))
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f || *s == ',' || *s == '<' || *s == '>')
+			return false;
+	return true;
+}
+
+int contact_add_tx(struct p25_registry *reg, const struct p25_actor *who, const char *org,
+		   const char *name, const char *email, const char *phone,
+		   enum p25_contact_role role, int64_t want_id, int64_t *id)
+{
+	int64_t org_id, new_id;
+	json_t *after;
+	char object[24];
+	int rc;
+
+	if ((rc = org_id_of(reg, org, &org_id)) < 0)
+		return rc;
+	if (!name || !*name)
+		return reg_fail(reg, P25_EINVAL, "contact for organization '%s': the name must not be empty", org);
+	if (!plausible_email(email))
+		return reg_fail(reg, P25_EINVAL,
+				"contact '%s' of organization '%s': '%s' is not an email address", name,
+				org, email ? email : "");
+	if (want_id > 0) {
+		int64_t n;
+		if ((rc = count(reg, "SELECT count(*) FROM contact WHERE id = ?", want_id, &n)) < 0)
+			return rc;
+		if (n)
+			return reg_fail(reg, P25_ECONFLICT, "contact id %" PRId64 " is already in use",
+					want_id);
+	}
+	rc = reg_exec(reg,
+		      "INSERT INTO contact (id, org_id, name, email, phone, role, created) "
+		      "VALUES (nullif(?, 0), ?, ?, ?, ?, ?, ?)",
+		      "iissssT", want_id, org_id, name, email, phone ? phone : "",
+		      p25_role_name(role), who->now);
+	if (rc < 0)
+		return rc;
+	new_id = sqlite3_last_insert_rowid(reg->db);
+	if (id)
+		*id = new_id;
+	snprintf(object, sizeof object, "%" PRId64, new_id);
+	after = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "id", (json_int_t)new_id, "org", org,
+			  "name", name, "email", email, "phone", phone ? phone : "", "role",
+			  p25_role_name(role));
+	rc = reg_audit(reg, who, "contact.add", "contact", object, NULL, after);
+	json_decref(after);
+	return rc;
+}
+
+int p25_contact_add(struct p25_registry *reg, const struct p25_actor *who, const char *org,
+		    const char *name, const char *email, const char *phone,
+		    enum p25_contact_role role, int64_t *id)
+{
+	int rc = reg_begin(reg);
+	if (rc < 0)
+		return rc;
+	return reg_end(reg, contact_add_tx(reg, who, org, name, email, phone, role, 0, id));
+}
+
+static int contact_remove_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id)
+{
+	sqlite3_stmt *st;
+	json_t *before;
+	char object[24];
+	int64_t org_id, nsecurity;
+	bool last_guard;
+	int rc;
+
+	st = reg_query(reg,
+		       "SELECT " CONTACT_COLS ", o.id, o.enrollment FROM contact c JOIN org o ON "
+		       "o.id = c.org_id WHERE c.id = ?",
+		       "i", id);
+	if (!st)
+		return P25_EDB;
+	if ((rc = reg_step(reg, st)) < 0)
+		return rc;
+	if (rc == 0) {
+		sqlite3_finalize(st);
+		return reg_fail(reg, P25_ENOTFOUND, "no contact %" PRId64 " (see port25 contact list)",
+				id);
+	}
+	before = contact_json_row(st);
+	org_id = sqlite3_column_int64(st, 6);
+	last_guard = !strcmp(col_text(st, 5), "security") && !strcmp(col_text(st, 7), "active");
+	sqlite3_finalize(st);
+	if (last_guard) {
+		rc = count(reg, "SELECT count(*) FROM contact WHERE org_id = ? AND role = 'security'",
+			   org_id, &nsecurity);
+		if (rc == 0 && nsecurity <= 1)
+			rc = reg_fail(reg, P25_ECONFLICT,
+				      "contact %" PRId64 " is the last security contact of active "
+				      "organization '%s'; add another security contact first",
+				      id, json_string_value(json_object_get(before, "org")));
+		if (rc < 0) {
+			json_decref(before);
+			return rc;
+		}
+	}
+	snprintf(object, sizeof object, "%" PRId64, id);
+	rc = reg_exec(reg, "DELETE FROM contact WHERE id = ?", "i", id);
+	if (rc == 0)
+		rc = reg_audit(reg, who, "contact.remove", "contact", object, before, NULL);
+	json_decref(before);
+	return rc;
+}
+
+int p25_contact_remove(struct p25_registry *reg, const struct p25_actor *who, int64_t id)
+{
+	int rc = reg_begin(reg);
+	if (rc < 0)
+		return rc;
+	return reg_end(reg, contact_remove_tx(reg, who, id));
+}
+
+int p25_contact_list(struct p25_registry *reg, const char *org, json_t **out)
+{
+	int64_t id = 0;
+	int rc;
+
+	*out = NULL;
+	if (org && (rc = org_id_of(reg, org, &id)) < 0)
+		return rc;
+	return collect(reg,
+		       reg_query(reg,
+				 "SELECT " CONTACT_COLS " FROM contact c JOIN org o ON o.id = "
+				 "c.org_id WHERE ? = 0 OR o.id = ? ORDER BY o.handle, c.id",
+				 "ii", id, id),
+		       out, contact_row_fn, 0, 0);
+}
+
+/* ---- permitted senders ---- */
+
+static int outside_space(struct p25_registry *reg, const char *text, const char *org,
+			 int64_t org_id)
+{
+	sqlite3_stmt *st = reg_query(reg,
+				     "SELECT text FROM prefix WHERE org_id = ? ORDER BY family, "
+				     "net, len",
+				     "i", org_id);
+	struct p25_buf list;
+	int rc;
+
+	if (!st)
+		return P25_EDB;
+	p25_buf_init(&list);
+	while ((rc = reg_step(reg, st)) == 1)
+		p25_buf_printf(&list, "%s%s", list.len ? ", " : "", col_text(st, 0));
+	if (rc == 0)
+		sqlite3_finalize(st);
+	if (rc == 0 && list.len)
+		rc = reg_fail(reg, P25_EINVAL,
+			      "%s is outside the address space of organization '%s' (%s)", text, org,
+			      list.data);
+	else if (rc == 0)
+		rc = reg_fail(reg, P25_EINVAL,
+			      "%s is outside the address space of organization '%s', which has no "
+			      "prefixes yet (add them: port25 prefix add %s PREFIX)",
+			      text, org, org);
+	p25_buf_free(&list);
+	return rc;
+}
+
+int permit_validate(struct p25_registry *reg, const struct p25_permit_spec *spec,
+		    int64_t org_id, struct p25_prefix *out)
+{
+	struct p25_diag diag;
+	char text[P25_PREFIX_STRLEN];
+	sqlite3_stmt *st;
+	unsigned max;
+	bool inside = false;
+	int rc = 0;
+
+	if (p25_prefix_parse(spec->address, 0, out, &diag) < 0)
+		return reg_fail(reg, P25_EINVAL, "permit for organization '%s': %s", spec->org,
+				diag.error);
+	permit_text(out, text, sizeof text);
+	if (!spec->description || !*spec->description)
+		return reg_fail(reg, P25_EINVAL,
+				"permit %s: a description is required (what the server is)", text);
+	max = out->family == P25_INET ? P25_PERMIT_MAX_V4 : P25_PERMIT_MAX_V6;
+	if (out->len < max && !spec->force)
+		return reg_fail(reg, P25_EINVAL,
+				"permit %s is wider than /%u; a permit is for mail servers, not whole "
+				"networks (use --force if it really is)",
+				text, max);
+	st = reg_query(reg, "SELECT text FROM prefix WHERE org_id = ?", "i", org_id);
+	if (!st)
+		return P25_EDB;
+	while (!inside && (rc = reg_step(reg, st)) == 1) {
+		struct p25_prefix q;
+		inside = p25_prefix_parse(col_text(st, 0), 0, &q, &diag) == 0 &&
+			 p25_prefix_contains(&q, out);
+	}
+	if (!inside && rc < 0)
+		return rc;
+	sqlite3_finalize(st);
+	if (!inside)
+		return outside_space(reg, text, spec->org, org_id);
+	st = reg_query(reg, "SELECT id FROM permit WHERE org_id = ? AND text = ?", "is", org_id,
+		       text);
+	if (!st)
+		return P25_EDB;
+	if ((rc = reg_step(reg, st)) < 0)
+		return rc;
+	if (rc == 1)
+		rc = reg_fail(reg, P25_ECONFLICT,
+			      "%s is already permitted for organization '%s' (permit %lld)", text,
+			      spec->org, (long long)sqlite3_column_int64(st, 0));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int permit_add_tx(struct p25_registry *reg, const struct p25_actor *who,
+		  const struct p25_permit_spec *spec, const struct permit_origin *origin,
+		  int64_t *id)
+{
+	static const struct permit_origin plain = {0};
+	struct p25_prefix p;
+	char text[P25_PREFIX_STRLEN], object[24];
+	int64_t org_id, new_id, n;
+	json_t *after;
+	int rc;
+
+	if (!origin)
+		origin = &plain;
+	if ((rc = org_id_of(reg, spec->org, &org_id)) < 0)
+		return rc;
+	if ((rc = permit_validate(reg, spec, org_id, &p)) < 0)
+		return rc;
+	permit_text(&p, text, sizeof text);
+	if (spec->expires && spec->expires <= who->now && !origin->allow_past) {
+		char t[P25_TIME_STRLEN];
+		return reg_fail(reg, P25_EINVAL, "permit %s: the expiry %s is already past", text,
+				p25_time_format(spec->expires, t, sizeof t));
+	}
+	if (origin->want_id > 0) {
+		rc = count(reg, "SELECT count(*) FROM permit WHERE id = ?", origin->want_id, &n);
+		if (rc < 0)
+			return rc;
+		if (n)
+			return reg_fail(reg, P25_ECONFLICT, "permit id %" PRId64 " is already in use",
+					origin->want_id);
+	}
+	rc = reg_exec(reg,
+		      "INSERT INTO permit (id, org_id, family, net, len, text, kind, description, "
+		      "requested_by, approved_by, created, expires, request_id) VALUES "
+		      "(nullif(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, nullif(?, 0))",
+		      "iiibisssssTti", origin->want_id, org_id, (int64_t)p.family, &p,
+		      (int64_t)p.len, text, p25_kind_name(spec->kind), spec->description,
+		      spec->requested_by && *spec->requested_by ? spec->requested_by : who->name,
+		      spec->approved_by && *spec->approved_by ? spec->approved_by : who->name,
+		      origin->created ? origin->created : who->now, spec->expires,
+		      origin->request_id);
+	if (rc < 0)
+		return rc;
+	new_id = sqlite3_last_insert_rowid(reg->db);
+	if (id)
+		*id = new_id;
+	snprintf(object, sizeof object, "%" PRId64, new_id);
+	after = permit_json_by_id(reg, new_id, 0);
+	rc = reg_audit(reg, who, "permit.add", "permit", object, NULL, after);
+	json_decref(after);
+	return rc;
+}
+
+int p25_permit_add(struct p25_registry *reg, const struct p25_actor *who,
+		   const struct p25_permit_spec *spec, int64_t *id)
+{
+	int rc = reg_begin(reg);
+	if (rc < 0)
+		return rc;
+	return reg_end(reg, permit_add_tx(reg, who, spec, NULL, id));
+}
+
+static int permit_remove_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id)
+{
+	json_t *before = permit_json_by_id(reg, id, 0);
+	char object[24];
+	int rc;
+
+	if (!before)
+		return reg->error[0] ? P25_EDB
+				     : reg_fail(reg, P25_ENOTFOUND,
+						"no permit %" PRId64 " (see port25 permit list)", id);
+	snprintf(object, sizeof object, "%" PRId64, id);
+	rc = reg_exec(reg, "DELETE FROM permit WHERE id = ?", "i", id);
+	if (rc == 0)
+		rc = reg_audit(reg, who, "permit.remove", "permit", object, before, NULL);
+	json_decref(before);
+	return rc;
+}
+
+int p25_permit_remove(struct p25_registry *reg, const struct p25_actor *who, int64_t id)
+{
+	int rc = reg_begin(reg);
+	if (rc < 0)
+		return rc;
+	return reg_end(reg, permit_remove_tx(reg, who, id));
+}
+
+int permit_remove_in_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id)
+{
+	return permit_remove_tx(reg, who, id);
+}
+
+static int permit_set_expiry_tx(struct p25_registry *reg, const struct p25_actor *who,
+				int64_t id, p25_time expires)
+{
+	json_t *before = permit_json_by_id(reg, id, 0), *after;
+	char object[24];
+	int rc;
+
+	if (!before)
+		return reg->error[0] ? P25_EDB
+				     : reg_fail(reg, P25_ENOTFOUND,
+						"no permit %" PRId64 " (see port25 permit list)", id);
+	if (expires && expires <= who->now) {
+		char t[P25_TIME_STRLEN];
+		json_decref(before);
+		return reg_fail(reg, P25_EINVAL, "permit %" PRId64 ": the expiry %s is already past",
+				id, p25_time_format(expires, t, sizeof t));
+	}
+	snprintf(object, sizeof object, "%" PRId64, id);
+	rc = reg_exec(reg, "UPDATE permit SET expires = ? WHERE id = ?", "ti", expires, id);
+	if (rc == 0) {
+		after = permit_json_by_id(reg, id, 0);
+		rc = reg_audit(reg, who, "permit.set", "permit", object, before, after);
+		json_decref(after);
+	}
+	json_decref(before);
+	return rc;
+}
+
+int p25_permit_set_expiry(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
+			  p25_time expires)
+{
+	int rc = reg_begin(reg);
+	if (rc < 0)
+		return rc;
+	return reg_end(reg, permit_set_expiry_tx(reg, who, id, expires));
+}
+
+int p25_permit_list(struct p25_registry *reg, const struct p25_permit_filter *f, json_t **out)
+{
+	int64_t window = f->expiring_within > 0 ? f->expiring_within : P25_EXPIRING_WINDOW;
+	int64_t id = 0;
+	json_t *all, *row;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	reg->error[0] = '\0';
+	if (f->org && (rc = org_id_of(reg, f->org, &id)) < 0)
+		return rc;
+	rc = collect(reg,
+		     reg_query(reg,
+			       "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = p.org_id "
+			       "WHERE ? = 0 OR o.id = ? ORDER BY o.handle, p.family, p.net, p.len",
+			       "ii", id, id),
+		     &all, permit_row_fn, f->now, window);
+	if (rc < 0 || (!f->expiring_within && !f->expired)) {
+		*out = all;
+		return rc;
+	}
+	*out = json_array();
+	json_array_foreach(all, i, row) {
+		const char *status = json_string_value(json_object_get(row, "status"));
+		if ((f->expiring_within && !strcmp(status, "expiring")) ||
+		    (f->expired && !strcmp(status, "expired")))
+			json_array_append(*out, row);
+	}
+	json_decref(all);
+	return 0;
+}
+
+int p25_permit_show(struct p25_registry *reg, int64_t id, p25_time now, json_t **out)
+{
+	reg->error[0] = '\0';
+	*out = permit_json_by_id(reg, id, now);
+	if (*out)
+		return 0;
+	if (reg->error[0])
+		return P25_EDB;
+	return reg_fail(reg, P25_ENOTFOUND, "no permit %" PRId64 " (see port25 permit list)", id);
+}

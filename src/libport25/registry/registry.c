@@ -1,0 +1,585 @@
+/*
+ * The registry store: opening, schema migrations, statement helpers,
+ * transactions, the audit log and the model loader.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry/internal.h"
+
+/*
+ * Each step moves the schema one version forward and runs in its own
+ * transaction with the user_version bump, so a crash leaves a whole version.
+ * Append new steps; never edit a released one.
+ */
+static const char *const migrations[] = {
+	/* 1: the registry as first released. */
+	"CREATE TABLE org ("
+	"  id INTEGER PRIMARY KEY,"
+	"  handle TEXT NOT NULL UNIQUE,"
+	"  name TEXT NOT NULL,"
+	"  enrollment TEXT NOT NULL CHECK (enrollment IN ('none','pending','active','suspended')),"
+	"  mode TEXT NOT NULL CHECK (mode IN ('outbound','both')),"
+	"  action TEXT NOT NULL CHECK (action IN ('reject','drop')),"
+	"  created TEXT NOT NULL,"
+	"  updated TEXT NOT NULL);"
+	"CREATE TABLE prefix ("
+	"  id INTEGER PRIMARY KEY,"
+	"  org_id INTEGER NOT NULL REFERENCES org(id) ON DELETE CASCADE,"
+	"  family INTEGER NOT NULL CHECK (family IN (4, 6)),"
+	"  net BLOB NOT NULL,"
+	"  len INTEGER NOT NULL,"
+	"  text TEXT NOT NULL UNIQUE,"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  created TEXT NOT NULL);"
+	"CREATE INDEX prefix_org ON prefix(org_id);"
+	"CREATE TABLE contact ("
+	"  id INTEGER PRIMARY KEY,"
+	"  org_id INTEGER NOT NULL REFERENCES org(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  email TEXT NOT NULL,"
+	"  phone TEXT NOT NULL DEFAULT '',"
+	"  role TEXT NOT NULL CHECK (role IN ('security','technical','administrative')),"
+	"  created TEXT NOT NULL);"
+	"CREATE INDEX contact_org ON contact(org_id);"
+	"CREATE TABLE request ("
+	"  id INTEGER PRIMARY KEY,"
+	"  org_id INTEGER NOT NULL REFERENCES org(id) ON DELETE CASCADE,"
+	"  type TEXT NOT NULL CHECK (type IN ('signup','add-permit','remove-permit')),"
+	"  status TEXT NOT NULL"
+	"    CHECK (status IN ('submitted','approved','applied','verified','rejected')),"
+	"  requested_by TEXT NOT NULL,"
+	"  note TEXT NOT NULL DEFAULT '',"
+	"  submitted TEXT NOT NULL,"
+	"  due TEXT NOT NULL,"
+	"  approved TEXT, approved_by TEXT,"
+	"  applied TEXT, applied_by TEXT,"
+	"  verified TEXT, verified_by TEXT,"
+	"  rejected TEXT, rejected_by TEXT, reason TEXT);"
+	"CREATE INDEX request_org ON request(org_id);"
+	/* permit_id is no foreign key: applying a removal deletes the permit it names. */
+	"CREATE TABLE request_item ("
+	"  request_id INTEGER NOT NULL REFERENCES request(id) ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL,"
+	"  address TEXT NOT NULL,"
+	"  kind TEXT CHECK (kind IN ('mail-server','application-server','network-device')),"
+	"  description TEXT,"
+	"  permit_id INTEGER,"
+	"  PRIMARY KEY (request_id, seq));"
+	"CREATE TABLE permit ("
+	"  id INTEGER PRIMARY KEY,"
+	"  org_id INTEGER NOT NULL REFERENCES org(id) ON DELETE CASCADE,"
+	"  family INTEGER NOT NULL CHECK (family IN (4, 6)),"
+	"  net BLOB NOT NULL,"
+	"  len INTEGER NOT NULL,"
+	"  text TEXT NOT NULL,"
+	"  kind TEXT NOT NULL"
+	"    CHECK (kind IN ('mail-server','application-server','network-device')),"
+	"  description TEXT NOT NULL,"
+	"  requested_by TEXT NOT NULL,"
+	"  approved_by TEXT NOT NULL,"
+	"  created TEXT NOT NULL,"
+	"  expires TEXT,"
+	"  request_id INTEGER REFERENCES request(id) ON DELETE SET NULL,"
+	"  UNIQUE (org_id, text));"
+	"CREATE INDEX permit_org ON permit(org_id);"
+	"CREATE TABLE audit ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at TEXT NOT NULL,"
+	"  actor TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  object_type TEXT NOT NULL,"
+	"  object TEXT NOT NULL,"
+	"  before TEXT,"
+	"  after TEXT);",
+};
+
+#define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+int reg_fail(struct p25_registry *reg, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reg->error, sizeof reg->error, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int reg_dbfail(struct p25_registry *reg, const char *what)
+{
+	return reg_fail(reg, P25_EDB, "registry: %s: %s", what, sqlite3_errmsg(reg->db));
+}
+
+static int bind_args(struct p25_registry *reg, sqlite3_stmt *st, const char *fmt, va_list ap)
+{
+	int rc = SQLITE_OK;
+
+	for (int i = 1; fmt && *fmt && rc == SQLITE_OK; fmt++, i++) {
+		switch (*fmt) {
+		case 's': {
+			const char *s = va_arg(ap, const char *);
+			rc = s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT)
+			       : sqlite3_bind_null(st, i);
+			break;
+		}
+		case 'i': rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t)); break;
+		case 't':
+		case 'T': {
+			p25_time t = va_arg(ap, p25_time);
+			char buf[P25_TIME_STRLEN];
+			rc = t || *fmt == 'T' ? sqlite3_bind_text(st, i, p25_time_format(t, buf, sizeof buf), -1,
+						   SQLITE_TRANSIENT)
+			       : sqlite3_bind_null(st, i);
+			break;
+		}
+		case 'b': {
+			const struct p25_prefix *p = va_arg(ap, const struct p25_prefix *);
+			unsigned char net[16];
+			prefix_net_bytes(p, net);
+			rc = sqlite3_bind_blob(st, i, net, 16, SQLITE_TRANSIENT);
+			break;
+		}
+		default: rc = SQLITE_MISUSE; break;
+		}
+	}
+	if (rc != SQLITE_OK)
+		return reg_dbfail(reg, "binding a query");
+	return 0;
+}
+
+sqlite3_stmt *reg_query(struct p25_registry *reg, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int rc;
+
+	if (sqlite3_prepare_v2(reg->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		reg_dbfail(reg, "preparing a query");
+		return NULL;
+	}
+	va_start(ap, fmt);
+	rc = bind_args(reg, st, fmt, ap);
+	va_end(ap);
+	if (rc < 0) {
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+int reg_step(struct p25_registry *reg, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	reg_dbfail(reg, "running a query");
+	sqlite3_finalize(st);
+	return P25_EDB;
+}
+
+int reg_exec(struct p25_registry *reg, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int rc;
+
+	if (sqlite3_prepare_v2(reg->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return reg_dbfail(reg, "preparing a statement");
+	va_start(ap, fmt);
+	rc = bind_args(reg, st, fmt, ap);
+	va_end(ap);
+	if (rc == 0) {
+		rc = sqlite3_step(st);
+		rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : reg_dbfail(reg, "writing");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+const char *col_text(sqlite3_stmt *st, int col)
+{
+	const unsigned char *s = sqlite3_column_text(st, col);
+	return s ? (const char *)s : "";
+}
+
+p25_time col_time(sqlite3_stmt *st, int col)
+{
+	char err[8];
+	p25_time t = 0;
+
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return 0;
+	if (p25_time_parse(col_text(st, col), &t, err, sizeof err) < 0)
+		return 0;
+	return t;
+}
+
+json_t *json_text_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+json_t *json_time_or_null(p25_time t)
+{
+	char buf[P25_TIME_STRLEN];
+	return t ? json_string(p25_time_format(t, buf, sizeof buf)) : json_null();
+}
+
+int reg_begin(struct p25_registry *reg)
+{
+	reg->error[0] = reg->warning[0] = '\0';
+	/* IMMEDIATE: take the write lock now, so two operators cannot interleave checks. */
+	if (sqlite3_exec(reg->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return reg_dbfail(reg, "starting a transaction");
+	return 0;
+}
+
+int reg_end(struct p25_registry *reg, int rc)
+{
+	if (rc == 0) {
+		if (sqlite3_exec(reg->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+			return 0;
+		rc = reg_dbfail(reg, "committing");
+	}
+	sqlite3_exec(reg->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+static char *dump_or_null(json_t *v)
+{
+	return v ? json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) : NULL;
+}
+
+int reg_audit(struct p25_registry *reg, const struct p25_actor *who, const char *action,
+	      const char *type, const char *object, json_t *before, json_t *after)
+{
+	char *b = dump_or_null(before), *a = dump_or_null(after);
+	int rc;
+
+	if ((before && !b) || (after && !a))
+		rc = reg_fail(reg, P25_EDB, "registry: out of memory writing the audit log");
+	else
+		rc = reg_exec(reg,
+			      "INSERT INTO audit (at, actor, action, object_type, object, before, "
+			      "after) VALUES (?, ?, ?, ?, ?, ?, ?)",
+			      "Tssssss", who->now, who->name, action, type, object, b, a);
+	free(b);
+	free(a);
+	return rc;
+}
+
+char *permit_text(const struct p25_prefix *p, char *buf, size_t buflen)
+{
+	struct p25_addr a;
+
+	if (p25_prefix_is_host(p)) {
+		p25_prefix_first(p, &a);
+		return p25_addr_format(&a, buf, buflen);
+	}
+	return p25_prefix_format(p, buf, buflen);
+}
+
+void prefix_net_bytes(const struct p25_prefix *p, unsigned char out[16])
+{
+	p25_u128 v = p->net;
+	for (int i = 15; i >= 0; i--) {
+		out[i] = (unsigned char)v;
+		v >>= 8;
+	}
+}
+
+static int migrate(struct p25_registry *reg, char *err, size_t errlen)
+{
+	int version = p25_registry_schema_version(reg);
+
+	if (version < 0) {
+		snprintf(err, errlen, "%s", reg->error);
+		return -1;
+	}
+	if (version > NMIGRATIONS) {
+		snprintf(err, errlen,
+			 "registry schema version %d is newer than this port25 understands (%d)",
+			 version, NMIGRATIONS);
+		return -1;
+	}
+	for (int v = version; v < NMIGRATIONS; v++) {
+		char bump[48];
+		int rc = reg_begin(reg);
+		if (rc == 0 && sqlite3_exec(reg->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK)
+			rc = reg_dbfail(reg, "migrating the schema");
+		snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v + 1);
+		if (rc == 0 && sqlite3_exec(reg->db, bump, NULL, NULL, NULL) != SQLITE_OK)
+			rc = reg_dbfail(reg, "recording the schema version");
+		if (reg_end(reg, rc) < 0) {
+			snprintf(err, errlen, "migrating to schema version %d: %s", v + 1,
+				 reg->error);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int p25_registry_open(const char *path, struct p25_registry **out, char *err, size_t errlen)
+{
+	struct p25_registry *reg = calloc(1, sizeof *reg);
+
+	*out = NULL;
+	if (!reg) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return P25_EDB;
+	}
+	if (sqlite3_open_v2(path, &reg->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot open the registry: %s", path,
+			 reg->db ? sqlite3_errmsg(reg->db) : "out of memory");
+		p25_registry_close(reg);
+		return P25_EDB;
+	}
+	sqlite3_busy_timeout(reg->db, 5000);
+	/* WAL lets the compilers read while an operator writes; memory databases cannot. */
+	if (sqlite3_exec(reg->db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;", NULL, NULL,
+			 NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: not a usable registry: %s", path,
+			 sqlite3_errmsg(reg->db));
+		p25_registry_close(reg);
+		return P25_EDB;
+	}
+	if (migrate(reg, err, errlen) < 0) {
+		char msg[1024];
+		snprintf(msg, sizeof msg, "%s", err);
+		snprintf(err, errlen, "%s: %s", path, msg);
+		p25_registry_close(reg);
+		return P25_EDB;
+	}
+	*out = reg;
+	return 0;
+}
+
+void p25_registry_close(struct p25_registry *reg)
+{
+	if (!reg)
+		return;
+	sqlite3_close(reg->db);
+	free(reg);
+}
+
+const char *p25_registry_error(const struct p25_registry *reg)
+{
+	return reg->error;
+}
+
+const char *p25_registry_warning(const struct p25_registry *reg)
+{
+	return reg->warning;
+}
+
+int p25_registry_schema_version(struct p25_registry *reg)
+{
+	sqlite3_stmt *st = reg_query(reg, "PRAGMA user_version", "");
+	int rc, v;
+
+	if (!st)
+		return P25_EDB;
+	rc = reg_step(reg, st);
+	if (rc < 0)
+		return rc;
+	v = rc ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	return v;
+}
+
+static ssize_t org_index(const struct p25_model *m, int64_t id)
+{
+	size_t lo = 0, hi = m->norgs;
+
+	/* Orgs are loaded in id order. */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (m->orgs[mid].id == id)
+			return (ssize_t)mid;
+		if (m->orgs[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static int parse_stored_prefix(struct p25_registry *reg, const char *what, int64_t id,
+			       const char *text, struct p25_prefix *p)
+{
+	struct p25_diag diag;
+
+	if (p25_prefix_parse(text, 0, p, &diag) < 0)
+		return reg_fail(reg, P25_EDB, "registry: %s %lld holds a bad prefix: %s", what,
+				(long long)id, diag.error);
+	return 0;
+}
+
+static int load_model_tx(struct p25_registry *reg, struct p25_model *m)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = reg_query(reg, "SELECT id, handle, name, enrollment, mode, action FROM org ORDER BY id",
+		       "");
+	if (!st)
+		return P25_EDB;
+	while ((rc = reg_step(reg, st)) == 1) {
+		enum p25_enrollment e = P25_ENROLL_NONE;
+		enum p25_mode mode = P25_MODE_OUTBOUND;
+		enum p25_action action = P25_ACTION_REJECT;
+		p25_enrollment_parse(col_text(st, 3), &e);
+		p25_mode_parse(col_text(st, 4), &mode);
+		p25_action_parse(col_text(st, 5), &action);
+		if (p25_model_add_org(m, sqlite3_column_int64(st, 0), col_text(st, 1),
+				      col_text(st, 2), e, mode, action) < 0) {
+			sqlite3_finalize(st);
+			return reg_fail(reg, P25_EDB, "registry: out of memory loading orgs");
+		}
+	}
+	if (rc < 0)
+		return rc;
+	sqlite3_finalize(st);
+
+	st = reg_query(reg, "SELECT id, org_id, text, description FROM prefix "
+			    "ORDER BY family, net, len",
+		       "");
+	if (!st)
+		return P25_EDB;
+	while ((rc = reg_step(reg, st)) == 1) {
+		struct p25_prefix p;
+		int64_t id = sqlite3_column_int64(st, 0);
+		ssize_t o = org_index(m, sqlite3_column_int64(st, 1));
+		rc = parse_stored_prefix(reg, "prefix", id, col_text(st, 2), &p);
+		if (rc == 0 && o >= 0 &&
+		    p25_model_add_space(m, id, (size_t)o, &p, col_text(st, 3)) < 0)
+			rc = reg_fail(reg, P25_EDB, "registry: out of memory loading prefixes");
+		if (rc < 0) {
+			sqlite3_finalize(st);
+			return rc;
+		}
+	}
+	if (rc < 0)
+		return rc;
+	sqlite3_finalize(st);
+
+	/* Every permit, expired ones too: the policy engine decides by time. */
+	st = reg_query(reg,
+		       "SELECT id, org_id, text, kind, description, requested_by, approved_by, "
+		       "created, expires FROM permit ORDER BY family, net, len, id",
+		       "");
+	if (!st)
+		return P25_EDB;
+	while ((rc = reg_step(reg, st)) == 1) {
+		struct p25_permit p = {0};
+		ssize_t o = org_index(m, sqlite3_column_int64(st, 1));
+		p.id = sqlite3_column_int64(st, 0);
+		p.kind = P25_KIND_MAIL_SERVER;
+		p25_kind_parse(col_text(st, 3), &p.kind);
+		p.description = (char *)col_text(st, 4);
+		p.requested_by = (char *)col_text(st, 5);
+		p.approved_by = (char *)col_text(st, 6);
+		p.created = col_time(st, 7);
+		p.expires = col_time(st, 8);
+		rc = parse_stored_prefix(reg, "permit", p.id, col_text(st, 2), &p.prefix);
+		if (rc == 0 && o >= 0) {
+			p.org = (size_t)o;
+			if (p25_model_add_permit(m, &p) < 0)
+				rc = reg_fail(reg, P25_EDB, "registry: out of memory loading permits");
+		}
+		if (rc < 0) {
+			sqlite3_finalize(st);
+			return rc;
+		}
+	}
+	if (rc < 0)
+		return rc;
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int p25_registry_load_model(struct p25_registry *reg, struct p25_model *out)
+{
+	int rc;
+
+	p25_model_init(out);
+	reg->error[0] = '\0';
+	if (sqlite3_exec(reg->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return reg_dbfail(reg, "starting a read");
+	rc = load_model_tx(reg, out);
+	sqlite3_exec(reg->db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
+	if (rc < 0)
+		p25_model_free(out);
+	return rc;
+}
+
+static const char *const role_names[] = {"security", "technical", "administrative"};
+static const char *const type_names[] = {"signup", "add-permit", "remove-permit"};
+static const char *const status_names[] = {"submitted", "approved", "applied", "verified",
+					   "rejected"};
+
+static int lookup(const char *s, const char *const *names, size_t n)
+{
+	for (size_t i = 0; s && i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *p25_role_name(enum p25_contact_role r)
+{
+	return (unsigned)r < 3 ? role_names[r] : "?";
+}
+
+int p25_role_parse(const char *s, enum p25_contact_role *out)
+{
+	int i = lookup(s, role_names, 3);
+	if (i < 0)
+		return -1;
+	*out = (enum p25_contact_role)i;
+	return 0;
+}
+
+const char *p25_request_type_name(enum p25_request_type t)
+{
+	return (unsigned)t < 3 ? type_names[t] : "?";
+}
+
+int p25_request_type_parse(const char *s, enum p25_request_type *out)
+{
+	int i = lookup(s, type_names, 3);
+	if (i < 0)
+		return -1;
+	*out = (enum p25_request_type)i;
+	return 0;
+}
+
+const char *p25_request_status_name(enum p25_request_status s)
+{
+	return (unsigned)s < 5 ? status_names[s] : "?";
+}
+
+int p25_request_status_parse(const char *s, enum p25_request_status *out)
+{
+	int i = lookup(s, status_names, 5);
+	if (i < 0)
+		return -1;
+	*out = (enum p25_request_status)i;
+	return 0;
+}
+
+const char *p25_permit_status(p25_time expires, p25_time now, int64_t window)
+{
+	if (expires == 0)
+		return "active";
+	if (now >= expires)
+		return "expired";
+	return expires - now <= window ? "expiring" : "active";
+}
