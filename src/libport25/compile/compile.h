@@ -8,6 +8,7 @@
 #ifndef P25_COMPILE_H
 #define P25_COMPILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "model/model.h"
@@ -24,6 +25,7 @@ enum p25_target {
 struct p25_compile_opts {
 	p25_time now;	    /* permits expired at this time are left out */
 	size_t max_entries; /* 0: no limit; else refuse larger output */
+	bool no_aggregate;  /* benchmarks only: emit prefixes as registered, to measure aggregation */
 };
 
 /* A target may produce several files, e.g. iptables: ipset, rules.v4, rules.v6. */
