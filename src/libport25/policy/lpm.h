@@ -1,0 +1,122 @@
+/*
+ * Longest-prefix-match tables of the policy engine, private to it.
+ *
+ * Both tables are built from the same input: the disjoint-range partition of
+ * the address space (sorted starts, the first at address 0, each range
+ * running up to the next start), each range carrying a 32-bit entry.  An
+ * entry packs the verdicts for both directions in its low bits, so that the
+ * per-packet path never touches the leaf array:
+ *
+ *	bits 0-1   outbound verdict
+ *	bits 2-3   inbound verdict
+ *	bits 4-30  leaf index
+ *	bit  31    (IPv4 first level only) index of a second-level group
+ *
+ * Entry 0 is leaf 0, "in no organization's space", not covered both ways:
+ * zeroed memory is a valid table.
+ */
+#ifndef P25_LPM_H
+#define P25_LPM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr/addr.h"
+
+#define P25_LPM_LEAF_SHIFT 4
+#define P25_LPM_LEAF_MAX   ((1u << 27) - 1)
+#define P25_LPM_EXT	   (1u << 31)
+
+static inline unsigned p25_lpm_verdict(uint32_t entry, unsigned dir)
+{
+	return (entry >> (dir * 2)) & 3;
+}
+
+static inline uint32_t p25_lpm_leaf(uint32_t entry)
+{
+	return (entry & ~P25_LPM_EXT) >> P25_LPM_LEAF_SHIFT;
+}
+
+/* IPv4: DIR-24-8.  The first level has 2^24 entries indexed by the top 24 bits. */
+struct p25_lpm4 {
+	uint32_t *l1;	 /* calloc'ed: pages never written stay unallocated */
+	uint32_t *l2;	 /* groups of 256 entries */
+	size_t ngroups;
+	size_t touched; /* first-level entries written, for the memory estimate */
+};
+
+/* starts: host-order addresses, ascending, starts[0] == 0. */
+int p25_lpm4_build(struct p25_lpm4 *t, const uint32_t *starts, const uint32_t *entries, size_t n);
+void p25_lpm4_free(struct p25_lpm4 *t);
+size_t p25_lpm4_memory(const struct p25_lpm4 *t);
+
+static inline uint32_t p25_lpm4_lookup(const struct p25_lpm4 *t, uint32_t a)
+{
+	uint32_t e = t->l1[a >> 8];
+
+	if (__builtin_expect(e & P25_LPM_EXT, 0))
+		e = t->l2[(size_t)(e & ~P25_LPM_EXT) << 8 | (a & 0xff)];
+	return e;
+}
+
+/*
+ * IPv6: the range array itself, reached through a multibit index over the
+ * range boundaries.  A node consumes `bits` address bits after the `shift`
+ * bits its ancestors consumed; each of its slots either names the first range
+ * overlapping the slot's block plus how many more ranges start inside the
+ * block (few: scanned linearly), or points to a child node (many).  Dense
+ * regions get deeper nodes, empty regions cost one slot, so lookups take one
+ * to three slot loads and a scan of at most P25_LPM6_SCAN starts whatever
+ * the distribution of prefixes.
+ */
+#define P25_LPM6_SCAN 8
+
+struct p25_lpm6_node {
+	uint32_t slots; /* index of the node's first slot */
+	uint8_t shift;
+	uint8_t bits;
+};
+
+struct p25_lpm6 {
+	p25_u128 *starts;
+	uint32_t *entries;
+	size_t n;
+	/*
+	 * Slot: bit 63 set: child node index in the low bits.  Else the first
+	 * range index in bits 0-31 and the count of further candidates in bits
+	 * 32-39.
+	 */
+	uint64_t *slots;
+	size_t nslots, slots_cap;
+	struct p25_lpm6_node *nodes;
+	size_t nnodes, nodes_cap;
+};
+
+#define P25_LPM6_CHILD (1ull << 63)
+
+int p25_lpm6_build(struct p25_lpm6 *t, const p25_u128 *starts, const uint32_t *entries, size_t n);
+void p25_lpm6_free(struct p25_lpm6 *t);
+size_t p25_lpm6_memory(const struct p25_lpm6 *t);
+
+static inline uint32_t p25_lpm6_lookup(const struct p25_lpm6 *t, p25_u128 a)
+{
+	const struct p25_lpm6_node *nd = &t->nodes[0];
+	uint64_t s;
+	size_t i, end;
+
+	for (;;) {
+		/* shift + bits <= 128 and bits >= 1, so both shifts are in range. */
+		size_t b = (size_t)((a << nd->shift) >> (128 - nd->bits));
+		s = t->slots[nd->slots + b];
+		if (!(s & P25_LPM6_CHILD))
+			break;
+		nd = &t->nodes[s & ~P25_LPM6_CHILD];
+	}
+	i = (uint32_t)s;
+	end = i + ((s >> 32) & 0xff);
+	while (i < end && t->starts[i + 1] <= a)
+		i++;
+	return t->entries[i];
+}
+
+#endif
