@@ -1,0 +1,784 @@
+/*
+ * Bulk import and export.
+ *
+ * Import reads the server list members send in (the sign-up form), as CSV
+ * with a header row:
+ *     org,address,kind,description,requested_by,approved_by,expires
+ * (org may be left out when the caller names one), or as JSON:
+ *     {"org": "h", "servers": [{"address": .., "kind": .., "description": ..}]}
+ * or a whole registry document as export writes it, which restores
+ * everything.  An import is one transaction: the first bad row rolls it all
+ * back and the message names the file, the row and the problem.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "registry/internal.h"
+#include "util/buf.h"
+
+#define IMPORT_MAX_BYTES (64L * 1024 * 1024)
+
+/* ---- CSV (RFC 4180) ---- */
+
+static int csv_add_field(struct p25_csv_record *r, struct p25_buf *field)
+{
+	char **v = realloc(r->fields, (r->nfields + 1) * sizeof *v);
+	char *s;
+
+	if (!v)
+		return -1;
+	r->fields = v;
+	s = field->len ? p25_buf_steal(field) : strdup("");
+	if (!s || field->oom)
+		return -1;
+	r->fields[r->nfields++] = s;
+	return 0;
+}
+
+static void csv_record_free(struct p25_csv_record *r)
+{
+	for (size_t i = 0; i < r->nfields; i++)
+		free(r->fields[i]);
+	free(r->fields);
+	r->fields = NULL;
+	r->nfields = 0;
+}
+
+static int csv_add_record(struct p25_csv *csv, struct p25_csv_record *r)
+{
+	struct p25_csv_record *v;
+
+	/* A blank line is one empty field: nothing to import. */
+	if (r->nfields == 1 && r->fields[0][0] == '\0') {
+		csv_record_free(r);
+		return 0;
+	}
+	v = realloc(csv->records, (csv->nrecords + 1) * sizeof *v);
+	if (!v)
+		return -1;
+	csv->records = v;
+	csv->records[csv->nrecords++] = *r;
+	memset(r, 0, sizeof *r);
+	return 0;
+}
+
+int p25_csv_parse(const char *data, size_t len, struct p25_csv *out, char *err, size_t errlen)
+{
+	struct p25_csv_record rec = {0};
+	struct p25_buf field;
+	size_t i = 0, line = 1;
+	bool quoted_field;
+
+	memset(out, 0, sizeof *out);
+	p25_buf_init(&field);
+	if (len >= 3 && !memcmp(data, "\xef\xbb\xbf", 3))
+		i = 3;
+	rec.line = line;
+	while (i <= len) {
+		/* One field per iteration; i is at its first character. */
+		quoted_field = i < len && data[i] == '"';
+		if (quoted_field) {
+			size_t start_line = line;
+			i++;
+			for (;;) {
+				if (i >= len) {
+					snprintf(err, errlen,
+						 "line %zu: a quoted field is never closed", start_line);
+					goto fail;
+				}
+				if (data[i] == '"') {
+					if (i + 1 < len && data[i + 1] == '"') {
+						p25_buf_put(&field, "\"", 1);
+						i += 2;
+						continue;
+					}
+					i++;
+					break;
+				}
+				if (data[i] == '\0') {
+					snprintf(err, errlen, "line %zu: a NUL byte in a field", line);
+					goto fail;
+				}
+				if (data[i] == '\n')
+					line++;
+				p25_buf_put(&field, &data[i], 1);
+				i++;
+			}
+			if (i < len && data[i] != ',' && data[i] != '\n' && data[i] != '\r') {
+				snprintf(err, errlen,
+					 "line %zu: unexpected text after a closing quote (write a "
+					 "quote inside a quoted field as \"\")",
+					 line);
+				goto fail;
+			}
+		} else {
+			size_t start = i;
+			while (i < len && data[i] != ',' && data[i] != '\n' && data[i] != '\r') {
+				if (data[i] == '"') {
+					snprintf(err, errlen,
+						 "line %zu: a quote inside an unquoted field (quote the "
+						 "whole field and double the quote)",
+						 line);
+					goto fail;
+				}
+				if (data[i] == '\0') {
+					snprintf(err, errlen, "line %zu: a NUL byte in a field", line);
+					goto fail;
+				}
+				i++;
+			}
+			p25_buf_put(&field, data + start, i - start);
+		}
+		if (csv_add_field(&rec, &field) < 0)
+			goto oom;
+		if (i < len && data[i] == ',') {
+			i++;
+			continue;
+		}
+		/* End of the record: a line break or the end of the data. */
+		if (i < len && data[i] == '\r')
+			i++;
+		if (i < len && data[i] == '\n')
+			i++;
+		line++;
+		if (csv_add_record(out, &rec) < 0)
+			goto oom;
+		rec.line = line;
+		if (i >= len)
+			break;
+	}
+	csv_record_free(&rec);
+	p25_buf_free(&field);
+	return 0;
+oom:
+	snprintf(err, errlen, "line %zu: out of memory", line);
+fail:
+	csv_record_free(&rec);
+	p25_buf_free(&field);
+	p25_csv_free(out);
+	return -1;
+}
+
+void p25_csv_free(struct p25_csv *csv)
+{
+	for (size_t i = 0; i < csv->nrecords; i++)
+		csv_record_free(&csv->records[i]);
+	free(csv->records);
+	memset(csv, 0, sizeof *csv);
+}
+
+/* ---- locating errors ---- */
+
+/* Prefix the registry's message with where in the file it happened. */
+static int locate(struct p25_registry *reg, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int locate(struct p25_registry *reg, int rc, const char *fmt, ...)
+{
+	char where[256], msg[sizeof reg->error];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(where, sizeof where, fmt, ap);
+	va_end(ap);
+	snprintf(msg, sizeof msg, "%s", reg->error);
+	return reg_fail(reg, rc, "%s: %s", where, msg);
+}
+
+/* ---- server lists ---- */
+
+struct server_row {
+	const char *org, *address, *kind, *description, *requested_by, *approved_by, *expires;
+};
+
+static int import_server(struct p25_registry *reg, const struct p25_actor *who,
+			 const struct p25_import_options *opt, const struct server_row *row,
+			 const char *where, struct p25_import_result *result)
+{
+	struct p25_permit_spec spec = {0};
+	const char *org = row->org && *row->org ? row->org : opt->org;
+	char err[256];
+	int rc;
+
+	if (!org || !*org)
+		return reg_fail(reg, P25_EINVAL,
+				"%s: %s: no organization (add an org column or use --org)", opt->name,
+				where);
+	if (opt->org && *opt->org && strcmp(org, opt->org) != 0)
+		return reg_fail(reg, P25_EINVAL,
+				"%s: %s: the row is for organization '%s' but --org is '%s'", opt->name,
+				where, org, opt->org);
+	if (!row->address || !*row->address)
+		return reg_fail(reg, P25_EINVAL, "%s: %s: the address is missing", opt->name, where);
+	if (p25_kind_parse(row->kind, &spec.kind) < 0)
+		return reg_fail(reg, P25_EINVAL,
+				"%s: %s: kind '%s' is not one of mail-server, application-server, "
+				"network-device (or mail, app, device)",
+				opt->name, where, row->kind ? row->kind : "");
+	if (row->expires && *row->expires &&
+	    p25_expiry_parse(row->expires, who->now, &spec.expires, err, sizeof err) < 0)
+		return reg_fail(reg, P25_EINVAL, "%s: %s: expires: %s", opt->name, where, err);
+	spec.org = org;
+	spec.address = row->address;
+	spec.description = row->description;
+	spec.requested_by = row->requested_by;
+	spec.approved_by = row->approved_by;
+	spec.force = opt->force;
+	rc = permit_add_tx(reg, who, &spec, NULL, NULL);
+	if (rc < 0)
+		return rc == P25_EDB ? rc : locate(reg, rc, "%s: %s", opt->name, where);
+	result->permits++;
+	return 0;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static const char *const csv_columns[] = {"org",	 "address",	"kind",	   "description",
+					  "requested_by", "approved_by", "expires"};
+#define NCOLUMNS 7
+
+static int import_csv(struct p25_registry *reg, const struct p25_actor *who, const char *data,
+		      size_t len, const struct p25_import_options *opt,
+		      struct p25_import_result *result)
+{
+	struct p25_csv csv;
+	int col[NCOLUMNS]; /* field index of each known column, or -1 */
+	char err[256];
+	int rc = 0;
+
+	if (p25_csv_parse(data, len, &csv, err, sizeof err) < 0)
+		return reg_fail(reg, P25_EINVAL, "%s: %s", opt->name, err);
+	if (csv.nrecords == 0) {
+		p25_csv_free(&csv);
+		return reg_fail(reg, P25_EINVAL, "%s: empty file (expected a header row: %s)",
+				opt->name, "org,address,kind,description,requested_by,approved_by,expires");
+	}
+	for (int c = 0; c < NCOLUMNS; c++)
+		col[c] = -1;
+	for (size_t f = 0; f < csv.records[0].nfields && rc == 0; f++) {
+		char *name = trim(csv.records[0].fields[f]);
+		int c;
+		for (char *p = name; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		for (c = 0; c < NCOLUMNS && strcmp(name, csv_columns[c]) != 0; c++)
+			;
+		if (c == NCOLUMNS)
+			rc = reg_fail(reg, P25_EINVAL,
+				      "%s: line %zu: unknown column '%s' in the header (expected "
+				      "org, address, kind, description, requested_by, approved_by, "
+				      "expires)",
+				      opt->name, csv.records[0].line, name);
+		else if (col[c] >= 0)
+			rc = reg_fail(reg, P25_EINVAL, "%s: line %zu: column '%s' appears twice",
+				      opt->name, csv.records[0].line, name);
+		else
+			col[c] = (int)f;
+	}
+	if (rc == 0 && (col[1] < 0 || col[2] < 0))
+		rc = reg_fail(reg, P25_EINVAL,
+			      "%s: line %zu: the header needs at least the columns address and "
+			      "kind (and org unless --org is given)",
+			      opt->name, csv.records[0].line);
+	for (size_t r = 1; r < csv.nrecords && rc == 0; r++) {
+		struct p25_csv_record *rec = &csv.records[r];
+		const char *v[NCOLUMNS] = {0};
+		struct server_row row;
+		char where[32];
+		snprintf(where, sizeof where, "line %zu", rec->line);
+		if (rec->nfields != csv.records[0].nfields) {
+			rc = reg_fail(reg, P25_EINVAL, "%s: %s: expected %zu fields, found %zu",
+				      opt->name, where, csv.records[0].nfields, rec->nfields);
+			break;
+		}
+		for (int c = 0; c < NCOLUMNS; c++)
+			v[c] = col[c] >= 0 ? trim(rec->fields[col[c]]) : NULL;
+		row = (struct server_row){v[0], v[1], v[2], v[3], v[4], v[5], v[6]};
+		rc = import_server(reg, who, opt, &row, where, result);
+	}
+	if (rc == 0 && csv.nrecords == 1)
+		rc = reg_fail(reg, P25_EINVAL, "%s: no servers after the header row", opt->name);
+	p25_csv_free(&csv);
+	return rc;
+}
+
+static const char *str_of(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* Keys that are present must be strings (or null): a number is a mistake, not a default. */
+static int check_strings(struct p25_registry *reg, json_t *obj, const char *const *keys,
+			 const char *where)
+{
+	for (; *keys; keys++) {
+		json_t *v = json_object_get(obj, *keys);
+		if (v && !json_is_string(v) && !json_is_null(v))
+			return reg_fail(reg, P25_EINVAL, "%s: \"%s\" must be a string", where, *keys);
+	}
+	return 0;
+}
+
+static int import_server_list(struct p25_registry *reg, const struct p25_actor *who, json_t *doc,
+			      const struct p25_import_options *opt,
+			      struct p25_import_result *result)
+{
+	static const char *const keys[] = {"address",	   "kind",	  "description",
+					   "requested_by", "approved_by", "expires", NULL};
+	json_t *servers = json_object_get(doc, "servers"), *s;
+	struct p25_import_options o = *opt;
+	const char *org = str_of(doc, "org");
+	size_t i;
+	int rc;
+
+	if (json_object_get(doc, "org") && !org)
+		return reg_fail(reg, P25_EINVAL, "%s: \"org\" must be a string", opt->name);
+	if (org && opt->org && *opt->org && strcmp(org, opt->org) != 0)
+		return reg_fail(reg, P25_EINVAL,
+				"%s: the file is for organization '%s' but --org is '%s'", opt->name,
+				org, opt->org);
+	if (org)
+		o.org = org;
+	if (!json_is_array(servers))
+		return reg_fail(reg, P25_EINVAL, "%s: \"servers\" must be an array", opt->name);
+	if (json_array_size(servers) == 0)
+		return reg_fail(reg, P25_EINVAL, "%s: \"servers\" is empty", opt->name);
+	json_array_foreach(servers, i, s) {
+		char where[48];
+		struct server_row row;
+		snprintf(where, sizeof where, "servers[%zu]", i);
+		if (!json_is_object(s))
+			return reg_fail(reg, P25_EINVAL, "%s: %s: expected an object", opt->name,
+					where);
+		if ((rc = check_strings(reg, s, keys, where)) < 0)
+			return locate(reg, rc, "%s", opt->name);
+		row = (struct server_row){str_of(s, "org"),	     str_of(s, "address"),
+					  str_of(s, "kind"),	     str_of(s, "description"),
+					  str_of(s, "requested_by"), str_of(s, "approved_by"),
+					  str_of(s, "expires")};
+		if ((rc = import_server(reg, who, &o, &row, where, result)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- whole registry documents ---- */
+
+static int restore_time(struct p25_registry *reg, json_t *obj, const char *key, const char *where,
+			p25_time *out)
+{
+	const char *s = str_of(obj, key);
+	char err[200];
+
+	*out = 0;
+	if (!s)
+		return 0;
+	if (p25_time_parse(s, out, err, sizeof err) < 0)
+		return reg_fail(reg, P25_EINVAL, "%s: \"%s\": %s", where, key, err);
+	return 0;
+}
+
+static int restore_org(struct p25_registry *reg, const struct p25_actor *who, json_t *o,
+		       const char *where, struct p25_import_result *result)
+{
+	static const char *const keys[] = {"handle", "name",	"enrollment", "mode",
+					   "action", "created", "updated",    NULL};
+	const char *handle = str_of(o, "handle");
+	enum p25_enrollment e = P25_ENROLL_NONE;
+	enum p25_mode mode = P25_MODE_OUTBOUND;
+	enum p25_action action = P25_ACTION_REJECT;
+	struct org_restore restore = {0};
+	json_t *list, *item;
+	int64_t org_id;
+	size_t i;
+	int rc;
+
+	if (!json_is_object(o))
+		return reg_fail(reg, P25_EINVAL, "%s: expected an object", where);
+	if ((rc = check_strings(reg, o, keys, where)) < 0)
+		return rc;
+	if (str_of(o, "enrollment") && p25_enrollment_parse(str_of(o, "enrollment"), &e) < 0)
+		return reg_fail(reg, P25_EINVAL,
+				"%s: enrollment '%s' is not one of none, pending, active, suspended",
+				where, str_of(o, "enrollment"));
+	if (str_of(o, "mode") && p25_mode_parse(str_of(o, "mode"), &mode) < 0)
+		return reg_fail(reg, P25_EINVAL, "%s: mode '%s' is not outbound or both", where,
+				str_of(o, "mode"));
+	if (str_of(o, "action") && p25_action_parse(str_of(o, "action"), &action) < 0)
+		return reg_fail(reg, P25_EINVAL, "%s: action '%s' is not reject or drop", where,
+				str_of(o, "action"));
+	if ((rc = restore_time(reg, o, "created", where, &restore.created)) < 0 ||
+	    (rc = restore_time(reg, o, "updated", where, &restore.updated)) < 0)
+		return rc;
+	restore.enrollment = p25_enrollment_name(e);
+	if ((rc = org_add_tx(reg, who, handle, str_of(o, "name"), mode, action, &restore)) < 0)
+		return locate(reg, rc, "%s", where);
+	result->orgs++;
+	org_id_of(reg, handle, &org_id);
+
+	list = json_object_get(o, "prefixes");
+	if (list && !json_is_array(list))
+		return reg_fail(reg, P25_EINVAL, "%s: \"prefixes\" must be an array", where);
+	json_array_foreach(list, i, item) {
+		const char *text = str_of(item, "prefix");
+		if (!text)
+			return reg_fail(reg, P25_EINVAL, "%s.prefixes[%zu]: \"prefix\" is missing",
+					where, i);
+		if ((rc = prefix_add_tx(reg, who, handle, text, str_of(item, "description"), 0)) <
+		    0)
+			return locate(reg, rc, "%s.prefixes[%zu]", where, i);
+		result->prefixes++;
+	}
+
+	list = json_object_get(o, "contacts");
+	if (list && !json_is_array(list))
+		return reg_fail(reg, P25_EINVAL, "%s: \"contacts\" must be an array", where);
+	json_array_foreach(list, i, item) {
+		enum p25_contact_role role;
+		if (p25_role_parse(str_of(item, "role"), &role) < 0)
+			return reg_fail(reg, P25_EINVAL,
+					"%s.contacts[%zu]: role must be security, technical or "
+					"administrative",
+					where, i);
+		rc = contact_add_tx(reg, who, handle, str_of(item, "name"), str_of(item, "email"),
+				    str_of(item, "phone"), role,
+				    json_integer_value(json_object_get(item, "id")), NULL);
+		if (rc < 0)
+			return locate(reg, rc, "%s.contacts[%zu]", where, i);
+		result->contacts++;
+	}
+	if ((rc = org_check_enrollment(reg, org_id, handle, e)) < 0)
+		return locate(reg, rc, "%s", where);
+	return 0;
+}
+
+static int restore_permits(struct p25_registry *reg, const struct p25_actor *who, json_t *o,
+			   const char *where, struct p25_import_result *result)
+{
+	static const char *const keys[] = {"address",	  "kind",    "description", "requested_by",
+					   "approved_by", "created", "expires",	    NULL};
+	json_t *list = json_object_get(o, "permits"), *item;
+	size_t i;
+	int rc;
+
+	if (list && !json_is_array(list))
+		return reg_fail(reg, P25_EINVAL, "%s: \"permits\" must be an array", where);
+	json_array_foreach(list, i, item) {
+		char at[600];
+		/* A restore brings back what was accepted once, wide permits included. */
+		struct p25_permit_spec spec = {.org = str_of(o, "handle"), .force = true};
+		struct permit_origin origin = {.allow_past = true};
+		json_t *req = json_object_get(item, "request_id");
+
+		snprintf(at, sizeof at, "%s.permits[%zu]", where, i);
+		if (!json_is_object(item))
+			return reg_fail(reg, P25_EINVAL, "%s: expected an object", at);
+		if ((rc = check_strings(reg, item, keys, at)) < 0)
+			return rc;
+		if (p25_kind_parse(str_of(item, "kind"), &spec.kind) < 0)
+			return reg_fail(reg, P25_EINVAL,
+					"%s: kind must be mail-server, application-server or "
+					"network-device",
+					at);
+		spec.address = str_of(item, "address");
+		spec.description = str_of(item, "description");
+		spec.requested_by = str_of(item, "requested_by");
+		spec.approved_by = str_of(item, "approved_by");
+		if ((rc = restore_time(reg, item, "created", at, &origin.created)) < 0 ||
+		    (rc = restore_time(reg, item, "expires", at, &spec.expires)) < 0)
+			return rc;
+		origin.want_id = json_integer_value(json_object_get(item, "id"));
+		if (json_is_integer(req)) {
+			sqlite3_stmt *st = reg_query(reg, "SELECT 1 FROM request WHERE id = ?", "i",
+						     (int64_t)json_integer_value(req));
+			if (!st || (rc = reg_step(reg, st)) < 0)
+				return P25_EDB;
+			sqlite3_finalize(st);
+			if (!rc)
+				return reg_fail(reg, P25_EINVAL, "%s: request_id %lld does not exist",
+						at, (long long)json_integer_value(req));
+			origin.request_id = json_integer_value(req);
+		}
+		if ((rc = permit_add_tx(reg, who, &spec, &origin, NULL)) < 0)
+			return locate(reg, rc, "%s", at);
+		result->permits++;
+	}
+	return 0;
+}
+
+static int import_document(struct p25_registry *reg, const struct p25_actor *who, json_t *doc,
+			   const struct p25_import_options *opt, struct p25_import_result *result)
+{
+	json_t *orgs = json_object_get(doc, "organizations"), *reqs = json_object_get(doc, "requests");
+	json_t *v = json_object_get(doc, "version"), *o;
+	char where[512];
+	size_t i;
+	int rc;
+
+	if (v && json_integer_value(v) != 1)
+		return reg_fail(reg, P25_EINVAL, "%s: document version %s is not supported (1 is)",
+				opt->name, json_is_integer(v) ? "other than 1" : "malformed");
+	if (!json_is_array(orgs))
+		return reg_fail(reg, P25_EINVAL, "%s: \"organizations\" must be an array",
+				opt->name);
+	if (reqs && !json_is_array(reqs))
+		return reg_fail(reg, P25_EINVAL, "%s: \"requests\" must be an array", opt->name);
+	json_array_foreach(orgs, i, o) {
+		snprintf(where, sizeof where, "%s: organizations[%zu]", opt->name, i);
+		if ((rc = restore_org(reg, who, o, where, result)) < 0)
+			return rc;
+	}
+	/* Requests before permits: permits name the request that created them. */
+	json_array_foreach(reqs, i, o) {
+		snprintf(where, sizeof where, "%s: requests[%zu]", opt->name, i);
+		if ((rc = request_restore_tx(reg, who, o, where)) < 0)
+			return rc;
+		result->requests++;
+	}
+	json_array_foreach(orgs, i, o) {
+		snprintf(where, sizeof where, "%s: organizations[%zu]", opt->name, i);
+		if ((rc = restore_permits(reg, who, o, where, result)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int import_json(struct p25_registry *reg, const struct p25_actor *who, const char *data,
+		       size_t len, const struct p25_import_options *opt,
+		       struct p25_import_result *result)
+{
+	json_error_t jerr;
+	json_t *doc = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+	int rc;
+
+	if (!doc)
+		return reg_fail(reg, P25_EINVAL, "%s: line %d: %s", opt->name, jerr.line, jerr.text);
+	if (!json_is_object(doc))
+		rc = reg_fail(reg, P25_EINVAL, "%s: expected a JSON object", opt->name);
+	else if (json_object_get(doc, "organizations"))
+		rc = import_document(reg, who, doc, opt, result);
+	else if (json_object_get(doc, "servers"))
+		rc = import_server_list(reg, who, doc, opt, result);
+	else
+		rc = reg_fail(reg, P25_EINVAL,
+			      "%s: neither a server list ({\"org\", \"servers\"}) nor a registry "
+			      "document ({\"organizations\"})",
+			      opt->name);
+	json_decref(doc);
+	return rc;
+}
+
+static enum p25_import_format detect(const char *name, const char *data, size_t len)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	if (n > 4 && !strcasecmp(name + n - 4, ".csv"))
+		return P25_IMPORT_CSV;
+	if (n > 5 && !strcasecmp(name + n - 5, ".json"))
+		return P25_IMPORT_JSON;
+	for (size_t i = 0; i < len; i++) {
+		if (isspace((unsigned char)data[i]))
+			continue;
+		return data[i] == '{' || data[i] == '[' ? P25_IMPORT_JSON : P25_IMPORT_CSV;
+	}
+	return P25_IMPORT_CSV;
+}
+
+static int import_tx(struct p25_registry *reg, const struct p25_actor *who, const char *data,
+		     size_t len, const struct p25_import_options *opt,
+		     struct p25_import_result *result)
+{
+	enum p25_import_format format = opt->format;
+	json_t *summary;
+	int rc;
+
+	if (format == P25_IMPORT_AUTO)
+		format = detect(opt->name, data, len);
+	rc = format == P25_IMPORT_CSV ? import_csv(reg, who, data, len, opt, result)
+				      : import_json(reg, who, data, len, opt, result);
+	if (rc < 0)
+		return rc;
+	summary = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "format",
+			    format == P25_IMPORT_CSV ? "csv" : "json", "organizations",
+			    (json_int_t)result->orgs, "prefixes", (json_int_t)result->prefixes,
+			    "contacts", (json_int_t)result->contacts, "permits",
+			    (json_int_t)result->permits, "requests", (json_int_t)result->requests);
+	rc = reg_audit(reg, who, "import", "file", opt->name, NULL, summary);
+	json_decref(summary);
+	return rc;
+}
+
+int p25_import_buffer(struct p25_registry *reg, const struct p25_actor *who, const char *data,
+		      size_t len, const struct p25_import_options *opt,
+		      struct p25_import_result *result)
+{
+	struct p25_import_options o = *opt;
+	int rc;
+
+	memset(result, 0, sizeof *result);
+	if (!o.name)
+		o.name = "(input)";
+	if ((rc = reg_begin(reg)) < 0)
+		return rc;
+	rc = import_tx(reg, who, data, len, &o, result);
+	if (rc == 0 && o.dry_run) {
+		sqlite3_exec(reg->db, "ROLLBACK", NULL, NULL, NULL);
+		return 0;
+	}
+	rc = reg_end(reg, rc);
+	if (rc < 0)
+		memset(result, 0, sizeof *result);
+	return rc;
+}
+
+int p25_import_file(struct p25_registry *reg, const struct p25_actor *who, const char *path,
+		    const struct p25_import_options *opt, struct p25_import_result *result)
+{
+	struct p25_import_options o = *opt;
+	FILE *f = fopen(path, "rb");
+	struct p25_buf data;
+	char chunk[65536];
+	size_t n;
+	int rc;
+
+	memset(result, 0, sizeof *result);
+	if (!f)
+		return reg_fail(reg, P25_EDB, "%s: cannot open: %s", path, strerror(errno));
+	p25_buf_init(&data);
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+		p25_buf_put(&data, chunk, n);
+		if (data.len > IMPORT_MAX_BYTES)
+			break;
+	}
+	if (ferror(f) || data.oom || data.len > IMPORT_MAX_BYTES) {
+		rc = reg_fail(reg, data.len > IMPORT_MAX_BYTES ? P25_EINVAL : P25_EDB,
+			      "%s: cannot read: %s", path,
+			      data.len > IMPORT_MAX_BYTES ? "larger than 64 MiB"
+			      : data.oom		  ? "out of memory"
+							  : strerror(errno));
+		fclose(f);
+		p25_buf_free(&data);
+		return rc;
+	}
+	fclose(f);
+	if (!o.name)
+		o.name = path;
+	rc = p25_import_buffer(reg, who, data.data ? data.data : "", data.len, &o, result);
+	p25_buf_free(&data);
+	return rc;
+}
+
+/* ---- export ---- */
+
+static int export_tx(struct p25_registry *reg, json_t *doc)
+{
+	json_t *orgs = json_array(), *requests;
+	sqlite3_stmt *st;
+	int rc;
+
+	json_object_set_new(doc, "version", json_integer(1));
+	json_object_set_new(doc, "organizations", orgs);
+	st = reg_query(reg, "SELECT id FROM org ORDER BY handle", "");
+	if (!st)
+		return P25_EDB;
+	while ((rc = reg_step(reg, st)) == 1) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		json_t *o = org_json_by_id(reg, id), *list = json_array(), *r;
+		sqlite3_stmt *q;
+		int qrc;
+
+		json_object_set_new(o, "prefixes", list);
+		q = reg_query(reg,
+			      "SELECT text, description FROM prefix WHERE org_id = ? ORDER BY "
+			      "family, net, len",
+			      "i", id);
+		while (q && (qrc = reg_step(reg, q)) == 1)
+			json_array_append_new(list, json_pack("{s:s, s:s}", "prefix",
+							      col_text(q, 0), "description",
+							      col_text(q, 1)));
+		if (!q || qrc < 0)
+			goto fail;
+		sqlite3_finalize(q);
+
+		list = json_array();
+		json_object_set_new(o, "contacts", list);
+		q = reg_query(reg,
+			      "SELECT id, name, email, phone, role FROM contact WHERE org_id = ? "
+			      "ORDER BY id",
+			      "i", id);
+		while (q && (qrc = reg_step(reg, q)) == 1)
+			json_array_append_new(
+				list, json_pack("{s:I, s:s, s:s, s:s, s:s}", "id",
+						(json_int_t)sqlite3_column_int64(q, 0), "name",
+						col_text(q, 1), "email", col_text(q, 2), "phone",
+						col_text(q, 3), "role", col_text(q, 4)));
+		if (!q || qrc < 0)
+			goto fail;
+		sqlite3_finalize(q);
+
+		list = json_array();
+		json_object_set_new(o, "permits", list);
+		q = reg_query(reg, "SELECT id FROM permit WHERE org_id = ? ORDER BY family, net, len",
+			      "i", id);
+		while (q && (qrc = reg_step(reg, q)) == 1) {
+			r = permit_json_by_id(reg, sqlite3_column_int64(q, 0), 0);
+			/* Nested under its org already. */
+			json_object_del(r, "org");
+			json_array_append_new(list, r);
+		}
+		if (!q || qrc < 0)
+			goto fail;
+		sqlite3_finalize(q);
+		json_array_append_new(orgs, o);
+		continue;
+	fail:
+		json_decref(o);
+		sqlite3_finalize(st);
+		return P25_EDB;
+	}
+	if (rc < 0)
+		return rc;
+	sqlite3_finalize(st);
+	requests = requests_export(reg, &rc);
+	if (!requests)
+		return rc;
+	json_object_set_new(doc, "requests", requests);
+	return 0;
+}
+
+int p25_registry_export(struct p25_registry *reg, json_t **out)
+{
+	json_t *doc = json_object();
+	int rc;
+
+	*out = NULL;
+	reg->error[0] = '\0';
+	/* One read transaction: the document is a consistent snapshot. */
+	if (sqlite3_exec(reg->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		json_decref(doc);
+		return reg_dbfail(reg, "starting a read");
+	}
+	rc = export_tx(reg, doc);
+	sqlite3_exec(reg->db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
+	if (rc < 0) {
+		json_decref(doc);
+		return rc;
+	}
+	*out = doc;
+	return 0;
+}
