@@ -1,0 +1,88 @@
+/*
+ * Packet decoding down to TCP: link layer (Ethernet with any number of
+ * VLAN tags, Linux cooked v1/v2, raw IP, BSD loopback), IPv4 or IPv6 (with
+ * its extension headers), then the TCP header.
+ *
+ * Most traffic on a link is not SMTP, so the ports are compared against the
+ * caller's filter as soon as they are found, before anything else is copied.
+ */
+#ifndef P25_DECODE_H
+#define P25_DECODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "addr/addr.h"
+#include "capture/capture.h"
+
+enum {
+	P25_TCP_FIN = 0x01,
+	P25_TCP_SYN = 0x02,
+	P25_TCP_RST = 0x04,
+	P25_TCP_PSH = 0x08,
+	P25_TCP_ACK = 0x10,
+	P25_TCP_URG = 0x20,
+	P25_TCP_ECE = 0x40,
+	P25_TCP_CWR = 0x80,
+};
+
+struct p25_tcp_segment {
+	struct p25_addr src, dst;
+	uint16_t sport, dport;
+	uint8_t flags;
+	uint32_t seq, ack;
+	const uint8_t *payload;	/* captured payload, inside the packet's bytes */
+	uint32_t payload_len;	/* captured payload bytes (may be short of the IP's) */
+	uint32_t ip_len;	/* IP header + payload length as the IP header says */
+	uint64_t ts_ns;
+};
+
+/* Why a packet yielded no segment; P25_DEC_TCP counts those that did. */
+enum p25_decode_result {
+	P25_DEC_TCP = 0,
+	P25_DEC_PORT,		/* TCP, but neither port in the filter */
+	P25_DEC_LINKTYPE,	/* link type not supported */
+	P25_DEC_NOT_IP,		/* ARP, LLDP, ... */
+	P25_DEC_NOT_TCP,	/* UDP, ICMP, ESP, ... */
+	P25_DEC_FRAGMENT,	/* a non-first fragment: no TCP header */
+	P25_DEC_TRUNC_LINK,	/* captured too short for the link header */
+	P25_DEC_TRUNC_IP,	/* ... for the IP header or an extension header */
+	P25_DEC_TRUNC_TCP,	/* ... for the TCP header */
+	P25_DEC_BAD_IP,		/* bad version or header length */
+	P25_DEC_BAD_TCP,	/* TCP data offset below 5 or past the packet */
+	P25_DEC_NREASONS,
+};
+
+struct p25_decode_stats {
+	uint64_t packets;
+	uint64_t bytes;
+	uint64_t count[P25_DEC_NREASONS];
+};
+
+/* Ports of interest: a segment passes when its source or destination is set. */
+struct p25_port_filter {
+	uint64_t bits[65536 / 64];
+};
+
+static inline bool p25_port_filter_has(const struct p25_port_filter *f, uint16_t port)
+{
+	return f->bits[port >> 6] >> (port & 63) & 1;
+}
+
+void p25_port_filter_clear(struct p25_port_filter *f);
+void p25_port_filter_all(struct p25_port_filter *f);
+void p25_port_filter_add(struct p25_port_filter *f, uint16_t port);
+/* 25, 465 and 587. */
+void p25_port_filter_smtp(struct p25_port_filter *f);
+
+/*
+ * Decode pkt.  Returns P25_DEC_TCP with *seg filled, or the reason it was
+ * skipped.  filter NULL means every port; stats may be NULL.
+ */
+enum p25_decode_result p25_decode_tcp(const struct p25_packet *pkt,
+				      const struct p25_port_filter *filter,
+				      struct p25_tcp_segment *seg, struct p25_decode_stats *stats);
+
+const char *p25_decode_reason(enum p25_decode_result r);
+
+#endif
