@@ -1,0 +1,177 @@
+#include "flow/flowenc.h"
+
+#include <string.h>
+
+static void put(struct p25_fenc *e, const void *p, size_t n)
+{
+	if (e->len + n > sizeof e->buf) {
+		e->overflow = true;
+		return;
+	}
+	memcpy(e->buf + e->len, p, n);
+	e->len += n;
+}
+
+static void poke16(struct p25_fenc *e, size_t off, uint16_t v)
+{
+	if (off + 2 <= e->len) {
+		e->buf[off] = (uint8_t)(v >> 8);
+		e->buf[off + 1] = (uint8_t)v;
+	}
+}
+
+void p25_fenc_uint(struct p25_fenc *e, uint64_t v, unsigned n)
+{
+	uint8_t b[8];
+	for (unsigned i = 0; i < n && i < 8; i++)
+		b[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+	put(e, b, n > 8 ? 8 : n);
+}
+
+void p25_fenc_u8(struct p25_fenc *e, uint8_t v)
+{
+	put(e, &v, 1);
+}
+
+void p25_fenc_u16(struct p25_fenc *e, uint16_t v)
+{
+	p25_fenc_uint(e, v, 2);
+}
+
+void p25_fenc_u32(struct p25_fenc *e, uint32_t v)
+{
+	p25_fenc_uint(e, v, 4);
+}
+
+void p25_fenc_u64(struct p25_fenc *e, uint64_t v)
+{
+	p25_fenc_uint(e, v, 8);
+}
+
+void p25_fenc_bytes(struct p25_fenc *e, const void *p, size_t n)
+{
+	put(e, p, n);
+}
+
+void p25_fenc_varlen(struct p25_fenc *e, const void *p, size_t n, bool long_form)
+{
+	if (n < 255 && !long_form) {
+		p25_fenc_u8(e, (uint8_t)n);
+	} else {
+		p25_fenc_u8(e, 255);
+		p25_fenc_u16(e, (uint16_t)n);
+	}
+	put(e, p, n);
+}
+
+static void reset(struct p25_fenc *e, int version)
+{
+	e->len = 0;
+	e->records = 0;
+	e->set_start = SIZE_MAX;
+	e->version = version;
+	e->overflow = false;
+}
+
+void p25_fenc_v5_header(struct p25_fenc *e, uint32_t sysup, uint32_t secs, uint32_t nsecs,
+			uint32_t seq, uint8_t engine_type, uint8_t engine_id)
+{
+	reset(e, 5);
+	p25_fenc_u16(e, 5);
+	p25_fenc_u16(e, 0);
+	p25_fenc_u32(e, sysup);
+	p25_fenc_u32(e, secs);
+	p25_fenc_u32(e, nsecs);
+	p25_fenc_u32(e, seq);
+	p25_fenc_u8(e, engine_type);
+	p25_fenc_u8(e, engine_id);
+	p25_fenc_u16(e, 0);
+}
+
+void p25_fenc_v5_record(struct p25_fenc *e, uint32_t src, uint32_t dst, uint16_t sport,
+			uint16_t dport, uint8_t proto, uint8_t flags, uint32_t packets,
+			uint32_t bytes, uint32_t first, uint32_t last, uint16_t in_if, uint16_t out_if)
+{
+	p25_fenc_u32(e, src);
+	p25_fenc_u32(e, dst);
+	p25_fenc_u32(e, 0); /* next hop */
+	p25_fenc_u16(e, in_if);
+	p25_fenc_u16(e, out_if);
+	p25_fenc_u32(e, packets);
+	p25_fenc_u32(e, bytes);
+	p25_fenc_u32(e, first);
+	p25_fenc_u32(e, last);
+	p25_fenc_u16(e, sport);
+	p25_fenc_u16(e, dport);
+	p25_fenc_u8(e, 0);
+	p25_fenc_u8(e, flags);
+	p25_fenc_u8(e, proto);
+	p25_fenc_u8(e, 0); /* tos */
+	p25_fenc_u32(e, 0); /* AS numbers */
+	p25_fenc_u32(e, 0); /* masks, padding */
+	e->records++;
+}
+
+void p25_fenc_v9_header(struct p25_fenc *e, uint32_t sysup, uint32_t secs, uint32_t seq,
+			uint32_t source_id)
+{
+	reset(e, 9);
+	p25_fenc_u16(e, 9);
+	p25_fenc_u16(e, 0);
+	p25_fenc_u32(e, sysup);
+	p25_fenc_u32(e, secs);
+	p25_fenc_u32(e, seq);
+	p25_fenc_u32(e, source_id);
+}
+
+void p25_fenc_ipfix_header(struct p25_fenc *e, uint32_t export_time, uint32_t seq,
+			   uint32_t domain)
+{
+	reset(e, 10);
+	p25_fenc_u16(e, 10);
+	p25_fenc_u16(e, 0);
+	p25_fenc_u32(e, export_time);
+	p25_fenc_u32(e, seq);
+	p25_fenc_u32(e, domain);
+}
+
+void p25_fenc_set_begin(struct p25_fenc *e, uint16_t id)
+{
+	e->set_start = e->len;
+	p25_fenc_u16(e, id);
+	p25_fenc_u16(e, 0);
+}
+
+void p25_fenc_set_end(struct p25_fenc *e, unsigned pad)
+{
+	if (e->set_start == SIZE_MAX)
+		return;
+	while (pad > 1 && (e->len - e->set_start) % pad)
+		p25_fenc_u8(e, 0);
+	poke16(e, e->set_start + 2, (uint16_t)(e->len - e->set_start));
+	e->set_start = SIZE_MAX;
+}
+
+void p25_fenc_record(struct p25_fenc *e)
+{
+	e->records++;
+}
+
+void p25_fenc_field(struct p25_fenc *e, uint16_t type, uint16_t len, uint32_t pen)
+{
+	p25_fenc_u16(e, pen ? (uint16_t)(type | 0x8000) : type);
+	p25_fenc_u16(e, len);
+	if (pen)
+		p25_fenc_u32(e, pen);
+}
+
+size_t p25_fenc_finish(struct p25_fenc *e)
+{
+	if (e->set_start != SIZE_MAX)
+		p25_fenc_set_end(e, 1);
+	if (e->version == 10)
+		poke16(e, 2, (uint16_t)e->len);
+	else
+		poke16(e, 2, (uint16_t)e->records);
+	return e->len;
+}

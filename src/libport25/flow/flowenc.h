@@ -1,0 +1,53 @@
+/*
+ * A minimal export packet writer (NetFlow v5, v9, IPFIX) for tests,
+ * benchmarks, fuzz seeds and replay tools.  Writes past the buffer are
+ * dropped and flagged, so a caller checks e->overflow once at the end.
+ */
+#ifndef P25_FLOWENC_H
+#define P25_FLOWENC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct p25_fenc {
+	uint8_t buf[65536];
+	size_t len;
+	size_t set_start; /* offset of the open set's header, or SIZE_MAX */
+	unsigned records; /* v9 header count: template and data records */
+	int version;
+	bool overflow;
+};
+
+void p25_fenc_u8(struct p25_fenc *e, uint8_t v);
+void p25_fenc_u16(struct p25_fenc *e, uint16_t v);
+void p25_fenc_u32(struct p25_fenc *e, uint32_t v);
+void p25_fenc_u64(struct p25_fenc *e, uint64_t v);
+/* An unsigned integer in n (1..8) bytes: reduced-size encoding. */
+void p25_fenc_uint(struct p25_fenc *e, uint64_t v, unsigned n);
+void p25_fenc_bytes(struct p25_fenc *e, const void *p, size_t n);
+/* An IPFIX variable-length value; long_form forces the 255 + 2-byte length. */
+void p25_fenc_varlen(struct p25_fenc *e, const void *p, size_t n, bool long_form);
+
+/* NetFlow v5: header, then records; count is filled by p25_fenc_finish(). */
+void p25_fenc_v5_header(struct p25_fenc *e, uint32_t sysup, uint32_t secs, uint32_t nsecs,
+			uint32_t seq, uint8_t engine_type, uint8_t engine_id);
+void p25_fenc_v5_record(struct p25_fenc *e, uint32_t src, uint32_t dst, uint16_t sport,
+			uint16_t dport, uint8_t proto, uint8_t flags, uint32_t packets,
+			uint32_t bytes, uint32_t first, uint32_t last, uint16_t in_if, uint16_t out_if);
+
+void p25_fenc_v9_header(struct p25_fenc *e, uint32_t sysup, uint32_t secs, uint32_t seq,
+			uint32_t source_id);
+void p25_fenc_ipfix_header(struct p25_fenc *e, uint32_t export_time, uint32_t seq,
+			   uint32_t domain);
+/* Sets (FlowSets): open, write records, close with padding to a multiple of pad. */
+void p25_fenc_set_begin(struct p25_fenc *e, uint16_t id);
+void p25_fenc_set_end(struct p25_fenc *e, unsigned pad);
+/* Count one record for the v9 header. */
+void p25_fenc_record(struct p25_fenc *e);
+/* Template field specifier; pen != 0 writes an IPFIX enterprise-specific one. */
+void p25_fenc_field(struct p25_fenc *e, uint16_t type, uint16_t len, uint32_t pen);
+/* Fill in the header's count or length.  Returns the packet length. */
+size_t p25_fenc_finish(struct p25_fenc *e);
+
+#endif
