@@ -583,3 +583,47 @@ const char *p25_permit_status(p25_time expires, p25_time now, int64_t window)
 		return "expired";
 	return expires - now <= window ? "expiring" : "active";
 }
+
+static json_t *decoded_or_null(sqlite3_stmt *st, int col)
+{
+	json_t *v;
+
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return json_null();
+	v = json_loads(col_text(st, col), JSON_DECODE_ANY, NULL);
+	return v ? v : json_string(col_text(st, col));
+}
+
+int p25_audit_list(struct p25_registry *reg, int limit, json_t **out)
+{
+	sqlite3_stmt *st;
+	json_t *rows;
+	int rc;
+
+	*out = NULL;
+	reg->error[0] = '\0';
+	st = reg_query(reg,
+		       "SELECT id, at, actor, action, object_type, object, before, after FROM audit "
+		       "ORDER BY id DESC LIMIT ?",
+		       "i", (int64_t)(limit > 0 ? limit : -1));
+	if (!st)
+		return P25_EDB;
+	rows = json_array();
+	while ((rc = reg_step(reg, st)) == 1) {
+		json_t *r = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "id",
+				      (json_int_t)sqlite3_column_int64(st, 0), "at", col_text(st, 1),
+				      "actor", col_text(st, 2), "action", col_text(st, 3),
+				      "object_type", col_text(st, 4), "object", col_text(st, 5),
+				      "before", decoded_or_null(st, 6), "after",
+				      decoded_or_null(st, 7));
+		if (r)
+			json_array_append_new(rows, r);
+	}
+	if (rc < 0) {
+		json_decref(rows);
+		return rc;
+	}
+	sqlite3_finalize(st);
+	*out = rows;
+	return 0;
+}
