@@ -316,9 +316,9 @@ static int load_for(struct p25_registry *reg, int64_t id, const char *const *fro
 			return 0;
 		}
 	}
+	reg_fail(reg, P25_ECONFLICT, "request %" PRId64 " is %s and cannot be %s", id, status, verb);
 	json_decref(r);
-	return reg_fail(reg, P25_ECONFLICT, "request %" PRId64 " is %s and cannot be %s", id, status,
-			verb);
+	return P25_ECONFLICT;
 }
 
 static int set_status(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
@@ -628,7 +628,7 @@ int request_restore_tx(struct p25_registry *reg, const struct p25_actor *who, js
 		      "due, approved, approved_by, applied, applied_by, verified, verified_by, "
 		      "rejected, rejected_by, reason) VALUES (nullif(?, 0), ?, ?, ?, ?, ?, ?, ?, "
 		      "?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		      "iissssTTtststststss", (int64_t)want, org_id, p25_request_type_name(type),
+		      "iissssTTtstststss", (int64_t)want, org_id, p25_request_type_name(type),
 		      p25_request_status_name(status),
 		      get_str(req, "requested_by") ? get_str(req, "requested_by") : who->name,
 		      get_str(req, "note") ? get_str(req, "note") : "", submitted, due, t[0],
