@@ -1,6 +1,9 @@
+#!/bin/bash
+# Rebuilds the demo registry through the CLI, with the times each change happened.
 set -euo pipefail
-P=/work/main/build/port25
-export PORT25_DB=/tmp/demo/d.db
+# usage: tests/data/make-demo.sh DB && PORT25_DB=DB build/port25 export > data/demo/registry.json
+P=${PORT25:-build/port25}
+export PORT25_DB=${1:?usage: make-demo.sh DB}
 at() { PORT25_NOW=$1 PORT25_ACTOR=$2 "${@:3}"; }
 at 2026-09-01T14:00:00Z noc-jsmith $P init >/dev/null
 # Springfield Public Schools: enrolled in October through a sign-up request.
