@@ -18,6 +18,7 @@
 #ifndef P25_LPM_H
 #define P25_LPM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,10 +40,11 @@ static inline uint32_t p25_lpm_leaf(uint32_t entry)
 
 /* IPv4: DIR-24-8.  The first level has 2^24 entries indexed by the top 24 bits. */
 struct p25_lpm4 {
-	uint32_t *l1;	 /* calloc'ed: pages never written stay unallocated */
-	uint32_t *l2;	 /* groups of 256 entries */
+	uint32_t *l1; /* mmap'ed: pages never written stay unallocated */
+	uint32_t *l2; /* groups of 256 entries; always at least one */
 	size_t ngroups;
-	size_t touched; /* first-level entries written, for the memory estimate */
+	size_t touched; /* first-level entries on backed pages, for the memory figure */
+	bool huge;	/* l1 asked for 2 MiB pages */
 };
 
 /* starts: host-order addresses, ascending, starts[0] == 0. */
@@ -54,7 +56,7 @@ static inline uint32_t p25_lpm4_lookup(const struct p25_lpm4 *t, uint32_t a)
 {
 	uint32_t e = t->l1[a >> 8];
 
-	if (__builtin_expect(e & P25_LPM_EXT, 0))
+	if (e & P25_LPM_EXT)
 		e = t->l2[(size_t)(e & ~P25_LPM_EXT) << 8 | (a & 0xff)];
 	return e;
 }
@@ -78,13 +80,15 @@ struct p25_lpm6_node {
 };
 
 struct p25_lpm6 {
+	/* n ranges, then P25_LPM6_SCAN sentinel starts no address reaches past */
 	p25_u128 *starts;
 	uint32_t *entries;
 	size_t n;
 	/*
-	 * Slot: bit 63 set: child node index in the low bits.  Else the first
-	 * range index in bits 0-31 and the count of further candidates in bits
-	 * 32-39.
+	 * Slot: bit 63 set: child node index in the low bits.  Bit 62 set: no
+	 * range starts inside the block, its entry is in the low 32 bits.
+	 * Else the first range index in bits 0-31 and the count of further
+	 * candidates (2..P25_LPM6_SCAN) in bits 32-39.
 	 */
 	uint64_t *slots;
 	size_t nslots, slots_cap;
@@ -93,6 +97,7 @@ struct p25_lpm6 {
 };
 
 #define P25_LPM6_CHILD (1ull << 63)
+#define P25_LPM6_DIRECT (1ull << 62)
 
 int p25_lpm6_build(struct p25_lpm6 *t, const p25_u128 *starts, const uint32_t *entries, size_t n);
 void p25_lpm6_free(struct p25_lpm6 *t);
@@ -101,22 +106,29 @@ size_t p25_lpm6_memory(const struct p25_lpm6 *t);
 static inline uint32_t p25_lpm6_lookup(const struct p25_lpm6 *t, p25_u128 a)
 {
 	const struct p25_lpm6_node *nd = &t->nodes[0];
+	const p25_u128 *st;
 	uint64_t s;
-	size_t i, end;
+	unsigned cnt, k = 0;
 
 	for (;;) {
 		/* shift + bits <= 128 and bits >= 1, so both shifts are in range. */
 		size_t b = (size_t)((a << nd->shift) >> (128 - nd->bits));
 		s = t->slots[nd->slots + b];
-		if (!(s & P25_LPM6_CHILD))
+		if (!(s & (P25_LPM6_CHILD | P25_LPM6_DIRECT)))
 			break;
+		if (s & P25_LPM6_DIRECT)
+			return (uint32_t)s;
 		nd = &t->nodes[s & ~P25_LPM6_CHILD];
 	}
-	i = (uint32_t)s;
-	end = i + ((s >> 32) & 0xff);
-	while (i < end && t->starts[i + 1] <= a)
-		i++;
-	return t->entries[i];
+	/*
+	 * A fixed number of compares, no data-dependent branch: starts past
+	 * the block are either beyond a or are the sentinels.
+	 */
+	st = &t->starts[(uint32_t)s + 1];
+	cnt = (unsigned)(s >> 32) & 0xff;
+	for (unsigned j = 0; j < P25_LPM6_SCAN; j++)
+		k += (j < cnt) & (st[j] <= a);
+	return t->entries[(uint32_t)s + k];
 }
 
 #endif

@@ -2,9 +2,43 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
-#define L1_SIZE	   (1u << 24)
-#define PAGE_ENTS  1024 /* first-level entries per 4 KiB page */
+#define L1_SIZE	  (1u << 24)
+#define L1_BYTES  ((size_t)L1_SIZE * sizeof(uint32_t))
+#define PAGE_ENTS 1024		 /* first-level entries per 4 KiB page */
+#define HUGE_ENTS (512u * 1024) /* ... per 2 MiB page */
+#define HUGE_SIZE ((size_t)HUGE_ENTS * sizeof(uint32_t))
+
+/*
+ * The first level comes straight from mmap: zeroed, and backed only where
+ * written, so a small registry costs a few pages.  When most of it will be
+ * written anyway, 2 MiB pages are asked for: random lookups over 64 MiB with
+ * 4 KiB pages miss the TLB on nearly every packet.
+ */
+static uint32_t *l1_alloc(bool dense, bool *huge)
+{
+	uint8_t *p = mmap(NULL, L1_BYTES + HUGE_SIZE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uintptr_t a;
+	size_t head;
+
+	*huge = false;
+	if (p == MAP_FAILED)
+		return NULL;
+	/* Trim to a 2 MiB aligned mapping so that huge pages can back it. */
+	a = ((uintptr_t)p + HUGE_SIZE - 1) & ~(uintptr_t)(HUGE_SIZE - 1);
+	head = a - (uintptr_t)p;
+	if (head)
+		munmap(p, head);
+	if (HUGE_SIZE - head)
+		munmap((uint8_t *)a + L1_BYTES, HUGE_SIZE - head);
+#ifdef MADV_HUGEPAGE
+	if (dense && madvise((void *)a, L1_BYTES, MADV_HUGEPAGE) == 0)
+		*huge = true;
+#endif
+	return (uint32_t *)a;
+}
 
 static void fill(uint32_t *v, size_t n, uint32_t e)
 {
@@ -26,10 +60,15 @@ int p25_lpm4_build(struct p25_lpm4 *t, const uint32_t *starts, const uint32_t *e
 			prev_slot = starts[i] >> 8;
 		}
 	}
-	t->l1 = calloc(L1_SIZE, sizeof *t->l1);
-	t->l2 = ngroups ? calloc(ngroups << 8, sizeof *t->l2) : NULL;
+	/* Dense: more than an eighth of the space is in some range worth an entry. */
+	uint64_t covered = 0;
+	for (size_t i = 0; i < n; i++)
+		if (entries[i])
+			covered += (i + 1 < n ? (uint64_t)starts[i + 1] : (uint64_t)1 << 32) - starts[i];
+	t->l1 = l1_alloc(covered > ((uint64_t)1 << 29), &t->huge);
+	t->l2 = calloc((ngroups ? ngroups : 1) << 8, sizeof *t->l2);
 	paged = calloc(L1_SIZE / PAGE_ENTS, 1);
-	if (!t->l1 || (ngroups && !t->l2) || !paged) {
+	if (!t->l1 || !t->l2 || !paged) {
 		free(paged);
 		p25_lpm4_free(t);
 		return -1;
@@ -65,15 +104,23 @@ int p25_lpm4_build(struct p25_lpm4 *t, const uint32_t *starts, const uint32_t *e
 			a = last + 1;
 		}
 	}
-	for (size_t p = 0; p < L1_SIZE / PAGE_ENTS; p++)
-		t->touched += paged[p] ? PAGE_ENTS : 0;
+	for (size_t p = 0; p < L1_SIZE / PAGE_ENTS; p++) {
+		/* A huge page is backed whole once any of it is written. */
+		size_t h = p / (HUGE_ENTS / PAGE_ENTS) * (HUGE_ENTS / PAGE_ENTS);
+		bool any = paged[p];
+		if (t->huge)
+			for (size_t q = h; q < h + HUGE_ENTS / PAGE_ENTS && !any; q++)
+				any = paged[q];
+		t->touched += any ? PAGE_ENTS : 0;
+	}
 	free(paged);
 	return 0;
 }
 
 void p25_lpm4_free(struct p25_lpm4 *t)
 {
-	free(t->l1);
+	if (t->l1)
+		munmap(t->l1, L1_BYTES);
 	free(t->l2);
 	memset(t, 0, sizeof *t);
 }
@@ -81,5 +128,5 @@ void p25_lpm4_free(struct p25_lpm4 *t)
 /* Resident bytes: first-level pages never written are never backed. */
 size_t p25_lpm4_memory(const struct p25_lpm4 *t)
 {
-	return t->touched * sizeof *t->l1 + (t->ngroups << 8) * sizeof *t->l2;
+	return t->touched * sizeof *t->l1 + ((t->ngroups ? t->ngroups : 1) << 8) * sizeof *t->l2;
 }
