@@ -1,0 +1,645 @@
+/* The registry: schema, rules, requests, expiry, audit and transactions. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "registry/registry.h"
+
+static p25_time at(const char *iso)
+{
+	char err[200];
+	p25_time t = 0;
+	assert_int_equal(p25_time_parse(iso, &t, err, sizeof err), 0);
+	return t;
+}
+
+static int setup(void **state)
+{
+	struct p25_registry *reg;
+	char err[256];
+
+	assert_int_equal(p25_registry_open(":memory:", &reg, err, sizeof err), 0);
+	*state = reg;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	p25_registry_close(*state);
+	return 0;
+}
+
+static struct p25_actor who_at(const char *iso)
+{
+	return (struct p25_actor){.name = "tester", .now = at(iso)};
+}
+
+static void add_org(struct p25_registry *reg, const char *handle)
+{
+	struct p25_actor who = who_at("2026-11-23T10:00:00Z");
+	assert_int_equal(
+		p25_org_add(reg, &who, handle, "Test Org", P25_MODE_OUTBOUND, P25_ACTION_REJECT), 0);
+}
+
+static void add_prefix(struct p25_registry *reg, const char *org, const char *prefix)
+{
+	struct p25_actor who = who_at("2026-11-23T10:00:00Z");
+	int rc = p25_prefix_add(reg, &who, org, prefix, "", 0);
+	if (rc != 0)
+		fail_msg("prefix add %s %s: %s", org, prefix, p25_registry_error(reg));
+}
+
+static int add_permit(struct p25_registry *reg, const char *org, const char *address,
+		      bool force, p25_time expires, int64_t *id)
+{
+	struct p25_actor who = who_at("2026-11-23T10:00:00Z");
+	struct p25_permit_spec spec = {.org = org,
+				       .address = address,
+				       .kind = P25_KIND_MAIL_SERVER,
+				       .description = "relay",
+				       .expires = expires,
+				       .force = force};
+	return p25_permit_add(reg, &who, &spec, id);
+}
+
+static void add_security(struct p25_registry *reg, const char *org, int64_t *id)
+{
+	struct p25_actor who = who_at("2026-11-23T10:00:00Z");
+	assert_int_equal(p25_contact_add(reg, &who, org, "Sec Team", "sec@example.org", "",
+					 P25_ROLE_SECURITY, id),
+			 0);
+}
+
+static bool contains(const char *haystack, const char *needle)
+{
+	if (strstr(haystack, needle))
+		return true;
+	print_error("'%s' not found in '%s'\n", needle, haystack);
+	return false;
+}
+
+static size_t audit_count(struct p25_registry *reg)
+{
+	json_t *rows;
+	size_t n;
+	assert_int_equal(p25_audit_list(reg, 0, &rows), 0);
+	n = json_array_size(rows);
+	json_decref(rows);
+	return n;
+}
+
+static size_t permit_count(struct p25_registry *reg)
+{
+	struct p25_permit_filter f = {.now = at("2026-11-23T10:00:00Z")};
+	json_t *rows;
+	size_t n;
+	assert_int_equal(p25_permit_list(reg, &f, &rows), 0);
+	n = json_array_size(rows);
+	json_decref(rows);
+	return n;
+}
+
+static void test_migrations_from_empty(void **state)
+{
+	char path[] = "/tmp/p25-test-XXXXXX", err[512], wal[64], shm[64];
+	struct p25_registry *reg;
+	struct p25_model m;
+	sqlite3 *db;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(p25_registry_open(path, &reg, err, sizeof err), 0);
+	assert_int_equal(p25_registry_schema_version(reg), 1);
+	assert_int_equal(p25_registry_load_model(reg, &m), 0);
+	assert_int_equal(m.norgs, 0);
+	p25_model_free(&m);
+	add_org(reg, "k12");
+	p25_registry_close(reg);
+
+	/* Reopening migrates nothing and keeps the data. */
+	assert_int_equal(p25_registry_open(path, &reg, err, sizeof err), 0);
+	assert_int_equal(p25_registry_schema_version(reg), 1);
+	assert_int_equal(p25_registry_load_model(reg, &m), 0);
+	assert_int_equal(m.norgs, 1);
+	assert_string_equal(m.orgs[0].handle, "k12");
+	p25_model_free(&m);
+	p25_registry_close(reg);
+
+	/* A registry from a newer port25 is refused, not damaged. */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(p25_registry_open(path, &reg, err, sizeof err), P25_EDB);
+	assert_true(contains(err, "newer"));
+	assert_true(contains(err, path));
+
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	snprintf(shm, sizeof shm, "%s-shm", path);
+	unlink(path);
+	unlink(wal);
+	unlink(shm);
+}
+
+static void test_org_rules(void **state)
+{
+	struct p25_registry *reg = *state;
+	struct p25_actor who = who_at("2026-11-23T10:00:00Z");
+	json_t *o;
+
+	add_org(reg, "k12");
+	assert_int_equal(p25_org_add(reg, &who, "k12", "Again", 0, 0), P25_ECONFLICT);
+	assert_true(contains(p25_registry_error(reg), "'k12' already exists"));
+	assert_int_equal(p25_org_add(reg, &who, "Bad Handle", "X", 0, 0), P25_EINVAL);
+	assert_true(contains(p25_registry_error(reg), "'Bad Handle'"));
+	assert_int_equal(p25_org_add(reg, &who, "empty", "", 0, 0), P25_EINVAL);
+	assert_int_equal(p25_org_show(reg, "k12", who.now, &o), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "enrollment")), "none");
+	json_decref(o);
+	assert_int_equal(p25_org_show(reg, "nope", who.now, &o), P25_ENOTFOUND);
+	assert_true(contains(p25_registry_error(reg), "'nope'"));
+
+	/* Removal is refused while the org still has space, unless forced. */
+	add_prefix(reg, "k12", "192.0.2.0/24");
+	assert_int_equal(p25_org_remove(reg, &who, "k12", false), P25_ECONFLICT);
+	assert_true(contains(p25_registry_error(reg), "--force"));
+	assert_int_equal(p25_org_remove(reg, &who, "k12", true), 0);
+	assert_int_equal(p25_org_show(reg, "k12", who.now, &o), P25_ENOTFOUND);
+	/* The prefix went with it: another org may now take the space. */
+	add_org(reg, "county");
+	add_prefix(reg, "county", "192.0.2.0/24");
+}
+
+static void test_overlap_between_orgs(void **state)
+{
+	struct p25_registry *reg = *state;
+	struct p25_actor who = who_at("2026-11-23T10:00:00Z");
+	const char *e;
+
+	add_org(reg, "k12");
+	add_org(reg, "county");
+	add_prefix(reg, "k12", "192.0.2.0/24");
+	add_prefix(reg, "k12", "2001:db8:1::/48");
+
+	assert_int_equal(p25_prefix_add(reg, &who, "county", "192.0.2.128/25", "", 0),
+			 P25_ECONFLICT);
+	e = p25_registry_error(reg);
+	assert_true(contains(e, "192.0.2.128/25"));
+	assert_true(contains(e, "192.0.2.0/24"));
+	assert_true(contains(e, "'county'"));
+	assert_true(contains(e, "'k12'"));
+
+	assert_int_equal(p25_prefix_add(reg, &who, "county", "2001:db8::/32", "", 0),
+			 P25_ECONFLICT);
+	e = p25_registry_error(reg);
+	assert_true(contains(e, "2001:db8::/32"));
+	assert_true(contains(e, "2001:db8:1::/48"));
+	assert_true(contains(e, "'county'"));
+	assert_true(contains(e, "'k12'"));
+
+	/* Adjacent space is fine. */
+	add_prefix(reg, "county", "198.51.100.0/24");
+	add_prefix(reg, "county", "2001:db8:2::/48");
+}
+
+static void test_prefix_within_one_org(void **state)
+{
+	struct p25_registry *reg = *state;
+	struct p25_actor who = who_at("2026-11-23T10:00:00Z");
+	json_t *rows;
+
+	add_org(reg, "k12");
+	add_prefix(reg, "k12", "192.0.2.0/24");
+	assert_int_equal(p25_prefix_add(reg, &who, "k12", "192.0.2.0/24", "", 0), P25_ECONFLICT);
+	assert_true(contains(p25_registry_error(reg), "already registered"));
+	assert_int_equal(p25_prefix_add(reg, &who, "k12", "192.0.2.64/26", "", 0), P25_ECONFLICT);
+	assert_true(contains(p25_registry_error(reg), "must not nest"));
+	assert_int_equal(p25_prefix_add(reg, &who, "k12", "192.0.0.0/16", "", 0), P25_ECONFLICT);
+	assert_true(contains(p25_registry_error(reg), "contains 192.0.2.0/24"));
+
+	/* Host bits: refused with the parser's message, or normalized with a warning. */
+	assert_int_equal(p25_prefix_add(reg, &who, "k12", "10.1.2.3/16", "", 0), P25_EINVAL);
+	assert_true(contains(p25_registry_error(reg), "host bits set (the network is 10.1.0.0/16)"));
+	assert_int_equal(
+		p25_prefix_add(reg, &who, "k12", "10.1.2.3/16", "", P25_PARSE_NORMALIZE), 0);
+	assert_true(contains(p25_registry_warning(reg), "10.1.0.0/16"));
+	assert_int_equal(p25_prefix_list(reg, "k12", &rows), 0);
+	assert_int_equal(json_array_size(rows), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 0), "prefix")),
+			    "10.1.0.0/16");
+	json_decref(rows);
+
+	assert_int_equal(p25_prefix_add(reg, &who, "nobody", "10.9.0.0/16", "", 0), P25_ENOTFOUND);
+	assert_int_equal(p25_prefix_add(reg, &who, "k12", "10.9.0.1", "", 0), P25_EINVAL);
+}
+
+static void test_permit_outside_space(void **state)
+{
+	struct p25_registry *reg = *state;
+	const char *e;
+	int64_t id;
+
+	add_org(reg, "k12");
+	add_org(reg, "county");
+	add_prefix(reg, "k12", "192.0.2.0/25");
+	add_prefix(reg, "k12", "2001:db8:1::/48");
+	add_prefix(reg, "county", "192.0.2.128/25");
+
+	assert_int_equal(add_permit(reg, "k12", "192.0.2.200", false, 0, &id), P25_EINVAL);
+	e = p25_registry_error(reg);
+	assert_true(contains(e, "192.0.2.200"));
+	assert_true(contains(e, "'k12'"));
+	assert_true(contains(e, "192.0.2.0/25, 2001:db8:1::/48"));
+	/* Straddling the edge of the space is outside too. */
+	assert_int_equal(add_permit(reg, "k12", "192.0.2.0/24", true, 0, &id), P25_EINVAL);
+
+	assert_int_equal(add_permit(reg, "k12", "192.0.2.25", false, 0, &id), 0);
+	assert_int_equal(add_permit(reg, "k12", "192.0.2.25", false, 0, &id), P25_ECONFLICT);
+	assert_true(contains(p25_registry_error(reg), "already permitted"));
+	assert_int_equal(add_permit(reg, "k12", "2001:db8:1::25", false, 0, &id), 0);
+	assert_int_equal(add_permit(reg, "k12", "not-an-address", false, 0, &id), P25_EINVAL);
+	assert_true(contains(p25_registry_error(reg), "not-an-address"));
+}
+
+static void test_wide_permit_needs_force(void **state)
+{
+	struct p25_registry *reg = *state;
+	int64_t id;
+
+	add_org(reg, "k12");
+	add_prefix(reg, "k12", "10.0.0.0/8");
+	add_prefix(reg, "k12", "2001:db8::/32");
+	assert_int_equal(add_permit(reg, "k12", "10.1.0.0/23", false, 0, &id), P25_EINVAL);
+	assert_true(contains(p25_registry_error(reg), "wider than /24"));
+	assert_true(contains(p25_registry_error(reg), "--force"));
+	assert_int_equal(add_permit(reg, "k12", "10.1.0.0/24", false, 0, &id), 0);
+	assert_int_equal(add_permit(reg, "k12", "10.2.0.0/23", true, 0, &id), 0);
+	assert_int_equal(add_permit(reg, "k12", "2001:db8:2::/47", false, 0, &id), P25_EINVAL);
+	assert_true(contains(p25_registry_error(reg), "wider than /48"));
+	assert_int_equal(add_permit(reg, "k12", "2001:db8:1::/48", false, 0, &id), 0);
+	/* Host bits in a permit are refused as anywhere else. */
+	assert_int_equal(add_permit(reg, "k12", "10.3.0.1/24", false, 0, &id), P25_EINVAL);
+	assert_true(contains(p25_registry_error(reg), "host bits"));
+}
+
+static void test_security_contact_rule(void **state)
+{
+	struct p25_registry *reg = *state;
+	struct p25_actor who = who_at("2026-11-23T10:00:00Z");
+	struct p25_org_change activate = {.set_enrollment = true,
+					  .enrollment = P25_ENROLL_ACTIVE};
+	int64_t tech, sec1, sec2;
+
+	add_org(reg, "k12");
+	assert_int_equal(p25_contact_add(reg, &who, "k12", "Tech", "tech@example.org", "555",
+					 P25_ROLE_TECHNICAL, &tech),
+			 0);
+	assert_int_equal(p25_org_set(reg, &who, "k12", &activate), P25_EINVAL);
+	assert_true(contains(p25_registry_error(reg), "security contact"));
+	assert_true(contains(p25_registry_error(reg), "'k12'"));
+
+	assert_int_equal(p25_contact_add(reg, &who, "k12", "Bad", "no-at-sign", "",
+					 P25_ROLE_SECURITY, &sec1),
+			 P25_EINVAL);
+	assert_true(contains(p25_registry_error(reg), "'no-at-sign'"));
+	add_security(reg, "k12", &sec1);
+	assert_int_equal(p25_org_set(reg, &who, "k12", &activate), 0);
+
+	/* The last security contact of an active org stays. */
+	assert_int_equal(p25_contact_remove(reg, &who, sec1), P25_ECONFLICT);
+	assert_true(contains(p25_registry_error(reg), "last security contact"));
+	assert_int_equal(p25_contact_remove(reg, &who, tech), 0);
+	add_security(reg, "k12", &sec2);
+	assert_int_equal(p25_contact_remove(reg, &who, sec1), 0);
+	assert_int_equal(p25_contact_remove(reg, &who, sec2), P25_ECONFLICT);
+	assert_int_equal(p25_contact_remove(reg, &who, 999), P25_ENOTFOUND);
+}
+
+static json_t *request_at(struct p25_registry *reg, int64_t id, const char *iso)
+{
+	json_t *o;
+	assert_int_equal(p25_request_show(reg, id, at(iso), &o), 0);
+	return o;
+}
+
+static void test_request_lifecycle(void **state)
+{
+	struct p25_registry *reg = *state;
+	struct p25_actor submit = who_at("2026-11-01T15:30:00Z");
+	struct p25_actor later = who_at("2026-11-02T09:00:00Z");
+	struct p25_request_server servers[] = {
+		{"192.0.2.10", P25_KIND_MAIL_SERVER, "Exchange"},
+		{"192.0.2.11", P25_KIND_APPLICATION_SERVER, "SIS"},
+	};
+	struct p25_request_spec spec = {.org = "k12",
+					.type = P25_REQ_SIGNUP,
+					.servers = servers,
+					.nservers = 2};
+	struct p25_request_filter overdue = {.overdue = true};
+	struct p25_permit_filter pf = {.now = at("2026-11-02T09:00:00Z")};
+	json_t *r, *rows, *org;
+	int64_t id, sec;
+
+	add_org(reg, "k12");
+	add_prefix(reg, "k12", "192.0.2.0/24");
+	assert_int_equal(p25_request_submit(reg, &submit, &spec, &id), 0);
+
+	r = request_at(reg, id, "2026-11-01T15:30:00Z");
+	assert_string_equal(json_string_value(json_object_get(r, "status")), "submitted");
+	assert_string_equal(json_string_value(json_object_get(r, "due")), "2026-11-03T15:30:00Z");
+	json_decref(r);
+	/* A sign-up in progress makes the enrollment pending. */
+	assert_int_equal(p25_org_show(reg, "k12", submit.now, &org), 0);
+	assert_string_equal(json_string_value(json_object_get(org, "enrollment")), "pending");
+	json_decref(org);
+
+	/* One hour before due: not overdue; one hour after: overdue. */
+	r = request_at(reg, id, "2026-11-03T14:30:00Z");
+	assert_false(json_is_true(json_object_get(r, "overdue")));
+	assert_int_equal(json_integer_value(json_object_get(r, "hours_left")), 1);
+	json_decref(r);
+	r = request_at(reg, id, "2026-11-03T16:30:00Z");
+	assert_true(json_is_true(json_object_get(r, "overdue")));
+	assert_int_equal(json_integer_value(json_object_get(r, "hours_left")), -1);
+	json_decref(r);
+	overdue.now = at("2026-11-03T15:30:00Z"); /* exactly due is not yet over */
+	assert_int_equal(p25_request_list(reg, &overdue, &rows), 0);
+	assert_int_equal(json_array_size(rows), 0);
+	json_decref(rows);
+	overdue.now = at("2026-11-03T15:30:01Z");
+	assert_int_equal(p25_request_list(reg, &overdue, &rows), 0);
+	assert_int_equal(json_array_size(rows), 1);
+	json_decref(rows);
+
+	/* Order of the steps. */
+	assert_int_equal(p25_request_apply(reg, &later, id), P25_ECONFLICT);
+	assert_true(contains(p25_registry_error(reg), "submitted"));
+	assert_int_equal(p25_request_verify(reg, &later, id), P25_ECONFLICT);
+	assert_int_equal(p25_request_approve(reg, &later, id), 0);
+	assert_int_equal(p25_request_approve(reg, &later, id), P25_ECONFLICT);
+
+	/* A sign-up cannot activate an org without a security contact: nothing changes. */
+	assert_int_equal(p25_request_apply(reg, &later, id), P25_EINVAL);
+	assert_true(contains(p25_registry_error(reg), "security contact"));
+	assert_int_equal(permit_count(reg), 0);
+	r = request_at(reg, id, "2026-11-02T09:00:00Z");
+	assert_string_equal(json_string_value(json_object_get(r, "status")), "approved");
+	json_decref(r);
+
+	add_security(reg, "k12", &sec);
+	assert_int_equal(p25_request_apply(reg, &later, id), 0);
+	assert_int_equal(p25_permit_list(reg, &pf, &rows), 0);
+	assert_int_equal(json_array_size(rows), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(rows, 0), "request_id")),
+			 id);
+	assert_string_equal(
+		json_string_value(json_object_get(json_array_get(rows, 1), "kind")),
+		"application-server");
+	json_decref(rows);
+	assert_int_equal(p25_org_show(reg, "k12", later.now, &org), 0);
+	assert_string_equal(json_string_value(json_object_get(org, "enrollment")), "active");
+	json_decref(org);
+	r = request_at(reg, id, "2026-11-05T09:00:00Z");
+	assert_string_equal(json_string_value(json_object_get(r, "status")), "applied");
+	/* Applied requests are never overdue. */
+	assert_false(json_is_true(json_object_get(r, "overdue")));
+	json_decref(r);
+	assert_int_equal(p25_request_reject(reg, &later, id, "too late"), P25_ECONFLICT);
+	assert_int_equal(p25_request_verify(reg, &later, id), 0);
+}
+
+static void test_request_remove_and_reject(void **state)
+{
+	struct p25_registry *reg = *state;
+	struct p25_actor who = who_at("2026-11-23T10:00:00Z");
+	const char *addresses[] = {"192.0.2.11"};
+	int64_t p1, p2, req, ids[1];
+	struct p25_request_spec spec = {.org = "k12", .type = P25_REQ_REMOVE_PERMIT};
+
+	add_org(reg, "k12");
+	add_prefix(reg, "k12", "192.0.2.0/24");
+	assert_int_equal(add_permit(reg, "k12", "192.0.2.10", false, 0, &p1), 0);
+	assert_int_equal(add_permit(reg, "k12", "192.0.2.11", false, 0, &p2), 0);
+	ids[0] = p1;
+	spec.permit_ids = ids;
+	spec.npermit_ids = 1;
+	spec.addresses = addresses;
+	spec.naddresses = 1;
+	assert_int_equal(p25_request_submit(reg, &who, &spec, &req), 0);
+	assert_int_equal(p25_request_approve(reg, &who, req), 0);
+	assert_int_equal(p25_request_apply(reg, &who, req), 0);
+	assert_int_equal(permit_count(reg), 0);
+
+	/* Naming a permit that does not exist is refused at submission. */
+	ids[0] = 999;
+	spec.naddresses = 0;
+	assert_int_equal(p25_request_submit(reg, &who, &spec, &req), P25_ENOTFOUND);
+	assert_true(contains(p25_registry_error(reg), "999"));
+
+	/* A server outside the org's space is refused at submission too. */
+	{
+		struct p25_request_server s = {"198.51.100.1", P25_KIND_MAIL_SERVER, "x"};
+		struct p25_request_spec add = {.org = "k12",
+					       .type = P25_REQ_ADD_PERMIT,
+					       .servers = &s,
+					       .nservers = 1};
+		assert_int_equal(p25_request_submit(reg, &who, &add, &req), P25_EINVAL);
+		assert_true(contains(p25_registry_error(reg), "outside"));
+		s.address = "192.0.2.12";
+		assert_int_equal(p25_request_submit(reg, &who, &add, &req), 0);
+		assert_int_equal(p25_request_reject(reg, &who, req, ""), P25_EINVAL);
+		assert_int_equal(p25_request_reject(reg, &who, req, "not a mail server"), 0);
+		assert_int_equal(p25_request_approve(reg, &who, req), P25_ECONFLICT);
+		assert_true(contains(p25_registry_error(reg), "rejected"));
+	}
+}
+
+static void test_apply_rolls_back(void **state)
+{
+	struct p25_registry *reg = *state;
+	struct p25_actor who = who_at("2026-11-23T10:00:00Z");
+	struct p25_request_server servers[] = {
+		{"192.0.2.10", P25_KIND_MAIL_SERVER, "one"},
+		{"192.0.2.11", P25_KIND_MAIL_SERVER, "two"},
+	};
+	struct p25_request_spec spec = {.org = "k12",
+					.type = P25_REQ_ADD_PERMIT,
+					.servers = servers,
+					.nservers = 2};
+	size_t audits;
+	int64_t req, pid;
+	json_t *r;
+
+	add_org(reg, "k12");
+	add_prefix(reg, "k12", "192.0.2.0/24");
+	assert_int_equal(p25_request_submit(reg, &who, &spec, &req), 0);
+	assert_int_equal(p25_request_approve(reg, &who, req), 0);
+	/* Meanwhile the second server got a permit of its own: apply must fail whole. */
+	assert_int_equal(add_permit(reg, "k12", "192.0.2.11", false, 0, &pid), 0);
+	audits = audit_count(reg);
+	assert_int_equal(p25_request_apply(reg, &who, req), P25_ECONFLICT);
+	assert_true(contains(p25_registry_error(reg), "applying request"));
+	assert_true(contains(p25_registry_error(reg), "192.0.2.11"));
+	assert_int_equal(permit_count(reg), 1); /* 192.0.2.10 was rolled back */
+	assert_int_equal(audit_count(reg), audits);
+	r = request_at(reg, req, "2026-11-23T10:00:00Z");
+	assert_string_equal(json_string_value(json_object_get(r, "status")), "approved");
+	json_decref(r);
+}
+
+static void test_expiry_status(void **state)
+{
+	struct p25_registry *reg = *state;
+	struct p25_actor who = who_at("2026-11-23T10:00:00Z");
+	struct p25_permit_filter f = {.now = at("2026-11-23T10:00:00Z")};
+	p25_time now = at("2026-11-23T10:00:00Z");
+	struct p25_model m;
+	int64_t soon, later, forever;
+	json_t *rows;
+
+	assert_string_equal(p25_permit_status(0, now, P25_EXPIRING_WINDOW), "active");
+	assert_string_equal(p25_permit_status(now + 20 * P25_DAY, now, P25_EXPIRING_WINDOW),
+			    "active");
+	assert_string_equal(p25_permit_status(now + 14 * P25_DAY, now, P25_EXPIRING_WINDOW),
+			    "expiring");
+	assert_string_equal(p25_permit_status(now, now, P25_EXPIRING_WINDOW), "expired");
+
+	add_org(reg, "k12");
+	add_prefix(reg, "k12", "192.0.2.0/24");
+	assert_int_equal(add_permit(reg, "k12", "192.0.2.1", false, now + 5 * P25_DAY, &soon), 0);
+	assert_int_equal(add_permit(reg, "k12", "192.0.2.2", false, now + 30 * P25_DAY, &later), 0);
+	assert_int_equal(add_permit(reg, "k12", "192.0.2.3", false, 0, &forever), 0);
+	/* An expiry in the past is a mistake when adding. */
+	assert_int_equal(add_permit(reg, "k12", "192.0.2.4", false, now - 1, NULL), P25_EINVAL);
+	assert_true(contains(p25_registry_error(reg), "already past"));
+
+	f.expiring_within = 14 * P25_DAY;
+	assert_int_equal(p25_permit_list(reg, &f, &rows), 0);
+	assert_int_equal(json_array_size(rows), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(rows, 0), "id")), soon);
+	json_decref(rows);
+
+	/* Ten days on, the first has expired by itself and the second is expiring. */
+	f.now = now + 10 * P25_DAY;
+	f.expiring_within = 0;
+	f.expired = true;
+	assert_int_equal(p25_permit_list(reg, &f, &rows), 0);
+	assert_int_equal(json_array_size(rows), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 0), "status")),
+			    "expired");
+	json_decref(rows);
+	f.expired = false;
+	f.expiring_within = 30 * P25_DAY;
+	assert_int_equal(p25_permit_list(reg, &f, &rows), 0);
+	assert_int_equal(json_array_size(rows), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(rows, 0), "id")), later);
+	json_decref(rows);
+
+	/* The model carries every permit with its expiry; validity is the policy's call. */
+	assert_int_equal(p25_registry_load_model(reg, &m), 0);
+	assert_int_equal(m.npermits, 3);
+	assert_int_equal(m.permits[0].expires, now + 5 * P25_DAY);
+	assert_false(p25_permit_valid_at(&m.permits[0], now + 10 * P25_DAY));
+	assert_true(p25_permit_valid_at(&m.permits[2], now + 1000 * P25_DAY));
+	assert_int_equal(m.permits[0].org, 0);
+	assert_int_equal(m.nspaces, 1);
+	p25_model_free(&m);
+
+	/* Extending and clearing the expiry. */
+	assert_int_equal(p25_permit_set_expiry(reg, &who, soon, 0), 0);
+	assert_int_equal(p25_permit_set_expiry(reg, &who, soon, now - 5), P25_EINVAL);
+	assert_int_equal(p25_permit_set_expiry(reg, &who, 999, 0), P25_ENOTFOUND);
+}
+
+static void test_audit_before_after(void **state)
+{
+	struct p25_registry *reg = *state;
+	struct p25_actor who = {.name = "alice", .now = at("2026-11-24T08:00:00Z")};
+	struct p25_org_change change = {.set_mode = true, .mode = P25_MODE_BOTH};
+	json_t *rows, *last;
+	int64_t pid;
+
+	add_org(reg, "k12");
+	assert_int_equal(p25_org_set(reg, &who, "k12", &change), 0);
+	assert_int_equal(p25_audit_list(reg, 1, &rows), 0);
+	assert_int_equal(json_array_size(rows), 1);
+	last = json_array_get(rows, 0);
+	assert_string_equal(json_string_value(json_object_get(last, "actor")), "alice");
+	assert_string_equal(json_string_value(json_object_get(last, "at")), "2026-11-24T08:00:00Z");
+	assert_string_equal(json_string_value(json_object_get(last, "action")), "org.set");
+	assert_string_equal(json_string_value(json_object_get(last, "object_type")), "org");
+	assert_string_equal(json_string_value(json_object_get(last, "object")), "k12");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(last, "before"), "mode")),
+		"outbound");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(last, "after"), "mode")), "both");
+	json_decref(rows);
+
+	add_prefix(reg, "k12", "192.0.2.0/24");
+	assert_int_equal(add_permit(reg, "k12", "192.0.2.9", false, 0, &pid), 0);
+	assert_int_equal(p25_permit_remove(reg, &who, pid), 0);
+	assert_int_equal(p25_audit_list(reg, 2, &rows), 0);
+	last = json_array_get(rows, 0);
+	assert_string_equal(json_string_value(json_object_get(last, "action")), "permit.remove");
+	assert_true(json_is_null(json_object_get(last, "after")));
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(last, "before"), "address")),
+		"192.0.2.9");
+	last = json_array_get(rows, 1);
+	assert_string_equal(json_string_value(json_object_get(last, "action")), "permit.add");
+	assert_true(json_is_null(json_object_get(last, "before")));
+	json_decref(rows);
+
+	/* A refused change leaves no audit record. */
+	{
+		size_t n = audit_count(reg);
+		assert_int_equal(add_permit(reg, "k12", "198.51.100.1", false, 0, &pid), P25_EINVAL);
+		assert_int_equal(audit_count(reg), n);
+	}
+}
+
+static void test_prefix_remove_guard(void **state)
+{
+	struct p25_registry *reg = *state;
+	struct p25_actor who = who_at("2026-11-23T10:00:00Z");
+	int64_t pid;
+
+	add_org(reg, "k12");
+	add_prefix(reg, "k12", "192.0.2.0/24");
+	assert_int_equal(add_permit(reg, "k12", "192.0.2.9", false, 0, &pid), 0);
+	assert_int_equal(p25_prefix_remove(reg, &who, "192.0.2.0/24"), P25_ECONFLICT);
+	assert_true(contains(p25_registry_error(reg), "192.0.2.9"));
+	assert_int_equal(p25_permit_remove(reg, &who, pid), 0);
+	assert_int_equal(p25_prefix_remove(reg, &who, "192.0.2.0/24"), 0);
+	assert_int_equal(p25_prefix_remove(reg, &who, "192.0.2.0/24"), P25_ENOTFOUND);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_migrations_from_empty),
+		cmocka_unit_test_setup_teardown(test_org_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overlap_between_orgs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prefix_within_one_org, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_permit_outside_space, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wide_permit_needs_force, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_security_contact_rule, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_request_lifecycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_request_remove_and_reject, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apply_rolls_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expiry_status, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_before_after, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prefix_remove_guard, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
