@@ -47,15 +47,23 @@ struct p25_decision {
 	enum p25_direction direction;
 	ssize_t org;	/* index into the model's orgs, or -1 */
 	ssize_t space;	/* index into the model's spaces (the org prefix holding the address), or -1 */
-	ssize_t permit; /* index into the model's permits, or -1 */
+	ssize_t permit; /* index into the model's permits when the verdict is permit, else -1 */
 };
+/*
+ * Where prefixes nest, the longest names the space and the permit; of equal
+ * prefixes, the first in the model.  org and space are set whenever the
+ * address lies in an organization's space (even when not covered), -1 for
+ * P25_WHY_NO_ORG and P25_WHY_NOT_SMTP.
+ */
 
 struct p25_policy;
 
 /*
  * Build a snapshot valid at `now`: permits expired at `now` are left out.
  * Fails (NULL, message in err) when the model is inconsistent: overlapping
- * organizations, or a permit outside its organization's space.
+ * organizations (the message names both and their prefixes), or a permit,
+ * expired or not, that lies outside its organization's space (it must fit
+ * inside one space prefix of its own organization).
  */
 struct p25_policy *p25_policy_build(const struct p25_model *m, p25_time now, char *err,
 				    size_t errlen);
@@ -64,7 +72,7 @@ const struct p25_model *p25_policy_model(const struct p25_policy *p);
 p25_time p25_policy_built_at(const struct p25_policy *p);
 /* The earliest permit expiry after build time, or 0: rebuild the snapshot then. */
 p25_time p25_policy_next_expiry(const struct p25_policy *p);
-/* Bytes held by the lookup tables. */
+/* Bytes held by the lookup tables (first-level pages never written are not counted). */
 size_t p25_policy_memory(const struct p25_policy *p);
 
 /* The decision for one direction: the internal host is src (outbound) or dst (inbound). */
@@ -76,13 +84,18 @@ void p25_policy_decide(const struct p25_policy *p, const struct p25_addr *src,
  * The decision for a packet seen at an edge where both checks apply: blocked
  * when either the outbound check of src or the inbound check of dst blocks;
  * permitted when neither blocks and one permits; else not covered.  `out`
- * gets the deciding direction's decision.
+ * gets the deciding direction's decision; where both would decide alike
+ * (both block, both permit, neither covers), the outbound one.
  */
 enum p25_verdict p25_policy_decide_packet(const struct p25_policy *p, const struct p25_addr *src,
 					  const struct p25_addr *dst, uint16_t dport,
 					  struct p25_decision *out);
 
-/* Per-packet fast path: the verdict of one address in one direction, port 25 assumed. */
+/*
+ * Per-packet fast path: the verdict of one address in one direction, port 25
+ * assumed.  v4 addresses in host order; v6 as in p25_addr.bits.  One table
+ * lookup (IPv4: one or two loads; IPv6: an index walk and a short scan).
+ */
 enum p25_verdict p25_policy_verdict_v4(const struct p25_policy *p, uint32_t addr,
 				       enum p25_direction dir);
 enum p25_verdict p25_policy_verdict_v6(const struct p25_policy *p, p25_u128 addr,
