@@ -850,6 +850,50 @@ static void test_bad_sets_skipped(void **state)
 	p25_flow_decoder_free(d);
 }
 
+/* Extreme values in wide fields: no arithmetic overflow (the sanitizer build checks). */
+static void test_extreme_values(void **state)
+{
+	struct p25_flow_decoder *d = p25_flow_decoder_new();
+	struct p25_fenc *e = malloc(sizeof *e);
+	struct coll c = {0};
+	static const uint16_t types[] = {150, 151, 152, 153, 154, 155, 158, 159, 22, 21, 160, 1, 2};
+
+	p25_fenc_ipfix_header(e, 0xffffffffu, 0, 1);
+	p25_fenc_set_begin(e, 2);
+	p25_fenc_u16(e, 256);
+	p25_fenc_u16(e, sizeof types / sizeof types[0]);
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+		p25_fenc_field(e, types[i], 8, 0);
+	p25_fenc_set_end(e, 1);
+	p25_fenc_set_begin(e, 256);
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+		p25_fenc_u64(e, UINT64_MAX - i);
+	p25_fenc_set_end(e, 1);
+	assert_int_equal(decode(d, NULL, e, &c), 1);
+	assert_int_equal(c.v[0].bytes, UINT64_MAX - 11);
+	assert_int_equal(c.v[0].packets, UINT64_MAX - 12);
+
+	/* The same through NetFlow v9 with 8-byte uptimes. */
+	p25_fenc_v9_header(e, 0xffffffffu, 0xffffffffu, 0, 1);
+	p25_fenc_set_begin(e, 0);
+	p25_fenc_u16(e, 256);
+	p25_fenc_u16(e, sizeof types / sizeof types[0]);
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+		p25_fenc_field(e, types[i], 8, 0);
+	p25_fenc_record(e);
+	p25_fenc_set_end(e, 1);
+	p25_fenc_set_begin(e, 256);
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+		p25_fenc_u64(e, UINT64_MAX - i);
+	p25_fenc_record(e);
+	p25_fenc_set_end(e, 1);
+	assert_int_equal(decode(d, NULL, e, &c), 1);
+
+	free(c.v);
+	free(e);
+	p25_flow_decoder_free(d);
+}
+
 /* ---- Truncation at every byte ---- */
 
 struct cut_point {
@@ -1266,6 +1310,7 @@ int main(void)
 		cmocka_unit_test(test_ipfix_withdrawal),
 		cmocka_unit_test(test_ipfix_varlen_enterprise),
 		cmocka_unit_test(test_bad_sets_skipped),
+		cmocka_unit_test(test_extreme_values),
 		cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_pcap),

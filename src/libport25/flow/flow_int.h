@@ -49,7 +49,7 @@ enum p25_fkind {
 struct p25_op {
 	uint16_t off; /* fixed-length templates: offset in the record */
 	uint16_t len; /* P25_FLOW_VARLEN: IPFIX variable length */
-	uint8_t kind;
+	uint8_t kind; /* enum p25_fkind * 8 + wire length class; 0 skips */
 };
 
 enum {

@@ -66,6 +66,8 @@ static bool length_ok(uint8_t kind, unsigned len)
 	}
 }
 
+static unsigned len_class(uint8_t kind, unsigned len);
+
 struct p25_tmpl *p25_tmpl_find(const struct p25_flow_session *s, uint16_t id)
 {
 	struct p25_tmpl **page;
@@ -173,7 +175,7 @@ int p25_tmpl_add(struct p25_flow_decoder *d, struct p25_flow_session *s, uint16_
 		if (kind != F_SKIP || varlen) {
 			t->ops[nops].off = (uint16_t)off;
 			t->ops[nops].len = f[i].len;
-			t->ops[nops].kind = kind;
+			t->ops[nops].kind = (uint8_t)(kind * 8 + len_class(kind, f[i].len));
 			nops++;
 		}
 		if (f[i].len != P25_FLOW_VARLEN)
@@ -239,26 +241,6 @@ void p25_tmpl_free_session(struct p25_flow_decoder *d, struct p25_flow_session *
 	s->pages = NULL;
 }
 
-static inline uint64_t be_uint(const uint8_t *p, unsigned len)
-{
-	switch (len) {
-	case 1:
-		return p[0];
-	case 2:
-		return p25_be16(p);
-	case 4:
-		return p25_be32(p);
-	case 8:
-		return p25_be64(p);
-	default: {
-		uint64_t v = 0;
-		for (unsigned i = 0; i < len; i++)
-			v = v << 8 | p[i];
-		return v;
-	}
-	}
-}
-
 static inline int64_t ntp_ms(uint64_t v)
 {
 	return ((int64_t)(v >> 32) - NTP_UNIX_OFFSET) * 1000 +
@@ -270,90 +252,108 @@ static inline p25_u128 be128(const uint8_t *p)
 	return (p25_u128)p25_be64(p) << 64 | p25_be64(p + 8);
 }
 
+/*
+ * An op's code is its meaning times 8 plus a length class, so one jump
+ * decides both what a field is and how wide it is on the wire.
+ */
+static unsigned len_class(uint8_t kind, unsigned len)
+{
+	/* Addresses and timestamps have one length each. */
+	if (!length_ok(kind, len) || kind == F_SKIP || kind == F_SRC4 || kind == F_DST4 ||
+	    kind == F_SRC6 || kind == F_DST6 || kind == F_START_NTP || kind == F_END_NTP)
+		return 0;
+	switch (len) {
+	case 1: return 0;
+	case 2: return 1;
+	case 4: return 2;
+	case 8: return 3;
+	default: return 4;
+	}
+}
+
+static inline uint64_t be_uint_any(const uint8_t *p, unsigned len)
+{
+	uint64_t v = 0;
+	for (unsigned i = 0; i < len; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+#define INT_CASES(KIND, STMT)                                                                      \
+	case KIND * 8 + 0: {                                                                       \
+		uint64_t x = v[0];                                                                 \
+		STMT;                                                                              \
+		break;                                                                             \
+	}                                                                                          \
+	case KIND * 8 + 1: {                                                                       \
+		uint64_t x = p25_be16(v);                                                          \
+		STMT;                                                                              \
+		break;                                                                             \
+	}                                                                                          \
+	case KIND * 8 + 2: {                                                                       \
+		uint64_t x = p25_be32(v);                                                          \
+		STMT;                                                                              \
+		break;                                                                             \
+	}                                                                                          \
+	case KIND * 8 + 3: {                                                                       \
+		uint64_t x = p25_be64(v);                                                          \
+		STMT;                                                                              \
+		break;                                                                             \
+	}                                                                                          \
+	case KIND * 8 + 4: {                                                                       \
+		uint64_t x = be_uint_any(v, len);                                                  \
+		STMT;                                                                              \
+		break;                                                                             \
+	}
+
 /* Lengths were checked against the meaning when the template was compiled. */
 static inline __attribute__((always_inline)) void
-apply(struct p25_pkt *k, struct p25_flow *f, unsigned kind, const uint8_t *v, unsigned len)
+apply(struct p25_pkt *k, struct p25_flow *f, unsigned code, const uint8_t *v, unsigned len)
 {
-	switch (kind) {
-	case F_SRC4:
+	switch (code) {
+	case F_SRC4 * 8:
 		f->src.bits = (p25_u128)p25_be32(v) << 96;
 		f->src.family = P25_INET;
 		break;
-	case F_DST4:
+	case F_DST4 * 8:
 		f->dst.bits = (p25_u128)p25_be32(v) << 96;
 		f->dst.family = P25_INET;
 		break;
-	case F_SRC6:
+	case F_SRC6 * 8:
 		f->src.bits = be128(v);
 		f->src.family = P25_INET6;
 		break;
-	case F_DST6:
+	case F_DST6 * 8:
 		f->dst.bits = be128(v);
 		f->dst.family = P25_INET6;
 		break;
-	case F_SPORT:
-		f->sport = (uint16_t)be_uint(v, len);
-		break;
-	case F_DPORT:
-		f->dport = (uint16_t)be_uint(v, len);
-		break;
-	case F_PROTO:
-		f->protocol = (uint8_t)be_uint(v, len);
-		break;
-	case F_FLAGS:
-		f->tcp_flags = (uint16_t)be_uint(v, len);
-		break;
-	case F_BYTES:
-	case F_BYTES_TOTAL:
-		f->bytes = be_uint(v, len);
-		break;
-	case F_PKTS:
-	case F_PKTS_TOTAL:
-		f->packets = be_uint(v, len);
-		break;
-	case F_START_UP:
-		/* Raw for now: the base may come later in the same record. */
-		f->first_ms = (int64_t)be_uint(v, len);
-		break;
-	case F_END_UP:
-		f->last_ms = (int64_t)be_uint(v, len);
-		break;
-	case F_START_S:
-		f->first_ms = (int64_t)be_uint(v, len) * 1000;
-		break;
-	case F_END_S:
-		f->last_ms = (int64_t)be_uint(v, len) * 1000;
-		break;
-	case F_START_MS:
-		f->first_ms = (int64_t)be_uint(v, len);
-		break;
-	case F_END_MS:
-		f->last_ms = (int64_t)be_uint(v, len);
-		break;
-	case F_START_NTP:
+	case F_START_NTP * 8:
 		f->first_ms = ntp_ms(p25_be64(v));
 		break;
-	case F_END_NTP:
+	case F_END_NTP * 8:
 		f->last_ms = ntp_ms(p25_be64(v));
 		break;
-	case F_START_DUS:
-		f->first_ms = k->export_ms - (int64_t)(be_uint(v, len) / 1000);
-		break;
-	case F_END_DUS:
-		f->last_ms = k->export_ms - (int64_t)(be_uint(v, len) / 1000);
-		break;
-	case F_IN_IF:
-		f->in_if = (uint32_t)be_uint(v, len);
-		break;
-	case F_OUT_IF:
-		f->out_if = (uint32_t)be_uint(v, len);
-		break;
-	case F_DIR:
-		f->direction = (uint8_t)be_uint(v, len);
-		break;
-	case F_SYSINIT:
-		k->rec_sysinit = (int64_t)be_uint(v, len);
-		break;
+	INT_CASES(F_SPORT, f->sport = (uint16_t)x)
+	INT_CASES(F_DPORT, f->dport = (uint16_t)x)
+	INT_CASES(F_PROTO, f->protocol = (uint8_t)x)
+	INT_CASES(F_FLAGS, f->tcp_flags = (uint16_t)x)
+	INT_CASES(F_BYTES, f->bytes = x)
+	INT_CASES(F_BYTES_TOTAL, f->bytes = x)
+	INT_CASES(F_PKTS, f->packets = x)
+	INT_CASES(F_PKTS_TOTAL, f->packets = x)
+	/* Raw for now: the base may come later in the same record. */
+	INT_CASES(F_START_UP, f->first_ms = (int64_t)x)
+	INT_CASES(F_END_UP, f->last_ms = (int64_t)x)
+	INT_CASES(F_START_S, f->first_ms = (int64_t)(x * 1000))
+	INT_CASES(F_END_S, f->last_ms = (int64_t)(x * 1000))
+	INT_CASES(F_START_MS, f->first_ms = (int64_t)x)
+	INT_CASES(F_END_MS, f->last_ms = (int64_t)x)
+	INT_CASES(F_START_DUS, f->first_ms = k->export_ms - (int64_t)(x / 1000))
+	INT_CASES(F_END_DUS, f->last_ms = k->export_ms - (int64_t)(x / 1000))
+	INT_CASES(F_IN_IF, f->in_if = (uint32_t)x)
+	INT_CASES(F_OUT_IF, f->out_if = (uint32_t)x)
+	INT_CASES(F_DIR, f->direction = (uint8_t)x)
+	INT_CASES(F_SYSINIT, k->rec_sysinit = (int64_t)x)
 	default:
 		break;
 	}
@@ -371,9 +371,9 @@ static void fix_uptime(struct p25_pkt *k, const struct p25_tmpl *t, struct p25_f
 	}
 	int64_t init = (t->flags & T_SYSINIT) ? k->rec_sysinit : k->s->sysinit_ms;
 	if (t->flags & T_START_UP)
-		f->first_ms = init ? init + f->first_ms : 0;
+		f->first_ms = init ? (int64_t)((uint64_t)init + (uint64_t)f->first_ms) : 0;
 	if (t->flags & T_END_UP)
-		f->last_ms = init ? init + f->last_ms : 0;
+		f->last_ms = init ? (int64_t)((uint64_t)init + (uint64_t)f->last_ms) : 0;
 }
 
 static inline void decode_fixed(struct p25_pkt *k, const struct p25_tmpl *t, const uint8_t *p,
