@@ -82,10 +82,9 @@ static struct p25_prefix sub_prefix(struct rng *r, const struct p25_prefix *oute
 
 static void add_permit(struct p25_model *m, size_t org, const struct p25_prefix *p, p25_time exp)
 {
-	static int64_t id; /* test-local counter; ids only need to differ */
 	struct p25_permit pm = {0};
 
-	pm.id = ++id;
+	pm.id = (int64_t)m->npermits + 1;
 	pm.org = org;
 	pm.prefix = *p;
 	pm.expires = exp;
