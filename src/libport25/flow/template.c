@@ -183,6 +183,16 @@ int p25_tmpl_add(struct p25_flow_decoder *d, struct p25_flow_session *s, uint16_
 	}
 	t->nops = nops;
 	t->flags = flags;
+	memset(&t->fast, 0, sizeof t->fast);
+	if (!varlen) {
+		/* A later field of the same meaning wins, as in the op list. */
+		for (uint32_t i = 0; i < nops; i++) {
+			unsigned kind = t->ops[i].kind / 8;
+			t->fast.mask |= 1u << kind;
+			t->fast.off[kind] = t->ops[i].off;
+			t->fast.len[kind] = (uint8_t)t->ops[i].len;
+		}
+	}
 
 	if (old) {
 		d->st.template_changes++;
@@ -360,7 +370,7 @@ apply(struct p25_pkt *k, struct p25_flow *f, unsigned code, const uint8_t *v, un
 }
 
 /* sysUpTime-relative times: v9 against the header, IPFIX against the system init time. */
-static void fix_uptime(struct p25_pkt *k, const struct p25_tmpl *t, struct p25_flow *f)
+static inline void fix_uptime(struct p25_pkt *k, const struct p25_tmpl *t, struct p25_flow *f)
 {
 	if (k->proto.version == 9) {
 		if (t->flags & T_START_UP)
@@ -376,14 +386,94 @@ static void fix_uptime(struct p25_pkt *k, const struct p25_tmpl *t, struct p25_f
 		f->last_ms = init ? (int64_t)((uint64_t)init + (uint64_t)f->last_ms) : 0;
 }
 
-static inline void decode_fixed(struct p25_pkt *k, const struct p25_tmpl *t, const uint8_t *p,
-				struct p25_flow *f)
+/* Widths are one of a few in practice; these branches are the same for every record. */
+static inline uint64_t rd(const uint8_t *p, unsigned len)
 {
-	const struct p25_op *op = t->ops, *end = t->ops + t->nops;
-	for (; op < end; op++)
-		apply(k, f, op->kind, p + op->off, op->len);
+	if (len == 4)
+		return p25_be32(p);
+	if (len == 2)
+		return p25_be16(p);
+	if (len == 8)
+		return p25_be64(p);
+	if (len == 1)
+		return p[0];
+	return be_uint_any(p, len);
+}
+
+static inline __attribute__((always_inline)) void
+decode_fixed(struct p25_pkt *k, const struct p25_tmpl *t, const uint8_t *p, struct p25_flow *f)
+{
+	const struct p25_fast *x = &t->fast;
+	const uint32_t m = x->mask;
+#define HAS(K) (m & (1u << (K)))
+#define AT(K)  (p + x->off[K])
+#define RD(K)  rd(AT(K), x->len[K])
+	if (HAS(F_SRC4)) {
+		f->src.bits = (p25_u128)p25_be32(AT(F_SRC4)) << 96;
+		f->src.family = P25_INET;
+	}
+	if (HAS(F_DST4)) {
+		f->dst.bits = (p25_u128)p25_be32(AT(F_DST4)) << 96;
+		f->dst.family = P25_INET;
+	}
+	if (HAS(F_SRC6)) {
+		f->src.bits = be128(AT(F_SRC6));
+		f->src.family = P25_INET6;
+	}
+	if (HAS(F_DST6)) {
+		f->dst.bits = be128(AT(F_DST6));
+		f->dst.family = P25_INET6;
+	}
+	if (HAS(F_SPORT))
+		f->sport = (uint16_t)RD(F_SPORT);
+	if (HAS(F_DPORT))
+		f->dport = (uint16_t)RD(F_DPORT);
+	if (HAS(F_PROTO))
+		f->protocol = (uint8_t)RD(F_PROTO);
+	if (HAS(F_FLAGS))
+		f->tcp_flags = (uint16_t)RD(F_FLAGS);
+	if (HAS(F_BYTES))
+		f->bytes = RD(F_BYTES);
+	else if (HAS(F_BYTES_TOTAL))
+		f->bytes = RD(F_BYTES_TOTAL);
+	if (HAS(F_PKTS))
+		f->packets = RD(F_PKTS);
+	else if (HAS(F_PKTS_TOTAL))
+		f->packets = RD(F_PKTS_TOTAL);
+	if (HAS(F_IN_IF))
+		f->in_if = (uint32_t)RD(F_IN_IF);
+	if (HAS(F_OUT_IF))
+		f->out_if = (uint32_t)RD(F_OUT_IF);
+	if (HAS(F_DIR))
+		f->direction = (uint8_t)RD(F_DIR);
+	if (HAS(F_START_MS))
+		f->first_ms = (int64_t)RD(F_START_MS);
+	if (HAS(F_END_MS))
+		f->last_ms = (int64_t)RD(F_END_MS);
+	if (HAS(F_START_S))
+		f->first_ms = (int64_t)(RD(F_START_S) * 1000);
+	if (HAS(F_END_S))
+		f->last_ms = (int64_t)(RD(F_END_S) * 1000);
+	/* Rarer times and the init time: the op list. */
+	const uint32_t rare = (1u << F_START_NTP | 1u << F_END_NTP | 1u << F_START_DUS |
+			       1u << F_END_DUS | 1u << F_SYSINIT);
+	if (m & rare) {
+		for (uint32_t i = 0; i < t->nops; i++) {
+			const struct p25_op *op = &t->ops[i];
+			if ((1u << (op->kind / 8)) & rare)
+				apply(k, f, op->kind, p + op->off, op->len);
+		}
+	}
+	/* Uptimes last: they are converted against a base that may come with the record. */
+	if (HAS(F_START_UP))
+		f->first_ms = (int64_t)RD(F_START_UP);
+	if (HAS(F_END_UP))
+		f->last_ms = (int64_t)RD(F_END_UP);
 	if (t->flags & (T_START_UP | T_END_UP))
 		fix_uptime(k, t, f);
+#undef HAS
+#undef AT
+#undef RD
 }
 
 /* Bytes consumed, or 0 when the record overruns the set. */
