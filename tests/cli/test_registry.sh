@@ -1,0 +1,271 @@
+#!/bin/bash
+# End-to-end: every registry subcommand through the CLI, with exit codes and messages.
+set -euo pipefail
+: "${PORT25:?set PORT25 to the port25 binary}"
+top=$(cd "$(dirname "$0")/../.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export PORT25_DB=$tmp/reg.db PORT25_NOW=2026-11-23T10:00:00Z PORT25_ACTOR=tester
+unset PORT25_JSON 2>/dev/null || true
+
+failures=0
+fail() {
+	echo "FAIL: $*" >&2
+	failures=$((failures + 1))
+}
+
+# expect CODE REGEX CMD...: the command exits with CODE and its output (stdout and
+# stderr) matches REGEX (an empty REGEX matches anything).
+expect() {
+	local code=$1 pattern=$2 out rc=0
+	shift 2
+	out=$("$@" 2>&1) || rc=$?
+	if [ "$rc" -ne "$code" ]; then
+		fail "exit $rc, wanted $code: $*"$'\n'"$out"
+	elif [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; then
+		fail "output of '$*' lacks /$pattern/:"$'\n'"$out"
+	fi
+}
+ok() { expect 0 "$@"; }
+refused() { expect 1 "$@"; }
+usage() { expect 2 "$@"; }
+
+P=$PORT25
+
+# init and help
+ok 'schema version 1' $P init
+ok 'schema version 1' $P init
+for c in init org prefix contact permit request import export audit; do
+	ok 'usage: port25' $P $c --help
+done
+for c in "org add" "org list" "org show" "org set" "org remove" "prefix add" "prefix list" \
+	"prefix remove" "contact add" "contact list" "contact remove" "permit add" "permit list" \
+	"permit show" "permit set" "permit remove" "request submit" "request list" "request show" \
+	"request approve" "request reject" "request apply" "request verify"; do
+	# shellcheck disable=SC2086
+	ok "usage: port25 $c" $P $c --help
+done
+usage 'unknown command' $P org frobnicate
+usage 'usage: port25 org' $P org
+usage 'unknown option' $P org list --bogus
+
+# organizations
+ok "added organization 'k12'" $P org add k12 --name "Springfield Schools"
+ok "added organization 'county'" $P org add county --name "Shelby County" --mode both --action drop
+refused "organization 'k12' already exists" $P org add k12 --name Again
+refused "'Bad_Handle' is not a valid organization handle" $P org add Bad_Handle --name X
+usage '--name is required' $P org add lib
+usage "--mode 'sideways'" $P org add lib --name L --mode sideways
+usage "--action 'bounce'" $P org add lib --name L --action bounce
+usage 'missing argument' $P org add --name L
+ok 'county +Shelby County +none +both +drop' $P org list
+ok '"handle": "county"' $P org list --json
+ok '"handle": "k12"' $P --json org list
+refused "no organization 'nobody'" $P org show nobody
+ok 'updated organization' $P org set k12 --name "Springfield Public Schools" --action drop
+usage 'nothing to change' $P org set k12
+usage "--enrollment 'done'" $P org set k12 --enrollment done
+refused "'k12' cannot become active without a security contact" $P org set k12 --enrollment active
+
+# address space
+ok 'added 192.0.2.0/25' $P prefix add k12 192.0.2.0/25 --description "District office"
+ok 'added' $P prefix add k12 2001:db8:1::/48
+refused "192.0.2.64/26 \(for organization 'county'\) overlaps 192.0.2.0/25 of organization 'k12'" \
+	$P prefix add county 192.0.2.64/26
+refused "2001:db8:1:5::/64 \(for organization 'county'\) overlaps 2001:db8:1::/48 of organization 'k12'" \
+	$P prefix add county 2001:db8:1:5::/64
+refused 'must not nest' $P prefix add k12 192.0.2.0/26
+refused 'already registered' $P prefix add k12 192.0.2.0/25
+refused "'10.1.2.3/16' has host bits set \(the network is 10.1.0.0/16\)" $P prefix add k12 10.1.2.3/16
+expect 0 "warning: '10.1.2.3/16' has host bits set; using 10.1.0.0/16" \
+	$P prefix add k12 10.1.2.3/16 --normalize
+refused "not a valid IPv4 address" $P prefix add k12 300.1.2.0/24
+refused "expected a prefix with a length" $P prefix add k12 192.0.2.200
+ok 'added' $P prefix add county 192.0.2.128/25
+ok 'added' $P prefix add county 2001:db8:2::/48
+ok '10.1.0.0/16' $P prefix list --org k12
+out=$($P prefix list --org county --json)
+grep -q '"prefix": "192.0.2.128/25"' <<<"$out" || fail "prefix list --json: $out"
+grep -q '10.1.0.0' <<<"$out" && fail "prefix list --org county shows k12's space"
+refused "no organization 'nobody'" $P prefix list --org nobody
+ok 'removed prefix 10.1.0.0/16' $P prefix remove 10.1.0.0/16
+refused 'prefix 10.1.0.0/16 is not registered' $P prefix remove 10.1.0.0/16
+
+# contacts
+ok 'added contact 1' $P contact add k12 --name "Dana W" --email dana@k12.example --role technical
+ok 'added contact 2' $P contact add k12 --name "Sec Desk" --email sec@k12.example --phone 555-0100 --role security
+refused "'not-an-email' is not an email address" $P contact add k12 --name X --email not-an-email --role security
+usage "--role 'boss'" $P contact add k12 --name X --email x@k12.example --role boss
+usage 'required' $P contact add k12 --name X
+ok 'Sec Desk' $P contact list --org k12
+ok '"role": "security"' $P contact list --json
+ok 'updated' $P org set k12 --enrollment active
+refused 'last security contact of active organization' $P contact remove 2
+ok 'removed contact 1' $P contact remove 1
+refused 'no contact 99' $P contact remove 99
+usage "'x' is not a contact id" $P contact remove x
+
+# permits
+ok 'added permit 1 for 192.0.2.25' $P permit add k12 192.0.2.25 --kind mail --description "Exchange edge"
+refused "192.0.2.25 is already permitted for organization 'k12' \(permit 1\)" \
+	$P permit add k12 192.0.2.25 --kind mail --description again
+refused "198.51.100.7 is outside the address space of organization 'k12' \(192.0.2.0/25, 2001:db8:1::/48\)" \
+	$P permit add k12 198.51.100.7 --kind mail --description x
+refused 'wider than /48' $P permit add k12 2001:db8::/40 --kind mail --description x
+refused 'outside the address space' $P permit add k12 2001:db8::/40 --kind mail --description x --force
+refused 'wider than /24' $P permit add k12 192.0.2.0/23 --kind mail --description x
+ok 'added permit 2 for 2001:db8:1:100::/56' $P permit add k12 2001:db8:1:100::/56 --kind mail --description "v6 relays"
+refused "has host bits set \(the network is 2001:db8:1:100::/56\)" $P permit add k12 2001:db8:1:101::/56 --kind mail --description x
+usage "kind 'printer'" $P permit add k12 192.0.2.26 --kind printer --description x
+usage '--kind and --description are required' $P permit add k12 192.0.2.26 --kind mail
+usage '--expires' $P permit add k12 192.0.2.26 --kind mail --description x --expires soonish
+refused 'already past' $P permit add k12 192.0.2.26 --kind mail --description x --expires 2026-11-01
+ok 'added permit 3' $P permit add k12 192.0.2.26 --kind app --description "Student records" \
+	--requested-by "Dana W" --expires 7d
+ok 'added permit 4' $P permit add k12 192.0.2.27 --kind device --description UPS --approved-by boss \
+	--expires 2027-06-30
+ok '"approved_by": "boss"' $P permit show 4 --json
+ok 'approved_by +tester' $P permit show 1
+refused 'no permit 99' $P permit show 99
+ok '192.0.2.26 +application-server +expiring +2026-11-30T10:00:00Z' $P permit list
+# --expiring: only those, with one warning per permit on stderr.
+out=$($P permit list --expiring 14d 2>"$tmp/warn")
+grep -q '192.0.2.26' <<<"$out" || fail "permit list --expiring lacks 192.0.2.26: $out"
+grep -q '192.0.2.25' <<<"$out" && fail "permit list --expiring shows a permanent permit: $out"
+[ "$(grep -c 'warning: permit 3 (192.0.2.26' "$tmp/warn")" = 1 ] || fail "expiring warning: $(cat "$tmp/warn")"
+usage '--expiring' $P permit list --expiring fortnight
+# A week and a day later the variance has expired by itself.
+PORT25_NOW=2026-12-01T10:00:00Z ok '192.0.2.26 +application-server +expired' $P permit list --expired
+out=$(PORT25_NOW=2026-12-01T10:00:00Z $P permit list --expired --json)
+grep -q '"status": "expired"' <<<"$out" || fail "permit list --expired --json: $out"
+grep -q '192.0.2.25' <<<"$out" && fail "permit list --expired shows an active permit"
+ok 'updated permit 3' $P permit set 3 --expires 2027-01-31
+ok '"expires": "2027-01-31T23:59:59Z"' $P permit show 3 --json
+ok 'updated permit 3' $P permit set 3 --expires never
+ok '"expires": null' $P permit show 3 --json
+usage '--expires is required' $P permit set 3
+refused 'no permit 42' $P permit set 42 --expires 30d
+ok 'removed permit 4' $P permit remove 4
+refused 'no permit 4' $P permit remove 4
+refused 'still holds permit' $P prefix remove 192.0.2.0/25
+ok 'Exchange edge' $P org show k12
+ok '"permits": \[' $P org show k12 --json
+
+# requests
+ok 'submitted request 1 \(signup for .county.\), due 2026-11-25T10:00:00Z' \
+	$P request submit county --type signup --server "192.0.2.130,mail,Relay, north wing" \
+	--server 192.0.2.131 --requested-by "County IT" --note "ticket 42"
+ok '"enrollment": "pending"' $P org show county --json
+printf 'address,kind,description\n192.0.2.140,app,"Permits system, new"\n' >"$tmp/servers.csv"
+ok 'submitted request 2' $P request submit county --type add-permit --file "$tmp/servers.csv"
+ok 'submitted request 3' $P request submit k12 --type remove-permit --permit 3 --permit 192.0.2.25
+refused 'outside the address space' $P request submit county --type add-permit --server 198.51.100.1,mail,x
+refused "organization 'k12' has no permit 77" $P request submit k12 --type remove-permit --permit 77
+refused 'needs at least one server' $P request submit county --type add-permit
+refused 'already enrolled' $P request submit k12 --type signup --server 192.0.2.30
+usage "--type 'upgrade'" $P request submit k12 --type upgrade
+usage '--type is required' $P request submit k12 --server 192.0.2.30
+refused "no organization 'nobody'" $P request submit nobody --type signup --server 192.0.2.30
+ok '2 +county +add-permit +submitted +2026-11-23T10:00:00Z +2026-11-25T10:00:00Z +no +48' $P request list
+# Three days later all three are overdue by 24 hours.
+PORT25_NOW=2026-11-26T10:00:00Z ok '1 +county +signup +submitted .* +yes +-24' $P request list --overdue
+out=$(PORT25_NOW=2026-11-26T10:00:00Z $P request list --overdue --org k12 --json)
+grep -q '"overdue": true' <<<"$out" || fail "request list --overdue --json: $out"
+grep -q '"org": "county"' <<<"$out" && fail "request list --org k12 shows county"
+out=$($P request list --overdue)
+grep -q '^(none)' <<<"$out" || fail "nothing is overdue yet: $out"
+usage "--status 'done'" $P request list --status done
+ok 'Relay, north wing' $P request show 1
+ok '"hours_left": 48' $P request show 1 --json
+refused 'no request 9' $P request show 9
+refused 'request 1 is submitted and cannot be applied' $P request apply 1
+ok 'request 1 approved' $P request approve 1
+refused 'request 1 is approved and cannot be approved' $P request approve 1
+# No security contact: the sign-up is not applied, and nothing changes.
+refused "applying request 1: organization 'county' cannot become active without a security contact" \
+	$P request apply 1
+out=$($P permit list --org county --json)
+[ "$out" = "[]" ] || fail "a refused apply created permits: $out"
+ok 'added contact' $P contact add county --name "County SOC" --email soc@county.example --role security
+ok 'request 1 applied' $P request apply 1
+ok '"enrollment": "active"' $P org show county --json
+ok '"request_id": 1' $P permit list --org county --json
+ok 'request 1 verified' $P request verify 1
+ok '1 +county +signup +verified' $P request list --status verified
+usage '--reason is required' $P request reject 2
+ok 'request 2 rejected' $P request reject 2 --reason "not a mail server"
+refused 'request 2 is rejected' $P request approve 2
+ok 'approved' $P request approve 3
+ok 'applied' $P request apply 3
+out=$($P permit list --org k12)
+grep -qE '192\.0\.2\.2[56] ' <<<"$out" && fail "remove-permit request left permits: $out"
+
+# import: all or nothing, with the file and line named
+cat >"$tmp/good.csv" <<'CSV'
+org,address,kind,description,requested_by,approved_by,expires
+k12,192.0.2.40,mail,"Relay, ""east""",Dana W,,
+k12,192.0.2.41,app,"Grades
+notifier",,,30d
+CSV
+ok 'imported .*good.csv: 0 organizations, 0 prefixes, 0 contacts, 2 permits' $P import "$tmp/good.csv"
+ok 'Relay, "east"' $P permit list --org k12
+before=$($P export --json)
+audit_before=$($P audit --limit 0 --json | grep -c '"id"')
+printf 'address,kind,description\n192.0.2.50,mail,ok\n192.0.2.51,mail,ok\n198.51.100.9,mail,bad\n' >"$tmp/bad.csv"
+refused "bad.csv: line 4: 198.51.100.9 is outside the address space of organization 'k12'" \
+	$P import "$tmp/bad.csv" --org k12
+[ "$($P export --json)" = "$before" ] || fail "a rejected import changed the registry"
+[ "$($P audit --limit 0 --json | grep -c '"id"')" = "$audit_before" ] || fail "a rejected import was audited"
+printf 'address,kind,description\n192.0.2.50,mail,"unterminated\n' >"$tmp/quote.csv"
+refused 'quote.csv: line 2: a quoted field is never closed' $P import "$tmp/quote.csv" --org k12
+refused 'no organization' $P import "$tmp/bad.csv"
+printf '{"org": "k12", "servers": [{"address": "192.0.2.60", "kind": "mail", "description": "x"}]}' >"$tmp/form.txt"
+ok '1 permits' $P import "$tmp/form.txt"
+printf 'org,address,kind,description\nk12,192.0.2.61,mail,x\n' >"$tmp/form.data"
+refused 'form.data: line 1' $P import "$tmp/form.data" --format json
+ok 'checked \(nothing written\)' $P import "$tmp/form.data" --format csv --dry-run
+ok '1 permits' $P import "$tmp/form.data" --format csv
+usage "--format 'xml'" $P import "$tmp/form.data" --format xml
+expect 3 'cannot open' $P import "$tmp/missing.csv"
+usage 'missing argument' $P import
+
+# audit
+ok 'permit.add' $P audit --limit 3
+out=$($P audit --limit 1 --json)
+grep -q '"actor": "tester"' <<<"$out" || fail "audit --json lacks the actor: $out"
+grep -q '"action": "import"' <<<"$out" || fail "audit --json: $out"
+$P --actor alice org set county --name "Shelby County Government" >/dev/null
+out=$($P audit --limit 1 --json)
+grep -q '"actor": "alice"' <<<"$out" || fail "audit --actor: $out"
+grep -q '"name": "Shelby County"' <<<"$out" || fail "audit before: $out"
+grep -q '"name": "Shelby County Government"' <<<"$out" || fail "audit after: $out"
+usage "--limit 'many'" $P audit --limit many
+
+# org remove
+refused 'still has 2 prefix\(es\)' $P org remove county
+ok "removed organization 'county'" $P org remove county --force
+refused "no organization 'county'" $P org show county
+
+# the demo registry imports, and export round-trips byte for byte
+export PORT25_DB=$tmp/demo.db
+ok 'imported .*: 5 organizations' $P import "$top/data/demo/registry.json"
+$P export --json >"$tmp/export1.json"
+cmp -s "$tmp/export1.json" "$top/data/demo/registry.json" || fail "demo export differs from the demo file"
+PORT25_DB=$tmp/copy.db ok 'imported' $P import "$tmp/export1.json"
+PORT25_DB=$tmp/copy.db $P export --json >"$tmp/export2.json"
+cmp -s "$tmp/export1.json" "$tmp/export2.json" || fail "export of the import of an export differs"
+refused 'already exists' $P import "$tmp/export1.json"
+ok 'valley-libraries +signup +submitted .* +yes' $P request list --overdue
+ok '192.0.2.41 .* expired' $P permit list --expired
+out=$($P permit list --expiring 14d 2>&1 >/dev/null)
+grep -q '192.0.2.40' <<<"$out" || fail "demo: no warning for the expiring variance: $out"
+
+# a registry file that is not one
+echo "not a database" >"$tmp/junk.db"
+PORT25_DB=$tmp/junk.db expect 3 'junk.db' $P org list
+
+if [ "$failures" -gt 0 ]; then
+	echo "$failures failure(s)" >&2
+	exit 1
+fi
+echo "registry CLI: all passed"
