@@ -1099,6 +1099,106 @@ static void test_decode_ipv6_ext(void **state)
 	wb_free(&b);
 }
 
+/*
+ * One pcapng with every link type and header stack the decoder knows, read
+ * from disk end to end; also a fuzzing seed and a fixture for other tests.
+ */
+static void test_mixed_capture(void **state)
+{
+	struct wb w = { 0 };
+	ng_shb(&w);
+	static const uint16_t links[] = { 1, 0, 113, 276, 101, 228, 229 };
+	for (int i = 0; i < 7; i++)
+		ng_idb(&w, links[i], 9, 0);
+	struct tcpspec t587 = SYN25, t465 = SYN25, web = SYN25;
+	t587.dport = 587;
+	t465.dport = 465;
+	web.dport = 443;
+	uint16_t q[1] = { 0x8100 }, qq[2] = { 0x88a8, 0x8100 };
+	struct wb b = { 0 };
+	uint64_t ts = 1700000000000000000ull;
+#define EMIT(ifid)                                                                                 \
+	do {                                                                                       \
+		ng_epb(&w, ifid, ts++, &b, 0);                                                     \
+		wb_free(&b);                                                                       \
+	} while (0)
+	eth(&b, NULL, 0, 0x0800); /* 1: SYN 25 */
+	ip4_tcp(&b, A4(10, 9, 0, 1), A4(10, 9, 0, 2), &SYN25);
+	EMIT(0);
+	eth(&b, q, 1, 0x0800); /* 2: 802.1Q, SYN 587 */
+	ip4_tcp(&b, A4(10, 9, 0, 3), A4(10, 9, 0, 2), &t587);
+	EMIT(0);
+	eth(&b, qq, 2, 0x86dd); /* 3: QinQ, v6 SYN 465 */
+	ip6_tcp(&b, &t465);
+	EMIT(0);
+	eth(&b, NULL, 0, 0x86dd); /* 4: v6 hop-by-hop + dest opts, SYN 25 */
+	ip6_hdr(&b, 0, (uint16_t)(16 + tcp_len(&SYN25)));
+	ext(&b, 60, 8);
+	ext(&b, 6, 8);
+	tcp_hdr(&b, &SYN25);
+	EMIT(0);
+	eth(&b, NULL, 0, 0x86dd); /* 5: v6 non-first fragment */
+	ip6_hdr(&b, 44, 8 + 20);
+	put8(&b, 6);
+	put8(&b, 0);
+	putn16(&b, 100 << 3);
+	putn32(&b, 5);
+	put(&b, NULL, 20);
+	EMIT(0);
+	eth(&b, NULL, 0, 0x0800); /* 6: UDP */
+	ip4_udp(&b, A4(10, 9, 0, 1), A4(10, 9, 0, 53), 3333, 53);
+	EMIT(0);
+	eth(&b, NULL, 0, 0x0806); /* 7: ARP */
+	put(&b, NULL, 28);
+	EMIT(0);
+	eth(&b, NULL, 0, 0x0800); /* 8: cut inside the TCP header */
+	ip4_tcp(&b, A4(10, 9, 0, 1), A4(10, 9, 0, 2), &SYN25);
+	b.len = 14 + 20 + 8;
+	EMIT(0);
+	eth(&b, NULL, 0, 0x0800); /* 9: web, filtered out */
+	ip4_tcp(&b, A4(10, 9, 0, 1), A4(10, 9, 0, 80), &web);
+	EMIT(0);
+	put(&b, "\2\0\0\0", 4); /* 10: BSD loopback v4 */
+	ip4_tcp(&b, A4(127, 0, 0, 1), A4(127, 0, 0, 1), &SYN25);
+	EMIT(1);
+	struct ngpkts p;
+	ngpkts_build(&p);
+	ng_epb(&w, 2, ts++, &p.sll1, 0); /* 11: SLL v1, v6 */
+	ng_epb(&w, 3, ts++, &p.sll2, 0); /* 12: SLL2, v4 */
+	ip6_tcp(&b, &SYN25);		 /* 13: raw v6 */
+	EMIT(4);
+	ip4_tcp(&b, A4(10, 9, 0, 7), A4(10, 9, 0, 2), &SYN25); /* 14: IPv4 link */
+	EMIT(5);
+	ip6_tcp(&b, &t587); /* 15: IPv6 link */
+	EMIT(6);
+#undef EMIT
+	ngpkts_free(&p);
+
+	const char *path = fx(state, "mix.pcapng");
+	write_file(path, w.p, w.len);
+	struct p25_capture *c = open_or_fail(path, 0, 0);
+	struct p25_port_filter f;
+	p25_port_filter_smtp(&f);
+	struct p25_decode_stats st = { 0 };
+	struct p25_packet k;
+	struct p25_tcp_segment s;
+	int r, syn = 0;
+	while ((r = p25_capture_next(c, &k)) == 1)
+		if (p25_decode_tcp(&k, &f, &s, &st) == P25_DEC_TCP)
+			syn += s.flags == P25_TCP_SYN;
+	assert_int_equal(r, 0);
+	assert_int_equal(st.packets, 15);
+	assert_int_equal(st.count[P25_DEC_TCP], 10);
+	assert_int_equal(syn, 10);
+	assert_int_equal(st.count[P25_DEC_FRAGMENT], 1);
+	assert_int_equal(st.count[P25_DEC_NOT_TCP], 1);
+	assert_int_equal(st.count[P25_DEC_NOT_IP], 1);
+	assert_int_equal(st.count[P25_DEC_TRUNC_TCP], 1);
+	assert_int_equal(st.count[P25_DEC_PORT], 1);
+	p25_capture_close(c);
+	wb_free(&w);
+}
+
 static void test_decode_skips(void **state)
 {
 	struct p25_port_filter f;
@@ -1344,6 +1444,7 @@ int main(void)
 		cmocka_unit_test(test_decode_links),
 		cmocka_unit_test(test_decode_ipv6_ext),
 		cmocka_unit_test(test_decode_skips),
+		cmocka_unit_test_setup_teardown(test_mixed_capture, setup_dir, teardown_dir),
 		cmocka_unit_test(test_real_captures),
 		cmocka_unit_test(test_live_errors),
 	};
