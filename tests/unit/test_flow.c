@@ -850,6 +850,73 @@ static void test_bad_sets_skipped(void **state)
 	p25_flow_decoder_free(d);
 }
 
+/* Every time encoding, in fixed and variable-length templates. */
+static void test_ipfix_times(void **state)
+{
+	struct p25_flow_decoder *d = p25_flow_decoder_new();
+	struct p25_fenc *e = malloc(sizeof *e);
+	struct coll c = {0};
+	const uint64_t init = 1699000000000ull;
+	const uint64_t ntp = (uint64_t)(1700000000u + 2208988800u) << 32 | 0x40000000u;
+
+	for (int varlen = 0; varlen < 2; varlen++) {
+		coll_reset(&c);
+		p25_fenc_ipfix_header(e, EXPORT_SECS, 0, 1);
+		p25_fenc_set_begin(e, 2);
+		p25_fenc_u16(e, 256);
+		p25_fenc_u16(e, varlen ? 4 : 3);
+		/* Uptimes before the init time they are relative to. */
+		p25_fenc_field(e, 22, 4, 0);
+		p25_fenc_field(e, 21, 4, 0);
+		if (varlen)
+			p25_fenc_field(e, 82, 65535, 0);
+		p25_fenc_field(e, 160, 8, 0);
+		p25_fenc_set_end(e, 1);
+		p25_fenc_set_begin(e, 2);
+		p25_fenc_u16(e, 257);
+		p25_fenc_u16(e, varlen ? 3 : 2);
+		p25_fenc_field(e, 154, 8, 0);
+		if (varlen)
+			p25_fenc_field(e, 82, 65535, 0);
+		p25_fenc_field(e, 159, 4, 0);
+		p25_fenc_set_end(e, 1);
+		p25_fenc_set_begin(e, 256);
+		p25_fenc_u32(e, 1000);
+		p25_fenc_u32(e, 2500);
+		if (varlen)
+			p25_fenc_varlen(e, "ge-0/0/0", 8, false);
+		p25_fenc_u64(e, init);
+		p25_fenc_set_end(e, 1);
+		p25_fenc_set_begin(e, 257);
+		p25_fenc_u64(e, ntp);
+		if (varlen)
+			p25_fenc_varlen(e, "x", 1, true);
+		p25_fenc_u32(e, 5000000);
+		p25_fenc_set_end(e, 1);
+		assert_int_equal(decode(d, NULL, e, &c), 2);
+		assert_int_equal(c.v[0].first_ms, (int64_t)init + 1000);
+		assert_int_equal(c.v[0].last_ms, (int64_t)init + 2500);
+		assert_int_equal(c.v[1].first_ms, 1700000000250ll);
+		assert_int_equal(c.v[1].last_ms, (int64_t)EXPORT_SECS * 1000 - 5000);
+	}
+	/* No init time known: relative times are unknown, not wrong. */
+	coll_reset(&c);
+	p25_fenc_ipfix_header(e, EXPORT_SECS, 0, 2);
+	p25_fenc_set_begin(e, 2);
+	p25_fenc_u16(e, 256);
+	p25_fenc_u16(e, 1);
+	p25_fenc_field(e, 22, 4, 0);
+	p25_fenc_set_end(e, 1);
+	p25_fenc_set_begin(e, 256);
+	p25_fenc_u32(e, 1000);
+	assert_int_equal(decode(d, NULL, e, &c), 1);
+	assert_int_equal(c.v[0].first_ms, 0);
+
+	free(c.v);
+	free(e);
+	p25_flow_decoder_free(d);
+}
+
 /* Extreme values in wide fields: no arithmetic overflow (the sanitizer build checks). */
 static void test_extreme_values(void **state)
 {
@@ -1310,6 +1377,7 @@ int main(void)
 		cmocka_unit_test(test_ipfix_withdrawal),
 		cmocka_unit_test(test_ipfix_varlen_enterprise),
 		cmocka_unit_test(test_bad_sets_skipped),
+		cmocka_unit_test(test_ipfix_times),
 		cmocka_unit_test(test_extreme_values),
 		cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_garbage),
