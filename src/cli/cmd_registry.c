@@ -52,7 +52,7 @@ static int next_option(int argc, char **argv, const struct option *opts, const c
 }
 
 static int run_verb(struct cli *cli, int argc, char **argv, const struct verb *verbs,
-		    const char *usage)
+                    const char *usage)
 {
 	if (argc < 2) {
 		fputs(usage, stderr);
@@ -115,8 +115,8 @@ static void done(const struct cli *cli, json_t *obj, const char *fmt, const char
 /* ---- init ---- */
 
 static const char init_usage[] = "usage: port25 init\n"
-				 "Create the registry file (--db) or migrate it to the current "
-				 "schema.\n";
+                                 "Create the registry file (--db) or migrate it to the current "
+                                 "schema.\n";
 
 int cmd_init(struct cli *cli, int argc, char **argv)
 {
@@ -138,7 +138,7 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 		return rc;
 	if (cli->json) {
 		json_t *o = json_pack("{s:s, s:i}", "db", cli->db_path, "schema_version",
-				      p25_registry_schema_version(cli->reg));
+		                      p25_registry_schema_version(cli->reg));
 		cli_print_json(o);
 		json_decref(o);
 	} else {
@@ -151,18 +151,19 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 /* ---- org ---- */
 
 static const char org_usage[] =
-	"usage: port25 org add|list|show|set|remove ...\n"
-	"  org add HANDLE --name NAME [--mode outbound|both] [--action reject|drop]\n"
-	"  org list\n"
-	"  org show HANDLE\n"
-	"  org set HANDLE [--name NAME] [--mode M] [--action A] [--enrollment none|pending|active|suspended]\n"
-	"  org remove HANDLE [--force]\n";
+    "usage: port25 org add|list|show|set|remove ...\n"
+    "  org add HANDLE --name NAME [--mode outbound|both] [--action reject|drop]\n"
+    "  org list\n"
+    "  org show HANDLE\n"
+    "  org set HANDLE [--name NAME] [--mode M] [--action A] [--enrollment "
+    "none|pending|active|suspended]\n"
+    "  org remove HANDLE [--force]\n";
 
 static const char org_add_usage[] =
-	"usage: port25 org add HANDLE --name NAME [--mode outbound|both] [--action reject|drop]\n"
-	"Register a member organization.  HANDLE: 1-32 of a-z, 0-9, '-'.  New organizations\n"
-	"start with enrollment none; mode outbound blocks TCP/25 leaving their space, both\n"
-	"also blocks it arriving at unpermitted hosts; action reject sends a TCP reset.\n";
+    "usage: port25 org add HANDLE --name NAME [--mode outbound|both] [--action reject|drop]\n"
+    "Register a member organization.  HANDLE: 1-32 of a-z, 0-9, '-'.  New organizations\n"
+    "start with enrollment none; mode outbound blocks TCP/25 leaving their space, both\n"
+    "also blocks it arriving at unpermitted hosts; action reject sends a TCP reset.\n";
 
 static int parse_mode(const char *s, enum p25_mode *m)
 {
@@ -181,10 +182,10 @@ static int parse_action(const char *s, enum p25_action *a)
 static int org_add(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"name", required_argument, NULL, 'n'},
-					     {"mode", required_argument, NULL, 'm'},
-					     {"action", required_argument, NULL, 'a'},
-					     {"json", no_argument, NULL, 'j'},
-					     {0}};
+	                                     {"mode", required_argument, NULL, 'm'},
+	                                     {"action", required_argument, NULL, 'a'},
+	                                     {"json", no_argument, NULL, 'j'},
+	                                     {0}};
 	enum p25_mode mode = P25_MODE_OUTBOUND;
 	enum p25_action action = P25_ACTION_REJECT;
 	struct p25_actor who = actor_of(cli);
@@ -193,7 +194,9 @@ static int org_add(struct cli *cli, int argc, char **argv)
 
 	while ((c = next_option(argc, argv, opts, org_add_usage)) != -1) {
 		switch (c) {
-		case 'n': name = optarg; break;
+		case 'n':
+			name = optarg;
+			break;
 		case 'm':
 			if ((rc = parse_mode(optarg, &mode)) != EXIT_OK)
 				return rc;
@@ -202,8 +205,11 @@ static int org_add(struct cli *cli, int argc, char **argv)
 			if ((rc = parse_action(optarg, &action)) != EXIT_OK)
 				return rc;
 			break;
-		case 'j': cli->json = true; break;
-		default: return EXIT_USAGE;
+		case 'j':
+			cli->json = true;
+			break;
+		default:
+			return EXIT_USAGE;
 		}
 	}
 	if ((rc = check_positionals(argc, argv, 1, org_add_usage)) != EXIT_OK)
@@ -227,7 +233,7 @@ static int org_add(struct cli *cli, int argc, char **argv)
 }
 
 static const char org_list_usage[] = "usage: port25 org list [--json]\n"
-				     "List the organizations with their enrollment and counts.\n";
+                                     "List the organizations with their enrollment and counts.\n";
 
 static int only_json_option(struct cli *cli, int argc, char **argv, const char *usage)
 {
@@ -245,9 +251,9 @@ static int only_json_option(struct cli *cli, int argc, char **argv, const char *
 static int org_list(struct cli *cli, int argc, char **argv)
 {
 	static const struct cli_column cols[] = {
-		{"handle", "HANDLE"},	{"name", "NAME"},	  {"enrollment", "ENROLLMENT"},
-		{"mode", "MODE"},	{"action", "ACTION"},	  {"prefixes", "PREFIXES"},
-		{"contacts", "CONTACTS"}, {"permits", "PERMITS"}, {NULL, NULL}};
+	    {"handle", "HANDLE"},     {"name", "NAME"},       {"enrollment", "ENROLLMENT"},
+	    {"mode", "MODE"},         {"action", "ACTION"},   {"prefixes", "PREFIXES"},
+	    {"contacts", "CONTACTS"}, {"permits", "PERMITS"}, {NULL, NULL}};
 	json_t *rows;
 	int rc;
 
@@ -262,26 +268,28 @@ static int org_list(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
-static const struct cli_column prefix_cols[] = {{"org", "ORG"},
-						{"prefix", "PREFIX"},
-						{"description", "DESCRIPTION"},
-						{NULL, NULL}};
+static const struct cli_column prefix_cols[] = {
+    {"org", "ORG"}, {"prefix", "PREFIX"}, {"description", "DESCRIPTION"}, {NULL, NULL}};
 static const struct cli_column contact_cols[] = {
-	{"id", "ID"},	    {"org", "ORG"},   {"role", "ROLE"}, {"name", "NAME"},
-	{"email", "EMAIL"}, {"phone", "PHONE"}, {NULL, NULL}};
+    {"id", "ID"},       {"org", "ORG"},     {"role", "ROLE"}, {"name", "NAME"},
+    {"email", "EMAIL"}, {"phone", "PHONE"}, {NULL, NULL}};
 static const struct cli_column permit_cols[] = {
-	{"id", "ID"},	      {"org", "ORG"},	    {"address", "ADDRESS"},
-	{"kind", "KIND"},     {"status", "STATUS"}, {"expires", "EXPIRES"},
-	{"description", "DESCRIPTION"}, {NULL, NULL}};
-static const struct cli_column request_cols[] = {
-	{"id", "ID"},		 {"org", "ORG"},	 {"type", "TYPE"},
-	{"status", "STATUS"},	 {"submitted", "SUBMITTED"}, {"due", "DUE"},
-	{"overdue", "OVERDUE"}, {"hours_left", "HOURS LEFT"}, {"requested_by", "REQUESTED BY"},
-	{NULL, NULL}};
+    {"id", "ID"},         {"org", "ORG"},         {"address", "ADDRESS"},         {"kind", "KIND"},
+    {"status", "STATUS"}, {"expires", "EXPIRES"}, {"description", "DESCRIPTION"}, {NULL, NULL}};
+static const struct cli_column request_cols[] = {{"id", "ID"},
+                                                 {"org", "ORG"},
+                                                 {"type", "TYPE"},
+                                                 {"status", "STATUS"},
+                                                 {"submitted", "SUBMITTED"},
+                                                 {"due", "DUE"},
+                                                 {"overdue", "OVERDUE"},
+                                                 {"hours_left", "HOURS LEFT"},
+                                                 {"requested_by", "REQUESTED BY"},
+                                                 {NULL, NULL}};
 
 /* Print an object's scalars as "key: value" lines and its arrays as tables. */
 static void print_with_tables(struct cli *cli, json_t *obj, const char *const *keys,
-			      const struct cli_column *const *cols)
+                              const struct cli_column *const *cols)
 {
 	json_t *scalars;
 
@@ -301,15 +309,15 @@ static void print_with_tables(struct cli *cli, json_t *obj, const char *const *k
 }
 
 static const char org_show_usage[] =
-	"usage: port25 org show HANDLE [--json]\n"
-	"Show an organization with its prefixes, contacts, permits and open requests.\n";
+    "usage: port25 org show HANDLE [--json]\n"
+    "Show an organization with its prefixes, contacts, permits and open requests.\n";
 
 static int org_show(struct cli *cli, int argc, char **argv)
 {
 	static const char *const keys[] = {"prefixes", "contacts", "permits", "open_requests",
-					   NULL};
+	                                   NULL};
 	static const struct cli_column *const cols[] = {prefix_cols, contact_cols, permit_cols,
-							request_cols};
+	                                                request_cols};
 	json_t *o;
 	int rc;
 
@@ -325,25 +333,25 @@ static int org_show(struct cli *cli, int argc, char **argv)
 }
 
 static const char org_set_usage[] =
-	"usage: port25 org set HANDLE [--name NAME] [--mode outbound|both] [--action reject|drop]\n"
-	"                      [--enrollment none|pending|active|suspended]\n"
-	"Change an organization.  Enrollment active needs a security contact.\n";
+    "usage: port25 org set HANDLE [--name NAME] [--mode outbound|both] [--action reject|drop]\n"
+    "                      [--enrollment none|pending|active|suspended]\n"
+    "Change an organization.  Enrollment active needs a security contact.\n";
 
 static int org_set(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"name", required_argument, NULL, 'n'},
-					     {"mode", required_argument, NULL, 'm'},
-					     {"action", required_argument, NULL, 'a'},
-					     {"enrollment", required_argument, NULL, 'e'},
-					     {"json", no_argument, NULL, 'j'},
-					     {0}};
+	static const struct option opts[] = {
+	    {"name", required_argument, NULL, 'n'},   {"mode", required_argument, NULL, 'm'},
+	    {"action", required_argument, NULL, 'a'}, {"enrollment", required_argument, NULL, 'e'},
+	    {"json", no_argument, NULL, 'j'},         {0}};
 	struct p25_org_change change = {0};
 	struct p25_actor who = actor_of(cli);
 	int c, rc;
 
 	while ((c = next_option(argc, argv, opts, org_set_usage)) != -1) {
 		switch (c) {
-		case 'n': change.name = optarg; break;
+		case 'n':
+			change.name = optarg;
+			break;
 		case 'm':
 			if ((rc = parse_mode(optarg, &change.mode)) != EXIT_OK)
 				return rc;
@@ -356,14 +364,18 @@ static int org_set(struct cli *cli, int argc, char **argv)
 			break;
 		case 'e':
 			if (p25_enrollment_parse(optarg, &change.enrollment) < 0)
-				return cli_fail(EXIT_USAGE,
-						"--enrollment '%s': expected none, pending, active or "
-						"suspended",
-						optarg);
+				return cli_fail(
+				    EXIT_USAGE,
+				    "--enrollment '%s': expected none, pending, active or "
+				    "suspended",
+				    optarg);
 			change.set_enrollment = true;
 			break;
-		case 'j': cli->json = true; break;
-		default: return EXIT_USAGE;
+		case 'j':
+			cli->json = true;
+			break;
+		default:
+			return EXIT_USAGE;
 		}
 	}
 	if ((rc = check_positionals(argc, argv, 1, org_set_usage)) != EXIT_OK)
@@ -379,15 +391,14 @@ static int org_set(struct cli *cli, int argc, char **argv)
 }
 
 static const char org_remove_usage[] =
-	"usage: port25 org remove HANDLE [--force]\n"
-	"Remove an organization.  Refused while it has prefixes or permits, unless --force,\n"
-	"which removes them (and its contacts and requests) too.\n";
+    "usage: port25 org remove HANDLE [--force]\n"
+    "Remove an organization.  Refused while it has prefixes or permits, unless --force,\n"
+    "which removes them (and its contacts and requests) too.\n";
 
 static int org_remove(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"force", no_argument, NULL, 'f'},
-					     {"json", no_argument, NULL, 'j'},
-					     {0}};
+	static const struct option opts[] = {
+	    {"force", no_argument, NULL, 'f'}, {"json", no_argument, NULL, 'j'}, {0}};
 	struct p25_actor who = actor_of(cli);
 	bool force = false;
 	int c, rc;
@@ -412,31 +423,31 @@ static int org_remove(struct cli *cli, int argc, char **argv)
 int cmd_org(struct cli *cli, int argc, char **argv)
 {
 	static const struct verb verbs[] = {
-		{"add", org_add, org_add_usage},	{"list", org_list, org_list_usage},
-		{"show", org_show, org_show_usage},	{"set", org_set, org_set_usage},
-		{"remove", org_remove, org_remove_usage}, {NULL, NULL, NULL}};
+	    {"add", org_add, org_add_usage},          {"list", org_list, org_list_usage},
+	    {"show", org_show, org_show_usage},       {"set", org_set, org_set_usage},
+	    {"remove", org_remove, org_remove_usage}, {NULL, NULL, NULL}};
 	return run_verb(cli, argc, argv, verbs, org_usage);
 }
 
 /* ---- prefix ---- */
 
 static const char prefix_usage[] = "usage: port25 prefix add|list|remove ...\n"
-				   "  prefix add ORG PREFIX [--description D] [--normalize]\n"
-				   "  prefix list [--org HANDLE]\n"
-				   "  prefix remove PREFIX\n";
+                                   "  prefix add ORG PREFIX [--description D] [--normalize]\n"
+                                   "  prefix list [--org HANDLE]\n"
+                                   "  prefix remove PREFIX\n";
 
 static const char prefix_add_usage[] =
-	"usage: port25 prefix add ORG PREFIX [--description D] [--normalize]\n"
-	"Add IPv4 or IPv6 address space to an organization.  Prefixes of different\n"
-	"organizations, or of one organization, must not overlap.  --normalize accepts\n"
-	"host bits (192.0.2.9/24 becomes 192.0.2.0/24) with a warning.\n";
+    "usage: port25 prefix add ORG PREFIX [--description D] [--normalize]\n"
+    "Add IPv4 or IPv6 address space to an organization.  Prefixes of different\n"
+    "organizations, or of one organization, must not overlap.  --normalize accepts\n"
+    "host bits (192.0.2.9/24 becomes 192.0.2.0/24) with a warning.\n";
 
 static int prefix_add(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"description", required_argument, NULL, 'd'},
-					     {"normalize", no_argument, NULL, 'n'},
-					     {"json", no_argument, NULL, 'j'},
-					     {0}};
+	                                     {"normalize", no_argument, NULL, 'n'},
+	                                     {"json", no_argument, NULL, 'j'},
+	                                     {0}};
 	struct p25_actor who = actor_of(cli);
 	const char *description = "";
 	unsigned flags = 0;
@@ -444,10 +455,17 @@ static int prefix_add(struct cli *cli, int argc, char **argv)
 
 	while ((c = next_option(argc, argv, opts, prefix_add_usage)) != -1) {
 		switch (c) {
-		case 'd': description = optarg; break;
-		case 'n': flags |= P25_PARSE_NORMALIZE; break;
-		case 'j': cli->json = true; break;
-		default: return EXIT_USAGE;
+		case 'd':
+			description = optarg;
+			break;
+		case 'n':
+			flags |= P25_PARSE_NORMALIZE;
+			break;
+		case 'j':
+			cli->json = true;
+			break;
+		default:
+			return EXIT_USAGE;
 		}
 	}
 	if ((rc = check_positionals(argc, argv, 2, prefix_add_usage)) != EXIT_OK ||
@@ -458,22 +476,28 @@ static int prefix_add(struct cli *cli, int argc, char **argv)
 		return cli_registry_fail(cli, rc);
 	if (*p25_registry_warning(cli->reg))
 		cli_warn("%s", p25_registry_warning(cli->reg));
-	if (!cli->json)
-		printf("added %s to organization '%s'\n", argv[optind + 1], argv[optind]);
-	else
+	if (cli->json) {
 		cli_print_json(json_true());
+	} else {
+		/* Say what was stored, which --normalize may have changed. */
+		struct p25_prefix p;
+		struct p25_diag diag;
+		char text[P25_PREFIX_STRLEN];
+		p25_prefix_parse(argv[optind + 1], flags, &p, &diag);
+		printf("added %s to organization '%s'\n", p25_prefix_format(&p, text, sizeof text),
+		       argv[optind]);
+	}
 	return EXIT_OK;
 }
 
 static const char prefix_list_usage[] = "usage: port25 prefix list [--org HANDLE] [--json]\n"
-					"List registered address space.\n";
+                                        "List registered address space.\n";
 
 static int org_filter_option(struct cli *cli, int argc, char **argv, const char *usage,
-			     const char **org)
+                             const char **org)
 {
-	static const struct option opts[] = {{"org", required_argument, NULL, 'o'},
-					     {"json", no_argument, NULL, 'j'},
-					     {0}};
+	static const struct option opts[] = {
+	    {"org", required_argument, NULL, 'o'}, {"json", no_argument, NULL, 'j'}, {0}};
 	int c;
 
 	while ((c = next_option(argc, argv, opts, usage)) != -1) {
@@ -504,8 +528,8 @@ static int prefix_list(struct cli *cli, int argc, char **argv)
 }
 
 static const char prefix_remove_usage[] =
-	"usage: port25 prefix remove PREFIX\n"
-	"Remove registered address space.  Refused while permits lie inside it.\n";
+    "usage: port25 prefix remove PREFIX\n"
+    "Remove registered address space.  Refused while permits lie inside it.\n";
 
 static int prefix_remove(struct cli *cli, int argc, char **argv)
 {
@@ -525,33 +549,31 @@ static int prefix_remove(struct cli *cli, int argc, char **argv)
 int cmd_prefix(struct cli *cli, int argc, char **argv)
 {
 	static const struct verb verbs[] = {{"add", prefix_add, prefix_add_usage},
-					    {"list", prefix_list, prefix_list_usage},
-					    {"remove", prefix_remove, prefix_remove_usage},
-					    {NULL, NULL, NULL}};
+	                                    {"list", prefix_list, prefix_list_usage},
+	                                    {"remove", prefix_remove, prefix_remove_usage},
+	                                    {NULL, NULL, NULL}};
 	return run_verb(cli, argc, argv, verbs, prefix_usage);
 }
 
 /* ---- contact ---- */
 
 static const char contact_usage[] =
-	"usage: port25 contact add|list|remove ...\n"
-	"  contact add ORG --name N --email E [--phone P] --role security|technical|administrative\n"
-	"  contact list [--org HANDLE]\n"
-	"  contact remove ID\n";
+    "usage: port25 contact add|list|remove ...\n"
+    "  contact add ORG --name N --email E [--phone P] --role security|technical|administrative\n"
+    "  contact list [--org HANDLE]\n"
+    "  contact remove ID\n";
 
 static const char contact_add_usage[] =
-	"usage: port25 contact add ORG --name N --email E [--phone P]\n"
-	"                          --role security|technical|administrative\n"
-	"Add a contact.  An organization needs a security contact to become active.\n";
+    "usage: port25 contact add ORG --name N --email E [--phone P]\n"
+    "                          --role security|technical|administrative\n"
+    "Add a contact.  An organization needs a security contact to become active.\n";
 
 static int contact_add(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"name", required_argument, NULL, 'n'},
-					     {"email", required_argument, NULL, 'e'},
-					     {"phone", required_argument, NULL, 'p'},
-					     {"role", required_argument, NULL, 'r'},
-					     {"json", no_argument, NULL, 'j'},
-					     {0}};
+	static const struct option opts[] = {
+	    {"name", required_argument, NULL, 'n'},  {"email", required_argument, NULL, 'e'},
+	    {"phone", required_argument, NULL, 'p'}, {"role", required_argument, NULL, 'r'},
+	    {"json", no_argument, NULL, 'j'},        {0}};
 	struct p25_actor who = actor_of(cli);
 	const char *name = NULL, *email = NULL, *phone = "", *role_text = NULL;
 	enum p25_contact_role role;
@@ -560,23 +582,35 @@ static int contact_add(struct cli *cli, int argc, char **argv)
 
 	while ((c = next_option(argc, argv, opts, contact_add_usage)) != -1) {
 		switch (c) {
-		case 'n': name = optarg; break;
-		case 'e': email = optarg; break;
-		case 'p': phone = optarg; break;
-		case 'r': role_text = optarg; break;
-		case 'j': cli->json = true; break;
-		default: return EXIT_USAGE;
+		case 'n':
+			name = optarg;
+			break;
+		case 'e':
+			email = optarg;
+			break;
+		case 'p':
+			phone = optarg;
+			break;
+		case 'r':
+			role_text = optarg;
+			break;
+		case 'j':
+			cli->json = true;
+			break;
+		default:
+			return EXIT_USAGE;
 		}
 	}
 	if ((rc = check_positionals(argc, argv, 1, contact_add_usage)) != EXIT_OK)
 		return rc;
 	if (!name || !email || !role_text)
-		return usage_error(contact_add_usage, "contact add %s: --name, --email and --role are required",
-				   argv[optind]);
+		return usage_error(contact_add_usage,
+		                   "contact add %s: --name, --email and --role are required",
+		                   argv[optind]);
 	if (p25_role_parse(role_text, &role) < 0)
 		return cli_fail(EXIT_USAGE,
-				"--role '%s': expected security, technical or administrative",
-				role_text);
+		                "--role '%s': expected security, technical or administrative",
+		                role_text);
 	if ((rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
 	rc = p25_contact_add(cli->reg, &who, argv[optind], name, email, phone, role, &id);
@@ -612,8 +646,8 @@ static int contact_list(struct cli *cli, int argc, char **argv)
 }
 
 static const char contact_remove_usage[] =
-	"usage: port25 contact remove ID\n"
-	"Remove a contact.  The last security contact of an active organization stays.\n";
+    "usage: port25 contact remove ID\n"
+    "Remove a contact.  The last security contact of an active organization stays.\n";
 
 static int contact_remove(struct cli *cli, int argc, char **argv)
 {
@@ -635,39 +669,39 @@ static int contact_remove(struct cli *cli, int argc, char **argv)
 int cmd_contact(struct cli *cli, int argc, char **argv)
 {
 	static const struct verb verbs[] = {{"add", contact_add, contact_add_usage},
-					    {"list", contact_list, contact_list_usage},
-					    {"remove", contact_remove, contact_remove_usage},
-					    {NULL, NULL, NULL}};
+	                                    {"list", contact_list, contact_list_usage},
+	                                    {"remove", contact_remove, contact_remove_usage},
+	                                    {NULL, NULL, NULL}};
 	return run_verb(cli, argc, argv, verbs, contact_usage);
 }
 
 /* ---- permit ---- */
 
 static const char permit_usage[] =
-	"usage: port25 permit add|list|show|set|remove ...\n"
-	"  permit add ORG ADDRESS --kind K --description D [--requested-by X] [--approved-by Y]\n"
-	"             [--expires WHEN] [--force]\n"
-	"  permit list [--org HANDLE] [--expiring 14d] [--expired]\n"
-	"  permit show ID\n"
-	"  permit set ID --expires WHEN|never\n"
-	"  permit remove ID\n";
+    "usage: port25 permit add|list|show|set|remove ...\n"
+    "  permit add ORG ADDRESS --kind K --description D [--requested-by X] [--approved-by Y]\n"
+    "             [--expires WHEN] [--force]\n"
+    "  permit list [--org HANDLE] [--expiring 14d] [--expired]\n"
+    "  permit show ID\n"
+    "  permit set ID --expires WHEN|never\n"
+    "  permit remove ID\n";
 
 static const char permit_add_usage[] =
-	"usage: port25 permit add ORG ADDRESS --kind K --description D [--requested-by X]\n"
-	"                         [--approved-by Y] [--expires WHEN] [--force]\n"
-	"Permit a host (or a small prefix) inside the organization's space to send on TCP/25.\n"
-	"K: mail-server, application-server, network-device (or mail, app, device).\n"
-	"WHEN: 2026-12-31, 2026-12-31T18:00:00Z or a duration from now like 30d; a temporary\n"
-	"variance stops counting by itself when it expires.  --approved-by defaults to the\n"
-	"actor.  Prefixes wider than /24 (IPv4) or /48 (IPv6) need --force.\n";
+    "usage: port25 permit add ORG ADDRESS --kind K --description D [--requested-by X]\n"
+    "                         [--approved-by Y] [--expires WHEN] [--force]\n"
+    "Permit a host (or a small prefix) inside the organization's space to send on TCP/25.\n"
+    "K: mail-server, application-server, network-device (or mail, app, device).\n"
+    "WHEN: 2026-12-31, 2026-12-31T18:00:00Z or a duration from now like 30d; a temporary\n"
+    "variance stops counting by itself when it expires.  --approved-by defaults to the\n"
+    "actor.  Prefixes wider than /24 (IPv4) or /48 (IPv6) need --force.\n";
 
 static int parse_kind(const char *s, enum p25_permit_kind *k)
 {
 	if (p25_kind_parse(s, k) < 0)
 		return cli_fail(EXIT_USAGE,
-				"kind '%s': expected mail-server, application-server or "
-				"network-device (or mail, app, device)",
-				s);
+		                "kind '%s': expected mail-server, application-server or "
+		                "network-device (or mail, app, device)",
+		                s);
 	return EXIT_OK;
 }
 
@@ -687,13 +721,13 @@ static int parse_expiry(const struct cli *cli, const char *s, p25_time *out)
 static int permit_add(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"kind", required_argument, NULL, 'k'},
-					     {"description", required_argument, NULL, 'd'},
-					     {"requested-by", required_argument, NULL, 'r'},
-					     {"approved-by", required_argument, NULL, 'a'},
-					     {"expires", required_argument, NULL, 'e'},
-					     {"force", no_argument, NULL, 'f'},
-					     {"json", no_argument, NULL, 'j'},
-					     {0}};
+	                                     {"description", required_argument, NULL, 'd'},
+	                                     {"requested-by", required_argument, NULL, 'r'},
+	                                     {"approved-by", required_argument, NULL, 'a'},
+	                                     {"expires", required_argument, NULL, 'e'},
+	                                     {"force", no_argument, NULL, 'f'},
+	                                     {"json", no_argument, NULL, 'j'},
+	                                     {0}};
 	struct p25_permit_spec spec = {0};
 	struct p25_actor who = actor_of(cli);
 	bool have_kind = false;
@@ -707,24 +741,35 @@ static int permit_add(struct cli *cli, int argc, char **argv)
 				return rc;
 			have_kind = true;
 			break;
-		case 'd': spec.description = optarg; break;
-		case 'r': spec.requested_by = optarg; break;
-		case 'a': spec.approved_by = optarg; break;
+		case 'd':
+			spec.description = optarg;
+			break;
+		case 'r':
+			spec.requested_by = optarg;
+			break;
+		case 'a':
+			spec.approved_by = optarg;
+			break;
 		case 'e':
 			if ((rc = parse_expiry(cli, optarg, &spec.expires)) != EXIT_OK)
 				return rc;
 			break;
-		case 'f': spec.force = true; break;
-		case 'j': cli->json = true; break;
-		default: return EXIT_USAGE;
+		case 'f':
+			spec.force = true;
+			break;
+		case 'j':
+			cli->json = true;
+			break;
+		default:
+			return EXIT_USAGE;
 		}
 	}
 	if ((rc = check_positionals(argc, argv, 2, permit_add_usage)) != EXIT_OK)
 		return rc;
 	if (!have_kind || !spec.description)
 		return usage_error(permit_add_usage,
-				   "permit add %s: --kind and --description are required",
-				   argv[optind + 1]);
+		                   "permit add %s: --kind and --description are required",
+		                   argv[optind + 1]);
 	spec.org = argv[optind];
 	spec.address = argv[optind + 1];
 	if ((rc = open_or_fail(cli)) != EXIT_OK)
@@ -745,17 +790,17 @@ static int permit_add(struct cli *cli, int argc, char **argv)
 }
 
 static const char permit_list_usage[] =
-	"usage: port25 permit list [--org HANDLE] [--expiring DURATION] [--expired] [--json]\n"
-	"List permits with their status (active, expiring within 14 days, expired) at now.\n"
-	"--expiring 14d lists only those that expire within that time, each with a warning.\n";
+    "usage: port25 permit list [--org HANDLE] [--expiring DURATION] [--expired] [--json]\n"
+    "List permits with their status (active, expiring within 14 days, expired) at now.\n"
+    "--expiring 14d lists only those that expire within that time, each with a warning.\n";
 
 static int permit_list(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"org", required_argument, NULL, 'o'},
-					     {"expiring", required_argument, NULL, 'x'},
-					     {"expired", no_argument, NULL, 'X'},
-					     {"json", no_argument, NULL, 'j'},
-					     {0}};
+	                                     {"expiring", required_argument, NULL, 'x'},
+	                                     {"expired", no_argument, NULL, 'X'},
+	                                     {"json", no_argument, NULL, 'j'},
+	                                     {0}};
 	struct p25_permit_filter f = {.now = cli->now};
 	char err[200];
 	json_t *rows, *row;
@@ -764,14 +809,21 @@ static int permit_list(struct cli *cli, int argc, char **argv)
 
 	while ((c = next_option(argc, argv, opts, permit_list_usage)) != -1) {
 		switch (c) {
-		case 'o': f.org = optarg; break;
+		case 'o':
+			f.org = optarg;
+			break;
 		case 'x':
 			if (p25_duration_parse(optarg, &f.expiring_within, err, sizeof err) < 0)
 				return cli_fail(EXIT_USAGE, "--expiring %s", err);
 			break;
-		case 'X': f.expired = true; break;
-		case 'j': cli->json = true; break;
-		default: return EXIT_USAGE;
+		case 'X':
+			f.expired = true;
+			break;
+		case 'j':
+			cli->json = true;
+			break;
+		default:
+			return EXIT_USAGE;
 		}
 	}
 	if ((rc = check_positionals(argc, argv, 0, permit_list_usage)) != EXIT_OK ||
@@ -779,14 +831,16 @@ static int permit_list(struct cli *cli, int argc, char **argv)
 		return rc;
 	if ((rc = p25_permit_list(cli->reg, &f, &rows)) < 0)
 		return cli_registry_fail(cli, rc);
-	json_array_foreach(rows, i, row) {
+	json_array_foreach(rows, i, row)
+	{
 		const char *status = json_string_value(json_object_get(row, "status"));
 		if (f.expiring_within && !strcmp(status, "expiring"))
-			cli_warn("permit %" JSON_INTEGER_FORMAT " (%s, organization '%s') expires %s",
-				 json_integer_value(json_object_get(row, "id")),
-				 json_string_value(json_object_get(row, "address")),
-				 json_string_value(json_object_get(row, "org")),
-				 json_string_value(json_object_get(row, "expires")));
+			cli_warn("permit %" JSON_INTEGER_FORMAT
+			         " (%s, organization '%s') expires %s",
+			         json_integer_value(json_object_get(row, "id")),
+			         json_string_value(json_object_get(row, "address")),
+			         json_string_value(json_object_get(row, "org")),
+			         json_string_value(json_object_get(row, "expires")));
 	}
 	cli_print_rows(cli, rows, permit_cols);
 	json_decref(rows);
@@ -814,14 +868,13 @@ static int permit_show(struct cli *cli, int argc, char **argv)
 }
 
 static const char permit_set_usage[] =
-	"usage: port25 permit set ID --expires WHEN|never\n"
-	"Change when a permit expires (a date, a time, a duration like 30d, or never).\n";
+    "usage: port25 permit set ID --expires WHEN|never\n"
+    "Change when a permit expires (a date, a time, a duration like 30d, or never).\n";
 
 static int permit_set(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"expires", required_argument, NULL, 'e'},
-					     {"json", no_argument, NULL, 'j'},
-					     {0}};
+	static const struct option opts[] = {
+	    {"expires", required_argument, NULL, 'e'}, {"json", no_argument, NULL, 'j'}, {0}};
 	struct p25_actor who = actor_of(cli);
 	bool have_expires = false;
 	p25_time expires = 0;
@@ -844,7 +897,7 @@ static int permit_set(struct cli *cli, int argc, char **argv)
 		return rc;
 	if (!have_expires)
 		return usage_error(permit_set_usage, "permit set %s: --expires is required",
-				   argv[optind]);
+		                   argv[optind]);
 	if ((rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
 	if ((rc = p25_permit_set_expiry(cli->reg, &who, id, expires)) < 0)
@@ -874,34 +927,37 @@ static int permit_remove(struct cli *cli, int argc, char **argv)
 
 int cmd_permit(struct cli *cli, int argc, char **argv)
 {
-	static const struct verb verbs[] = {
-		{"add", permit_add, permit_add_usage},	     {"list", permit_list, permit_list_usage},
-		{"show", permit_show, permit_show_usage},     {"set", permit_set, permit_set_usage},
-		{"remove", permit_remove, permit_remove_usage}, {NULL, NULL, NULL}};
+	static const struct verb verbs[] = {{"add", permit_add, permit_add_usage},
+	                                    {"list", permit_list, permit_list_usage},
+	                                    {"show", permit_show, permit_show_usage},
+	                                    {"set", permit_set, permit_set_usage},
+	                                    {"remove", permit_remove, permit_remove_usage},
+	                                    {NULL, NULL, NULL}};
 	return run_verb(cli, argc, argv, verbs, permit_usage);
 }
 
 /* ---- request ---- */
 
 static const char request_usage[] =
-	"usage: port25 request submit|list|show|approve|reject|apply|verify ...\n"
-	"  request submit ORG --type signup|add-permit|remove-permit [--server ADDRESS[,KIND[,DESC]]]...\n"
-	"                 [--permit ID|ADDRESS]... [--file servers.csv] [--requested-by X] [--note T]\n"
-	"  request list [--overdue] [--status S] [--org HANDLE]\n"
-	"  request show ID\n"
-	"  request approve ID\n"
-	"  request reject ID --reason T\n"
-	"  request apply ID\n"
-	"  request verify ID\n"
-	"A request is due 48 hours after it is submitted.\n";
+    "usage: port25 request submit|list|show|approve|reject|apply|verify ...\n"
+    "  request submit ORG --type signup|add-permit|remove-permit [--server "
+    "ADDRESS[,KIND[,DESC]]]...\n"
+    "                 [--permit ID|ADDRESS]... [--file servers.csv] [--requested-by X] [--note T]\n"
+    "  request list [--overdue] [--status S] [--org HANDLE]\n"
+    "  request show ID\n"
+    "  request approve ID\n"
+    "  request reject ID --reason T\n"
+    "  request apply ID\n"
+    "  request verify ID\n"
+    "A request is due 48 hours after it is submitted.\n";
 
 static const char request_submit_usage[] =
-	"usage: port25 request submit ORG --type signup|add-permit|remove-permit\n"
-	"          [--server ADDRESS[,KIND[,DESCRIPTION]]]... [--permit ID|ADDRESS]...\n"
-	"          [--file servers.csv] [--requested-by X] [--note T]\n"
-	"Record a member's request: a sign-up with its server list, more permitted servers,\n"
-	"or the removal of permits.  KIND defaults to mail-server.  --file reads servers from\n"
-	"a CSV file with a header row (address,kind,description).  Due in 48 hours.\n";
+    "usage: port25 request submit ORG --type signup|add-permit|remove-permit\n"
+    "          [--server ADDRESS[,KIND[,DESCRIPTION]]]... [--permit ID|ADDRESS]...\n"
+    "          [--file servers.csv] [--requested-by X] [--note T]\n"
+    "Record a member's request: a sign-up with its server list, more permitted servers,\n"
+    "or the removal of permits.  KIND defaults to mail-server.  --file reads servers from\n"
+    "a CSV file with a header row (address,kind,description).  Due in 48 hours.\n";
 
 struct server_list {
 	struct p25_request_server *v;
@@ -931,7 +987,7 @@ static int server_list_own(struct server_list *l, char *s)
 }
 
 static int server_list_add(struct server_list *l, const char *address, const char *kind,
-			   const char *description)
+                           const char *description)
 {
 	struct p25_request_server *v = realloc(l->v, (l->n + 1) * sizeof *v);
 	int rc;
@@ -1018,7 +1074,7 @@ static int servers_from_csv(struct server_list *l, const char *path, const char 
 	if (csv.nrecords < 2) {
 		p25_csv_free(&csv);
 		return cli_fail(EXIT_REFUSED, "%s: expected a header row and at least one server",
-				path);
+		                path);
 	}
 	for (size_t f = 0; f < csv.records[0].nfields; f++) {
 		const char *name = csv.records[0].fields[f];
@@ -1033,18 +1089,18 @@ static int servers_from_csv(struct server_list *l, const char *path, const char 
 	}
 	if (address < 0)
 		rc = cli_fail(EXIT_REFUSED, "%s: line %zu: the header has no address column", path,
-			      csv.records[0].line);
+		              csv.records[0].line);
 	for (size_t r = 1; r < csv.nrecords && rc == EXIT_OK; r++) {
 		struct p25_csv_record *rec = &csv.records[r];
 		if (rec->nfields != csv.records[0].nfields) {
 			rc = cli_fail(EXIT_REFUSED, "%s: line %zu: expected %zu fields, found %zu",
-				      path, rec->line, csv.records[0].nfields, rec->nfields);
+			              path, rec->line, csv.records[0].nfields, rec->nfields);
 			break;
 		}
 		if (org_col >= 0 && *rec->fields[org_col] && strcmp(rec->fields[org_col], org)) {
 			rc = cli_fail(EXIT_REFUSED,
-				      "%s: line %zu: the row is for organization '%s', not '%s'",
-				      path, rec->line, rec->fields[org_col], org);
+			              "%s: line %zu: the row is for organization '%s', not '%s'",
+			              path, rec->line, rec->fields[org_col], org);
 			break;
 		}
 		/* The list keeps pointers into the fields: hand their ownership over. */
@@ -1057,10 +1113,10 @@ static int servers_from_csv(struct server_list *l, const char *path, const char 
 		if (rc == EXIT_OK) {
 			char **owned = &l->owned[l->nowned - rec->nfields];
 			rc = server_list_add(l, owned[address], kind >= 0 ? owned[kind] : NULL,
-					     description >= 0 ? owned[description] : NULL);
+			                     description >= 0 ? owned[description] : NULL);
 			if (rc != EXIT_OK)
 				cli_fail(rc, "%s: line %zu: the kind above is not valid", path,
-					 rec->line);
+				         rec->line);
 		}
 	}
 	p25_csv_free(&csv);
@@ -1070,13 +1126,13 @@ static int servers_from_csv(struct server_list *l, const char *path, const char 
 static int request_submit(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"type", required_argument, NULL, 't'},
-					     {"server", required_argument, NULL, 's'},
-					     {"permit", required_argument, NULL, 'p'},
-					     {"file", required_argument, NULL, 'f'},
-					     {"requested-by", required_argument, NULL, 'r'},
-					     {"note", required_argument, NULL, 'n'},
-					     {"json", no_argument, NULL, 'j'},
-					     {0}};
+	                                     {"server", required_argument, NULL, 's'},
+	                                     {"permit", required_argument, NULL, 'p'},
+	                                     {"file", required_argument, NULL, 'f'},
+	                                     {"requested-by", required_argument, NULL, 'r'},
+	                                     {"note", required_argument, NULL, 'n'},
+	                                     {"json", no_argument, NULL, 'j'},
+	                                     {0}};
 	struct p25_request_spec spec = {0};
 	struct p25_actor who = actor_of(cli);
 	struct server_list servers = {0};
@@ -1091,12 +1147,14 @@ static int request_submit(struct cli *cli, int argc, char **argv)
 		case 't':
 			if (p25_request_type_parse(optarg, &spec.type) < 0)
 				rc = cli_fail(EXIT_USAGE,
-					      "--type '%s': expected signup, add-permit or "
-					      "remove-permit",
-					      optarg);
+				              "--type '%s': expected signup, add-permit or "
+				              "remove-permit",
+				              optarg);
 			have_type = true;
 			break;
-		case 's': rc = parse_server_arg(&servers, optarg); break;
+		case 's':
+			rc = parse_server_arg(&servers, optarg);
+			break;
 		case 'p': {
 			char *end;
 			long long v = strtoll(optarg, &end, 10);
@@ -1110,7 +1168,7 @@ static int request_submit(struct cli *cli, int argc, char **argv)
 				ids[spec.npermit_ids++] = v;
 			} else {
 				const char **p =
-					realloc(addresses, (spec.naddresses + 1) * sizeof *p);
+				    realloc(addresses, (spec.naddresses + 1) * sizeof *p);
 				if (!p) {
 					rc = cli_fail(EXIT_SYSTEM, "out of memory");
 					break;
@@ -1120,18 +1178,28 @@ static int request_submit(struct cli *cli, int argc, char **argv)
 			}
 			break;
 		}
-		case 'f': file = optarg; break;
-		case 'r': spec.requested_by = optarg; break;
-		case 'n': spec.note = optarg; break;
-		case 'j': cli->json = true; break;
-		default: rc = EXIT_USAGE; break;
+		case 'f':
+			file = optarg;
+			break;
+		case 'r':
+			spec.requested_by = optarg;
+			break;
+		case 'n':
+			spec.note = optarg;
+			break;
+		case 'j':
+			cli->json = true;
+			break;
+		default:
+			rc = EXIT_USAGE;
+			break;
 		}
 	}
 	if (rc == EXIT_OK)
 		rc = check_positionals(argc, argv, 1, request_submit_usage);
 	if (rc == EXIT_OK && !have_type)
 		rc = usage_error(request_submit_usage, "request submit %s: --type is required",
-				 argv[optind]);
+		                 argv[optind]);
 	if (rc == EXIT_OK && file)
 		rc = servers_from_csv(&servers, file, argv[optind]);
 	if (rc == EXIT_OK)
@@ -1164,36 +1232,43 @@ static int request_submit(struct cli *cli, int argc, char **argv)
 }
 
 static const char request_list_usage[] =
-	"usage: port25 request list [--overdue] [--status S] [--org HANDLE] [--json]\n"
-	"List requests with their due time (48 hours after submission), whether they are\n"
-	"overdue and the hours left (negative: hours over).  --overdue: open requests past\n"
-	"due.  S: submitted, approved, applied, verified, rejected.\n";
+    "usage: port25 request list [--overdue] [--status S] [--org HANDLE] [--json]\n"
+    "List requests with their due time (48 hours after submission), whether they are\n"
+    "overdue and the hours left (negative: hours over).  --overdue: open requests past\n"
+    "due.  S: submitted, approved, applied, verified, rejected.\n";
 
 static int request_list(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"overdue", no_argument, NULL, 'O'},
-					     {"status", required_argument, NULL, 's'},
-					     {"org", required_argument, NULL, 'o'},
-					     {"json", no_argument, NULL, 'j'},
-					     {0}};
+	                                     {"status", required_argument, NULL, 's'},
+	                                     {"org", required_argument, NULL, 'o'},
+	                                     {"json", no_argument, NULL, 'j'},
+	                                     {0}};
 	struct p25_request_filter f = {.now = cli->now};
 	json_t *rows;
 	int c, rc;
 
 	while ((c = next_option(argc, argv, opts, request_list_usage)) != -1) {
 		switch (c) {
-		case 'O': f.overdue = true; break;
+		case 'O':
+			f.overdue = true;
+			break;
 		case 's':
 			if (p25_request_status_parse(optarg, &f.status) < 0)
 				return cli_fail(EXIT_USAGE,
-						"--status '%s': expected submitted, approved, "
-						"applied, verified or rejected",
-						optarg);
+				                "--status '%s': expected submitted, approved, "
+				                "applied, verified or rejected",
+				                optarg);
 			f.by_status = true;
 			break;
-		case 'o': f.org = optarg; break;
-		case 'j': cli->json = true; break;
-		default: return EXIT_USAGE;
+		case 'o':
+			f.org = optarg;
+			break;
+		case 'j':
+			cli->json = true;
+			break;
+		default:
+			return EXIT_USAGE;
 		}
 	}
 	if ((rc = check_positionals(argc, argv, 0, request_list_usage)) != EXIT_OK ||
@@ -1212,10 +1287,10 @@ static int request_show(struct cli *cli, int argc, char **argv)
 {
 	static const char *const keys[] = {"items", NULL};
 	static const struct cli_column item_cols[] = {{"address", "ADDRESS"},
-						      {"kind", "KIND"},
-						      {"description", "DESCRIPTION"},
-						      {"permit_id", "PERMIT"},
-						      {NULL, NULL}};
+	                                              {"kind", "KIND"},
+	                                              {"description", "DESCRIPTION"},
+	                                              {"permit_id", "PERMIT"},
+	                                              {NULL, NULL}};
 	static const struct cli_column *const cols[] = {item_cols};
 	json_t *o, *items;
 	int64_t id;
@@ -1246,8 +1321,8 @@ static int request_show(struct cli *cli, int argc, char **argv)
 
 /* approve, apply and verify: a verb, an id, nothing else. */
 static int request_step(struct cli *cli, int argc, char **argv, const char *usage,
-			int (*step)(struct p25_registry *, const struct p25_actor *, int64_t),
-			const char *past)
+                        int (*step)(struct p25_registry *, const struct p25_actor *, int64_t),
+                        const char *past)
 {
 	struct p25_actor who = actor_of(cli);
 	int64_t id;
@@ -1273,19 +1348,19 @@ static int request_step(struct cli *cli, int argc, char **argv, const char *usag
 }
 
 static const char request_approve_usage[] = "usage: port25 request approve ID\n"
-					    "Approve a submitted request.\n";
+                                            "Approve a submitted request.\n";
 static const char request_apply_usage[] =
-	"usage: port25 request apply ID\n"
-	"Apply an approved request: create (or remove) its permits, and for a sign-up make\n"
-	"the organization active (it needs a security contact), all at once or not at all.\n";
+    "usage: port25 request apply ID\n"
+    "Apply an approved request: create (or remove) its permits, and for a sign-up make\n"
+    "the organization active (it needs a security contact), all at once or not at all.\n";
 static const char request_verify_usage[] =
-	"usage: port25 request verify ID\n"
-	"Record that the member confirmed their mail still flows after the change.\n";
+    "usage: port25 request verify ID\n"
+    "Record that the member confirmed their mail still flows after the change.\n";
 
 static int request_approve(struct cli *cli, int argc, char **argv)
 {
 	return request_step(cli, argc, argv, request_approve_usage, p25_request_approve,
-			    "approved");
+	                    "approved");
 }
 
 static int request_apply(struct cli *cli, int argc, char **argv)
@@ -1295,18 +1370,16 @@ static int request_apply(struct cli *cli, int argc, char **argv)
 
 static int request_verify(struct cli *cli, int argc, char **argv)
 {
-	return request_step(cli, argc, argv, request_verify_usage, p25_request_verify,
-			    "verified");
+	return request_step(cli, argc, argv, request_verify_usage, p25_request_verify, "verified");
 }
 
 static const char request_reject_usage[] = "usage: port25 request reject ID --reason TEXT\n"
-					   "Reject a submitted or approved request.\n";
+                                           "Reject a submitted or approved request.\n";
 
 static int request_reject(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"reason", required_argument, NULL, 'r'},
-					     {"json", no_argument, NULL, 'j'},
-					     {0}};
+	static const struct option opts[] = {
+	    {"reason", required_argument, NULL, 'r'}, {"json", no_argument, NULL, 'j'}, {0}};
 	struct p25_actor who = actor_of(cli);
 	const char *reason = NULL;
 	int64_t id;
@@ -1325,7 +1398,7 @@ static int request_reject(struct cli *cli, int argc, char **argv)
 		return rc;
 	if (!reason || !*reason)
 		return usage_error(request_reject_usage, "request reject %s: --reason is required",
-				   argv[optind]);
+		                   argv[optind]);
 	if ((rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
 	if ((rc = p25_request_reject(cli->reg, &who, id, reason)) < 0)
@@ -1337,35 +1410,33 @@ static int request_reject(struct cli *cli, int argc, char **argv)
 int cmd_request(struct cli *cli, int argc, char **argv)
 {
 	static const struct verb verbs[] = {{"submit", request_submit, request_submit_usage},
-					    {"list", request_list, request_list_usage},
-					    {"show", request_show, request_show_usage},
-					    {"approve", request_approve, request_approve_usage},
-					    {"reject", request_reject, request_reject_usage},
-					    {"apply", request_apply, request_apply_usage},
-					    {"verify", request_verify, request_verify_usage},
-					    {NULL, NULL, NULL}};
+	                                    {"list", request_list, request_list_usage},
+	                                    {"show", request_show, request_show_usage},
+	                                    {"approve", request_approve, request_approve_usage},
+	                                    {"reject", request_reject, request_reject_usage},
+	                                    {"apply", request_apply, request_apply_usage},
+	                                    {"verify", request_verify, request_verify_usage},
+	                                    {NULL, NULL, NULL}};
 	return run_verb(cli, argc, argv, verbs, request_usage);
 }
 
 /* ---- import, export, audit ---- */
 
 static const char import_usage[] =
-	"usage: port25 import FILE [--org HANDLE] [--format csv|json] [--force] [--dry-run]\n"
-	"Import a server list, all or nothing: one bad row rejects the whole file.\n"
-	"CSV: a header row with columns org,address,kind,description,requested_by,\n"
-	"approved_by,expires (org may be left out with --org; RFC 4180 quoting).\n"
-	"JSON: {\"org\": H, \"servers\": [{\"address\", \"kind\", \"description\", ...}]}, or a\n"
-	"whole registry document as `port25 export` writes it, which restores everything.\n"
-	"The format follows the extension or the content unless --format says.\n";
+    "usage: port25 import FILE [--org HANDLE] [--format csv|json] [--force] [--dry-run]\n"
+    "Import a server list, all or nothing: one bad row rejects the whole file.\n"
+    "CSV: a header row with columns org,address,kind,description,requested_by,\n"
+    "approved_by,expires (org may be left out with --org; RFC 4180 quoting).\n"
+    "JSON: {\"org\": H, \"servers\": [{\"address\", \"kind\", \"description\", ...}]}, or a\n"
+    "whole registry document as `port25 export` writes it, which restores everything.\n"
+    "The format follows the extension or the content unless --format says.\n";
 
 int cmd_import(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"org", required_argument, NULL, 'o'},
-					     {"format", required_argument, NULL, 'F'},
-					     {"force", no_argument, NULL, 'f'},
-					     {"dry-run", no_argument, NULL, 'n'},
-					     {"json", no_argument, NULL, 'j'},
-					     {0}};
+	static const struct option opts[] = {
+	    {"org", required_argument, NULL, 'o'}, {"format", required_argument, NULL, 'F'},
+	    {"force", no_argument, NULL, 'f'},     {"dry-run", no_argument, NULL, 'n'},
+	    {"json", no_argument, NULL, 'j'},      {0}};
 	struct p25_import_options opt = {0};
 	struct p25_import_result res;
 	struct p25_actor who = actor_of(cli);
@@ -1376,7 +1447,9 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 	optind = 0;
 	while ((c = next_option(argc, argv, opts, import_usage)) != -1) {
 		switch (c) {
-		case 'o': opt.org = optarg; break;
+		case 'o':
+			opt.org = optarg;
+			break;
 		case 'F':
 			if (!strcmp(optarg, "csv"))
 				opt.format = P25_IMPORT_CSV;
@@ -1384,12 +1457,19 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 				opt.format = P25_IMPORT_JSON;
 			else
 				return cli_fail(EXIT_USAGE, "--format '%s': expected csv or json",
-						optarg);
+				                optarg);
 			break;
-		case 'f': opt.force = true; break;
-		case 'n': opt.dry_run = true; break;
-		case 'j': cli->json = true; break;
-		default: return EXIT_USAGE;
+		case 'f':
+			opt.force = true;
+			break;
+		case 'n':
+			opt.dry_run = true;
+			break;
+		case 'j':
+			cli->json = true;
+			break;
+		default:
+			return EXIT_USAGE;
 		}
 	}
 	if ((rc = check_positionals(argc, argv, 1, import_usage)) != EXIT_OK ||
@@ -1400,10 +1480,10 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 		return cli_registry_fail(cli, rc);
 	if (cli->json) {
 		json_t *o = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I}", "file", argv[optind],
-				      "dry_run", opt.dry_run, "organizations", (json_int_t)res.orgs,
-				      "prefixes", (json_int_t)res.prefixes, "contacts",
-				      (json_int_t)res.contacts, "permits", (json_int_t)res.permits,
-				      "requests", (json_int_t)res.requests);
+		                      "dry_run", opt.dry_run, "organizations", (json_int_t)res.orgs,
+		                      "prefixes", (json_int_t)res.prefixes, "contacts",
+		                      (json_int_t)res.contacts, "permits", (json_int_t)res.permits,
+		                      "requests", (json_int_t)res.requests);
 		cli_print_json(o);
 		json_decref(o);
 	} else {
@@ -1416,9 +1496,9 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 }
 
 static const char export_usage[] =
-	"usage: port25 export --json\n"
-	"Write the whole registry as one JSON document (organizations with their prefixes,\n"
-	"contacts and permits, then requests) in a stable order; `port25 import` reads it.\n";
+    "usage: port25 export --json\n"
+    "Write the whole registry as one JSON document (organizations with their prefixes,\n"
+    "contacts and permits, then requests) in a stable order; `port25 import` reads it.\n";
 
 int cmd_export(struct cli *cli, int argc, char **argv)
 {
@@ -1441,19 +1521,21 @@ int cmd_export(struct cli *cli, int argc, char **argv)
 }
 
 static const char audit_usage[] = "usage: port25 audit [--limit N] [--json]\n"
-				  "Show the audit log, newest first (default: the last 50 "
-				  "records; --limit 0 for all).\n"
-				  "--json includes each record's before and after.\n";
+                                  "Show the audit log, newest first (default: the last 50 "
+                                  "records; --limit 0 for all).\n"
+                                  "--json includes each record's before and after.\n";
 
 int cmd_audit(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"limit", required_argument, NULL, 'l'},
-					     {"json", no_argument, NULL, 'j'},
-					     {0}};
-	static const struct cli_column cols[] = {
-		{"id", "ID"},	      {"at", "AT"},		 {"actor", "ACTOR"},
-		{"action", "ACTION"}, {"object_type", "TYPE"}, {"object", "OBJECT"},
-		{NULL, NULL}};
+	static const struct option opts[] = {
+	    {"limit", required_argument, NULL, 'l'}, {"json", no_argument, NULL, 'j'}, {0}};
+	static const struct cli_column cols[] = {{"id", "ID"},
+	                                         {"at", "AT"},
+	                                         {"actor", "ACTOR"},
+	                                         {"action", "ACTION"},
+	                                         {"object_type", "TYPE"},
+	                                         {"object", "OBJECT"},
+	                                         {NULL, NULL}};
 	long limit = 50;
 	json_t *rows;
 	char *end;
@@ -1467,12 +1549,15 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 		case 'l':
 			limit = strtol(optarg, &end, 10);
 			if (!*optarg || *end || limit < 0 || limit > 1000000000)
-				return cli_fail(EXIT_USAGE,
-						"--limit '%s': expected a number of records (0: all)",
-						optarg);
+				return cli_fail(
+				    EXIT_USAGE,
+				    "--limit '%s': expected a number of records (0: all)", optarg);
 			break;
-		case 'j': cli->json = true; break;
-		default: return EXIT_USAGE;
+		case 'j':
+			cli->json = true;
+			break;
+		default:
+			return EXIT_USAGE;
 		}
 	}
 	if ((rc = check_positionals(argc, argv, 0, audit_usage)) != EXIT_OK ||

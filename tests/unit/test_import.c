@@ -19,9 +19,8 @@ static int setup(void **state)
 	char err[256];
 
 	assert_int_equal(p25_registry_open(":memory:", &reg, err, sizeof err), 0);
-	assert_int_equal(p25_org_add(reg, &who, "k12", "Schools", P25_MODE_OUTBOUND,
-				     P25_ACTION_REJECT),
-			 0);
+	assert_int_equal(
+	    p25_org_add(reg, &who, "k12", "Schools", P25_MODE_OUTBOUND, P25_ACTION_REJECT), 0);
 	assert_int_equal(p25_prefix_add(reg, &who, "k12", "192.0.2.0/24", "", 0), 0);
 	assert_int_equal(p25_prefix_add(reg, &who, "k12", "2001:db8:1::/48", "", 0), 0);
 	*state = reg;
@@ -43,7 +42,7 @@ static bool contains(const char *haystack, const char *needle)
 }
 
 static int import_text(struct p25_registry *reg, const char *name, const char *text,
-		       const char *org, struct p25_import_result *res)
+                       const char *org, struct p25_import_result *res)
 {
 	struct p25_import_options opt = {.name = name, .org = org};
 	return p25_import_buffer(reg, &who, text, strlen(text), &opt, res);
@@ -59,11 +58,11 @@ static json_t *export(struct p25_registry *reg)
 static void test_csv_quoting(void **state)
 {
 	static const char text[] = "\xef\xbb\xbf"
-				   "a,b,c\r\n"
-				   "\"x, y\",\"say \"\"hi\"\"\",plain\r\n"
-				   "\n"
-				   "\"two\nlines\",,\"\"\n"
-				   "last,row,no-newline";
+	                           "a,b,c\r\n"
+	                           "\"x, y\",\"say \"\"hi\"\"\",plain\r\n"
+	                           "\n"
+	                           "\"two\nlines\",,\"\"\n"
+	                           "last,row,no-newline";
 	struct p25_csv csv;
 	char err[256];
 
@@ -107,34 +106,34 @@ static void test_csv_import(void **state)
 	json_t *rows, *p;
 
 	assert_int_equal(
-		import_text(reg, "servers.csv",
-			    "org,address,kind,description,requested_by,approved_by,expires\n"
-			    "k12,192.0.2.10,mail,\"Relay, \"\"north\"\"\",Ann,Bob,\n"
-			    "k12, 2001:db8:1::25 ,mail-server,IPv6 relay,,,30d\n",
-			    NULL, &res),
-		0);
+	    import_text(reg, "servers.csv",
+	                "org,address,kind,description,requested_by,approved_by,expires\n"
+	                "k12,192.0.2.10,mail,\"Relay, \"\"north\"\"\",Ann,Bob,\n"
+	                "k12, 2001:db8:1::25 ,mail-server,IPv6 relay,,,30d\n",
+	                NULL, &res),
+	    0);
 	assert_int_equal(res.permits, 2);
 	assert_int_equal(p25_permit_list(reg, &f, &rows), 0);
 	assert_int_equal(json_array_size(rows), 2);
 	p = json_array_get(rows, 0);
 	assert_string_equal(json_string_value(json_object_get(p, "description")),
-			    "Relay, \"north\"");
+	                    "Relay, \"north\"");
 	assert_string_equal(json_string_value(json_object_get(p, "requested_by")), "Ann");
 	assert_string_equal(json_string_value(json_object_get(p, "approved_by")), "Bob");
 	p = json_array_get(rows, 1);
 	assert_string_equal(json_string_value(json_object_get(p, "address")), "2001:db8:1::25");
 	assert_string_equal(json_string_value(json_object_get(p, "approved_by")), "importer");
 	assert_string_equal(json_string_value(json_object_get(p, "expires")),
-			    "2026-12-23T10:00:00Z");
+	                    "2026-12-23T10:00:00Z");
 	json_decref(rows);
 
 	/* Without an org column, --org names it. */
-	assert_int_equal(import_text(reg, "more.csv", "address,kind,description\n192.0.2.11,app,SIS\n",
-				     "k12", &res),
-			 0);
-	assert_int_equal(import_text(reg, "none.csv", "address,kind,description\n192.0.2.12,app,SIS\n",
-				     NULL, &res),
-			 P25_EINVAL);
+	assert_int_equal(import_text(reg, "more.csv",
+	                             "address,kind,description\n192.0.2.11,app,SIS\n", "k12", &res),
+	                 0);
+	assert_int_equal(import_text(reg, "none.csv",
+	                             "address,kind,description\n192.0.2.12,app,SIS\n", NULL, &res),
+	                 P25_EINVAL);
 	assert_true(contains(p25_registry_error(reg), "none.csv: line 2"));
 	assert_true(contains(p25_registry_error(reg), "--org"));
 }
@@ -148,13 +147,13 @@ static void test_bad_row_rejects_whole_file(void **state)
 
 	assert_int_equal(p25_audit_list(reg, 0, &audit_before), 0);
 	assert_int_equal(import_text(reg, "members.csv",
-				     "org,address,kind,description\n"
-				     "k12,192.0.2.20,mail,one\n"
-				     "k12,192.0.2.21,mail,two\n"
-				     "k12,198.51.100.7,mail,outside\n"
-				     "k12,192.0.2.22,mail,four\n",
-				     NULL, &res),
-			 P25_EINVAL);
+	                             "org,address,kind,description\n"
+	                             "k12,192.0.2.20,mail,one\n"
+	                             "k12,192.0.2.21,mail,two\n"
+	                             "k12,198.51.100.7,mail,outside\n"
+	                             "k12,192.0.2.22,mail,four\n",
+	                             NULL, &res),
+	                 P25_EINVAL);
 	e = p25_registry_error(reg);
 	assert_true(contains(e, "members.csv"));
 	assert_true(contains(e, "line 4"));
@@ -169,30 +168,35 @@ static void test_bad_row_rejects_whole_file(void **state)
 	json_decref(audit_after);
 
 	/* Other kinds of bad rows, each named by its line. */
-	assert_int_equal(import_text(reg, "k.csv", "org,address,kind,description\nk12,192.0.2.30,printer,x\n",
-				     NULL, &res),
-			 P25_EINVAL);
+	assert_int_equal(import_text(reg, "k.csv",
+	                             "org,address,kind,description\nk12,192.0.2.30,printer,x\n",
+	                             NULL, &res),
+	                 P25_EINVAL);
 	assert_true(contains(p25_registry_error(reg), "k.csv: line 2: kind 'printer'"));
-	assert_int_equal(import_text(reg, "f.csv", "org,address,kind,description\nk12,192.0.2.30,mail\n",
-				     NULL, &res),
-			 P25_EINVAL);
+	assert_int_equal(import_text(reg, "f.csv",
+	                             "org,address,kind,description\nk12,192.0.2.30,mail\n", NULL,
+	                             &res),
+	                 P25_EINVAL);
 	assert_true(contains(p25_registry_error(reg), "f.csv: line 2: expected 4 fields, found 3"));
-	assert_int_equal(import_text(reg, "h.csv", "org,address,kind,colour\nk12,192.0.2.30,mail,red\n",
-				     NULL, &res),
-			 P25_EINVAL);
+	assert_int_equal(import_text(reg, "h.csv",
+	                             "org,address,kind,colour\nk12,192.0.2.30,mail,red\n", NULL,
+	                             &res),
+	                 P25_EINVAL);
 	assert_true(contains(p25_registry_error(reg), "h.csv: line 1: unknown column 'colour'"));
 	assert_int_equal(import_text(reg, "d.csv",
-				     "org,address,kind,description\nk12,192.0.2.30,mail,a\n"
-				     "k12,192.0.2.30,mail,b\n",
-				     NULL, &res),
-			 P25_ECONFLICT);
+	                             "org,address,kind,description\nk12,192.0.2.30,mail,a\n"
+	                             "k12,192.0.2.30,mail,b\n",
+	                             NULL, &res),
+	                 P25_ECONFLICT);
 	assert_true(contains(p25_registry_error(reg), "d.csv: line 3"));
-	assert_int_equal(import_text(reg, "w.csv", "org,address,kind,description\nk12,192.0.2.0/23,mail,a\n",
-				     NULL, &res),
-			 P25_EINVAL);
-	assert_int_equal(import_text(reg, "q.csv", "org,address,kind,description\nk12,\"192.0.2.1,mail,a\n",
-				     NULL, &res),
-			 P25_EINVAL);
+	assert_int_equal(import_text(reg, "w.csv",
+	                             "org,address,kind,description\nk12,192.0.2.0/23,mail,a\n",
+	                             NULL, &res),
+	                 P25_EINVAL);
+	assert_int_equal(import_text(reg, "q.csv",
+	                             "org,address,kind,description\nk12,\"192.0.2.1,mail,a\n", NULL,
+	                             &res),
+	                 P25_EINVAL);
 	assert_true(contains(p25_registry_error(reg), "q.csv: line 2"));
 
 	after = export(reg);
@@ -209,31 +213,35 @@ static void test_json_server_list(void **state)
 	json_t *before;
 
 	assert_int_equal(
-		import_text(reg, "form.json",
-			    "{\"org\": \"k12\", \"servers\": ["
-			    "{\"address\": \"192.0.2.10\", \"kind\": \"mail\", \"description\": \"MX\"},"
-			    "{\"address\": \"192.0.2.11\", \"kind\": \"device\", \"description\": \"UPS\","
-			    " \"expires\": \"2026-12-31\"}]}",
-			    NULL, &res),
-		0);
+	    import_text(
+	        reg, "form.json",
+	        "{\"org\": \"k12\", \"servers\": ["
+	        "{\"address\": \"192.0.2.10\", \"kind\": \"mail\", \"description\": \"MX\"},"
+	        "{\"address\": \"192.0.2.11\", \"kind\": \"device\", \"description\": \"UPS\","
+	        " \"expires\": \"2026-12-31\"}]}",
+	        NULL, &res),
+	    0);
 	assert_int_equal(res.permits, 2);
 	before = export(reg);
-	assert_int_equal(import_text(reg, "form.json",
-				     "{\"org\": \"k12\", \"servers\": ["
-				     "{\"address\": \"192.0.2.12\", \"kind\": \"mail\", \"description\": \"ok\"},"
-				     "{\"address\": \"192.0.2.13\", \"kind\": 7, \"description\": \"bad\"}]}",
-				     NULL, &res),
-			 P25_EINVAL);
+	assert_int_equal(
+	    import_text(
+	        reg, "form.json",
+	        "{\"org\": \"k12\", \"servers\": ["
+	        "{\"address\": \"192.0.2.12\", \"kind\": \"mail\", \"description\": \"ok\"},"
+	        "{\"address\": \"192.0.2.13\", \"kind\": 7, \"description\": \"bad\"}]}",
+	        NULL, &res),
+	    P25_EINVAL);
 	assert_true(contains(p25_registry_error(reg), "form.json: servers[1]"));
-	assert_int_equal(import_text(reg, "broken.json", "{\"org\": \"k12\",\n \"servers\": [}", NULL,
-				     &res),
-			 P25_EINVAL);
+	assert_int_equal(
+	    import_text(reg, "broken.json", "{\"org\": \"k12\",\n \"servers\": [}", NULL, &res),
+	    P25_EINVAL);
 	assert_true(contains(p25_registry_error(reg), "broken.json: line 2"));
-	assert_int_equal(import_text(reg, "other.json", "{\"org\": \"nobody\", \"servers\": "
-							"[{\"address\": \"192.0.2.14\", \"kind\": "
-							"\"mail\", \"description\": \"x\"}]}",
-				     NULL, &res),
-			 P25_ENOTFOUND);
+	assert_int_equal(import_text(reg, "other.json",
+	                             "{\"org\": \"nobody\", \"servers\": "
+	                             "[{\"address\": \"192.0.2.14\", \"kind\": "
+	                             "\"mail\", \"description\": \"x\"}]}",
+	                             NULL, &res),
+	                 P25_ENOTFOUND);
 	assert_true(contains(p25_registry_error(reg), "'nobody'"));
 	{
 		json_t *after = export(reg);
@@ -303,7 +311,7 @@ static void test_document_round_trip(void **state)
 
 	/* Importing the same document twice clashes on the first org, and changes nothing. */
 	assert_int_equal(p25_import_file(b, &who, "data/demo/registry.json", &opt, &res),
-			 P25_ECONFLICT);
+	                 P25_ECONFLICT);
 	assert_true(contains(p25_registry_error(b), "organizations[0]"));
 	assert_true(contains(p25_registry_error(b), "already exists"));
 	json_decref(doc_b);
@@ -324,38 +332,39 @@ static void test_document_errors(void **state)
 
 	/* An active org without a security contact is refused on import as anywhere else. */
 	assert_int_equal(import_text(reg, "doc.json",
-				     "{\"version\": 1, \"organizations\": [{\"handle\": \"lib\", "
-				     "\"name\": \"Library\", \"enrollment\": \"active\"}]}",
-				     NULL, &res),
-			 P25_EINVAL);
+	                             "{\"version\": 1, \"organizations\": [{\"handle\": \"lib\", "
+	                             "\"name\": \"Library\", \"enrollment\": \"active\"}]}",
+	                             NULL, &res),
+	                 P25_EINVAL);
 	assert_true(contains(p25_registry_error(reg), "doc.json: organizations[0]"));
 	assert_true(contains(p25_registry_error(reg), "security contact"));
 	/* Overlap with existing space names both orgs. */
 	assert_int_equal(import_text(reg, "doc.json",
-				     "{\"version\": 1, \"organizations\": [{\"handle\": \"lib\", "
-				     "\"name\": \"Library\", \"prefixes\": [{\"prefix\": "
-				     "\"192.0.2.128/25\"}]}]}",
-				     NULL, &res),
-			 P25_ECONFLICT);
+	                             "{\"version\": 1, \"organizations\": [{\"handle\": \"lib\", "
+	                             "\"name\": \"Library\", \"prefixes\": [{\"prefix\": "
+	                             "\"192.0.2.128/25\"}]}]}",
+	                             NULL, &res),
+	                 P25_ECONFLICT);
 	assert_true(contains(p25_registry_error(reg), "organizations[0].prefixes[0]"));
 	assert_true(contains(p25_registry_error(reg), "'k12'"));
-	assert_int_equal(import_text(reg, "doc.json", "{\"version\": 2, \"organizations\": []}",
-				     NULL, &res),
-			 P25_EINVAL);
+	assert_int_equal(
+	    import_text(reg, "doc.json", "{\"version\": 2, \"organizations\": []}", NULL, &res),
+	    P25_EINVAL);
 	assert_int_equal(import_text(reg, "doc.json", "[1, 2]", NULL, &res), P25_EINVAL);
-	assert_int_equal(import_text(reg, "doc.json", "{\"something\": 1}", NULL, &res), P25_EINVAL);
+	assert_int_equal(import_text(reg, "doc.json", "{\"something\": 1}", NULL, &res),
+	                 P25_EINVAL);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_csv_quoting),
-		cmocka_unit_test_setup_teardown(test_csv_import, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_row_rejects_whole_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_json_server_list, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dry_run_writes_nothing, setup, teardown),
-		cmocka_unit_test(test_document_round_trip),
-		cmocka_unit_test_setup_teardown(test_document_errors, setup, teardown),
+	    cmocka_unit_test(test_csv_quoting),
+	    cmocka_unit_test_setup_teardown(test_csv_import, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_row_rejects_whole_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_json_server_list, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dry_run_writes_nothing, setup, teardown),
+	    cmocka_unit_test(test_document_round_trip),
+	    cmocka_unit_test_setup_teardown(test_document_errors, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -46,7 +46,7 @@ static void add_org(struct p25_registry *reg, const char *handle)
 {
 	struct p25_actor who = who_at("2026-11-23T10:00:00Z");
 	assert_int_equal(
-		p25_org_add(reg, &who, handle, "Test Org", P25_MODE_OUTBOUND, P25_ACTION_REJECT), 0);
+	    p25_org_add(reg, &who, handle, "Test Org", P25_MODE_OUTBOUND, P25_ACTION_REJECT), 0);
 }
 
 static void add_prefix(struct p25_registry *reg, const char *org, const char *prefix)
@@ -57,16 +57,16 @@ static void add_prefix(struct p25_registry *reg, const char *org, const char *pr
 		fail_msg("prefix add %s %s: %s", org, prefix, p25_registry_error(reg));
 }
 
-static int add_permit(struct p25_registry *reg, const char *org, const char *address,
-		      bool force, p25_time expires, int64_t *id)
+static int add_permit(struct p25_registry *reg, const char *org, const char *address, bool force,
+                      p25_time expires, int64_t *id)
 {
 	struct p25_actor who = who_at("2026-11-23T10:00:00Z");
 	struct p25_permit_spec spec = {.org = org,
-				       .address = address,
-				       .kind = P25_KIND_MAIL_SERVER,
-				       .description = "relay",
-				       .expires = expires,
-				       .force = force};
+	                               .address = address,
+	                               .kind = P25_KIND_MAIL_SERVER,
+	                               .description = "relay",
+	                               .expires = expires,
+	                               .force = force};
 	return p25_permit_add(reg, &who, &spec, id);
 }
 
@@ -74,8 +74,8 @@ static void add_security(struct p25_registry *reg, const char *org, int64_t *id)
 {
 	struct p25_actor who = who_at("2026-11-23T10:00:00Z");
 	assert_int_equal(p25_contact_add(reg, &who, org, "Sec Team", "sec@example.org", "",
-					 P25_ROLE_SECURITY, id),
-			 0);
+	                                 P25_ROLE_SECURITY, id),
+	                 0);
 }
 
 static bool contains(const char *haystack, const char *needle)
@@ -191,7 +191,7 @@ static void test_overlap_between_orgs(void **state)
 	add_prefix(reg, "k12", "2001:db8:1::/48");
 
 	assert_int_equal(p25_prefix_add(reg, &who, "county", "192.0.2.128/25", "", 0),
-			 P25_ECONFLICT);
+	                 P25_ECONFLICT);
 	e = p25_registry_error(reg);
 	assert_true(contains(e, "192.0.2.128/25"));
 	assert_true(contains(e, "192.0.2.0/24"));
@@ -199,7 +199,7 @@ static void test_overlap_between_orgs(void **state)
 	assert_true(contains(e, "'k12'"));
 
 	assert_int_equal(p25_prefix_add(reg, &who, "county", "2001:db8::/32", "", 0),
-			 P25_ECONFLICT);
+	                 P25_ECONFLICT);
 	e = p25_registry_error(reg);
 	assert_true(contains(e, "2001:db8::/32"));
 	assert_true(contains(e, "2001:db8:1::/48"));
@@ -228,14 +228,15 @@ static void test_prefix_within_one_org(void **state)
 
 	/* Host bits: refused with the parser's message, or normalized with a warning. */
 	assert_int_equal(p25_prefix_add(reg, &who, "k12", "10.1.2.3/16", "", 0), P25_EINVAL);
-	assert_true(contains(p25_registry_error(reg), "host bits set (the network is 10.1.0.0/16)"));
-	assert_int_equal(
-		p25_prefix_add(reg, &who, "k12", "10.1.2.3/16", "", P25_PARSE_NORMALIZE), 0);
+	assert_true(
+	    contains(p25_registry_error(reg), "host bits set (the network is 10.1.0.0/16)"));
+	assert_int_equal(p25_prefix_add(reg, &who, "k12", "10.1.2.3/16", "", P25_PARSE_NORMALIZE),
+	                 0);
 	assert_true(contains(p25_registry_warning(reg), "10.1.0.0/16"));
 	assert_int_equal(p25_prefix_list(reg, "k12", &rows), 0);
 	assert_int_equal(json_array_size(rows), 2);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 0), "prefix")),
-			    "10.1.0.0/16");
+	                    "10.1.0.0/16");
 	json_decref(rows);
 
 	assert_int_equal(p25_prefix_add(reg, &who, "nobody", "10.9.0.0/16", "", 0), P25_ENOTFOUND);
@@ -295,21 +296,20 @@ static void test_security_contact_rule(void **state)
 {
 	struct p25_registry *reg = *state;
 	struct p25_actor who = who_at("2026-11-23T10:00:00Z");
-	struct p25_org_change activate = {.set_enrollment = true,
-					  .enrollment = P25_ENROLL_ACTIVE};
+	struct p25_org_change activate = {.set_enrollment = true, .enrollment = P25_ENROLL_ACTIVE};
 	int64_t tech, sec1, sec2;
 
 	add_org(reg, "k12");
 	assert_int_equal(p25_contact_add(reg, &who, "k12", "Tech", "tech@example.org", "555",
-					 P25_ROLE_TECHNICAL, &tech),
-			 0);
+	                                 P25_ROLE_TECHNICAL, &tech),
+	                 0);
 	assert_int_equal(p25_org_set(reg, &who, "k12", &activate), P25_EINVAL);
 	assert_true(contains(p25_registry_error(reg), "security contact"));
 	assert_true(contains(p25_registry_error(reg), "'k12'"));
 
-	assert_int_equal(p25_contact_add(reg, &who, "k12", "Bad", "no-at-sign", "",
-					 P25_ROLE_SECURITY, &sec1),
-			 P25_EINVAL);
+	assert_int_equal(
+	    p25_contact_add(reg, &who, "k12", "Bad", "no-at-sign", "", P25_ROLE_SECURITY, &sec1),
+	    P25_EINVAL);
 	assert_true(contains(p25_registry_error(reg), "'no-at-sign'"));
 	add_security(reg, "k12", &sec1);
 	assert_int_equal(p25_org_set(reg, &who, "k12", &activate), 0);
@@ -337,13 +337,11 @@ static void test_request_lifecycle(void **state)
 	struct p25_actor submit = who_at("2026-11-01T15:30:00Z");
 	struct p25_actor later = who_at("2026-11-02T09:00:00Z");
 	struct p25_request_server servers[] = {
-		{"192.0.2.10", P25_KIND_MAIL_SERVER, "Exchange"},
-		{"192.0.2.11", P25_KIND_APPLICATION_SERVER, "SIS"},
+	    {"192.0.2.10", P25_KIND_MAIL_SERVER, "Exchange"},
+	    {"192.0.2.11", P25_KIND_APPLICATION_SERVER, "SIS"},
 	};
-	struct p25_request_spec spec = {.org = "k12",
-					.type = P25_REQ_SIGNUP,
-					.servers = servers,
-					.nservers = 2};
+	struct p25_request_spec spec = {
+	    .org = "k12", .type = P25_REQ_SIGNUP, .servers = servers, .nservers = 2};
 	struct p25_request_filter overdue = {.overdue = true};
 	struct p25_permit_filter pf = {.now = at("2026-11-02T09:00:00Z")};
 	json_t *r, *rows, *org;
@@ -400,10 +398,9 @@ static void test_request_lifecycle(void **state)
 	assert_int_equal(p25_permit_list(reg, &pf, &rows), 0);
 	assert_int_equal(json_array_size(rows), 2);
 	assert_int_equal(json_integer_value(json_object_get(json_array_get(rows, 0), "request_id")),
-			 id);
-	assert_string_equal(
-		json_string_value(json_object_get(json_array_get(rows, 1), "kind")),
-		"application-server");
+	                 id);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 1), "kind")),
+	                    "application-server");
 	json_decref(rows);
 	assert_int_equal(p25_org_show(reg, "k12", later.now, &org), 0);
 	assert_string_equal(json_string_value(json_object_get(org, "enrollment")), "active");
@@ -448,10 +445,8 @@ static void test_request_remove_and_reject(void **state)
 	/* A server outside the org's space is refused at submission too. */
 	{
 		struct p25_request_server s = {"198.51.100.1", P25_KIND_MAIL_SERVER, "x"};
-		struct p25_request_spec add = {.org = "k12",
-					       .type = P25_REQ_ADD_PERMIT,
-					       .servers = &s,
-					       .nservers = 1};
+		struct p25_request_spec add = {
+		    .org = "k12", .type = P25_REQ_ADD_PERMIT, .servers = &s, .nservers = 1};
 		assert_int_equal(p25_request_submit(reg, &who, &add, &req), P25_EINVAL);
 		assert_true(contains(p25_registry_error(reg), "outside"));
 		s.address = "192.0.2.12";
@@ -468,13 +463,11 @@ static void test_apply_rolls_back(void **state)
 	struct p25_registry *reg = *state;
 	struct p25_actor who = who_at("2026-11-23T10:00:00Z");
 	struct p25_request_server servers[] = {
-		{"192.0.2.10", P25_KIND_MAIL_SERVER, "one"},
-		{"192.0.2.11", P25_KIND_MAIL_SERVER, "two"},
+	    {"192.0.2.10", P25_KIND_MAIL_SERVER, "one"},
+	    {"192.0.2.11", P25_KIND_MAIL_SERVER, "two"},
 	};
-	struct p25_request_spec spec = {.org = "k12",
-					.type = P25_REQ_ADD_PERMIT,
-					.servers = servers,
-					.nservers = 2};
+	struct p25_request_spec spec = {
+	    .org = "k12", .type = P25_REQ_ADD_PERMIT, .servers = servers, .nservers = 2};
 	size_t audits;
 	int64_t req, pid;
 	json_t *r;
@@ -508,9 +501,9 @@ static void test_expiry_status(void **state)
 
 	assert_string_equal(p25_permit_status(0, now, P25_EXPIRING_WINDOW), "active");
 	assert_string_equal(p25_permit_status(now + 20 * P25_DAY, now, P25_EXPIRING_WINDOW),
-			    "active");
+	                    "active");
 	assert_string_equal(p25_permit_status(now + 14 * P25_DAY, now, P25_EXPIRING_WINDOW),
-			    "expiring");
+	                    "expiring");
 	assert_string_equal(p25_permit_status(now, now, P25_EXPIRING_WINDOW), "expired");
 
 	add_org(reg, "k12");
@@ -535,7 +528,7 @@ static void test_expiry_status(void **state)
 	assert_int_equal(p25_permit_list(reg, &f, &rows), 0);
 	assert_int_equal(json_array_size(rows), 1);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 0), "status")),
-			    "expired");
+	                    "expired");
 	json_decref(rows);
 	f.expired = false;
 	f.expiring_within = 30 * P25_DAY;
@@ -579,10 +572,10 @@ static void test_audit_before_after(void **state)
 	assert_string_equal(json_string_value(json_object_get(last, "object_type")), "org");
 	assert_string_equal(json_string_value(json_object_get(last, "object")), "k12");
 	assert_string_equal(
-		json_string_value(json_object_get(json_object_get(last, "before"), "mode")),
-		"outbound");
+	    json_string_value(json_object_get(json_object_get(last, "before"), "mode")),
+	    "outbound");
 	assert_string_equal(
-		json_string_value(json_object_get(json_object_get(last, "after"), "mode")), "both");
+	    json_string_value(json_object_get(json_object_get(last, "after"), "mode")), "both");
 	json_decref(rows);
 
 	add_prefix(reg, "k12", "192.0.2.0/24");
@@ -593,8 +586,8 @@ static void test_audit_before_after(void **state)
 	assert_string_equal(json_string_value(json_object_get(last, "action")), "permit.remove");
 	assert_true(json_is_null(json_object_get(last, "after")));
 	assert_string_equal(
-		json_string_value(json_object_get(json_object_get(last, "before"), "address")),
-		"192.0.2.9");
+	    json_string_value(json_object_get(json_object_get(last, "before"), "address")),
+	    "192.0.2.9");
 	last = json_array_get(rows, 1);
 	assert_string_equal(json_string_value(json_object_get(last, "action")), "permit.add");
 	assert_true(json_is_null(json_object_get(last, "before")));
@@ -603,7 +596,8 @@ static void test_audit_before_after(void **state)
 	/* A refused change leaves no audit record. */
 	{
 		size_t n = audit_count(reg);
-		assert_int_equal(add_permit(reg, "k12", "198.51.100.1", false, 0, &pid), P25_EINVAL);
+		assert_int_equal(add_permit(reg, "k12", "198.51.100.1", false, 0, &pid),
+		                 P25_EINVAL);
 		assert_int_equal(audit_count(reg), n);
 	}
 }
@@ -627,19 +621,19 @@ static void test_prefix_remove_guard(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_migrations_from_empty),
-		cmocka_unit_test_setup_teardown(test_org_rules, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_overlap_between_orgs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_prefix_within_one_org, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_permit_outside_space, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wide_permit_needs_force, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_security_contact_rule, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_request_lifecycle, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_request_remove_and_reject, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_apply_rolls_back, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_expiry_status, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_audit_before_after, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_prefix_remove_guard, setup, teardown),
+	    cmocka_unit_test(test_migrations_from_empty),
+	    cmocka_unit_test_setup_teardown(test_org_rules, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_overlap_between_orgs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_prefix_within_one_org, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_permit_outside_space, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_wide_permit_needs_force, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_security_contact_rule, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_request_lifecycle, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_request_remove_and_reject, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_apply_rolls_back, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_expiry_status, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_before_after, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_prefix_remove_guard, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

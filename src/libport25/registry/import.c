@@ -89,7 +89,8 @@ int p25_csv_parse(const char *data, size_t len, struct p25_csv *out, char *err, 
 			for (;;) {
 				if (i >= len) {
 					snprintf(err, errlen,
-						 "line %zu: a quoted field is never closed", start_line);
+					         "line %zu: a quoted field is never closed",
+					         start_line);
 					goto fail;
 				}
 				if (data[i] == '"') {
@@ -102,7 +103,8 @@ int p25_csv_parse(const char *data, size_t len, struct p25_csv *out, char *err, 
 					break;
 				}
 				if (data[i] == '\0') {
-					snprintf(err, errlen, "line %zu: a NUL byte in a field", line);
+					snprintf(err, errlen, "line %zu: a NUL byte in a field",
+					         line);
 					goto fail;
 				}
 				if (data[i] == '\n')
@@ -112,23 +114,25 @@ int p25_csv_parse(const char *data, size_t len, struct p25_csv *out, char *err, 
 			}
 			if (i < len && data[i] != ',' && data[i] != '\n' && data[i] != '\r') {
 				snprintf(err, errlen,
-					 "line %zu: unexpected text after a closing quote (write a "
-					 "quote inside a quoted field as \"\")",
-					 line);
+				         "line %zu: unexpected text after a closing quote (write a "
+				         "quote inside a quoted field as \"\")",
+				         line);
 				goto fail;
 			}
 		} else {
 			size_t start = i;
 			while (i < len && data[i] != ',' && data[i] != '\n' && data[i] != '\r') {
 				if (data[i] == '"') {
-					snprintf(err, errlen,
-						 "line %zu: a quote inside an unquoted field (quote the "
-						 "whole field and double the quote)",
-						 line);
+					snprintf(
+					    err, errlen,
+					    "line %zu: a quote inside an unquoted field (quote the "
+					    "whole field and double the quote)",
+					    line);
 					goto fail;
 				}
 				if (data[i] == '\0') {
-					snprintf(err, errlen, "line %zu: a NUL byte in a field", line);
+					snprintf(err, errlen, "line %zu: a NUL byte in a field",
+					         line);
 					goto fail;
 				}
 				i++;
@@ -177,7 +181,7 @@ void p25_csv_free(struct p25_csv *csv)
 
 /* Prefix the registry's message with where in the file it happened. */
 static int locate(struct p25_registry *reg, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int locate(struct p25_registry *reg, int rc, const char *fmt, ...)
 {
 	char where[256], msg[sizeof reg->error];
@@ -197,8 +201,8 @@ struct server_row {
 };
 
 static int import_server(struct p25_registry *reg, const struct p25_actor *who,
-			 const struct p25_import_options *opt, const struct server_row *row,
-			 const char *where, struct p25_import_result *result)
+                         const struct p25_import_options *opt, const struct server_row *row,
+                         const char *where, struct p25_import_result *result)
 {
 	struct p25_permit_spec spec = {0};
 	const char *org = row->org && *row->org ? row->org : opt->org;
@@ -207,19 +211,20 @@ static int import_server(struct p25_registry *reg, const struct p25_actor *who,
 
 	if (!org || !*org)
 		return reg_fail(reg, P25_EINVAL,
-				"%s: %s: no organization (add an org column or use --org)", opt->name,
-				where);
+		                "%s: %s: no organization (add an org column or use --org)",
+		                opt->name, where);
 	if (opt->org && *opt->org && strcmp(org, opt->org) != 0)
 		return reg_fail(reg, P25_EINVAL,
-				"%s: %s: the row is for organization '%s' but --org is '%s'", opt->name,
-				where, org, opt->org);
+		                "%s: %s: the row is for organization '%s' but --org is '%s'",
+		                opt->name, where, org, opt->org);
 	if (!row->address || !*row->address)
-		return reg_fail(reg, P25_EINVAL, "%s: %s: the address is missing", opt->name, where);
+		return reg_fail(reg, P25_EINVAL, "%s: %s: the address is missing", opt->name,
+		                where);
 	if (p25_kind_parse(row->kind, &spec.kind) < 0)
 		return reg_fail(reg, P25_EINVAL,
-				"%s: %s: kind '%s' is not one of mail-server, application-server, "
-				"network-device (or mail, app, device)",
-				opt->name, where, row->kind ? row->kind : "");
+		                "%s: %s: kind '%s' is not one of mail-server, application-server, "
+		                "network-device (or mail, app, device)",
+		                opt->name, where, row->kind ? row->kind : "");
 	if (row->expires && *row->expires &&
 	    p25_expiry_parse(row->expires, who->now, &spec.expires, err, sizeof err) < 0)
 		return reg_fail(reg, P25_EINVAL, "%s: %s: expires: %s", opt->name, where, err);
@@ -248,13 +253,13 @@ static char *trim(char *s)
 	return s;
 }
 
-static const char *const csv_columns[] = {"org",	 "address",	"kind",	   "description",
-					  "requested_by", "approved_by", "expires"};
+static const char *const csv_columns[] = {"org",          "address",     "kind",   "description",
+                                          "requested_by", "approved_by", "expires"};
 #define NCOLUMNS 7
 
 static int import_csv(struct p25_registry *reg, const struct p25_actor *who, const char *data,
-		      size_t len, const struct p25_import_options *opt,
-		      struct p25_import_result *result)
+                      size_t len, const struct p25_import_options *opt,
+                      struct p25_import_result *result)
 {
 	struct p25_csv csv;
 	int col[NCOLUMNS]; /* field index of each known column, or -1 */
@@ -266,7 +271,8 @@ static int import_csv(struct p25_registry *reg, const struct p25_actor *who, con
 	if (csv.nrecords == 0) {
 		p25_csv_free(&csv);
 		return reg_fail(reg, P25_EINVAL, "%s: empty file (expected a header row: %s)",
-				opt->name, "org,address,kind,description,requested_by,approved_by,expires");
+		                opt->name,
+		                "org,address,kind,description,requested_by,approved_by,expires");
 	}
 	for (int c = 0; c < NCOLUMNS; c++)
 		col[c] = -1;
@@ -279,21 +285,21 @@ static int import_csv(struct p25_registry *reg, const struct p25_actor *who, con
 			;
 		if (c == NCOLUMNS)
 			rc = reg_fail(reg, P25_EINVAL,
-				      "%s: line %zu: unknown column '%s' in the header (expected "
-				      "org, address, kind, description, requested_by, approved_by, "
-				      "expires)",
-				      opt->name, csv.records[0].line, name);
+			              "%s: line %zu: unknown column '%s' in the header (expected "
+			              "org, address, kind, description, requested_by, approved_by, "
+			              "expires)",
+			              opt->name, csv.records[0].line, name);
 		else if (col[c] >= 0)
 			rc = reg_fail(reg, P25_EINVAL, "%s: line %zu: column '%s' appears twice",
-				      opt->name, csv.records[0].line, name);
+			              opt->name, csv.records[0].line, name);
 		else
 			col[c] = (int)f;
 	}
 	if (rc == 0 && (col[1] < 0 || col[2] < 0))
 		rc = reg_fail(reg, P25_EINVAL,
-			      "%s: line %zu: the header needs at least the columns address and "
-			      "kind (and org unless --org is given)",
-			      opt->name, csv.records[0].line);
+		              "%s: line %zu: the header needs at least the columns address and "
+		              "kind (and org unless --org is given)",
+		              opt->name, csv.records[0].line);
 	for (size_t r = 1; r < csv.nrecords && rc == 0; r++) {
 		struct p25_csv_record *rec = &csv.records[r];
 		const char *v[NCOLUMNS] = {0};
@@ -302,7 +308,7 @@ static int import_csv(struct p25_registry *reg, const struct p25_actor *who, con
 		snprintf(where, sizeof where, "line %zu", rec->line);
 		if (rec->nfields != csv.records[0].nfields) {
 			rc = reg_fail(reg, P25_EINVAL, "%s: %s: expected %zu fields, found %zu",
-				      opt->name, where, csv.records[0].nfields, rec->nfields);
+			              opt->name, where, csv.records[0].nfields, rec->nfields);
 			break;
 		}
 		for (int c = 0; c < NCOLUMNS; c++)
@@ -324,22 +330,23 @@ static const char *str_of(json_t *obj, const char *key)
 
 /* Keys that are present must be strings (or null): a number is a mistake, not a default. */
 static int check_strings(struct p25_registry *reg, json_t *obj, const char *const *keys,
-			 const char *where)
+                         const char *where)
 {
 	for (; *keys; keys++) {
 		json_t *v = json_object_get(obj, *keys);
 		if (v && !json_is_string(v) && !json_is_null(v))
-			return reg_fail(reg, P25_EINVAL, "%s: \"%s\" must be a string", where, *keys);
+			return reg_fail(reg, P25_EINVAL, "%s: \"%s\" must be a string", where,
+			                *keys);
 	}
 	return 0;
 }
 
 static int import_server_list(struct p25_registry *reg, const struct p25_actor *who, json_t *doc,
-			      const struct p25_import_options *opt,
-			      struct p25_import_result *result)
+                              const struct p25_import_options *opt,
+                              struct p25_import_result *result)
 {
-	static const char *const keys[] = {"address",	   "kind",	  "description",
-					   "requested_by", "approved_by", "expires", NULL};
+	static const char *const keys[] = {"address",     "kind",    "description", "requested_by",
+	                                   "approved_by", "expires", NULL};
 	json_t *servers = json_object_get(doc, "servers"), *s;
 	struct p25_import_options o = *opt;
 	const char *org = str_of(doc, "org");
@@ -350,27 +357,28 @@ static int import_server_list(struct p25_registry *reg, const struct p25_actor *
 		return reg_fail(reg, P25_EINVAL, "%s: \"org\" must be a string", opt->name);
 	if (org && opt->org && *opt->org && strcmp(org, opt->org) != 0)
 		return reg_fail(reg, P25_EINVAL,
-				"%s: the file is for organization '%s' but --org is '%s'", opt->name,
-				org, opt->org);
+		                "%s: the file is for organization '%s' but --org is '%s'",
+		                opt->name, org, opt->org);
 	if (org)
 		o.org = org;
 	if (!json_is_array(servers))
 		return reg_fail(reg, P25_EINVAL, "%s: \"servers\" must be an array", opt->name);
 	if (json_array_size(servers) == 0)
 		return reg_fail(reg, P25_EINVAL, "%s: \"servers\" is empty", opt->name);
-	json_array_foreach(servers, i, s) {
+	json_array_foreach(servers, i, s)
+	{
 		char where[48];
 		struct server_row row;
 		snprintf(where, sizeof where, "servers[%zu]", i);
 		if (!json_is_object(s))
 			return reg_fail(reg, P25_EINVAL, "%s: %s: expected an object", opt->name,
-					where);
+			                where);
 		if ((rc = check_strings(reg, s, keys, where)) < 0)
 			return locate(reg, rc, "%s", opt->name);
-		row = (struct server_row){str_of(s, "org"),	     str_of(s, "address"),
-					  str_of(s, "kind"),	     str_of(s, "description"),
-					  str_of(s, "requested_by"), str_of(s, "approved_by"),
-					  str_of(s, "expires")};
+		row = (struct server_row){str_of(s, "org"),          str_of(s, "address"),
+		                          str_of(s, "kind"),         str_of(s, "description"),
+		                          str_of(s, "requested_by"), str_of(s, "approved_by"),
+		                          str_of(s, "expires")};
 		if ((rc = import_server(reg, who, &o, &row, where, result)) < 0)
 			return rc;
 	}
@@ -380,7 +388,7 @@ static int import_server_list(struct p25_registry *reg, const struct p25_actor *
 /* ---- whole registry documents ---- */
 
 static int restore_time(struct p25_registry *reg, json_t *obj, const char *key, const char *where,
-			p25_time *out)
+                        p25_time *out)
 {
 	const char *s = str_of(obj, key);
 	char err[200];
@@ -394,10 +402,10 @@ static int restore_time(struct p25_registry *reg, json_t *obj, const char *key, 
 }
 
 static int restore_org(struct p25_registry *reg, const struct p25_actor *who, json_t *o,
-		       const char *where, struct p25_import_result *result)
+                       const char *where, struct p25_import_result *result)
 {
-	static const char *const keys[] = {"handle", "name",	"enrollment", "mode",
-					   "action", "created", "updated",    NULL};
+	static const char *const keys[] = {"handle", "name",    "enrollment", "mode",
+	                                   "action", "created", "updated",    NULL};
 	const char *handle = str_of(o, "handle");
 	enum p25_enrollment e = P25_ENROLL_NONE;
 	enum p25_mode mode = P25_MODE_OUTBOUND;
@@ -413,15 +421,16 @@ static int restore_org(struct p25_registry *reg, const struct p25_actor *who, js
 	if ((rc = check_strings(reg, o, keys, where)) < 0)
 		return rc;
 	if (str_of(o, "enrollment") && p25_enrollment_parse(str_of(o, "enrollment"), &e) < 0)
-		return reg_fail(reg, P25_EINVAL,
-				"%s: enrollment '%s' is not one of none, pending, active, suspended",
-				where, str_of(o, "enrollment"));
+		return reg_fail(
+		    reg, P25_EINVAL,
+		    "%s: enrollment '%s' is not one of none, pending, active, suspended", where,
+		    str_of(o, "enrollment"));
 	if (str_of(o, "mode") && p25_mode_parse(str_of(o, "mode"), &mode) < 0)
 		return reg_fail(reg, P25_EINVAL, "%s: mode '%s' is not outbound or both", where,
-				str_of(o, "mode"));
+		                str_of(o, "mode"));
 	if (str_of(o, "action") && p25_action_parse(str_of(o, "action"), &action) < 0)
 		return reg_fail(reg, P25_EINVAL, "%s: action '%s' is not reject or drop", where,
-				str_of(o, "action"));
+		                str_of(o, "action"));
 	if ((rc = restore_time(reg, o, "created", where, &restore.created)) < 0 ||
 	    (rc = restore_time(reg, o, "updated", where, &restore.updated)) < 0)
 		return rc;
@@ -434,11 +443,12 @@ static int restore_org(struct p25_registry *reg, const struct p25_actor *who, js
 	list = json_object_get(o, "prefixes");
 	if (list && !json_is_array(list))
 		return reg_fail(reg, P25_EINVAL, "%s: \"prefixes\" must be an array", where);
-	json_array_foreach(list, i, item) {
+	json_array_foreach(list, i, item)
+	{
 		const char *text = str_of(item, "prefix");
 		if (!text)
 			return reg_fail(reg, P25_EINVAL, "%s.prefixes[%zu]: \"prefix\" is missing",
-					where, i);
+			                where, i);
 		if ((rc = prefix_add_tx(reg, who, handle, text, str_of(item, "description"), 0)) <
 		    0)
 			return locate(reg, rc, "%s.prefixes[%zu]", where, i);
@@ -448,16 +458,17 @@ static int restore_org(struct p25_registry *reg, const struct p25_actor *who, js
 	list = json_object_get(o, "contacts");
 	if (list && !json_is_array(list))
 		return reg_fail(reg, P25_EINVAL, "%s: \"contacts\" must be an array", where);
-	json_array_foreach(list, i, item) {
+	json_array_foreach(list, i, item)
+	{
 		enum p25_contact_role role;
 		if (p25_role_parse(str_of(item, "role"), &role) < 0)
 			return reg_fail(reg, P25_EINVAL,
-					"%s.contacts[%zu]: role must be security, technical or "
-					"administrative",
-					where, i);
+			                "%s.contacts[%zu]: role must be security, technical or "
+			                "administrative",
+			                where, i);
 		rc = contact_add_tx(reg, who, handle, str_of(item, "name"), str_of(item, "email"),
-				    str_of(item, "phone"), role,
-				    json_integer_value(json_object_get(item, "id")), NULL);
+		                    str_of(item, "phone"), role,
+		                    json_integer_value(json_object_get(item, "id")), NULL);
 		if (rc < 0)
 			return locate(reg, rc, "%s.contacts[%zu]", where, i);
 		result->contacts++;
@@ -468,17 +479,18 @@ static int restore_org(struct p25_registry *reg, const struct p25_actor *who, js
 }
 
 static int restore_permits(struct p25_registry *reg, const struct p25_actor *who, json_t *o,
-			   const char *where, struct p25_import_result *result)
+                           const char *where, struct p25_import_result *result)
 {
-	static const char *const keys[] = {"address",	  "kind",    "description", "requested_by",
-					   "approved_by", "created", "expires",	    NULL};
+	static const char *const keys[] = {"address",     "kind",    "description", "requested_by",
+	                                   "approved_by", "created", "expires",     NULL};
 	json_t *list = json_object_get(o, "permits"), *item;
 	size_t i;
 	int rc;
 
 	if (list && !json_is_array(list))
 		return reg_fail(reg, P25_EINVAL, "%s: \"permits\" must be an array", where);
-	json_array_foreach(list, i, item) {
+	json_array_foreach(list, i, item)
+	{
 		char at[600];
 		/* A restore brings back what was accepted once, wide permits included. */
 		struct p25_permit_spec spec = {.org = str_of(o, "handle"), .force = true};
@@ -492,9 +504,9 @@ static int restore_permits(struct p25_registry *reg, const struct p25_actor *who
 			return rc;
 		if (p25_kind_parse(str_of(item, "kind"), &spec.kind) < 0)
 			return reg_fail(reg, P25_EINVAL,
-					"%s: kind must be mail-server, application-server or "
-					"network-device",
-					at);
+			                "%s: kind must be mail-server, application-server or "
+			                "network-device",
+			                at);
 		spec.address = str_of(item, "address");
 		spec.description = str_of(item, "description");
 		spec.requested_by = str_of(item, "requested_by");
@@ -505,13 +517,14 @@ static int restore_permits(struct p25_registry *reg, const struct p25_actor *who
 		origin.want_id = json_integer_value(json_object_get(item, "id"));
 		if (json_is_integer(req)) {
 			sqlite3_stmt *st = reg_query(reg, "SELECT 1 FROM request WHERE id = ?", "i",
-						     (int64_t)json_integer_value(req));
+			                             (int64_t)json_integer_value(req));
 			if (!st || (rc = reg_step(reg, st)) < 0)
 				return P25_EDB;
 			sqlite3_finalize(st);
 			if (!rc)
-				return reg_fail(reg, P25_EINVAL, "%s: request_id %lld does not exist",
-						at, (long long)json_integer_value(req));
+				return reg_fail(reg, P25_EINVAL,
+				                "%s: request_id %lld does not exist", at,
+				                (long long)json_integer_value(req));
 			origin.request_id = json_integer_value(req);
 		}
 		if ((rc = permit_add_tx(reg, who, &spec, &origin, NULL)) < 0)
@@ -522,9 +535,10 @@ static int restore_permits(struct p25_registry *reg, const struct p25_actor *who
 }
 
 static int import_document(struct p25_registry *reg, const struct p25_actor *who, json_t *doc,
-			   const struct p25_import_options *opt, struct p25_import_result *result)
+                           const struct p25_import_options *opt, struct p25_import_result *result)
 {
-	json_t *orgs = json_object_get(doc, "organizations"), *reqs = json_object_get(doc, "requests");
+	json_t *orgs = json_object_get(doc, "organizations"),
+	       *reqs = json_object_get(doc, "requests");
 	json_t *v = json_object_get(doc, "version"), *o;
 	char where[512];
 	size_t i;
@@ -532,25 +546,28 @@ static int import_document(struct p25_registry *reg, const struct p25_actor *who
 
 	if (v && json_integer_value(v) != 1)
 		return reg_fail(reg, P25_EINVAL, "%s: document version %s is not supported (1 is)",
-				opt->name, json_is_integer(v) ? "other than 1" : "malformed");
+		                opt->name, json_is_integer(v) ? "other than 1" : "malformed");
 	if (!json_is_array(orgs))
 		return reg_fail(reg, P25_EINVAL, "%s: \"organizations\" must be an array",
-				opt->name);
+		                opt->name);
 	if (reqs && !json_is_array(reqs))
 		return reg_fail(reg, P25_EINVAL, "%s: \"requests\" must be an array", opt->name);
-	json_array_foreach(orgs, i, o) {
+	json_array_foreach(orgs, i, o)
+	{
 		snprintf(where, sizeof where, "%s: organizations[%zu]", opt->name, i);
 		if ((rc = restore_org(reg, who, o, where, result)) < 0)
 			return rc;
 	}
 	/* Requests before permits: permits name the request that created them. */
-	json_array_foreach(reqs, i, o) {
+	json_array_foreach(reqs, i, o)
+	{
 		snprintf(where, sizeof where, "%s: requests[%zu]", opt->name, i);
 		if ((rc = request_restore_tx(reg, who, o, where)) < 0)
 			return rc;
 		result->requests++;
 	}
-	json_array_foreach(orgs, i, o) {
+	json_array_foreach(orgs, i, o)
+	{
 		snprintf(where, sizeof where, "%s: organizations[%zu]", opt->name, i);
 		if ((rc = restore_permits(reg, who, o, where, result)) < 0)
 			return rc;
@@ -559,15 +576,16 @@ static int import_document(struct p25_registry *reg, const struct p25_actor *who
 }
 
 static int import_json(struct p25_registry *reg, const struct p25_actor *who, const char *data,
-		       size_t len, const struct p25_import_options *opt,
-		       struct p25_import_result *result)
+                       size_t len, const struct p25_import_options *opt,
+                       struct p25_import_result *result)
 {
 	json_error_t jerr;
 	json_t *doc = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 	int rc;
 
 	if (!doc)
-		return reg_fail(reg, P25_EINVAL, "%s: line %d: %s", opt->name, jerr.line, jerr.text);
+		return reg_fail(reg, P25_EINVAL, "%s: line %d: %s", opt->name, jerr.line,
+		                jerr.text);
 	if (!json_is_object(doc))
 		rc = reg_fail(reg, P25_EINVAL, "%s: expected a JSON object", opt->name);
 	else if (json_object_get(doc, "organizations"))
@@ -576,9 +594,9 @@ static int import_json(struct p25_registry *reg, const struct p25_actor *who, co
 		rc = import_server_list(reg, who, doc, opt, result);
 	else
 		rc = reg_fail(reg, P25_EINVAL,
-			      "%s: neither a server list ({\"org\", \"servers\"}) nor a registry "
-			      "document ({\"organizations\"})",
-			      opt->name);
+		              "%s: neither a server list ({\"org\", \"servers\"}) nor a registry "
+		              "document ({\"organizations\"})",
+		              opt->name);
 	json_decref(doc);
 	return rc;
 }
@@ -600,8 +618,8 @@ static enum p25_import_format detect(const char *name, const char *data, size_t 
 }
 
 static int import_tx(struct p25_registry *reg, const struct p25_actor *who, const char *data,
-		     size_t len, const struct p25_import_options *opt,
-		     struct p25_import_result *result)
+                     size_t len, const struct p25_import_options *opt,
+                     struct p25_import_result *result)
 {
 	enum p25_import_format format = opt->format;
 	json_t *summary;
@@ -610,22 +628,22 @@ static int import_tx(struct p25_registry *reg, const struct p25_actor *who, cons
 	if (format == P25_IMPORT_AUTO)
 		format = detect(opt->name, data, len);
 	rc = format == P25_IMPORT_CSV ? import_csv(reg, who, data, len, opt, result)
-				      : import_json(reg, who, data, len, opt, result);
+	                              : import_json(reg, who, data, len, opt, result);
 	if (rc < 0)
 		return rc;
 	summary = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "format",
-			    format == P25_IMPORT_CSV ? "csv" : "json", "organizations",
-			    (json_int_t)result->orgs, "prefixes", (json_int_t)result->prefixes,
-			    "contacts", (json_int_t)result->contacts, "permits",
-			    (json_int_t)result->permits, "requests", (json_int_t)result->requests);
+	                    format == P25_IMPORT_CSV ? "csv" : "json", "organizations",
+	                    (json_int_t)result->orgs, "prefixes", (json_int_t)result->prefixes,
+	                    "contacts", (json_int_t)result->contacts, "permits",
+	                    (json_int_t)result->permits, "requests", (json_int_t)result->requests);
 	rc = reg_audit(reg, who, "import", "file", opt->name, NULL, summary);
 	json_decref(summary);
 	return rc;
 }
 
 int p25_import_buffer(struct p25_registry *reg, const struct p25_actor *who, const char *data,
-		      size_t len, const struct p25_import_options *opt,
-		      struct p25_import_result *result)
+                      size_t len, const struct p25_import_options *opt,
+                      struct p25_import_result *result)
 {
 	struct p25_import_options o = *opt;
 	int rc;
@@ -647,7 +665,7 @@ int p25_import_buffer(struct p25_registry *reg, const struct p25_actor *who, con
 }
 
 int p25_import_file(struct p25_registry *reg, const struct p25_actor *who, const char *path,
-		    const struct p25_import_options *opt, struct p25_import_result *result)
+                    const struct p25_import_options *opt, struct p25_import_result *result)
 {
 	struct p25_import_options o = *opt;
 	FILE *f = fopen(path, "rb");
@@ -667,10 +685,10 @@ int p25_import_file(struct p25_registry *reg, const struct p25_actor *who, const
 	}
 	if (ferror(f) || data.oom || data.len > IMPORT_MAX_BYTES) {
 		rc = reg_fail(reg, data.len > IMPORT_MAX_BYTES ? P25_EINVAL : P25_EDB,
-			      "%s: cannot read: %s", path,
-			      data.len > IMPORT_MAX_BYTES ? "larger than 64 MiB"
-			      : data.oom		  ? "out of memory"
-							  : strerror(errno));
+		              "%s: cannot read: %s", path,
+		              data.len > IMPORT_MAX_BYTES ? "larger than 64 MiB"
+		              : data.oom                  ? "out of memory"
+		                                          : strerror(errno));
 		fclose(f);
 		p25_buf_free(&data);
 		return rc;
@@ -704,13 +722,13 @@ static int export_tx(struct p25_registry *reg, json_t *doc)
 
 		json_object_set_new(o, "prefixes", list);
 		q = reg_query(reg,
-			      "SELECT text, description FROM prefix WHERE org_id = ? ORDER BY "
-			      "family, net, len",
-			      "i", id);
+		              "SELECT text, description FROM prefix WHERE org_id = ? ORDER BY "
+		              "family, net, len",
+		              "i", id);
 		while (q && (qrc = reg_step(reg, q)) == 1)
-			json_array_append_new(list, json_pack("{s:s, s:s}", "prefix",
-							      col_text(q, 0), "description",
-							      col_text(q, 1)));
+			json_array_append_new(list,
+			                      json_pack("{s:s, s:s}", "prefix", col_text(q, 0),
+			                                "description", col_text(q, 1)));
 		if (!q || qrc < 0)
 			goto fail;
 		sqlite3_finalize(q);
@@ -718,23 +736,24 @@ static int export_tx(struct p25_registry *reg, json_t *doc)
 		list = json_array();
 		json_object_set_new(o, "contacts", list);
 		q = reg_query(reg,
-			      "SELECT id, name, email, phone, role FROM contact WHERE org_id = ? "
-			      "ORDER BY id",
-			      "i", id);
+		              "SELECT id, name, email, phone, role FROM contact WHERE org_id = ? "
+		              "ORDER BY id",
+		              "i", id);
 		while (q && (qrc = reg_step(reg, q)) == 1)
 			json_array_append_new(
-				list, json_pack("{s:I, s:s, s:s, s:s, s:s}", "id",
-						(json_int_t)sqlite3_column_int64(q, 0), "name",
-						col_text(q, 1), "email", col_text(q, 2), "phone",
-						col_text(q, 3), "role", col_text(q, 4)));
+			    list, json_pack("{s:I, s:s, s:s, s:s, s:s}", "id",
+			                    (json_int_t)sqlite3_column_int64(q, 0), "name",
+			                    col_text(q, 1), "email", col_text(q, 2), "phone",
+			                    col_text(q, 3), "role", col_text(q, 4)));
 		if (!q || qrc < 0)
 			goto fail;
 		sqlite3_finalize(q);
 
 		list = json_array();
 		json_object_set_new(o, "permits", list);
-		q = reg_query(reg, "SELECT id FROM permit WHERE org_id = ? ORDER BY family, net, len",
-			      "i", id);
+		q = reg_query(reg,
+		              "SELECT id FROM permit WHERE org_id = ? ORDER BY family, net, len",
+		              "i", id);
 		while (q && (qrc = reg_step(reg, q)) == 1) {
 			r = permit_json_by_id(reg, sqlite3_column_int64(q, 0), 0);
 			/* Nested under its org already. */

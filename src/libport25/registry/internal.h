@@ -13,7 +13,7 @@ struct p25_registry {
 };
 
 int reg_fail(struct p25_registry *reg, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 int reg_dbfail(struct p25_registry *reg, const char *what);
 
 /*
@@ -40,7 +40,7 @@ int reg_end(struct p25_registry *reg, int rc);
 
 /* One audit record, in the caller's transaction.  before/after may be NULL. */
 int reg_audit(struct p25_registry *reg, const struct p25_actor *who, const char *action,
-	      const char *type, const char *object, json_t *before, json_t *after);
+              const char *type, const char *object, json_t *before, json_t *after);
 
 /* Text of a permitted address: hosts without "/32" or "/128". */
 char *permit_text(const struct p25_prefix *p, char *buf, size_t buflen);
@@ -58,15 +58,15 @@ struct org_restore {
 	p25_time created, updated;
 };
 int org_add_tx(struct p25_registry *reg, const struct p25_actor *who, const char *handle,
-	       const char *name, enum p25_mode mode, enum p25_action action,
-	       const struct org_restore *restore);
+               const char *name, enum p25_mode mode, enum p25_action action,
+               const struct org_restore *restore);
 int org_check_enrollment(struct p25_registry *reg, int64_t org_id, const char *handle,
-			 enum p25_enrollment e);
+                         enum p25_enrollment e);
 int prefix_add_tx(struct p25_registry *reg, const struct p25_actor *who, const char *org,
-		  const char *prefix, const char *description, unsigned flags);
+                  const char *prefix, const char *description, unsigned flags);
 int contact_add_tx(struct p25_registry *reg, const struct p25_actor *who, const char *org,
-		   const char *name, const char *email, const char *phone,
-		   enum p25_contact_role role, int64_t want_id, int64_t *id);
+                   const char *name, const char *email, const char *phone,
+                   enum p25_contact_role role, int64_t want_id, int64_t *id);
 
 /* Where a permit comes from, beyond what permit add is told. */
 struct permit_origin {
@@ -75,16 +75,16 @@ struct permit_origin {
 	p25_time created;   /* 0: now */
 	bool allow_past;    /* restoring an expired variance */
 };
-int permit_validate(struct p25_registry *reg, const struct p25_permit_spec *spec,
-		    int64_t org_id, struct p25_prefix *out);
+int permit_validate(struct p25_registry *reg, const struct p25_permit_spec *spec, int64_t org_id,
+                    struct p25_prefix *out);
 int permit_add_tx(struct p25_registry *reg, const struct p25_actor *who,
-		  const struct p25_permit_spec *spec, const struct permit_origin *origin,
-		  int64_t *id);
+                  const struct p25_permit_spec *spec, const struct permit_origin *origin,
+                  int64_t *id);
 
 int permit_remove_in_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id);
 
 int request_restore_tx(struct p25_registry *reg, const struct p25_actor *who, json_t *req,
-		       const char *where);
+                       const char *where);
 json_t *requests_export(struct p25_registry *reg, int *rc);
 
 #endif

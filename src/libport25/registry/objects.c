@@ -10,56 +10,55 @@
 
 #define ORG_COLS "o.handle, o.name, o.enrollment, o.mode, o.action, o.created, o.updated"
 #define PERMIT_COLS                                                                                \
-	"p.id, o.handle, p.text, p.kind, p.description, p.requested_by, p.approved_by, "          \
+	"p.id, o.handle, p.text, p.kind, p.description, p.requested_by, p.approved_by, "           \
 	"p.created, p.expires, p.request_id"
 #define CONTACT_COLS "c.id, o.handle, c.name, c.email, c.phone, c.role"
 
 static json_t *org_json_row(sqlite3_stmt *st)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "handle", col_text(st, 0), "name",
-			 col_text(st, 1), "enrollment", col_text(st, 2), "mode", col_text(st, 3),
-			 "action", col_text(st, 4), "created", col_text(st, 5), "updated",
-			 col_text(st, 6));
+	                 col_text(st, 1), "enrollment", col_text(st, 2), "mode", col_text(st, 3),
+	                 "action", col_text(st, 4), "created", col_text(st, 5), "updated",
+	                 col_text(st, 6));
 }
 
 /* now 0: no status, as in the audit log and exports, where it would go stale. */
 static json_t *permit_json_row(sqlite3_stmt *st, p25_time now, int64_t window)
 {
 	p25_time expires = col_time(st, 8);
-	json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "id",
-			      (json_int_t)sqlite3_column_int64(st, 0), "org", col_text(st, 1),
-			      "address", col_text(st, 2), "kind", col_text(st, 3), "description",
-			      col_text(st, 4), "requested_by", col_text(st, 5), "approved_by",
-			      col_text(st, 6), "created", col_text(st, 7), "expires",
-			      json_time_or_null(expires), "request_id",
-			      sqlite3_column_type(st, 9) == SQLITE_NULL
-				      ? json_null()
-				      : json_integer(sqlite3_column_int64(st, 9)));
+	json_t *o = json_pack(
+	    "{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "id",
+	    (json_int_t)sqlite3_column_int64(st, 0), "org", col_text(st, 1), "address",
+	    col_text(st, 2), "kind", col_text(st, 3), "description", col_text(st, 4),
+	    "requested_by", col_text(st, 5), "approved_by", col_text(st, 6), "created",
+	    col_text(st, 7), "expires", json_time_or_null(expires), "request_id",
+	    sqlite3_column_type(st, 9) == SQLITE_NULL ? json_null()
+	                                              : json_integer(sqlite3_column_int64(st, 9)));
 	if (o && now)
 		json_object_set_new(o, "status",
-				    json_string(p25_permit_status(expires, now, window)));
+		                    json_string(p25_permit_status(expires, now, window)));
 	return o;
 }
 
 static json_t *contact_json_row(sqlite3_stmt *st)
 {
 	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "id",
-			 (json_int_t)sqlite3_column_int64(st, 0), "org", col_text(st, 1), "name",
-			 col_text(st, 2), "email", col_text(st, 3), "phone", col_text(st, 4),
-			 "role", col_text(st, 5));
+	                 (json_int_t)sqlite3_column_int64(st, 0), "org", col_text(st, 1), "name",
+	                 col_text(st, 2), "email", col_text(st, 3), "phone", col_text(st, 4),
+	                 "role", col_text(st, 5));
 }
 
 static json_t *prefix_json_row(sqlite3_stmt *st)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:s}", "org", col_text(st, 0), "prefix",
-			 col_text(st, 1), "family",
-			 sqlite3_column_int(st, 2) == 4 ? "ipv4" : "ipv6", "description",
-			 col_text(st, 3), "created", col_text(st, 4));
+	                 col_text(st, 1), "family",
+	                 sqlite3_column_int(st, 2) == 4 ? "ipv4" : "ipv6", "description",
+	                 col_text(st, 3), "created", col_text(st, 4));
 }
 
 /* Run a query and collect rows through fn into a new array. */
 static int collect(struct p25_registry *reg, sqlite3_stmt *st, json_t **out,
-		   json_t *(*fn)(sqlite3_stmt *, p25_time, int64_t), p25_time now, int64_t window)
+                   json_t *(*fn)(sqlite3_stmt *, p25_time, int64_t), p25_time now, int64_t window)
 {
 	json_t *rows = json_array();
 	int rc;
@@ -111,7 +110,7 @@ int org_id_of(struct p25_registry *reg, const char *handle, int64_t *id)
 	sqlite3_finalize(st);
 	if (rc == 0)
 		return reg_fail(reg, P25_ENOTFOUND, "no organization '%s' (see port25 org list)",
-				handle ? handle : "");
+		                handle ? handle : "");
 	return 0;
 }
 
@@ -134,9 +133,9 @@ json_t *org_json_by_id(struct p25_registry *reg, int64_t id)
 json_t *permit_json_by_id(struct p25_registry *reg, int64_t id, p25_time now)
 {
 	sqlite3_stmt *st = reg_query(reg,
-				     "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = "
-				     "p.org_id WHERE p.id = ?",
-				     "i", id);
+	                             "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = "
+	                             "p.org_id WHERE p.id = ?",
+	                             "i", id);
 	json_t *o;
 
 	if (!st)
@@ -168,8 +167,8 @@ static int count(struct p25_registry *reg, const char *sql, int64_t id, int64_t 
 /* ---- organizations ---- */
 
 int org_add_tx(struct p25_registry *reg, const struct p25_actor *who, const char *handle,
-	       const char *name, enum p25_mode mode, enum p25_action action,
-	       const struct org_restore *restore)
+               const char *name, enum p25_mode mode, enum p25_action action,
+               const struct org_restore *restore)
 {
 	int64_t id;
 	json_t *after;
@@ -177,12 +176,12 @@ int org_add_tx(struct p25_registry *reg, const struct p25_actor *who, const char
 
 	if (!p25_text_is_handle(handle))
 		return reg_fail(reg, P25_EINVAL,
-				"'%s' is not a valid organization handle: 1 to 32 of a-z, 0-9 and "
-				"'-', not starting with '-'",
-				handle ? handle : "");
+		                "'%s' is not a valid organization handle: 1 to 32 of a-z, 0-9 and "
+		                "'-', not starting with '-'",
+		                handle ? handle : "");
 	if (!name || !*name)
 		return reg_fail(reg, P25_EINVAL, "organization '%s': the name must not be empty",
-				handle);
+		                handle);
 	rc = org_id_of(reg, handle, &id);
 	if (rc == 0)
 		return reg_fail(reg, P25_ECONFLICT, "organization '%s' already exists", handle);
@@ -190,13 +189,13 @@ int org_add_tx(struct p25_registry *reg, const struct p25_actor *who, const char
 		return rc;
 	reg->error[0] = '\0';
 	rc = reg_exec(reg,
-		      "INSERT INTO org (handle, name, enrollment, mode, action, created, updated) "
-		      "VALUES (?, ?, ?, ?, ?, ?, ?)",
-		      "sssssTT", handle, name,
-		      restore && restore->enrollment ? restore->enrollment : "none",
-		      p25_mode_name(mode), p25_action_name(action),
-		      restore && restore->created ? restore->created : who->now,
-		      restore && restore->updated ? restore->updated : who->now);
+	              "INSERT INTO org (handle, name, enrollment, mode, action, created, updated) "
+	              "VALUES (?, ?, ?, ?, ?, ?, ?)",
+	              "sssssTT", handle, name,
+	              restore && restore->enrollment ? restore->enrollment : "none",
+	              p25_mode_name(mode), p25_action_name(action),
+	              restore && restore->created ? restore->created : who->now,
+	              restore && restore->updated ? restore->updated : who->now);
 	if (rc < 0)
 		return rc;
 	after = org_json_by_id(reg, sqlite3_last_insert_rowid(reg->db));
@@ -206,7 +205,7 @@ int org_add_tx(struct p25_registry *reg, const struct p25_actor *who, const char
 }
 
 int p25_org_add(struct p25_registry *reg, const struct p25_actor *who, const char *handle,
-		const char *name, enum p25_mode mode, enum p25_action action)
+                const char *name, enum p25_mode mode, enum p25_action action)
 {
 	int rc = reg_begin(reg);
 	if (rc < 0)
@@ -215,7 +214,7 @@ int p25_org_add(struct p25_registry *reg, const struct p25_actor *who, const cha
 }
 
 int org_check_enrollment(struct p25_registry *reg, int64_t org_id, const char *handle,
-			 enum p25_enrollment e)
+                         enum p25_enrollment e)
 {
 	int64_t n;
 	int rc;
@@ -223,19 +222,20 @@ int org_check_enrollment(struct p25_registry *reg, int64_t org_id, const char *h
 	if (e != P25_ENROLL_ACTIVE)
 		return 0;
 	rc = count(reg, "SELECT count(*) FROM contact WHERE org_id = ? AND role = 'security'",
-		   org_id, &n);
+	           org_id, &n);
 	if (rc < 0)
 		return rc;
 	if (n == 0)
-		return reg_fail(reg, P25_EINVAL,
-				"organization '%s' cannot become active without a security contact "
-				"(add one: port25 contact add %s --name N --email E --role security)",
-				handle, handle);
+		return reg_fail(
+		    reg, P25_EINVAL,
+		    "organization '%s' cannot become active without a security contact "
+		    "(add one: port25 contact add %s --name N --email E --role security)",
+		    handle, handle);
 	return 0;
 }
 
 static int org_set_tx(struct p25_registry *reg, const struct p25_actor *who, const char *handle,
-		      const struct p25_org_change *c)
+                      const struct p25_org_change *c)
 {
 	int64_t id;
 	json_t *before, *after;
@@ -245,7 +245,7 @@ static int org_set_tx(struct p25_registry *reg, const struct p25_actor *who, con
 		return reg_fail(reg, P25_EINVAL, "org set %s: nothing to change", handle);
 	if (c->name && !*c->name)
 		return reg_fail(reg, P25_EINVAL, "organization '%s': the name must not be empty",
-				handle);
+		                handle);
 	rc = org_id_of(reg, handle, &id);
 	if (rc < 0)
 		return rc;
@@ -253,12 +253,12 @@ static int org_set_tx(struct p25_registry *reg, const struct p25_actor *who, con
 		return rc;
 	before = org_json_by_id(reg, id);
 	rc = reg_exec(reg,
-		      "UPDATE org SET name = coalesce(?, name), mode = coalesce(?, mode), "
-		      "action = coalesce(?, action), enrollment = coalesce(?, enrollment), "
-		      "updated = ? WHERE id = ?",
-		      "ssssTi", c->name, c->set_mode ? p25_mode_name(c->mode) : NULL,
-		      c->set_action ? p25_action_name(c->action) : NULL,
-		      c->set_enrollment ? p25_enrollment_name(c->enrollment) : NULL, who->now, id);
+	              "UPDATE org SET name = coalesce(?, name), mode = coalesce(?, mode), "
+	              "action = coalesce(?, action), enrollment = coalesce(?, enrollment), "
+	              "updated = ? WHERE id = ?",
+	              "ssssTi", c->name, c->set_mode ? p25_mode_name(c->mode) : NULL,
+	              c->set_action ? p25_action_name(c->action) : NULL,
+	              c->set_enrollment ? p25_enrollment_name(c->enrollment) : NULL, who->now, id);
 	if (rc == 0) {
 		after = org_json_by_id(reg, id);
 		rc = reg_audit(reg, who, "org.set", "org", handle, before, after);
@@ -269,7 +269,7 @@ static int org_set_tx(struct p25_registry *reg, const struct p25_actor *who, con
 }
 
 int p25_org_set(struct p25_registry *reg, const struct p25_actor *who, const char *handle,
-		const struct p25_org_change *change)
+                const struct p25_org_change *change)
 {
 	int rc = reg_begin(reg);
 	if (rc < 0)
@@ -277,8 +277,8 @@ int p25_org_set(struct p25_registry *reg, const struct p25_actor *who, const cha
 	return reg_end(reg, org_set_tx(reg, who, handle, change));
 }
 
-static int org_remove_tx(struct p25_registry *reg, const struct p25_actor *who,
-			 const char *handle, bool force)
+static int org_remove_tx(struct p25_registry *reg, const struct p25_actor *who, const char *handle,
+                         bool force)
 {
 	int64_t id, nprefixes, npermits;
 	json_t *before = NULL;
@@ -292,9 +292,9 @@ static int org_remove_tx(struct p25_registry *reg, const struct p25_actor *who,
 		return rc;
 	if ((nprefixes || npermits) && !force)
 		return reg_fail(reg, P25_ECONFLICT,
-				"organization '%s' still has %" PRId64 " prefix(es) and %" PRId64
-				" permit(s); remove them first or use --force",
-				handle, nprefixes, npermits);
+		                "organization '%s' still has %" PRId64 " prefix(es) and %" PRId64
+		                " permit(s); remove them first or use --force",
+		                handle, nprefixes, npermits);
 	/* The audit record keeps everything the removal takes with it. */
 	rc = p25_org_show(reg, handle, 0, &before);
 	if (rc < 0)
@@ -307,7 +307,7 @@ static int org_remove_tx(struct p25_registry *reg, const struct p25_actor *who,
 }
 
 int p25_org_remove(struct p25_registry *reg, const struct p25_actor *who, const char *handle,
-		   bool force)
+                   bool force)
 {
 	int rc = reg_begin(reg);
 	if (rc < 0)
@@ -330,14 +330,14 @@ int p25_org_list(struct p25_registry *reg, json_t **out)
 {
 	reg->error[0] = '\0';
 	return collect(reg,
-		       reg_query(reg,
-				 "SELECT " ORG_COLS ", "
-				 "(SELECT count(*) FROM prefix WHERE org_id = o.id), "
-				 "(SELECT count(*) FROM contact WHERE org_id = o.id), "
-				 "(SELECT count(*) FROM permit WHERE org_id = o.id) "
-				 "FROM org o ORDER BY o.handle",
-				 ""),
-		       out, org_list_row_fn, 0, 0);
+	               reg_query(reg,
+	                         "SELECT " ORG_COLS ", "
+	                         "(SELECT count(*) FROM prefix WHERE org_id = o.id), "
+	                         "(SELECT count(*) FROM contact WHERE org_id = o.id), "
+	                         "(SELECT count(*) FROM permit WHERE org_id = o.id) "
+	                         "FROM org o ORDER BY o.handle",
+	                         ""),
+	               out, org_list_row_fn, 0, 0);
 }
 
 static json_t *permit_row_fn(sqlite3_stmt *st, p25_time now, int64_t window)
@@ -366,11 +366,11 @@ int p25_org_show(struct p25_registry *reg, const char *handle, p25_time now, jso
 	if (rc == 0) {
 		json_object_set_new(org, "contacts", rows);
 		rc = collect(reg,
-			     reg_query(reg,
-				       "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = "
-				       "p.org_id WHERE o.id = ? ORDER BY p.family, p.net, p.len",
-				       "i", id),
-			     &rows, permit_row_fn, now, P25_EXPIRING_WINDOW);
+		             reg_query(reg,
+		                       "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = "
+		                       "p.org_id WHERE o.id = ? ORDER BY p.family, p.net, p.len",
+		                       "i", id),
+		             &rows, permit_row_fn, now, P25_EXPIRING_WINDOW);
 	}
 	if (rc == 0) {
 		json_object_set_new(org, "permits", rows);
@@ -380,7 +380,8 @@ int p25_org_show(struct p25_registry *reg, const char *handle, p25_time now, jso
 		size_t i;
 		json_t *r;
 		open = json_array();
-		json_array_foreach(rows, i, r) {
+		json_array_foreach(rows, i, r)
+		{
 			const char *s = json_string_value(json_object_get(r, "status"));
 			if (s && (!strcmp(s, "submitted") || !strcmp(s, "approved")))
 				json_array_append(open, r);
@@ -399,12 +400,12 @@ int p25_org_show(struct p25_registry *reg, const char *handle, p25_time now, jso
 /* ---- address space ---- */
 
 static int space_conflict(struct p25_registry *reg, const struct p25_prefix *p, const char *text,
-			  const char *org)
+                          const char *org)
 {
 	sqlite3_stmt *st = reg_query(reg,
-				     "SELECT x.text, o.handle FROM prefix x JOIN org o ON "
-				     "o.id = x.org_id WHERE x.family = ? ORDER BY x.net, x.len",
-				     "i", (int64_t)p->family);
+	                             "SELECT x.text, o.handle FROM prefix x JOIN org o ON "
+	                             "o.id = x.org_id WHERE x.family = ? ORDER BY x.net, x.len",
+	                             "i", (int64_t)p->family);
 	int rc;
 
 	if (!st)
@@ -416,20 +417,22 @@ static int space_conflict(struct p25_registry *reg, const struct p25_prefix *p, 
 		if (p25_prefix_parse(qtext, 0, &q, &diag) < 0 || !p25_prefix_overlaps(p, &q))
 			continue;
 		if (strcmp(qorg, org) != 0)
-			rc = reg_fail(reg, P25_ECONFLICT,
-				      "prefix %s (for organization '%s') overlaps %s of organization "
-				      "'%s'",
-				      text, org, qtext, qorg);
+			rc = reg_fail(
+			    reg, P25_ECONFLICT,
+			    "prefix %s (for organization '%s') overlaps %s of organization "
+			    "'%s'",
+			    text, org, qtext, qorg);
 		else if (p25_prefix_equal(p, &q))
 			rc = reg_fail(reg, P25_ECONFLICT,
-				      "prefix %s is already registered to organization '%s'", text,
-				      org);
+			              "prefix %s is already registered to organization '%s'", text,
+			              org);
 		else
-			rc = reg_fail(reg, P25_ECONFLICT,
-				      "prefix %s %s %s, already registered to organization '%s'; an "
-				      "organization's prefixes must not nest",
-				      text, p25_prefix_contains(&q, p) ? "lies inside" : "contains",
-				      qtext, org);
+			rc =
+			    reg_fail(reg, P25_ECONFLICT,
+			             "prefix %s %s %s, already registered to organization '%s'; an "
+			             "organization's prefixes must not nest",
+			             text, p25_prefix_contains(&q, p) ? "lies inside" : "contains",
+			             qtext, org);
 		sqlite3_finalize(st);
 		return rc;
 	}
@@ -440,7 +443,7 @@ static int space_conflict(struct p25_registry *reg, const struct p25_prefix *p, 
 }
 
 int prefix_add_tx(struct p25_registry *reg, const struct p25_actor *who, const char *org,
-		  const char *prefix, const char *description, unsigned flags)
+                  const char *prefix, const char *description, unsigned flags)
 {
 	struct p25_prefix p;
 	struct p25_diag diag;
@@ -452,30 +455,30 @@ int prefix_add_tx(struct p25_registry *reg, const struct p25_actor *who, const c
 	if ((rc = org_id_of(reg, org, &org_id)) < 0)
 		return rc;
 	if (p25_prefix_parse(prefix, (flags & P25_PARSE_NORMALIZE) | P25_PARSE_REQUIRE_LEN, &p,
-			     &diag) < 0)
+	                     &diag) < 0)
 		return reg_fail(reg, P25_EINVAL, "%s%s", diag.error,
-				strstr(diag.error, "host bits") ? " (use --normalize to accept it)"
-								: "");
+		                strstr(diag.error, "host bits") ? " (use --normalize to accept it)"
+		                                                : "");
 	snprintf(reg->warning, sizeof reg->warning, "%s", diag.warning);
 	p25_prefix_format(&p, text, sizeof text);
 	if ((rc = space_conflict(reg, &p, text, org)) < 0)
 		return rc;
 	rc = reg_exec(reg,
-		      "INSERT INTO prefix (org_id, family, net, len, text, description, created) "
-		      "VALUES (?, ?, ?, ?, ?, ?, ?)",
-		      "iibissT", org_id, (int64_t)p.family, &p, (int64_t)p.len, text,
-		      description ? description : "", who->now);
+	              "INSERT INTO prefix (org_id, family, net, len, text, description, created) "
+	              "VALUES (?, ?, ?, ?, ?, ?, ?)",
+	              "iibissT", org_id, (int64_t)p.family, &p, (int64_t)p.len, text,
+	              description ? description : "", who->now);
 	if (rc < 0)
 		return rc;
 	after = json_pack("{s:s, s:s, s:s}", "org", org, "prefix", text, "description",
-			  description ? description : "");
+	                  description ? description : "");
 	rc = reg_audit(reg, who, "prefix.add", "prefix", text, NULL, after);
 	json_decref(after);
 	return rc;
 }
 
 int p25_prefix_add(struct p25_registry *reg, const struct p25_actor *who, const char *org,
-		   const char *prefix, const char *description, unsigned flags)
+                   const char *prefix, const char *description, unsigned flags)
 {
 	char warning[sizeof reg->warning];
 	int rc = reg_begin(reg);
@@ -490,7 +493,7 @@ int p25_prefix_add(struct p25_registry *reg, const struct p25_actor *who, const 
 }
 
 static int prefix_remove_tx(struct p25_registry *reg, const struct p25_actor *who,
-			    const char *prefix)
+                            const char *prefix)
 {
 	struct p25_prefix p;
 	struct p25_diag diag;
@@ -505,35 +508,36 @@ static int prefix_remove_tx(struct p25_registry *reg, const struct p25_actor *wh
 		return reg_fail(reg, P25_EINVAL, "%s", diag.error);
 	p25_prefix_format(&p, text, sizeof text);
 	st = reg_query(reg,
-		       "SELECT x.id, x.org_id, o.handle FROM prefix x JOIN org o ON o.id = "
-		       "x.org_id WHERE x.text = ?",
-		       "s", text);
+	               "SELECT x.id, x.org_id, o.handle FROM prefix x JOIN org o ON o.id = "
+	               "x.org_id WHERE x.text = ?",
+	               "s", text);
 	if (!st)
 		return P25_EDB;
 	if ((rc = reg_step(reg, st)) < 0)
 		return rc;
 	if (rc == 0) {
 		sqlite3_finalize(st);
-		return reg_fail(reg, P25_ENOTFOUND, "prefix %s is not registered (see port25 prefix list)",
-				text);
+		return reg_fail(reg, P25_ENOTFOUND,
+		                "prefix %s is not registered (see port25 prefix list)", text);
 	}
 	id = sqlite3_column_int64(st, 0);
 	org_id = sqlite3_column_int64(st, 1);
 	snprintf(org, sizeof org, "%s", col_text(st, 2));
 	sqlite3_finalize(st);
 
-	st = reg_query(reg, "SELECT id, text FROM permit WHERE org_id = ? ORDER BY id", "i", org_id);
+	st =
+	    reg_query(reg, "SELECT id, text FROM permit WHERE org_id = ? ORDER BY id", "i", org_id);
 	if (!st)
 		return P25_EDB;
 	while ((rc = reg_step(reg, st)) == 1) {
 		struct p25_prefix q;
 		if (p25_prefix_parse(col_text(st, 1), 0, &q, &diag) == 0 &&
 		    p25_prefix_contains(&p, &q)) {
-			rc = reg_fail(reg, P25_ECONFLICT,
-				      "prefix %s of organization '%s' still holds permit %lld (%s); "
-				      "remove its permits first",
-				      text, org, (long long)sqlite3_column_int64(st, 0),
-				      col_text(st, 1));
+			rc = reg_fail(
+			    reg, P25_ECONFLICT,
+			    "prefix %s of organization '%s' still holds permit %lld (%s); "
+			    "remove its permits first",
+			    text, org, (long long)sqlite3_column_int64(st, 0), col_text(st, 1));
 			sqlite3_finalize(st);
 			return rc;
 		}
@@ -566,12 +570,12 @@ int p25_prefix_list(struct p25_registry *reg, const char *org, json_t **out)
 	if (org && (rc = org_id_of(reg, org, &id)) < 0)
 		return rc;
 	return collect(reg,
-		       reg_query(reg,
-				 "SELECT o.handle, x.text, x.family, x.description, x.created FROM "
-				 "prefix x JOIN org o ON o.id = x.org_id WHERE ? = 0 OR o.id = ? "
-				 "ORDER BY x.family, x.net, x.len",
-				 "ii", id, id),
-		       out, prefix_row_fn, 0, 0);
+	               reg_query(reg,
+	                         "SELECT o.handle, x.text, x.family, x.description, x.created FROM "
+	                         "prefix x JOIN org o ON o.id = x.org_id WHERE ? = 0 OR o.id = ? "
+	                         "ORDER BY x.family, x.net, x.len",
+	                         "ii", id, id),
+	               out, prefix_row_fn, 0, 0);
 }
 
 /* ---- contacts ---- */
@@ -589,8 +593,8 @@ static bool plausible_email(const char *s)
 }
 
 int contact_add_tx(struct p25_registry *reg, const struct p25_actor *who, const char *org,
-		   const char *name, const char *email, const char *phone,
-		   enum p25_contact_role role, int64_t want_id, int64_t *id)
+                   const char *name, const char *email, const char *phone,
+                   enum p25_contact_role role, int64_t want_id, int64_t *id)
 {
 	int64_t org_id, new_id;
 	json_t *after;
@@ -600,24 +604,25 @@ int contact_add_tx(struct p25_registry *reg, const struct p25_actor *who, const 
 	if ((rc = org_id_of(reg, org, &org_id)) < 0)
 		return rc;
 	if (!name || !*name)
-		return reg_fail(reg, P25_EINVAL, "contact for organization '%s': the name must not be empty", org);
+		return reg_fail(reg, P25_EINVAL,
+		                "contact for organization '%s': the name must not be empty", org);
 	if (!plausible_email(email))
 		return reg_fail(reg, P25_EINVAL,
-				"contact '%s' of organization '%s': '%s' is not an email address", name,
-				org, email ? email : "");
+		                "contact '%s' of organization '%s': '%s' is not an email address",
+		                name, org, email ? email : "");
 	if (want_id > 0) {
 		int64_t n;
 		if ((rc = count(reg, "SELECT count(*) FROM contact WHERE id = ?", want_id, &n)) < 0)
 			return rc;
 		if (n)
-			return reg_fail(reg, P25_ECONFLICT, "contact id %" PRId64 " is already in use",
-					want_id);
+			return reg_fail(reg, P25_ECONFLICT,
+			                "contact id %" PRId64 " is already in use", want_id);
 	}
 	rc = reg_exec(reg,
-		      "INSERT INTO contact (id, org_id, name, email, phone, role, created) "
-		      "VALUES (nullif(?, 0), ?, ?, ?, ?, ?, ?)",
-		      "iissssT", want_id, org_id, name, email, phone ? phone : "",
-		      p25_role_name(role), who->now);
+	              "INSERT INTO contact (id, org_id, name, email, phone, role, created) "
+	              "VALUES (nullif(?, 0), ?, ?, ?, ?, ?, ?)",
+	              "iissssT", want_id, org_id, name, email, phone ? phone : "",
+	              p25_role_name(role), who->now);
 	if (rc < 0)
 		return rc;
 	new_id = sqlite3_last_insert_rowid(reg->db);
@@ -625,16 +630,16 @@ int contact_add_tx(struct p25_registry *reg, const struct p25_actor *who, const 
 		*id = new_id;
 	snprintf(object, sizeof object, "%" PRId64, new_id);
 	after = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "id", (json_int_t)new_id, "org", org,
-			  "name", name, "email", email, "phone", phone ? phone : "", "role",
-			  p25_role_name(role));
+	                  "name", name, "email", email, "phone", phone ? phone : "", "role",
+	                  p25_role_name(role));
 	rc = reg_audit(reg, who, "contact.add", "contact", object, NULL, after);
 	json_decref(after);
 	return rc;
 }
 
 int p25_contact_add(struct p25_registry *reg, const struct p25_actor *who, const char *org,
-		    const char *name, const char *email, const char *phone,
-		    enum p25_contact_role role, int64_t *id)
+                    const char *name, const char *email, const char *phone,
+                    enum p25_contact_role role, int64_t *id)
 {
 	int rc = reg_begin(reg);
 	if (rc < 0)
@@ -652,30 +657,31 @@ static int contact_remove_tx(struct p25_registry *reg, const struct p25_actor *w
 	int rc;
 
 	st = reg_query(reg,
-		       "SELECT " CONTACT_COLS ", o.id, o.enrollment FROM contact c JOIN org o ON "
-		       "o.id = c.org_id WHERE c.id = ?",
-		       "i", id);
+	               "SELECT " CONTACT_COLS ", o.id, o.enrollment FROM contact c JOIN org o ON "
+	               "o.id = c.org_id WHERE c.id = ?",
+	               "i", id);
 	if (!st)
 		return P25_EDB;
 	if ((rc = reg_step(reg, st)) < 0)
 		return rc;
 	if (rc == 0) {
 		sqlite3_finalize(st);
-		return reg_fail(reg, P25_ENOTFOUND, "no contact %" PRId64 " (see port25 contact list)",
-				id);
+		return reg_fail(reg, P25_ENOTFOUND,
+		                "no contact %" PRId64 " (see port25 contact list)", id);
 	}
 	before = contact_json_row(st);
 	org_id = sqlite3_column_int64(st, 6);
 	last_guard = !strcmp(col_text(st, 5), "security") && !strcmp(col_text(st, 7), "active");
 	sqlite3_finalize(st);
 	if (last_guard) {
-		rc = count(reg, "SELECT count(*) FROM contact WHERE org_id = ? AND role = 'security'",
-			   org_id, &nsecurity);
+		rc = count(reg,
+		           "SELECT count(*) FROM contact WHERE org_id = ? AND role = 'security'",
+		           org_id, &nsecurity);
 		if (rc == 0 && nsecurity <= 1)
 			rc = reg_fail(reg, P25_ECONFLICT,
-				      "contact %" PRId64 " is the last security contact of active "
-				      "organization '%s'; add another security contact first",
-				      id, json_string_value(json_object_get(before, "org")));
+			              "contact %" PRId64 " is the last security contact of active "
+			              "organization '%s'; add another security contact first",
+			              id, json_string_value(json_object_get(before, "org")));
 		if (rc < 0) {
 			json_decref(before);
 			return rc;
@@ -706,22 +712,22 @@ int p25_contact_list(struct p25_registry *reg, const char *org, json_t **out)
 	if (org && (rc = org_id_of(reg, org, &id)) < 0)
 		return rc;
 	return collect(reg,
-		       reg_query(reg,
-				 "SELECT " CONTACT_COLS " FROM contact c JOIN org o ON o.id = "
-				 "c.org_id WHERE ? = 0 OR o.id = ? ORDER BY o.handle, c.id",
-				 "ii", id, id),
-		       out, contact_row_fn, 0, 0);
+	               reg_query(reg,
+	                         "SELECT " CONTACT_COLS " FROM contact c JOIN org o ON o.id = "
+	                         "c.org_id WHERE ? = 0 OR o.id = ? ORDER BY o.handle, c.id",
+	                         "ii", id, id),
+	               out, contact_row_fn, 0, 0);
 }
 
 /* ---- permitted senders ---- */
 
 static int outside_space(struct p25_registry *reg, const char *text, const char *org,
-			 int64_t org_id)
+                         int64_t org_id)
 {
 	sqlite3_stmt *st = reg_query(reg,
-				     "SELECT text FROM prefix WHERE org_id = ? ORDER BY family, "
-				     "net, len",
-				     "i", org_id);
+	                             "SELECT text FROM prefix WHERE org_id = ? ORDER BY family, "
+	                             "net, len",
+	                             "i", org_id);
 	struct p25_buf list;
 	int rc;
 
@@ -734,19 +740,19 @@ static int outside_space(struct p25_registry *reg, const char *text, const char 
 		sqlite3_finalize(st);
 	if (rc == 0 && list.len)
 		rc = reg_fail(reg, P25_EINVAL,
-			      "%s is outside the address space of organization '%s' (%s)", text, org,
-			      list.data);
+		              "%s is outside the address space of organization '%s' (%s)", text,
+		              org, list.data);
 	else if (rc == 0)
 		rc = reg_fail(reg, P25_EINVAL,
-			      "%s is outside the address space of organization '%s', which has no "
-			      "prefixes yet (add them: port25 prefix add %s PREFIX)",
-			      text, org, org);
+		              "%s is outside the address space of organization '%s', which has no "
+		              "prefixes yet (add them: port25 prefix add %s PREFIX)",
+		              text, org, org);
 	p25_buf_free(&list);
 	return rc;
 }
 
-int permit_validate(struct p25_registry *reg, const struct p25_permit_spec *spec,
-		    int64_t org_id, struct p25_prefix *out)
+int permit_validate(struct p25_registry *reg, const struct p25_permit_spec *spec, int64_t org_id,
+                    struct p25_prefix *out)
 {
 	struct p25_diag diag;
 	char text[P25_PREFIX_STRLEN];
@@ -757,24 +763,25 @@ int permit_validate(struct p25_registry *reg, const struct p25_permit_spec *spec
 
 	if (p25_prefix_parse(spec->address, 0, out, &diag) < 0)
 		return reg_fail(reg, P25_EINVAL, "permit for organization '%s': %s", spec->org,
-				diag.error);
+		                diag.error);
 	permit_text(out, text, sizeof text);
 	if (!spec->description || !*spec->description)
 		return reg_fail(reg, P25_EINVAL,
-				"permit %s: a description is required (what the server is)", text);
+		                "permit %s: a description is required (what the server is)", text);
 	max = out->family == P25_INET ? P25_PERMIT_MAX_V4 : P25_PERMIT_MAX_V6;
 	if (out->len < max && !spec->force)
-		return reg_fail(reg, P25_EINVAL,
-				"permit %s is wider than /%u; a permit is for mail servers, not whole "
-				"networks (use --force if it really is)",
-				text, max);
+		return reg_fail(
+		    reg, P25_EINVAL,
+		    "permit %s is wider than /%u; a permit is for mail servers, not whole "
+		    "networks (use --force if it really is)",
+		    text, max);
 	st = reg_query(reg, "SELECT text FROM prefix WHERE org_id = ?", "i", org_id);
 	if (!st)
 		return P25_EDB;
 	while (!inside && (rc = reg_step(reg, st)) == 1) {
 		struct p25_prefix q;
 		inside = p25_prefix_parse(col_text(st, 0), 0, &q, &diag) == 0 &&
-			 p25_prefix_contains(&q, out);
+		         p25_prefix_contains(&q, out);
 	}
 	if (!inside && rc < 0)
 		return rc;
@@ -782,22 +789,22 @@ int permit_validate(struct p25_registry *reg, const struct p25_permit_spec *spec
 	if (!inside)
 		return outside_space(reg, text, spec->org, org_id);
 	st = reg_query(reg, "SELECT id FROM permit WHERE org_id = ? AND text = ?", "is", org_id,
-		       text);
+	               text);
 	if (!st)
 		return P25_EDB;
 	if ((rc = reg_step(reg, st)) < 0)
 		return rc;
 	if (rc == 1)
 		rc = reg_fail(reg, P25_ECONFLICT,
-			      "%s is already permitted for organization '%s' (permit %lld)", text,
-			      spec->org, (long long)sqlite3_column_int64(st, 0));
+		              "%s is already permitted for organization '%s' (permit %lld)", text,
+		              spec->org, (long long)sqlite3_column_int64(st, 0));
 	sqlite3_finalize(st);
 	return rc;
 }
 
 int permit_add_tx(struct p25_registry *reg, const struct p25_actor *who,
-		  const struct p25_permit_spec *spec, const struct permit_origin *origin,
-		  int64_t *id)
+                  const struct p25_permit_spec *spec, const struct permit_origin *origin,
+                  int64_t *id)
 {
 	static const struct permit_origin plain = {0};
 	struct p25_prefix p;
@@ -816,26 +823,26 @@ int permit_add_tx(struct p25_registry *reg, const struct p25_actor *who,
 	if (spec->expires && spec->expires <= who->now && !origin->allow_past) {
 		char t[P25_TIME_STRLEN];
 		return reg_fail(reg, P25_EINVAL, "permit %s: the expiry %s is already past", text,
-				p25_time_format(spec->expires, t, sizeof t));
+		                p25_time_format(spec->expires, t, sizeof t));
 	}
 	if (origin->want_id > 0) {
 		rc = count(reg, "SELECT count(*) FROM permit WHERE id = ?", origin->want_id, &n);
 		if (rc < 0)
 			return rc;
 		if (n)
-			return reg_fail(reg, P25_ECONFLICT, "permit id %" PRId64 " is already in use",
-					origin->want_id);
+			return reg_fail(reg, P25_ECONFLICT,
+			                "permit id %" PRId64 " is already in use", origin->want_id);
 	}
 	rc = reg_exec(reg,
-		      "INSERT INTO permit (id, org_id, family, net, len, text, kind, description, "
-		      "requested_by, approved_by, created, expires, request_id) VALUES "
-		      "(nullif(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, nullif(?, 0))",
-		      "iiibisssssTti", origin->want_id, org_id, (int64_t)p.family, &p,
-		      (int64_t)p.len, text, p25_kind_name(spec->kind), spec->description,
-		      spec->requested_by && *spec->requested_by ? spec->requested_by : who->name,
-		      spec->approved_by && *spec->approved_by ? spec->approved_by : who->name,
-		      origin->created ? origin->created : who->now, spec->expires,
-		      origin->request_id);
+	              "INSERT INTO permit (id, org_id, family, net, len, text, kind, description, "
+	              "requested_by, approved_by, created, expires, request_id) VALUES "
+	              "(nullif(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, nullif(?, 0))",
+	              "iiibisssssTti", origin->want_id, org_id, (int64_t)p.family, &p,
+	              (int64_t)p.len, text, p25_kind_name(spec->kind), spec->description,
+	              spec->requested_by && *spec->requested_by ? spec->requested_by : who->name,
+	              spec->approved_by && *spec->approved_by ? spec->approved_by : who->name,
+	              origin->created ? origin->created : who->now, spec->expires,
+	              origin->request_id);
 	if (rc < 0)
 		return rc;
 	new_id = sqlite3_last_insert_rowid(reg->db);
@@ -849,7 +856,7 @@ int permit_add_tx(struct p25_registry *reg, const struct p25_actor *who,
 }
 
 int p25_permit_add(struct p25_registry *reg, const struct p25_actor *who,
-		   const struct p25_permit_spec *spec, int64_t *id)
+                   const struct p25_permit_spec *spec, int64_t *id)
 {
 	int rc = reg_begin(reg);
 	if (rc < 0)
@@ -864,9 +871,10 @@ static int permit_remove_tx(struct p25_registry *reg, const struct p25_actor *wh
 	int rc;
 
 	if (!before)
-		return reg->error[0] ? P25_EDB
-				     : reg_fail(reg, P25_ENOTFOUND,
-						"no permit %" PRId64 " (see port25 permit list)", id);
+		return reg->error[0]
+		           ? P25_EDB
+		           : reg_fail(reg, P25_ENOTFOUND,
+		                      "no permit %" PRId64 " (see port25 permit list)", id);
 	snprintf(object, sizeof object, "%" PRId64, id);
 	rc = reg_exec(reg, "DELETE FROM permit WHERE id = ?", "i", id);
 	if (rc == 0)
@@ -888,22 +896,24 @@ int permit_remove_in_tx(struct p25_registry *reg, const struct p25_actor *who, i
 	return permit_remove_tx(reg, who, id);
 }
 
-static int permit_set_expiry_tx(struct p25_registry *reg, const struct p25_actor *who,
-				int64_t id, p25_time expires)
+static int permit_set_expiry_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
+                                p25_time expires)
 {
 	json_t *before = permit_json_by_id(reg, id, 0), *after;
 	char object[24];
 	int rc;
 
 	if (!before)
-		return reg->error[0] ? P25_EDB
-				     : reg_fail(reg, P25_ENOTFOUND,
-						"no permit %" PRId64 " (see port25 permit list)", id);
+		return reg->error[0]
+		           ? P25_EDB
+		           : reg_fail(reg, P25_ENOTFOUND,
+		                      "no permit %" PRId64 " (see port25 permit list)", id);
 	if (expires && expires <= who->now) {
 		char t[P25_TIME_STRLEN];
 		json_decref(before);
-		return reg_fail(reg, P25_EINVAL, "permit %" PRId64 ": the expiry %s is already past",
-				id, p25_time_format(expires, t, sizeof t));
+		return reg_fail(reg, P25_EINVAL,
+		                "permit %" PRId64 ": the expiry %s is already past", id,
+		                p25_time_format(expires, t, sizeof t));
 	}
 	snprintf(object, sizeof object, "%" PRId64, id);
 	rc = reg_exec(reg, "UPDATE permit SET expires = ? WHERE id = ?", "ti", expires, id);
@@ -917,7 +927,7 @@ static int permit_set_expiry_tx(struct p25_registry *reg, const struct p25_actor
 }
 
 int p25_permit_set_expiry(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
-			  p25_time expires)
+                          p25_time expires)
 {
 	int rc = reg_begin(reg);
 	if (rc < 0)
@@ -938,17 +948,18 @@ int p25_permit_list(struct p25_registry *reg, const struct p25_permit_filter *f,
 	if (f->org && (rc = org_id_of(reg, f->org, &id)) < 0)
 		return rc;
 	rc = collect(reg,
-		     reg_query(reg,
-			       "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = p.org_id "
-			       "WHERE ? = 0 OR o.id = ? ORDER BY o.handle, p.family, p.net, p.len",
-			       "ii", id, id),
-		     &all, permit_row_fn, f->now, window);
+	             reg_query(reg,
+	                       "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = p.org_id "
+	                       "WHERE ? = 0 OR o.id = ? ORDER BY o.handle, p.family, p.net, p.len",
+	                       "ii", id, id),
+	             &all, permit_row_fn, f->now, window);
 	if (rc < 0 || (!f->expiring_within && !f->expired)) {
 		*out = all;
 		return rc;
 	}
 	*out = json_array();
-	json_array_foreach(all, i, row) {
+	json_array_foreach(all, i, row)
+	{
 		const char *status = json_string_value(json_object_get(row, "status"));
 		if ((f->expiring_within && !strcmp(status, "expiring")) ||
 		    (f->expired && !strcmp(status, "expired")))

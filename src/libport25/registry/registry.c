@@ -15,85 +15,85 @@
  * Append new steps; never edit a released one.
  */
 static const char *const migrations[] = {
-	/* 1: the registry as first released. */
-	"CREATE TABLE org ("
-	"  id INTEGER PRIMARY KEY,"
-	"  handle TEXT NOT NULL UNIQUE,"
-	"  name TEXT NOT NULL,"
-	"  enrollment TEXT NOT NULL CHECK (enrollment IN ('none','pending','active','suspended')),"
-	"  mode TEXT NOT NULL CHECK (mode IN ('outbound','both')),"
-	"  action TEXT NOT NULL CHECK (action IN ('reject','drop')),"
-	"  created TEXT NOT NULL,"
-	"  updated TEXT NOT NULL);"
-	"CREATE TABLE prefix ("
-	"  id INTEGER PRIMARY KEY,"
-	"  org_id INTEGER NOT NULL REFERENCES org(id) ON DELETE CASCADE,"
-	"  family INTEGER NOT NULL CHECK (family IN (4, 6)),"
-	"  net BLOB NOT NULL,"
-	"  len INTEGER NOT NULL,"
-	"  text TEXT NOT NULL UNIQUE,"
-	"  description TEXT NOT NULL DEFAULT '',"
-	"  created TEXT NOT NULL);"
-	"CREATE INDEX prefix_org ON prefix(org_id);"
-	"CREATE TABLE contact ("
-	"  id INTEGER PRIMARY KEY,"
-	"  org_id INTEGER NOT NULL REFERENCES org(id) ON DELETE CASCADE,"
-	"  name TEXT NOT NULL,"
-	"  email TEXT NOT NULL,"
-	"  phone TEXT NOT NULL DEFAULT '',"
-	"  role TEXT NOT NULL CHECK (role IN ('security','technical','administrative')),"
-	"  created TEXT NOT NULL);"
-	"CREATE INDEX contact_org ON contact(org_id);"
-	"CREATE TABLE request ("
-	"  id INTEGER PRIMARY KEY,"
-	"  org_id INTEGER NOT NULL REFERENCES org(id) ON DELETE CASCADE,"
-	"  type TEXT NOT NULL CHECK (type IN ('signup','add-permit','remove-permit')),"
-	"  status TEXT NOT NULL"
-	"    CHECK (status IN ('submitted','approved','applied','verified','rejected')),"
-	"  requested_by TEXT NOT NULL,"
-	"  note TEXT NOT NULL DEFAULT '',"
-	"  submitted TEXT NOT NULL,"
-	"  due TEXT NOT NULL,"
-	"  approved TEXT, approved_by TEXT,"
-	"  applied TEXT, applied_by TEXT,"
-	"  verified TEXT, verified_by TEXT,"
-	"  rejected TEXT, rejected_by TEXT, reason TEXT);"
-	"CREATE INDEX request_org ON request(org_id);"
-	/* permit_id is no foreign key: applying a removal deletes the permit it names. */
-	"CREATE TABLE request_item ("
-	"  request_id INTEGER NOT NULL REFERENCES request(id) ON DELETE CASCADE,"
-	"  seq INTEGER NOT NULL,"
-	"  address TEXT NOT NULL,"
-	"  kind TEXT CHECK (kind IN ('mail-server','application-server','network-device')),"
-	"  description TEXT,"
-	"  permit_id INTEGER,"
-	"  PRIMARY KEY (request_id, seq));"
-	"CREATE TABLE permit ("
-	"  id INTEGER PRIMARY KEY,"
-	"  org_id INTEGER NOT NULL REFERENCES org(id) ON DELETE CASCADE,"
-	"  family INTEGER NOT NULL CHECK (family IN (4, 6)),"
-	"  net BLOB NOT NULL,"
-	"  len INTEGER NOT NULL,"
-	"  text TEXT NOT NULL,"
-	"  kind TEXT NOT NULL"
-	"    CHECK (kind IN ('mail-server','application-server','network-device')),"
-	"  description TEXT NOT NULL,"
-	"  requested_by TEXT NOT NULL,"
-	"  approved_by TEXT NOT NULL,"
-	"  created TEXT NOT NULL,"
-	"  expires TEXT,"
-	"  request_id INTEGER REFERENCES request(id) ON DELETE SET NULL,"
-	"  UNIQUE (org_id, text));"
-	"CREATE INDEX permit_org ON permit(org_id);"
-	"CREATE TABLE audit ("
-	"  id INTEGER PRIMARY KEY,"
-	"  at TEXT NOT NULL,"
-	"  actor TEXT NOT NULL,"
-	"  action TEXT NOT NULL,"
-	"  object_type TEXT NOT NULL,"
-	"  object TEXT NOT NULL,"
-	"  before TEXT,"
-	"  after TEXT);",
+    /* 1: the registry as first released. */
+    "CREATE TABLE org ("
+    "  id INTEGER PRIMARY KEY,"
+    "  handle TEXT NOT NULL UNIQUE,"
+    "  name TEXT NOT NULL,"
+    "  enrollment TEXT NOT NULL CHECK (enrollment IN ('none','pending','active','suspended')),"
+    "  mode TEXT NOT NULL CHECK (mode IN ('outbound','both')),"
+    "  action TEXT NOT NULL CHECK (action IN ('reject','drop')),"
+    "  created TEXT NOT NULL,"
+    "  updated TEXT NOT NULL);"
+    "CREATE TABLE prefix ("
+    "  id INTEGER PRIMARY KEY,"
+    "  org_id INTEGER NOT NULL REFERENCES org(id) ON DELETE CASCADE,"
+    "  family INTEGER NOT NULL CHECK (family IN (4, 6)),"
+    "  net BLOB NOT NULL,"
+    "  len INTEGER NOT NULL,"
+    "  text TEXT NOT NULL UNIQUE,"
+    "  description TEXT NOT NULL DEFAULT '',"
+    "  created TEXT NOT NULL);"
+    "CREATE INDEX prefix_org ON prefix(org_id);"
+    "CREATE TABLE contact ("
+    "  id INTEGER PRIMARY KEY,"
+    "  org_id INTEGER NOT NULL REFERENCES org(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL,"
+    "  email TEXT NOT NULL,"
+    "  phone TEXT NOT NULL DEFAULT '',"
+    "  role TEXT NOT NULL CHECK (role IN ('security','technical','administrative')),"
+    "  created TEXT NOT NULL);"
+    "CREATE INDEX contact_org ON contact(org_id);"
+    "CREATE TABLE request ("
+    "  id INTEGER PRIMARY KEY,"
+    "  org_id INTEGER NOT NULL REFERENCES org(id) ON DELETE CASCADE,"
+    "  type TEXT NOT NULL CHECK (type IN ('signup','add-permit','remove-permit')),"
+    "  status TEXT NOT NULL"
+    "    CHECK (status IN ('submitted','approved','applied','verified','rejected')),"
+    "  requested_by TEXT NOT NULL,"
+    "  note TEXT NOT NULL DEFAULT '',"
+    "  submitted TEXT NOT NULL,"
+    "  due TEXT NOT NULL,"
+    "  approved TEXT, approved_by TEXT,"
+    "  applied TEXT, applied_by TEXT,"
+    "  verified TEXT, verified_by TEXT,"
+    "  rejected TEXT, rejected_by TEXT, reason TEXT);"
+    "CREATE INDEX request_org ON request(org_id);"
+    /* permit_id is no foreign key: applying a removal deletes the permit it names. */
+    "CREATE TABLE request_item ("
+    "  request_id INTEGER NOT NULL REFERENCES request(id) ON DELETE CASCADE,"
+    "  seq INTEGER NOT NULL,"
+    "  address TEXT NOT NULL,"
+    "  kind TEXT CHECK (kind IN ('mail-server','application-server','network-device')),"
+    "  description TEXT,"
+    "  permit_id INTEGER,"
+    "  PRIMARY KEY (request_id, seq));"
+    "CREATE TABLE permit ("
+    "  id INTEGER PRIMARY KEY,"
+    "  org_id INTEGER NOT NULL REFERENCES org(id) ON DELETE CASCADE,"
+    "  family INTEGER NOT NULL CHECK (family IN (4, 6)),"
+    "  net BLOB NOT NULL,"
+    "  len INTEGER NOT NULL,"
+    "  text TEXT NOT NULL,"
+    "  kind TEXT NOT NULL"
+    "    CHECK (kind IN ('mail-server','application-server','network-device')),"
+    "  description TEXT NOT NULL,"
+    "  requested_by TEXT NOT NULL,"
+    "  approved_by TEXT NOT NULL,"
+    "  created TEXT NOT NULL,"
+    "  expires TEXT,"
+    "  request_id INTEGER REFERENCES request(id) ON DELETE SET NULL,"
+    "  UNIQUE (org_id, text));"
+    "CREATE INDEX permit_org ON permit(org_id);"
+    "CREATE TABLE audit ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at TEXT NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  object_type TEXT NOT NULL,"
+    "  object TEXT NOT NULL,"
+    "  before TEXT,"
+    "  after TEXT);",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -125,14 +125,17 @@ static int bind_args(struct p25_registry *reg, sqlite3_stmt *st, const char *fmt
 			       : sqlite3_bind_null(st, i);
 			break;
 		}
-		case 'i': rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t)); break;
+		case 'i':
+			rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
+			break;
 		case 't':
 		case 'T': {
 			p25_time t = va_arg(ap, p25_time);
 			char buf[P25_TIME_STRLEN];
-			rc = t || *fmt == 'T' ? sqlite3_bind_text(st, i, p25_time_format(t, buf, sizeof buf), -1,
-						   SQLITE_TRANSIENT)
-			       : sqlite3_bind_null(st, i);
+			rc = t || *fmt == 'T'
+			         ? sqlite3_bind_text(st, i, p25_time_format(t, buf, sizeof buf), -1,
+			                             SQLITE_TRANSIENT)
+			         : sqlite3_bind_null(st, i);
 			break;
 		}
 		case 'b': {
@@ -142,7 +145,9 @@ static int bind_args(struct p25_registry *reg, sqlite3_stmt *st, const char *fmt
 			rc = sqlite3_bind_blob(st, i, net, 16, SQLITE_TRANSIENT);
 			break;
 		}
-		default: rc = SQLITE_MISUSE; break;
+		default:
+			rc = SQLITE_MISUSE;
+			break;
 		}
 	}
 	if (rc != SQLITE_OK)
@@ -257,7 +262,7 @@ static char *dump_or_null(json_t *v)
 }
 
 int reg_audit(struct p25_registry *reg, const struct p25_actor *who, const char *action,
-	      const char *type, const char *object, json_t *before, json_t *after)
+              const char *type, const char *object, json_t *before, json_t *after)
 {
 	char *b = dump_or_null(before), *a = dump_or_null(after);
 	int rc;
@@ -266,9 +271,9 @@ int reg_audit(struct p25_registry *reg, const struct p25_actor *who, const char 
 		rc = reg_fail(reg, P25_EDB, "registry: out of memory writing the audit log");
 	else
 		rc = reg_exec(reg,
-			      "INSERT INTO audit (at, actor, action, object_type, object, before, "
-			      "after) VALUES (?, ?, ?, ?, ?, ?, ?)",
-			      "Tssssss", who->now, who->name, action, type, object, b, a);
+		              "INSERT INTO audit (at, actor, action, object_type, object, before, "
+		              "after) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		              "Tssssss", who->now, who->name, action, type, object, b, a);
 	free(b);
 	free(a);
 	return rc;
@@ -304,8 +309,8 @@ static int migrate(struct p25_registry *reg, char *err, size_t errlen)
 	}
 	if (version > NMIGRATIONS) {
 		snprintf(err, errlen,
-			 "registry schema version %d is newer than this port25 understands (%d)",
-			 version, NMIGRATIONS);
+		         "registry schema version %d is newer than this port25 understands (%d)",
+		         version, NMIGRATIONS);
 		return -1;
 	}
 	for (int v = version; v < NMIGRATIONS; v++) {
@@ -318,7 +323,7 @@ static int migrate(struct p25_registry *reg, char *err, size_t errlen)
 			rc = reg_dbfail(reg, "recording the schema version");
 		if (reg_end(reg, rc) < 0) {
 			snprintf(err, errlen, "migrating to schema version %d: %s", v + 1,
-				 reg->error);
+			         reg->error);
 			return -1;
 		}
 	}
@@ -337,16 +342,16 @@ int p25_registry_open(const char *path, struct p25_registry **out, char *err, si
 	if (sqlite3_open_v2(path, &reg->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
 	    SQLITE_OK) {
 		snprintf(err, errlen, "%s: cannot open the registry: %s", path,
-			 reg->db ? sqlite3_errmsg(reg->db) : "out of memory");
+		         reg->db ? sqlite3_errmsg(reg->db) : "out of memory");
 		p25_registry_close(reg);
 		return P25_EDB;
 	}
 	sqlite3_busy_timeout(reg->db, 5000);
 	/* WAL lets the compilers read while an operator writes; memory databases cannot. */
 	if (sqlite3_exec(reg->db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;", NULL, NULL,
-			 NULL) != SQLITE_OK) {
+	                 NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: not a usable registry: %s", path,
-			 sqlite3_errmsg(reg->db));
+		         sqlite3_errmsg(reg->db));
 		p25_registry_close(reg);
 		return P25_EDB;
 	}
@@ -412,13 +417,13 @@ static ssize_t org_index(const struct p25_model *m, int64_t id)
 }
 
 static int parse_stored_prefix(struct p25_registry *reg, const char *what, int64_t id,
-			       const char *text, struct p25_prefix *p)
+                               const char *text, struct p25_prefix *p)
 {
 	struct p25_diag diag;
 
 	if (p25_prefix_parse(text, 0, p, &diag) < 0)
 		return reg_fail(reg, P25_EDB, "registry: %s %lld holds a bad prefix: %s", what,
-				(long long)id, diag.error);
+		                (long long)id, diag.error);
 	return 0;
 }
 
@@ -427,8 +432,8 @@ static int load_model_tx(struct p25_registry *reg, struct p25_model *m)
 	sqlite3_stmt *st;
 	int rc;
 
-	st = reg_query(reg, "SELECT id, handle, name, enrollment, mode, action FROM org ORDER BY id",
-		       "");
+	st = reg_query(
+	    reg, "SELECT id, handle, name, enrollment, mode, action FROM org ORDER BY id", "");
 	if (!st)
 		return P25_EDB;
 	while ((rc = reg_step(reg, st)) == 1) {
@@ -439,7 +444,7 @@ static int load_model_tx(struct p25_registry *reg, struct p25_model *m)
 		p25_mode_parse(col_text(st, 4), &mode);
 		p25_action_parse(col_text(st, 5), &action);
 		if (p25_model_add_org(m, sqlite3_column_int64(st, 0), col_text(st, 1),
-				      col_text(st, 2), e, mode, action) < 0) {
+		                      col_text(st, 2), e, mode, action) < 0) {
 			sqlite3_finalize(st);
 			return reg_fail(reg, P25_EDB, "registry: out of memory loading orgs");
 		}
@@ -448,9 +453,10 @@ static int load_model_tx(struct p25_registry *reg, struct p25_model *m)
 		return rc;
 	sqlite3_finalize(st);
 
-	st = reg_query(reg, "SELECT id, org_id, text, description FROM prefix "
-			    "ORDER BY family, net, len",
-		       "");
+	st = reg_query(reg,
+	               "SELECT id, org_id, text, description FROM prefix "
+	               "ORDER BY family, net, len",
+	               "");
 	if (!st)
 		return P25_EDB;
 	while ((rc = reg_step(reg, st)) == 1) {
@@ -472,9 +478,9 @@ static int load_model_tx(struct p25_registry *reg, struct p25_model *m)
 
 	/* Every permit, expired ones too: the policy engine decides by time. */
 	st = reg_query(reg,
-		       "SELECT id, org_id, text, kind, description, requested_by, approved_by, "
-		       "created, expires FROM permit ORDER BY family, net, len, id",
-		       "");
+	               "SELECT id, org_id, text, kind, description, requested_by, approved_by, "
+	               "created, expires FROM permit ORDER BY family, net, len, id",
+	               "");
 	if (!st)
 		return P25_EDB;
 	while ((rc = reg_step(reg, st)) == 1) {
@@ -492,7 +498,8 @@ static int load_model_tx(struct p25_registry *reg, struct p25_model *m)
 		if (rc == 0 && o >= 0) {
 			p.org = (size_t)o;
 			if (p25_model_add_permit(m, &p) < 0)
-				rc = reg_fail(reg, P25_EDB, "registry: out of memory loading permits");
+				rc = reg_fail(reg, P25_EDB,
+				              "registry: out of memory loading permits");
 		}
 		if (rc < 0) {
 			sqlite3_finalize(st);
@@ -523,7 +530,7 @@ int p25_registry_load_model(struct p25_registry *reg, struct p25_model *out)
 static const char *const role_names[] = {"security", "technical", "administrative"};
 static const char *const type_names[] = {"signup", "add-permit", "remove-permit"};
 static const char *const status_names[] = {"submitted", "approved", "applied", "verified",
-					   "rejected"};
+                                           "rejected"};
 
 static int lookup(const char *s, const char *const *names, size_t n)
 {
@@ -602,20 +609,21 @@ int p25_audit_list(struct p25_registry *reg, int limit, json_t **out)
 
 	*out = NULL;
 	reg->error[0] = '\0';
-	st = reg_query(reg,
-		       "SELECT id, at, actor, action, object_type, object, before, after FROM audit "
-		       "ORDER BY id DESC LIMIT ?",
-		       "i", (int64_t)(limit > 0 ? limit : -1));
+	st =
+	    reg_query(reg,
+	              "SELECT id, at, actor, action, object_type, object, before, after FROM audit "
+	              "ORDER BY id DESC LIMIT ?",
+	              "i", (int64_t)(limit > 0 ? limit : -1));
 	if (!st)
 		return P25_EDB;
 	rows = json_array();
 	while ((rc = reg_step(reg, st)) == 1) {
-		json_t *r = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "id",
-				      (json_int_t)sqlite3_column_int64(st, 0), "at", col_text(st, 1),
-				      "actor", col_text(st, 2), "action", col_text(st, 3),
-				      "object_type", col_text(st, 4), "object", col_text(st, 5),
-				      "before", decoded_or_null(st, 6), "after",
-				      decoded_or_null(st, 7));
+		json_t *r =
+		    json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "id",
+		              (json_int_t)sqlite3_column_int64(st, 0), "at", col_text(st, 1),
+		              "actor", col_text(st, 2), "action", col_text(st, 3), "object_type",
+		              col_text(st, 4), "object", col_text(st, 5), "before",
+		              decoded_or_null(st, 6), "after", decoded_or_null(st, 7));
 		if (r)
 			json_array_append_new(rows, r);
 	}

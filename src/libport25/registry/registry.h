@@ -24,7 +24,7 @@ enum {
 	P25_EINVAL = -1,    /* bad input: malformed, out of range, refused by a rule */
 	P25_ENOTFOUND = -2, /* the named object does not exist */
 	P25_ECONFLICT = -3, /* clashes with what is there (overlap, duplicate, wrong state) */
-	P25_EDB = -4,	    /* storage or system failure */
+	P25_EDB = -4,       /* storage or system failure */
 };
 
 struct p25_registry;
@@ -89,7 +89,7 @@ const char *p25_registry_warning(const struct p25_registry *reg);
  * (the same objects `--json` prints); the caller owns them.
  */
 int p25_org_add(struct p25_registry *reg, const struct p25_actor *who, const char *handle,
-		const char *name, enum p25_mode mode, enum p25_action action);
+                const char *name, enum p25_mode mode, enum p25_action action);
 
 struct p25_org_change {
 	const char *name; /* NULL: unchanged */
@@ -99,24 +99,24 @@ struct p25_org_change {
 	enum p25_enrollment enrollment;
 };
 int p25_org_set(struct p25_registry *reg, const struct p25_actor *who, const char *handle,
-		const struct p25_org_change *change);
+                const struct p25_org_change *change);
 /* Refused while the org has prefixes or permits, unless force (which removes them too). */
 int p25_org_remove(struct p25_registry *reg, const struct p25_actor *who, const char *handle,
-		   bool force);
+                   bool force);
 int p25_org_list(struct p25_registry *reg, json_t **out);
 /* The org with its prefixes, contacts, permits (status at now) and open requests. */
 int p25_org_show(struct p25_registry *reg, const char *handle, p25_time now, json_t **out);
 
 /* flags: P25_PARSE_NORMALIZE accepts host bits, leaving a warning. */
 int p25_prefix_add(struct p25_registry *reg, const struct p25_actor *who, const char *org,
-		   const char *prefix, const char *description, unsigned flags);
+                   const char *prefix, const char *description, unsigned flags);
 /* Refused while permits lie inside the prefix. */
 int p25_prefix_remove(struct p25_registry *reg, const struct p25_actor *who, const char *prefix);
 int p25_prefix_list(struct p25_registry *reg, const char *org, json_t **out);
 
 int p25_contact_add(struct p25_registry *reg, const struct p25_actor *who, const char *org,
-		    const char *name, const char *email, const char *phone,
-		    enum p25_contact_role role, int64_t *id);
+                    const char *name, const char *email, const char *phone,
+                    enum p25_contact_role role, int64_t *id);
 int p25_contact_remove(struct p25_registry *reg, const struct p25_actor *who, int64_t id);
 int p25_contact_list(struct p25_registry *reg, const char *org, json_t **out);
 
@@ -127,24 +127,23 @@ struct p25_permit_spec {
 	const char *description;
 	const char *requested_by; /* NULL or "": the actor */
 	const char *approved_by;  /* NULL or "": the actor */
-	p25_time expires;	  /* 0: never */
-	bool force;		  /* allow prefixes wider than /24 or /48 */
+	p25_time expires;         /* 0: never */
+	bool force;               /* allow prefixes wider than /24 or /48 */
 };
 int p25_permit_add(struct p25_registry *reg, const struct p25_actor *who,
-		   const struct p25_permit_spec *spec, int64_t *id);
+                   const struct p25_permit_spec *spec, int64_t *id);
 int p25_permit_remove(struct p25_registry *reg, const struct p25_actor *who, int64_t id);
 /* expires 0: never. */
 int p25_permit_set_expiry(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
-			  p25_time expires);
+                          p25_time expires);
 
 struct p25_permit_filter {
-	const char *org;	 /* NULL: all */
-	p25_time now;		 /* status is relative to this */
+	const char *org;         /* NULL: all */
+	p25_time now;            /* status is relative to this */
 	int64_t expiring_within; /* > 0: only permits expiring within this many seconds */
-	bool expired;		 /* only expired permits */
+	bool expired;            /* only expired permits */
 };
-int p25_permit_list(struct p25_registry *reg, const struct p25_permit_filter *filter,
-		    json_t **out);
+int p25_permit_list(struct p25_registry *reg, const struct p25_permit_filter *filter, json_t **out);
 int p25_permit_show(struct p25_registry *reg, int64_t id, p25_time now, json_t **out);
 
 /* One server on a request: what a member writes on the sign-up or variance form. */
@@ -167,23 +166,23 @@ struct p25_request_spec {
 	size_t naddresses;
 };
 int p25_request_submit(struct p25_registry *reg, const struct p25_actor *who,
-		       const struct p25_request_spec *spec, int64_t *id);
+                       const struct p25_request_spec *spec, int64_t *id);
 int p25_request_approve(struct p25_registry *reg, const struct p25_actor *who, int64_t id);
 int p25_request_reject(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
-		       const char *reason);
+                       const char *reason);
 /* Creates or removes the permits (and activates a signup) with the status change, or nothing. */
 int p25_request_apply(struct p25_registry *reg, const struct p25_actor *who, int64_t id);
 int p25_request_verify(struct p25_registry *reg, const struct p25_actor *who, int64_t id);
 
 struct p25_request_filter {
 	const char *org; /* NULL: all */
-	bool overdue;	 /* only open requests past due at now */
+	bool overdue;    /* only open requests past due at now */
 	bool by_status;
 	enum p25_request_status status;
 	p25_time now;
 };
 int p25_request_list(struct p25_registry *reg, const struct p25_request_filter *filter,
-		     json_t **out);
+                     json_t **out);
 int p25_request_show(struct p25_registry *reg, int64_t id, p25_time now, json_t **out);
 
 /* The newest limit audit records first (limit <= 0: all). */
@@ -210,10 +209,10 @@ struct p25_import_result {
 
 /* All or nothing: the first bad row names the file, the line (or JSON path) and the problem. */
 int p25_import_buffer(struct p25_registry *reg, const struct p25_actor *who, const char *data,
-		      size_t len, const struct p25_import_options *opt,
-		      struct p25_import_result *result);
+                      size_t len, const struct p25_import_options *opt,
+                      struct p25_import_result *result);
 int p25_import_file(struct p25_registry *reg, const struct p25_actor *who, const char *path,
-		    const struct p25_import_options *opt, struct p25_import_result *result);
+                    const struct p25_import_options *opt, struct p25_import_result *result);
 /* The whole registry as one document, in a deterministic order; import reads it back. */
 int p25_registry_export(struct p25_registry *reg, json_t **out);
 

@@ -11,14 +11,14 @@
 #include "registry/internal.h"
 
 #define REQUEST_COLS                                                                               \
-	"r.id, o.handle, r.type, r.status, r.requested_by, r.note, r.submitted, r.due, "          \
-	"r.approved, r.approved_by, r.applied, r.applied_by, r.verified, r.verified_by, "         \
+	"r.id, o.handle, r.type, r.status, r.requested_by, r.note, r.submitted, r.due, "           \
+	"r.approved, r.approved_by, r.applied, r.applied_by, r.verified, r.verified_by, "          \
 	"r.rejected, r.rejected_by, r.reason, r.org_id"
 
 static json_t *nullable(sqlite3_stmt *st, int col)
 {
 	return sqlite3_column_type(st, col) == SQLITE_NULL ? json_null()
-							   : json_string(col_text(st, col));
+	                                                   : json_string(col_text(st, col));
 }
 
 static bool is_open(const char *status)
@@ -29,9 +29,9 @@ static bool is_open(const char *status)
 static int add_items(struct p25_registry *reg, int64_t id, const char *type, json_t *req)
 {
 	sqlite3_stmt *st = reg_query(reg,
-				     "SELECT address, kind, description, permit_id FROM "
-				     "request_item WHERE request_id = ? ORDER BY seq",
-				     "i", id);
+	                             "SELECT address, kind, description, permit_id FROM "
+	                             "request_item WHERE request_id = ? ORDER BY seq",
+	                             "i", id);
 	bool removal = !strcmp(type, "remove-permit");
 	json_t *items = json_array();
 	int rc;
@@ -42,15 +42,14 @@ static int add_items(struct p25_registry *reg, int64_t id, const char *type, jso
 	}
 	while ((rc = reg_step(reg, st)) == 1) {
 		if (removal)
-			json_array_append_new(
-				items, json_pack("{s:I, s:s}", "permit_id",
-						 (json_int_t)sqlite3_column_int64(st, 3), "address",
-						 col_text(st, 0)));
+			json_array_append_new(items,
+			                      json_pack("{s:I, s:s}", "permit_id",
+			                                (json_int_t)sqlite3_column_int64(st, 3),
+			                                "address", col_text(st, 0)));
 		else
-			json_array_append_new(items, json_pack("{s:s, s:s, s:s}", "address",
-							       col_text(st, 0), "kind",
-							       col_text(st, 1), "description",
-							       col_text(st, 2)));
+			json_array_append_new(
+			    items, json_pack("{s:s, s:s, s:s}", "address", col_text(st, 0), "kind",
+			                     col_text(st, 1), "description", col_text(st, 2)));
 	}
 	if (rc < 0) {
 		json_decref(items);
@@ -66,14 +65,14 @@ static json_t *request_json_row(sqlite3_stmt *st, p25_time now)
 {
 	const char *status = col_text(st, 3);
 	p25_time due = col_time(st, 7);
-	json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
-			      (json_int_t)sqlite3_column_int64(st, 0), "org", col_text(st, 1),
-			      "type", col_text(st, 2), "status", status, "requested_by",
-			      col_text(st, 4), "note", col_text(st, 5), "submitted",
-			      col_text(st, 6), "due", col_text(st, 7));
-	static const char *const later[] = {"approved", "approved_by", "applied", "applied_by",
-					    "verified", "verified_by", "rejected", "rejected_by",
-					    "reason"};
+	json_t *o =
+	    json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
+	              (json_int_t)sqlite3_column_int64(st, 0), "org", col_text(st, 1), "type",
+	              col_text(st, 2), "status", status, "requested_by", col_text(st, 4), "note",
+	              col_text(st, 5), "submitted", col_text(st, 6), "due", col_text(st, 7));
+	static const char *const later[] = {"approved",   "approved_by", "applied",
+	                                    "applied_by", "verified",    "verified_by",
+	                                    "rejected",   "rejected_by", "reason"};
 
 	if (!o)
 		return NULL;
@@ -84,7 +83,7 @@ static json_t *request_json_row(sqlite3_stmt *st, p25_time now)
 		json_object_set_new(o, "overdue", json_boolean(open && now > due));
 		/* Whole hours until due; negative once overdue.  Closed requests have none. */
 		json_object_set_new(o, "hours_left",
-				    open ? json_integer((due - now) / P25_HOUR) : json_null());
+		                    open ? json_integer((due - now) / P25_HOUR) : json_null());
 	}
 	return o;
 }
@@ -92,9 +91,9 @@ static json_t *request_json_row(sqlite3_stmt *st, p25_time now)
 json_t *request_json_by_id(struct p25_registry *reg, int64_t id, p25_time now)
 {
 	sqlite3_stmt *st = reg_query(reg,
-				     "SELECT " REQUEST_COLS " FROM request r JOIN org o ON o.id = "
-				     "r.org_id WHERE r.id = ?",
-				     "i", id);
+	                             "SELECT " REQUEST_COLS " FROM request r JOIN org o ON o.id = "
+	                             "r.org_id WHERE r.id = ?",
+	                             "i", id);
 	json_t *o;
 
 	if (!st)
@@ -113,7 +112,7 @@ json_t *request_json_by_id(struct p25_registry *reg, int64_t id, p25_time now)
 }
 
 static int request_audit(struct p25_registry *reg, const struct p25_actor *who, const char *action,
-			 int64_t id, json_t *before)
+                         int64_t id, json_t *before)
 {
 	json_t *after = request_json_by_id(reg, id, 0);
 	char object[24];
@@ -127,14 +126,14 @@ static int request_audit(struct p25_registry *reg, const struct p25_actor *who, 
 
 /* A server on a request is checked as permit add would check it, so apply rarely fails. */
 static int check_servers(struct p25_registry *reg, const struct p25_request_spec *spec,
-			 int64_t org_id)
+                         int64_t org_id)
 {
 	for (size_t i = 0; i < spec->nservers; i++) {
 		const struct p25_request_server *s = &spec->servers[i];
 		struct p25_permit_spec ps = {.org = spec->org,
-					     .address = s->address,
-					     .kind = s->kind,
-					     .description = s->description};
+		                             .address = s->address,
+		                             .kind = s->kind,
+		                             .description = s->description};
 		struct p25_prefix p, q;
 		struct p25_diag diag;
 		int rc = permit_validate(reg, &ps, org_id, &p);
@@ -147,24 +146,24 @@ static int check_servers(struct p25_registry *reg, const struct p25_request_spec
 			if (p25_prefix_parse(spec->servers[j].address, 0, &q, &diag) == 0 &&
 			    p25_prefix_equal(&p, &q))
 				return reg_fail(reg, P25_EINVAL,
-						"server %zu of the request (%s) repeats server %zu",
-						i + 1, s->address, j + 1);
+				                "server %zu of the request (%s) repeats server %zu",
+				                i + 1, s->address, j + 1);
 	}
 	return 0;
 }
 
 static int insert_item(struct p25_registry *reg, int64_t id, int64_t seq, const char *address,
-		       const char *kind, const char *description, int64_t permit_id)
+                       const char *kind, const char *description, int64_t permit_id)
 {
 	return reg_exec(reg,
-			"INSERT INTO request_item (request_id, seq, address, kind, description, "
-			"permit_id) VALUES (?, ?, ?, ?, ?, nullif(?, 0))",
-			"iisssi", id, seq, address, kind, description, permit_id);
+	                "INSERT INTO request_item (request_id, seq, address, kind, description, "
+	                "permit_id) VALUES (?, ?, ?, ?, ?, nullif(?, 0))",
+	                "iisssi", id, seq, address, kind, description, permit_id);
 }
 
 /* Find the permit a removal names, by id or address; it must belong to org. */
 static int find_permit(struct p25_registry *reg, int64_t org_id, const char *org, int64_t want,
-		       const char *address, int64_t *id, char *text, size_t textlen)
+                       const char *address, int64_t *id, char *text, size_t textlen)
 {
 	struct p25_prefix p;
 	struct p25_diag diag;
@@ -176,11 +175,11 @@ static int find_permit(struct p25_registry *reg, int64_t org_id, const char *org
 		if (p25_prefix_parse(address, 0, &p, &diag) < 0)
 			return reg_fail(reg, P25_EINVAL, "%s", diag.error);
 		permit_text(&p, canon, sizeof canon);
-		st = reg_query(reg, "SELECT id, text FROM permit WHERE org_id = ? AND text = ?", "is",
-			       org_id, canon);
+		st = reg_query(reg, "SELECT id, text FROM permit WHERE org_id = ? AND text = ?",
+		               "is", org_id, canon);
 	} else {
 		st = reg_query(reg, "SELECT id, text FROM permit WHERE org_id = ? AND id = ?", "ii",
-			       org_id, want);
+		               org_id, want);
 	}
 	if (!st)
 		return P25_EDB;
@@ -190,11 +189,12 @@ static int find_permit(struct p25_registry *reg, int64_t org_id, const char *org
 		sqlite3_finalize(st);
 		if (address)
 			return reg_fail(reg, P25_ENOTFOUND,
-					"organization '%s' has no permit for %s", org, canon);
+			                "organization '%s' has no permit for %s", org, canon);
 		return reg_fail(reg, P25_ENOTFOUND,
-				"organization '%s' has no permit %" PRId64 " (see port25 permit list "
-				"--org %s)",
-				org, want, org);
+		                "organization '%s' has no permit %" PRId64
+		                " (see port25 permit list "
+		                "--org %s)",
+		                org, want, org);
 	}
 	*id = sqlite3_column_int64(st, 0);
 	snprintf(text, textlen, "%s", col_text(st, 1));
@@ -203,7 +203,7 @@ static int find_permit(struct p25_registry *reg, int64_t org_id, const char *org
 }
 
 static int submit_tx(struct p25_registry *reg, const struct p25_actor *who,
-		     const struct p25_request_spec *spec, int64_t *out)
+                     const struct p25_request_spec *spec, int64_t *out)
 {
 	const char *type = p25_request_type_name(spec->type);
 	bool removal = spec->type == P25_REQ_REMOVE_PERMIT;
@@ -215,40 +215,40 @@ static int submit_tx(struct p25_registry *reg, const struct p25_actor *who,
 		return rc;
 	if (removal && spec->nservers)
 		return reg_fail(reg, P25_EINVAL,
-				"a remove-permit request names permits (--permit ID or ADDRESS), "
-				"not servers");
+		                "a remove-permit request names permits (--permit ID or ADDRESS), "
+		                "not servers");
 	if (!removal && (spec->npermit_ids || spec->naddresses))
-		return reg_fail(reg, P25_EINVAL, "a %s request lists servers (--server), not permits",
-				type);
+		return reg_fail(reg, P25_EINVAL,
+		                "a %s request lists servers (--server), not permits", type);
 	if (removal && !spec->npermit_ids && !spec->naddresses)
 		return reg_fail(reg, P25_EINVAL,
-				"a remove-permit request for '%s' needs at least one permit "
-				"(--permit ID or ADDRESS)",
-				spec->org);
+		                "a remove-permit request for '%s' needs at least one permit "
+		                "(--permit ID or ADDRESS)",
+		                spec->org);
 	if (!removal && !spec->nservers)
 		return reg_fail(reg, P25_EINVAL,
-				"a %s request for '%s' needs at least one server (--server ADDRESS "
-				"or --file)",
-				type, spec->org);
+		                "a %s request for '%s' needs at least one server (--server ADDRESS "
+		                "or --file)",
+		                type, spec->org);
 	org = org_json_by_id(reg, org_id);
 	if (spec->type == P25_REQ_SIGNUP &&
 	    !strcmp(json_string_value(json_object_get(org, "enrollment")), "active")) {
 		json_decref(org);
 		return reg_fail(reg, P25_ECONFLICT,
-				"organization '%s' is already enrolled (active); use an add-permit "
-				"request for more servers",
-				spec->org);
+		                "organization '%s' is already enrolled (active); use an add-permit "
+		                "request for more servers",
+		                spec->org);
 	}
 	if (!removal && (rc = check_servers(reg, spec, org_id)) < 0) {
 		json_decref(org);
 		return rc;
 	}
 	rc = reg_exec(reg,
-		      "INSERT INTO request (org_id, type, status, requested_by, note, submitted, "
-		      "due) VALUES (?, ?, 'submitted', ?, ?, ?, ?)",
-		      "isssTT", org_id, type,
-		      spec->requested_by && *spec->requested_by ? spec->requested_by : who->name,
-		      spec->note ? spec->note : "", who->now, who->now + P25_REQUEST_DUE);
+	              "INSERT INTO request (org_id, type, status, requested_by, note, submitted, "
+	              "due) VALUES (?, ?, 'submitted', ?, ?, ?, ?)",
+	              "isssTT", org_id, type,
+	              spec->requested_by && *spec->requested_by ? spec->requested_by : who->name,
+	              spec->note ? spec->note : "", who->now, who->now + P25_REQUEST_DUE);
 	id = sqlite3_last_insert_rowid(reg->db);
 	for (size_t i = 0; rc == 0 && i < spec->nservers; i++) {
 		struct p25_prefix p;
@@ -256,16 +256,16 @@ static int submit_tx(struct p25_registry *reg, const struct p25_actor *who,
 		char text[P25_PREFIX_STRLEN];
 		p25_prefix_parse(spec->servers[i].address, 0, &p, &diag);
 		rc = insert_item(reg, id, ++seq, permit_text(&p, text, sizeof text),
-				 p25_kind_name(spec->servers[i].kind), spec->servers[i].description,
-				 0);
+		                 p25_kind_name(spec->servers[i].kind), spec->servers[i].description,
+		                 0);
 	}
 	for (size_t i = 0; rc == 0 && i < spec->npermit_ids + spec->naddresses; i++) {
 		char text[P25_PREFIX_STRLEN];
 		int64_t pid = 0;
 		bool by_id = i < spec->npermit_ids;
 		rc = find_permit(reg, org_id, spec->org, by_id ? spec->permit_ids[i] : 0,
-				 by_id ? NULL : spec->addresses[i - spec->npermit_ids], &pid, text,
-				 sizeof text);
+		                 by_id ? NULL : spec->addresses[i - spec->npermit_ids], &pid, text,
+		                 sizeof text);
 		if (rc == 0)
 			rc = insert_item(reg, id, ++seq, text, NULL, NULL, pid);
 	}
@@ -273,8 +273,9 @@ static int submit_tx(struct p25_registry *reg, const struct p25_actor *who,
 	if (rc == 0 && spec->type == P25_REQ_SIGNUP &&
 	    !strcmp(json_string_value(json_object_get(org, "enrollment")), "none")) {
 		json_t *after;
-		rc = reg_exec(reg, "UPDATE org SET enrollment = 'pending', updated = ? WHERE id = ?",
-			      "Ti", who->now, org_id);
+		rc =
+		    reg_exec(reg, "UPDATE org SET enrollment = 'pending', updated = ? WHERE id = ?",
+		             "Ti", who->now, org_id);
 		after = org_json_by_id(reg, org_id);
 		if (rc == 0)
 			rc = reg_audit(reg, who, "org.set", "org", spec->org, org, after);
@@ -289,7 +290,7 @@ static int submit_tx(struct p25_registry *reg, const struct p25_actor *who,
 }
 
 int p25_request_submit(struct p25_registry *reg, const struct p25_actor *who,
-		       const struct p25_request_spec *spec, int64_t *id)
+                       const struct p25_request_spec *spec, int64_t *id)
 {
 	int rc = reg_begin(reg);
 	if (rc < 0)
@@ -299,16 +300,17 @@ int p25_request_submit(struct p25_registry *reg, const struct p25_actor *who,
 
 /* Load a request for a state change: it must be in one of the from states. */
 static int load_for(struct p25_registry *reg, int64_t id, const char *const *from, const char *verb,
-		    json_t **out)
+                    json_t **out)
 {
 	json_t *r = request_json_by_id(reg, id, 0);
 	const char *status;
 
 	*out = NULL;
 	if (!r)
-		return reg->error[0] ? P25_EDB
-				     : reg_fail(reg, P25_ENOTFOUND,
-						"no request %" PRId64 " (see port25 request list)", id);
+		return reg->error[0]
+		           ? P25_EDB
+		           : reg_fail(reg, P25_ENOTFOUND,
+		                      "no request %" PRId64 " (see port25 request list)", id);
 	status = json_string_value(json_object_get(r, "status"));
 	for (; *from; from++) {
 		if (!strcmp(status, *from)) {
@@ -316,19 +318,20 @@ static int load_for(struct p25_registry *reg, int64_t id, const char *const *fro
 			return 0;
 		}
 	}
-	reg_fail(reg, P25_ECONFLICT, "request %" PRId64 " is %s and cannot be %s", id, status, verb);
+	reg_fail(reg, P25_ECONFLICT, "request %" PRId64 " is %s and cannot be %s", id, status,
+	         verb);
 	json_decref(r);
 	return P25_ECONFLICT;
 }
 
 static int set_status(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
-		      const char *status)
+                      const char *status)
 {
 	char sql[160];
 
 	/* status names a fixed column pair (approved/approved_by, ...), never user text. */
 	snprintf(sql, sizeof sql, "UPDATE request SET status = ?, %s = ?, %s_by = ? WHERE id = ?",
-		 status, status);
+	         status, status);
 	return reg_exec(reg, sql, "sTsi", status, who->now, who->name, id);
 }
 
@@ -355,14 +358,15 @@ int p25_request_approve(struct p25_registry *reg, const struct p25_actor *who, i
 }
 
 static int reject_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
-		     const char *reason)
+                     const char *reason)
 {
 	static const char *const from[] = {"submitted", "approved", NULL};
 	json_t *before;
 	int rc;
 
 	if (!reason || !*reason)
-		return reg_fail(reg, P25_EINVAL, "rejecting request %" PRId64 " needs a reason", id);
+		return reg_fail(reg, P25_EINVAL, "rejecting request %" PRId64 " needs a reason",
+		                id);
 	rc = load_for(reg, id, from, "rejected", &before);
 	if (rc == 0)
 		rc = set_status(reg, who, id, "rejected");
@@ -375,7 +379,7 @@ static int reject_tx(struct p25_registry *reg, const struct p25_actor *who, int6
 }
 
 int p25_request_reject(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
-		       const char *reason)
+                       const char *reason)
 {
 	int rc = reg_begin(reg);
 	if (rc < 0)
@@ -414,28 +418,29 @@ static int apply_tx(struct p25_registry *reg, const struct p25_actor *who, int64
 		return prefixed(reg, rc, id);
 	}
 	items = json_object_get(before, !strcmp(type, "remove-permit") ? "remove" : "servers");
-	json_array_foreach(items, i, item) {
+	json_array_foreach(items, i, item)
+	{
 		if (!strcmp(type, "remove-permit")) {
 			int64_t pid = json_integer_value(json_object_get(item, "permit_id"));
 			const char *address = json_string_value(json_object_get(item, "address"));
 			char text[P25_PREFIX_STRLEN];
-			/* The permit may have been replaced meanwhile; the address still names it. */
+			/* The permit may have been replaced meanwhile; the address still names it.
+			 */
 			rc = find_permit(reg, org_id, org, pid, NULL, &pid, text, sizeof text);
 			if (rc == P25_ENOTFOUND)
 				rc = find_permit(reg, org_id, org, 0, address, &pid, text,
-						 sizeof text);
+				                 sizeof text);
 			if (rc == 0)
 				rc = permit_remove_in_tx(reg, who, pid);
 		} else {
 			struct p25_permit_spec ps = {
-				.org = org,
-				.address = json_string_value(json_object_get(item, "address")),
-				.description =
-					json_string_value(json_object_get(item, "description")),
-				.requested_by =
-					json_string_value(json_object_get(before, "requested_by")),
-				.approved_by =
-					json_string_value(json_object_get(before, "approved_by")),
+			    .org = org,
+			    .address = json_string_value(json_object_get(item, "address")),
+			    .description = json_string_value(json_object_get(item, "description")),
+			    .requested_by =
+			        json_string_value(json_object_get(before, "requested_by")),
+			    .approved_by =
+			        json_string_value(json_object_get(before, "approved_by")),
 			};
 			struct permit_origin origin = {.request_id = id};
 			p25_kind_parse(json_string_value(json_object_get(item, "kind")), &ps.kind);
@@ -447,7 +452,7 @@ static int apply_tx(struct p25_registry *reg, const struct p25_actor *who, int64
 	if (rc == 0 && !strcmp(type, "signup")) {
 		json_t *org_before = org_json_by_id(reg, org_id), *org_after;
 		rc = reg_exec(reg, "UPDATE org SET enrollment = 'active', updated = ? WHERE id = ?",
-			      "Ti", who->now, org_id);
+		              "Ti", who->now, org_id);
 		org_after = org_json_by_id(reg, org_id);
 		if (rc == 0)
 			rc = reg_audit(reg, who, "org.set", "org", org, org_before, org_after);
@@ -506,12 +511,12 @@ int p25_request_list(struct p25_registry *reg, const struct p25_request_filter *
 	reg->error[0] = '\0';
 	if (f->org && (rc = org_id_of(reg, f->org, &org_id)) < 0)
 		return rc;
-	st = reg_query(reg,
-		       "SELECT " REQUEST_COLS " FROM request r JOIN org o ON o.id = r.org_id "
-		       "WHERE (? = 0 OR r.org_id = ?) AND (? IS NULL OR r.status = ?) ORDER BY r.id",
-		       "iiss", org_id, org_id,
-		       f->by_status ? p25_request_status_name(f->status) : NULL,
-		       f->by_status ? p25_request_status_name(f->status) : NULL);
+	st = reg_query(
+	    reg,
+	    "SELECT " REQUEST_COLS " FROM request r JOIN org o ON o.id = r.org_id "
+	    "WHERE (? = 0 OR r.org_id = ?) AND (? IS NULL OR r.status = ?) ORDER BY r.id",
+	    "iiss", org_id, org_id, f->by_status ? p25_request_status_name(f->status) : NULL,
+	    f->by_status ? p25_request_status_name(f->status) : NULL);
 	if (!st)
 		return P25_EDB;
 	rows = json_array();
@@ -553,7 +558,7 @@ int p25_request_show(struct p25_registry *reg, int64_t id, p25_time now, json_t 
 /* ---- restoring from an export ---- */
 
 static int get_time(struct p25_registry *reg, json_t *obj, const char *key, bool required,
-		    const char *where, p25_time *out)
+                    const char *where, p25_time *out)
 {
 	json_t *v = json_object_get(obj, key);
 	char err[200];
@@ -566,7 +571,7 @@ static int get_time(struct p25_registry *reg, json_t *obj, const char *key, bool
 	}
 	if (!json_is_string(v) || p25_time_parse(json_string_value(v), out, err, sizeof err) < 0)
 		return reg_fail(reg, P25_EINVAL, "%s: \"%s\": %s", where, key,
-				json_is_string(v) ? err : "expected a time string");
+		                json_is_string(v) ? err : "expected a time string");
 	return 0;
 }
 
@@ -577,7 +582,7 @@ static const char *get_str(json_t *obj, const char *key)
 }
 
 int request_restore_tx(struct p25_registry *reg, const struct p25_actor *who, json_t *req,
-		       const char *where)
+                       const char *where)
 {
 	static const char *const stamps[] = {"approved", "applied", "verified", "rejected"};
 	enum p25_request_type type;
@@ -596,15 +601,15 @@ int request_restore_tx(struct p25_registry *reg, const struct p25_actor *who, js
 		return reg_fail(reg, P25_EINVAL, "%s: \"org\" is missing", where);
 	if ((rc = org_id_of(reg, org, &org_id)) < 0)
 		return reg_fail(reg, rc, "%s: no organization '%s' in the registry or the file",
-				where, org);
+		                where, org);
 	if (p25_request_type_parse(get_str(req, "type"), &type) < 0)
 		return reg_fail(reg, P25_EINVAL,
-				"%s: \"type\" must be signup, add-permit or remove-permit", where);
+		                "%s: \"type\" must be signup, add-permit or remove-permit", where);
 	if (p25_request_status_parse(get_str(req, "status"), &status) < 0)
 		return reg_fail(reg, P25_EINVAL,
-				"%s: \"status\" must be submitted, approved, applied, verified or "
-				"rejected",
-				where);
+		                "%s: \"status\" must be submitted, approved, applied, verified or "
+		                "rejected",
+		                where);
 	if ((rc = get_time(reg, req, "submitted", true, where, &submitted)) < 0 ||
 	    (rc = get_time(reg, req, "due", false, where, &due)) < 0)
 		return rc;
@@ -614,35 +619,36 @@ int request_restore_tx(struct p25_registry *reg, const struct p25_actor *who, js
 	if (!due)
 		due = submitted + P25_REQUEST_DUE;
 	if (want > 0) {
-		sqlite3_stmt *st = reg_query(reg, "SELECT 1 FROM request WHERE id = ?", "i",
-					     (int64_t)want);
+		sqlite3_stmt *st =
+		    reg_query(reg, "SELECT 1 FROM request WHERE id = ?", "i", (int64_t)want);
 		if (!st || (rc = reg_step(reg, st)) < 0)
 			return P25_EDB;
 		sqlite3_finalize(st);
 		if (rc)
 			return reg_fail(reg, P25_ECONFLICT, "%s: request id %lld is already in use",
-					where, (long long)want);
+			                where, (long long)want);
 	}
-	rc = reg_exec(reg,
-		      "INSERT INTO request (id, org_id, type, status, requested_by, note, submitted, "
-		      "due, approved, approved_by, applied, applied_by, verified, verified_by, "
-		      "rejected, rejected_by, reason) VALUES (nullif(?, 0), ?, ?, ?, ?, ?, ?, ?, "
-		      "?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		      "iissssTTtstststss", (int64_t)want, org_id, p25_request_type_name(type),
-		      p25_request_status_name(status),
-		      get_str(req, "requested_by") ? get_str(req, "requested_by") : who->name,
-		      get_str(req, "note") ? get_str(req, "note") : "", submitted, due, t[0],
-		      get_str(req, "approved_by"), t[1], get_str(req, "applied_by"), t[2],
-		      get_str(req, "verified_by"), t[3], get_str(req, "rejected_by"),
-		      get_str(req, "reason"));
+	rc = reg_exec(
+	    reg,
+	    "INSERT INTO request (id, org_id, type, status, requested_by, note, submitted, "
+	    "due, approved, approved_by, applied, applied_by, verified, verified_by, "
+	    "rejected, rejected_by, reason) VALUES (nullif(?, 0), ?, ?, ?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    "iissssTTtstststss", (int64_t)want, org_id, p25_request_type_name(type),
+	    p25_request_status_name(status),
+	    get_str(req, "requested_by") ? get_str(req, "requested_by") : who->name,
+	    get_str(req, "note") ? get_str(req, "note") : "", submitted, due, t[0],
+	    get_str(req, "approved_by"), t[1], get_str(req, "applied_by"), t[2],
+	    get_str(req, "verified_by"), t[3], get_str(req, "rejected_by"), get_str(req, "reason"));
 	if (rc < 0)
 		return rc;
 	id = sqlite3_last_insert_rowid(reg->db);
 	items = json_object_get(req, type == P25_REQ_REMOVE_PERMIT ? "remove" : "servers");
 	if (items && !json_is_array(items))
 		return reg_fail(reg, P25_EINVAL, "%s: \"%s\" must be an array", where,
-				type == P25_REQ_REMOVE_PERMIT ? "remove" : "servers");
-	json_array_foreach(items, i, item) {
+		                type == P25_REQ_REMOVE_PERMIT ? "remove" : "servers");
+	json_array_foreach(items, i, item)
+	{
 		struct p25_prefix p;
 		struct p25_diag diag;
 		enum p25_permit_kind kind;
@@ -650,21 +656,20 @@ int request_restore_tx(struct p25_registry *reg, const struct p25_actor *who, js
 		const char *address = get_str(item, "address");
 		if (p25_prefix_parse(address, 0, &p, &diag) < 0)
 			return reg_fail(reg, P25_EINVAL, "%s item %zu: %s", where, i + 1,
-					diag.error);
+			                diag.error);
 		permit_text(&p, text, sizeof text);
 		if (type == P25_REQ_REMOVE_PERMIT) {
 			rc = insert_item(reg, id, (int64_t)i + 1, text, NULL, NULL,
-					 json_integer_value(json_object_get(item, "permit_id")));
+			                 json_integer_value(json_object_get(item, "permit_id")));
 		} else {
 			if (p25_kind_parse(get_str(item, "kind"), &kind) < 0)
 				return reg_fail(reg, P25_EINVAL,
-						"%s item %zu: \"kind\" must be mail-server, "
-						"application-server or network-device",
-						where, i + 1);
-			rc = insert_item(reg, id, (int64_t)i + 1, text, p25_kind_name(kind),
-					 get_str(item, "description") ? get_str(item, "description")
-								       : "",
-					 0);
+				                "%s item %zu: \"kind\" must be mail-server, "
+				                "application-server or network-device",
+				                where, i + 1);
+			rc = insert_item(
+			    reg, id, (int64_t)i + 1, text, p25_kind_name(kind),
+			    get_str(item, "description") ? get_str(item, "description") : "", 0);
 		}
 		if (rc < 0)
 			return rc;
