@@ -188,7 +188,7 @@ static void test_bad_row_rejects_whole_file(void **state)
 	                             "k12,192.0.2.30,mail,b\n",
 	                             NULL, &res),
 	                 P25_ECONFLICT);
-	assert_true(contains(p25_registry_error(reg), "d.csv: line 3"));
+	assert_true(contains(p25_registry_error(reg), "d.csv: line 3: 192.0.2.30 repeats an earlier row"));
 	assert_int_equal(import_text(reg, "w.csv",
 	                             "org,address,kind,description\nk12,192.0.2.0/23,mail,a\n",
 	                             NULL, &res),

@@ -200,13 +200,39 @@ struct server_row {
 	const char *org, *address, *kind, *description, *requested_by, *approved_by, *expires;
 };
 
+static bool repeated_in_file(struct p25_registry *reg, const char *org, const char *address,
+                             int64_t first_new)
+{
+	struct p25_prefix p;
+	struct p25_diag diag;
+	char text[P25_PREFIX_STRLEN];
+	sqlite3_stmt *st;
+	bool repeated = false;
+
+	if (p25_prefix_parse(address, 0, &p, &diag) < 0)
+		return false;
+	st = reg_query(reg,
+	               "SELECT p.id FROM permit p JOIN org o ON o.id = p.org_id WHERE o.handle = ? "
+	               "AND p.text = ?",
+	               "ss", org, permit_text(&p, text, sizeof text));
+	if (!st || reg_step(reg, st) != 1) {
+		sqlite3_finalize(st);
+		return false;
+	}
+	repeated = sqlite3_column_int64(st, 0) >= first_new;
+	sqlite3_finalize(st);
+	return repeated;
+}
+
+/* Permit ids from first_new on were created by this import: a clash with one is a repeated row. */
 static int import_server(struct p25_registry *reg, const struct p25_actor *who,
                          const struct p25_import_options *opt, const struct server_row *row,
-                         const char *where, struct p25_import_result *result)
+                         const char *where, int64_t first_new, struct p25_import_result *result)
 {
 	struct p25_permit_spec spec = {0};
 	const char *org = row->org && *row->org ? row->org : opt->org;
 	char err[256];
+	int64_t id;
 	int rc;
 
 	if (!org || !*org)
@@ -234,7 +260,10 @@ static int import_server(struct p25_registry *reg, const struct p25_actor *who,
 	spec.requested_by = row->requested_by;
 	spec.approved_by = row->approved_by;
 	spec.force = opt->force;
-	rc = permit_add_tx(reg, who, &spec, NULL, NULL);
+	rc = permit_add_tx(reg, who, &spec, NULL, &id);
+	if (rc == P25_ECONFLICT && repeated_in_file(reg, org, row->address, first_new))
+		return reg_fail(reg, rc, "%s: %s: %s repeats an earlier row of this file",
+		                opt->name, where, row->address);
 	if (rc < 0)
 		return rc == P25_EDB ? rc : locate(reg, rc, "%s: %s", opt->name, where);
 	result->permits++;
@@ -258,7 +287,7 @@ static const char *const csv_columns[] = {"org",          "address",     "kind",
 #define NCOLUMNS 7
 
 static int import_csv(struct p25_registry *reg, const struct p25_actor *who, const char *data,
-                      size_t len, const struct p25_import_options *opt,
+                      size_t len, const struct p25_import_options *opt, int64_t first_new,
                       struct p25_import_result *result)
 {
 	struct p25_csv csv;
@@ -314,7 +343,7 @@ static int import_csv(struct p25_registry *reg, const struct p25_actor *who, con
 		for (int c = 0; c < NCOLUMNS; c++)
 			v[c] = col[c] >= 0 ? trim(rec->fields[col[c]]) : NULL;
 		row = (struct server_row){v[0], v[1], v[2], v[3], v[4], v[5], v[6]};
-		rc = import_server(reg, who, opt, &row, where, result);
+		rc = import_server(reg, who, opt, &row, where, first_new, result);
 	}
 	if (rc == 0 && csv.nrecords == 1)
 		rc = reg_fail(reg, P25_EINVAL, "%s: no servers after the header row", opt->name);
@@ -342,7 +371,7 @@ static int check_strings(struct p25_registry *reg, json_t *obj, const char *cons
 }
 
 static int import_server_list(struct p25_registry *reg, const struct p25_actor *who, json_t *doc,
-                              const struct p25_import_options *opt,
+                              const struct p25_import_options *opt, int64_t first_new,
                               struct p25_import_result *result)
 {
 	static const char *const keys[] = {"address",     "kind",    "description", "requested_by",
@@ -379,7 +408,7 @@ static int import_server_list(struct p25_registry *reg, const struct p25_actor *
 		                          str_of(s, "kind"),         str_of(s, "description"),
 		                          str_of(s, "requested_by"), str_of(s, "approved_by"),
 		                          str_of(s, "expires")};
-		if ((rc = import_server(reg, who, &o, &row, where, result)) < 0)
+		if ((rc = import_server(reg, who, &o, &row, where, first_new, result)) < 0)
 			return rc;
 	}
 	return 0;
@@ -576,7 +605,7 @@ static int import_document(struct p25_registry *reg, const struct p25_actor *who
 }
 
 static int import_json(struct p25_registry *reg, const struct p25_actor *who, const char *data,
-                       size_t len, const struct p25_import_options *opt,
+                       size_t len, const struct p25_import_options *opt, int64_t first_new,
                        struct p25_import_result *result)
 {
 	json_error_t jerr;
@@ -591,7 +620,7 @@ static int import_json(struct p25_registry *reg, const struct p25_actor *who, co
 	else if (json_object_get(doc, "organizations"))
 		rc = import_document(reg, who, doc, opt, result);
 	else if (json_object_get(doc, "servers"))
-		rc = import_server_list(reg, who, doc, opt, result);
+		rc = import_server_list(reg, who, doc, opt, first_new, result);
 	else
 		rc = reg_fail(reg, P25_EINVAL,
 		              "%s: neither a server list ({\"org\", \"servers\"}) nor a registry "
@@ -622,13 +651,20 @@ static int import_tx(struct p25_registry *reg, const struct p25_actor *who, cons
                      struct p25_import_result *result)
 {
 	enum p25_import_format format = opt->format;
+	sqlite3_stmt *st;
+	int64_t first_new;
 	json_t *summary;
 	int rc;
 
 	if (format == P25_IMPORT_AUTO)
 		format = detect(opt->name, data, len);
-	rc = format == P25_IMPORT_CSV ? import_csv(reg, who, data, len, opt, result)
-	                              : import_json(reg, who, data, len, opt, result);
+	st = reg_query(reg, "SELECT coalesce(max(id), 0) + 1 FROM permit", "");
+	if (!st || (rc = reg_step(reg, st)) < 0)
+		return P25_EDB;
+	first_new = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	rc = format == P25_IMPORT_CSV ? import_csv(reg, who, data, len, opt, first_new, result)
+	                              : import_json(reg, who, data, len, opt, first_new, result);
 	if (rc < 0)
 		return rc;
 	summary = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "format",
