@@ -3,12 +3,13 @@
  * libpcap loop (pcap_next_ex and a minimal parse), both counting port-25
  * connection openers (SYN without ACK) per source host.
  *
- *   bench_capture [--file F] [--size-mb N] [--runs N] [--keep] [--out F]
+ *   bench_capture [--file F] [--size-mb N] [--pcapng] [--runs N] [--keep] [--out F]
  *
  * Without --file a capture of about N MB (default 1024) with a realistic
  * mix is generated first: mostly web, DNS and QUIC among thousands of
  * hosts, a few per cent SMTP, Ethernet with some 802.1Q and QinQ, IPv4 and
- * IPv6.  It is removed at the end unless --keep.  With --gen-only the file
+ * IPv6; classic pcap, or pcapng with --pcapng.  It is removed at the end
+ * unless --keep.  With --gen-only the file
  * is written and kept, nothing timed (a generator for other benchmarks).
  */
 #include <errno.h>
@@ -141,6 +142,7 @@ struct out {
 	uint8_t *buf;
 	size_t len, cap;
 	uint64_t written, packets, ts_us;
+	bool ng;
 };
 
 static void flush_out(struct out *o)
@@ -245,18 +247,30 @@ static void emit(struct out *o, struct rng *r, const struct flow *f)
 	while (off < 60)
 		pkt[off++] = 0;
 
-	if (o->len + 16 + off > o->cap)
+	if (o->len + 36 + off > o->cap)
 		flush_out(o);
 	uint8_t *h = o->buf + o->len;
 	o->ts_us += 1 + below(r, 40);
-	uint32_t sec = (uint32_t)(1700000000 + o->ts_us / 1000000), us = (uint32_t)(o->ts_us % 1000000);
-	memcpy(h, &sec, 4);
-	memcpy(h + 4, &us, 4);
 	uint32_t len = (uint32_t)off;
-	memcpy(h + 8, &len, 4);
-	memcpy(h + 12, &len, 4);
-	memcpy(h + 16, pkt, off);
-	o->len += 16 + off;
+	if (o->ng) {
+		uint64_t ts = 1700000000ull * 1000000 + o->ts_us;
+		uint32_t pad = (4 - len % 4) % 4, blen = 32 + len + pad;
+		uint32_t epb[7] = { 6, blen, 0, (uint32_t)(ts >> 32), (uint32_t)ts, len, len };
+		memcpy(h, epb, 28);
+		memcpy(h + 28, pkt, off);
+		memset(h + 28 + off, 0, pad);
+		memcpy(h + 28 + off + pad, &blen, 4);
+		o->len += blen;
+	} else {
+		uint32_t sec = (uint32_t)(1700000000 + o->ts_us / 1000000);
+		uint32_t us = (uint32_t)(o->ts_us % 1000000);
+		memcpy(h, &sec, 4);
+		memcpy(h + 4, &us, 4);
+		memcpy(h + 8, &len, 4);
+		memcpy(h + 12, &len, 4);
+		memcpy(h + 16, pkt, off);
+		o->len += 16 + off;
+	}
 	o->packets++;
 }
 
@@ -270,18 +284,26 @@ static uint32_t server4(struct rng *r)
 	return 0xc6336400u + below(r, V4_SERVERS); /* around 198.51.100.0 */
 }
 
-static uint64_t generate(const char *path, uint64_t bytes)
+static uint64_t generate(const char *path, uint64_t bytes, bool ng)
 {
-	struct out o = { .cap = 4u << 20 };
+	struct out o = { .cap = 4u << 20, .ng = ng };
 	o.f = fopen(path, "wb");
 	if (!o.f) {
 		fprintf(stderr, "%s: %s\n", path, strerror(errno));
 		exit(1);
 	}
 	o.buf = malloc(o.cap);
-	uint32_t hdr[6] = { 0xa1b2c3d4, 2 | 4 << 16, 0, 0, 262144, 1 };
-	memcpy(o.buf, hdr, 24);
-	o.len = 24;
+	if (ng) {
+		/* SHB (v1.0, section length unknown), IDB (Ethernet, µs) */
+		uint32_t hdr[12] = { 0x0a0d0d0a, 28, 0x1a2b3c4d, 1, 0xffffffff, 0xffffffff, 28,
+				     1, 20, 1, 262144, 20 };
+		memcpy(o.buf, hdr, 48);
+		o.len = 48;
+	} else {
+		uint32_t hdr[6] = { 0xa1b2c3d4, 2 | 4 << 16, 0, 0, 262144, 1 };
+		memcpy(o.buf, hdr, 24);
+		o.len = 24;
+	}
 	struct rng r = { 0x9e3779b97f4a7c15ull };
 	while (o.written + o.len < bytes) {
 		struct flow f = { 0 };
@@ -489,7 +511,7 @@ int main(int argc, char **argv)
 	const char *file = NULL, *out = NULL;
 	long size_mb = 1024;
 	int runs = 3;
-	bool keep = false, gen_only = false;
+	bool keep = false, gen_only = false, ng = false;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--file") && i + 1 < argc)
 			file = argv[++i];
@@ -499,13 +521,15 @@ int main(int argc, char **argv)
 			size_mb = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--runs") && i + 1 < argc)
 			runs = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--pcapng"))
+			ng = true;
 		else if (!strcmp(argv[i], "--keep"))
 			keep = true;
 		else if (!strcmp(argv[i], "--gen-only"))
 			gen_only = keep = true;
 		else {
 			fprintf(stderr,
-				"usage: %s [--file F | --size-mb N [--out F] [--keep] [--gen-only]] "
+				"usage: %s [--file F | --size-mb N [--out F] [--pcapng] [--keep] [--gen-only]] "
 				"[--runs N]\n",
 				argv[0]);
 			return 2;
@@ -520,12 +544,12 @@ int main(int argc, char **argv)
 	if (!file) {
 		if (!out) {
 			const char *td = getenv("TMPDIR");
-			snprintf(tmp, sizeof tmp, "%s/p25-bench-%ld.pcap", td ? td : "/tmp",
-				 (long)getpid());
+			snprintf(tmp, sizeof tmp, "%s/p25-bench-%ld.%s", td ? td : "/tmp",
+				 (long)getpid(), ng ? "pcapng" : "pcap");
 			out = tmp;
 		}
 		double t0 = now();
-		uint64_t n = generate(out, (uint64_t)size_mb << 20);
+		uint64_t n = generate(out, (uint64_t)size_mb << 20, ng);
 		printf("generated %s: %ld MB, %" PRIu64 " packets in %.1f s\n", out, size_mb, n,
 		       now() - t0);
 		file = out;

@@ -2,6 +2,11 @@
  * Packet capture reading: classic pcap and pcapng files (plain or gzip),
  * memory images, and live interfaces.
  *
+ * Classic pcap: either byte order, micro- or nanosecond, and the 24-byte
+ * "modified" records.  pcapng: every section and byte order, interfaces with
+ * their link type, if_tsresol and if_tsoffset; enhanced, simple and the
+ * obsolete packet blocks are delivered, every other block skipped.
+ *
  * Files are streamed, never loaded whole: a regular uncompressed file is
  * mapped and walked in place, anything else (pipes, gzip) is read in large
  * chunks.  Packets come out one at a time through p25_capture_next() or a
@@ -86,7 +91,10 @@ int p25_capture_foreach(struct p25_capture *c, p25_packet_fn fn, void *ctx);
 /* The error of the last failed call: "FILE: at offset N: what". */
 const char *p25_capture_strerror(const struct p25_capture *c);
 enum p25_capture_format p25_capture_format(const struct p25_capture *c);
-/* Link type of a classic pcap file, or of the first pcapng interface seen. */
+/*
+ * Link type of a classic pcap file, or of the first pcapng interface seen
+ * (UINT32_MAX before any).  pcapng packets carry their own interface's.
+ */
 uint32_t p25_capture_linktype(const struct p25_capture *c);
 /* Bytes consumed so far, counted in the decompressed stream for gzip. */
 uint64_t p25_capture_offset(const struct p25_capture *c);

@@ -680,7 +680,7 @@ struct p25_capture *p25_capture_open_ex(const char *path, unsigned flags, size_t
 	if (!c)
 		return NULL;
 	if (chunk)
-		c->chunk = chunk;
+		c->chunk = chunk < MAX_BLOCK ? chunk : MAX_BLOCK; /* zlib counts in 32 bits */
 	if (strcmp(path, "-") == 0) {
 		c->fd = 0;
 	} else {
