@@ -61,8 +61,8 @@ struct p25_flow_receiver *p25_flow_receiver_open(const char *addr, uint16_t port
 		p25_flow_receiver_close(r);
 		return NULL;
 	}
-	int one = 1, rcvbuf = 16 << 20;
-	setsockopt(r->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	/* No SO_REUSEADDR: on UDP it would let two collectors split one port silently. */
+	int rcvbuf = 16 << 20;
 	/* Bursts of export packets outrun a default-sized buffer; best effort. */
 	setsockopt(r->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
 	if (bind(r->fd, (struct sockaddr *)&ss, sl) < 0) {
