@@ -21,6 +21,7 @@ struct cli {
 	const char *actor;
 	p25_time now; /* PORT25_NOW overrides the clock, for tests and reports */
 	bool json;
+	bool may_create; /* only `init` creates a registry file */
 	struct p25_registry *reg;
 };
 

@@ -134,6 +134,7 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 	}
 	if ((rc = check_positionals(argc, argv, 0, init_usage)) != EXIT_OK)
 		return rc;
+	cli->may_create = true;
 	if ((rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
 	if (cli->json) {
@@ -1472,6 +1473,8 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	/* Restoring an exported registry into a new file is an import's job too. */
+	cli->may_create = true;
 	if ((rc = check_positionals(argc, argv, 1, import_usage)) != EXIT_OK ||
 	    (rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -35,6 +36,10 @@ int cli_open_registry(struct cli *cli)
 
 	if (cli->reg)
 		return EXIT_OK;
+	/* A mistyped --db must not quietly create an empty registry that blocks nothing. */
+	if (!cli->may_create && access(cli->db_path, F_OK) != 0)
+		return cli_fail(EXIT_SYSTEM, "no registry at %s (create it with: port25 --db %s init)",
+				cli->db_path, cli->db_path);
 	if (p25_registry_open(cli->db_path, &cli->reg, err, sizeof err) < 0)
 		return cli_fail(EXIT_SYSTEM, "%s", err);
 	return EXIT_OK;

@@ -263,6 +263,10 @@ grep -q '192.0.2.40' <<<"$out" || fail "demo: no warning for the expiring varian
 # a registry file that is not one
 echo "not a database" >"$tmp/junk.db"
 PORT25_DB=$tmp/junk.db expect 3 'junk.db' $P org list
+# a mistyped path is an error, never a new empty registry that blocks nothing
+PORT25_DB=$tmp/nonesuch.db expect 3 'no registry at .*nonesuch.db' $P org list
+PORT25_DB=$tmp/nonesuch.db expect 3 'no registry' $P explain 192.0.2.1
+[ ! -e "$tmp/nonesuch.db" ] || fail "org list created $tmp/nonesuch.db"
 
 if [ "$failures" -gt 0 ]; then
 	echo "$failures failure(s)" >&2
