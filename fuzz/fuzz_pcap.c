@@ -44,6 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (r < 0 && !strstr(p25_capture_strerror(c), "fuzz: "))
 		__builtin_trap();
+	(void)sink;
 	p25_capture_close(c);
 	return 0;
 }
