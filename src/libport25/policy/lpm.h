@@ -80,12 +80,13 @@ struct p25_lpm6_node {
 };
 
 struct p25_lpm6 {
-	/* n ranges, then P25_LPM6_SCAN sentinel starts no address reaches past */
 	p25_u128 *starts;
 	uint32_t *entries;
 	size_t n;
 	/*
-	 * Slot: bit 63 set: child node index in the low bits.  Bit 62 set: no
+	 * Slot: bit 63 set: a child node, its first slot in bits 0-31, its
+	 * shift in bits 32-39 and its bits in 40-47, so that descending costs
+	 * no load besides the child's slot.  Bit 62 set: no
 	 * range starts inside the block, its entry is in the low 32 bits.
 	 * Else the first range index in bits 0-31 and the count of further
 	 * candidates (2..P25_LPM6_SCAN) in bits 32-39.
@@ -105,29 +106,27 @@ size_t p25_lpm6_memory(const struct p25_lpm6 *t);
 
 static inline uint32_t p25_lpm6_lookup(const struct p25_lpm6 *t, p25_u128 a)
 {
-	const struct p25_lpm6_node *nd = &t->nodes[0];
 	const p25_u128 *st;
 	uint64_t s;
-	unsigned cnt, k = 0;
+	unsigned cnt, k = 0, shift = t->nodes[0].shift, bits = t->nodes[0].bits;
+	size_t first = t->nodes[0].slots;
 
 	for (;;) {
 		/* shift + bits <= 128 and bits >= 1, so both shifts are in range. */
-		size_t b = (size_t)((a << nd->shift) >> (128 - nd->bits));
-		s = t->slots[nd->slots + b];
+		s = t->slots[first + (size_t)((a << shift) >> (128 - bits))];
 		if (!(s & (P25_LPM6_CHILD | P25_LPM6_DIRECT)))
 			break;
 		if (s & P25_LPM6_DIRECT)
 			return (uint32_t)s;
-		nd = &t->nodes[s & ~P25_LPM6_CHILD];
+		first = (uint32_t)s;
+		shift = (unsigned)(s >> 32) & 0xff;
+		bits = (unsigned)(s >> 40) & 0xff;
 	}
-	/*
-	 * A fixed number of compares, no data-dependent branch: starts past
-	 * the block are either beyond a or are the sentinels.
-	 */
+	/* Starts are sorted: stop at the first beyond a, usually at once. */
 	st = &t->starts[(uint32_t)s + 1];
 	cnt = (unsigned)(s >> 32) & 0xff;
-	for (unsigned j = 0; j < P25_LPM6_SCAN; j++)
-		k += (j < cnt) & (st[j] <= a);
+	while (k < cnt && st[k] <= a)
+		k++;
 	return t->entries[(uint32_t)s + k];
 }
 

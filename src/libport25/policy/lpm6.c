@@ -78,7 +78,10 @@ static int build_node(struct p25_lpm6 *t, size_t nd, p25_u128 lo, size_t r)
 			ssize_t c = new_node(t, shift + bits, node_bits(shift + bits, j - r, 12));
 			if (c < 0)
 				return -1;
-			t->slots[t->nodes[nd].slots + b] = P25_LPM6_CHILD | (uint64_t)c;
+			const struct p25_lpm6_node *cn = &t->nodes[c];
+			t->slots[t->nodes[nd].slots + b] = P25_LPM6_CHILD | cn->slots |
+							   (uint64_t)cn->shift << 32 |
+							   (uint64_t)cn->bits << 40;
 			if (build_node(t, (size_t)c, s, r) < 0)
 				return -1;
 		}
@@ -92,13 +95,11 @@ int p25_lpm6_build(struct p25_lpm6 *t, const p25_u128 *starts, const uint32_t *e
 	memset(t, 0, sizeof *t);
 	if (n == 0 || n > UINT32_MAX)
 		return -1;
-	t->starts = malloc((n + P25_LPM6_SCAN) * sizeof *t->starts);
+	t->starts = malloc(n * sizeof *t->starts);
 	t->entries = malloc(n * sizeof *t->entries);
 	if (!t->starts || !t->entries)
 		goto fail;
 	memcpy(t->starts, starts, n * sizeof *starts);
-	for (size_t i = 0; i < P25_LPM6_SCAN; i++)
-		t->starts[n + i] = ~(p25_u128)0;
 	memcpy(t->entries, entries, n * sizeof *entries);
 	t->n = n;
 	if (new_node(t, 0, node_bits(0, n, 16)) < 0 || build_node(t, 0, 0, 0) < 0)
@@ -120,6 +121,6 @@ void p25_lpm6_free(struct p25_lpm6 *t)
 
 size_t p25_lpm6_memory(const struct p25_lpm6 *t)
 {
-	return (t->n + P25_LPM6_SCAN) * sizeof *t->starts + t->n * sizeof *t->entries + t->slots_cap * sizeof *t->slots +
+	return t->n * (sizeof *t->starts + sizeof *t->entries) + t->slots_cap * sizeof *t->slots +
 	       t->nodes_cap * sizeof *t->nodes;
 }
