@@ -3,7 +3,7 @@
 set -e
 pkgs="build-essential pkg-config clang libclang-rt-14-dev libsqlite3-dev sqlite3 libjansson-dev
       libcmocka-dev libpcap-dev zlib1g-dev nftables iptables ipset iproute2 python3
-      libmnl-dev libnftnl-dev socat iperf3"
+      libmnl-dev libnftnl-dev socat iperf3 libcurl4-openssl-dev postfix swaks"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -15,5 +15,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "port25: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
+# Postfix must not configure a system mail server: the tests run instances of their own.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends $missing
