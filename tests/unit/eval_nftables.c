@@ -3,7 +3,10 @@
  * maps, chains of rules built from `tcp dport 25`, `ip[6] saddr|daddr @set`,
  * `ip[6] saddr|daddr vmap @map`, `counter`, and the verdicts return, accept,
  * drop, `reject with tcp reset` and `jump CHAIN`; one base chain on the
- * forward hook with policy accept.
+ * forward hook with policy accept.  Named counters, `counter name "X"`,
+ * `log prefix "..." group N`, rule comments and the connection-attempt match
+ * `tcp flags & (syn | ack) == syn` are accepted; a rule without a verdict
+ * only counts or logs, so it has no effect on the packet's fate.
  */
 #include "eval.h"
 
@@ -28,6 +31,7 @@ struct n_rule {
 	size_t nm;
 	enum v_kind v;
 	char *target;
+	bool nonterminal; /* counts or logs only */
 };
 
 struct n_chain {
@@ -93,6 +97,12 @@ static int parse_rule(struct ev_nft *e, char *line, struct n_rule *r, char *err,
 	size_t n = ev_tokens(line, t, 32), i = 0;
 
 	memset(r, 0, sizeof *r);
+	for (size_t k = 0; k < n; k++) {
+		if (strcmp(t[k], "comment") == 0) {
+			n = k; /* a comment ends the rule */
+			break;
+		}
+	}
 	while (i < n) {
 		if (r->nm == 8)
 			return ev_fail(err, errlen, "too many matches"), -1;
@@ -124,6 +134,21 @@ static int parse_rule(struct ev_nft *e, char *line, struct n_rule *r, char *err,
 			if (m.set->family != m.family)
 				return ev_fail(err, errlen, "set %s: wrong family", m.set->name), -1;
 			r->m[r->nm++] = m;
+		} else if (strcmp(t[i], "tcp") == 0 && i + 6 < n && strcmp(t[i + 1], "flags") == 0 &&
+			   strcmp(t[i + 2], "&") == 0 && strcmp(t[i + 3], "(syn") == 0 &&
+			   strcmp(t[i + 4], "|") == 0 && strcmp(t[i + 5], "ack)") == 0 &&
+			   strcmp(t[i + 6], "==") == 0 && i + 7 < n && strcmp(t[i + 7], "syn") == 0) {
+			r->nonterminal = true;
+			i += 8;
+		} else if (strcmp(t[i], "counter") == 0 && i + 2 < n && strcmp(t[i + 1], "name") == 0) {
+			r->nonterminal = true;
+			i += 3;
+		} else if (strcmp(t[i], "log") == 0 && i + 2 < n && strcmp(t[i + 1], "prefix") == 0) {
+			/* the tokenizer keeps the quoted prefix whole */
+			if (i + 4 >= n || strcmp(t[i + 3], "group") != 0)
+				return ev_fail(err, errlen, "bad log statement"), -1;
+			r->nonterminal = true;
+			i += 5;
 		} else if (strcmp(t[i], "counter") == 0) {
 			i++;
 		} else if (strcmp(t[i], "return") == 0 || strcmp(t[i], "accept") == 0 ||
@@ -151,7 +176,9 @@ static int parse_rule(struct ev_nft *e, char *line, struct n_rule *r, char *err,
 	for (size_t k = 0; k < r->nm; k++)
 		if (r->m[k].kind == M_VMAP && (r->v != V_NONE || r->nm != 1))
 			return ev_fail(err, errlen, "vmap must stand alone"), -1;
-	if (r->v == V_NONE && !(r->nm == 1 && r->m[0].kind == M_VMAP))
+	if (r->v != V_NONE)
+		r->nonterminal = false;
+	if (r->v == V_NONE && !r->nonterminal && !(r->nm == 1 && r->m[0].kind == M_VMAP))
 		return ev_fail(err, errlen, "rule without verdict"), -1;
 	return 0;
 }
@@ -184,7 +211,7 @@ struct ev_nft *ev_nft_load(const char *text, char *err, size_t errlen)
 {
 	struct ev_nft *e = calloc(1, sizeof *e);
 	struct ev_lines L;
-	enum { TOP, TABLE, SET, ELEMS, ELEMS_DONE, CHAIN } st = TOP;
+	enum { TOP, TABLE, SET, ELEMS, ELEMS_DONE, CHAIN, COUNTER } st = TOP;
 	struct ev_set *cur = NULL;
 	bool cur_map = false, last = false;
 	struct n_chain *ch = NULL;
@@ -226,6 +253,8 @@ struct ev_nft *ev_nft_load(const char *text, char *err, size_t errlen)
 				e->is_map[e->nsets] = cur_map;
 				e->sets[e->nsets++] = cur;
 				st = SET;
+			} else if (n == 3 && strcmp(t[0], "counter") == 0 && strcmp(t[2], "{") == 0) {
+				st = COUNTER;
 			} else if (n == 3 && strcmp(t[0], "chain") == 0 && strcmp(t[2], "{") == 0) {
 				if (find_chain(e, t[1]))
 					goto bad;
@@ -257,6 +286,11 @@ struct ev_nft *ev_nft_load(const char *text, char *err, size_t errlen)
 				goto fail;
 			if (last)
 				st = ELEMS_DONE;
+			break;
+		case COUNTER:
+			if (strcmp(s, "}") != 0)
+				goto bad;
+			st = TABLE;
 			break;
 		case ELEMS_DONE:
 			if (strcmp(s, "}") != 0)
@@ -338,7 +372,7 @@ static enum v_kind run_chain(const struct ev_nft *e, const struct n_chain *c,
 			}
 			}
 		}
-		if (!all)
+		if (!all || r->nonterminal)
 			continue;
 		if (r->v == V_JUMP || (r->v == V_NONE && jump)) {
 			enum v_kind v = run_chain(e, find_chain(e, jump), p, depth + 1);

@@ -26,6 +26,10 @@ struct p25_compile_opts {
 	p25_time now;	    /* permits expired at this time are left out */
 	size_t max_entries; /* 0: no limit; else refuse larger output */
 	bool no_aggregate;  /* benchmarks only: emit prefixes as registered, to measure aggregation */
+	/* nftables: NFLOG group of blocked connection attempts; 0: 25; negative: no logging */
+	int nflog_group;
+	/* nftables: when set, also filled with what the text loads (compile/nftables.h) */
+	struct p25_nft_plan *nft_plan;
 };
 
 /* A target may produce several files, e.g. iptables: ipset, rules.v4, rules.v6. */
