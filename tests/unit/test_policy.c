@@ -857,6 +857,39 @@ static void test_differential(void **state)
 		differential(0x9E3779B97F4A7C15ull * seed, 300, per);
 }
 
+/* The batched fast paths agree with one-at-a-time lookups, both families, both directions. */
+static void test_batched(void **state)
+{
+	enum { N = 20000 };
+	struct p25_model m;
+	struct rng r = {7};
+	static uint32_t a4[N];
+	static p25_u128 a6[N];
+	static uint8_t out4[N], out6[N];
+
+	p25_model_init(&m);
+	random_model(&r, &m, 200, T0);
+	struct p25_policy *p = build(&m, T0);
+	for (size_t i = 0; i < N; i++) {
+		struct p25_addr x = pick_addr(&r, &m, P25_INET), y = pick_addr(&r, &m, P25_INET6);
+		a4[i] = p25_addr_v4(&x);
+		a6[i] = y.bits;
+	}
+	/* Odd sizes exercise the tail after the prefetching loop. */
+	p25_policy_verdicts_v4(p, a4, N - 3, out4);
+	p25_policy_verdicts_v6(p, a6, N - 5, out6);
+	for (size_t i = 0; i < N - 5; i++) {
+		for (int dir = 0; dir < 2; dir++) {
+			assert_int_equal(p25_verdict_of(out4[i], dir),
+					 p25_policy_verdict_v4(p, a4[i], dir));
+			assert_int_equal(p25_verdict_of(out6[i], dir),
+					 p25_policy_verdict_v6(p, a6[i], dir));
+		}
+	}
+	p25_policy_free(p);
+	p25_model_free(&m);
+}
+
 /* Dense v6 and >/24 v4 force second-level groups and deep index nodes. */
 static void test_dense(void **state)
 {
@@ -909,6 +942,7 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_dense),
 		cmocka_unit_test(test_differential),
+		cmocka_unit_test(test_batched),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -434,6 +434,29 @@ enum p25_verdict p25_policy_verdict_v6(const struct p25_policy *p, p25_u128 addr
 	return (enum p25_verdict)p25_lpm_verdict(p25_lpm6_lookup(&p->v6, addr), dir);
 }
 
+#define P25_PREFETCH_AHEAD 16
+
+void p25_policy_verdicts_v4(const struct p25_policy *p, const uint32_t *addrs, size_t n,
+			    uint8_t *out)
+{
+	const uint32_t *l1 = p->v4.l1;
+	size_t i = 0;
+
+	for (; i + P25_PREFETCH_AHEAD < n; i++) {
+		__builtin_prefetch(&l1[addrs[i + P25_PREFETCH_AHEAD] >> 8]);
+		out[i] = (uint8_t)(p25_lpm4_lookup(&p->v4, addrs[i]) & 15);
+	}
+	for (; i < n; i++)
+		out[i] = (uint8_t)(p25_lpm4_lookup(&p->v4, addrs[i]) & 15);
+}
+
+void p25_policy_verdicts_v6(const struct p25_policy *p, const p25_u128 *addrs, size_t n,
+			    uint8_t *out)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = (uint8_t)(p25_lpm6_lookup(&p->v6, addrs[i]) & 15);
+}
+
 void p25_policy_decide(const struct p25_policy *p, const struct p25_addr *src,
 		       const struct p25_addr *dst, uint16_t dport, enum p25_direction dir,
 		       struct p25_decision *out)

@@ -101,6 +101,23 @@ enum p25_verdict p25_policy_verdict_v4(const struct p25_policy *p, uint32_t addr
 enum p25_verdict p25_policy_verdict_v6(const struct p25_policy *p, p25_u128 addr,
 				       enum p25_direction dir);
 
+/*
+ * Batched fast path for many addresses at once (a capture's worth of SYNs, a
+ * flow export packet): out[i] packs both directions' verdicts, read with
+ * p25_verdict_of().  Prefetching a few lookups ahead lets the memory system
+ * work on several table entries at once, where one-at-a-time lookups wait
+ * for each cache miss in turn.
+ */
+void p25_policy_verdicts_v4(const struct p25_policy *p, const uint32_t *addrs, size_t n,
+			    uint8_t *out);
+void p25_policy_verdicts_v6(const struct p25_policy *p, const p25_u128 *addrs, size_t n,
+			    uint8_t *out);
+
+static inline enum p25_verdict p25_verdict_of(uint8_t pair, enum p25_direction dir)
+{
+	return (enum p25_verdict)((pair >> (dir * 2)) & 3);
+}
+
 const char *p25_verdict_name(enum p25_verdict v);
 const char *p25_reason_text(enum p25_reason r);
 
