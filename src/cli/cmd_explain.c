@@ -123,10 +123,11 @@ static void print_text(json_t *j, const char *at)
 		       json_string_value(json_object_get(org, "action")));
 	else
 		printf("  organization none: the address is in no member's space\n");
-	if (json_is_object(space))
-		printf("  space        %s \"%s\"\n",
-		       json_string_value(json_object_get(space, "prefix")),
-		       json_string_value(json_object_get(space, "description")));
+	if (json_is_object(space)) {
+		const char *desc = json_string_value(json_object_get(space, "description"));
+		printf("  space        %s%s%s%s\n", json_string_value(json_object_get(space, "prefix")),
+		       *desc ? " \"" : "", desc, *desc ? "\"" : "");
+	}
 	print_decision("outbound", json_object_get(j, "outbound"));
 	print_decision("inbound", json_object_get(j, "inbound"));
 	printf("  465/587      never blocked (authenticated submission)\n");
