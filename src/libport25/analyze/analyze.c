@@ -1,0 +1,1115 @@
+/*
+ * The analyzer's core: the internal host table, the connection table and
+ * the ingestion of TCP segments and flow records.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze/analyze_int.h"
+#include "capture/capture.h"
+
+enum {
+	KIND_SMTP = 1,	/* port 25 */
+	KIND_SUB = 2,	/* 465, 587 */
+};
+
+struct an_conn {
+	struct p25_addr cli, srv;
+	uint16_t cport, sport;
+	uint32_t hnext;		   /* hash chain, index + 1 */
+	uint32_t prev, next;	   /* LRU list, index + 1 */
+	int32_t hcli, hsrv;	   /* internal host indices or -1 */
+	uint64_t start_ns, last_ns;
+	uint32_t isn;		   /* client's SYN sequence number */
+	uint32_t seq_next[2];	   /* 0: client to server, 1: back */
+	bool seq_valid[2];
+	bool in_use;
+	bool syn;		   /* the client's SYN (or a flow with SYN) was seen */
+	bool synack;		   /* the server answered the SYN */
+	bool server_seen;	   /* anything at all from the server */
+	bool server_rst;
+	bool counted;
+	uint8_t kind;
+	struct p25_smtp *smtp;
+};
+
+static const struct p25_an_config defaults = {
+	.fanout_window = 600,
+	.fanout_min = 50,
+	.failed_share = 0.5,
+	.failed_min_conns = 20,
+	.burst_per_minute = 30,
+	.reject_share = 0.3,
+	.reply_min = 10,
+	.helo_distinct_max = 3,
+	.size_cv = 0.05,
+	.size_min_msgs = 10,
+	.steady_days = 2,
+	.steady_hours = 6,
+	.retry_min = 60,
+	.retry_max = 6 * 3600,
+	.retry_count = 2,
+	.server_score = 3,
+	.bot_score = 4,
+	.conn_timeout = 300,
+	.max_conns = 1 << 20,
+	.max_hosts = 1 << 22,
+};
+
+void p25_an_config_default(struct p25_an_config *c)
+{
+	*c = defaults;
+}
+
+const char *const p25_an_config_keys[] = {
+	"fanout_window", "fanout_min", "failed_share", "failed_min_conns", "burst_per_minute",
+	"reject_share", "reply_min", "helo_distinct_max", "size_cv", "size_min_msgs",
+	"steady_days", "steady_hours", "retry_min", "retry_max", "retry_count", "server_score",
+	"bot_score", "conn_timeout", "max_conns", "max_hosts", NULL,
+};
+
+int p25_an_config_set(struct p25_an_config *c, const char *key, const char *value, char *err,
+		      size_t errlen)
+{
+	struct {
+		const char *name;
+		unsigned *u;
+		double *d;
+		int *i;
+		double lo, hi;
+	} keys[] = {
+		{"fanout_window", &c->fanout_window, NULL, NULL, 1, 86400 * 30},
+		{"fanout_min", &c->fanout_min, NULL, NULL, 1, 1e9},
+		{"failed_share", NULL, &c->failed_share, NULL, 0, 1},
+		{"failed_min_conns", &c->failed_min_conns, NULL, NULL, 1, 1e9},
+		{"burst_per_minute", &c->burst_per_minute, NULL, NULL, 1, 1e9},
+		{"reject_share", NULL, &c->reject_share, NULL, 0, 1},
+		{"reply_min", &c->reply_min, NULL, NULL, 1, 1e9},
+		{"helo_distinct_max", &c->helo_distinct_max, NULL, NULL, 2, 1e9},
+		{"size_cv", NULL, &c->size_cv, NULL, 0, 10},
+		{"size_min_msgs", &c->size_min_msgs, NULL, NULL, 2, 1e9},
+		{"steady_days", &c->steady_days, NULL, NULL, 1, 62},
+		{"steady_hours", &c->steady_hours, NULL, NULL, 1, P25_AN_MAX_HOURS},
+		{"retry_min", &c->retry_min, NULL, NULL, 1, 86400 * 7},
+		{"retry_max", &c->retry_max, NULL, NULL, 1, 86400 * 7},
+		{"retry_count", &c->retry_count, NULL, NULL, 1, 1e9},
+		{"server_score", NULL, NULL, &c->server_score, 1, 100},
+		{"bot_score", NULL, NULL, &c->bot_score, 1, 100},
+		{"conn_timeout", &c->conn_timeout, NULL, NULL, 1, 86400},
+		{"max_conns", &c->max_conns, NULL, NULL, 16, 1 << 28},
+		{"max_hosts", &c->max_hosts, NULL, NULL, 16, 1 << 28},
+	};
+	char *end;
+	double v;
+
+	for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+		if (strcmp(keys[k].name, key) != 0)
+			continue;
+		errno = 0;
+		v = strtod(value, &end);
+		if (errno || end == value || *end || v < keys[k].lo || v > keys[k].hi ||
+		    (!keys[k].d && v != floor(v))) {
+			snprintf(err, errlen, "%s = '%s': expected %s from %g to %g", key, value,
+				 keys[k].d ? "a number" : "a whole number", keys[k].lo, keys[k].hi);
+			return -1;
+		}
+		if (keys[k].u)
+			*keys[k].u = (unsigned)v;
+		else if (keys[k].d)
+			*keys[k].d = v;
+		else
+			*keys[k].i = (int)v;
+		return 0;
+	}
+	snprintf(err, errlen, "unknown setting '%s'", key);
+	return -1;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = 0;
+	return s;
+}
+
+int p25_an_config_load(struct p25_an_config *c, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char line[512], msg[256];
+	int n = 0;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof line, f)) {
+		char *s, *eq, *hash;
+		n++;
+		if ((hash = strchr(line, '#')))
+			*hash = 0;
+		s = trim(line);
+		if (!*s)
+			continue;
+		if (!(eq = strchr(s, '='))) {
+			snprintf(err, errlen, "%s:%d: expected key = value", path, n);
+			fclose(f);
+			return -1;
+		}
+		*eq = 0;
+		if (p25_an_config_set(c, trim(s), trim(eq + 1), msg, sizeof msg) < 0) {
+			snprintf(err, errlen, "%s:%d: %s", path, n, msg);
+			fclose(f);
+			return -1;
+		}
+	}
+	fclose(f);
+	if (c->retry_min > c->retry_max) {
+		snprintf(err, errlen, "%s: retry_min is above retry_max", path);
+		return -1;
+	}
+	return 0;
+}
+
+const char *p25_an_class_name(enum p25_an_class c)
+{
+	switch (c) {
+	case P25_AN_PERMITTED: return "permitted";
+	case P25_AN_SERVER: return "unregistered-server";
+	case P25_AN_BOT: return "suspected-bot";
+	case P25_AN_CLIENT: return "client-only";
+	default: return "unknown";
+	}
+}
+
+/* ---- hashing ---- */
+
+static inline uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static inline uint64_t addr_hash(const struct p25_addr *a)
+{
+	return mix64((uint64_t)(a->bits >> 64) ^ mix64((uint64_t)a->bits ^ a->family));
+}
+
+/* ---- hosts ---- */
+
+static bool is_internal(struct p25_analyzer *a, const struct p25_addr *addr, ssize_t *org,
+			ssize_t *space)
+{
+	*org = *space = -1;
+	for (size_t i = 0; i < a->ninternal; i++)
+		if (p25_prefix_contains_addr(&a->internal[i], addr))
+			return true;
+	if (a->policy) {
+		struct p25_decision d;
+		struct p25_addr other = {.family = addr->family};
+		p25_policy_decide(a->policy, addr, &other, P25_SMTP_PORT, P25_OUTBOUND, &d);
+		if (d.org >= 0 && (a->org < 0 || d.org == a->org)) {
+			*org = d.org;
+			*space = d.space;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool hidx_grow(struct p25_analyzer *a)
+{
+	size_t cap = a->hidx_cap ? a->hidx_cap * 2 : 1024;
+	uint32_t *t = calloc(cap, sizeof *t);
+
+	if (!t)
+		return false;
+	for (size_t i = 0; i < a->nhosts; i++) {
+		size_t j = addr_hash(&a->hosts[i].addr) & (cap - 1);
+		while (t[j])
+			j = (j + 1) & (cap - 1);
+		t[j] = (uint32_t)i + 1;
+	}
+	free(a->hidx);
+	a->hidx = t;
+	a->hidx_cap = cap;
+	return true;
+}
+
+/* The host's index, created on first sight; -1 for external or beyond the limit. */
+static int32_t host_get(struct p25_analyzer *a, const struct p25_addr *addr)
+{
+	size_t j;
+	ssize_t org, space;
+	struct p25_an_host *h;
+
+	if (a->hidx_cap) {
+		j = addr_hash(addr) & (a->hidx_cap - 1);
+		while (a->hidx[j]) {
+			h = &a->hosts[a->hidx[j] - 1];
+			if (h->addr.bits == addr->bits && h->addr.family == addr->family)
+				return (int32_t)a->hidx[j] - 1;
+			j = (j + 1) & (a->hidx_cap - 1);
+		}
+	}
+	if (!is_internal(a, addr, &org, &space))
+		return -1;
+	if (a->nhosts >= a->cfg.max_hosts) {
+		a->stats.hosts_dropped++;
+		return -1;
+	}
+	if ((a->nhosts + 1) * 2 > a->hidx_cap && !hidx_grow(a))
+		return -1;
+	if (a->nhosts == a->hosts_cap) {
+		size_t cap = a->hosts_cap ? a->hosts_cap * 2 : 256;
+		void *p = realloc(a->hosts, cap * sizeof *a->hosts);
+		if (!p)
+			return -1;
+		a->hosts = p;
+		a->hosts_cap = cap;
+	}
+	h = &a->hosts[a->nhosts];
+	memset(h, 0, sizeof *h);
+	h->addr = *addr;
+	h->org = org;
+	h->permit = -1;
+	if (a->model) {
+		const struct p25_model *m = a->model;
+		unsigned best = 0;
+		for (size_t i = 0; i < m->npermits; i++) {
+			const struct p25_permit *pm = &m->permits[i];
+			/* The longest covering permit names it, as in the policy engine. */
+			if (p25_permit_valid_at(pm, a->now) &&
+			    p25_prefix_contains_addr(&pm->prefix, addr) &&
+			    (h->permit < 0 || pm->prefix.len > best)) {
+				h->permit = (ssize_t)i;
+				best = pm->prefix.len;
+			}
+		}
+	}
+	/* Blocking as it would be once the organization's enrollment is active. */
+	h->block_out = h->permit < 0;
+	h->block_in = h->permit < 0 && (org < 0 ? !a->model : a->model->orgs[org].mode == P25_MODE_BOTH);
+	h->hour0 = -1;
+	j = addr_hash(addr) & (a->hidx_cap - 1);
+	while (a->hidx[j])
+		j = (j + 1) & (a->hidx_cap - 1);
+	a->hidx[j] = (uint32_t)a->nhosts + 1;
+	return (int32_t)a->nhosts++;
+}
+
+static void host_seen(struct p25_an_host *h, uint64_t ns)
+{
+	if (!h->first_ns || ns < h->first_ns)
+		h->first_ns = ns;
+	if (ns > h->last_ns)
+		h->last_ns = ns;
+}
+
+/* Insert a destination; true when it was new (or, in the bitmap, probably new). */
+static bool dest_add(struct p25_an_host *h, uint64_t d)
+{
+	if (!h->dest_bits) {
+		for (unsigned i = 0; i < h->ndest_exact; i++)
+			if (h->dest_exact[i] == d)
+				return false;
+		if (h->ndest_exact < 32) {
+			h->dest_exact[h->ndest_exact++] = d;
+			return true;
+		}
+		h->dest_bits = calloc(P25_AN_DEST_WORDS, sizeof *h->dest_bits);
+		if (!h->dest_bits)
+			return false;
+		for (unsigned i = 0; i < h->ndest_exact; i++) {
+			uint64_t b = h->dest_exact[i] % (P25_AN_DEST_WORDS * 64);
+			h->dest_bits[b / 64] |= 1ULL << (b % 64);
+		}
+	}
+	uint64_t b = d % (P25_AN_DEST_WORDS * 64), m = 1ULL << (b % 64);
+	if (h->dest_bits[b / 64] & m)
+		return false;
+	h->dest_bits[b / 64] |= m;
+	return true;
+}
+
+uint64_t p25_an_distinct_dests(const struct p25_an_host *h)
+{
+	unsigned zero = 0;
+	const double m = P25_AN_DEST_WORDS * 64.0;
+
+	if (!h->dest_bits)
+		return h->ndest_exact;
+	for (unsigned i = 0; i < P25_AN_DEST_WORDS; i++)
+		zero += 64 - (unsigned)__builtin_popcountll(h->dest_bits[i]);
+	if (zero == 0)
+		zero = 1; /* saturated: the estimate is a floor */
+	/* Linear counting (Whang et al.): n = -m ln(V). */
+	return (uint64_t)llround(-m * log(zero / m));
+}
+
+static void hour_add(struct p25_an_host *h, int64_t sec)
+{
+	int64_t hr = sec / 3600;
+
+	h->hour_of_day[(hr % 24 + 24) % 24]++;
+	if (h->hour0 < 0) {
+		h->hours = calloc(24, sizeof *h->hours);
+		if (!h->hours)
+			return;
+		h->hour0 = hr;
+		h->nhours = 24;
+	}
+	if (!h->hours)
+		return;
+	if (hr < h->hour0) {
+		/* Out of time order (flows are exported late): shift, within the bound. */
+		int64_t shift = h->hour0 - hr;
+		if (shift + h->nhours > P25_AN_MAX_HOURS)
+			return;
+		uint32_t *p = calloc((size_t)(h->nhours + shift), sizeof *p);
+		if (!p)
+			return;
+		memcpy(p + shift, h->hours, h->nhours * sizeof *p);
+		free(h->hours);
+		h->hours = p;
+		h->nhours += (uint32_t)shift;
+		h->hour0 = hr;
+	}
+	int64_t i = hr - h->hour0;
+	if (i >= P25_AN_MAX_HOURS)
+		return;
+	if (i >= h->nhours) {
+		size_t n = (size_t)i + 25;
+		if (n > P25_AN_MAX_HOURS)
+			n = P25_AN_MAX_HOURS;
+		uint32_t *p = realloc(h->hours, n * sizeof *p);
+		if (!p)
+			return;
+		memset(p + h->nhours, 0, (n - h->nhours) * sizeof *p);
+		h->hours = p;
+		h->nhours = (uint32_t)n;
+	}
+	h->hours[i]++;
+}
+
+/* A new outbound port-25 connection of h to dst at sec. */
+static void host_conn_out(const struct p25_an_config *cfg, struct p25_an_host *h,
+			  const struct p25_addr *dst, int64_t sec)
+{
+	uint64_t d = addr_hash(dst);
+	int slot = -1, oldest = 0;
+
+	h->out25.conns++;
+	if (dest_add(h, d)) {
+		if (h->fan_new == 0 || sec - h->fan_start >= (int64_t)cfg->fanout_window ||
+		    sec < h->fan_start) {
+			h->fan_start = sec;
+			h->fan_new = 0;
+		}
+		if (++h->fan_new > h->fan_max)
+			h->fan_max = h->fan_new;
+	}
+	if (sec / 60 != h->burst_minute) {
+		h->burst_minute = sec / 60;
+		h->burst_n = 0;
+	}
+	if (++h->burst_n > h->burst_max)
+		h->burst_max = h->burst_n;
+	hour_add(h, sec);
+	for (int i = 0; i < P25_AN_RECENT; i++) {
+		if (h->recent[i].dest == d) {
+			slot = i;
+			break;
+		}
+		if (h->recent[i].last < h->recent[oldest].last || !h->recent[i].dest)
+			oldest = i;
+	}
+	if (slot >= 0) {
+		int64_t gap = sec - h->recent[slot].last;
+		/* A queue runner comes back to a destination that failed, minutes to hours later. */
+		if (h->recent[slot].failed && gap >= (int64_t)cfg->retry_min &&
+		    gap <= (int64_t)cfg->retry_max)
+			h->retries++;
+	} else {
+		slot = oldest;
+		h->recent[slot].dest = d;
+	}
+	h->recent[slot].last = sec;
+	h->recent[slot].failed = true; /* until the connection shows otherwise */
+}
+
+/* ---- connections ---- */
+
+static inline uint64_t conn_hash(const struct p25_addr *cli, const struct p25_addr *srv,
+				 uint16_t cport, uint16_t sport)
+{
+	return mix64(addr_hash(cli) ^ (addr_hash(srv) * 31) ^ ((uint64_t)cport << 16 | sport));
+}
+
+static inline struct an_conn *C(struct p25_analyzer *a, uint32_t i1)
+{
+	return i1 ? &a->conns[i1 - 1] : NULL;
+}
+
+static void lru_unlink(struct p25_analyzer *a, struct an_conn *c)
+{
+	if (c->prev)
+		C(a, c->prev)->next = c->next;
+	else
+		a->lru_head = c->next;
+	if (c->next)
+		C(a, c->next)->prev = c->prev;
+	else
+		a->lru_tail = c->prev;
+	c->prev = c->next = 0;
+}
+
+static void lru_append(struct p25_analyzer *a, struct an_conn *c)
+{
+	uint32_t i1 = (uint32_t)(c - a->conns) + 1;
+
+	c->prev = a->lru_tail;
+	c->next = 0;
+	if (a->lru_tail)
+		C(a, a->lru_tail)->next = i1;
+	else
+		a->lru_head = i1;
+	a->lru_tail = i1;
+}
+
+static void merge_smtp(struct p25_analyzer *a, struct an_conn *c)
+{
+	const struct p25_an_smtp *r = p25_smtp_result(c->smtp);
+	uint64_t nrep = r->replies[1] + r->replies[2] + r->replies[3] + r->replies[4] + r->replies[5];
+
+	a->stats.smtp_gaps += r->gaps;
+	if (c->hsrv >= 0 && r->banner[0] && !a->hosts[c->hsrv].smtp.banner[0])
+		memcpy(a->hosts[c->hsrv].smtp.banner, r->banner, sizeof r->banner);
+	if (c->hcli < 0 || (r->helo == 0 && nrep == 0))
+		return;
+	struct p25_an_host *h = &a->hosts[c->hcli];
+	struct p25_an_smtp *t = &h->smtp;
+	t->sessions++;
+	t->helo += r->helo;
+	for (unsigned i = 0; i < r->nhelo_names && i < P25_AN_HELO_KEEP; i++) {
+		const char *n = r->helo_names[i];
+		struct p25_addr lit;
+		struct p25_diag dg;
+		char buf[P25_AN_HELO_LEN];
+		bool known = false;
+		if (n[0] == '[') {
+			/* An address literal must be the sender's own address. */
+			const char *in = strncasecmp(n + 1, "IPv6:", 5) == 0 ? n + 6 : n + 1;
+			size_t l = strcspn(in, "]");
+			snprintf(buf, sizeof buf, "%.*s", (int)l, in);
+			if (p25_addr_parse(buf, P25_PARSE_UNMAP, &lit, &dg) < 0 ||
+			    !p25_addr_equal(&lit, &c->cli))
+				t->helo_mismatch++;
+		} else if (p25_addr_parse(n, P25_PARSE_UNMAP, &lit, &dg) == 0) {
+			t->helo_bare_ip++;
+		}
+		for (unsigned k = 0; k < t->nhelo_names && k < P25_AN_HELO_KEEP; k++)
+			if (strcasecmp(t->helo_names[k], n) == 0)
+				known = true;
+		if (!known) {
+			if (t->nhelo_names < P25_AN_HELO_KEEP)
+				memcpy(t->helo_names[t->nhelo_names], n, P25_AN_HELO_LEN);
+			t->nhelo_names++;
+		}
+	}
+	if (r->nhelo_names > P25_AN_HELO_KEEP)
+		t->nhelo_names += r->nhelo_names - P25_AN_HELO_KEEP;
+	t->starttls += r->starttls;
+	t->tls_ok += r->tls_ok;
+	t->mail_from += r->mail_from;
+	t->rcpt_to += r->rcpt_to;
+	for (int i = 0; i < 6; i++)
+		t->replies[i] += r->replies[i];
+	t->messages += r->messages;
+	t->msg_bytes += r->msg_bytes;
+	t->msg_sumsq += r->msg_sumsq;
+	for (unsigned i = 0; i < r->sender_domains && i < 16; i++)
+		p25_an_add_domain(t, r->sender_hash[i]);
+	t->gaps += r->gaps;
+}
+
+/* The connection is over (or forgotten): count its outcome and free it. */
+static void conn_settle(struct p25_analyzer *a, struct an_conn *c)
+{
+	uint32_t i1 = (uint32_t)(c - a->conns) + 1;
+	uint64_t h = conn_hash(&c->cli, &c->srv, c->cport, c->sport) & (a->cbucket_cap - 1);
+	uint32_t *pp = &a->cbucket[h];
+	enum p25_an_outcome o;
+
+	while (*pp && *pp != i1)
+		pp = &C(a, *pp)->hnext;
+	if (*pp)
+		*pp = c->hnext;
+	lru_unlink(a, c);
+
+	if (!c->counted && c->server_seen) {
+		/* The SYN was before the capture began: count it now, as established. */
+		c->counted = true;
+		a->stats.conns_midstream++;
+		if (c->hcli >= 0 && c->kind == KIND_SMTP)
+			host_conn_out(&a->cfg, &a->hosts[c->hcli], &c->srv,
+				      (int64_t)(c->start_ns / 1000000000ULL));
+		else if (c->hcli >= 0)
+			a->hosts[c->hcli].sub.conns++;
+		if (c->hsrv >= 0 && c->kind == KIND_SMTP)
+			a->hosts[c->hsrv].in25.conns++;
+	}
+	if (c->counted) {
+		a->stats.conns++;
+		if (c->synack || (!c->syn && c->server_seen) ||
+		    (c->server_seen && !c->server_rst))
+			o = P25_AN_ESTABLISHED;
+		else if (c->server_rst)
+			o = P25_AN_RESET;
+		else
+			o = P25_AN_NOANSWER;
+		if (c->hcli >= 0) {
+			struct p25_an_host *hc = &a->hosts[c->hcli];
+			(c->kind == KIND_SMTP ? &hc->out25 : &hc->sub)->outcome[o]++;
+			if (c->kind == KIND_SMTP) {
+				uint64_t d = addr_hash(&c->srv);
+				bool failed = o != P25_AN_ESTABLISHED;
+				if (c->smtp) {
+					const struct p25_an_smtp *r = p25_smtp_result(c->smtp);
+					failed |= r->replies[4] > 0 && r->messages == 0;
+				}
+				for (int i = 0; i < P25_AN_RECENT; i++)
+					if (hc->recent[i].dest == d &&
+					    hc->recent[i].last == (int64_t)(c->start_ns / 1000000000ULL))
+						hc->recent[i].failed = failed;
+			}
+		}
+		if (c->hsrv >= 0 && c->kind == KIND_SMTP)
+			a->hosts[c->hsrv].in25.outcome[o]++;
+	} else {
+		a->stats.orphans++;
+	}
+	if (c->smtp) {
+		merge_smtp(a, c);
+		p25_smtp_free(c->smtp);
+		c->smtp = NULL;
+	}
+	c->in_use = false;
+	a->nconns--;
+	c->hnext = a->cfree;
+	a->cfree = i1;
+}
+
+static void sweep(struct p25_analyzer *a)
+{
+	uint64_t limit = (uint64_t)a->cfg.conn_timeout * 1000000000ULL;
+
+	while (a->lru_head) {
+		struct an_conn *c = C(a, a->lru_head);
+		if (a->clock_ns < c->last_ns + limit)
+			break;
+		conn_settle(a, c);
+	}
+	a->last_sweep_ns = a->clock_ns;
+}
+
+static bool conns_grow(struct p25_analyzer *a)
+{
+	size_t cap = a->conns_cap ? a->conns_cap * 2 : 1024, bcap;
+	struct an_conn *p;
+
+	if (cap > a->cfg.max_conns)
+		cap = a->cfg.max_conns;
+	if (cap <= a->conns_cap)
+		return false;
+	p = realloc(a->conns, cap * sizeof *p);
+	if (!p)
+		return false;
+	a->conns = p;
+	for (size_t i = cap; i-- > a->conns_cap;) {
+		p[i].in_use = false;
+		p[i].smtp = NULL;
+		p[i].hnext = a->cfree;
+		a->cfree = (uint32_t)i + 1;
+	}
+	a->conns_cap = cap;
+	bcap = 1;
+	while (bcap < cap * 2)
+		bcap <<= 1;
+	if (bcap > a->cbucket_cap) {
+		uint32_t *b = calloc(bcap, sizeof *b);
+		if (!b)
+			return false;
+		for (size_t i = 0; i < a->conns_cap; i++) {
+			struct an_conn *c = &p[i];
+			if (!c->in_use)
+				continue;
+			uint64_t h = conn_hash(&c->cli, &c->srv, c->cport, c->sport) & (bcap - 1);
+			c->hnext = b[h];
+			b[h] = (uint32_t)i + 1;
+		}
+		free(a->cbucket);
+		a->cbucket = b;
+		a->cbucket_cap = bcap;
+	}
+	return true;
+}
+
+static struct an_conn *conn_find(struct p25_analyzer *a, const struct p25_addr *cli,
+				 const struct p25_addr *srv, uint16_t cport, uint16_t sport)
+{
+	uint32_t i1;
+
+	if (!a->cbucket_cap)
+		return NULL;
+	i1 = a->cbucket[conn_hash(cli, srv, cport, sport) & (a->cbucket_cap - 1)];
+	while (i1) {
+		struct an_conn *c = C(a, i1);
+		if (c->cport == cport && c->sport == sport && p25_addr_equal(&c->cli, cli) &&
+		    p25_addr_equal(&c->srv, srv))
+			return c;
+		i1 = c->hnext;
+	}
+	return NULL;
+}
+
+static struct an_conn *conn_new(struct p25_analyzer *a, const struct p25_addr *cli,
+				const struct p25_addr *srv, uint16_t cport, uint16_t sport,
+				int32_t hcli, int32_t hsrv, uint64_t ns)
+{
+	struct an_conn *c;
+	uint64_t h;
+
+	if (!a->cfree && !conns_grow(a)) {
+		/* Full: the least recently active connection makes room. */
+		if (!a->lru_head)
+			return NULL;
+		a->stats.conns_evicted++;
+		conn_settle(a, C(a, a->lru_head));
+	}
+	c = C(a, a->cfree);
+	a->cfree = c->hnext;
+	memset(c, 0, sizeof *c);
+	c->in_use = true;
+	c->cli = *cli;
+	c->srv = *srv;
+	c->cport = cport;
+	c->sport = sport;
+	c->hcli = hcli;
+	c->hsrv = hsrv;
+	c->start_ns = c->last_ns = ns;
+	c->kind = sport == 25 ? KIND_SMTP : KIND_SUB;
+	h = conn_hash(cli, srv, cport, sport) & (a->cbucket_cap - 1);
+	c->hnext = a->cbucket[h];
+	a->cbucket[h] = (uint32_t)(c - a->conns) + 1;
+	lru_append(a, c);
+	a->nconns++;
+	return c;
+}
+
+static void conn_count(struct p25_analyzer *a, struct an_conn *c)
+{
+	int64_t sec = (int64_t)(c->start_ns / 1000000000ULL);
+
+	c->counted = true;
+	if (c->hcli >= 0) {
+		if (c->kind == KIND_SMTP)
+			host_conn_out(&a->cfg, &a->hosts[c->hcli], &c->srv, sec);
+		else
+			a->hosts[c->hcli].sub.conns++;
+	}
+	if (c->hsrv >= 0 && c->kind == KIND_SMTP)
+		a->hosts[c->hsrv].in25.conns++;
+}
+
+static inline bool smtp_port(uint16_t p)
+{
+	return p == 25 || p == 465 || p == 587;
+}
+
+/* Bytes and packets on both hosts' sides. */
+static void account(struct p25_analyzer *a, struct an_conn *c, bool from_client, uint64_t bytes,
+		    uint64_t pkts, uint64_t first_ns, uint64_t last_ns)
+{
+	if (c->hcli >= 0) {
+		struct p25_an_host *h = &a->hosts[c->hcli];
+		struct p25_an_side *s = c->kind == KIND_SMTP ? &h->out25 : &h->sub;
+		if (from_client) {
+			s->bytes_sent += bytes;
+			s->packets_sent += pkts;
+		} else {
+			s->bytes_recv += bytes;
+			s->packets_recv += pkts;
+		}
+		host_seen(h, first_ns);
+		host_seen(h, last_ns);
+	}
+	if (c->hsrv >= 0) {
+		struct p25_an_host *h = &a->hosts[c->hsrv];
+		if (c->kind == KIND_SMTP) {
+			if (from_client) {
+				h->in25.bytes_recv += bytes;
+				h->in25.packets_recv += pkts;
+			} else {
+				h->in25.bytes_sent += bytes;
+				h->in25.packets_sent += pkts;
+			}
+		}
+		host_seen(h, first_ns);
+		host_seen(h, last_ns);
+	}
+}
+
+static void touch(struct p25_analyzer *a, struct an_conn *c, uint64_t ns)
+{
+	if (ns > c->last_ns)
+		c->last_ns = ns;
+	if (ns > a->clock_ns)
+		a->clock_ns = ns;
+	lru_unlink(a, c);
+	lru_append(a, c);
+}
+
+/* Feed payload to the dialogue parser in sequence order, noting gaps. */
+static void reassemble(struct an_conn *c, bool from_client, uint32_t seq, const uint8_t *p,
+		       uint32_t n)
+{
+	int d = from_client ? 0 : 1;
+
+	if (!c->smtp) {
+		c->smtp = p25_smtp_new();
+		if (!c->smtp)
+			return;
+		/* Joined mid-dialogue: the first lines may be cut. */
+		if (!c->syn)
+			p25_smtp_gap(c->smtp, from_client);
+	}
+	if (c->seq_valid[d]) {
+		int32_t diff = (int32_t)(seq - c->seq_next[d]);
+		if (diff < 0) {
+			/* A retransmission, perhaps carrying some new bytes at its end. */
+			if ((uint32_t)-diff >= n)
+				return;
+			p += -diff;
+			n -= (uint32_t)-diff;
+			seq = c->seq_next[d];
+		} else if (diff > 0) {
+			p25_smtp_gap(c->smtp, from_client);
+		}
+	}
+	c->seq_next[d] = seq + n;
+	c->seq_valid[d] = true;
+	p25_smtp_feed(c->smtp, from_client, p, n);
+}
+
+void p25_an_segment(struct p25_analyzer *a, const struct p25_tcp_segment *s)
+{
+	const struct p25_addr *cli, *srv;
+	uint16_t cport, sport;
+	bool from_client;
+	struct an_conn *c;
+
+	if (smtp_port(s->dport)) {
+		cli = &s->src, srv = &s->dst, cport = s->sport, sport = s->dport, from_client = true;
+	} else if (smtp_port(s->sport)) {
+		cli = &s->dst, srv = &s->src, cport = s->dport, sport = s->sport, from_client = false;
+	} else {
+		return;
+	}
+	a->stats.segments++;
+	if (s->ts_ns > a->clock_ns)
+		a->clock_ns = s->ts_ns;
+	if (a->clock_ns - a->last_sweep_ns > 1000000000ULL)
+		sweep(a);
+	c = conn_find(a, cli, srv, cport, sport);
+	bool syn = (s->flags & (P25_TCP_SYN | P25_TCP_ACK)) == P25_TCP_SYN;
+	if (c && from_client && syn && c->syn && c->isn != s->seq) {
+		/* The 4-tuple was reused: a new connection. */
+		conn_settle(a, c);
+		c = NULL;
+	} else if (c && from_client && syn && !c->syn && c->counted) {
+		conn_settle(a, c);
+		c = NULL;
+	}
+	if (!c) {
+		int32_t hc = host_get(a, cli), hs = host_get(a, srv);
+		if (hc < 0 && hs < 0)
+			return;
+		c = conn_new(a, cli, srv, cport, sport, hc, hs, s->ts_ns);
+		if (!c)
+			return;
+	}
+	touch(a, c, s->ts_ns);
+	if (from_client) {
+		if (syn && !c->syn) {
+			c->syn = true;
+			c->isn = s->seq;
+			c->seq_next[0] = s->seq + 1;
+			c->seq_valid[0] = true;
+			c->start_ns = s->ts_ns;
+			if (!c->counted)
+				conn_count(a, c);
+		}
+	} else {
+		c->server_seen = true;
+		if ((s->flags & (P25_TCP_SYN | P25_TCP_ACK)) == (P25_TCP_SYN | P25_TCP_ACK)) {
+			c->synack = true;
+			c->seq_next[1] = s->seq + 1;
+			c->seq_valid[1] = true;
+		}
+		if (s->flags & P25_TCP_RST)
+			c->server_rst = true;
+	}
+	account(a, c, from_client, s->ip_len, 1, s->ts_ns, s->ts_ns);
+	if (s->payload_len > 0 && c->kind == KIND_SMTP && !(s->flags & P25_TCP_RST) &&
+	    !(c->smtp && p25_smtp_encrypted(c->smtp)))
+		reassemble(c, from_client, s->seq, s->payload, s->payload_len);
+}
+
+void p25_an_port_filter(struct p25_port_filter *f)
+{
+	p25_port_filter_clear(f);
+	p25_port_filter_smtp(f);
+}
+
+void p25_an_packet(struct p25_analyzer *a, const struct p25_packet *p)
+{
+	struct p25_tcp_segment seg;
+
+	if (p25_decode_tcp(p, &a->filter, &seg, &a->stats.decode) == P25_DEC_TCP)
+		p25_an_segment(a, &seg);
+}
+
+void p25_an_flows(void *arg, const struct p25_flow *f, size_t n)
+{
+	struct p25_analyzer *a = arg;
+
+	for (size_t i = 0; i < n; i++, f++) {
+		const struct p25_addr *cli, *srv;
+		uint16_t cport, sport;
+		bool from_client;
+		struct an_conn *c;
+		uint64_t first = (uint64_t)(f->first_ms > 0 ? f->first_ms : f->last_ms) * 1000000ULL;
+		uint64_t last = (uint64_t)(f->last_ms > 0 ? f->last_ms : f->first_ms) * 1000000ULL;
+
+		a->stats.flows++;
+		if (f->protocol != 6 || !f->src.family || !f->dst.family)
+			continue;
+		if (smtp_port(f->dport)) {
+			cli = &f->src, srv = &f->dst, cport = f->sport, sport = f->dport;
+			from_client = true;
+		} else if (smtp_port(f->sport)) {
+			cli = &f->dst, srv = &f->src, cport = f->dport, sport = f->sport;
+			from_client = false;
+		} else {
+			continue;
+		}
+		a->stats.flows_used++;
+		if (last > a->clock_ns)
+			a->clock_ns = last;
+		c = conn_find(a, cli, srv, cport, sport);
+		/* A second flow with SYN from the client: the 4-tuple was reused. */
+		if (c && from_client && (f->tcp_flags & P25_TCP_SYN) && c->syn) {
+			conn_settle(a, c);
+			c = NULL;
+		}
+		if (!c) {
+			int32_t hc = host_get(a, cli), hs = host_get(a, srv);
+			if (hc < 0 && hs < 0)
+				continue;
+			c = conn_new(a, cli, srv, cport, sport, hc, hs, first);
+			if (!c)
+				continue;
+		}
+		if (first && first < c->start_ns)
+			c->start_ns = first;
+		touch(a, c, last);
+		if (from_client) {
+			if ((f->tcp_flags & P25_TCP_SYN) && !c->syn) {
+				c->syn = true;
+				c->start_ns = first;
+				if (!c->counted)
+					conn_count(a, c);
+			}
+		} else {
+			c->server_seen = true;
+			if ((f->tcp_flags & (P25_TCP_SYN | P25_TCP_ACK)) == (P25_TCP_SYN | P25_TCP_ACK))
+				c->synack = true;
+			/* A reset with no handshake: the answer was a refusal. */
+			if ((f->tcp_flags & P25_TCP_RST) && !(f->tcp_flags & P25_TCP_SYN))
+				c->server_rst = true;
+		}
+		account(a, c, from_client, f->bytes, f->packets, first, last);
+	}
+	if (a->clock_ns - a->last_sweep_ns > 1000000000ULL)
+		sweep(a);
+}
+
+int p25_an_read_capture(struct p25_analyzer *a, const char *path, char *err, size_t errlen)
+{
+	struct p25_capture *cap = p25_capture_open(path, err, errlen);
+	struct p25_packet pkt;
+	int rc;
+
+	a->stats.files++;
+	if (!cap) {
+		a->stats.files_failed++;
+		return -1;
+	}
+	while ((rc = p25_capture_next(cap, &pkt)) == 1)
+		p25_an_packet(a, &pkt);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", p25_capture_strerror(cap));
+		a->stats.files_failed++;
+	}
+	p25_capture_close(cap);
+	return rc < 0 ? -1 : 0;
+}
+
+struct p25_analyzer *p25_an_new(const struct p25_an_config *cfg, const struct p25_model *model,
+				const char *org_handle, const struct p25_prefix *internal,
+				size_t ninternal, p25_time now, char *err, size_t errlen)
+{
+	struct p25_analyzer *a = calloc(1, sizeof *a);
+
+	if (!a) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	a->cfg = cfg ? *cfg : defaults;
+	a->model = model;
+	a->now = now;
+	a->org = -1;
+	p25_an_port_filter(&a->filter);
+	if (model) {
+		a->policy = p25_policy_build(model, now, err, errlen);
+		if (!a->policy) {
+			free(a);
+			return NULL;
+		}
+		if (org_handle) {
+			for (size_t i = 0; i < model->norgs; i++)
+				if (strcmp(model->orgs[i].handle, org_handle) == 0)
+					a->org = (ssize_t)i;
+			if (a->org < 0) {
+				snprintf(err, errlen, "no organization '%s' in the registry", org_handle);
+				p25_an_free(a);
+				return NULL;
+			}
+		}
+	} else if (org_handle) {
+		snprintf(err, errlen, "--org %s needs a registry", org_handle);
+		free(a);
+		return NULL;
+	}
+	if (ninternal) {
+		a->internal = malloc(ninternal * sizeof *internal);
+		if (!a->internal) {
+			p25_an_free(a);
+			snprintf(err, errlen, "out of memory");
+			return NULL;
+		}
+		memcpy(a->internal, internal, ninternal * sizeof *internal);
+		a->ninternal = ninternal;
+	}
+	if (!conns_grow(a) || !hidx_grow(a)) {
+		p25_an_free(a);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	return a;
+}
+
+void p25_an_free(struct p25_analyzer *a)
+{
+	if (!a)
+		return;
+	for (size_t i = 0; i < a->conns_cap; i++)
+		if (a->conns[i].in_use)
+			p25_smtp_free(a->conns[i].smtp);
+	for (size_t i = 0; i < a->nhosts; i++) {
+		free(a->hosts[i].hours);
+		free(a->hosts[i].dest_bits);
+	}
+	free(a->conns);
+	free(a->cbucket);
+	free(a->hosts);
+	free(a->hidx);
+	free(a->internal);
+	p25_policy_free(a->policy);
+	free(a);
+}
+
+static int host_cmp(const void *x, const void *y)
+{
+	return p25_addr_cmp(&((const struct p25_an_host *)x)->addr,
+			    &((const struct p25_an_host *)y)->addr);
+}
+
+void p25_an_finish(struct p25_analyzer *a)
+{
+	if (a->finished)
+		return;
+	/* Settle in order of last activity, as time would have. */
+	while (a->lru_head)
+		conn_settle(a, C(a, a->lru_head));
+	a->finished = true;
+	for (size_t i = 0; i < a->nhosts; i++) {
+		struct p25_an_host *h = &a->hosts[i];
+		unsigned days = 0;
+		int64_t lastday = INT64_MIN;
+		h->hours_active = 0;
+		for (uint32_t k = 0; k < h->nhours; k++) {
+			if (!h->hours[k])
+				continue;
+			h->hours_active++;
+			int64_t day = (h->hour0 + k) / 24;
+			if (day != lastday) {
+				days++;
+				lastday = day;
+			}
+		}
+		h->days_active = days;
+		p25_an_classify(&a->cfg, h);
+	}
+	/* The table is no longer needed for lookups: sort for the reports. */
+	qsort(a->hosts, a->nhosts, sizeof *a->hosts, host_cmp);
+	free(a->hidx);
+	a->hidx = NULL;
+	a->hidx_cap = 0;
+}
+
+const struct p25_an_host *p25_an_hosts(const struct p25_analyzer *a, size_t *n)
+{
+	*n = a->nhosts;
+	return a->hosts;
+}
+
+struct p25_an_stats *p25_an_stats(struct p25_analyzer *a)
+{
+	return &a->stats;
+}
+
+size_t p25_an_memory(const struct p25_analyzer *a)
+{
+	size_t m = sizeof *a + a->hosts_cap * sizeof *a->hosts + a->hidx_cap * sizeof *a->hidx +
+		   a->conns_cap * sizeof *a->conns + a->cbucket_cap * sizeof *a->cbucket;
+
+	for (size_t i = 0; i < a->nhosts; i++)
+		m += a->hosts[i].nhours * sizeof(uint32_t) +
+		     (a->hosts[i].dest_bits ? P25_AN_DEST_WORDS * 8 : 0);
+	if (a->policy)
+		m += p25_policy_memory(a->policy);
+	return m;
+}

@@ -1,0 +1,248 @@
+/*
+ * The analyzer: which internal hosts speak SMTP, how, and what blocking
+ * port 25 would do to them.
+ *
+ * TCP segments (from packet captures) and flow records (NetFlow/IPFIX) go
+ * into one connection table keyed by the 4-tuple; a connection's handshake
+ * outcome (established, reset, no answer) is settled when it ends, idles
+ * out or the input ends.  Per internal host the analyzer keeps counters, a
+ * bounded distinct-destination sketch, a short table of recent destinations
+ * (to recognise MTA queue retries) and hourly activity; memory grows with
+ * the number of hosts, not with the input.  Segments carrying SMTP are fed
+ * to a per-connection dialogue parser whose state is bounded.
+ *
+ * After the input, p25_an_finish() classifies each host with a score and
+ * reasons; the report functions render the result.
+ */
+#ifndef P25_ANALYZE_H
+#define P25_ANALYZE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "addr/addr.h"
+#include "capture/decode.h"
+#include "flow/flow.h"
+#include "model/model.h"
+#include "util/time.h"
+
+/* Thresholds of the classifier; see docs/analyzer.md. */
+struct p25_an_config {
+	/* Fan-out: new distinct destinations within fanout_window seconds. */
+	unsigned fanout_window;
+	unsigned fanout_min;
+	/* Share of outbound connections reset or unanswered, over at least failed_min_conns. */
+	double failed_share;
+	unsigned failed_min_conns;
+	/* Burst: connections opened within one minute. */
+	unsigned burst_per_minute;
+	/* Share of 5xx replies among all replies, over at least reply_min replies. */
+	double reject_share;
+	unsigned reply_min;
+	/* Distinct HELO names that mark a randomising engine. */
+	unsigned helo_distinct_max;
+	/* Uniform sizes: coefficient of variation below size_cv over at least size_min_msgs. */
+	double size_cv;
+	unsigned size_min_msgs;
+	/* Steady volume: active on steady_days distinct days and steady_hours distinct hours. */
+	unsigned steady_days;
+	unsigned steady_hours;
+	/* A retry to a destination whose last attempt failed, retry_min..retry_max s later. */
+	unsigned retry_min;
+	unsigned retry_max;
+	unsigned retry_count;
+	/* Verdict: server evidence at or above server_score wins; else bot at or above bot_score. */
+	int server_score;
+	int bot_score;
+	/* Bounds of state. */
+	unsigned conn_timeout; /* seconds of inactivity before a connection is settled */
+	unsigned max_conns;    /* connections tracked at once */
+	unsigned max_hosts;    /* internal hosts tracked */
+};
+
+void p25_an_config_default(struct p25_an_config *c);
+/* Set one key (as in the config file) from text; -1 with err naming key and value. */
+int p25_an_config_set(struct p25_an_config *c, const char *key, const char *value, char *err,
+		      size_t errlen);
+/* Read "key = value" lines ('#' comments); -1 with err naming file, line and problem. */
+int p25_an_config_load(struct p25_an_config *c, const char *path, char *err, size_t errlen);
+/* Names of every key, NULL-terminated, for documentation and help. */
+extern const char *const p25_an_config_keys[];
+
+enum p25_an_class {
+	P25_AN_PERMITTED,
+	P25_AN_SERVER,	/* unregistered-server */
+	P25_AN_BOT,	/* suspected-bot */
+	P25_AN_CLIENT,	/* client-only: submission ports only */
+	P25_AN_UNKNOWN,
+};
+const char *p25_an_class_name(enum p25_an_class c);
+
+enum p25_an_outcome {
+	P25_AN_ESTABLISHED,
+	P25_AN_RESET,
+	P25_AN_NOANSWER,
+	P25_AN_NOUTCOMES,
+};
+
+/* Port 25 (or submission) traffic of a host in one role. */
+struct p25_an_side {
+	uint64_t conns;
+	uint64_t outcome[P25_AN_NOUTCOMES];
+	uint64_t bytes_sent, bytes_recv;     /* from the host's point of view, IP bytes */
+	uint64_t packets_sent, packets_recv;
+};
+
+#define P25_AN_HELO_KEEP 4
+#define P25_AN_HELO_LEN	 64
+#define P25_AN_BANNER_LEN 96
+
+/* What the SMTP dialogues of a host showed (port 25, the host as client). */
+struct p25_an_smtp {
+	uint64_t sessions;	     /* connections where a dialogue was seen */
+	uint64_t helo;		     /* EHLO/HELO commands */
+	uint64_t helo_bare_ip;	     /* ... naming a bare IP address */
+	uint64_t helo_mismatch;	     /* ... an address literal that is not the host's */
+	char helo_names[P25_AN_HELO_KEEP][P25_AN_HELO_LEN];
+	unsigned nhelo_names;	     /* distinct names seen (beyond the kept ones too) */
+	uint64_t starttls, tls_ok;   /* STARTTLS sent / answered 220 */
+	uint64_t mail_from, rcpt_to;
+	uint64_t replies[6];	     /* by first digit 0..5 (1xx..5xx; 0: malformed) */
+	uint64_t messages;	     /* DATA accepted with 250 after the dot */
+	uint64_t msg_bytes;
+	double msg_sumsq;	     /* for the size variation */
+	unsigned sender_domains;     /* distinct MAIL FROM domains (exact up to 16, then 16+) */
+	uint64_t sender_hash[16];
+	/* The host's own greeting when it answered as a server. */
+	char banner[P25_AN_BANNER_LEN];
+	uint64_t gaps;		     /* stream gaps the parser resynchronised over */
+};
+
+#define P25_AN_RECENT 32
+
+struct p25_an_host {
+	struct p25_addr addr;
+	ssize_t org;		/* model org index or -1 */
+	ssize_t permit;		/* valid permit covering the host or -1 */
+	bool block_out, block_in; /* would be blocked with enforcement on */
+	struct p25_an_side out25, in25, sub;
+	struct p25_an_smtp smtp;
+	uint64_t first_ns, last_ns;
+	uint32_t hour_of_day[24];	/* outbound port-25 connections by UTC hour */
+	/* Outbound port-25 connections per hour since hour0 (bounded span). */
+	int64_t hour0;
+	uint32_t *hours;
+	uint32_t nhours;
+	/* distinct destinations of port-25 connections */
+	uint64_t dest_exact[32];
+	unsigned ndest_exact;
+	uint64_t *dest_bits;	/* linear-counting bitmap once past the exact set */
+	/* fan-out and burst windows */
+	int64_t fan_start;
+	unsigned fan_new, fan_max;
+	int64_t burst_minute;
+	unsigned burst_n, burst_max;
+	/* recent destinations, for queue retries */
+	struct {
+		uint64_t dest;
+		int64_t last;	/* start of the last attempt, seconds */
+		bool failed;
+	} recent[P25_AN_RECENT];
+	uint64_t retries;
+	unsigned days_active, hours_active;
+	/* classification */
+	enum p25_an_class cls;
+	int bot_score, server_score, score;
+	char reasons[512];
+};
+
+struct p25_an_stats {
+	struct p25_decode_stats decode;
+	uint64_t segments;		/* TCP segments on SMTP ports */
+	uint64_t flows;			/* flow records seen */
+	uint64_t flows_used;		/* ... on SMTP ports, TCP */
+	uint64_t conns;			/* connections settled */
+	uint64_t conns_midstream;	/* ... whose SYN was not seen */
+	uint64_t conns_evicted;		/* settled early because the table was full */
+	uint64_t orphans;		/* client-only segments without SYN: not counted */
+	uint64_t hosts_dropped;		/* hosts beyond max_hosts */
+	uint64_t smtp_gaps;		/* reassembly gaps */
+	uint64_t files, files_failed;
+};
+
+struct p25_analyzer;
+
+/*
+ * Internal space: the model's organization spaces (only org `org_handle`
+ * when non-NULL) and the extra prefixes.  The model must outlive the
+ * analyzer; it may be NULL (then no host is permitted and every internal
+ * host would be blocked outbound).  now: when permits are judged.
+ */
+struct p25_analyzer *p25_an_new(const struct p25_an_config *cfg, const struct p25_model *model,
+				const char *org_handle, const struct p25_prefix *internal,
+				size_t ninternal, p25_time now, char *err, size_t errlen);
+void p25_an_free(struct p25_analyzer *a);
+
+/* The port filter captures need: 25, 465, 587. */
+void p25_an_port_filter(struct p25_port_filter *f);
+
+/* One decoded TCP segment (any port; non-SMTP ports are ignored). */
+void p25_an_segment(struct p25_analyzer *a, const struct p25_tcp_segment *s);
+/* Decode a packet and feed it; keeps decoder stats. */
+void p25_an_packet(struct p25_analyzer *a, const struct p25_packet *p);
+/* A batch of flow records, as p25_flow_cb. */
+void p25_an_flows(void *analyzer, const struct p25_flow *f, size_t n);
+
+/* Read a whole capture file.  -1 on a damaged file: what was read counts, err says why. */
+int p25_an_read_capture(struct p25_analyzer *a, const char *path, char *err, size_t errlen);
+
+/* Settle every connection and classify the hosts. */
+void p25_an_finish(struct p25_analyzer *a);
+
+/* Hosts in address order (after p25_an_finish). */
+const struct p25_an_host *p25_an_hosts(const struct p25_analyzer *a, size_t *n);
+struct p25_an_stats *p25_an_stats(struct p25_analyzer *a);
+uint64_t p25_an_distinct_dests(const struct p25_an_host *h);
+size_t p25_an_memory(const struct p25_analyzer *a);
+
+struct p25_an_summary {
+	size_t hosts;		/* internal hosts with any SMTP traffic */
+	size_t send;		/* ... sending on port 25 */
+	size_t permitted;
+	size_t blocked;		/* would be blocked (either direction) */
+	size_t servers;		/* ... that look like servers to register first */
+	size_t bots;
+	size_t clients;
+};
+void p25_an_summarize(const struct p25_analyzer *a, struct p25_an_summary *s);
+/* "N hosts send SMTP, M are permitted, K would be blocked, of which S look like servers ..." */
+void p25_an_summary_line(const struct p25_an_summary *s, char *buf, size_t len);
+
+/* Reports.  extra (may be NULL) is merged into the JSON document: input stats and the like. */
+json_t *p25_an_host_json(const struct p25_analyzer *a, const struct p25_an_host *h);
+json_t *p25_an_report_json(const struct p25_analyzer *a);
+int p25_an_report_csv(const struct p25_analyzer *a, FILE *out);
+int p25_an_report_html(const struct p25_analyzer *a, const char *title, FILE *out);
+/* The import file of `port25 import` for the unregistered servers; returns rows written. */
+long p25_an_suggest_csv(const struct p25_analyzer *a, const char *requested_by, FILE *out);
+
+/*
+ * The SMTP dialogue parser, exposed for tests and fuzzing.  Bytes of each
+ * direction are fed in order; a gap (lost or out-of-order data) makes the
+ * parser drop the partial line and resynchronise at the next line end.
+ */
+struct p25_smtp;
+struct p25_smtp *p25_smtp_new(void);
+void p25_smtp_free(struct p25_smtp *s);
+/* from_client: bytes the client sent, else the server. */
+void p25_smtp_feed(struct p25_smtp *s, bool from_client, const uint8_t *p, size_t n);
+void p25_smtp_gap(struct p25_smtp *s, bool from_client);
+/* What was seen; the host's own address decides the HELO literal checks. */
+const struct p25_an_smtp *p25_smtp_result(const struct p25_smtp *s);
+bool p25_smtp_encrypted(const struct p25_smtp *s);
+
+#endif
