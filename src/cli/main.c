@@ -27,6 +27,7 @@ static const char usage[] =
 	"  audit                    the audit log of every change\n"
 	"  explain  ADDRESS         why an address is or is not blocked, both directions\n"
 	"  compile  --target T      generate nftables, iptables, cisco-ios, junos or pf config\n"
+	"  verify   [ADDRESS...]    check permitted servers still deliver (policy, --mx test message, 465/587)\n"
 	"\n"
 	"options:\n"
 	"  --db PATH      registry file (default: $PORT25_DB, else ./port25.db)\n"
@@ -47,6 +48,7 @@ static const struct command commands[] = {
 	{"contact", cmd_contact}, {"permit", cmd_permit},   {"request", cmd_request},
 	{"import", cmd_import},	  {"export", cmd_export},   {"audit", cmd_audit},
 	{"explain", cmd_explain}, {"compile", cmd_compile},
+	{"verify", cmd_verify},
 };
 
 int main(int argc, char **argv)
