@@ -95,7 +95,7 @@ void p25_verify_smtp(const struct p25_addr *src, const struct p25_verify_mx *mx,
 		goto out;
 	}
 	/* libcurl's own buffer is the more specific message when it has one. */
-	snprintf(c->detail, sizeof c->detail, "%s%s (SMTP %ld) after %.1f ms",
+	snprintf(c->detail, sizeof c->detail, "%s%.180s (SMTP %ld) after %.1f ms",
 		 rc == CURLE_INTERFACE_FAILED ? "cannot send from this address (not local here?): "
 					      : "",
 		 *errbuf ? errbuf : curl_easy_strerror(rc), code, c->ms);
