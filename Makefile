@@ -4,7 +4,7 @@
 
 BUILD     ?= build
 CC        ?= cc
-PKGS      := sqlite3 jansson libpcap zlib libmnl libnftnl libcurl
+PKGS      := sqlite3 jansson libpcap zlib libmnl libnftnl libcurl libnetfilter_log
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_LIBS  := $(shell pkg-config --libs cmocka 2>/dev/null)

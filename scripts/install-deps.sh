@@ -2,7 +2,7 @@
 # Install the Debian packages port25 needs to build and test, only those missing.
 set -e
 pkgs="build-essential pkg-config clang libclang-rt-14-dev libsqlite3-dev sqlite3 libjansson-dev
-      libcmocka-dev libpcap-dev zlib1g-dev nftables iptables ipset iproute2 python3
+      libcmocka-dev libpcap-dev zlib1g-dev libnetfilter-log-dev nftables iptables ipset iproute2 python3
       libmnl-dev libnftnl-dev socat iperf3 libcurl4-openssl-dev postfix swaks"
 missing=""
 for p in $pkgs; do

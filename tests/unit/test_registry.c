@@ -119,7 +119,7 @@ static void test_migrations_from_empty(void **state)
 	assert_true(fd >= 0);
 	close(fd);
 	assert_int_equal(p25_registry_open(path, &reg, err, sizeof err), 0);
-	assert_int_equal(p25_registry_schema_version(reg), 1);
+	assert_int_equal(p25_registry_schema_version(reg), 2);
 	assert_int_equal(p25_registry_load_model(reg, &m), 0);
 	assert_int_equal(m.norgs, 0);
 	p25_model_free(&m);
@@ -128,7 +128,7 @@ static void test_migrations_from_empty(void **state)
 
 	/* Reopening migrates nothing and keeps the data. */
 	assert_int_equal(p25_registry_open(path, &reg, err, sizeof err), 0);
-	assert_int_equal(p25_registry_schema_version(reg), 1);
+	assert_int_equal(p25_registry_schema_version(reg), 2);
 	assert_int_equal(p25_registry_load_model(reg, &m), 0);
 	assert_int_equal(m.norgs, 1);
 	assert_string_equal(m.orgs[0].handle, "k12");

@@ -1,0 +1,228 @@
+/*
+ * /etc/port25/port25.conf: "key = value" lines, '#' comments.  The file is
+ * the gateway's, shared with other port25 commands, so keys watch does not
+ * know are reported as warnings, not refused; a known key with a bad value
+ * is an error naming the line.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "watch/watch.h"
+
+void p25_watch_config_default(struct p25_watch_config *c)
+{
+	memset(c, 0, sizeof *c);
+	snprintf(c->registry, sizeof c->registry, "/var/lib/port25/port25.db");
+	c->nflog_group = P25_WATCH_NFLOG_GROUP;
+	c->flush_interval = 60;
+	c->new_host_flush = 250;
+	c->max_memory = 64u << 20;
+	c->drop_privileges = true;
+	p25_thresholds_default(&c->thresholds);
+}
+
+static int parse_u32(const char *v, uint32_t max, uint32_t *out)
+{
+	char *end;
+	unsigned long long n;
+
+	if (!isdigit((unsigned char)*v))
+		return -1;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno || *end || n > max)
+		return -1;
+	*out = (uint32_t)n;
+	return 0;
+}
+
+/* Seconds as a bare number or a duration ("90s", "10m", "2h"). */
+static int parse_seconds(const char *v, uint32_t *out)
+{
+	int64_t s;
+	char err[64];
+
+	if (parse_u32(v, UINT32_MAX, out) == 0)
+		return 0;
+	if (p25_duration_parse(v, &s, err, sizeof err) < 0 || s > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)s;
+	return 0;
+}
+
+static int parse_size(const char *v, size_t *out)
+{
+	char *end;
+	unsigned long long n;
+
+	if (!isdigit((unsigned char)*v))
+		return -1;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': n <<= 10; end++; break;
+	case 'm': case 'M': n <<= 20; end++; break;
+	case 'g': case 'G': n <<= 30; end++; break;
+	default: break;
+	}
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end)
+		return -1;
+	*out = (size_t)n;
+	return 0;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") || !strcmp(v, "1"))
+		*out = true;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off") || !strcmp(v, "0"))
+		*out = false;
+	else
+		return -1;
+	return 0;
+}
+
+static int copy_str(char *dst, size_t dstlen, const char *v)
+{
+	if (strlen(v) >= dstlen)
+		return -1;
+	strcpy(dst, v);
+	return 0;
+}
+
+/* 1 set, 0 unknown key, -1 bad value. */
+static int set_key(struct p25_watch_config *c, const char *k, const char *v)
+{
+	struct p25_thresholds *t = &c->thresholds;
+	uint32_t u;
+
+	if (!strcmp(k, "registry"))
+		return copy_str(c->registry, sizeof c->registry, v) < 0 || !*v ? -1 : 1;
+	if (!strcmp(k, "nflog-group")) {
+		if (!strcmp(v, "off") || !strcmp(v, "none")) {
+			c->nflog_group = -1;
+			return 1;
+		}
+		if (parse_u32(v, 65535, &u) < 0)
+			return -1;
+		c->nflog_group = (int)u;
+		return 1;
+	}
+	if (!strcmp(k, "syslog-listen"))
+		return copy_str(c->syslog_listen, sizeof c->syslog_listen, v) < 0 ? -1 : 1;
+	if (!strcmp(k, "syslog-file"))
+		return copy_str(c->syslog_file, sizeof c->syslog_file, v) < 0 ? -1 : 1;
+	if (!strcmp(k, "flush-interval"))
+		return parse_seconds(v, &c->flush_interval) < 0 || c->flush_interval == 0 ? -1 : 1;
+	if (!strcmp(k, "new-host-flush-ms"))
+		return parse_u32(v, 3600000, &c->new_host_flush) < 0 ? -1 : 1;
+	if (!strcmp(k, "max-memory"))
+		return parse_size(v, &c->max_memory) < 0 ? -1 : 1;
+	if (!strcmp(k, "drop-privileges"))
+		return parse_bool(v, &c->drop_privileges) < 0 ? -1 : 1;
+	if (!strcmp(k, "missed-max-destinations"))
+		return parse_u32(v, UINT32_MAX, &t->missed_max_dests) < 0 ? -1 : 1;
+	if (!strcmp(k, "missed-min-retries"))
+		return parse_u32(v, P25_WATCH_IVS, &t->missed_min_retries) < 0 ||
+			       t->missed_min_retries == 0
+			   ? -1
+			   : 1;
+	if (!strcmp(k, "missed-min-interval"))
+		return parse_seconds(v, &t->missed_min_interval) < 0 ? -1 : 1;
+	if (!strcmp(k, "missed-min-span"))
+		return parse_seconds(v, &t->missed_min_span) < 0 ? -1 : 1;
+	if (!strcmp(k, "infected-min-destinations"))
+		return parse_u32(v, UINT32_MAX, &t->infected_min_dests) < 0 ? -1 : 1;
+	if (!strcmp(k, "infected-burst-per-minute"))
+		return parse_u32(v, UINT16_MAX, &t->infected_burst) < 0 ? -1 : 1;
+	return 0;
+}
+
+int p25_watch_config_set(struct p25_watch_config *c, const char *key, const char *value,
+			 char *err, size_t errlen)
+{
+	int rc = set_key(c, key, value);
+
+	if (rc == 0)
+		snprintf(err, errlen, "unknown setting '%s'", key);
+	else if (rc < 0)
+		snprintf(err, errlen, "%s: bad value '%s'", key, value);
+	return rc > 0 ? 0 : -1;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+int p25_watch_config_load(struct p25_watch_config *c, const char *path, bool required, char *err,
+			  size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024];
+	size_t lineno = 0;
+	int rc = 0;
+
+	err[0] = '\0';
+	if (!f) {
+		if (errno == ENOENT && !required)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof line, f)) {
+		char *k, *v, *eq, *hash;
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			snprintf(err, errlen, "%s:%zu: line too long", path, lineno);
+			rc = -1;
+			break;
+		}
+		if ((hash = strchr(line, '#')) != NULL)
+			*hash = '\0';
+		k = trim(line);
+		if (!*k)
+			continue;
+		if (!(eq = strchr(k, '='))) {
+			snprintf(err, errlen, "%s:%zu: want 'key = value'", path, lineno);
+			rc = -1;
+			break;
+		}
+		*eq = '\0';
+		v = trim(eq + 1);
+		k = trim(k);
+		switch (set_key(c, k, v)) {
+		case 0:
+			/* Another command's setting, or a typo: say so, do not stop the gateway. */
+			if (!err[0])
+				snprintf(err, errlen, "%s:%zu: setting '%s' is not watch's, ignored",
+					 path, lineno, k);
+			break;
+		case -1:
+			snprintf(err, errlen, "%s:%zu: %s: bad value '%s'", path, lineno, k, v);
+			rc = -1;
+			break;
+		default:
+			break;
+		}
+		if (rc < 0)
+			break;
+	}
+	fclose(f);
+	/* 1: loaded with a warning left in err. */
+	return rc < 0 ? -1 : err[0] ? 1 : 0;
+}

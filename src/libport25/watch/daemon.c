@@ -1,0 +1,315 @@
+/*
+ * The watch daemon: one thread, one poll loop over the sources, flushes on
+ * a timer.  It only reads logs; the kernel enforces whether it runs or not,
+ * so a failure here costs visibility, never blocking or permitting.
+ *
+ * Privileges: binding the NFLOG group needs CAP_NET_ADMIN (and a syslog
+ * port below 1024 CAP_NET_BIND_SERVICE).  Once the sources are open the
+ * daemon drops every capability and sets no_new_privs; a parser bug
+ * reachable from the network then holds nothing worth having.
+ */
+#include <errno.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "model/model.h"
+#include "policy/policy.h"
+#include "watch/sources.h"
+
+/* The daemon singleton: the signal that asked it to stop, 0 while running. */
+static volatile sig_atomic_t watch_stop_signal;
+
+static void on_signal(int sig)
+{
+	watch_stop_signal = sig;
+}
+
+struct watch {
+	const struct p25_watch_config *cfg;
+	struct p25_registry *reg;
+	struct p25_agg *agg;
+	struct p25_model model;
+	struct p25_policy *policy;
+	p25_time policy_expiry;
+	int64_t new_host_due_ms; /* 0: no first sighting waiting */
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("port25 watch: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* systemd's readiness protocol without libsystemd: one datagram to $NOTIFY_SOCKET. */
+static void sd_notify_msg(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t n;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@') || (n = strlen(path)) >= sizeof sa.sun_path)
+		return;
+	memcpy(sa.sun_path, path, n);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+	       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n));
+	close(fd);
+}
+
+static int drop_capabilities(void)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct data[2] = {{0}};
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -1;
+	return (int)syscall(SYS_capset, &hdr, data);
+}
+
+/* The org and direction of a syslog attempt, from the registry's policy. */
+static void refresh_policy(struct watch *w, p25_time now)
+{
+	char err[256];
+
+	if (w->policy && now < w->policy_expiry)
+		return;
+	p25_policy_free(w->policy);
+	w->policy = NULL;
+	p25_model_free(&w->model);
+	p25_model_init(&w->model);
+	if (p25_registry_load_model(w->reg, &w->model) < 0) {
+		say("cannot load the registry for org lookups: %s", p25_registry_error(w->reg));
+		return;
+	}
+	w->policy = p25_policy_build(&w->model, now, err, sizeof err);
+	if (!w->policy)
+		say("registry policy: %s (syslog attempts get no org)", err);
+	/* Rebuilt at every regular flush, so registry changes reach the lookups. */
+	w->policy_expiry = now + (p25_time)w->cfg->flush_interval;
+}
+
+static void on_attempt(void *ctx, const struct p25_attempt *in)
+{
+	struct watch *w = ctx;
+	struct p25_attempt at = *in;
+	struct p25_host *h;
+
+	if ((at.dir == P25_WDIR_UNKNOWN || !at.org[0]) && w->policy) {
+		struct p25_decision dec;
+		p25_policy_decide_packet(w->policy, &at.src, &at.dst, at.dport, &dec);
+		if (dec.org >= 0) {
+			const char *handle = w->model.orgs[dec.org].handle;
+			if (at.dir == P25_WDIR_UNKNOWN)
+				at.dir = dec.direction == P25_INBOUND ? P25_WDIR_IN : P25_WDIR_OUT;
+			if (!at.org[0] && strlen(handle) <= P25_ORG_HANDLE_MAX)
+				strcpy(at.org, handle);
+		}
+	}
+	h = p25_agg_record(w->agg, &at);
+	if (h && (h->flags & P25_HOST_NEW) && !w->new_host_due_ms && w->cfg->new_host_flush)
+		w->new_host_due_ms = mono_ms() + w->cfg->new_host_flush;
+}
+
+static int flush(struct watch *w, bool verbose)
+{
+	struct p25_flush_result res;
+	p25_time now = p25_time_now();
+	int rc = p25_watch_flush(w->reg, w->agg, &w->cfg->thresholds, now, &res);
+
+	w->new_host_due_ms = 0;
+	if (rc < 0) {
+		say("flush failed, deltas kept for the next one: %s", p25_registry_error(w->reg));
+		return rc;
+	}
+	if (verbose || res.alerts_raised)
+		say("flushed %zu hosts (%zu evicted), %zu alerts raised, %zu updated", res.hosts,
+		    res.spilled, res.alerts_raised, res.alerts_updated);
+	return 0;
+}
+
+static void report(struct watch *w, struct p25_nflog *nf, struct p25_syslog_file *sf,
+		   struct p25_syslog_udp *su)
+{
+	const struct p25_agg_stats *a = p25_agg_stats(w->agg);
+
+	say("hosts %zu/%zu in %zu KiB; attempts %llu, packets %llu, evictions %llu, lost %llu",
+	    p25_agg_count(w->agg), p25_agg_capacity(w->agg), p25_agg_memory(w->agg) >> 10,
+	    (unsigned long long)a->attempts, (unsigned long long)a->packets,
+	    (unsigned long long)a->evictions, (unsigned long long)a->lost);
+	if (nf) {
+		const struct p25_nflog_stats *s = p25_nflog_stats(nf);
+		say("nflog: %llu messages, %llu attempts, %llu foreign, %llu malformed, %llu overruns",
+		    (unsigned long long)s->messages, (unsigned long long)s->attempts,
+		    (unsigned long long)s->foreign, (unsigned long long)s->malformed,
+		    (unsigned long long)s->overruns);
+	}
+	const struct p25_syslog_stats *ss[2] = {sf ? p25_syslog_file_stats(sf) : NULL,
+						 su ? p25_syslog_udp_stats(su) : NULL};
+	const char *names[2] = {"syslog file", "syslog udp"};
+	for (int i = 0; i < 2; i++)
+		if (ss[i])
+			say("%s: %llu lines, %llu attempts, %llu ignored, %llu malformed, %llu overlong",
+			    names[i], (unsigned long long)ss[i]->lines,
+			    (unsigned long long)ss[i]->attempts, (unsigned long long)ss[i]->ignored,
+			    (unsigned long long)ss[i]->malformed, (unsigned long long)ss[i]->overlong);
+}
+
+int p25_watch_run(const struct p25_watch_config *c, const char *actor, char *err, size_t errlen)
+{
+	struct watch w = {.cfg = c};
+	struct p25_nflog *nf = NULL;
+	struct p25_syslog_file *sf = NULL;
+	struct p25_syslog_udp *su = NULL;
+	struct sigaction sa = {0};
+	sigset_t block, orig;
+	size_t loaded = 0;
+	int64_t next_flush;
+	int rc = -1;
+
+	(void)actor;
+	p25_model_init(&w.model);
+	watch_stop_signal = 0;
+	if (c->nflog_group < 0 && !c->syslog_listen[0] && !c->syslog_file[0]) {
+		snprintf(err, errlen, "no source: enable nflog-group, syslog-listen or syslog-file");
+		return -1;
+	}
+	if (p25_registry_open(c->registry, &w.reg, err, errlen) < 0)
+		return -1;
+	if (!(w.agg = p25_agg_new(c->max_memory, err, errlen)))
+		goto out;
+	if (p25_watch_load(w.reg, w.agg, &loaded) < 0) {
+		snprintf(err, errlen, "loading summaries: %s", p25_registry_error(w.reg));
+		goto out;
+	}
+	refresh_policy(&w, p25_time_now());
+
+	/* Signals stay blocked except inside ppoll: a stop request cannot slip between checks. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &orig);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (c->nflog_group >= 0 &&
+	    p25_nflog_open((uint16_t)c->nflog_group, on_attempt, &w, &nf, err, errlen) < 0)
+		goto out;
+	if (c->syslog_listen[0] &&
+	    p25_syslog_udp_open(c->syslog_listen, on_attempt, &w, &su, err, errlen) < 0)
+		goto out;
+	if (c->syslog_file[0] &&
+	    p25_syslog_file_open(c->syslog_file, c->from_start || c->once, on_attempt, &w, &sf, err,
+				 errlen) < 0)
+		goto out;
+	if (c->drop_privileges && drop_capabilities() < 0)
+		say("warning: cannot drop capabilities: %s", strerror(errno));
+
+	say("started: %zu summaries loaded; table of %zu hosts in %zu KiB; nflog group %d%s%s%s%s",
+	    loaded, p25_agg_capacity(w.agg), p25_agg_memory(w.agg) >> 10, c->nflog_group,
+	    su ? "; syslog " : "", su ? c->syslog_listen : "", sf ? "; file " : "",
+	    sf ? c->syslog_file : "");
+	sd_notify_msg("READY=1\nSTATUS=watching");
+
+	next_flush = mono_ms() + (int64_t)c->flush_interval * 1000;
+	while (!watch_stop_signal) {
+		struct pollfd pfd[2];
+		nfds_t n = 0;
+		int64_t now_ms = mono_ms(), wake = next_flush;
+		struct timespec ts;
+		p25_time now;
+
+		if (w.new_host_due_ms && w.new_host_due_ms < wake)
+			wake = w.new_host_due_ms;
+		/* A followed file has no readiness event: look at it four times a second. */
+		if (sf && now_ms + 250 < wake)
+			wake = now_ms + 250;
+		if (wake < now_ms)
+			wake = now_ms;
+		ts.tv_sec = (wake - now_ms) / 1000;
+		ts.tv_nsec = (long)((wake - now_ms) % 1000) * 1000000;
+		if (nf)
+			pfd[n++] = (struct pollfd){.fd = p25_nflog_fd(nf), .events = POLLIN};
+		if (su)
+			pfd[n++] = (struct pollfd){.fd = p25_syslog_udp_fd(su), .events = POLLIN};
+		if (ppoll(pfd, n, &ts, &orig) < 0 && errno != EINTR) {
+			snprintf(err, errlen, "poll: %s", strerror(errno));
+			break;
+		}
+		now = p25_time_now();
+		if (nf && p25_nflog_read(nf) < 0)
+			say("nflog: read error: %s", strerror(errno));
+		if (su)
+			p25_syslog_udp_read(su, now);
+		if (sf) {
+			int frc = p25_syslog_file_read(sf, now, c->once);
+			if (frc < 0)
+				say("%s: read error: %s", c->syslog_file, strerror(errno));
+			if (frc == 1 && c->once)
+				break;
+		}
+		now_ms = mono_ms();
+		if (now_ms >= next_flush) {
+			refresh_policy(&w, p25_time_now());
+			flush(&w, false);
+			next_flush = now_ms + (int64_t)c->flush_interval * 1000;
+		} else if ((w.new_host_due_ms && now_ms >= w.new_host_due_ms) ||
+			   p25_agg_flush_wanted(w.agg)) {
+			flush(&w, false);
+		}
+	}
+	if (watch_stop_signal)
+		say("signal %d: flushing and stopping", (int)watch_stop_signal);
+	sd_notify_msg("STOPPING=1");
+	/* The last flush matters most: try again if the registry is briefly locked. */
+	rc = -1;
+	for (int i = 0; i < 3 && rc < 0; i++)
+		rc = flush(&w, true);
+	if (rc < 0)
+		snprintf(err, errlen, "final flush failed: %s", p25_registry_error(w.reg));
+	report(&w, nf, sf, su);
+	sigprocmask(SIG_SETMASK, &orig, NULL);
+out:
+	p25_nflog_close(nf);
+	p25_syslog_udp_close(su);
+	p25_syslog_file_close(sf);
+	p25_policy_free(w.policy);
+	p25_model_free(&w.model);
+	p25_agg_free(w.agg);
+	p25_registry_close(w.reg);
+	return rc;
+}

@@ -1,0 +1,530 @@
+/*
+ * Summaries and alerts in the registry (schema v2).
+ *
+ * This file uses the registry's statement helpers (registry/internal.h):
+ * the tables live in the registry file and share its transactions, audit
+ * log and error reporting; a second access layer would only duplicate them.
+ *
+ * A flush writes deltas: attempts and packets counted since the last flush
+ * are added to what the row holds, so a restart, an eviction or a second
+ * watch on another source never double counts or loses what was written.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry/internal.h"
+#include "watch/watch.h"
+
+#define WATCH_ACTOR "port25-watch"
+
+static const char *dir_text(uint8_t dir)
+{
+	return dir == P25_WDIR_IN ? "in" : "out";
+}
+
+static json_t *state_json(const struct p25_host *h)
+{
+	json_t *o = json_object(), *dests = json_array();
+	char hex[2 * P25_WATCH_HLL + 1], buf[P25_ADDR_STRLEN], tbuf[P25_TIME_STRLEN];
+
+	for (unsigned i = 0; i < h->ndests; i++) {
+		const struct p25_dest *d = &h->dests[i];
+		struct p25_addr a = {.bits = d->addr, .family = d->family};
+		json_t *dj = json_object(), *iv = json_array();
+		for (unsigned k = 0; k < d->niv; k++)
+			json_array_append_new(iv, json_integer(d->iv[k]));
+		json_object_set_new(dj, "a", json_string(p25_addr_format(&a, buf, sizeof buf)));
+		json_object_set_new(dj, "n", json_integer(d->attempts));
+		json_object_set_new(dj, "last", json_string(p25_time_format(d->last, tbuf, sizeof tbuf)));
+		json_object_set_new(dj, "sport", json_integer(d->last_sport));
+		json_object_set_new(dj, "iv", iv);
+		json_array_append_new(dests, dj);
+	}
+	for (unsigned i = 0; i < P25_WATCH_HLL; i++)
+		snprintf(hex + 2 * i, 3, "%02x", h->hll[i]);
+	json_object_set_new(o, "dests", dests);
+	json_object_set_new(o, "overflow", json_boolean(h->dests_overflow));
+	json_object_set_new(o, "hll", json_string(hex));
+	return o;
+}
+
+/* Saved state back into a host; anything malformed is skipped, never trusted. */
+static void state_load(struct p25_host *h, const char *text)
+{
+	json_t *o = text ? json_loads(text, 0, NULL) : NULL, *dests, *dj;
+	const char *hex;
+	size_t i;
+
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return;
+	}
+	dests = json_object_get(o, "dests");
+	json_array_foreach(dests, i, dj)
+	{
+		struct p25_addr a;
+		struct p25_diag diag;
+		struct p25_dest *d;
+		json_t *iv, *v;
+		size_t k;
+		if (h->ndests >= P25_WATCH_DESTS)
+			break;
+		if (!json_is_string(json_object_get(dj, "a")) ||
+		    p25_addr_parse(json_string_value(json_object_get(dj, "a")), 0, &a, &diag) < 0)
+			continue;
+		d = &h->dests[h->ndests++];
+		memset(d, 0, sizeof *d);
+		d->addr = a.bits;
+		d->family = a.family;
+		d->attempts = (uint32_t)json_integer_value(json_object_get(dj, "n"));
+		d->last_sport = (uint16_t)json_integer_value(json_object_get(dj, "sport"));
+		if (json_is_string(json_object_get(dj, "last"))) {
+			char err[8];
+			p25_time_parse(json_string_value(json_object_get(dj, "last")), &d->last, err,
+				       sizeof err);
+		}
+		iv = json_object_get(dj, "iv");
+		json_array_foreach(iv, k, v)
+		{
+			if (d->niv >= P25_WATCH_IVS)
+				break;
+			d->iv[d->niv++] = (uint32_t)json_integer_value(v);
+		}
+	}
+	h->dests_overflow = json_is_true(json_object_get(o, "overflow"));
+	hex = json_string_value(json_object_get(o, "hll"));
+	if (hex && strlen(hex) == 2 * P25_WATCH_HLL)
+		for (unsigned k = 0; k < P25_WATCH_HLL; k++) {
+			unsigned v;
+			if (sscanf(hex + 2 * k, "%2x", &v) == 1 && v < 64)
+				h->hll[k] = (uint8_t)v;
+		}
+	json_decref(o);
+}
+
+int p25_watch_load(struct p25_registry *reg, struct p25_agg *a, size_t *loaded)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*loaded = 0;
+	/* Oldest first, so the most recently active end up at the head of the LRU. */
+	st = reg_query(reg,
+		       "SELECT host, direction, org, attempts, packets, peak_per_minute, "
+		       "active_hours, first_seen, last_seen, state FROM "
+		       "(SELECT * FROM host_summary ORDER BY last_seen DESC LIMIT ?) "
+		       "ORDER BY last_seen ASC",
+		       "i", (int64_t)p25_agg_capacity(a));
+	if (!st)
+		return P25_EDB;
+	while ((rc = reg_step(reg, st)) == 1) {
+		struct p25_addr addr;
+		struct p25_diag diag;
+		struct p25_host *h;
+		uint8_t dir = strcmp(col_text(st, 1), "in") == 0 ? P25_WDIR_IN : P25_WDIR_OUT;
+		int64_t peak = sqlite3_column_int64(st, 5);
+
+		if (p25_addr_parse(col_text(st, 0), 0, &addr, &diag) < 0)
+			continue;
+		h = p25_agg_find(a, &addr, dir);
+		if (!h)
+			h = p25_agg_insert(a, &addr, dir);
+		h->flags = P25_HOST_LOADED;
+		h->org = p25_agg_org_intern(a, col_text(st, 2));
+		h->attempts = (uint64_t)sqlite3_column_int64(st, 3);
+		h->packets = (uint64_t)sqlite3_column_int64(st, 4);
+		h->peak_minute = peak > UINT16_MAX ? UINT16_MAX : (uint16_t)peak;
+		h->active_hours = (uint32_t)sqlite3_column_int64(st, 6);
+		h->first = col_time(st, 7);
+		h->last = col_time(st, 8);
+		/* The next attempt in this hour must not count as another active hour. */
+		h->hour_at = h->last / 3600;
+		state_load(h, (const char *)sqlite3_column_text(st, 9));
+		(*loaded)++;
+	}
+	if (rc < 0)
+		return rc;
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int upsert_summary(struct p25_registry *reg, const struct p25_addr *addr, uint8_t dir,
+			  const char *org, uint32_t d_attempts, uint32_t d_packets, uint32_t dests,
+			  bool approx, uint32_t peak, uint32_t hours, p25_time first,
+			  p25_time last, p25_time now, const char *state)
+{
+	char host[P25_ADDR_STRLEN];
+
+	/* Scalars that are not counts keep the larger of the stored and the new value. */
+	return reg_exec(
+	    reg,
+	    "INSERT INTO host_summary (host, direction, family, org, attempts, packets, "
+	    "destinations, destinations_approx, peak_per_minute, active_hours, first_seen, "
+	    "last_seen, updated, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+	    "ON CONFLICT (host, direction) DO UPDATE SET "
+	    "org = coalesce(excluded.org, org), "
+	    "attempts = attempts + excluded.attempts, packets = packets + excluded.packets, "
+	    "destinations = max(destinations, excluded.destinations), "
+	    "destinations_approx = excluded.destinations_approx OR destinations_approx, "
+	    "peak_per_minute = max(peak_per_minute, excluded.peak_per_minute), "
+	    "active_hours = max(active_hours, excluded.active_hours), "
+	    "first_seen = min(first_seen, excluded.first_seen), "
+	    "last_seen = max(last_seen, excluded.last_seen), updated = excluded.updated, "
+	    "state = coalesce(excluded.state, state)",
+	    "ssisiiiiiiTTTs", p25_addr_format(addr, host, sizeof host), dir_text(dir),
+	    (int64_t)addr->family, org && *org ? org : NULL, (int64_t)d_attempts,
+	    (int64_t)d_packets, (int64_t)dests, (int64_t)approx, (int64_t)peak, (int64_t)hours,
+	    first, last, now, state);
+}
+
+static int upsert_alert(struct p25_registry *reg, const struct p25_actor *who, int kind,
+			const struct p25_addr *addr, uint8_t dir, const char *org, json_t *ev,
+			struct p25_flush_result *res)
+{
+	char host[P25_ADDR_STRLEN], *text = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!text)
+		return reg_fail(reg, P25_EDB, "watch: out of memory writing an alert");
+	p25_addr_format(addr, host, sizeof host);
+	st = reg_query(reg, "SELECT id FROM alert WHERE kind = ? AND host = ? AND direction = ?",
+		       "sss", p25_alert_kind_name(kind), host, dir_text(dir));
+	if (!st) {
+		free(text);
+		return P25_EDB;
+	}
+	rc = reg_step(reg, st);
+	if (rc == 1) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		/* A dismissed or drafted alert keeps its status; its evidence stays current. */
+		rc = reg_exec(reg,
+			      "UPDATE alert SET evidence = ?, updated = ?, org = coalesce(?, org) "
+			      "WHERE id = ?",
+			      "sTsi", text, who->now, org && *org ? org : NULL, id);
+		if (rc == 0)
+			res->alerts_updated++;
+	} else if (rc == 0) {
+		char object[64];
+		sqlite3_finalize(st);
+		rc = reg_exec(reg,
+			      "INSERT INTO alert (kind, host, direction, org, status, raised, "
+			      "updated, evidence) VALUES (?, ?, ?, ?, 'open', ?, ?, ?)",
+			      "ssssTTs", p25_alert_kind_name(kind), host, dir_text(dir),
+			      org && *org ? org : NULL, who->now, who->now, text);
+		if (rc == 0) {
+			snprintf(object, sizeof object, "%" PRId64,
+				 (int64_t)sqlite3_last_insert_rowid(reg->db));
+			rc = reg_audit(reg, who, "raise", "alert", object, NULL, ev);
+		}
+		if (rc == 0)
+			res->alerts_raised++;
+	}
+	free(text);
+	return rc < 0 ? rc : 0;
+}
+
+static int flush_tx(struct p25_registry *reg, struct p25_agg *a, const struct p25_thresholds *t,
+		    const struct p25_actor *who, struct p25_flush_result *res)
+{
+	size_t cursor = 0, nspill;
+	const struct p25_spill *spill = p25_agg_spill(a, &nspill);
+	struct p25_host *h;
+	int rc = 0;
+
+	while (rc == 0 && (h = p25_agg_next(a, &cursor)) != NULL) {
+		bool approx;
+		uint32_t nd;
+		char *state;
+		json_t *sj, *ev = NULL;
+		int kind;
+
+		if (!(h->flags & P25_HOST_DIRTY))
+			continue;
+		nd = p25_host_destinations(h, &approx);
+		sj = state_json(h);
+		state = json_dumps(sj, JSON_COMPACT);
+		json_decref(sj);
+		if (!state)
+			return reg_fail(reg, P25_EDB, "watch: out of memory writing summaries");
+		rc = upsert_summary(reg, &h->addr, h->dir, p25_agg_org(a, h->org), h->d_attempts,
+				    h->d_packets, nd, approx, h->peak_minute, h->active_hours,
+				    h->first, h->last, who->now, state);
+		free(state);
+		if (rc == 0 && (kind = p25_host_classify(a, h, t, &ev)) != P25_ALERT_NONE)
+			rc = upsert_alert(reg, who, kind, &h->addr, h->dir, p25_agg_org(a, h->org),
+					  ev, res);
+		json_decref(ev);
+		res->hosts++;
+	}
+	for (size_t i = 0; rc == 0 && i < nspill; i++, res->spilled++)
+		rc = upsert_summary(reg, &spill[i].addr, spill[i].dir, p25_agg_org(a, spill[i].org),
+				    spill[i].d_attempts, spill[i].d_packets, spill[i].destinations,
+				    false, 0, 0, spill[i].first, spill[i].last, who->now, NULL);
+	return rc;
+}
+
+int p25_watch_flush(struct p25_registry *reg, struct p25_agg *a, const struct p25_thresholds *t,
+		    p25_time now, struct p25_flush_result *res)
+{
+	struct p25_actor who = {.name = WATCH_ACTOR, .now = now};
+	size_t cursor = 0;
+	struct p25_host *h;
+	int rc;
+
+	memset(res, 0, sizeof *res);
+	if ((rc = reg_begin(reg)) < 0)
+		return rc;
+	rc = reg_end(reg, flush_tx(reg, a, t, &who, res));
+	if (rc < 0) {
+		/* Nothing was written: keep every delta for the next attempt. */
+		memset(res, 0, sizeof *res);
+		return rc;
+	}
+	while ((h = p25_agg_next(a, &cursor)) != NULL) {
+		if (h->flags & P25_HOST_DIRTY) {
+			h->flags &= (uint8_t) ~(P25_HOST_DIRTY | P25_HOST_NEW);
+			h->d_attempts = h->d_packets = 0;
+		}
+	}
+	p25_agg_spill_clear(a);
+	return 0;
+}
+
+static json_t *alert_row(sqlite3_stmt *st)
+{
+	json_t *o = json_object(), *ev = json_loads(col_text(st, 8), 0, NULL);
+
+	json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
+	json_object_set_new(o, "kind", json_string(col_text(st, 1)));
+	json_object_set_new(o, "host", json_string(col_text(st, 2)));
+	json_object_set_new(o, "direction", json_string(col_text(st, 3)));
+	json_object_set_new(o, "org", sqlite3_column_type(st, 4) == SQLITE_NULL
+					  ? json_null()
+					  : json_string(col_text(st, 4)));
+	json_object_set_new(o, "status", json_string(col_text(st, 5)));
+	json_object_set_new(o, "raised", json_string(col_text(st, 6)));
+	json_object_set_new(o, "updated", json_string(col_text(st, 7)));
+	json_object_set_new(o, "reason",
+			    json_string(json_is_object(ev) && json_is_string(json_object_get(ev, "reason"))
+						? json_string_value(json_object_get(ev, "reason"))
+						: ""));
+	json_object_set_new(o, "request_id", sqlite3_column_type(st, 9) == SQLITE_NULL
+						 ? json_null()
+						 : json_integer(sqlite3_column_int64(st, 9)));
+	json_object_set_new(o, "evidence", ev ? ev : json_null());
+	return o;
+}
+
+#define ALERT_COLS                                                                            \
+	"SELECT id, kind, host, direction, org, status, raised, updated, evidence, request_id " \
+	"FROM alert "
+
+int p25_alert_list(struct p25_registry *reg, const struct p25_alert_filter *f, json_t **out)
+{
+	sqlite3_stmt *st;
+	json_t *rows;
+	int rc;
+
+	*out = NULL;
+	reg->error[0] = '\0';
+	st = reg_query(reg,
+		       ALERT_COLS "WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR org = ?2) "
+				  "AND (?3 IS NULL OR status = ?3) ORDER BY id",
+		       "sss", f && f->kind ? p25_alert_kind_name(f->kind) : NULL,
+		       f ? f->org : NULL, f ? f->status : NULL);
+	if (!st)
+		return P25_EDB;
+	rows = json_array();
+	while ((rc = reg_step(reg, st)) == 1)
+		json_array_append_new(rows, alert_row(st));
+	if (rc < 0) {
+		json_decref(rows);
+		return rc;
+	}
+	sqlite3_finalize(st);
+	*out = rows;
+	return 0;
+}
+
+static int alert_get(struct p25_registry *reg, int64_t id, json_t **out)
+{
+	sqlite3_stmt *st = reg_query(reg, ALERT_COLS "WHERE id = ?", "i", id);
+	int rc;
+
+	*out = NULL;
+	if (!st)
+		return P25_EDB;
+	rc = reg_step(reg, st);
+	if (rc < 0)
+		return rc;
+	if (rc == 0) {
+		sqlite3_finalize(st);
+		return reg_fail(reg, P25_ENOTFOUND, "no alert %" PRId64 " (see port25 alerts)", id);
+	}
+	*out = alert_row(st);
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int p25_alert_show(struct p25_registry *reg, int64_t id, json_t **out)
+{
+	reg->error[0] = '\0';
+	return alert_get(reg, id, out);
+}
+
+/* Open to drafted (claiming the alert) or back, in its own transaction. */
+static int alert_claim(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
+		       json_t **alert)
+{
+	const char *status, *kind;
+	int rc = alert_get(reg, id, alert);
+
+	if (rc < 0)
+		return rc;
+	kind = json_string_value(json_object_get(*alert, "kind"));
+	status = json_string_value(json_object_get(*alert, "status"));
+	if (strcmp(kind, "missed-server") != 0)
+		return reg_fail(reg, P25_EINVAL,
+				"alert %" PRId64 " is a possible infected host, not a missed server: "
+				"it cannot become a permit request",
+				id);
+	if (strcmp(status, "open") != 0) {
+		json_t *req = json_object_get(*alert, "request_id");
+		if (json_is_integer(req))
+			return reg_fail(reg, P25_ECONFLICT,
+					"alert %" PRId64 " is already drafted as request %" JSON_INTEGER_FORMAT,
+					id, json_integer_value(req));
+		return reg_fail(reg, P25_ECONFLICT, "alert %" PRId64 " is %s", id, status);
+	}
+	if (json_is_null(json_object_get(*alert, "org")))
+		return reg_fail(reg, P25_EINVAL,
+				"alert %" PRId64 ": host %s lies in no organization's space", id,
+				json_string_value(json_object_get(*alert, "host")));
+	rc = reg_exec(reg, "UPDATE alert SET status = 'drafted', updated = ? WHERE id = ?", "Ti",
+		      who->now, id);
+	return rc;
+}
+
+int p25_alert_draft(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
+		    int64_t *request_id)
+{
+	json_t *alert = NULL;
+	char desc[160], note[400], object[32];
+	struct p25_request_server server;
+	struct p25_request_spec spec = {0};
+	int rc;
+
+	*request_id = 0;
+	/*
+	 * Claim, submit, link: three transactions, because request submission
+	 * owns its own.  The claim keeps two operators from drafting twice; a
+	 * failed submission hands the alert back.
+	 */
+	if ((rc = reg_begin(reg)) < 0)
+		return rc;
+	if ((rc = reg_end(reg, alert_claim(reg, who, id, &alert))) < 0) {
+		json_decref(alert);
+		return rc;
+	}
+	snprintf(desc, sizeof desc, "possible missed server (watch alert %" PRId64 ")", id);
+	snprintf(note, sizeof note, "drafted from watch alert %" PRId64 ": %s", id,
+		 json_string_value(json_object_get(alert, "reason")));
+	server.address = json_string_value(json_object_get(alert, "host"));
+	server.kind = P25_KIND_MAIL_SERVER;
+	server.description = desc;
+	spec.org = json_string_value(json_object_get(alert, "org"));
+	spec.type = P25_REQ_ADD_PERMIT;
+	spec.note = note;
+	spec.servers = &server;
+	spec.nservers = 1;
+	rc = p25_request_submit(reg, who, &spec, request_id);
+	if (rc < 0) {
+		char saved[sizeof reg->error];
+		snprintf(saved, sizeof saved, "%s", reg->error);
+		reg_exec(reg, "UPDATE alert SET status = 'open' WHERE id = ?", "i", id);
+		snprintf(reg->error, sizeof reg->error, "%s", saved);
+		json_decref(alert);
+		return rc;
+	}
+	json_decref(alert);
+	if ((rc = reg_begin(reg)) < 0)
+		return rc;
+	rc = reg_exec(reg, "UPDATE alert SET request_id = ? WHERE id = ?", "ii", *request_id, id);
+	snprintf(object, sizeof object, "%" PRId64, id);
+	if (rc == 0) {
+		json_t *after = json_pack("{s:s, s:I}", "status", "drafted", "request_id",
+					  (json_int_t)*request_id);
+		rc = reg_audit(reg, who, "draft", "alert", object, NULL, after);
+		json_decref(after);
+	}
+	return reg_end(reg, rc);
+}
+
+int p25_alert_dismiss(struct p25_registry *reg, const struct p25_actor *who, int64_t id)
+{
+	json_t *alert = NULL;
+	char object[32];
+	int rc;
+
+	if ((rc = reg_begin(reg)) < 0)
+		return rc;
+	rc = alert_get(reg, id, &alert);
+	if (rc == 0 && strcmp(json_string_value(json_object_get(alert, "status")), "dismissed") == 0)
+		rc = reg_fail(reg, P25_ECONFLICT, "alert %" PRId64 " is already dismissed", id);
+	if (rc == 0)
+		rc = reg_exec(reg, "UPDATE alert SET status = 'dismissed', updated = ? WHERE id = ?",
+			      "Ti", who->now, id);
+	snprintf(object, sizeof object, "%" PRId64, id);
+	if (rc == 0)
+		rc = reg_audit(reg, who, "dismiss", "alert", object, NULL, NULL);
+	json_decref(alert);
+	return reg_end(reg, rc);
+}
+
+int p25_host_summary_list(struct p25_registry *reg, const char *org, int limit, json_t **out)
+{
+	sqlite3_stmt *st;
+	json_t *rows;
+	int rc;
+
+	*out = NULL;
+	reg->error[0] = '\0';
+	st = reg_query(reg,
+		       "SELECT host, direction, org, attempts, packets, destinations, "
+		       "destinations_approx, peak_per_minute, active_hours, first_seen, last_seen "
+		       "FROM host_summary WHERE (?1 IS NULL OR org = ?1) "
+		       "ORDER BY last_seen DESC, host LIMIT ?2",
+		       "si", org, (int64_t)(limit > 0 ? limit : -1));
+	if (!st)
+		return P25_EDB;
+	rows = json_array();
+	while ((rc = reg_step(reg, st)) == 1) {
+		json_t *o = json_object();
+		json_object_set_new(o, "host", json_string(col_text(st, 0)));
+		json_object_set_new(o, "direction", json_string(col_text(st, 1)));
+		json_object_set_new(o, "org", sqlite3_column_type(st, 2) == SQLITE_NULL
+						  ? json_null()
+						  : json_string(col_text(st, 2)));
+		json_object_set_new(o, "attempts", json_integer(sqlite3_column_int64(st, 3)));
+		json_object_set_new(o, "packets", json_integer(sqlite3_column_int64(st, 4)));
+		json_object_set_new(o, "destinations", json_integer(sqlite3_column_int64(st, 5)));
+		json_object_set_new(o, "destinations_approx",
+				    json_boolean(sqlite3_column_int64(st, 6)));
+		json_object_set_new(o, "peak_per_minute", json_integer(sqlite3_column_int64(st, 7)));
+		json_object_set_new(o, "active_hours", json_integer(sqlite3_column_int64(st, 8)));
+		json_object_set_new(o, "first_seen", json_string(col_text(st, 9)));
+		json_object_set_new(o, "last_seen", json_string(col_text(st, 10)));
+		json_array_append_new(rows, o);
+	}
+	if (rc < 0) {
+		json_decref(rows);
+		return rc;
+	}
+	sqlite3_finalize(st);
+	*out = rows;
+	return 0;
+}
