@@ -57,6 +57,7 @@ int cmd_export(struct cli *cli, int argc, char **argv);
 int cmd_audit(struct cli *cli, int argc, char **argv);
 int cmd_explain(struct cli *cli, int argc, char **argv);
 int cmd_compile(struct cli *cli, int argc, char **argv);
+int cmd_enforce(struct cli *cli, int argc, char **argv);
 int cmd_verify(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -48,6 +48,7 @@ static const struct command commands[] = {
 	{"contact", cmd_contact}, {"permit", cmd_permit},   {"request", cmd_request},
 	{"import", cmd_import},	  {"export", cmd_export},   {"audit", cmd_audit},
 	{"explain", cmd_explain}, {"compile", cmd_compile},
+	{"enforce", cmd_enforce},
 	{"verify", cmd_verify},
 };
 

@@ -1,0 +1,185 @@
+/* port25 enforce: the registry's policy in this gateway's kernel, table inet port25 only. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "enforce/enforce.h"
+
+static const char enforce_usage[] =
+	"usage: port25 enforce apply [--dry-run] [--nflog-group N]\n"
+	"       port25 enforce sync [--dry-run] [--nflog-group N]\n"
+	"       port25 enforce status [--json]\n"
+	"       port25 enforce flush\n"
+	"\n"
+	"apply   load the policy at the current time (or $PORT25_NOW) into the kernel as\n"
+	"        table inet port25, replacing it whole in one netlink transaction; on\n"
+	"        any failure the previous table stays in force\n"
+	"sync    send only what changed since (permits added, removed or expired, orgs\n"
+	"        activated or suspended) as element updates in one transaction; loads the\n"
+	"        whole table when there is none.  Run it after registry changes and when\n"
+	"        a permit expires (a timer, or the watch daemon)\n"
+	"status  what is loaded, whether it matches the registry now, and the counters\n"
+	"        of permitted and blocked connection attempts per organization\n"
+	"flush   remove table inet port25 (nothing else)\n"
+	"\n"
+	"--nflog-group N  NFLOG group for blocked attempts (default 25, 0: no logging)\n"
+	"Needs CAP_NET_ADMIN.  Exit 3 when the kernel refuses.\n";
+
+static void print_result(const struct cli *cli, const char *verb, const struct p25_enforce_result *r,
+			 bool dry)
+{
+	json_t *j = json_pack("{s:s, s:b, s:b, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f}",
+			      "action", verb, "dry_run", dry, "full", r->full, "generation",
+			      (json_int_t)r->generation, "hash", r->hash, "intervals",
+			      (json_int_t)r->intervals, "added", (json_int_t)r->added, "removed",
+			      (json_int_t)r->removed, "chains_added", (json_int_t)r->chains_added,
+			      "chains_rewritten", (json_int_t)r->chains_rewritten, "chains_removed",
+			      (json_int_t)r->chains_removed, "messages", (json_int_t)r->messages,
+			      "bytes", (json_int_t)r->bytes, "compile_ms", r->compile_ms, "read_ms",
+			      r->read_ms, "commit_ms", r->commit_ms);
+	if (cli->json) {
+		cli_print_json(j);
+	} else if (r->messages == 0 && !r->full) {
+		printf("enforce %s: in sync, nothing to change (%zu intervals, hash %s)\n", verb,
+		       r->intervals, r->hash);
+	} else {
+		printf("enforce %s%s: %s generation %llu, %zu intervals (+%zu -%zu), chains +%zu ~%zu "
+		       "-%zu, %zu messages %zu bytes; compile %.1f ms, read %.1f ms, commit %.1f ms\n",
+		       verb, dry ? " (dry run, nothing sent)" : "", r->full ? "full table" : "update",
+		       (unsigned long long)r->generation, r->intervals, r->added, r->removed,
+		       r->chains_added, r->chains_rewritten, r->chains_removed, r->messages, r->bytes,
+		       r->compile_ms, r->read_ms, r->commit_ms);
+	}
+	json_decref(j);
+}
+
+static void print_status(const struct cli *cli, json_t *s)
+{
+	const char *k;
+	json_t *v;
+
+	if (cli->json) {
+		cli_print_json(s);
+		return;
+	}
+	if (!json_is_true(json_object_get(s, "loaded"))) {
+		printf("table inet port25: not loaded\n");
+	} else {
+		printf("table inet port25: generation %lld, applied for %s, hash %s\n",
+		       (long long)json_integer_value(json_object_get(s, "generation")),
+		       json_string_value(json_object_get(s, "applied_for")),
+		       json_string_value(json_object_get(s, "hash_loaded")));
+	}
+	printf("registry now: hash %s, %s\n", json_string_value(json_object_get(s, "hash_registry")),
+	       json_is_true(json_object_get(s, "matches_registry")) ? "matches what is loaded"
+								     : "DIFFERS from what is loaded");
+	json_object_foreach(json_object_get(s, "sets"), k, v)
+		printf("  %-10s loaded %6lld  registry %6lld  to add %lld, to remove %lld\n", k,
+		       (long long)json_integer_value(json_object_get(v, "loaded")),
+		       (long long)json_integer_value(json_object_get(v, "registry")),
+		       (long long)json_integer_value(json_object_get(v, "to_add")),
+		       (long long)json_integer_value(json_object_get(v, "to_remove")));
+	printf("  chains     loaded %6lld  registry %6lld  to add %lld, rewrite %lld, remove %lld\n",
+	       (long long)json_integer_value(json_object_get(s, "chains_loaded")),
+	       (long long)json_integer_value(json_object_get(s, "chains_registry")),
+	       (long long)json_integer_value(json_object_get(s, "chains_to_add")),
+	       (long long)json_integer_value(json_object_get(s, "chains_to_rewrite")),
+	       (long long)json_integer_value(json_object_get(s, "chains_to_remove")));
+	if (json_object_size(json_object_get(s, "counters")))
+		printf("connection attempts   out permitted  out blocked  in permitted  in blocked\n");
+	json_object_foreach(json_object_get(s, "counters"), k, v)
+		printf("  %-20s %13lld %12lld %13lld %11lld\n", k,
+		       (long long)json_integer_value(json_object_get(v, "out_permit")),
+		       (long long)json_integer_value(json_object_get(v, "out_block")),
+		       (long long)json_integer_value(json_object_get(v, "in_permit")),
+		       (long long)json_integer_value(json_object_get(v, "in_block")));
+}
+
+int cmd_enforce(struct cli *cli, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"dry-run", no_argument, NULL, 'n'},
+		{"nflog-group", required_argument, NULL, 'g'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct p25_enforce_opts o = {0};
+	struct p25_enforce_result r;
+	struct p25_model m;
+	const char *verb;
+	char err[512];
+	int c, rc;
+
+	if (cli_wants_help(argc, argv, enforce_usage))
+		return EXIT_OK;
+	if (argc < 2)
+		return cli_fail(EXIT_USAGE, "enforce: apply, sync, status or flush expected");
+	verb = argv[1];
+	argc--;
+	argv++;
+	while ((c = getopt_long(argc, argv, "nj", options, NULL)) != -1) {
+		switch (c) {
+		case 'n': o.dry_run = true; break;
+		case 'j': cli->json = true; break;
+		case 'g': {
+			char *end;
+			errno = 0;
+			long g = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || g < 0 || g > 65535)
+				return cli_fail(EXIT_USAGE,
+						"--nflog-group: '%s' is not a group 0..65535", optarg);
+			o.nflog_group = g == 0 ? -1 : (int)g;
+			break;
+		}
+		default: fputs(enforce_usage, stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return cli_fail(EXIT_USAGE, "enforce %s: unexpected argument '%s'", verb, argv[optind]);
+	if (strcmp(verb, "flush") == 0) {
+		bool existed;
+		if (p25_enforce_flush(&existed, err, sizeof err) < 0)
+			return cli_fail(EXIT_SYSTEM, "enforce flush: %s", err);
+		printf("table inet port25 %s\n", existed ? "removed" : "was not loaded");
+		return EXIT_OK;
+	}
+	if (strcmp(verb, "apply") != 0 && strcmp(verb, "sync") != 0 && strcmp(verb, "status") != 0)
+		return cli_fail(EXIT_USAGE, "enforce: unknown action '%s' (apply, sync, status, flush)",
+				verb);
+	rc = cli_open_registry(cli);
+	if (rc != EXIT_OK)
+		return rc;
+	p25_model_init(&m);
+	rc = p25_registry_load_model(cli->reg, &m);
+	if (rc != 0) {
+		p25_model_free(&m);
+		return cli_registry_fail(cli, rc);
+	}
+	o.now = cli->now;
+	if (strcmp(verb, "status") == 0) {
+		json_t *s;
+		if (p25_enforce_status(&m, &o, &s, err, sizeof err) < 0)
+			rc = cli_fail(EXIT_SYSTEM, "enforce status: %s", err);
+		else {
+			print_status(cli, s);
+			json_decref(s);
+			rc = EXIT_OK;
+		}
+	} else {
+		int (*fn)(const struct p25_model *, const struct p25_enforce_opts *,
+			  struct p25_enforce_result *, char *, size_t) =
+			verb[0] == 'a' ? p25_enforce_apply : p25_enforce_sync;
+		if (fn(&m, &o, &r, err, sizeof err) < 0)
+			rc = cli_fail(EXIT_SYSTEM, "enforce %s: %s", verb, err);
+		else {
+			print_result(cli, verb, &r, o.dry_run);
+			rc = EXIT_OK;
+		}
+	}
+	p25_model_free(&m);
+	return rc;
+}

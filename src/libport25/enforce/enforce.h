@@ -1,0 +1,63 @@
+/*
+ * Enforcement on a Linux gateway: the registry's policy loaded into the
+ * kernel as table inet port25, and nothing else touched.
+ *
+ * apply replaces the whole table in one netlink transaction built directly
+ * with libnftnl (no ruleset text is parsed): table, counters, sets, maps,
+ * chains, rules and every element commit together or not at all, so a
+ * failed apply leaves the previous policy in force.
+ *
+ * sync compares what the kernel holds with what the registry says now and
+ * sends only the difference (set and map elements; org chains added,
+ * rewritten or removed) in one transaction: a permit approved, removed or
+ * expired, an org activated or suspended, takes effect without a reload.
+ * Run it after each registry change and at p25_policy_next_expiry (a
+ * systemd timer or the watch daemon), so expired permits leave the kernel.
+ */
+#ifndef P25_ENFORCE_H
+#define P25_ENFORCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "compile/nftables.h"
+#include "model/model.h"
+#include "util/time.h"
+
+struct p25_enforce_opts {
+	p25_time now;	 /* permits expired at this time are left out */
+	int nflog_group; /* as p25_compile_opts: 0 the default 25, negative none */
+	bool dry_run;	 /* compute and build everything, send nothing */
+};
+
+struct p25_enforce_result {
+	uint64_t generation; /* of the table's last full apply */
+	char hash[17];	     /* of the ruleset now loaded (or that would be) */
+	bool full;	     /* a whole table was loaded (apply, or sync with no table) */
+	size_t intervals;    /* set and map intervals in the table */
+	size_t added, removed;			     /* intervals changed */
+	size_t chains_added, chains_removed, chains_rewritten;
+	size_t messages, bytes; /* of the transaction; 0 when nothing was sent */
+	double compile_ms, read_ms, commit_ms; /* where the time went */
+};
+
+int p25_enforce_apply(const struct p25_model *m, const struct p25_enforce_opts *o,
+		      struct p25_enforce_result *res, char *err, size_t errlen);
+/* Load a plan as it is (tests inject invalid plans through this). */
+int p25_enforce_apply_plan(const struct p25_nft_plan *plan, const struct p25_enforce_opts *o,
+			   struct p25_enforce_result *res, char *err, size_t errlen);
+int p25_enforce_sync(const struct p25_model *m, const struct p25_enforce_opts *o,
+		     struct p25_enforce_result *res, char *err, size_t errlen);
+/* Remove table inet port25 only; *existed says whether there was one. */
+int p25_enforce_flush(bool *existed, char *err, size_t errlen);
+/*
+ * What is loaded, whether it matches the registry at o->now (and if not, the
+ * intervals and chains to add and remove), and every org's counters.
+ */
+int p25_enforce_status(const struct p25_model *m, const struct p25_enforce_opts *o,
+		       json_t **out, char *err, size_t errlen);
+
+#endif
