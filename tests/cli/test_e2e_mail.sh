@@ -248,6 +248,27 @@ if e2e_connect "$NS_ORG" "$ORG_WS6" "$OUT_MX6" 25 1; then fail "IPv6: expired va
 e2e_connect "$NS_ORG" "$ORG_MX4" "$OUT_MX4" 25 || fail "IPv4: server blocked after the variance expired"
 e2e_connect "$NS_ORG" "$ORG_MX6" "$OUT_MX6" 25 || fail "IPv6: server blocked after the variance expired"
 
+# --- boot: the gateway comes up with no ruleset; the restore unit's own
+# command line (dist/port25-restore.service) brings the block back.
+unit=$top/dist/port25-restore.service
+[ -f "$unit" ] || fail "dist/port25-restore.service missing"
+if $have_enforce; then
+	say "boot restore through the unit's ExecStart"
+	ip netns exec "$NS_GW" nft flush ruleset
+	e2e_connect "$NS_ORG" "$ORG_WS4" "$OUT_MX4" 25 || fail "flushed gateway still blocks"
+	cmdline=$(sed -n 's/^ExecStart=//p' "$unit")
+	[ -n "$cmdline" ] || fail "the unit has no ExecStart"
+	read -r -a words <<<"$cmdline"
+	words[0]=$PORT25 # the unit names the installed binary
+	ip netns exec "$NS_GW" "${words[@]}" >>"$E2E_TMP/enforce.log" 2>&1 || fail "the unit's ExecStart failed: $(tail -3 "$E2E_TMP/enforce.log")"
+	if e2e_connect "$NS_ORG" "$ORG_WS4" "$OUT_MX4" 25 1; then fail "IPv4: not blocked after the boot restore"; fi
+	if e2e_connect "$NS_ORG" "$ORG_WS6" "$OUT_MX6" 25 1; then fail "IPv6: not blocked after the boot restore"; fi
+	e2e_connect "$NS_ORG" "$ORG_MX4" "$OUT_MX4" 25 || fail "IPv4: server blocked after the boot restore"
+	e2e_connect "$NS_ORG" "$ORG_MX6" "$OUT_MX6" 25 || fail "IPv6: server blocked after the boot restore"
+else
+	say "boot restore: port25 enforce not in this build; the unit's ExecStart not run"
+fi
+
 # --- port25 verify, from inside the organization (binding to each server)
 if p verify --help >/dev/null 2>&1; then
 	say "port25 verify"
