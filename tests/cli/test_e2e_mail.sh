@@ -241,8 +241,9 @@ p permit add acme "$ORG_WS6" --kind app --description 'variance v6' --expires 20
 sync_gw
 e2e_connect "$NS_ORG" "$ORG_WS4" "$OUT_MX4" 25 || fail "IPv4: variance not in effect before expiry"
 e2e_connect "$NS_ORG" "$ORG_WS6" "$OUT_MX6" 25 || fail "IPv6: variance not in effect before expiry"
+# The clock passes the expiry: sync (or a re-apply) drops the variance.
 PORT25_NOW=2026-11-24T00:00:01Z
-apply
+sync_gw
 if e2e_connect "$NS_ORG" "$ORG_WS4" "$OUT_MX4" 25 1; then fail "IPv4: expired variance still permits"; fi
 if e2e_connect "$NS_ORG" "$ORG_WS6" "$OUT_MX6" 25 1; then fail "IPv6: expired variance still permits"; fi
 e2e_connect "$NS_ORG" "$ORG_MX4" "$OUT_MX4" 25 || fail "IPv4: server blocked after the variance expired"
