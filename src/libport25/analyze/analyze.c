@@ -300,7 +300,8 @@ static int32_t host_get(struct p25_analyzer *a, const struct p25_addr *addr)
 	}
 	/* Blocking as it would be once the organization's enrollment is active. */
 	h->block_out = h->permit < 0;
-	h->block_in = h->permit < 0 && (org < 0 ? !a->model : a->model->orgs[org].mode == P25_MODE_BOTH);
+	/* Without a registry the organization's mode is unknown: assume the default, outbound. */
+	h->block_in = h->permit < 0 && org >= 0 && a->model->orgs[org].mode == P25_MODE_BOTH;
 	h->hour0 = -1;
 	j = addr_hash(addr) & (a->hidx_cap - 1);
 	while (a->hidx[j])

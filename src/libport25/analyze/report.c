@@ -41,11 +41,12 @@ void p25_an_summarize(const struct p25_analyzer *a, struct p25_an_summary *s)
 void p25_an_summary_line(const struct p25_an_summary *s, char *buf, size_t len)
 {
 	snprintf(buf, len,
-		 "%zu host%s send SMTP, %zu %s permitted, %zu would be blocked, of which %zu look%s "
-		 "like server%s to register before activation (%zu suspected bot%s)",
-		 s->send, s->send == 1 ? "" : "s", s->permitted, s->permitted == 1 ? "is" : "are",
-		 s->blocked, s->servers, s->servers == 1 ? "s" : "", s->servers == 1 ? "" : "s",
-		 s->bots, s->bots == 1 ? "" : "s");
+		 "%zu host%s SMTP, %zu %s permitted, %zu would be blocked, of which %zu %s "
+		 "to register before activation (%zu suspected bot%s)",
+		 s->send, s->send == 1 ? " sends" : "s send", s->permitted,
+		 s->permitted == 1 ? "is" : "are", s->blocked, s->servers,
+		 s->servers == 1 ? "looks like a server" : "look like servers", s->bots,
+		 s->bots == 1 ? "" : "s");
 }
 
 static json_t *iso(uint64_t ns)

@@ -1,0 +1,512 @@
+/*
+ * port25 analyze / port25 collect: which internal hosts speak SMTP, and what
+ * blocking port 25 would do to them.  All the work is in libport25/analyze;
+ * this file reads the command line, feeds the inputs and prints the reports.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "analyze/analyze.h"
+#include "capture/capture.h"
+#include "cli.h"
+#include "flow/flow.h"
+#include "model/model.h"
+
+static const char analyze_usage[] =
+	"usage: port25 analyze [options] [CAPTURE...]\n"
+	"       port25 collect --listen ADDR:PORT [--duration D] [options]\n"
+	"\n"
+	"Find every internal host that speaks SMTP in packet captures (pcap, pcapng,\n"
+	"gzip), flow exports or live traffic; say which are permitted, which would be\n"
+	"blocked, and which of those look like mail servers to register first or like\n"
+	"infected machines, with the evidence.\n"
+	"\n"
+	"inputs:\n"
+	"  CAPTURE...            packet capture files ('-' for standard input)\n"
+	"  --flows FILE          a capture of NetFlow v5/v9/IPFIX export packets (repeatable)\n"
+	"  --flow-port N         only export packets sent to UDP port N in --flows files\n"
+	"  --interface IF        capture live from IF (needs --duration or stops on Ctrl-C)\n"
+	"  --listen ADDR:PORT    (collect) receive NetFlow/IPFIX on a UDP socket\n"
+	"  --duration D          stop live capture or collection after D (\"90s\", \"5m\", or seconds)\n"
+	"internal space:\n"
+	"  the organizations of the registry (--db), or:\n"
+	"  --internal PREFIX     internal address space (repeatable; with or without a registry)\n"
+	"  --org HANDLE          only hosts of this organization\n"
+	"classifier:\n"
+	"  --config FILE         thresholds as key = value lines (see docs/analyzer.md)\n"
+	"  --set KEY=VALUE       one threshold (after --config)\n"
+	"reports:\n"
+	"  (default)             a table of hosts and the summary line\n"
+	"  --json, --csv         the whole report as JSON, or the host table as CSV\n"
+	"  --html FILE           one self-contained HTML page with a timeline chart\n"
+	"  --suggest FILE        an import file (port25 import) with the servers to register\n"
+	"\n"
+	"A damaged capture yields an error naming it; what was read before the damage is\n"
+	"still reported, and the exit code is 1.\n";
+
+/* The live loops end on a signal; a handler can reach them only through these. */
+static volatile sig_atomic_t stop_requested;
+static struct p25_live *live_to_break;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+	if (live_to_break)
+		p25_live_break(live_to_break);
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
+}
+
+struct opts {
+	const char *org, *config, *html, *suggest, *iface, *listen;
+	const char **flows;
+	size_t nflows;
+	const char **sets;
+	size_t nsets;
+	struct p25_prefix *internal;
+	size_t ninternal;
+	int64_t duration;
+	uint16_t flow_port;
+	bool csv, collect;
+};
+
+static int parse_duration(const char *s, int64_t *out)
+{
+	char err[160], *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (!errno && end != s && !*end && v > 0) {
+		*out = v;
+		return 0;
+	}
+	if (p25_duration_parse(s, out, err, sizeof err) < 0)
+		return cli_fail(EXIT_USAGE, "--duration '%s': %s", s, err), -1;
+	return 0;
+}
+
+static int parse_opts(struct cli *cli, int argc, char **argv, struct opts *o)
+{
+	static const struct option options[] = {
+		{"org", required_argument, NULL, 'o'},	    {"internal", required_argument, NULL, 'i'},
+		{"config", required_argument, NULL, 'c'},   {"set", required_argument, NULL, 's'},
+		{"json", no_argument, NULL, 'j'},	    {"csv", no_argument, NULL, 'C'},
+		{"html", required_argument, NULL, 'H'},	    {"suggest", required_argument, NULL, 'S'},
+		{"flows", required_argument, NULL, 'f'},    {"flow-port", required_argument, NULL, 'p'},
+		{"interface", required_argument, NULL, 'I'}, {"listen", required_argument, NULL, 'l'},
+		{"duration", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (c) {
+		case 'o': o->org = optarg; break;
+		case 'c': o->config = optarg; break;
+		case 'j': cli->json = true; break;
+		case 'C': o->csv = true; break;
+		case 'H': o->html = optarg; break;
+		case 'S': o->suggest = optarg; break;
+		case 'I': o->iface = optarg; break;
+		case 'l': o->listen = optarg; break;
+		case 'i': {
+			struct p25_diag d;
+			void *p = realloc(o->internal, (o->ninternal + 1) * sizeof *o->internal);
+			if (!p)
+				return cli_fail(EXIT_SYSTEM, "out of memory");
+			o->internal = p;
+			if (p25_prefix_parse(optarg, P25_PARSE_UNMAP, &o->internal[o->ninternal], &d) < 0)
+				return cli_fail(EXIT_USAGE, "--internal: %s", d.error);
+			o->ninternal++;
+			break;
+		}
+		case 's': case 'f': {
+			const char ***v = c == 's' ? &o->sets : &o->flows;
+			size_t *n = c == 's' ? &o->nsets : &o->nflows;
+			void *p = realloc(*v, (*n + 1) * sizeof **v);
+			if (!p)
+				return cli_fail(EXIT_SYSTEM, "out of memory");
+			*v = p;
+			(*v)[(*n)++] = optarg;
+			break;
+		}
+		case 'p': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || end == optarg || v < 1 || v > 65535)
+				return cli_fail(EXIT_USAGE, "--flow-port '%s': expected 1..65535", optarg);
+			o->flow_port = (uint16_t)v;
+			break;
+		}
+		case 'd':
+			if (parse_duration(optarg, &o->duration) < 0)
+				return EXIT_USAGE;
+			break;
+		case 'h': fputs(analyze_usage, stdout); return -1;
+		default: fputs(analyze_usage, stderr); return EXIT_USAGE;
+		}
+	}
+	if (o->csv && cli->json)
+		return cli_fail(EXIT_USAGE, "--json and --csv exclude each other");
+	if (o->collect) {
+		if (!o->listen)
+			return cli_fail(EXIT_USAGE, "collect: --listen ADDR:PORT is required");
+		if (optind < argc || o->nflows || o->iface)
+			return cli_fail(EXIT_USAGE, "collect takes flows from --listen only; use "
+						    "analyze for files and interfaces");
+	} else {
+		if (o->listen)
+			return cli_fail(EXIT_USAGE, "--listen belongs to port25 collect");
+		if (optind >= argc && !o->nflows && !o->iface)
+			return cli_fail(EXIT_USAGE, "analyze: no input (capture files, --flows FILE "
+						    "or --interface IF)");
+	}
+	return EXIT_OK;
+}
+
+static int split_listen(const char *s, char *host, size_t hostlen, uint16_t *port)
+{
+	const char *colon = strrchr(s, ':');
+	char *end;
+	long v;
+
+	if (!colon)
+		return cli_fail(EXIT_USAGE, "--listen '%s': expected ADDR:PORT", s);
+	v = strtol(colon + 1, &end, 10);
+	if (*end || end == colon + 1 || v < 0 || v > 65535)
+		return cli_fail(EXIT_USAGE, "--listen '%s': bad port", s);
+	if (s[0] == '[' && colon > s && colon[-1] == ']')
+		snprintf(host, hostlen, "%.*s", (int)(colon - s - 2), s + 1);
+	else
+		snprintf(host, hostlen, "%.*s", (int)(colon - s), s);
+	if (!*host)
+		snprintf(host, hostlen, "0.0.0.0");
+	*port = (uint16_t)v;
+	return EXIT_OK;
+}
+
+static void print_flow_stats(const struct p25_flow_stats *s, json_t *doc)
+{
+	json_t *j = json_pack(
+		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "packets",
+		(json_int_t)s->packets, "records", (json_int_t)s->records, "templates",
+		(json_int_t)s->templates, "template_withdrawals", (json_int_t)s->template_withdrawals,
+		"unknown_template_sets", (json_int_t)s->unknown_template_sets, "malformed_packets",
+		(json_int_t)s->malformed_packets, "malformed_sets", (json_int_t)s->malformed_sets,
+		"sequence_gaps", (json_int_t)s->seq_gaps, "missing_records",
+		(json_int_t)s->missing_records, "missing_packets", (json_int_t)s->missing_packets,
+		"sequence_resets", (json_int_t)s->seq_resets, "not_flow", (json_int_t)s->not_flow,
+		"options_records", (json_int_t)s->options_records);
+	json_object_set_new(doc, "flow_decoder", j);
+}
+
+static int write_file(const char *path, int (*fn)(struct p25_analyzer *, FILE *, void *),
+		      struct p25_analyzer *an, void *arg)
+{
+	FILE *f = fopen(path, "w");
+	int rc;
+
+	if (!f)
+		return cli_fail(EXIT_SYSTEM, "%s: %s", path, strerror(errno));
+	rc = fn(an, f, arg);
+	if (fclose(f) != 0 || rc < 0)
+		return cli_fail(EXIT_SYSTEM, "%s: write failed", path);
+	return EXIT_OK;
+}
+
+static int html_fn(struct p25_analyzer *an, FILE *f, void *arg)
+{
+	return p25_an_report_html(an, arg, f);
+}
+
+static int suggest_fn(struct p25_analyzer *an, FILE *f, void *arg)
+{
+	return p25_an_suggest_csv(an, arg, f) < 0 ? -1 : 0;
+}
+
+static void print_table(const struct cli *cli, struct p25_analyzer *an)
+{
+	static const struct cli_column cols[] = {
+		{"address", "ADDRESS"},	   {"organization", "ORG"}, {"class", "CLASS"},
+		{"score", "SCORE"},	   {"out", "OUT25"},	    {"est", "EST"},
+		{"rst", "RST"},		   {"noans", "NOANS"},	    {"dests", "DESTS"},
+		{"in", "IN25"},		   {"sub", "465/587"},	    {"helo", "HELO"},
+		{"messages", "MSGS"},	   {"reasons", "REASONS"},  {NULL, NULL},
+	};
+	size_t n;
+	const struct p25_an_host *h = p25_an_hosts(an, &n);
+	json_t *rows = json_array();
+	struct cli plain = *cli;
+
+	plain.json = false;
+	for (size_t i = 0; i < n; i++) {
+		json_t *j = p25_an_host_json(an, &h[i]), *o = json_object_get(j, "smtp_out");
+		json_t *names = json_object_get(json_object_get(j, "smtp"), "helo_names");
+		json_t *reasons = json_object_get(j, "reasons"), *r;
+		char why[600] = "";
+		size_t k;
+		json_array_foreach(reasons, k, r)
+			snprintf(why + strlen(why), sizeof why - strlen(why), "%s%s", k ? "; " : "",
+				 json_string_value(r));
+		json_t *row = json_pack(
+			"{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:s}",
+			"address", json_object_get(j, "address"), "organization",
+			json_object_get(j, "organization"), "class", json_object_get(j, "class"),
+			"score", json_object_get(j, "score"), "out", json_object_get(o, "connections"),
+			"est", json_object_get(o, "established"), "rst", json_object_get(o, "reset"),
+			"noans", json_object_get(o, "no_answer"), "dests",
+			json_object_get(o, "distinct_destinations"), "in",
+			json_object_get(json_object_get(j, "smtp_in"), "connections"), "sub",
+			json_object_get(json_object_get(j, "submission"), "connections"), "helo",
+			json_array_size(names) ? json_array_get(names, 0) : json_null(), "messages",
+			json_object_get(json_object_get(j, "smtp"), "messages"), "reasons", why);
+		json_array_append_new(rows, row);
+		json_decref(j);
+	}
+	cli_print_rows(&plain, rows, cols);
+	json_decref(rows);
+}
+
+static int report(struct cli *cli, const struct opts *o, struct p25_analyzer *an,
+		  const struct p25_flow_decoder *dec, const char *title)
+{
+	struct p25_an_summary s;
+	struct p25_an_stats *st = p25_an_stats(an);
+	char line[400];
+	int rc = EXIT_OK;
+
+	p25_an_finish(an);
+	p25_an_summarize(an, &s);
+	p25_an_summary_line(&s, line, sizeof line);
+	if (cli->json) {
+		json_t *doc = p25_an_report_json(an);
+		if (dec)
+			print_flow_stats(p25_flow_decoder_stats(dec), doc);
+		json_object_set_new(doc, "memory_bytes", json_integer((json_int_t)p25_an_memory(an)));
+		cli_print_json(doc);
+		json_decref(doc);
+	} else if (o->csv) {
+		if (p25_an_report_csv(an, stdout) < 0)
+			rc = cli_fail(EXIT_SYSTEM, "write failed");
+	} else {
+		print_table(cli, an);
+		printf("\n%s.\n", line);
+		printf("input: %llu packets, %llu segments on SMTP ports, %llu flow records "
+		       "(%llu on SMTP ports), %llu connections (%llu joined mid-stream)\n",
+		       (unsigned long long)st->decode.packets, (unsigned long long)st->segments,
+		       (unsigned long long)st->flows, (unsigned long long)st->flows_used,
+		       (unsigned long long)st->conns, (unsigned long long)st->conns_midstream);
+		if (dec) {
+			const struct p25_flow_stats *fs = p25_flow_decoder_stats(dec);
+			printf("flow decoder: %llu export packets, %llu records, %llu templates, "
+			       "%llu sequence gaps (%llu records and %llu packets missing), "
+			       "%llu malformed packets, %llu sets without template\n",
+			       (unsigned long long)fs->packets, (unsigned long long)fs->records,
+			       (unsigned long long)fs->templates, (unsigned long long)fs->seq_gaps,
+			       (unsigned long long)fs->missing_records,
+			       (unsigned long long)fs->missing_packets,
+			       (unsigned long long)fs->malformed_packets,
+			       (unsigned long long)fs->unknown_template_sets);
+		}
+	}
+	if (o->html && rc == EXIT_OK)
+		rc = write_file(o->html, html_fn, an, (void *)title);
+	if (o->suggest && rc == EXIT_OK)
+		rc = write_file(o->suggest, suggest_fn, an, (void *)cli->actor);
+	return rc;
+}
+
+static int live_packet(void *ctx, const struct p25_packet *p)
+{
+	p25_an_packet(ctx, p);
+	return 0;
+}
+
+static int run_live(struct p25_analyzer *an, const struct opts *o)
+{
+	struct p25_live_opts lo = {.ifname = o->iface, .promisc = 1};
+	char err[512];
+	struct p25_live *l = p25_live_open(&lo, err, sizeof err);
+	int rc = EXIT_OK;
+	uint64_t recv, drop;
+
+	if (!l)
+		return cli_fail(EXIT_SYSTEM, "%s", err);
+	live_to_break = l;
+	catch_signals();
+	if (o->duration)
+		alarm((unsigned)o->duration);
+	if (!stop_requested && p25_live_loop(l, 0, live_packet, an) < 0)
+		rc = cli_fail(EXIT_SYSTEM, "%s: %s", o->iface, p25_live_strerror(l));
+	alarm(0);
+	if (p25_live_stats(l, &recv, &drop) == 0 && drop)
+		cli_warn("%s: the kernel dropped %llu of %llu packets", o->iface,
+			 (unsigned long long)drop, (unsigned long long)recv);
+	live_to_break = NULL;
+	p25_live_close(l);
+	return rc;
+}
+
+static int run_collect(struct p25_analyzer *an, struct p25_flow_decoder *dec, const struct opts *o)
+{
+	char host[128], err[512];
+	uint16_t port = 0;
+	struct p25_flow_receiver *r;
+	struct timespec t0, t;
+	int rc;
+
+	if ((rc = split_listen(o->listen, host, sizeof host, &port)) != EXIT_OK)
+		return rc;
+	r = p25_flow_receiver_open(host, port, err, sizeof err);
+	if (!r)
+		return cli_fail(EXIT_SYSTEM, "--listen %s: %s", o->listen, err);
+	catch_signals();
+	/* Tests and scripts wait for this line before they start exporting. */
+	fprintf(stderr, "port25: collecting on %s port %u\n", host,
+		(unsigned)p25_flow_receiver_port(r));
+	fflush(stderr);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!stop_requested) {
+		if (p25_flow_receiver_poll(r, dec, p25_an_flows, an, 200) < 0) {
+			rc = cli_fail(EXIT_SYSTEM, "--listen %s: receive failed", o->listen);
+			break;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (o->duration && t.tv_sec - t0.tv_sec >= o->duration)
+			break;
+	}
+	p25_flow_receiver_close(r);
+	return rc;
+}
+
+static int analyze(struct cli *cli, int argc, char **argv, bool collect)
+{
+	struct opts o = {.collect = collect};
+	struct p25_an_config cfg;
+	struct p25_model model;
+	bool have_model = false;
+	struct p25_analyzer *an = NULL;
+	struct p25_flow_decoder *dec = NULL;
+	char err[512], title[200];
+	int rc;
+
+	p25_an_config_default(&cfg);
+	rc = parse_opts(cli, argc, argv, &o);
+	if (rc != EXIT_OK)
+		goto out;
+	if (o.config && p25_an_config_load(&cfg, o.config, err, sizeof err) < 0) {
+		rc = cli_fail(EXIT_USAGE, "--config %s", err);
+		goto out;
+	}
+	for (size_t i = 0; i < o.nsets; i++) {
+		char key[64];
+		const char *eq = strchr(o.sets[i], '=');
+		if (!eq || eq == o.sets[i] || (size_t)(eq - o.sets[i]) >= sizeof key) {
+			rc = cli_fail(EXIT_USAGE, "--set '%s': expected KEY=VALUE", o.sets[i]);
+			goto out;
+		}
+		snprintf(key, sizeof key, "%.*s", (int)(eq - o.sets[i]), o.sets[i]);
+		if (p25_an_config_set(&cfg, key, eq + 1, err, sizeof err) < 0) {
+			rc = cli_fail(EXIT_USAGE, "--set: %s", err);
+			goto out;
+		}
+	}
+	/* Every input must be there before any work, so a typo costs nothing. */
+	for (int i = optind; i < argc; i++)
+		if (strcmp(argv[i], "-") != 0 && access(argv[i], R_OK) != 0) {
+			rc = cli_fail(EXIT_REFUSED, "%s: %s", argv[i], strerror(errno));
+			goto out;
+		}
+	for (size_t i = 0; i < o.nflows; i++)
+		if (access(o.flows[i], R_OK) != 0) {
+			rc = cli_fail(EXIT_REFUSED, "--flows %s: %s", o.flows[i], strerror(errno));
+			goto out;
+		}
+	/* The registry gives internal space and permits; --internal alone works without one. */
+	if (!o.ninternal || o.org || access(cli->db_path, F_OK) == 0) {
+		if ((rc = cli_open_registry(cli)) != EXIT_OK) {
+			if (!o.ninternal)
+				cli_warn("without a registry, give the internal space with --internal "
+					 "PREFIX");
+			goto out;
+		}
+		p25_model_init(&model);
+		have_model = true;
+		if ((rc = p25_registry_load_model(cli->reg, &model)) < 0) {
+			rc = cli_registry_fail(cli, rc);
+			goto out;
+		}
+	}
+	an = p25_an_new(&cfg, have_model ? &model : NULL, o.org, o.internal, o.ninternal, cli->now,
+			err, sizeof err);
+	if (!an) {
+		rc = cli_fail(EXIT_REFUSED, "%s: %s", collect ? "collect" : "analyze", err);
+		goto out;
+	}
+	if (o.nflows || collect) {
+		dec = p25_flow_decoder_new();
+		if (!dec) {
+			rc = cli_fail(EXIT_SYSTEM, "out of memory");
+			goto out;
+		}
+	}
+	int damaged = 0;
+	for (int i = optind; i < argc; i++) {
+		if (p25_an_read_capture(an, argv[i], err, sizeof err) < 0) {
+			cli_warn("%s (what was read before is reported)", err);
+			damaged = 1;
+		}
+	}
+	for (size_t i = 0; i < o.nflows; i++) {
+		if (p25_flow_read_pcap(o.flows[i], o.flow_port, dec, p25_an_flows, an, err,
+				       sizeof err) < 0) {
+			cli_warn("--flows %s (what was read before is reported)", err);
+			damaged = 1;
+		}
+	}
+	if (o.iface && (rc = run_live(an, &o)) != EXIT_OK)
+		goto out;
+	if (collect && (rc = run_collect(an, dec, &o)) != EXIT_OK)
+		goto out;
+	snprintf(title, sizeof title, "port25: SMTP hosts%s%s", o.org ? " of " : "",
+		 o.org ? o.org : "");
+	rc = report(cli, &o, an, dec, title);
+	if (rc == EXIT_OK && damaged)
+		rc = EXIT_REFUSED;
+out:
+	p25_an_free(an);
+	p25_flow_decoder_free(dec);
+	if (have_model)
+		p25_model_free(&model);
+	free(o.internal);
+	free(o.flows);
+	free(o.sets);
+	return rc < 0 ? EXIT_OK : rc;
+}
+
+int cmd_analyze(struct cli *cli, int argc, char **argv)
+{
+	return analyze(cli, argc, argv, false);
+}
+
+int cmd_collect(struct cli *cli, int argc, char **argv)
+{
+	return analyze(cli, argc, argv, true);
+}
