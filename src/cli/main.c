@@ -27,6 +27,10 @@ static const char usage[] =
 	"  audit                    the audit log of every change\n"
 	"  explain  ADDRESS         why an address is or is not blocked, both directions\n"
 	"  compile  --target T      generate nftables, iptables, cisco-ios, junos or pf config\n"
+	"  analyze  CAPTURE...      which hosts speak SMTP: servers to register, suspected bots\n"
+	"  collect  --listen A:P    the same from NetFlow/IPFIX received live\n"
+	"  watch    [hosts]         blocked-attempt monitor (daemon: NFLOG, router syslog); host summaries\n"
+	"  alerts   [show|draft|dismiss]   possible missed servers and infected hosts, with evidence\n"
 	"  verify   [ADDRESS...]    check permitted servers still deliver (policy, --mx test message, 465/587)\n"
 	"\n"
 	"options:\n"
@@ -49,7 +53,9 @@ static const struct command commands[] = {
 	{"import", cmd_import},	  {"export", cmd_export},   {"audit", cmd_audit},
 	{"explain", cmd_explain}, {"compile", cmd_compile},
 	{"enforce", cmd_enforce},
+	{"analyze", cmd_analyze}, {"collect", cmd_collect},
 	{"verify", cmd_verify},
+	{"watch", cmd_watch},	  {"alerts", cmd_alerts},
 };
 
 int main(int argc, char **argv)
