@@ -256,6 +256,7 @@ struct nl {
 	char *buf;
 	size_t len, cap;
 	size_t msgs;
+	size_t last; /* offset of the last message, which asks for the ack */
 	uint32_t first_seq;
 	char *err;
 	size_t errlen;
@@ -311,6 +312,7 @@ static char *nl_room(struct nl *n)
 
 static void nl_done(struct nl *n, struct nlmsghdr *h)
 {
+	n->last = n->len;
 	n->len += NLMSG_ALIGN(h->nlmsg_len);
 	n->msgs++;
 }
@@ -346,7 +348,17 @@ static int nl_commit(struct nl *n)
 
 	if (n->msgs == 0)
 		return 0;
-	/* Every message asks for an ack: the last one's means the batch was processed. */
+	/*
+	 * Only the last message asks for an ack (the kernel reports every error
+	 * anyway): its ack means the whole batch was processed.  Acks for all of
+	 * a large batch would overflow the socket's receive buffer.
+	 */
+	((struct nlmsghdr *)(n->buf + n->last))->nlmsg_flags |= NLM_F_ACK;
+	{
+		int one = 1;
+		setsockopt(mnl_socket_get_fd(n->sock), SOL_NETLINK, NETLINK_CAP_ACK, &one,
+			   sizeof one);
+	}
 	if (!nl_room(n))
 		return snprintf(n->err, n->errlen, "out of memory"), -1;
 	end_seq = n->seq++;
@@ -360,6 +372,8 @@ static int nl_commit(struct nl *n)
 		return nl_fail(n, "netlink send%s: %s", "");
 	while (!got_last) {
 		ssize_t r = mnl_socket_recvfrom(n->sock, rbuf, sizeof rbuf);
+		if (r < 0 && errno == ENOBUFS && rc < 0)
+			return rc; /* a flood of error reports: the batch failed anyway */
 		if (r < 0)
 			return nl_fail(n, "netlink receive%s: %s", "");
 		for (h = (struct nlmsghdr *)rbuf; mnl_nlmsg_ok(h, (int)r);
@@ -386,7 +400,7 @@ static int nl_commit(struct nl *n)
 static int put_table(struct nl *n, uint16_t type, uint16_t flags, const char *comment)
 {
 	struct nftnl_table *t = nftnl_table_alloc();
-	struct nlmsghdr *h = nl_msg(n, type, flags | NLM_F_ACK);
+	struct nlmsghdr *h = nl_msg(n, type, flags);
 	uint8_t ud[160];
 
 	if (!t || !h)
@@ -409,7 +423,7 @@ static int put_table(struct nl *n, uint16_t type, uint16_t flags, const char *co
 static int put_set(struct nl *n, int s)
 {
 	struct nftnl_set *set = nftnl_set_alloc();
-	struct nlmsghdr *h = nl_msg(n, NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_ACK);
+	struct nlmsghdr *h = nl_msg(n, NFT_MSG_NEWSET, NLM_F_CREATE);
 
 	if (!set || !h)
 		return nftnl_set_free(set), -1;
@@ -482,7 +496,7 @@ static int put_elems(struct nl *n, int s, const struct range *v, size_t cnt, boo
 			}
 		}
 		h = nl_msg(n, del ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM,
-			   (del ? 0 : NLM_F_CREATE) | NLM_F_ACK);
+			   del ? 0 : NLM_F_CREATE);
 		if (!h)
 			return nftnl_set_free(set), -1;
 		nftnl_set_elems_nlmsg_build_payload(h, set);
@@ -495,7 +509,7 @@ static int put_elems(struct nl *n, int s, const struct range *v, size_t cnt, boo
 static int put_chain(struct nl *n, uint16_t type, const char *name, bool base)
 {
 	struct nftnl_chain *c = nftnl_chain_alloc();
-	struct nlmsghdr *h = nl_msg(n, type, (type == NFT_MSG_NEWCHAIN ? NLM_F_CREATE : 0) | NLM_F_ACK);
+	struct nlmsghdr *h = nl_msg(n, type, type == NFT_MSG_NEWCHAIN ? NLM_F_CREATE : 0);
 
 	if (!c || !h)
 		return nftnl_chain_free(c), -1;
@@ -517,7 +531,7 @@ static int put_chain(struct nl *n, uint16_t type, const char *name, bool base)
 static int put_counter(struct nl *n, uint16_t type, const char *name)
 {
 	struct nftnl_obj *o = nftnl_obj_alloc();
-	struct nlmsghdr *h = nl_msg(n, type, (type == NFT_MSG_NEWOBJ ? NLM_F_CREATE : 0) | NLM_F_ACK);
+	struct nlmsghdr *h = nl_msg(n, type, type == NFT_MSG_NEWOBJ ? NLM_F_CREATE : 0);
 
 	if (!o || !h)
 		return nftnl_obj_free(o), -1;
@@ -676,7 +690,7 @@ static int rule_put(struct nl *n, struct rb *b, const char *comment)
 		memcpy(ud + 2, comment, l);
 		nftnl_rule_set_data(b->r, NFTNL_RULE_USERDATA, ud, (uint32_t)(l + 2));
 	}
-	h = b->ok ? nl_msg(n, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK) : NULL;
+	h = b->ok ? nl_msg(n, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND) : NULL;
 	if (h) {
 		nftnl_rule_nlmsg_build_payload(h, b->r);
 		nl_done(n, h);
@@ -1154,11 +1168,11 @@ static int apply_state(struct nl *n, const struct st *want, unsigned nflog_group
 	char comment[128];
 	uint64_t gen;
 
+	/* Only the table's comment is needed: the generation to count on from. */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (st_from_kernel(n, &have) < 0) {
-		st_free(&have);
-		return -1;
-	}
+	memset(&have, 0, sizeof have);
+	if (dump(n, NFT_MSG_GETTABLE, NULL, table_cb, &have) < 0 && errno != ENOENT)
+		return nl_fail(n, "reading table inet port25%s: %s", "");
 	gen = comment_gen(have.comment) + 1;
 	st_free(&have);
 	res->read_ms = ms_since(&t0);
@@ -1274,7 +1288,7 @@ int p25_enforce_sync(const struct p25_model *m, const struct p25_enforce_opts *o
 		ok = put_org_chain(&n, d.cadd[i], plan.nflog_group) == 0;
 	for (size_t i = 0; i < d.ncrewrite && ok; i++) {
 		struct nftnl_rule *r = nftnl_rule_alloc();
-		struct nlmsghdr *h = nl_msg(&n, NFT_MSG_DELRULE, NLM_F_ACK);
+		struct nlmsghdr *h = nl_msg(&n, NFT_MSG_DELRULE, 0);
 		ok = r && h;
 		if (ok) {
 			nftnl_rule_set_str(r, NFTNL_RULE_TABLE, P25_NFT_TABLE);
