@@ -87,6 +87,8 @@ static void test_failed_apply_keeps_old(void **state)
 	plan.npermit[0] = 2;
 	assert_int_equal(p25_enforce_apply_plan(&plan, &o, &r, err, sizeof err), -1);
 	assert_non_null(strstr(err, "nothing changed"));
+	assert_non_null(strstr(err, "permit_v4"));
+	print_message("refused as expected: %s\n", err);
 	p25_nft_plan_free(&plan);
 
 	/* The old table is still there, whole, and still matches. */

@@ -14,6 +14,7 @@
 #include "enforce/enforce.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,13 @@ static void prefix_range(const struct p25_prefix *p, struct range *r)
 	r->hi = p->net | (~p25_mask(p->len) & fam_top(p->family == P25_INET ? 0 : 1));
 }
 
+static char *range_addr(p25_u128 v, int fam, char *buf)
+{
+	struct p25_addr a = {.bits = v, .family = fam ? P25_INET6 : P25_INET};
+
+	return p25_addr_format(&a, buf, P25_ADDR_STRLEN);
+}
+
 static void key_bytes(p25_u128 v, int fam, uint8_t *out)
 {
 	size_t n = fam == 0 ? 4 : 16;
@@ -257,6 +265,8 @@ struct nl {
 	size_t len, cap;
 	size_t msgs;
 	size_t last; /* offset of the last message, which asks for the ack */
+	char (*what)[112]; /* per message, what it does: named when the kernel refuses it */
+	size_t what_cap;
 	uint32_t first_seq;
 	char *err;
 	size_t errlen;
@@ -292,8 +302,10 @@ static void nl_close(struct nl *n)
 	if (n->sock)
 		mnl_socket_close(n->sock);
 	free(n->buf);
+	free(n->what);
 	n->sock = NULL;
 	n->buf = NULL;
+	n->what = NULL;
 }
 
 /* Room for one more message of at most 64 KiB (netlink attributes cap nests there). */
@@ -310,10 +322,27 @@ static char *nl_room(struct nl *n)
 	return n->buf + n->len;
 }
 
-static void nl_done(struct nl *n, struct nlmsghdr *h)
+static void nl_done(struct nl *n, struct nlmsghdr *h, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void nl_done(struct nl *n, struct nlmsghdr *h, const char *fmt, ...)
 {
+	va_list ap;
+
 	n->last = n->len;
 	n->len += NLMSG_ALIGN(h->nlmsg_len);
+	if (n->msgs == n->what_cap) {
+		size_t cap = n->what_cap ? n->what_cap * 2 : 256;
+		char(*w)[112] = realloc(n->what, cap * sizeof *w);
+		if (w) {
+			n->what = w;
+			n->what_cap = cap;
+		}
+	}
+	if (n->msgs < n->what_cap) {
+		va_start(ap, fmt);
+		vsnprintf(n->what[n->msgs], sizeof n->what[0], fmt, ap);
+		va_end(ap);
+	}
 	n->msgs++;
 }
 
@@ -382,10 +411,12 @@ static int nl_commit(struct nl *n)
 				continue;
 			const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
 			if (e->error && rc == 0) {
+				size_t i = h->nlmsg_seq - n->first_seq - 1;
 				errno = -e->error;
 				snprintf(n->err, n->errlen,
-					 "the kernel refused message %u of the transaction: %s; nothing changed",
-					 (unsigned)(h->nlmsg_seq - n->first_seq), strerror(-e->error));
+					 "the kernel refused %s (message %zu of %zu): %s; nothing changed",
+					 i < n->msgs && i < n->what_cap ? n->what[i] : "a message", i + 1,
+					 n->msgs, strerror(-e->error));
 				rc = -1;
 			}
 			if (h->nlmsg_seq == last)
@@ -416,7 +447,8 @@ static int put_table(struct nl *n, uint16_t type, uint16_t flags, const char *co
 	}
 	nftnl_table_nlmsg_build_payload(h, t);
 	nftnl_table_free(t);
-	nl_done(n, h);
+	nl_done(n, h, "%s table inet " P25_NFT_TABLE,
+		type == NFT_MSG_DELTABLE ? "deleting" : "creating");
 	return 0;
 }
 
@@ -441,7 +473,7 @@ static int put_set(struct nl *n, int s)
 	}
 	nftnl_set_nlmsg_build_payload(h, set);
 	nftnl_set_free(set);
-	nl_done(n, h);
+	nl_done(n, h, "creating set %s", set_names[s]);
 	return 0;
 }
 
@@ -471,7 +503,7 @@ static int put_elems(struct nl *n, int s, const struct range *v, size_t cnt, boo
 
 	while (i < cnt) {
 		struct nftnl_set *set = nftnl_set_alloc();
-		size_t k = 0;
+		size_t k = 0, first = i;
 		struct nlmsghdr *h;
 
 		if (!set)
@@ -501,7 +533,10 @@ static int put_elems(struct nl *n, int s, const struct range *v, size_t cnt, boo
 			return nftnl_set_free(set), -1;
 		nftnl_set_elems_nlmsg_build_payload(h, set);
 		nftnl_set_free(set);
-		nl_done(n, h);
+		char a[P25_ADDR_STRLEN], b[P25_ADDR_STRLEN];
+		nl_done(n, h, "%s %zu intervals of %s, %s to %s", del ? "deleting" : "adding",
+			i - first, set_names[s], range_addr(v[first].lo, fam, a),
+			range_addr(v[i - 1].hi, fam, b));
 	}
 	return 0;
 }
@@ -524,7 +559,7 @@ static int put_chain(struct nl *n, uint16_t type, const char *name, bool base)
 	}
 	nftnl_chain_nlmsg_build_payload(h, c);
 	nftnl_chain_free(c);
-	nl_done(n, h);
+	nl_done(n, h, "%s chain %s", type == NFT_MSG_DELCHAIN ? "deleting" : "creating", name);
 	return 0;
 }
 
@@ -541,7 +576,7 @@ static int put_counter(struct nl *n, uint16_t type, const char *name)
 	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
 	nftnl_obj_nlmsg_build_payload(h, o);
 	nftnl_obj_free(o);
-	nl_done(n, h);
+	nl_done(n, h, "%s counter %s", type == NFT_MSG_DELOBJ ? "deleting" : "creating", name);
 	return 0;
 }
 
@@ -693,7 +728,8 @@ static int rule_put(struct nl *n, struct rb *b, const char *comment)
 	h = b->ok ? nl_msg(n, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND) : NULL;
 	if (h) {
 		nftnl_rule_nlmsg_build_payload(h, b->r);
-		nl_done(n, h);
+		nl_done(n, h, "adding a rule to chain %s",
+			nftnl_rule_get_str(b->r, NFTNL_RULE_CHAIN));
 	}
 	nftnl_rule_free(b->r);
 	return h ? 0 : -1;
@@ -1295,7 +1331,7 @@ int p25_enforce_sync(const struct p25_model *m, const struct p25_enforce_opts *o
 			nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, d.crewrite[i]->name);
 			nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
 			nftnl_rule_nlmsg_build_payload(h, r);
-			nl_done(&n, h);
+			nl_done(&n, h, "flushing chain %s", d.crewrite[i]->name);
 			/* counters may be missing if the chain was made by hand: add them idempotently */
 			ok = put_org_rules(&n, d.crewrite[i], plan.nflog_group) == 0;
 		}
