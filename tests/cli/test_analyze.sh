@@ -1,0 +1,155 @@
+#!/bin/bash
+# End-to-end: port25 analyze and collect on real captures, a generated capture with
+# known answers, and NetFlow v9 / IPFIX made from it by a real exporter (softflowd).
+#
+# The real captures in ../shared/captures come from the public repository
+# chrissanders/packets (Chris Sanders), used with credit as the author asks.
+set -euo pipefail
+: "${PORT25:?set PORT25 to the port25 binary}"
+top=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD:-build}
+caps=${P25_CAPTURES:-$top/../shared/captures}
+tmp=$(mktemp -d)
+sfpid=
+trap '[ -n "$sfpid" ] && kill "$sfpid" 2>/dev/null; rm -rf "$tmp"' EXIT
+export PORT25_DB=$tmp/reg.db PORT25_NOW=2023-11-20T00:00:00Z PORT25_ACTOR=tester
+P=$PORT25
+failures=0
+fail() {
+	echo "FAIL: $*" >&2
+	failures=$((failures + 1))
+}
+expect() {
+	local code=$1 pattern=$2 out rc=0
+	shift 2
+	out=$("$@" 2>&1) || rc=$?
+	if [ "$rc" -ne "$code" ]; then
+		fail "exit $rc, wanted $code: $*"$'\n'"$out"
+	elif [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; then
+		fail "output of '$*' lacks /$pattern/:"$'\n'"$out"
+	fi
+}
+ALL=(--internal 0.0.0.0/0 --internal ::/0)
+NET=(--internal 10.0.0.0/8 --internal 2001:db8:1::/48)
+
+# Per-host figures that flows carry too: address, connections and outcomes, destinations,
+# bytes and packets sent, inbound and submission connections.
+hosts() {
+	python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for h in d["hosts"]:
+    o = h["smtp_out"]
+    print(h["address"], o["connections"], o["established"], o["reset"], o["no_answer"],
+          o["distinct_destinations"], o["bytes_sent"], o["packets_sent"], o["bytes_received"],
+          h["smtp_in"]["connections"], h["submission"]["connections"])'
+}
+
+# ---- usage and bad input ----
+expect 0 'usage: port25 analyze' $P analyze --help
+expect 2 'no input' $P analyze "${ALL[@]}"
+expect 1 'nosuch.pcap: No such file' $P analyze "${ALL[@]}" "$tmp/nosuch.pcap"
+expect 2 "unknown setting 'frobs'" $P analyze "${ALL[@]}" --set frobs=1 "$caps/mail_sender_client_1.pcapng"
+expect 2 "fanout_min = 'x'" $P analyze "${ALL[@]}" --set fanout_min=x "$caps/mail_sender_client_1.pcapng"
+expect 2 '--internal' $P analyze --internal 10.0.0.300/8 "$caps/mail_sender_client_1.pcapng"
+expect 3 'no registry' $P analyze "$caps/mail_sender_client_1.pcapng"
+expect 2 'listen' $P collect "${ALL[@]}"
+echo "bogus = 1" >"$tmp/bad.conf"
+expect 2 'bad.conf:1: unknown setting' $P analyze "${ALL[@]}" --config "$tmp/bad.conf" "$caps/mail_sender_client_1.pcapng"
+
+# ---- the real captures: exactly the hosts tshark sees opening port-25 connections ----
+check_real() {
+	local file=$1 want=$2 out got
+	out=$($P analyze "${ALL[@]}" --json "$caps/$file") || { fail "analyze $file"; return; }
+	got=$(python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(" ".join(sorted("%s:%s" % (h["address"], (h["smtp"]["helo_names"] or ["-"])[0])
+                      for h in d["hosts"] if h["smtp_out"]["connections"])))' <<<"$out")
+	[ "$got" = "$want" ] || fail "$file: senders '$got', wanted '$want'"
+}
+check_real mail_sender_client_1.pcapng '172.16.16.225:[172.16.16.225]'
+check_real mail_sender_attachment.pcapng '172.16.16.225:[172.16.16.225]'
+check_real mail_sender_server_2.pcapng '172.16.16.221:mail01 172.16.16.225:[172.16.16.225]'
+check_real mail_receiver_server_3.pcapng '172.16.16.221:mail01'
+expect 0 'banner .mail02 ESMTP Postfix' $P analyze "${ALL[@]}" "$caps/mail_receiver_server_3.pcapng"
+expect 0 '2 hosts send SMTP, 0 are permitted, 2 would be blocked' $P analyze "${ALL[@]}" \
+	"$caps/mail_sender_server_2.pcapng"
+# Several files at once, one of them gzip-compressed.
+gzip -c "$caps/mail_sender_client_1.pcapng" >"$tmp/client.pcapng.gz"
+expect 0 '^172.16.16.231 ' $P analyze "${ALL[@]}" "$tmp/client.pcapng.gz" "$caps/mail_receiver_server_3.pcapng"
+
+# ---- the generated capture with a registry ----
+"$top/$BUILD/tests/test_analyze" --write "$tmp"
+syn=$tmp/synthetic.pcap
+$P init >/dev/null
+$P org add campus --name Campus >/dev/null
+$P prefix add campus 10.0.0.0/24 >/dev/null
+$P prefix add campus 2001:db8:1::/48 >/dev/null
+$P permit add campus 10.0.0.11 --kind mail-server --description relay --requested-by t \
+	--approved-by t >/dev/null
+out=$($P analyze --json "$syn" --html "$tmp/r.html" --suggest "$tmp/s.csv")
+cls=$(python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(" ".join("%s=%s" % (h["address"], h["class"]) for h in d["hosts"]))' <<<"$out")
+[ "$cls" = "10.0.0.10=unregistered-server 10.0.0.11=permitted 10.0.0.20=client-only 10.0.0.66=suspected-bot 10.0.0.99=unknown 2001:db8:1::10=unregistered-server 2001:db8:1::20=client-only" ] ||
+	fail "classes: $cls"
+grep -q '5 hosts send SMTP, 1 is permitted, 4 would be blocked, of which 2 look like servers' <<<"$out" ||
+	fail "summary: $(grep summary <<<"$out")"
+grep -q '<svg' "$tmp/r.html" || fail "no chart in the HTML report"
+grep -qE '<(script|link|img)|src=' "$tmp/r.html" && fail "the HTML report loads external resources"
+grep -q '^campus,10.0.0.10,mail-server,' "$tmp/s.csv" || fail "suggest: $(cat "$tmp/s.csv")"
+expect 0 '' $P import "$tmp/s.csv" --dry-run
+expect 0 'suspected-bot' $P analyze --org campus "$syn"
+expect 1 "no organization 'nope'" $P analyze --org nope "$syn"
+expect 0 '^address,organization,class' $P analyze --csv "$syn"
+# Thresholds: demand more evidence and the bot is no longer called one.
+expect 0 '10.0.0.66 +campus +unknown' $P analyze --set bot_score=50 "$syn"
+
+# ---- a capture cut short: an error naming it, and the report of what was read ----
+head -c 400000 "$syn" >"$tmp/cut.pcap"
+expect 1 'cut.pcap.*what was read before is reported' $P analyze "${NET[@]}" "$tmp/cut.pcap"
+expect 1 '10.0.0.10 ' $P analyze "${NET[@]}" "$tmp/cut.pcap"
+
+# ---- flows from a real exporter must give the same per-host figures ----
+direct=$($P analyze "${NET[@]}" --json "$syn" | hosts)
+if ! command -v softflowd >/dev/null || ! command -v softflowctl >/dev/null; then
+	fail "softflowd is not installed (scripts/install-deps.sh installs it)"
+else
+	for v in 9 10; do
+		rm -f "$tmp/sf.ctl"
+		$P collect --listen 127.0.0.1:0 --duration 10 "${NET[@]}" --json >"$tmp/c$v.json" \
+			2>"$tmp/c$v.err" &
+		cpid=$!
+		for _ in $(seq 50); do grep -q 'collecting on' "$tmp/c$v.err" && break; sleep 0.1; done
+		port=$(grep -o 'port [0-9]*' "$tmp/c$v.err" | awk '{print $2}')
+		softflowd -d -6 -r "$syn" -n "127.0.0.1:$port" -v $v -c "$tmp/sf.ctl" \
+			-p "$tmp/sf.pid" >/dev/null 2>&1 &
+		sfpid=$!
+		# softflowd reading a file advances when its control socket is poked; it
+		# exports every flow and exits at the end of the file.
+		for _ in $(seq 300); do
+			kill -0 $sfpid 2>/dev/null || break
+			softflowctl -c "$tmp/sf.ctl" statistics >/dev/null 2>&1 || true
+			sleep 0.1
+		done
+		wait $sfpid || true
+		sfpid=
+		wait $cpid || fail "collect v$v exited non-zero: $(cat "$tmp/c$v.err")"
+		viaflow=$(hosts <"$tmp/c$v.json")
+		[ "$viaflow" = "$direct" ] ||
+			fail "NetFlow v$v from softflowd differs from the capture:"$'\n'"$(diff <(echo "$direct") <(echo "$viaflow"))"
+		grep -q '"records": [1-9]' "$tmp/c$v.json" || fail "v$v: no records decoded"
+		# Never a server as a bot, with or without the dialogue.
+		python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+for h in d["hosts"]:
+    if h["address"] in ("10.0.0.10", "2001:db8:1::10", "10.0.0.11") and h["class"] == "suspected-bot":
+        sys.exit(h["address"] + " called a bot from flows")' "$tmp/c$v.json" || fail "v$v classes"
+	done
+fi
+
+[ $failures -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
+echo "analyze: all passed"
