@@ -134,7 +134,7 @@ g "$PORT25" --json enforce status >"$tmp/st.json"
 # --- sync after permit add: only elements change, rules keep their handles
 rules_before=$(g nft -a list chain inet port25 out_acme | grep -o 'handle [0-9]*' | tr '\n' ' ')
 p permit add acme 10.1.0.50 --kind app --description crm >/dev/null
-g "$PORT25" --json enforce status | jq -e '.matches_registry == false and .sets.permit_v4.to_add == 1' >/dev/null ||
+g "$PORT25" --json enforce status | jq -e '.matches_registry == false and .sets.permit_hosts_v4.to_add == 1' >/dev/null ||
 	fail "status: pending permit not reported"
 t0=$(date +%s%N)
 g "$PORT25" enforce sync >"$tmp/sync1"

@@ -198,7 +198,7 @@ static int parse_element(struct ev_set *s, bool map, char *line, bool *last, cha
 		lastw[l - 1] = '\0';
 	if ((map && (n != 4 || strcmp(t[1], ":") || strcmp(t[2], "jump"))) || (!map && n != 1))
 		return ev_fail(err, errlen, "bad element"), -1;
-	if (!ev_prefix(t[0], false, &p) || p.family != s->family)
+	if (!ev_prefix(t[0], true, &p) || p.family != s->family)
 		return ev_fail(err, errlen, "bad element prefix '%s'", t[0]), -1;
 	for (size_t i = 0; i < s->n; i++)
 		if (p25_prefix_overlaps(&s->v[i], &p))

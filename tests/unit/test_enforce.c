@@ -78,7 +78,7 @@ static void test_failed_apply_keeps_old(void **state)
 	co.nft_plan = &plan;
 	assert_int_equal(p25_compile(&m, P25_TARGET_NFTABLES, &co, &out, err, sizeof err), 0);
 	p25_compile_output_free(&out);
-	assert_int_equal(plan.npermit[0], 1);
+	assert_int_equal(plan.nhosts[0], 1);
 	struct p25_prefix *v = realloc(plan.permit[0], 2 * sizeof *v);
 	assert_non_null(v);
 	plan.permit[0] = v;

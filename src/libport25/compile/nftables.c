@@ -29,6 +29,7 @@ void p25_nft_plan_free(struct p25_nft_plan *p)
 	free(p->orgs);
 	for (int f = 0; f < CP_FAMILIES; f++) {
 		free(p->permit[f]);
+		free(p->hosts[f]);
 		for (int d = 0; d < 2; d++)
 			free(p->map[d][f]);
 	}
@@ -53,11 +54,15 @@ static int plan_build(struct cp *c, struct p25_nft_plan *p)
 	for (int f = 0; f < CP_FAMILIES; f++) {
 		size_t n = c->permit[f].n;
 		p->permit[f] = malloc((n ? n : 1) * sizeof *p->permit[f]);
-		if (!p->permit[f])
+		p->hosts[f] = malloc((n ? n : 1) * sizeof *p->hosts[f]);
+		if (!p->permit[f] || !p->hosts[f])
 			return -1;
-		if (n)
-			memcpy(p->permit[f], c->permit[f].v, n * sizeof *p->permit[f]);
-		p->npermit[f] = n;
+		for (size_t i = 0; i < n; i++) {
+			if (p25_prefix_is_host(&c->permit[f].v[i]))
+				p->hosts[f][p->nhosts[f]++] = c->permit[f].v[i];
+			else
+				p->permit[f][p->npermit[f]++] = c->permit[f].v[i];
+		}
 		for (int d = 0; d < 2; d++) {
 			size_t k = 0;
 			for (size_t i = 0; i < c->norgs; i++)
@@ -92,12 +97,16 @@ static void org_chain(struct cp *c, struct p25_buf *b, const struct p25_nft_plan
 	p25_buf_printf(b, "\tcounter %s {\n\t}\n\tcounter %s {\n\t}\n", permit, block);
 	p25_buf_printf(b, "\tchain %s {\n", chain);
 	for (int f = 0; f < CP_FAMILIES; f++) {
-		p25_buf_printf(b,
-			       "\t\t%s %s @permit_%s tcp flags & (syn | ack) == syn counter name \"%s\"\n"
-			       "\t\t%s %s @permit_%s return\n",
-			       fam_kw[f], dir_field[dir], p25_nft_fam(f), permit, fam_kw[f],
-			       dir_field[dir], p25_nft_fam(f));
-		c->entries += 2;
+		for (int h = 1; h >= 0; h--) {
+			const char *set = h ? "permit_hosts" : "permit";
+			p25_buf_printf(
+				b,
+				"\t\t%s %s @%s_%s tcp flags & (syn | ack) == syn counter name \"%s\"\n"
+				"\t\t%s %s @%s_%s return\n",
+				fam_kw[f], dir_field[dir], set, p25_nft_fam(f), permit, fam_kw[f],
+				dir_field[dir], set, p25_nft_fam(f));
+			c->entries += 2;
+		}
 	}
 	p25_buf_printf(b, "\t\ttcp flags & (syn | ack) == syn counter name \"%s\"", block);
 	if (p->nflog_group)
@@ -120,6 +129,20 @@ int cp_nftables(struct cp *c, struct p25_compile_output *out)
 	p25_buf_init(&b);
 	cp_header(c, &b, "nftables ruleset", "nft -f FILE (replaces table inet port25 atomically)");
 	p25_buf_puts(&b, "table inet port25\ndelete table inet port25\ntable inet port25 {\n");
+	for (int f = 0; f < CP_FAMILIES; f++) {
+		p25_buf_printf(&b, "\tset permit_hosts_%s {\n\t\ttype %s\n", p25_nft_fam(f),
+			       fam_type[f]);
+		if (plan.nhosts[f])
+			p25_buf_puts(&b, "\t\telements = {\n");
+		for (size_t i = 0; i < plan.nhosts[f]; i++) {
+			p25_buf_printf(&b, "\t\t\t%s%s\n", cp_addr(&plan.hosts[f][i], a),
+				       i + 1 < plan.nhosts[f] ? "," : "");
+			c->entries++;
+		}
+		if (plan.nhosts[f])
+			p25_buf_puts(&b, "\t\t}\n");
+		p25_buf_puts(&b, "\t}\n");
+	}
 	for (int f = 0; f < CP_FAMILIES; f++) {
 		p25_buf_printf(&b, "\tset permit_%s {\n\t\ttype %s\n\t\tflags interval\n",
 			       p25_nft_fam(f), fam_type[f]);

@@ -5,7 +5,9 @@
  * objects are made here too, for the same reason.
  *
  * The table (inet port25):
- *   set permit_v4, permit_v6      interval sets of every enforced org's permits
+ *   set permit_hosts_v4/v6        hash sets of every enforced org's host permits
+ *                                 (/32, /128: most of them; O(1) to change)
+ *   set permit_v4, permit_v6      interval sets of its wider permitted prefixes
  *   map out_v4/v6, in_v4/v6       interval verdict maps: org space -> jump to its chain
  *   chain out_<org>, in_<org>     permitted: count SYNs, return; else count and
  *                                 log SYNs (NFLOG), then reject or drop
@@ -43,8 +45,10 @@ struct p25_nft_elem {
 struct p25_nft_plan {
 	struct p25_nft_org *orgs; /* sorted by handle */
 	size_t norgs;
-	struct p25_prefix *permit[2];
+	struct p25_prefix *permit[2]; /* prefixes wider than a host */
 	size_t npermit[2];
+	struct p25_prefix *hosts[2]; /* host permits */
+	size_t nhosts[2];
 	struct p25_nft_elem *map[2][2]; /* [direction][family] */
 	size_t nmap[2][2];
 	unsigned nflog_group; /* 0: no logging */
@@ -88,7 +92,8 @@ static inline void p25_nft_log_prefix(char *buf, size_t len, int dir, const char
 static inline void p25_nft_chain_sig(char *buf, size_t len, int dir,
 				     const struct p25_nft_org *o, unsigned nflog_group)
 {
-	snprintf(buf, len, "port25 %s %s %s log %u", p25_nft_dir(dir), o->handle,
+	/* "r2": the rule layout, so chains loaded by an older port25 are rewritten */
+	snprintf(buf, len, "port25 %s %s %s log %u r2", p25_nft_dir(dir), o->handle,
 		 p25_action_name(o->action), nflog_group);
 }
 

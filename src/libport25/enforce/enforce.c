@@ -37,7 +37,7 @@
 
 #include "compile/compile.h"
 
-#define NSETS 6
+#define NSETS 8
 #define CHAIN_LEN 40 /* "out_" + 32-character handle, NUL, room */
 #define SIG_LEN 96
 #define ELEMS_PER_MSG 256
@@ -46,9 +46,15 @@
 #define NFT_TYPE_IPV4 7
 #define NFT_TYPE_IPV6 8
 
-/* Set slots: 0 permit_v4, 1 permit_v6, 2 out_v4, 3 out_v6, 4 in_v4, 5 in_v6. */
-static const char *const set_names[NSETS] = {"permit_v4", "permit_v6", "out_v4",
-					     "out_v6",	  "in_v4",     "in_v6"};
+/*
+ * Set slots: 0 permit_v4, 1 permit_v6, 2 out_v4, 3 out_v6, 4 in_v4, 5 in_v6
+ * (interval sets and maps), 6 permit_hosts_v4, 7 permit_hosts_v6 (hash sets:
+ * the kernel changes one element of a large hash set in constant time,
+ * where a large interval set costs milliseconds per transaction).
+ */
+static const char *const set_names[NSETS] = {"permit_v4", "permit_v6",	     "out_v4",
+					     "out_v6",	  "in_v4",	     "in_v6",
+					     "permit_hosts_v4", "permit_hosts_v6"};
 
 static int set_fam(int s)
 {
@@ -57,7 +63,12 @@ static int set_fam(int s)
 
 static bool set_is_map(int s)
 {
-	return s >= 2;
+	return s >= 2 && s < 6;
+}
+
+static bool set_interval(int s)
+{
+	return s < 6;
 }
 
 struct range {
@@ -222,6 +233,11 @@ static int st_from_plan(const struct p25_nft_plan *p, struct st *s)
 		for (size_t i = 0; i < p->npermit[f]; i++) {
 			prefix_range(&p->permit[f][i], &r);
 			if (rl_push(&s->sets[f], &r) < 0)
+				return -1;
+		}
+		for (size_t i = 0; i < p->nhosts[f]; i++) {
+			prefix_range(&p->hosts[f][i], &r);
+			if (rl_push(&s->sets[6 + f], &r) < 0)
 				return -1;
 		}
 		for (int d = 0; d < 2; d++) {
@@ -464,7 +480,7 @@ static int put_set(struct nl *n, int s)
 	nftnl_set_set_u32(set, NFTNL_SET_FAMILY, NFPROTO_INET);
 	nftnl_set_set_u32(set, NFTNL_SET_ID, (uint32_t)s + 1);
 	nftnl_set_set_u32(set, NFTNL_SET_FLAGS,
-			  NFT_SET_INTERVAL | (set_is_map(s) ? NFT_SET_MAP : 0));
+			  (set_interval(s) ? NFT_SET_INTERVAL : 0) | (set_is_map(s) ? NFT_SET_MAP : 0));
 	nftnl_set_set_u32(set, NFTNL_SET_KEY_TYPE, set_fam(s) ? NFT_TYPE_IPV6 : NFT_TYPE_IPV4);
 	nftnl_set_set_u32(set, NFTNL_SET_KEY_LEN, set_fam(s) ? 16 : 4);
 	if (set_is_map(s)) {
@@ -519,7 +535,7 @@ static int put_elems(struct nl *n, int s, const struct range *v, size_t cnt, boo
 				return nftnl_set_free(set), -1;
 			nftnl_set_elem_add(set, a);
 			k++;
-			if (v[i].hi != fam_top(fam)) {
+			if (set_interval(s) && v[i].hi != fam_top(fam)) {
 				struct nftnl_set_elem *b = elem(v[i].hi + fam_unit(fam), fam, true, NULL);
 				if (!b)
 					return nftnl_set_free(set), -1;
@@ -746,16 +762,17 @@ static int put_org_rules(struct nl *n, const struct chain_st *c, unsigned nflog_
 	p25_nft_counter_name(permit, sizeof permit, c->dir, h, false);
 	p25_nft_counter_name(block, sizeof block, c->dir, h, true);
 	p25_nft_log_prefix(prefix, sizeof prefix, c->dir, h);
-	for (int f = 0; f < 2 && rc == 0; f++) {
+	for (int k = 0; k < 4 && rc == 0; k++) {
+		int f = k / 2, set = k % 2 == 0 ? 6 + f : f; /* hosts first, as nftables.c */
 		b = rule_new(c->name);
 		ex_addr(&b, f, c->dir);
-		ex_lookup(&b, f, false);
+		ex_lookup(&b, set, false);
 		ex_syn(&b);
 		ex_counter_ref(&b, permit);
 		rc = rule_put(n, &b, NULL);
 		b = rule_new(c->name);
 		ex_addr(&b, f, c->dir);
-		ex_lookup(&b, f, false);
+		ex_lookup(&b, set, false);
 		ex_verdict(&b, NFT_RETURN, NULL);
 		rc = rc ? rc : rule_put(n, &b, NULL);
 	}
@@ -1048,7 +1065,9 @@ static int st_from_kernel(struct nl *n, struct st *s)
 				continue;
 			memset(&r, 0, sizeof r);
 			r.lo = e.v[k].key;
-			if (k + 1 < e.n && e.v[k + 1].end)
+			if (!set_interval(i))
+				r.hi = r.lo;
+			else if (k + 1 < e.n && e.v[k + 1].end)
 				r.hi = e.v[k + 1].key - fam_unit(fam);
 			else
 				r.hi = fam_top(fam);
