@@ -104,6 +104,13 @@ int p25_nflog_open(uint16_t group, p25_attempt_fn *fn, void *ctx, struct p25_nfl
 		snprintf(err, errlen, "nflog: cannot set copy mode: %s", strerror(errno));
 		goto fail;
 	}
+	/*
+	 * The kernel batches up to 100 messages or 1 s by default: too slow for
+	 * "recorded within a second".  Send at 64 messages or 100 ms, whichever
+	 * comes first: prompt when quiet, batched under a flood.
+	 */
+	nflog_set_qthresh(n->g, 64);
+	nflog_set_timeout(n->g, 10);
 	/* A burst must queue in the socket, not be lost; ENOBUFS is still counted. */
 	setsockopt(nflog_fd(n->h), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
 	nflog_callback_register(n->g, on_packet, n);

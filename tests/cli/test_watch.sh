@@ -1,0 +1,237 @@
+#!/bin/bash
+# port25 watch end to end: three network namespaces (inside, gateway,
+# outside), a small nftables ruleset in the gateway that logs SYNs to port
+# 25 from the inside to NFLOG group 25 (the prefix the nftables target
+# writes) and rejects them; `port25 watch` in the gateway records them.
+# Also the syslog sources (a followed file, UDP), restarts that lose no
+# counts, and alerts from a retry schedule and a fan-out, drafted into a
+# request.  Needs root: without it this test fails, never skips.
+set -euo pipefail
+
+: "${PORT25:?PORT25 must name the port25 binary}"
+fail() {
+	echo "FAIL: $*" >&2
+	[ -f "${tmp:-/nonexistent}/watch.log" ] && sed 's/^/  watch: /' "$tmp/watch.log" >&2
+	exit 1
+}
+
+if [ "$(id -u)" != 0 ]; then
+	fail "test_watch.sh needs root (ip netns, nft, NFLOG)"
+fi
+for tool in nft ip socat timeout; do
+	command -v "$tool" >/dev/null || fail "test_watch.sh needs $tool"
+done
+
+tmp=$(mktemp -d)
+in=p25w-in$$
+gw=p25w-gw$$
+out=p25w-out$$
+watch_pid=
+cleanup() {
+	[ -n "$watch_pid" ] && kill -TERM "$watch_pid" 2>/dev/null && wait "$watch_pid" 2>/dev/null
+	for ns in "$in" "$gw" "$out"; do ip netns del "$ns" 2>/dev/null || true; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+export PORT25_DB="$tmp/reg.db"
+export PORT25_ACTOR=test
+p() { "$PORT25" "$@"; }
+now_ms() { date +%s%3N; }
+
+# --- registry: acme owns the inside network, enforced
+p init >/dev/null
+p org add acme --name 'Acme' --mode outbound --action reject >/dev/null
+p contact add acme --name 'Sec' --email sec@acme.example --role security >/dev/null
+p prefix add acme 10.251.1.0/24 >/dev/null
+p prefix add acme fd25:1::/64 >/dev/null
+p org set acme --enrollment active >/dev/null
+
+# --- topology: inside -- gateway -- outside; addresses only inside these namespaces
+for ns in "$in" "$gw" "$out"; do
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+done
+ip link add p25wi$$ netns "$in" type veth peer name p25wg$$ netns "$gw"
+ip link add p25wo$$ netns "$out" type veth peer name p25wh$$ netns "$gw"
+ip -n "$in" addr add 10.251.1.2/24 dev p25wi$$
+ip -n "$in" addr add fd25:1::2/64 dev p25wi$$ nodad
+ip -n "$gw" addr add 10.251.1.1/24 dev p25wg$$
+ip -n "$gw" addr add fd25:1::1/64 dev p25wg$$ nodad
+ip -n "$gw" addr add 10.251.2.1/24 dev p25wh$$
+ip -n "$gw" addr add fd25:2::1/64 dev p25wh$$ nodad
+ip -n "$out" addr add 10.251.2.2/24 dev p25wo$$
+ip -n "$out" addr add fd25:2::2/64 dev p25wo$$ nodad
+for l in "$in p25wi$$" "$gw p25wg$$" "$gw p25wh$$" "$out p25wo$$"; do
+	set -- $l
+	ip -n "$1" link set "$2" up
+done
+ip -n "$in" route add default via 10.251.1.1
+ip -n "$in" -6 route add default via fd25:1::1
+ip -n "$out" route add default via 10.251.2.1
+ip -n "$out" -6 route add default via fd25:2::1
+ip netns exec "$gw" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+
+# The log statement the nftables target writes: prefix, group, then the verdict.
+cat >"$tmp/gw.nft" <<'EOF'
+table inet port25 {
+	chain forward {
+		type filter hook forward priority 0; policy accept;
+		ip saddr 10.251.1.0/24 tcp dport 25 tcp flags & (syn | ack) == syn log prefix "port25 out acme " group 25 reject with tcp reset
+		ip6 saddr fd25:1::/64 tcp dport 25 tcp flags & (syn | ack) == syn log prefix "port25 out acme " group 25 reject with tcp reset
+	}
+}
+EOF
+ip netns exec "$gw" nft -f "$tmp/gw.nft" || fail "nft -f failed"
+
+# A connection attempt from the inside: refused by the gateway's reset.
+attempt() { # ADDR
+	if ip netns exec "$in" timeout 3 bash -c "exec 3<>/dev/tcp/$1/25" 2>/dev/null; then
+		fail "connection to $1:25 was not blocked"
+	fi
+}
+attempts_of() { # HOST -> attempts in the registry's summary, 0 when absent
+	p watch hosts --json | python3 -c '
+import json, sys
+rows = [r for r in json.load(sys.stdin) if r["host"] == sys.argv[1]]
+print(rows[0]["attempts"] if rows else 0)' "$1"
+}
+start_watch() {
+	local starts
+	starts=$(grep -c 'started' "$tmp/watch.log" 2>/dev/null || true)
+	ip netns exec "$gw" "$PORT25" watch --nflog-group 25 --flush-interval 2 \
+		--syslog-listen 127.0.0.1:5514 --syslog-file "$tmp/router.log" "$@" \
+		>>"$tmp/watch.log" 2>&1 &
+	watch_pid=$!
+	for _ in $(seq 100); do
+		[ "$(grep -c 'started' "$tmp/watch.log")" -gt "${starts:-0}" ] && return 0
+		kill -0 "$watch_pid" 2>/dev/null || fail "watch exited at start"
+		sleep 0.05
+	done
+	fail "watch did not start"
+}
+stop_watch() {
+	kill -TERM "$watch_pid"
+	wait "$watch_pid" || fail "watch exited with an error on SIGTERM"
+	watch_pid=
+}
+wait_for() { # HOST COUNT -> prints the latency in ms from the call
+	local host=$1 want=$2 t0 n
+	t0=$(now_ms)
+	for _ in $(seq 200); do
+		n=$(attempts_of "$host")
+		if [ "$n" -ge "$want" ]; then
+			echo $(($(now_ms) - t0))
+			return 0
+		fi
+		sleep 0.02
+	done
+	fail "$host: $n attempts recorded, want $want"
+}
+
+: >"$tmp/router.log"
+start_watch
+
+# --- NFLOG: a blocked attempt appears in the registry within a second
+t0=$(now_ms)
+attempt 10.251.2.2
+t1=$(now_ms)
+wait_for 10.251.1.2 1 >/dev/null
+lat4=$(($(now_ms) - t1))
+echo "IPv4 attempt refused in $((t1 - t0)) ms"
+t0=$(now_ms)
+attempt fd25:2::2
+t1=$(now_ms)
+wait_for fd25:1::2 1 >/dev/null
+lat6=$(($(now_ms) - t1))
+echo "IPv6 attempt refused in $((t1 - t0)) ms"
+echo "latency from the refused attempt to the registry summary: IPv4 ${lat4} ms, IPv6 ${lat6} ms"
+[ "$lat4" -lt 1000 ] || fail "IPv4 attempt took ${lat4} ms to be recorded"
+[ "$lat6" -lt 1000 ] || fail "IPv6 attempt took ${lat6} ms to be recorded"
+p watch hosts --json | grep -q '"org": "acme"' || fail "org from the NFLOG prefix not recorded"
+
+for _ in 1 2 3 4; do attempt 10.251.2.2; done
+
+# --- syslog sources: a followed file and UDP datagrams, malformed lines skipped
+cat >>"$tmp/router.log" <<'EOF'
+<190>1234: gw1: Nov 23 10:00:00.123 UTC: %SEC-6-IPACCESSLOGP: list PORT25-OUT denied tcp 10.251.1.40(51234) -> 198.51.100.7(25), 1 packet
+<190>1235: gw1: Nov 23 10:00:01 UTC: %SEC-6-IPACCESSLOGP: list PORT25-OUT denied tcp 10.251.1.40(51234 -> 198.51.100.7(25), 1 packet
+<190>1236: gw1: Nov 23 10:00:02 UTC: %SEC-6-IPACCESSLOGP: list PORT25-OUT denied tcp 10.251.1.40(51300) (GigabitEthernet0/1 0011.2233.4455) -> 198.51.100.8(25), 3 packets
+garbage that is no log line at all
+<190>1237: gw1: Nov 23 10:00:03 UTC: %IPV6_ACL-6-ACCESSLOGP: list PORT25-OUT6/20 denied tcp FD25:1::40(40000) -> 2001:DB8:FFFF::7(25), 1 packet
+Nov 23 10:00:04 mx-edge fpc0 PFE_FW_SYSLOG_IP: FW: ge-0/0/0.0    D tcp 10.251.1.41 198.51.100.9 50001 25 (1 packets)
+Nov 23 10:00:05 mx-edge fpc0 PFE_FW_SYSLOG_IP: FW: ge-0/0/0.0    D tcp 10.251.1.41 198.51.100.9 notaport 25 (1 packets)
+EOF
+printf '%s\n' '<134>Nov 23 10:00:06 mx-edge PFE_FW_SYSLOG_IP6_TCP_UDP: FW: ge-0/0/0.0 R tcp SA fd25:1::41 DA 2001:db8:ffff::9 SP 50002 DP 25 (2 packets)' |
+	ip netns exec "$gw" socat -u - UDP:127.0.0.1:5514
+printf '%s\n' '<134>Nov 23 10:00:07 mx-edge PFE_FW_SYSLOG_IP: FW: ge-0/0/0.0 D tcp 10.251.1.42 198.51.100.9' |
+	ip netns exec "$gw" socat -u - UDP:127.0.0.1:5514
+wait_for 10.251.1.40 2 >/dev/null
+wait_for fd25:1::40 1 >/dev/null
+wait_for 10.251.1.41 1 >/dev/null
+wait_for fd25:1::41 1 >/dev/null
+[ "$(attempts_of 10.251.1.42)" = 0 ] || fail "a truncated Junos line was counted"
+
+# --- restart: summaries survive and counts add up; the kernel blocks while watch is down
+wait_for 10.251.1.2 5 >/dev/null
+stop_watch
+grep -q 'malformed' "$tmp/watch.log" || fail "no statistics at stop"
+before=$(attempts_of 10.251.1.2)
+[ "$before" = 5 ] || fail "10.251.1.2: $before attempts after stop, want 5"
+attempt 10.251.2.2 # watch is down: still blocked, not recorded
+start_watch
+for _ in 1 2 3; do attempt 10.251.2.2; done
+wait_for 10.251.1.2 8 >/dev/null
+stop_watch
+[ "$(attempts_of 10.251.1.2)" = 8 ] || fail "counts do not add up across the restart: $(attempts_of 10.251.1.2)"
+grep -q '[1-9][0-9]* summaries loaded' "$tmp/watch.log" || fail "summaries not loaded back at start"
+
+# --- alerts: a Postfix-like retry schedule, and a fan-out burst (one-shot file mode)
+{
+	t=1795500000 # 2026-11-23T...; ISO timestamps, so no year is guessed
+	for iv in 0 300 600 1200 2400 4000; do
+		t=$((t + iv))
+		printf '<190>1 %s gw1 - - - - %%SEC-6-IPACCESSLOGP: list PORT25-OUT denied tcp 10.251.1.25(%d) -> 198.51.100.25(25), 1 packet\n' \
+			"$(date -u -d @$t +%Y-%m-%dT%H:%M:%SZ)" $((40000 + iv))
+	done
+	t=1795500000
+	for i in $(seq 1 80); do
+		printf '<190>1 %s gw1 - - - - %%SEC-6-IPACCESSLOGP: list PORT25-OUT denied tcp 10.251.1.66(%d) -> 203.0.113.%d(25), 1 packet\n' \
+			"$(date -u -d @$((t + i / 4)) +%Y-%m-%dT%H:%M:%SZ)" $((30000 + i)) "$i"
+	done
+} >"$tmp/history.log"
+p watch --once --syslog-file "$tmp/history.log" --nflog-group off >>"$tmp/watch.log" 2>&1 || fail "watch --once failed"
+p alerts --json >"$tmp/alerts.json"
+python3 - "$tmp/alerts.json" <<'EOF' || fail "alerts wrong: $(cat "$tmp/alerts.json")"
+import json, sys
+alerts = json.load(open(sys.argv[1]))
+by = {(a["kind"], a["host"]): a for a in alerts}
+m = by[("missed-server", "10.251.1.25")]
+assert m["org"] == "acme" and m["status"] == "open", m
+assert "growing backoff" in m["reason"], m["reason"]
+assert m["evidence"]["schedule"][0]["intervals_s"] == [300, 600, 1200, 2400, 4000], m["evidence"]
+i = by[("infected", "10.251.1.66")]
+assert i["evidence"]["destinations"] >= 50, i["evidence"]
+assert ("missed-server", "10.251.1.66") not in by and ("infected", "10.251.1.25") not in by
+assert not any(a["host"] == "10.251.1.2" for a in alerts), "8 attempts to one address in seconds is no alert"
+EOF
+id=$(python3 -c 'import json,sys; print([a["id"] for a in json.load(open(sys.argv[1])) if a["kind"] == "missed-server"][0])' "$tmp/alerts.json")
+p alerts --kind infected | grep -q '10.251.1.66' || fail "alerts --kind infected"
+p alerts --kind missed-server | grep -q '10.251.1.66' && fail "alerts --kind missed-server lists the infected host"
+p alerts --org acme | grep -q '10.251.1.25' || fail "alerts --org"
+p alerts draft "$id" | grep -q 'drafted as add-permit request' || fail "alerts draft"
+p request list --json | grep -q '10.251.1.25' || fail "drafted request not in the request list"
+set +e
+p alerts draft "$id" >/dev/null 2>&1; [ $? = 1 ] || fail "drafting twice: want exit 1"
+iid=$(python3 -c 'import json,sys; print([a["id"] for a in json.load(open(sys.argv[1])) if a["kind"] == "infected"][0])' "$tmp/alerts.json")
+p alerts draft "$iid" >/dev/null 2>&1; [ $? = 1 ] || fail "drafting an infected-host alert: want exit 1"
+p alerts draft 9999 >/dev/null 2>&1; [ $? = 1 ] || fail "drafting a missing alert: want exit 1"
+p alerts --kind bogus >/dev/null 2>&1; [ $? = 2 ] || fail "bad --kind: want exit 2"
+p watch --flush-interval 0 >/dev/null 2>&1; [ $? = 2 ] || fail "bad --flush-interval: want exit 2"
+p --db "$tmp/none.db" watch --nflog-group off --syslog-file "$tmp/router.log" >/dev/null 2>&1; [ $? = 3 ] || fail "missing registry: want exit 3"
+set -e
+p alerts show "$id" | grep -Eq '^status +drafted' || fail "alert not drafted"
+p alerts dismiss "$iid" | grep -q dismissed || fail "alerts dismiss"
+p watch --help | grep -q 'usage: port25 watch' || fail "watch --help"
+p alerts --help | grep -q 'usage: port25 alerts' || fail "alerts --help"
+echo "ok"
