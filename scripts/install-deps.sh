@@ -3,7 +3,9 @@
 set -e
 pkgs="build-essential pkg-config clang libclang-rt-14-dev libsqlite3-dev sqlite3 libjansson-dev
       libcmocka-dev libpcap-dev zlib1g-dev libnetfilter-log-dev nftables iptables ipset iproute2 python3
-      libmnl-dev libnftnl-dev socat iperf3 jq libcurl4-openssl-dev postfix swaks"
+      libmnl-dev libnftnl-dev socat iperf3 jq libcurl4-openssl-dev postfix swaks softflowd"
+# `install-deps.sh bench`: the peers the analyzer benchmark compares against, not needed by tests.
+[ "${1:-}" = bench ] && pkgs="$pkgs tshark tcpdump nfdump"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
