@@ -142,7 +142,8 @@ static void seg(struct gen *g, uint64_t t, const struct host *a, const struct ho
 	f[o + 13] = flags;
 	put16be(f + o + 14, 65535);
 	o += 20;
-	memcpy(f + o, data, n);
+	if (n)
+		memcpy(f + o, data, n);
 	o += n;
 	iplen = o - ip;
 	(void)iplen;
