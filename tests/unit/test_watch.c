@@ -1,0 +1,645 @@
+/* The blocked-attempt monitor: parsers, bounded aggregation, alerts, persistence, config. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "watch/sources.h"
+#include "watch/watch.h"
+
+static p25_time at(const char *iso)
+{
+	char err[200];
+	p25_time t = 0;
+	assert_int_equal(p25_time_parse(iso, &t, err, sizeof err), 0);
+	return t;
+}
+
+static const char *fmt_addr(const struct p25_addr *a)
+{
+	static char buf[4][P25_ADDR_STRLEN];
+	static int i;
+	i = (i + 1) % 4;
+	return p25_addr_format(a, buf[i], sizeof buf[i]);
+}
+
+static int parse(const char *line, p25_time now, struct p25_attempt *out)
+{
+	return p25_syslog_parse(line, strlen(line), now, out);
+}
+
+static void test_cisco_lines(void **state)
+{
+	p25_time now = at("2026-11-23T12:00:00Z");
+	struct p25_attempt a;
+
+	(void)state;
+	assert_int_equal(parse("<190>1234: gw1: Nov 23 10:00:00.123 UTC: %SEC-6-IPACCESSLOGP: list "
+			       "PORT25-OUT denied tcp 192.0.2.50(51234) -> 198.51.100.7(25), 1 packet",
+			       now, &a),
+			 1);
+	assert_string_equal(fmt_addr(&a.src), "192.0.2.50");
+	assert_string_equal(fmt_addr(&a.dst), "198.51.100.7");
+	assert_int_equal(a.sport, 51234);
+	assert_int_equal(a.dport, 25);
+	assert_int_equal(a.packets, 1);
+	assert_int_equal(a.t, at("2026-11-23T10:00:00Z"));
+	assert_int_equal(a.dir, P25_WDIR_UNKNOWN);
+
+	/* log-input adds the interface and MAC; summaries count packets. */
+	assert_int_equal(parse("*Mar  1 00:04:32.123: %SEC-6-IPACCESSLOGP: list 101 denied tcp "
+			       "10.1.1.2(11001) (FastEthernet0/0 0001.0203.0405) -> 10.2.2.2(25), 5 packets",
+			       now, &a),
+			 1);
+	assert_int_equal(a.packets, 5);
+	assert_int_equal(a.t, at("2026-03-01T00:04:32Z"));
+
+	/* A December line read in January belongs to last year. */
+	assert_int_equal(parse("Dec 31 23:59:59: %SEC-6-IPACCESSLOGP: list X denied tcp 10.0.0.1(1) "
+			       "-> 10.0.0.2(25), 1 packet",
+			       at("2027-01-01T00:00:10Z"), &a),
+			 1);
+	assert_int_equal(a.t, at("2026-12-31T23:59:59Z"));
+
+	assert_int_equal(parse("%IPV6_ACL-6-ACCESSLOGP: list PORT25-OUT6/20 denied tcp "
+			       "2001:DB8:1::50(40000) -> 2001:DB8:FFFF::7(25), 1 packet",
+			       now, &a),
+			 1);
+	assert_string_equal(fmt_addr(&a.src), "2001:db8:1::50");
+	assert_int_equal(a.t, now); /* no timestamp in the line */
+
+	/* Not blocked attempts to 25: ignored, not malformed. */
+	assert_int_equal(parse("%SEC-6-IPACCESSLOGP: list 101 permitted tcp 10.1.1.2(11001) -> "
+			       "10.2.2.2(25), 1 packet",
+			       now, &a),
+			 0);
+	assert_int_equal(parse("%SEC-6-IPACCESSLOGP: list 101 denied udp 10.1.1.2(11001) -> "
+			       "10.2.2.2(25), 1 packet",
+			       now, &a),
+			 0);
+	assert_int_equal(parse("%SEC-6-IPACCESSLOGP: list 101 denied tcp 10.1.1.2(11001) -> "
+			       "10.2.2.2(80), 1 packet",
+			       now, &a),
+			 0);
+	assert_int_equal(parse("%LINK-3-UPDOWN: Interface Gi0/1, changed state to up", now, &a), 0);
+
+	/* Malformed: every field checked. */
+	const char *bad[] = {
+	    "%SEC-6-IPACCESSLOGP: list 101 denied tcp 10.1.1.2(11001 -> 10.2.2.2(25), 1 packet",
+	    "%SEC-6-IPACCESSLOGP: list 101 denied tcp 10.1.1.2(99999) -> 10.2.2.2(25), 1 packet",
+	    "%SEC-6-IPACCESSLOGP: list 101 denied tcp 10.1.1.256(1) -> 10.2.2.2(25), 1 packet",
+	    "%SEC-6-IPACCESSLOGP: list 101 denied tcp 10.1.1.2(1) => 10.2.2.2(25), 1 packet",
+	    "%SEC-6-IPACCESSLOGP: list 101 denied tcp 10.1.1.2(1) -> 2001:db8::1(25), 1 packet",
+	    "%SEC-6-IPACCESSLOGP: list 101 denied tcp 2001:db8::1(1) -> 2001:db8::2(25), 1 packet",
+	    "%SEC-6-IPACCESSLOGP: list 101 denied tcp 10.0.0.0/8(1) -> 10.2.2.2(25), 1 packet",
+	    "%SEC-6-IPACCESSLOGP: list 101 denied tcp",
+	    "%SEC-6-IPACCESSLOGP:",
+	    "%SEC-6-IPACCESSLOGP: list 101 dropped tcp 10.1.1.2(1) -> 10.2.2.2(25), 1 packet",
+	    "%IPV6_ACL-6-ACCESSLOGP: list X denied tcp 10.1.1.2(1) -> 10.2.2.2(25), 1 packet",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		if (parse(bad[i], now, &a) != -1)
+			fail_msg("accepted: %s", bad[i]);
+}
+
+static void test_junos_lines(void **state)
+{
+	p25_time now = at("2026-11-23T12:00:00Z");
+	struct p25_attempt a;
+
+	(void)state;
+	assert_int_equal(parse("Nov 23 10:00:04 mx-edge fpc0 PFE_FW_SYSLOG_IP: FW: ge-0/0/0.0    D "
+			       "tcp 192.0.2.50 198.51.100.7 51234 25 (1 packets)",
+			       now, &a),
+			 1);
+	assert_string_equal(fmt_addr(&a.src), "192.0.2.50");
+	assert_string_equal(fmt_addr(&a.dst), "198.51.100.7");
+	assert_int_equal(a.sport, 51234);
+	assert_int_equal(a.t, at("2026-11-23T10:00:04Z"));
+
+	/* RFC 5424 with an offset; reject action R; bare "FW:" form; IPv6 labelled form. */
+	assert_int_equal(parse("<134>1 2026-11-23T11:00:04.5+01:00 mx-edge - - - - FW: irb.100 R tcp "
+			       "192.0.2.51 198.51.100.7 40000 25 (3 packets)",
+			       now, &a),
+			 1);
+	assert_int_equal(a.t, at("2026-11-23T10:00:04Z"));
+	assert_int_equal(a.packets, 3);
+	assert_int_equal(parse("PFE_FW_SYSLOG_IP6_TCP_UDP: FW: ge-0/0/0.0 D tcp SA 2001:db8:1::50 DA "
+			       "2001:db8:ffff::7 SP 40001 DP 25 (1 packets)",
+			       now, &a),
+			 1);
+	assert_string_equal(fmt_addr(&a.dst), "2001:db8:ffff::7");
+	assert_int_equal(a.sport, 40001);
+
+	assert_int_equal(parse("PFE_FW_SYSLOG_IP: FW: ge-0/0/0.0 A tcp 192.0.2.50 198.51.100.7 51234 "
+			       "25 (1 packets)",
+			       now, &a),
+			 0);
+	assert_int_equal(parse("PFE_FW_SYSLOG_IP: FW: ge-0/0/0.0 D udp 192.0.2.50 198.51.100.7 51234 "
+			       "25 (1 packets)",
+			       now, &a),
+			 0);
+	const char *bad[] = {
+	    "PFE_FW_SYSLOG_IP: FW: ge-0/0/0.0 D tcp 192.0.2.50 198.51.100.7",
+	    "PFE_FW_SYSLOG_IP: FW: ge-0/0/0.0 D tcp 192.0.2.50 198.51.100.7 x 25 (1 packets)",
+	    "PFE_FW_SYSLOG_IP: FW: ge-0/0/0.0 D tcp 192.0.2.50 198.51.100.7 1 70000 (1 packets)",
+	    "PFE_FW_SYSLOG_IP: FW: ge-0/0/0.0 X tcp 192.0.2.50 198.51.100.7 1 25 (1 packets)",
+	    "PFE_FW_SYSLOG_IP: FW: ge-0/0/0.0 D tcp 192.0.2.50 2001:db8::1 1 25 (1 packets)",
+	    "PFE_FW_SYSLOG_IP6_TCP_UDP: FW: ge-0/0/0.0 D tcp SA 2001:db8::1 DA 2001:db8::2 1 25",
+	    "FW:",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		if (parse(bad[i], now, &a) != -1)
+			fail_msg("accepted: %s", bad[i]);
+}
+
+struct collect {
+	struct p25_attempt v[16];
+	size_t n;
+};
+
+static void collect_fn(void *ctx, const struct p25_attempt *a)
+{
+	struct collect *c = ctx;
+	if (c->n < 16)
+		c->v[c->n++] = *a;
+}
+
+static void test_lines_keep_good_around_bad(void **state)
+{
+	static const char text[] =
+	    "%SEC-6-IPACCESSLOGP: list A denied tcp 10.0.0.1(1) -> 10.9.9.9(25), 1 packet\n"
+	    "%SEC-6-IPACCESSLOGP: list A denied tcp 10.0.0.2(1 -> 10.9.9.9(25), 1 packet\r\n"
+	    "\n"
+	    "binary \x01\x02 junk\n"
+	    "%SEC-6-IPACCESSLOGP: list A denied tcp 10.0.0.3(1) -> 10.9.9.9(25), 1 packet\n"
+	    "FW: ge-0/0/0.0 D tcp 10.0.0.4 10.9.9.9 1 25 (1 packets)";
+	struct p25_syslog_stats st = {0};
+	struct collect c = {0};
+	struct p25_lines l;
+	char *big = malloc(10000);
+
+	(void)state;
+	p25_lines_init(&l, collect_fn, &c, &st);
+	/* Fed in awkward pieces: lines split across reads must come out whole. */
+	for (size_t i = 0; i < sizeof text - 1; i += 7) {
+		size_t n = sizeof text - 1 - i < 7 ? sizeof text - 1 - i : 7;
+		p25_lines_feed(&l, text + i, n, 1000, false);
+	}
+	/* An overlong line in the middle is dropped whole. */
+	memset(big, 'x', 9999);
+	big[9999] = '\n';
+	p25_lines_feed(&l, "\n", 1, 1000, false);
+	p25_lines_feed(&l, big, 5000, 1000, false);
+	p25_lines_feed(&l, big + 5000, 5000, 1000, false);
+	p25_lines_feed(&l, "%SEC-6-IPACCESSLOGP: list A denied tcp 10.0.0.5(1) -> 10.9.9.9(25), 1 packet", 76, 1000, true);
+	free(big);
+	assert_int_equal(c.n, 4);
+	assert_string_equal(fmt_addr(&c.v[0].src), "10.0.0.1");
+	assert_string_equal(fmt_addr(&c.v[1].src), "10.0.0.3");
+	assert_string_equal(fmt_addr(&c.v[2].src), "10.0.0.4");
+	assert_string_equal(fmt_addr(&c.v[3].src), "10.0.0.5");
+	assert_int_equal(st.malformed, 1);
+	assert_int_equal(st.ignored, 1);
+	assert_int_equal(st.overlong, 1);
+}
+
+static size_t build_v4_syn(uint8_t *p, uint32_t src, uint32_t dst, uint16_t sport, uint8_t flags)
+{
+	memset(p, 0, 40);
+	p[0] = 0x45;
+	p[9] = 6;
+	for (int i = 0; i < 4; i++) {
+		p[12 + i] = (uint8_t)(src >> (24 - 8 * i));
+		p[16 + i] = (uint8_t)(dst >> (24 - 8 * i));
+	}
+	p[20] = (uint8_t)(sport >> 8);
+	p[21] = (uint8_t)sport;
+	p[23] = 25;
+	p[33] = flags;
+	return 40;
+}
+
+static void test_nflog_prefix_and_packet(void **state)
+{
+	uint8_t dir, pkt[80];
+	char org[P25_ORG_HANDLE_MAX + 1];
+	struct p25_attempt a;
+
+	(void)state;
+	assert_int_equal(p25_nflog_prefix_parse("port25 out acme ", 16, &dir, org), 1);
+	assert_int_equal(dir, P25_WDIR_OUT);
+	assert_string_equal(org, "acme");
+	assert_int_equal(p25_nflog_prefix_parse("port25 in k12-district", 22, &dir, org), 1);
+	assert_int_equal(dir, P25_WDIR_IN);
+	assert_int_equal(p25_nflog_prefix_parse("DROP: ", 6, &dir, org), 0);
+	assert_int_equal(p25_nflog_prefix_parse("port25 up acme ", 15, &dir, org), -1);
+	assert_int_equal(p25_nflog_prefix_parse("port25 out Acme!", 16, &dir, org), -1);
+	assert_int_equal(p25_nflog_prefix_parse("port25 out acme extra", 21, &dir, org), -1);
+	assert_int_equal(p25_nflog_prefix_parse("port25 out ", 11, &dir, org), -1);
+
+	memset(&a, 0, sizeof a);
+	assert_int_equal(p25_packet_decode(pkt, build_v4_syn(pkt, 0xc0000232, 0xc6336407, 51234, 0x02), &a), 1);
+	assert_string_equal(fmt_addr(&a.src), "192.0.2.50");
+	assert_int_equal(a.sport, 51234);
+	assert_int_equal(a.dport, 25);
+	assert_int_equal(p25_packet_decode(pkt, build_v4_syn(pkt, 1, 2, 3, 0x12), &a), 0); /* SYN-ACK */
+	assert_int_equal(p25_packet_decode(pkt, 30, &a), -1);				  /* truncated TCP */
+	assert_int_equal(p25_packet_decode(pkt, 10, &a), -1);
+	pkt[0] = 0x4f; /* header longer than the packet */
+	assert_int_equal(p25_packet_decode(pkt, 40, &a), -1);
+
+	/* IPv6 with a destination-options header before TCP. */
+	memset(pkt, 0, sizeof pkt);
+	pkt[0] = 0x60;
+	pkt[6] = 60;
+	pkt[8] = 0x20, pkt[9] = 0x01, pkt[10] = 0x0d, pkt[11] = 0xb8, pkt[23] = 0x50;
+	pkt[24] = 0x20, pkt[25] = 0x01, pkt[26] = 0x0d, pkt[27] = 0xb8, pkt[39] = 0x07;
+	pkt[40] = 6; /* next header TCP, length 0: 8 bytes */
+	pkt[48] = 0x9c, pkt[49] = 0x40, pkt[51] = 25, pkt[61] = 0x02;
+	assert_int_equal(p25_packet_decode(pkt, 68, &a), 1);
+	assert_string_equal(fmt_addr(&a.src), "2001:db8::50");
+	assert_string_equal(fmt_addr(&a.dst), "2001:db8::7");
+	assert_int_equal(a.sport, 40000);
+	pkt[41] = 200; /* an extension header running past the end */
+	assert_int_equal(p25_packet_decode(pkt, 68, &a), -1);
+}
+
+static struct p25_attempt mk(uint32_t src, uint32_t dst, uint16_t sport, p25_time t)
+{
+	struct p25_attempt a = {0};
+	p25_addr_from_v4(&a.src, src);
+	p25_addr_from_v4(&a.dst, dst);
+	a.sport = sport;
+	a.dport = 25;
+	a.t = t;
+	a.dir = P25_WDIR_OUT;
+	a.packets = 1;
+	strcpy(a.org, "acme");
+	return a;
+}
+
+static long rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	long pages = 0, resident = 0;
+	if (f) {
+		if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+			resident = 0;
+		fclose(f);
+	}
+	return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static void test_bounded_memory(void **state)
+{
+	const size_t budget = 16u << 20;
+	char err[200];
+	struct p25_agg *a = p25_agg_new(budget, err, sizeof err);
+	const struct p25_agg_stats *st;
+	long rss0, rss1;
+	struct timespec t0, t1;
+
+	(void)state;
+	assert_non_null(a);
+	assert_true(p25_agg_memory(a) <= budget);
+	/* Touch every page up front so that RSS measures growth, not first use. */
+	for (size_t i = 0; i < 200000; i++) {
+		struct p25_attempt x = mk(0x0a000000 + (uint32_t)i, 0xc6336407, 1, 1000);
+		p25_agg_record(a, &x);
+	}
+	rss0 = rss_kib();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* 1M attempts from 100k hosts, each to a few of 1000 destinations. */
+	for (uint32_t i = 0; i < 1000000; i++) {
+		uint32_t host = (i * 2654435761u) % 100000;
+		struct p25_attempt x = mk(0x0b000000 + host, 0xcb007100 + (i % 1000), (uint16_t)i,
+					  2000 + i / 1000);
+		assert_non_null(p25_agg_record(a, &x));
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	rss1 = rss_kib();
+	st = p25_agg_stats(a);
+	print_message("table: %zu hosts in %zu KiB (budget %zu KiB); 1M attempts from 100k hosts in "
+		      "%.0f ms; RSS growth %ld KiB; evictions %llu\n",
+		      p25_agg_capacity(a), p25_agg_memory(a) >> 10, budget >> 10,
+		      (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6, rss1 - rss0,
+		      (unsigned long long)st->evictions);
+	assert_true(p25_agg_count(a) <= p25_agg_capacity(a));
+	assert_true(p25_agg_capacity(a) < 100000); /* the budget forces evictions */
+	assert_true(st->evictions > 0);
+	assert_true(st->attempts == 1200000);
+	/* Recording allocates nothing: resident memory does not grow with the flood. */
+	assert_true(rss1 - rss0 < 1024);
+	assert_true(p25_agg_memory(a) <= budget);
+	/* The most recent host is still there; the oldest were evicted. */
+	{
+		struct p25_addr last;
+		p25_addr_from_v4(&last, 0x0b000000 + (999999u * 2654435761u) % 100000);
+		assert_non_null(p25_agg_find(a, &last, P25_WDIR_OUT));
+	}
+	assert_null(p25_agg_new(1000, err, sizeof err));
+	p25_agg_free(a);
+}
+
+static void test_eviction_spills_unflushed(void **state)
+{
+	char err[200];
+	struct p25_agg *a = p25_agg_new(64 << 10, err, sizeof err);
+	size_t cap, nspill;
+	const struct p25_spill *sp;
+
+	(void)state;
+	assert_non_null(a);
+	cap = p25_agg_capacity(a);
+	for (uint32_t i = 0; i < cap + 3; i++) {
+		struct p25_attempt x = mk(0x0a000000 + i, 0xc6336407, 1, 1000 + i);
+		p25_agg_record(a, &x);
+	}
+	sp = p25_agg_spill(a, &nspill);
+	assert_int_equal(nspill, 3);
+	assert_int_equal(p25_addr_v4(&sp[0].addr), 0x0a000000);
+	assert_int_equal(sp[0].d_attempts, 1);
+	assert_int_equal(p25_agg_stats(a)->lost, 0);
+	p25_agg_free(a);
+}
+
+/* Postfix defers: 300 s, then doubling to a 4000 s ceiling, to two MX hosts. */
+static void feed_postfix(struct p25_agg *a, uint32_t host, p25_time t0)
+{
+	static const int iv[] = {0, 300, 600, 1200, 2400, 4000, 4000};
+	p25_time t = t0;
+	for (size_t i = 0; i < sizeof iv / sizeof iv[0]; i++) {
+		t += iv[i];
+		struct p25_attempt x = mk(host, 0xc6336419, (uint16_t)(40000 + 2 * i), t);
+		p25_agg_record(a, &x);
+		x = mk(host, 0xc633641a, (uint16_t)(40001 + 2 * i), t + 1);
+		p25_agg_record(a, &x);
+	}
+}
+
+static void test_classify(void **state)
+{
+	char err[200];
+	struct p25_agg *a = p25_agg_new(1 << 20, err, sizeof err);
+	struct p25_thresholds th;
+	struct p25_addr addr;
+	struct p25_host *h;
+	json_t *ev;
+	p25_time t0 = at("2026-11-23T00:00:00Z");
+
+	(void)state;
+	p25_thresholds_default(&th);
+	/* A missed server. */
+	feed_postfix(a, 0xc0000219, t0);
+	p25_addr_from_v4(&addr, 0xc0000219);
+	h = p25_agg_find(a, &addr, P25_WDIR_OUT);
+	assert_non_null(h);
+	assert_int_equal(h->attempts, 14);
+	assert_int_equal(p25_host_classify(a, h, &th, &ev), P25_ALERT_MISSED_SERVER);
+	assert_non_null(strstr(json_string_value(json_object_get(ev, "reason")), "growing backoff"));
+	assert_int_equal(json_array_size(json_object_get(ev, "schedule")), 2);
+	json_decref(ev);
+
+	/* The same schedule squeezed into minutes is no queue. */
+	for (int i = 0; i < 8; i++) {
+		struct p25_attempt x = mk(0xc000021a, 0xc6336419, (uint16_t)(1000 + i), t0 + 5 * i);
+		p25_agg_record(a, &x);
+	}
+	p25_addr_from_v4(&addr, 0xc000021a);
+	assert_int_equal(p25_host_classify(a, p25_agg_find(a, &addr, P25_WDIR_OUT), &th, &ev),
+			 P25_ALERT_NONE);
+	assert_null(ev);
+
+	/* A sendmail-like fixed 30 min queue run over hours: fixed interval. */
+	for (int i = 0; i < 6; i++) {
+		struct p25_attempt x = mk(0xc000021b, 0xc6336419, (uint16_t)(2000 + i), t0 + 1800 * i);
+		p25_agg_record(a, &x);
+	}
+	p25_addr_from_v4(&addr, 0xc000021b);
+	assert_int_equal(p25_host_classify(a, p25_agg_find(a, &addr, P25_WDIR_OUT), &th, &ev),
+			 P25_ALERT_MISSED_SERVER);
+	assert_non_null(strstr(json_string_value(json_object_get(ev, "reason")), "fixed interval"));
+	json_decref(ev);
+
+	/* A bot: 500 destinations in a few minutes, retransmitted SYNs not double counted. */
+	for (int i = 0; i < 500; i++) {
+		struct p25_attempt x = mk(0xc0000266, 0xcb000000 + (uint32_t)i * 7, (uint16_t)(3000 + i),
+					  t0 + i / 3);
+		p25_agg_record(a, &x);
+		x.t += 1; /* the kernel retransmits the SYN */
+		p25_agg_record(a, &x);
+	}
+	p25_addr_from_v4(&addr, 0xc0000266);
+	h = p25_agg_find(a, &addr, P25_WDIR_OUT);
+	assert_int_equal(h->attempts, 500);
+	assert_int_equal(h->packets, 1000);
+	{
+		bool approx;
+		uint32_t nd = p25_host_destinations(h, &approx);
+		assert_true(approx);
+		print_message("500 destinations estimated as %u\n", nd);
+		assert_true(nd > 350 && nd < 650);
+	}
+	assert_int_equal(p25_host_classify(a, h, &th, &ev), P25_ALERT_INFECTED);
+	assert_non_null(strstr(json_string_value(json_object_get(ev, "reason")), "fan-out"));
+	json_decref(ev);
+
+	/* A burst to one destination. */
+	for (int i = 0; i < 100; i++) {
+		struct p25_attempt x = mk(0xc0000267, 0xcb000001, (uint16_t)(5000 + i), t0 + i / 10);
+		p25_agg_record(a, &x);
+	}
+	p25_addr_from_v4(&addr, 0xc0000267);
+	assert_int_equal(p25_host_classify(a, p25_agg_find(a, &addr, P25_WDIR_OUT), &th, &ev),
+			 P25_ALERT_INFECTED);
+	assert_non_null(strstr(json_string_value(json_object_get(ev, "reason")), "burst"));
+	json_decref(ev);
+	p25_agg_free(a);
+}
+
+static json_t *summary_of(struct p25_registry *reg, const char *host)
+{
+	json_t *rows, *row, *found = NULL;
+	size_t i;
+	assert_int_equal(p25_host_summary_list(reg, NULL, 0, &rows), 0);
+	json_array_foreach(rows, i, row)
+		if (!strcmp(json_string_value(json_object_get(row, "host")), host))
+			found = json_incref(row);
+	json_decref(rows);
+	return found;
+}
+
+static void test_persistence_round_trip(void **state)
+{
+	char path[] = "/tmp/p25-watch-XXXXXX", err[512];
+	struct p25_registry *reg;
+	struct p25_agg *a;
+	struct p25_thresholds th;
+	struct p25_flush_result res;
+	struct p25_actor who = {.name = "tester", .now = at("2026-11-23T10:00:00Z")};
+	p25_time t0 = at("2026-11-23T00:00:00Z");
+	struct p25_addr addr;
+	struct p25_host *h;
+	size_t loaded;
+	json_t *row, *alerts;
+	int64_t req;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(p25_registry_open(path, &reg, err, sizeof err), 0);
+	assert_int_equal(p25_org_add(reg, &who, "acme", "Acme", P25_MODE_OUTBOUND, P25_ACTION_REJECT), 0);
+	assert_int_equal(p25_prefix_add(reg, &who, "acme", "192.0.2.0/24", "", 0), 0);
+	p25_thresholds_default(&th);
+
+	/* Run 1: the first half of a Postfix schedule; no alert yet (too few retries). */
+	a = p25_agg_new(1 << 20, err, sizeof err);
+	for (int i = 0; i < 3; i++) {
+		static const int ts[] = {0, 300, 900};
+		struct p25_attempt x = mk(0xc0000219, 0xc6336419, (uint16_t)(100 + i), t0 + ts[i]);
+		p25_agg_record(a, &x);
+	}
+	assert_int_equal(p25_watch_flush(reg, a, &th, t0 + 1000, &res), 0);
+	assert_int_equal(res.hosts, 1);
+	assert_int_equal(res.alerts_raised, 0);
+	/* A second flush with nothing new writes nothing. */
+	assert_int_equal(p25_watch_flush(reg, a, &th, t0 + 1001, &res), 0);
+	assert_int_equal(res.hosts, 0);
+	p25_agg_free(a);
+	row = summary_of(reg, "192.0.2.25");
+	assert_int_equal(json_integer_value(json_object_get(row, "attempts")), 3);
+	json_decref(row);
+
+	/* Run 2: the state comes back, the schedule continues across the restart. */
+	a = p25_agg_new(1 << 20, err, sizeof err);
+	assert_int_equal(p25_watch_load(reg, a, &loaded), 0);
+	assert_int_equal(loaded, 1);
+	p25_addr_from_v4(&addr, 0xc0000219);
+	h = p25_agg_find(a, &addr, P25_WDIR_OUT);
+	assert_non_null(h);
+	assert_int_equal(h->attempts, 3);
+	assert_int_equal(h->dests[0].niv, 2);
+	assert_string_equal(p25_agg_org(a, h->org), "acme");
+	for (int i = 0; i < 3; i++) {
+		static const int ts[] = {2100, 4500, 8500};
+		struct p25_attempt x = mk(0xc0000219, 0xc6336419, (uint16_t)(200 + i), t0 + ts[i]);
+		p25_agg_record(a, &x);
+	}
+	assert_int_equal(p25_watch_flush(reg, a, &th, t0 + 9000, &res), 0);
+	assert_int_equal(res.alerts_raised, 1);
+	/* Re-evaluation updates the evidence of the same alert, never a second one. */
+	{
+		struct p25_attempt x = mk(0xc0000219, 0xc6336419, 300, t0 + 12500);
+		p25_agg_record(a, &x);
+	}
+	assert_int_equal(p25_watch_flush(reg, a, &th, t0 + 13000, &res), 0);
+	assert_int_equal(res.alerts_raised, 0);
+	assert_int_equal(res.alerts_updated, 1);
+	p25_agg_free(a);
+
+	row = summary_of(reg, "192.0.2.25");
+	assert_int_equal(json_integer_value(json_object_get(row, "attempts")), 7);
+	assert_string_equal(json_string_value(json_object_get(row, "first_seen")), "2026-11-23T00:00:00Z");
+	assert_string_equal(json_string_value(json_object_get(row, "org")), "acme");
+	json_decref(row);
+
+	assert_int_equal(p25_alert_list(reg, NULL, &alerts), 0);
+	assert_int_equal(json_array_size(alerts), 1);
+	row = json_array_get(alerts, 0);
+	assert_string_equal(json_string_value(json_object_get(row, "kind")), "missed-server");
+	{
+		json_t *iv = json_object_get(json_array_get(json_object_get(json_object_get(row, "evidence"), "schedule"), 0),
+					     "intervals_s");
+		assert_int_equal(json_array_size(iv), 6);
+		assert_int_equal(json_integer_value(json_array_get(iv, 0)), 300);
+		assert_int_equal(json_integer_value(json_array_get(iv, 5)), 4000);
+	}
+	/* Drafting: one add-permit request for the host, once. */
+	assert_int_equal(p25_alert_draft(reg, &who, json_integer_value(json_object_get(row, "id")), &req), 0);
+	assert_true(req > 0);
+	assert_int_equal(p25_alert_draft(reg, &who, json_integer_value(json_object_get(row, "id")), &req),
+			 P25_ECONFLICT);
+	json_decref(alerts);
+	{
+		json_t *r;
+		assert_int_equal(p25_request_show(reg, 1, who.now, &r), 0);
+		char *s = json_dumps(r, 0);
+		assert_non_null(strstr(s, "192.0.2.25"));
+		assert_non_null(strstr(s, "add-permit"));
+		free(s);
+		json_decref(r);
+	}
+	p25_registry_close(reg);
+	unlink(path);
+	{
+		char side[600];
+		snprintf(side, sizeof side, "%s-wal", path);
+		unlink(side);
+		snprintf(side, sizeof side, "%s-shm", path);
+		unlink(side);
+	}
+}
+
+static void test_config(void **state)
+{
+	char path[] = "/tmp/p25-conf-XXXXXX", err[512];
+	struct p25_watch_config c;
+	int fd = mkstemp(path);
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs("# gateway\nregistry = /srv/p25.db\nnflog-group = 26 # ours\nsyslog-listen = [::]:514\n"
+	      "flush-interval = 2m\nmax-memory = 32M\ninfected-burst-per-minute = 100\n"
+	      "enforce-table = port25\n",
+	      f);
+	fclose(f);
+	p25_watch_config_default(&c);
+	assert_int_equal(p25_watch_config_load(&c, path, true, err, sizeof err), 1);
+	assert_non_null(strstr(err, "enforce-table")); /* another command's key: a warning */
+	assert_string_equal(c.registry, "/srv/p25.db");
+	assert_int_equal(c.nflog_group, 26);
+	assert_string_equal(c.syslog_listen, "[::]:514");
+	assert_int_equal(c.flush_interval, 120);
+	assert_int_equal(c.max_memory, 32u << 20);
+	assert_int_equal(c.thresholds.infected_burst, 100);
+	assert_int_equal(p25_watch_config_set(&c, "nflog-group", "off", err, sizeof err), 0);
+	assert_int_equal(c.nflog_group, -1);
+	assert_int_equal(p25_watch_config_set(&c, "flush-interval", "0", err, sizeof err), -1);
+	assert_int_equal(p25_watch_config_set(&c, "nflog-group", "70000", err, sizeof err), -1);
+	assert_int_equal(p25_watch_config_set(&c, "bogus", "1", err, sizeof err), -1);
+	f = fopen(path, "w");
+	fputs("registry = /a\nflush-interval = soon\n", f);
+	fclose(f);
+	assert_int_equal(p25_watch_config_load(&c, path, true, err, sizeof err), -1);
+	assert_non_null(strstr(err, ":2:"));
+	unlink(path);
+	assert_int_equal(p25_watch_config_load(&c, path, false, err, sizeof err), 0);
+	assert_int_equal(p25_watch_config_load(&c, path, true, err, sizeof err), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_cisco_lines),
+	    cmocka_unit_test(test_junos_lines),
+	    cmocka_unit_test(test_lines_keep_good_around_bad),
+	    cmocka_unit_test(test_nflog_prefix_and_packet),
+	    cmocka_unit_test(test_bounded_memory),
+	    cmocka_unit_test(test_eviction_spills_unflushed),
+	    cmocka_unit_test(test_classify),
+	    cmocka_unit_test(test_persistence_round_trip),
+	    cmocka_unit_test(test_config),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
