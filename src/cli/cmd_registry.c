@@ -578,7 +578,7 @@ static int contact_add(struct cli *cli, int argc, char **argv)
 	struct p25_actor who = actor_of(cli);
 	const char *name = NULL, *email = NULL, *phone = "", *role_text = NULL;
 	enum p25_contact_role role;
-	int64_t id;
+	int64_t id = 0;
 	int c, rc;
 
 	while ((c = next_option(argc, argv, opts, contact_add_usage)) != -1) {
@@ -653,7 +653,7 @@ static const char contact_remove_usage[] =
 static int contact_remove(struct cli *cli, int argc, char **argv)
 {
 	struct p25_actor who = actor_of(cli);
-	int64_t id;
+	int64_t id = 0;
 	int rc;
 
 	if ((rc = only_json_option(cli, argc, argv, contact_remove_usage)) != EXIT_OK ||
@@ -732,7 +732,7 @@ static int permit_add(struct cli *cli, int argc, char **argv)
 	struct p25_permit_spec spec = {0};
 	struct p25_actor who = actor_of(cli);
 	bool have_kind = false;
-	int64_t id;
+	int64_t id = 0;
 	int c, rc;
 
 	while ((c = next_option(argc, argv, opts, permit_add_usage)) != -1) {
@@ -852,7 +852,7 @@ static const char permit_show_usage[] = "usage: port25 permit show ID [--json]\n
 
 static int permit_show(struct cli *cli, int argc, char **argv)
 {
-	int64_t id;
+	int64_t id = 0;
 	json_t *o;
 	int rc;
 
@@ -879,7 +879,7 @@ static int permit_set(struct cli *cli, int argc, char **argv)
 	struct p25_actor who = actor_of(cli);
 	bool have_expires = false;
 	p25_time expires = 0;
-	int64_t id;
+	int64_t id = 0;
 	int c, rc;
 
 	while ((c = next_option(argc, argv, opts, permit_set_usage)) != -1) {
@@ -912,7 +912,7 @@ static const char permit_remove_usage[] = "usage: port25 permit remove ID\n";
 static int permit_remove(struct cli *cli, int argc, char **argv)
 {
 	struct p25_actor who = actor_of(cli);
-	int64_t id;
+	int64_t id = 0;
 	int rc;
 
 	if ((rc = only_json_option(cli, argc, argv, permit_remove_usage)) != EXIT_OK ||
@@ -1294,7 +1294,7 @@ static int request_show(struct cli *cli, int argc, char **argv)
 	                                              {NULL, NULL}};
 	static const struct cli_column *const cols[] = {item_cols};
 	json_t *o, *items;
-	int64_t id;
+	int64_t id = 0;
 	int rc;
 
 	if ((rc = only_json_option(cli, argc, argv, request_show_usage)) != EXIT_OK ||
@@ -1326,7 +1326,7 @@ static int request_step(struct cli *cli, int argc, char **argv, const char *usag
                         const char *past)
 {
 	struct p25_actor who = actor_of(cli);
-	int64_t id;
+	int64_t id = 0;
 	int rc;
 
 	if ((rc = only_json_option(cli, argc, argv, usage)) != EXIT_OK ||
@@ -1383,7 +1383,7 @@ static int request_reject(struct cli *cli, int argc, char **argv)
 	    {"reason", required_argument, NULL, 'r'}, {"json", no_argument, NULL, 'j'}, {0}};
 	struct p25_actor who = actor_of(cli);
 	const char *reason = NULL;
-	int64_t id;
+	int64_t id = 0;
 	int c, rc;
 
 	while ((c = next_option(argc, argv, opts, request_reject_usage)) != -1) {
