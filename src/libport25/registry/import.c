@@ -232,7 +232,7 @@ static int import_server(struct p25_registry *reg, const struct p25_actor *who,
 	struct p25_permit_spec spec = {0};
 	const char *org = row->org && *row->org ? row->org : opt->org;
 	char err[256];
-	int64_t id;
+	int64_t id = 0;
 	int rc;
 
 	if (!org || !*org)
@@ -441,7 +441,7 @@ static int restore_org(struct p25_registry *reg, const struct p25_actor *who, js
 	enum p25_action action = P25_ACTION_REJECT;
 	struct org_restore restore = {0};
 	json_t *list, *item;
-	int64_t org_id;
+	int64_t org_id = 0;
 	size_t i;
 	int rc;
 
@@ -652,7 +652,7 @@ static int import_tx(struct p25_registry *reg, const struct p25_actor *who, cons
 {
 	enum p25_import_format format = opt->format;
 	sqlite3_stmt *st;
-	int64_t first_new;
+	int64_t first_new = 0;
 	json_t *summary;
 	int rc;
 

@@ -170,7 +170,7 @@ int org_add_tx(struct p25_registry *reg, const struct p25_actor *who, const char
                const char *name, enum p25_mode mode, enum p25_action action,
                const struct org_restore *restore)
 {
-	int64_t id;
+	int64_t id = 0;
 	json_t *after;
 	int rc;
 
@@ -216,7 +216,7 @@ int p25_org_add(struct p25_registry *reg, const struct p25_actor *who, const cha
 int org_check_enrollment(struct p25_registry *reg, int64_t org_id, const char *handle,
                          enum p25_enrollment e)
 {
-	int64_t n;
+	int64_t n = 0;
 	int rc;
 
 	if (e != P25_ENROLL_ACTIVE)
@@ -237,7 +237,7 @@ int org_check_enrollment(struct p25_registry *reg, int64_t org_id, const char *h
 static int org_set_tx(struct p25_registry *reg, const struct p25_actor *who, const char *handle,
                       const struct p25_org_change *c)
 {
-	int64_t id;
+	int64_t id = 0;
 	json_t *before, *after;
 	int rc;
 
@@ -280,7 +280,7 @@ int p25_org_set(struct p25_registry *reg, const struct p25_actor *who, const cha
 static int org_remove_tx(struct p25_registry *reg, const struct p25_actor *who, const char *handle,
                          bool force)
 {
-	int64_t id, nprefixes, npermits;
+	int64_t id = 0, nprefixes = 0, npermits = 0;
 	json_t *before = NULL;
 	int rc;
 
@@ -349,7 +349,7 @@ int p25_org_show(struct p25_registry *reg, const char *handle, p25_time now, jso
 {
 	struct p25_request_filter rf = {.org = handle, .now = now};
 	json_t *org, *rows, *open;
-	int64_t id;
+	int64_t id = 0;
 	int rc;
 
 	*out = NULL;
@@ -448,7 +448,7 @@ int prefix_add_tx(struct p25_registry *reg, const struct p25_actor *who, const c
 	struct p25_prefix p;
 	struct p25_diag diag;
 	char text[P25_PREFIX_STRLEN];
-	int64_t org_id;
+	int64_t org_id = 0;
 	json_t *after;
 	int rc;
 
@@ -499,7 +499,7 @@ static int prefix_remove_tx(struct p25_registry *reg, const struct p25_actor *wh
 	struct p25_diag diag;
 	char text[P25_PREFIX_STRLEN];
 	sqlite3_stmt *st;
-	int64_t id, org_id;
+	int64_t id = 0, org_id = 0;
 	char org[64];
 	json_t *before;
 	int rc;
@@ -596,7 +596,7 @@ int contact_add_tx(struct p25_registry *reg, const struct p25_actor *who, const 
                    const char *name, const char *email, const char *phone,
                    enum p25_contact_role role, int64_t want_id, int64_t *id)
 {
-	int64_t org_id, new_id;
+	int64_t org_id = 0, new_id = 0;
 	json_t *after;
 	char object[24];
 	int rc;
@@ -611,7 +611,7 @@ int contact_add_tx(struct p25_registry *reg, const struct p25_actor *who, const 
 		                "contact '%s' of organization '%s': '%s' is not an email address",
 		                name, org, email ? email : "");
 	if (want_id > 0) {
-		int64_t n;
+		int64_t n = 0;
 		if ((rc = count(reg, "SELECT count(*) FROM contact WHERE id = ?", want_id, &n)) < 0)
 			return rc;
 		if (n)
@@ -652,7 +652,7 @@ static int contact_remove_tx(struct p25_registry *reg, const struct p25_actor *w
 	sqlite3_stmt *st;
 	json_t *before;
 	char object[24];
-	int64_t org_id, nsecurity;
+	int64_t org_id = 0, nsecurity = 0;
 	bool last_guard;
 	int rc;
 
@@ -809,7 +809,7 @@ int permit_add_tx(struct p25_registry *reg, const struct p25_actor *who,
 	static const struct permit_origin plain = {0};
 	struct p25_prefix p;
 	char text[P25_PREFIX_STRLEN], object[24];
-	int64_t org_id, new_id, n;
+	int64_t org_id = 0, new_id = 0, n = 0;
 	json_t *after;
 	int rc;
 

@@ -400,7 +400,7 @@ static int apply_tx(struct p25_registry *reg, const struct p25_actor *who, int64
 	static const char *const from[] = {"approved", NULL};
 	json_t *before, *items, *item;
 	const char *org, *type;
-	int64_t org_id;
+	int64_t org_id = 0;
 	size_t i;
 	int rc = load_for(reg, id, from, "applied (approve it first)", &before);
 
@@ -591,7 +591,7 @@ int request_restore_tx(struct p25_registry *reg, const struct p25_actor *who, js
 	json_int_t want = json_integer_value(json_object_get(req, "id"));
 	const char *org = get_str(req, "org");
 	json_t *items, *item;
-	int64_t org_id, id;
+	int64_t org_id = 0, id = 0;
 	size_t i;
 	int rc;
 
