@@ -61,6 +61,7 @@ deps:
 check: deps
 	$(MAKE) test
 	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
+	$(MAKE) BUILD=build-o3 OPT="-O3 -march=native" all
 	$(MAKE) fuzz-smoke
 
 test: all
@@ -90,6 +91,6 @@ format:
 	clang-format -i $(LIB_SRCS) $(wildcard src/libport25/*/*.h) $(CLI_SRCS) $(wildcard src/cli/*.h)
 
 clean:
-	rm -rf build build-asan build-bench build-fuzz
+	rm -rf build build-asan build-o3 build-bench build-fuzz
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
