@@ -154,8 +154,14 @@ void p25_nflog_close(struct p25_nflog *n)
 {
 	if (!n)
 		return;
-	if (n->g)
-		nflog_unbind_group(n->g);
+	/*
+	 * Unbinding needs the CAP_NET_ADMIN the daemon has dropped; closing the
+	 * socket releases the kernel's side anyway.  libnetfilter_log frees the
+	 * group handle only when the unbind succeeds (nflog_close does not walk
+	 * its groups), so free it here when it fails.
+	 */
+	if (n->g && nflog_unbind_group(n->g) < 0)
+		free(n->g);
 	if (n->h)
 		nflog_close(n->h);
 	free(n);
