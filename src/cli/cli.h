@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <jansson.h>
 
+#include "policy/policy.h"
 #include "registry/registry.h"
 #include "util/time.h"
 
@@ -37,6 +38,14 @@ int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Map a registry return code to an exit code, printing the registry's message. */
 int cli_registry_fail(struct cli *cli, int rc);
+/*
+ * Open the registry and load the model (initialised here; the caller frees it
+ * on success).  Returns EXIT_OK or the exit code after printing the reason.
+ */
+int cli_load_model(struct cli *cli, struct p25_model *m);
+/* ... and build the policy snapshot at cli->now; `who` names the command in errors. */
+int cli_load_policy(struct cli *cli, const char *who, struct p25_model *m,
+		    struct p25_policy **pol);
 /* Print rows (a JSON array of objects) as JSON when cli->json, else as a table. */
 void cli_print_rows(const struct cli *cli, json_t *rows, const struct cli_column *cols);
 /* Print one object as JSON when cli->json, else as "key: value" lines. */

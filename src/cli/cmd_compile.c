@@ -172,15 +172,8 @@ int cmd_compile(struct cli *cli, int argc, char **argv)
 				target);
 	if (file && !*file)
 		return cli_fail(EXIT_USAGE, "compile: -o needs a file name");
-	rc = cli_open_registry(cli);
-	if (rc != EXIT_OK)
+	if ((rc = cli_load_model(cli, &m)) != EXIT_OK)
 		return rc;
-	p25_model_init(&m);
-	rc = p25_registry_load_model(cli->reg, &m);
-	if (rc != 0) {
-		p25_model_free(&m);
-		return cli_registry_fail(cli, rc);
-	}
 	opts.now = cli->now;
 	if (p25_compile(&m, t, &opts, &out, err, sizeof err) < 0) {
 		p25_model_free(&m);

@@ -147,7 +147,7 @@ int cmd_explain(struct cli *cli, int argc, char **argv)
 	};
 	struct p25_model model;
 	struct p25_policy *pol;
-	char err[512], at[P25_TIME_STRLEN];
+	char at[P25_TIME_STRLEN];
 	json_t *all;
 	int c, rc;
 
@@ -169,18 +169,8 @@ int cmd_explain(struct cli *cli, int argc, char **argv)
 		if (p25_addr_parse(argv[i], P25_PARSE_UNMAP, &a, &d) < 0)
 			return cli_fail(EXIT_REFUSED, "explain: %s", d.error);
 	}
-	if ((rc = cli_open_registry(cli)) != EXIT_OK)
+	if ((rc = cli_load_policy(cli, "explain", &model, &pol)) != EXIT_OK)
 		return rc;
-	p25_model_init(&model);
-	if ((rc = p25_registry_load_model(cli->reg, &model)) < 0) {
-		p25_model_free(&model);
-		return cli_registry_fail(cli, rc);
-	}
-	pol = p25_policy_build(&model, cli->now, err, sizeof err);
-	if (!pol) {
-		p25_model_free(&model);
-		return cli_fail(EXIT_REFUSED, "explain: the registry is inconsistent: %s", err);
-	}
 	p25_time_format(cli->now, at, sizeof at);
 	all = json_array();
 	for (int i = optind; i < argc; i++) {

@@ -166,18 +166,8 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 
-	if ((rc = cli_open_registry(cli)) != EXIT_OK)
+	if ((rc = cli_load_policy(cli, "verify", &model, &pol)) != EXIT_OK)
 		goto out;
-	p25_model_init(&model);
-	if ((rc = p25_registry_load_model(cli->reg, &model)) < 0) {
-		rc = cli_registry_fail(cli, rc);
-		goto out_model;
-	}
-	pol = p25_policy_build(&model, cli->now, err, sizeof err);
-	if (!pol) {
-		rc = cli_fail(EXIT_REFUSED, "verify: the registry is inconsistent: %s", err);
-		goto out_model;
-	}
 	/* No address named: every permitted server (after any --expect-blocked). */
 	bool named = false;
 	for (size_t i = 0; i < ntargets; i++)

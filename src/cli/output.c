@@ -45,6 +45,37 @@ int cli_open_registry(struct cli *cli)
 	return EXIT_OK;
 }
 
+int cli_load_model(struct cli *cli, struct p25_model *m)
+{
+	int rc;
+
+	p25_model_init(m);
+	if ((rc = cli_open_registry(cli)) != EXIT_OK)
+		return rc;
+	if ((rc = p25_registry_load_model(cli->reg, m)) < 0) {
+		p25_model_free(m);
+		return cli_registry_fail(cli, rc);
+	}
+	return EXIT_OK;
+}
+
+int cli_load_policy(struct cli *cli, const char *who, struct p25_model *m,
+		    struct p25_policy **pol)
+{
+	char err[512];
+	int rc;
+
+	*pol = NULL;
+	if ((rc = cli_load_model(cli, m)) != EXIT_OK)
+		return rc;
+	*pol = p25_policy_build(m, cli->now, err, sizeof err);
+	if (!*pol) {
+		p25_model_free(m);
+		return cli_fail(EXIT_REFUSED, "%s: the registry is inconsistent: %s", who, err);
+	}
+	return EXIT_OK;
+}
+
 int cli_registry_fail(struct cli *cli, int rc)
 {
 	const char *msg = cli->reg ? p25_registry_error(cli->reg) : NULL;
