@@ -33,6 +33,14 @@ struct an_conn {
 	bool server_rst;
 	bool counted;
 	uint8_t kind;
+	/*
+	 * Joined mid-stream, the parser would skip to the next line end in
+	 * the first direction heard; until a segment brings a line end, the
+	 * skipping is done here and the parser (kilobytes) not yet created.
+	 * Gaps seen meanwhile, per direction, are replayed into it.
+	 */
+	uint8_t lazy_skip;	   /* bit per direction */
+	uint32_t lazy_gaps[2];
 	struct p25_smtp *smtp;
 };
 
@@ -208,38 +216,55 @@ static inline uint64_t addr_hash(const struct p25_addr *a)
 
 /* ---- hosts ---- */
 
+/*
+ * Whether addr is internal; with a model also its organization, space and
+ * covering permit (one lookup in the policy built with every enrollment
+ * active, where an outbound permit verdict means exactly "a valid permit
+ * covers it").
+ */
 static bool is_internal(struct p25_analyzer *a, const struct p25_addr *addr, ssize_t *org,
-			ssize_t *space)
+			ssize_t *space, ssize_t *permit)
 {
-	*org = *space = -1;
+	struct p25_decision d = {.org = -1};
+
+	*org = *space = *permit = -1;
+	if (a->policy) {
+		struct p25_addr other = {.family = addr->family};
+		p25_policy_decide(a->policy, addr, &other, P25_SMTP_PORT, P25_OUTBOUND, &d);
+		if (d.verdict == P25_PERMIT)
+			*permit = d.permit;
+	}
+	/* --internal space comes first and names no organization. */
 	for (size_t i = 0; i < a->ninternal; i++)
 		if (p25_prefix_contains_addr(&a->internal[i], addr))
 			return true;
-	if (a->policy) {
-		struct p25_decision d;
-		struct p25_addr other = {.family = addr->family};
-		p25_policy_decide(a->policy, addr, &other, P25_SMTP_PORT, P25_OUTBOUND, &d);
-		if (d.org >= 0 && (a->org < 0 || d.org == a->org)) {
-			*org = d.org;
-			*space = d.space;
-			return true;
-		}
+	if (d.org >= 0 && (a->org < 0 || d.org == a->org)) {
+		*org = d.org;
+		*space = d.space;
+		return true;
 	}
 	return false;
+}
+
+static inline uint32_t hslot_tag(uint64_t h)
+{
+	return (uint32_t)(h >> 32);
 }
 
 static bool hidx_grow(struct p25_analyzer *a)
 {
 	size_t cap = a->hidx_cap ? a->hidx_cap * 2 : 1024;
-	uint32_t *t = calloc(cap, sizeof *t);
+	struct an_hslot *t = calloc(cap, sizeof *t);
 
 	if (!t)
 		return false;
 	for (size_t i = 0; i < a->nhosts; i++) {
-		size_t j = addr_hash(&a->hosts[i].addr) & (cap - 1);
-		while (t[j])
+		uint64_t h = addr_hash(&a->hosts[i].addr);
+		size_t j = h & (cap - 1);
+		while (t[j].idx1)
 			j = (j + 1) & (cap - 1);
-		t[j] = (uint32_t)i + 1;
+		t[j].tag = hslot_tag(h);
+		t[j].idx1 = (uint32_t)i + 1;
 	}
 	free(a->hidx);
 	a->hidx = t;
@@ -251,19 +276,21 @@ static bool hidx_grow(struct p25_analyzer *a)
 static int32_t host_get(struct p25_analyzer *a, const struct p25_addr *addr)
 {
 	size_t j;
-	ssize_t org, space;
+	ssize_t org, space, permit;
 	struct p25_an_host *h;
+	uint64_t hash = addr_hash(addr);
+	uint32_t tag = hslot_tag(hash);
 
-	if (a->hidx_cap) {
-		j = addr_hash(addr) & (a->hidx_cap - 1);
-		while (a->hidx[j]) {
-			h = &a->hosts[a->hidx[j] - 1];
+	j = hash & (a->hidx_cap - 1);
+	while (a->hidx_cap && a->hidx[j].idx1) {
+		if (a->hidx[j].tag == tag) {
+			h = &a->hosts[a->hidx[j].idx1 - 1];
 			if (h->addr.bits == addr->bits && h->addr.family == addr->family)
-				return (int32_t)a->hidx[j] - 1;
-			j = (j + 1) & (a->hidx_cap - 1);
+				return (int32_t)a->hidx[j].idx1 - 1;
 		}
+		j = (j + 1) & (a->hidx_cap - 1);
 	}
-	if (!is_internal(a, addr, &org, &space))
+	if (!is_internal(a, addr, &org, &space, &permit))
 		return -1;
 	if (a->nhosts >= a->cfg.max_hosts) {
 		a->stats.hosts_dropped++;
@@ -283,30 +310,17 @@ static int32_t host_get(struct p25_analyzer *a, const struct p25_addr *addr)
 	memset(h, 0, sizeof *h);
 	h->addr = *addr;
 	h->org = org;
-	h->permit = -1;
-	if (a->model) {
-		const struct p25_model *m = a->model;
-		unsigned best = 0;
-		for (size_t i = 0; i < m->npermits; i++) {
-			const struct p25_permit *pm = &m->permits[i];
-			/* The longest covering permit names it, as in the policy engine. */
-			if (p25_permit_valid_at(pm, a->now) &&
-			    p25_prefix_contains_addr(&pm->prefix, addr) &&
-			    (h->permit < 0 || pm->prefix.len > best)) {
-				h->permit = (ssize_t)i;
-				best = pm->prefix.len;
-			}
-		}
-	}
+	h->permit = permit;
 	/* Blocking as it would be once the organization's enrollment is active. */
 	h->block_out = h->permit < 0;
 	/* Without a registry the organization's mode is unknown: assume the default, outbound. */
 	h->block_in = h->permit < 0 && org >= 0 && a->model->orgs[org].mode == P25_MODE_BOTH;
 	h->hour0 = -1;
-	j = addr_hash(addr) & (a->hidx_cap - 1);
-	while (a->hidx[j])
+	j = hash & (a->hidx_cap - 1);
+	while (a->hidx[j].idx1)
 		j = (j + 1) & (a->hidx_cap - 1);
-	a->hidx[j] = (uint32_t)a->nhosts + 1;
+	a->hidx[j].tag = tag;
+	a->hidx[j].idx1 = (uint32_t)a->nhosts + 1;
 	return (int32_t)a->nhosts++;
 }
 
@@ -549,14 +563,16 @@ static void merge_smtp(struct p25_analyzer *a, struct an_conn *c)
 static void conn_settle(struct p25_analyzer *a, struct an_conn *c)
 {
 	uint32_t i1 = (uint32_t)(c - a->conns) + 1;
-	uint64_t h = conn_hash(&c->cli, &c->srv, c->cport, c->sport) & (a->cbucket_cap - 1);
-	uint32_t *pp = &a->cbucket[h];
 	enum p25_an_outcome o;
 
-	while (*pp && *pp != i1)
-		pp = &C(a, *pp)->hnext;
-	if (*pp)
-		*pp = c->hnext;
+	if (!a->draining) {
+		uint64_t h = conn_hash(&c->cli, &c->srv, c->cport, c->sport) & (a->cbucket_cap - 1);
+		uint32_t *pp = &a->cbucket[h];
+		while (*pp && *pp != i1)
+			pp = &C(a, *pp)->hnext;
+		if (*pp)
+			*pp = c->hnext;
+	}
 	lru_unlink(a, c);
 
 	if (!c->counted && c->server_seen) {
@@ -605,6 +621,8 @@ static void conn_settle(struct p25_analyzer *a, struct an_conn *c)
 		merge_smtp(a, c);
 		p25_smtp_free(c->smtp);
 		c->smtp = NULL;
+	} else if (c->lazy_skip) {
+		a->stats.smtp_gaps += c->lazy_gaps[0] + c->lazy_gaps[1];
 	}
 	c->in_use = false;
 	a->nconns--;
@@ -778,8 +796,10 @@ static void touch(struct p25_analyzer *a, struct an_conn *c, uint64_t ns)
 		c->last_ns = ns;
 	if (ns > a->clock_ns)
 		a->clock_ns = ns;
-	lru_unlink(a, c);
-	lru_append(a, c);
+	if (a->lru_tail != (uint32_t)(c - a->conns) + 1) {
+		lru_unlink(a, c);
+		lru_append(a, c);
+	}
 }
 
 /* Feed payload to the dialogue parser in sequence order, noting gaps. */
@@ -787,14 +807,28 @@ static void reassemble(struct an_conn *c, bool from_client, uint32_t seq, const 
 		       uint32_t n)
 {
 	int d = from_client ? 0 : 1;
+	bool lazy = false;
 
 	if (!c->smtp) {
-		c->smtp = p25_smtp_new();
-		if (!c->smtp)
-			return;
 		/* Joined mid-dialogue: the first lines may be cut. */
-		if (!c->syn)
-			p25_smtp_gap(c->smtp, from_client);
+		lazy = !c->syn && (c->lazy_skip == 0 || (c->lazy_skip & (1u << d))) &&
+		       !memchr(p, '\n', n);
+		if (!lazy) {
+			c->smtp = p25_smtp_new();
+			if (!c->smtp)
+				return;
+			if (c->lazy_skip) {
+				for (int k = 0; k < 2; k++)
+					for (uint32_t g = 0; g < c->lazy_gaps[k]; g++)
+						p25_smtp_gap(c->smtp, k == 0);
+			} else if (!c->syn) {
+				p25_smtp_gap(c->smtp, from_client);
+			}
+			c->lazy_skip = 0;
+		} else if (!c->lazy_skip) {
+			c->lazy_skip = (uint8_t)(1u << d);
+			c->lazy_gaps[d] = 1;
+		}
 	}
 	if (c->seq_valid[d]) {
 		int32_t diff = (int32_t)(seq - c->seq_next[d]);
@@ -806,12 +840,16 @@ static void reassemble(struct an_conn *c, bool from_client, uint32_t seq, const 
 			n -= (uint32_t)-diff;
 			seq = c->seq_next[d];
 		} else if (diff > 0) {
-			p25_smtp_gap(c->smtp, from_client);
+			if (lazy)
+				c->lazy_gaps[d]++;
+			else
+				p25_smtp_gap(c->smtp, from_client);
 		}
 	}
 	c->seq_next[d] = seq + n;
 	c->seq_valid[d] = true;
-	p25_smtp_feed(c->smtp, from_client, p, n);
+	if (!lazy)
+		p25_smtp_feed(c->smtp, from_client, p, n);
 }
 
 void p25_an_segment(struct p25_analyzer *a, const struct p25_tcp_segment *s)
@@ -994,8 +1032,22 @@ struct p25_analyzer *p25_an_new(const struct p25_an_config *cfg, const struct p2
 	a->org = -1;
 	p25_an_port_filter(&a->filter);
 	if (model) {
-		a->policy = p25_policy_build(model, now, err, errlen);
+		/* Shares everything with the model but the organizations' enrollment. */
+		a->active = *model;
+		a->active.orgs = malloc((model->norgs ? model->norgs : 1) * sizeof *model->orgs);
+		if (!a->active.orgs) {
+			snprintf(err, errlen, "out of memory");
+			free(a);
+			return NULL;
+		}
+		if (model->norgs)
+			memcpy(a->active.orgs, model->orgs, model->norgs * sizeof *model->orgs);
+		for (size_t i = 0; i < model->norgs; i++)
+			a->active.orgs[i].enrollment = P25_ENROLL_ACTIVE;
+		a->active.orgs_cap = model->norgs;
+		a->policy = p25_policy_build(&a->active, now, err, errlen);
 		if (!a->policy) {
+			free(a->active.orgs);
 			free(a);
 			return NULL;
 		}
@@ -1049,6 +1101,7 @@ void p25_an_free(struct p25_analyzer *a)
 	free(a->hidx);
 	free(a->internal);
 	p25_policy_free(a->policy);
+	free(a->active.orgs);
 	free(a);
 }
 
@@ -1063,8 +1116,12 @@ void p25_an_finish(struct p25_analyzer *a)
 	if (a->finished)
 		return;
 	/* Settle in order of last activity, as time would have. */
+	a->draining = true;
 	while (a->lru_head)
 		conn_settle(a, C(a, a->lru_head));
+	/* Every connection is settled: the chains are all empty now. */
+	memset(a->cbucket, 0, a->cbucket_cap * sizeof *a->cbucket);
+	a->draining = false;
 	a->finished = true;
 	for (size_t i = 0; i < a->nhosts; i++) {
 		struct p25_an_host *h = &a->hosts[i];

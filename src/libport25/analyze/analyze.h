@@ -130,7 +130,6 @@ struct p25_an_host {
 	ssize_t permit;		/* valid permit covering the host or -1 */
 	bool block_out, block_in; /* would be blocked with enforcement on */
 	struct p25_an_side out25, in25, sub;
-	struct p25_an_smtp smtp;
 	uint64_t first_ns, last_ns;
 	uint32_t hour_of_day[24];	/* outbound port-25 connections by UTC hour */
 	/* Outbound port-25 connections per hour since hour0 (bounded span). */
@@ -154,6 +153,8 @@ struct p25_an_host {
 	} recent[P25_AN_RECENT];
 	uint64_t retries;
 	unsigned days_active, hours_active;
+	/* Last: read per connection, not per segment, unlike the fields above. */
+	struct p25_an_smtp smtp;
 	/* classification */
 	enum p25_an_class cls;
 	int bot_score, server_score, score;

@@ -15,7 +15,14 @@ struct an_conn;
 struct p25_analyzer {
 	struct p25_an_config cfg;
 	const struct p25_model *model;
-	struct p25_policy *policy; /* internal space when a model is given */
+	/*
+	 * Internal space and permits when a model is given, built as if every
+	 * organization's enrollment were active: its verdicts are then what
+	 * blocking would do, which is the question the analyzer answers.
+	 * Consulted once per new host, never per packet.
+	 */
+	struct p25_policy *policy;
+	struct p25_model active; /* the model with every enrollment active (own orgs array) */
 	ssize_t org;		   /* --org restriction, model index, or -1 */
 	struct p25_prefix *internal;
 	size_t ninternal;
@@ -23,7 +30,14 @@ struct p25_analyzer {
 
 	struct p25_an_host *hosts;
 	size_t nhosts, hosts_cap;
-	uint32_t *hidx; /* open addressing: host index + 1, 0 empty */
+	/*
+	 * Open addressing: host index + 1 (0 empty) with 32 bits of the
+	 * address's hash, so a probe compares tags and touches a host record
+	 * (kilobytes, scattered) only on a probable match.
+	 */
+	struct an_hslot {
+		uint32_t tag, idx1;
+	} *hidx;
 	size_t hidx_cap;
 
 	struct an_conn *conns;
@@ -39,6 +53,7 @@ struct p25_analyzer {
 	struct p25_port_filter filter;
 	struct p25_an_stats stats;
 	bool finished;
+	bool draining; /* p25_an_finish settles everything: no hash unlinking */
 };
 
 uint64_t p25_an_hash_text(const char *p, size_t n);
