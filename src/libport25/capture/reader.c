@@ -81,6 +81,7 @@ struct p25_capture {
 	size_t maplen;
 	bool mapped;
 	size_t pop_mark; /* mapped: prefault the next window once pos passes this */
+	size_t drop_mark; /* mapped: pages below this were handed back */
 	size_t pf;	 /* SRC_MEM: prefetched up to here */
 	bool src_eof;
 	char src_err[256];
@@ -775,6 +776,19 @@ void p25_capture_close(struct p25_capture *c)
 static void populate(struct p25_capture *c)
 {
 	size_t from = c->pop_mark + POP_WINDOW / 2;
+	/*
+	 * Hand back the pages a window behind the cursor: they stay in the page
+	 * cache, but the process's resident size stays a few windows instead of
+	 * growing to the file's size, and the page tables are torn down here
+	 * rather than all at once in munmap.  64 KiB alignment suits any page size.
+	 */
+	if (c->pos > POP_WINDOW) {
+		size_t upto = (c->pos - POP_WINDOW) & ~(size_t)0xffff;
+		if (upto > c->drop_mark) {
+			madvise((uint8_t *)c->map + c->drop_mark, upto - c->drop_mark, MADV_DONTNEED);
+			c->drop_mark = upto;
+		}
+	}
 	if (from >= c->maplen) {
 		c->pop_mark = SIZE_MAX;
 		return;
