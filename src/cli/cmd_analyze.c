@@ -296,12 +296,14 @@ static int report(struct cli *cli, const struct opts *o, struct p25_analyzer *an
 	p25_an_summarize(an, &s);
 	p25_an_summary_line(&s, line, sizeof line);
 	if (cli->json) {
-		json_t *doc = p25_an_report_json(an);
+		/* Streamed: a tree of thousands of hosts would cost more than the analysis. */
+		json_t *extra = json_object();
 		if (dec)
-			print_flow_stats(p25_flow_decoder_stats(dec), doc);
-		json_object_set_new(doc, "memory_bytes", json_integer((json_int_t)p25_an_memory(an)));
-		cli_print_json(doc);
-		json_decref(doc);
+			print_flow_stats(p25_flow_decoder_stats(dec), extra);
+		json_object_set_new(extra, "memory_bytes", json_integer((json_int_t)p25_an_memory(an)));
+		if (p25_an_report_json_stream(an, extra, stdout) < 0 || fflush(stdout) != 0)
+			rc = cli_fail(EXIT_SYSTEM, "write failed");
+		json_decref(extra);
 	} else if (o->csv) {
 		if (p25_an_report_csv(an, stdout) < 0)
 			rc = cli_fail(EXIT_SYSTEM, "write failed");

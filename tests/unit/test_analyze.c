@@ -484,6 +484,21 @@ static void test_reports(void **state)
 	assert_non_null(strstr(json_string_value(json_object_get(j, "summary")),
 			       "5 hosts send SMTP, 1 is permitted, 4 would be blocked, of which 2 "
 			       "look like servers to register before activation"));
+
+	/* The streamed document is the tree's, plus the extra members. */
+	json_t *extra = json_pack("{s:i, s:s}", "memory_bytes", 7, "note", "q\"uote\\ \x01 \xc3\xa9");
+	json_object_update(j, extra);
+	f = open_memstream(&buf, &len);
+	assert_int_equal(p25_an_report_json_stream(a, extra, f), 0);
+	fclose(f);
+	json_error_t e;
+	json_t *back = json_loads(buf, 0, &e);
+	assert_non_null(back);
+	assert_true(json_equal(j, back));
+	assert_true(json_array_size(json_object_get(back, "hosts")) > 0);
+	json_decref(back);
+	json_decref(extra);
+	free(buf);
 	json_decref(j);
 	p25_an_free(a);
 	p25_model_free(&m);

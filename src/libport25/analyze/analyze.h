@@ -226,6 +226,12 @@ void p25_an_summary_line(const struct p25_an_summary *s, char *buf, size_t len);
 /* Reports.  extra (may be NULL) is merged into the JSON document: input stats and the like. */
 json_t *p25_an_host_json(const struct p25_analyzer *a, const struct p25_an_host *h);
 json_t *p25_an_report_json(const struct p25_analyzer *a);
+/*
+ * The same document written as it goes, hosts one per line, without holding
+ * it in memory: for large host counts.  extra's members (may be NULL) are
+ * added before the hosts.  -1 on a write error.
+ */
+int p25_an_report_json_stream(const struct p25_analyzer *a, json_t *extra, FILE *out);
 int p25_an_report_csv(const struct p25_analyzer *a, FILE *out);
 int p25_an_report_html(const struct p25_analyzer *a, const char *title, FILE *out);
 /* The import file of `port25 import` for the unregistered servers; returns rows written. */

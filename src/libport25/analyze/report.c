@@ -147,17 +147,16 @@ json_t *p25_an_host_json(const struct p25_analyzer *a, const struct p25_an_host 
 	return j;
 }
 
-json_t *p25_an_report_json(const struct p25_analyzer *a)
+/* The document without its hosts: summary, counts and input statistics. */
+static json_t *report_head(const struct p25_analyzer *a)
 {
 	struct p25_an_summary s;
 	char line[400];
-	json_t *hosts = json_array(), *dec = json_object();
+	json_t *dec = json_object();
 	const struct p25_an_stats *st = &a->stats;
 
 	p25_an_summarize(a, &s);
 	p25_an_summary_line(&s, line, sizeof line);
-	for (size_t i = 0; i < a->nhosts; i++)
-		json_array_append_new(hosts, p25_an_host_json(a, &a->hosts[i]));
 	json_object_set_new(dec, "packets", json_integer((json_int_t)st->decode.packets));
 	for (int r = 0; r < P25_DEC_NREASONS; r++)
 		if (st->decode.count[r])
@@ -165,7 +164,7 @@ json_t *p25_an_report_json(const struct p25_analyzer *a)
 					    json_integer((json_int_t)st->decode.count[r]));
 	return json_pack(
 		"{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-		"s:I, s:I, s:o}, s:o}",
+		"s:I, s:I, s:o}}",
 		"summary", line, "counts", "hosts", (json_int_t)s.hosts, "send_smtp",
 		(json_int_t)s.send, "permitted", (json_int_t)s.permitted, "would_block",
 		(json_int_t)s.blocked, "servers_to_register", (json_int_t)s.servers,
@@ -175,7 +174,300 @@ json_t *p25_an_report_json(const struct p25_analyzer *a)
 		"connections_midstream", (json_int_t)st->conns_midstream, "connections_evicted",
 		(json_int_t)st->conns_evicted, "orphan_segments", (json_int_t)st->orphans,
 		"smtp_gaps", (json_int_t)st->smtp_gaps, "hosts_dropped",
-		(json_int_t)st->hosts_dropped, "decode", dec, "hosts", hosts);
+		(json_int_t)st->hosts_dropped, "decode", dec);
+}
+
+json_t *p25_an_report_json(const struct p25_analyzer *a)
+{
+	json_t *doc = report_head(a), *hosts = json_array();
+
+	for (size_t i = 0; i < a->nhosts; i++)
+		json_array_append_new(hosts, p25_an_host_json(a, &a->hosts[i]));
+	json_object_set_new(doc, "hosts", hosts);
+	return doc;
+}
+
+/*
+ * The streamed report writes each host straight into a buffer: a jansson
+ * tree of every host costs tens of microseconds a host (allocations, then
+ * an indented dump of the whole document held in memory), which for many
+ * thousands of hosts outweighed reading a gigabyte of capture.  The shape
+ * is exactly p25_an_host_json()'s; a unit test holds them equal.
+ */
+struct jw {
+	FILE *f;
+	size_t len;
+	bool err;
+	char buf[1 << 16];
+};
+
+static void jw_flush(struct jw *w)
+{
+	if (w->len && fwrite(w->buf, 1, w->len, w->f) != w->len)
+		w->err = true;
+	w->len = 0;
+}
+
+static void jw_raw(struct jw *w, const char *p, size_t n)
+{
+	if (w->len + n > sizeof w->buf) {
+		jw_flush(w);
+		if (n > sizeof w->buf) {
+			if (fwrite(p, 1, n, w->f) != n)
+				w->err = true;
+			return;
+		}
+	}
+	memcpy(w->buf + w->len, p, n);
+	w->len += n;
+}
+
+static void jw_lit(struct jw *w, const char *s)
+{
+	jw_raw(w, s, strlen(s));
+}
+
+static void jw_str(struct jw *w, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t run = 0;
+
+	jw_raw(w, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		jw_raw(w, s + run, i - run);
+		run = i + 1;
+		switch (c) {
+		case '"': jw_raw(w, "\\\"", 2); break;
+		case '\\': jw_raw(w, "\\\\", 2); break;
+		case '\n': jw_raw(w, "\\n", 2); break;
+		case '\r': jw_raw(w, "\\r", 2); break;
+		case '\t': jw_raw(w, "\\t", 2); break;
+		default: {
+			char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+			jw_raw(w, e, 6);
+		}
+		}
+	}
+	jw_raw(w, s + run, n - run);
+	jw_raw(w, "\"", 1);
+}
+
+static void jw_u64(struct jw *w, uint64_t v)
+{
+	char t[24];
+	int i = sizeof t;
+
+	do
+		t[--i] = (char)('0' + v % 10);
+	while (v /= 10);
+	jw_raw(w, t + i, sizeof t - (size_t)i);
+}
+
+static void jw_int(struct jw *w, int64_t v)
+{
+	if (v < 0) {
+		jw_raw(w, "-", 1);
+		jw_u64(w, (uint64_t)0 - (uint64_t)v);
+	} else {
+		jw_u64(w, (uint64_t)v);
+	}
+}
+
+/* `"key": ` after a separator unless first. */
+static void jw_key(struct jw *w, const char *key, bool first)
+{
+	if (!first)
+		jw_raw(w, ", ", 2);
+	jw_str(w, key, strlen(key));
+	jw_raw(w, ": ", 2);
+}
+
+static void jw_kint(struct jw *w, const char *key, int64_t v)
+{
+	jw_key(w, key, false);
+	jw_int(w, v);
+}
+
+static void jw_time(struct jw *w, uint64_t ns)
+{
+	char t[P25_TIME_STRLEN];
+
+	if (!ns) {
+		jw_lit(w, "null");
+		return;
+	}
+	p25_time_format((p25_time)(ns / 1000000000ULL), t, sizeof t);
+	jw_str(w, t, strlen(t));
+}
+
+static void jw_side(struct jw *w, const char *key, const struct p25_an_side *s,
+		    const struct p25_an_host *dests)
+{
+	jw_key(w, key, false);
+	jw_lit(w, "{\"connections\": ");
+	jw_u64(w, s->conns);
+	jw_kint(w, "established", (int64_t)s->outcome[P25_AN_ESTABLISHED]);
+	jw_kint(w, "reset", (int64_t)s->outcome[P25_AN_RESET]);
+	jw_kint(w, "no_answer", (int64_t)s->outcome[P25_AN_NOANSWER]);
+	jw_kint(w, "bytes_sent", (int64_t)s->bytes_sent);
+	jw_kint(w, "bytes_received", (int64_t)s->bytes_recv);
+	jw_kint(w, "packets_sent", (int64_t)s->packets_sent);
+	jw_kint(w, "packets_received", (int64_t)s->packets_recv);
+	if (dests)
+		jw_kint(w, "distinct_destinations", (int64_t)p25_an_distinct_dests(dests));
+	jw_raw(w, "}", 1);
+}
+
+static void jw_host(struct jw *w, const struct p25_analyzer *a, const struct p25_an_host *h)
+{
+	char buf[P25_PREFIX_STRLEN];
+	const char *org = org_handle(a, h), *cls = p25_an_class_name(h->cls);
+	const struct p25_an_smtp *s = &h->smtp;
+	uint32_t nh = h->nhours;
+
+	jw_lit(w, "{\"address\": ");
+	p25_addr_format(&h->addr, buf, sizeof buf);
+	jw_str(w, buf, strlen(buf));
+	jw_key(w, "organization", false);
+	if (org)
+		jw_str(w, org, strlen(org));
+	else
+		jw_lit(w, "null");
+	jw_key(w, "class", false);
+	jw_str(w, cls, strlen(cls));
+	jw_kint(w, "score", h->score);
+	jw_kint(w, "bot_score", h->bot_score);
+	jw_kint(w, "server_score", h->server_score);
+	jw_key(w, "reasons", false);
+	jw_raw(w, "[", 1);
+	for (const char *r = h->reasons; *r;) {
+		size_t n = strcspn(r, ";");
+		if (r != h->reasons)
+			jw_raw(w, ", ", 2);
+		jw_str(w, r, n);
+		r += n;
+		while (*r == ';' || *r == ' ')
+			r++;
+	}
+	jw_raw(w, "]", 1);
+	jw_key(w, "permitted", false);
+	jw_lit(w, h->permit >= 0 ? "true" : "false");
+	if (h->permit >= 0 && a->model)
+		jw_kint(w, "permit", a->model->permits[h->permit].id);
+	jw_key(w, "would_block_outbound", false);
+	jw_lit(w, h->block_out && h->out25.conns ? "true" : "false");
+	jw_key(w, "would_block_inbound", false);
+	jw_lit(w, h->block_in && h->in25.conns ? "true" : "false");
+	jw_side(w, "smtp_out", &h->out25, h);
+	jw_side(w, "smtp_in", &h->in25, NULL);
+	jw_side(w, "submission", &h->sub, NULL);
+	jw_key(w, "first_seen", false);
+	jw_time(w, h->first_ns);
+	jw_key(w, "last_seen", false);
+	jw_time(w, h->last_ns);
+	jw_key(w, "hour_of_day", false);
+	for (int i = 0; i < 24; i++) {
+		jw_raw(w, i ? ", " : "[", i ? 2 : 1);
+		jw_u64(w, h->hour_of_day[i]);
+	}
+	jw_lit(w, "], \"hourly\": {\"start\": ");
+	jw_time(w, h->hour0 >= 0 ? (uint64_t)h->hour0 * 3600000000000ULL : 0);
+	jw_lit(w, ", \"connections\": [");
+	while (nh && h->hours[nh - 1] == 0)
+		nh--;
+	for (uint32_t i = 0; i < nh; i++) {
+		if (i)
+			jw_raw(w, ", ", 2);
+		jw_u64(w, h->hours[i]);
+	}
+	jw_lit(w, "]}, \"smtp\": {\"sessions\": ");
+	jw_u64(w, s->sessions);
+	jw_key(w, "helo_names", false);
+	jw_raw(w, "[", 1);
+	for (unsigned i = 0; i < s->nhelo_names && i < P25_AN_HELO_KEEP; i++) {
+		if (i)
+			jw_raw(w, ", ", 2);
+		jw_str(w, s->helo_names[i], strlen(s->helo_names[i]));
+	}
+	jw_raw(w, "]", 1);
+	jw_kint(w, "helo_distinct", s->nhelo_names);
+	jw_kint(w, "helo_commands", (int64_t)s->helo);
+	jw_kint(w, "helo_bare_ip", (int64_t)s->helo_bare_ip);
+	jw_kint(w, "helo_mismatch", (int64_t)s->helo_mismatch);
+	jw_kint(w, "starttls", (int64_t)s->starttls);
+	jw_kint(w, "tls_ok", (int64_t)s->tls_ok);
+	jw_kint(w, "mail_from", (int64_t)s->mail_from);
+	jw_kint(w, "rcpt_to", (int64_t)s->rcpt_to);
+	jw_lit(w, ", \"replies\": {\"2xx\": ");
+	jw_u64(w, s->replies[2]);
+	jw_kint(w, "3xx", (int64_t)s->replies[3]);
+	jw_kint(w, "4xx", (int64_t)s->replies[4]);
+	jw_kint(w, "5xx", (int64_t)s->replies[5]);
+	jw_raw(w, "}", 1);
+	jw_kint(w, "messages", (int64_t)s->messages);
+	jw_kint(w, "message_bytes", (int64_t)s->msg_bytes);
+	jw_key(w, "banner", false);
+	if (s->banner[0])
+		jw_str(w, s->banner, strlen(s->banner));
+	else
+		jw_lit(w, "null");
+	jw_kint(w, "sender_domains", s->sender_domains);
+	jw_lit(w, "}, \"features\": {\"fanout_max\": ");
+	jw_u64(w, h->fan_max);
+	jw_kint(w, "burst_per_minute_max", h->burst_max);
+	jw_kint(w, "queue_retries", (int64_t)h->retries);
+	jw_kint(w, "days_active", h->days_active);
+	jw_kint(w, "hours_active", h->hours_active);
+	jw_raw(w, "}}", 2);
+}
+
+int p25_an_report_json_stream(const struct p25_analyzer *a, json_t *extra, FILE *out)
+{
+	struct jw *w = malloc(sizeof *w);
+	json_t *head = report_head(a), *v;
+	const char *key;
+	bool first = true;
+	int rc;
+
+	if (!w || !head) {
+		free(w);
+		json_decref(head);
+		return -1;
+	}
+	w->f = out;
+	w->len = 0;
+	w->err = false;
+	if (extra)
+		json_object_update(head, extra);
+	/* The small parts one per line, each hosts one per line: greppable and diffable. */
+	jw_raw(w, "{", 1);
+	json_object_foreach(head, key, v) {
+		char *t = json_dumps(v, JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+		if (!t) {
+			w->err = true;
+			continue;
+		}
+		jw_lit(w, first ? "\n  " : ",\n  ");
+		jw_str(w, key, strlen(key));
+		jw_raw(w, ": ", 2);
+		jw_lit(w, t);
+		free(t);
+		first = false;
+	}
+	jw_lit(w, first ? "\n  \"hosts\": [" : ",\n  \"hosts\": [");
+	for (size_t i = 0; i < a->nhosts; i++) {
+		jw_lit(w, i ? ",\n    " : "\n    ");
+		jw_host(w, a, &a->hosts[i]);
+	}
+	jw_lit(w, a->nhosts ? "\n  ]\n}\n" : "]\n}\n");
+	jw_flush(w);
+	json_decref(head);
+	rc = w->err || ferror(out) ? -1 : 0;
+	free(w);
+	return rc;
 }
 
 static void csv_field(FILE *f, const char *s, bool last)
