@@ -243,9 +243,21 @@ struct p25_host *p25_agg_insert(struct p25_agg *a, const struct p25_addr *addr, 
 	return h;
 }
 
-static void hll_add(const struct p25_agg *a, struct p25_host *h, const struct p25_addr *peer)
+/*
+ * The sketch hashes with fixed keys, unlike the host table: sketches are
+ * stored in the registry and merged after a restart, so the same destination
+ * must land in the same register in every run of the daemon.
+ */
+static uint64_t sketch_hash(const struct p25_addr *addr)
 {
-	uint64_t x = addr_hash(a, peer, 0xa5);
+	uint64_t hi = (uint64_t)(addr->bits >> 64), lo = (uint64_t)addr->bits;
+	return mix64(hi ^ 0x9e3779b97f4a7c15ULL) ^
+	       mix64(lo ^ 0xd6e8feb86659fd93ULL ^ (uint64_t)addr->family << 8);
+}
+
+static void hll_add(struct p25_host *h, const struct p25_addr *peer)
+{
+	uint64_t x = sketch_hash(peer);
 	unsigned idx = x & (P25_WATCH_HLL - 1);
 	uint64_t w = x >> 6;
 	uint8_t rank = w ? (uint8_t)(__builtin_clzll(w) - 6 + 1) : 59;
@@ -365,7 +377,7 @@ struct p25_host *p25_agg_record(struct p25_agg *a, const struct p25_attempt *at)
 	h->attempts++;
 	if (h->d_attempts < UINT32_MAX)
 		h->d_attempts++;
-	hll_add(a, h, peer);
+	hll_add(h, peer);
 	if (found && d->attempts && t >= d->last) {
 		int64_t iv = t - d->last;
 		if (d->niv == P25_WATCH_IVS) {
