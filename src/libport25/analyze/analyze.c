@@ -891,6 +891,9 @@ void p25_an_segment(struct p25_analyzer *a, const struct p25_tcp_segment *s)
 	}
 	touch(a, c, s->ts_ns);
 	if (from_client) {
+		if (syn && c->hcli >= 0)
+			(c->kind == KIND_SMTP ? &a->hosts[c->hcli].out25 : &a->hosts[c->hcli].sub)
+				->syn_packets++;
 		if (syn && !c->syn) {
 			c->syn = true;
 			c->isn = s->seq;
@@ -975,6 +978,10 @@ void p25_an_flows(void *arg, const struct p25_flow *f, size_t n)
 			c->start_ns = first;
 		touch(a, c, last);
 		if (from_client) {
+			if ((f->tcp_flags & P25_TCP_SYN) && c->hcli >= 0)
+				(c->kind == KIND_SMTP ? &a->hosts[c->hcli].out25
+						      : &a->hosts[c->hcli].sub)
+					->syn_packets++;
 			if ((f->tcp_flags & P25_TCP_SYN) && !c->syn) {
 				c->syn = true;
 				c->start_ns = first;

@@ -95,6 +95,12 @@ struct p25_an_side {
 	uint64_t outcome[P25_AN_NOUTCOMES];
 	uint64_t bytes_sent, bytes_recv;     /* from the host's point of view, IP bytes */
 	uint64_t packets_sent, packets_recv;
+	/*
+	 * SYN packets (without ACK) from the client, retransmissions too: what
+	 * packet tools count, kept so their counts can be checked against ours.
+	 * From flows, the flows with SYN.
+	 */
+	uint64_t syn_packets;
 };
 
 #define P25_AN_HELO_KEEP 4
