@@ -151,5 +151,62 @@ for h in d["hosts"]:
 	done
 fi
 
+# ---- the same exports read back from a capture of them (--flows FILE.pcap) ----
+# A tiny recorder stands in for tcpdump: it receives softflowd's datagrams and writes
+# each as a raw-IPv4 pcap record with the exporter's address and ports, until the
+# exporter has been quiet for two seconds after it exited.
+record_exports() { # PCAP PORTFILE DONEFILE
+	python3 -c '
+import socket, struct, sys, os, time
+out, portfile, done = sys.argv[1:4]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 24)
+s.bind(("127.0.0.1", 0))
+open(portfile, "w").write(str(s.getsockname()[1]))
+s.settimeout(0.2)
+recs, quiet = [], 0.0
+while True:
+    try:
+        data, (ip, port) = s.recvfrom(65535)
+    except socket.timeout:
+        quiet = quiet + 0.2 if os.path.exists(done) else 0.0
+        if quiet >= 2:
+            break
+        continue
+    quiet = 0.0
+    udp = struct.pack("!HHHH", port, s.getsockname()[1], 8 + len(data), 0)
+    iph = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28 + len(data), 0, 0, 64, 17, 0,
+                      socket.inet_aton(ip), socket.inet_aton("127.0.0.1"))
+    t = time.time()
+    frame = iph + udp + data
+    recs.append(struct.pack("<IIII", int(t), int(t % 1 * 1e6), len(frame), len(frame)) + frame)
+with open(out, "wb") as f:
+    f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 101))
+    f.write(b"".join(recs))' "$@"
+}
+if command -v softflowd >/dev/null && command -v softflowctl >/dev/null; then
+	for v in 9 10; do
+		rm -f "$tmp/sf.ctl" "$tmp/rec.port" "$tmp/rec.done"
+		record_exports "$tmp/exp$v.pcap" "$tmp/rec.port" "$tmp/rec.done" &
+		rpid=$!
+		for _ in $(seq 50); do [ -s "$tmp/rec.port" ] && break; sleep 0.1; done
+		softflowd -d -6 -r "$syn" -n "127.0.0.1:$(cat "$tmp/rec.port")" -v $v -c "$tmp/sf.ctl" \
+			-p "$tmp/sf.pid" >/dev/null 2>&1 &
+		sfpid=$!
+		for _ in $(seq 300); do
+			kill -0 $sfpid 2>/dev/null || break
+			softflowctl -c "$tmp/sf.ctl" statistics >/dev/null 2>&1 || true
+			sleep 0.1
+		done
+		wait $sfpid || true
+		sfpid=
+		touch "$tmp/rec.done"
+		wait $rpid || fail "v$v: the export recorder failed"
+		fromfile=$($P analyze "${NET[@]}" --json --flows "$tmp/exp$v.pcap" | hosts)
+		[ -n "$fromfile" ] && [ "$fromfile" = "$direct" ] ||
+			fail "--flows of a capture of NetFlow v$v exports differs from the capture:"$'\n'"$(diff <(echo "$direct") <(echo "$fromfile"))"
+	done
+fi
+
 [ $failures -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
 echo "analyze: all passed"
