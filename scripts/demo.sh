@@ -1,6 +1,7 @@
 #!/bin/bash
 # The README's demo: load the bundled sample registry, show the operator's
-# daily views, explain a few decisions and compile every target.
+# daily views, explain a few decisions, examine a capture of the members'
+# SMTP traffic before blocking, and compile every target.
 # Results land in demo-out/.  PORT25_NOW fixes "now" so the demo reads the
 # same on any day; unset it (PORT25_NOW= make demo) to use the clock.
 set -euo pipefail
@@ -35,6 +36,17 @@ step "Requests past the 48-hour promise"
 run request list --overdue
 step "Why is an address blocked or not?"
 run explain 192.0.2.10 192.0.2.50 192.0.2.41 2001:db8:300::99 203.0.113.140 192.0.2.200
+
+step "Examine the SMTP traffic before blocking"
+# Three days of edge traffic (data/demo/traffic.pcap.gz, made by
+# tests/tools/gen_demo_traffic.c): who speaks SMTP, what the block would do
+# to each host, and which blocked hosts look like mail servers to register first.
+run analyze data/demo/traffic.pcap.gz --html "$out/analysis.html" \
+	--suggest "$out/suggested-permits.csv"
+echo "(report page: $out/analysis.html)"
+step "The servers to register, as an import file for review"
+cat "$out/suggested-permits.csv"
+run import --dry-run "$out/suggested-permits.csv"
 
 step "Compile every target"
 for t in nftables iptables cisco-ios junos pf; do
