@@ -3,6 +3,7 @@
 #define P25_CLI_H
 
 #include <stdbool.h>
+#include <time.h>
 #include <jansson.h>
 
 #include "policy/policy.h"
@@ -24,6 +25,11 @@ struct cli {
 	bool json;
 	bool may_create; /* only `init` creates a registry file */
 	struct p25_registry *reg;
+	/* live enforcement (enforce_hook.c): 1 on, -1 off, 0 not yet decided */
+	int enforce;
+	bool audit_marked;
+	int64_t audit_mark; /* the newest audit entry before this command's change */
+	struct timespec started; /* CLOCK_MONOTONIC at main() */
 };
 
 /* One column of a terminal table: the JSON key and the heading. */
@@ -53,6 +59,16 @@ void cli_print_object(const struct cli *cli, json_t *obj);
 void cli_print_json(json_t *v);
 /* True when arg is --help or -h; prints usage text first. */
 bool cli_wants_help(int argc, char **argv, const char *usage);
+
+/*
+ * Live enforcement: cli_enforce_mark() once the registry is open (the audit
+ * high-water mark), cli_enforce_changed() after a change committed: sends
+ * the change to the kernel when enforcement is on, returns an exit code.
+ */
+int cli_enforce_mark(struct cli *cli);
+int cli_enforce_changed(struct cli *cli);
+/* Where enforce keeps the cache of the loaded state: $PORT25_RUN_DIR, else /run/port25. */
+const char *cli_state_dir(void);
 
 /* Subcommands: argv[0] is the subcommand name. */
 int cmd_init(struct cli *cli, int argc, char **argv);

@@ -31,7 +31,7 @@ static const char enforce_usage[] =
 static void print_result(const struct cli *cli, const char *verb, const struct p25_enforce_result *r,
 			 bool dry)
 {
-	json_t *j = json_pack("{s:s, s:b, s:b, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f}",
+	json_t *j = json_pack("{s:s, s:b, s:b, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:b, s:s}",
 			      "action", verb, "dry_run", dry, "full", r->full, "generation",
 			      (json_int_t)r->generation, "hash", r->hash, "intervals",
 			      (json_int_t)r->intervals, "added", (json_int_t)r->added, "removed",
@@ -39,7 +39,8 @@ static void print_result(const struct cli *cli, const char *verb, const struct p
 			      "chains_rewritten", (json_int_t)r->chains_rewritten, "chains_removed",
 			      (json_int_t)r->chains_removed, "messages", (json_int_t)r->messages,
 			      "bytes", (json_int_t)r->bytes, "compile_ms", r->compile_ms, "read_ms",
-			      r->read_ms, "commit_ms", r->commit_ms);
+			      r->read_ms, "commit_ms", r->commit_ms, "cached", r->cached, "note",
+			      r->note);
 	if (cli->json) {
 		cli_print_json(j);
 	} else if (r->messages == 0 && !r->full) {
@@ -47,11 +48,11 @@ static void print_result(const struct cli *cli, const char *verb, const struct p
 		       r->intervals, r->hash);
 	} else {
 		printf("enforce %s%s: %s generation %llu, %zu intervals (+%zu -%zu), chains +%zu ~%zu "
-		       "-%zu, %zu messages %zu bytes; compile %.1f ms, read %.1f ms, commit %.1f ms\n",
+		       "-%zu, %zu messages %zu bytes; compile %.1f ms, %s %.1f ms, commit %.1f ms\n",
 		       verb, dry ? " (dry run, nothing sent)" : "", r->full ? "full table" : "update",
 		       (unsigned long long)r->generation, r->intervals, r->added, r->removed,
 		       r->chains_added, r->chains_rewritten, r->chains_removed, r->messages, r->bytes,
-		       r->compile_ms, r->read_ms, r->commit_ms);
+		       r->compile_ms, r->cached ? "cache" : "read back", r->read_ms, r->commit_ms);
 	}
 	json_decref(j);
 }
@@ -160,6 +161,7 @@ int cmd_enforce(struct cli *cli, int argc, char **argv)
 		return cli_registry_fail(cli, rc);
 	}
 	o.now = cli->now;
+	o.state_dir = cli_state_dir();
 	if (strcmp(verb, "status") == 0) {
 		json_t *s;
 		if (p25_enforce_status(&m, &o, &s, err, sizeof err) < 0)
@@ -177,6 +179,8 @@ int cmd_enforce(struct cli *cli, int argc, char **argv)
 			rc = cli_fail(EXIT_SYSTEM, "enforce %s: %s", verb, err);
 		else {
 			print_result(cli, verb, &r, o.dry_run);
+			if (r.note[0] && !cli->json)
+				fprintf(stderr, "enforce %s: %s\n", verb, r.note);
 			rc = EXIT_OK;
 		}
 	}

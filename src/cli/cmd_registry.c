@@ -97,9 +97,12 @@ static int parse_id(const char *s, const char *what, int64_t *out)
 	return EXIT_OK;
 }
 
+/* Also marks where this command's changes begin, for live enforcement. */
 static int open_or_fail(struct cli *cli)
 {
-	return cli_open_registry(cli);
+	int rc = cli_open_registry(cli);
+
+	return rc == EXIT_OK ? cli_enforce_mark(cli) : rc;
 }
 
 static void done(const struct cli *cli, json_t *obj, const char *fmt, const char *arg)
@@ -388,7 +391,7 @@ static int org_set(struct cli *cli, int argc, char **argv)
 	if ((rc = p25_org_set(cli->reg, &who, argv[optind], &change)) < 0)
 		return cli_registry_fail(cli, rc);
 	done(cli, NULL, "updated organization '%s'", argv[optind]);
-	return EXIT_OK;
+	return cli_enforce_changed(cli);
 }
 
 static const char org_remove_usage[] =
@@ -418,7 +421,7 @@ static int org_remove(struct cli *cli, int argc, char **argv)
 	if ((rc = p25_org_remove(cli->reg, &who, argv[optind], force)) < 0)
 		return cli_registry_fail(cli, rc);
 	done(cli, NULL, "removed organization '%s'", argv[optind]);
-	return EXIT_OK;
+	return cli_enforce_changed(cli);
 }
 
 int cmd_org(struct cli *cli, int argc, char **argv)
@@ -488,7 +491,7 @@ static int prefix_add(struct cli *cli, int argc, char **argv)
 		printf("added %s to organization '%s'\n", p25_prefix_format(&p, text, sizeof text),
 		       argv[optind]);
 	}
-	return EXIT_OK;
+	return cli_enforce_changed(cli);
 }
 
 static const char prefix_list_usage[] = "usage: port25 prefix list [--org HANDLE] [--json]\n"
@@ -544,7 +547,7 @@ static int prefix_remove(struct cli *cli, int argc, char **argv)
 	if ((rc = p25_prefix_remove(cli->reg, &who, argv[optind])) < 0)
 		return cli_registry_fail(cli, rc);
 	done(cli, NULL, "removed prefix %s", argv[optind]);
-	return EXIT_OK;
+	return cli_enforce_changed(cli);
 }
 
 int cmd_prefix(struct cli *cli, int argc, char **argv)
@@ -787,7 +790,7 @@ static int permit_add(struct cli *cli, int argc, char **argv)
 		printf("added permit %" PRId64 " for %s (organization '%s')\n", id, spec.address,
 		       spec.org);
 	}
-	return EXIT_OK;
+	return cli_enforce_changed(cli);
 }
 
 static const char permit_list_usage[] =
@@ -904,7 +907,7 @@ static int permit_set(struct cli *cli, int argc, char **argv)
 	if ((rc = p25_permit_set_expiry(cli->reg, &who, id, expires)) < 0)
 		return cli_registry_fail(cli, rc);
 	done(cli, NULL, "updated permit %s", argv[optind]);
-	return EXIT_OK;
+	return cli_enforce_changed(cli);
 }
 
 static const char permit_remove_usage[] = "usage: port25 permit remove ID\n";
@@ -923,7 +926,7 @@ static int permit_remove(struct cli *cli, int argc, char **argv)
 	if ((rc = p25_permit_remove(cli->reg, &who, id)) < 0)
 		return cli_registry_fail(cli, rc);
 	done(cli, NULL, "removed permit %s", argv[optind]);
-	return EXIT_OK;
+	return cli_enforce_changed(cli);
 }
 
 int cmd_permit(struct cli *cli, int argc, char **argv)
@@ -1345,7 +1348,7 @@ static int request_step(struct cli *cli, int argc, char **argv, const char *usag
 	} else {
 		printf("request %s %s\n", argv[optind], past);
 	}
-	return EXIT_OK;
+	return cli_enforce_changed(cli);
 }
 
 static const char request_approve_usage[] = "usage: port25 request approve ID\n"
@@ -1495,7 +1498,7 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 		       opt.dry_run ? "checked (nothing written)" : "imported", argv[optind],
 		       res.orgs, res.prefixes, res.contacts, res.permits, res.requests);
 	}
-	return EXIT_OK;
+	return cli_enforce_changed(cli);
 }
 
 static const char export_usage[] =

@@ -10,7 +10,7 @@
 #include "cli.h"
 
 static const char usage[] =
-	"usage: port25 [--db PATH] [--actor NAME] [--json] COMMAND [ARGS]\n"
+	"usage: port25 [--db PATH] [--actor NAME] [--json] [--enforce|--no-enforce] COMMAND [ARGS]\n"
 	"\n"
 	"Registry of member organizations and their permitted mail senders, and the\n"
 	"policy that blocks TCP port 25 for every other host in their space.\n"
@@ -37,6 +37,8 @@ static const char usage[] =
 	"  --db PATH      registry file (default: $PORT25_DB, else ./port25.db)\n"
 	"  --actor NAME   who is acting, for the audit log (default: $PORT25_ACTOR, $USER)\n"
 	"  --json         machine-readable output\n"
+	"  --enforce      registry changes take effect in this gateway's kernel at once\n"
+	"                 (also PORT25_ENFORCE=1, or enforce = yes in /etc/port25/port25.conf)\n"
 	"\n"
 	"environment: PORT25_NOW=2026-11-23T10:00:00Z evaluates the policy at that time.\n"
 	"exit codes: 0 ok, 1 refused (bad input, conflict, not found), 2 usage, 3 system error.\n"
@@ -66,12 +68,15 @@ int main(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
+		{"enforce", no_argument, NULL, 'E'},
+		{"no-enforce", no_argument, NULL, 'N'},
 		{NULL, 0, NULL, 0},
 	};
 	struct cli cli = {0};
 	const char *now;
 	int c, rc;
 
+	clock_gettime(CLOCK_MONOTONIC, &cli.started);
 	cli.db_path = getenv("PORT25_DB");
 	cli.actor = getenv("PORT25_ACTOR");
 	if (!cli.actor || !*cli.actor)
@@ -86,6 +91,8 @@ int main(int argc, char **argv)
 		case 'j': cli.json = true; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		case 'V': puts("port25 0.1"); return EXIT_OK;
+		case 'E': cli.enforce = 1; break;
+		case 'N': cli.enforce = -1; break;
 		default: fputs(usage, stderr); return EXIT_USAGE;
 		}
 	}

@@ -31,6 +31,8 @@ trap cleanup EXIT
 export PORT25_DB="$tmp/reg.db"
 export PORT25_NOW=2026-11-23T10:00:00Z
 export PORT25_ACTOR=test
+# the cache of the loaded state: here, never the host's /run/port25
+export PORT25_RUN_DIR="$tmp/run"
 p() { "$PORT25" "$@"; }
 g() { ip netns exec "$gw" "$@"; }
 
@@ -171,6 +173,58 @@ p org set acme --enrollment active >/dev/null
 g "$PORT25" enforce sync >/dev/null
 expect 10.1.0.50 192.0.2.10 25 reset
 g "$PORT25" --json enforce status | jq -e .matches_registry >/dev/null || fail "status after resync"
+
+# --- live enforcement: permit add --enforce sends its own element, nothing else
+g "$PORT25" enforce sync >/dev/null
+rules_before=$(g nft -a list chain inet port25 out_acme | grep -o 'handle [0-9]*' | tr '\n' ' ')
+count_hosts() { g nft -j list set inet port25 permit_hosts_v4 | jq '[.nftables[] | select(.set) | .set.elem // [] | length] | add'; }
+hosts_before=$(count_hosts)
+t0=$(date +%s%N)
+g "$PORT25" --enforce permit add acme 10.1.0.50 --kind app --description live >"$tmp/live1" 2>&1 ||
+	fail "permit add --enforce: $(cat "$tmp/live1")"
+until [ "$(connect 10.1.0.50 192.0.2.10 25)" = ok ]; do
+	[ $(( ($(date +%s%N) - t0) / 1000000 )) -lt 3000 ] || fail "live permit not in force 3 s after permit add"
+done
+echo "permit add --enforce: $(grep 'enforce:' "$tmp/live1")"
+grep -q 'enforce: targeted update, +1 -0 elements in 1 messages' "$tmp/live1" ||
+	fail "permit add --enforce was not one targeted element: $(cat "$tmp/live1")"
+[ "$(count_hosts)" = $((hosts_before + 1)) ] || fail "permit add --enforce: want exactly one element more"
+rules_after=$(g nft -a list chain inet port25 out_acme | grep -o 'handle [0-9]*' | tr '\n' ' ')
+[ "$rules_before" = "$rules_after" ] || fail "permit add --enforce rewrote rules"
+g "$PORT25" --json enforce status | jq -e .matches_registry >/dev/null || fail "status after live add"
+# a neighbour merges with it into one interval (what compile's aggregation makes)
+PORT25_ENFORCE=1 g "$PORT25" permit add acme 10.1.0.51 --kind app --description live2 >"$tmp/live2" 2>&1 ||
+	fail "PORT25_ENFORCE=1 permit add: $(cat "$tmp/live2")"
+grep -q 'targeted update, +1 -1' "$tmp/live2" || fail "neighbour merge: $(cat "$tmp/live2")"
+g nft list set inet port25 permit_v4 | grep -q '10.1.0.50/31' || fail "10.1.0.50/31 not merged"
+g "$PORT25" --json enforce status | jq -e .matches_registry >/dev/null || fail "status after merge"
+# removing one splits it again; blocked at once
+id=$(p --json permit list --org acme | jq -r '.[] | select(.address == "10.1.0.50") | .id')
+g "$PORT25" --enforce permit remove "$id" >"$tmp/live3" 2>&1 || fail "permit remove --enforce: $(cat "$tmp/live3")"
+grep -q 'targeted update, +1 -1' "$tmp/live3" || fail "split: $(cat "$tmp/live3")"
+expect 10.1.0.50 192.0.2.10 25 reset
+g "$PORT25" --json enforce status | jq -e .matches_registry >/dev/null || fail "status after live remove"
+# the cache makes sync skip the read-back; a change by someone else makes it read back
+g "$PORT25" enforce sync 2>&1 | grep -q 'in sync' || fail "sync after live changes"
+g "$PORT25" enforce apply >/dev/null
+g "$PORT25" enforce sync >"$tmp/sync3" 2>&1
+g nft add table inet other2
+PORT25_NOW=2026-11-23T10:00:01Z g "$PORT25" --enforce permit add acme 10.1.0.60 --kind app --description after-foreign-commit >"$tmp/live4" 2>&1 ||
+	fail "permit add after a foreign commit: $(cat "$tmp/live4")"
+grep -q 'no targeted update (the ruleset changed since' "$tmp/live4" || fail "foreign commit not noticed: $(cat "$tmp/live4")"
+grep -q 'read back' "$tmp/live4" || fail "fallback did not read back: $(cat "$tmp/live4")"
+g "$PORT25" --json enforce status | jq -e .matches_registry >/dev/null || fail "status after fallback"
+# org-level changes sync against the cache (chains come and go)
+g "$PORT25" --enforce org set acme --enrollment suspended >"$tmp/live5" 2>&1 || fail "org set --enforce: $(cat "$tmp/live5")"
+grep -q 'diffed against the cache' "$tmp/live5" || fail "org set --enforce: $(cat "$tmp/live5")"
+expect 10.1.0.50 192.0.2.10 25 ok
+g "$PORT25" --enforce org set acme --enrollment active >/dev/null 2>&1
+expect 10.1.0.50 192.0.2.10 25 reset
+g "$PORT25" --json enforce status | jq -e .matches_registry >/dev/null || fail "status after org set --enforce"
+# enforcement off: the registry changes, the kernel does not
+g "$PORT25" permit add acme 10.1.0.61 --kind app --description quiet >"$tmp/live6" 2>&1
+grep -q 'enforce:' "$tmp/live6" && fail "enforced without --enforce"
+g "$PORT25" --json enforce status | jq -e '.matches_registry == false' >/dev/null || fail "changed without --enforce"
 
 # --- flush removes only ours; the unrelated table survives
 g "$PORT25" enforce flush | grep -q removed || fail "flush"

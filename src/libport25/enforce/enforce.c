@@ -36,10 +36,8 @@
 #include <linux/netfilter/nfnetlink.h>
 
 #include "compile/compile.h"
+#include "enforce/enforce_int.h"
 
-#define NSETS 8
-#define CHAIN_LEN 40 /* "out_" + 32-character handle, NUL, room */
-#define SIG_LEN 96
 #define ELEMS_PER_MSG 256
 /* nft's datatype ids, so that `nft list` prints our sets as its own */
 #define NFT_TYPE_VERDICT 1
@@ -69,95 +67,6 @@ static bool set_is_map(int s)
 static bool set_interval(int s)
 {
 	return s < 6;
-}
-
-struct range {
-	p25_u128 lo, hi;
-	char chain[CHAIN_LEN]; /* maps: the jump target */
-};
-
-struct rlist {
-	struct range *v;
-	size_t n, cap;
-};
-
-struct chain_st {
-	char name[CHAIN_LEN];
-	char sig[SIG_LEN]; /* "" for chains we did not make */
-	int dir;
-	const struct p25_nft_org *org; /* desired state only */
-};
-
-struct st {
-	bool table;
-	bool base; /* chains smtp and forward present */
-	int nbase;
-	char comment[128];
-	struct rlist sets[NSETS];
-	struct chain_st *chains;
-	size_t nchains, chains_cap;
-};
-
-static void st_free(struct st *s)
-{
-	for (int i = 0; i < NSETS; i++)
-		free(s->sets[i].v);
-	free(s->chains);
-	memset(s, 0, sizeof *s);
-}
-
-static int rl_push(struct rlist *l, const struct range *r)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct range *n = realloc(l->v, cap * sizeof *n);
-		if (!n)
-			return -1;
-		l->v = n;
-		l->cap = cap;
-	}
-	l->v[l->n++] = *r;
-	return 0;
-}
-
-static struct chain_st *st_add_chain(struct st *s)
-{
-	if (s->nchains == s->chains_cap) {
-		size_t cap = s->chains_cap ? s->chains_cap * 2 : 16;
-		struct chain_st *n = realloc(s->chains, cap * sizeof *n);
-		if (!n)
-			return NULL;
-		s->chains = n;
-		s->chains_cap = cap;
-	}
-	memset(&s->chains[s->nchains], 0, sizeof *s->chains);
-	return &s->chains[s->nchains++];
-}
-
-static int range_cmp(const void *a, const void *b)
-{
-	const struct range *x = a, *y = b;
-
-	if (x->lo != y->lo)
-		return x->lo < y->lo ? -1 : 1;
-	if (x->hi != y->hi)
-		return x->hi < y->hi ? -1 : 1;
-	return strcmp(x->chain, y->chain);
-}
-
-static int chain_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct chain_st *)a)->name, ((const struct chain_st *)b)->name);
-}
-
-static p25_u128 fam_top(int fam)
-{
-	return p25_mask(fam == 0 ? 32 : 128);
-}
-
-static p25_u128 fam_unit(int fam)
-{
-	return (p25_u128)1 << (fam == 0 ? 96 : 0);
 }
 
 static void prefix_range(const struct p25_prefix *p, struct range *r)
@@ -860,6 +769,8 @@ static int dump(struct nl *n, uint16_t type, const char *set, mnl_cb_t cb, void 
 		mnl_attr_put_strz(h, NFTA_OBJ_TABLE, P25_NFT_TABLE);
 		mnl_attr_put_u32(h, NFTA_OBJ_TYPE, htonl(NFT_OBJECT_COUNTER));
 	}
+	if (type == NFT_MSG_GETGEN)
+		h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
 	if (type == NFT_MSG_GETTABLE) {
 		h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
 		mnl_attr_put_strz(h, NFTA_TABLE_NAME, P25_NFT_TABLE);
@@ -1215,13 +1126,70 @@ static int plan_of(const struct p25_model *m, const struct p25_enforce_opts *o,
 	return 0;
 }
 
+static int gen_cb(const struct nlmsghdr *h, void *data)
+{
+	struct nlattr *a;
+
+	mnl_attr_for_each(a, h, sizeof(struct nfgenmsg)) if (mnl_attr_get_type(a) == NFTA_GEN_ID)
+		*(uint32_t *)data = ntohl(mnl_attr_get_u32(a));
+	return MNL_CB_OK;
+}
+
+/*
+ * The ruleset generation of this namespace: the kernel bumps it on every
+ * commit of any table, so an unchanged value means an unchanged ruleset.
+ */
+static int get_genid(struct nl *n, uint32_t *genid)
+{
+	*genid = 0;
+	if (dump(n, NFT_MSG_GETGEN, NULL, gen_cb, genid) < 0)
+		return nl_fail(n, "reading the ruleset generation%s: %s", "");
+	return 0;
+}
+
+/* The cache of what was loaded, when the caller keeps one; a note when it cannot be used. */
+static struct enf_cache *cache_open(const struct p25_enforce_opts *o, struct p25_enforce_result *res)
+{
+	char err[300];
+	struct enf_cache *c;
+
+	if (!o->state_dir || o->dry_run)
+		return NULL;
+	c = enf_cache_open(o->state_dir, err, sizeof err);
+	if (!c)
+		snprintf(res->note, sizeof res->note, "no cache of the loaded state: %.250s", err);
+	return c;
+}
+
+/*
+ * After a commit: the cache becomes `now` when our commit was the only one
+ * since g0 (the generation moved by exactly one), else it is forgotten.
+ */
+static void cache_after(struct nl *n, struct enf_cache *c, const struct st *now, uint32_t g0,
+			uint64_t generation, const char *hash, struct p25_enforce_result *res)
+{
+	uint32_t g1;
+
+	if (!c)
+		return;
+	if (get_genid(n, &g1) < 0 || g1 != g0 + 1 ||
+	    enf_cache_store(c, now, g1, generation, hash) < 0) {
+		enf_cache_forget(c);
+		snprintf(res->note, sizeof res->note,
+			 "another commit ran alongside (ruleset generation %u, then %u): the next "
+			 "sync reads the kernel back", g0, g1);
+	}
+}
+
 static int apply_state(struct nl *n, const struct st *want, unsigned nflog_group,
-		       const struct p25_enforce_opts *o, struct p25_enforce_result *res)
+		       const struct p25_enforce_opts *o, struct p25_enforce_result *res,
+		       struct enf_cache *cache)
 {
 	struct st have;
 	struct timespec t0;
 	char comment[128];
 	uint64_t gen;
+	uint32_t g0 = 0;
 
 	/* Only the table's comment is needed: the generation to count on from. */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -1238,6 +1206,9 @@ static int apply_state(struct nl *n, const struct st *want, unsigned nflog_group
 	res->full = true;
 	res->intervals = res->added = st_intervals(want);
 	res->chains_added = want->nchains;
+	/* before the batch: nl_commit expects the batch's sequence numbers to be the last used */
+	if (cache && !o->dry_run && get_genid(n, &g0) < 0)
+		return -1;
 	nl_begin(n);
 	if (build_full(n, want, nflog_group, comment) < 0) {
 		snprintf(n->err, n->errlen, "out of memory building the transaction");
@@ -1248,15 +1219,20 @@ static int apply_state(struct nl *n, const struct st *want, unsigned nflog_group
 	if (o->dry_run)
 		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (nl_commit(n) < 0)
+	if (nl_commit(n) < 0) {
+		enf_cache_forget(cache);
 		return -1;
+	}
 	res->commit_ms = ms_since(&t0);
+	clock_gettime(CLOCK_MONOTONIC, &res->committed_at);
+	cache_after(n, cache, want, g0, gen, res->hash, res);
 	return 0;
 }
 
 int p25_enforce_apply_plan(const struct p25_nft_plan *plan, const struct p25_enforce_opts *o,
 			   struct p25_enforce_result *res, char *err, size_t errlen)
 {
+	struct enf_cache *cache;
 	struct st want;
 	struct nl n;
 	int rc;
@@ -1271,7 +1247,9 @@ int p25_enforce_apply_plan(const struct p25_nft_plan *plan, const struct p25_enf
 		st_free(&want);
 		return -1;
 	}
-	rc = apply_state(&n, &want, plan->nflog_group, o, res);
+	cache = cache_open(o, res);
+	rc = apply_state(&n, &want, plan->nflog_group, o, res, cache);
+	enf_cache_close(cache);
 	nl_close(&n);
 	st_free(&want);
 	return rc;
@@ -1303,7 +1281,9 @@ int p25_enforce_sync(const struct p25_model *m, const struct p25_enforce_opts *o
 	struct diff d;
 	struct nl n;
 	struct timespec t0;
+	struct enf_cache *cache = NULL;
 	char name[P25_NFT_NAMELEN];
+	uint32_t g0 = 0, gc = 0;
 	int rc = -1;
 
 	memset(res, 0, sizeof *res);
@@ -1321,12 +1301,26 @@ int p25_enforce_sync(const struct p25_model *m, const struct p25_enforce_opts *o
 	if (nl_open(&n, err, errlen) < 0)
 		goto out_plan;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (st_from_kernel(&n, &have) < 0)
+	cache = cache_open(o, res);
+	if (get_genid(&n, &g0) < 0)
 		goto out;
+	/* The cache is the kernel's state when nothing has committed since it was written. */
+	if (enf_cache_valid(cache, &gc) && gc == g0 && enf_cache_load(cache, &have) == 0) {
+		res->cached = true;
+	} else {
+		if (cache && !res->note[0])
+			snprintf(res->note, sizeof res->note,
+				 enf_cache_valid(cache, &gc)
+					 ? "the ruleset changed since the cache was written: read back"
+					 : "no cache of the loaded state: read back");
+		st_free(&have);
+		if (st_from_kernel(&n, &have) < 0)
+			goto out;
+	}
 	res->read_ms = ms_since(&t0);
 	/* Nothing of ours to patch: load it whole. */
 	if (!have.table || !have.base) {
-		rc = apply_state(&n, &want, plan.nflog_group, o, res);
+		rc = apply_state(&n, &want, plan.nflog_group, o, res, cache);
 		goto out;
 	}
 	res->generation = comment_gen(have.comment);
@@ -1384,20 +1378,146 @@ int p25_enforce_sync(const struct p25_model *m, const struct p25_enforce_opts *o
 	res->chains_removed = d.ncdel;
 	res->messages = n.msgs;
 	res->bytes = n.len;
-	if (o->dry_run || n.msgs == 0) {
+	if (o->dry_run) {
+		rc = 0;
+		goto out;
+	}
+	if (n.msgs == 0) {
+		/* in sync: what was read back is now the cache (a compacted journal too) */
+		if (cache && (!res->cached || enf_cache_journal(cache)) &&
+		    enf_cache_store(cache, &want, g0, res->generation, res->hash) < 0)
+			enf_cache_forget(cache);
 		rc = 0;
 		goto out;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = nl_commit(&n);
 	res->commit_ms = ms_since(&t0);
+	clock_gettime(CLOCK_MONOTONIC, &res->committed_at);
+	if (rc < 0)
+		enf_cache_forget(cache);
+	else
+		cache_after(&n, cache, &want, g0, res->generation, res->hash, res);
 out:
+	enf_cache_close(cache);
 	nl_close(&n);
 out_plan:
 	diff_free(&d);
 	st_free(&have);
 	st_free(&want);
 	p25_nft_plan_free(&plan);
+	return rc;
+}
+
+int p25_enforce_update(const struct p25_enforce_change *ch, size_t nch,
+		       const struct p25_enforce_opts *o, struct p25_enforce_result *res, char *err,
+		       size_t errlen)
+{
+	struct enf_overlay ov;
+	struct enf_cache *cache;
+	struct rlist del = {0}, ins = {0};
+	struct timespec t0;
+	struct nl n;
+	uint32_t g0 = 0, gc = 0, g1 = 0;
+	int rc = -1;
+
+	memset(res, 0, sizeof *res);
+	memset(&ov, 0, sizeof ov);
+	if (!o->state_dir) {
+		snprintf(res->note, sizeof res->note, "no state directory for the cache");
+		return 1;
+	}
+	if (nl_open(&n, err, errlen) < 0)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (!(cache = enf_cache_open(o->state_dir, res->note, sizeof res->note))) {
+		rc = 1;
+		goto out;
+	}
+	if (get_genid(&n, &g0) < 0)
+		goto out;
+	if (!enf_cache_valid(cache, &gc)) {
+		snprintf(res->note, sizeof res->note, "no cache of the loaded state");
+		rc = 1;
+		goto out;
+	}
+	if (gc != g0) {
+		snprintf(res->note, sizeof res->note,
+			 "the ruleset changed since the cache was written (generation %u, cached %u)",
+			 g0, gc);
+		rc = 1;
+		goto out;
+	}
+	ov.c = cache;
+	res->cached = true;
+	res->generation = enf_cache_generation(cache);
+	for (size_t i = 0; i < nch; i++) {
+		char chain[CHAIN_LEN];
+		int fam = ch[i].prefix.family == P25_INET ? 0 : 1;
+		/* an org that is not enforced has nothing loaded: no change */
+		p25_nft_chain_name(chain, sizeof chain, 0, ch[i].org);
+		if (!enf_cache_has_chain(cache, chain))
+			continue;
+		del.n = ins.n = 0;
+		if (enf_permit_delta(fam, &ch[i].prefix, ch[i].cover, ch[i].ncover, enf_overlay_view,
+				     &ov, &del, &ins) < 0)
+			goto oom;
+		for (size_t k = 0; k < del.n; k++)
+			if (enf_overlay_put(&ov, del.v[k].lo == del.v[k].hi ? SET_HOSTS(fam)
+									     : SET_PERMIT(fam),
+					    &del.v[k], false) < 0)
+				goto oom;
+		for (size_t k = 0; k < ins.n; k++)
+			if (enf_overlay_put(&ov, ins.v[k].lo == ins.v[k].hi ? SET_HOSTS(fam)
+									     : SET_PERMIT(fam),
+					    &ins.v[k], true) < 0)
+				goto oom;
+	}
+	res->read_ms = ms_since(&t0);
+	nl_begin(&n);
+	for (int s = 0; s < NSETS; s++) {
+		if (put_elems(&n, s, ov.del[s].v, ov.del[s].n, true) < 0)
+			goto oom;
+		res->removed += ov.del[s].n;
+	}
+	for (int s = 0; s < NSETS; s++) {
+		if (put_elems(&n, s, ov.add[s].v, ov.add[s].n, false) < 0)
+			goto oom;
+		res->added += ov.add[s].n;
+	}
+	res->messages = n.msgs;
+	res->bytes = n.len;
+	if (o->dry_run || n.msgs == 0) {
+		rc = 0;
+		goto out;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (nl_commit(&n) < 0) {
+		/* the kernel holds something else than the cache says: start over from it */
+		enf_cache_forget(cache);
+		snprintf(res->note, sizeof res->note, "%.300s", err);
+		rc = 1;
+		goto out;
+	}
+	res->commit_ms = ms_since(&t0);
+	clock_gettime(CLOCK_MONOTONIC, &res->committed_at);
+	rc = 0;
+	if (get_genid(&n, &g1) < 0 || g1 != g0 + 1 || enf_cache_append(cache, &ov, g1) < 0) {
+		enf_cache_forget(cache);
+		snprintf(res->note, sizeof res->note,
+			 "another commit ran alongside (ruleset generation %u, then %u): the next "
+			 "sync reads the kernel back", g0, g1);
+	}
+	goto out;
+oom:
+	snprintf(err, errlen, "out of memory");
+	rc = -1;
+out:
+	free(del.v);
+	free(ins.v);
+	enf_overlay_free(&ov);
+	enf_cache_close(cache);
+	nl_close(&n);
 	return rc;
 }
 

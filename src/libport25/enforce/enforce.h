@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -31,6 +32,12 @@ struct p25_enforce_opts {
 	p25_time now;	 /* permits expired at this time are left out */
 	int nflog_group; /* as p25_compile_opts: 0 the default 25, negative none */
 	bool dry_run;	 /* compute and build everything, send nothing */
+	/*
+	 * Where the cache of the loaded state lives (one file per network
+	 * namespace; /run/port25 for the CLI).  NULL: no cache, sync reads the
+	 * kernel back each time and p25_enforce_update always declines.
+	 */
+	const char *state_dir;
 };
 
 struct p25_enforce_result {
@@ -42,6 +49,9 @@ struct p25_enforce_result {
 	size_t chains_added, chains_removed, chains_rewritten;
 	size_t messages, bytes; /* of the transaction; 0 when nothing was sent */
 	double compile_ms, read_ms, commit_ms; /* where the time went */
+	bool cached;	/* the loaded state came from the cache, not read back */
+	struct timespec committed_at; /* CLOCK_MONOTONIC: the kernel acknowledged, in force */
+	char note[320]; /* why the cache was not used, or was dropped */
 };
 
 int p25_enforce_apply(const struct p25_model *m, const struct p25_enforce_opts *o,
@@ -51,6 +61,28 @@ int p25_enforce_apply_plan(const struct p25_nft_plan *plan, const struct p25_enf
 			   struct p25_enforce_result *res, char *err, size_t errlen);
 int p25_enforce_sync(const struct p25_model *m, const struct p25_enforce_opts *o,
 		     struct p25_enforce_result *res, char *err, size_t errlen);
+/*
+ * One permit changed: its prefix in org `org`, and what of that prefix is
+ * still permitted afterwards, `cover`: the prefix itself when the permit
+ * came into force, else the org's other permits valid now that overlap it
+ * (usually none).  Whether the org is enforced comes from what is loaded.
+ */
+struct p25_enforce_change {
+	const char *org;
+	struct p25_prefix prefix;
+	const struct p25_prefix *cover;
+	size_t ncover;
+};
+/*
+ * The targeted path: the element changes these permit changes make, computed
+ * from the changes and the cached loaded state around them (no compile, no
+ * read-back), sent in one transaction.  Returns 1, with res->note saying why,
+ * when the cache cannot vouch for the kernel's state (none, or the ruleset's
+ * generation moved since): run p25_enforce_sync then.
+ */
+int p25_enforce_update(const struct p25_enforce_change *ch, size_t n,
+		       const struct p25_enforce_opts *o, struct p25_enforce_result *res, char *err,
+		       size_t errlen);
 /* Remove table inet port25 only; *existed says whether there was one. */
 int p25_enforce_flush(bool *existed, char *err, size_t errlen);
 /*
