@@ -1,6 +1,8 @@
 /* port25 enforce: the registry's policy in this gateway's kernel, table inet port25 only. */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 static const char enforce_usage[] =
 	"usage: port25 enforce apply [--dry-run] [--nflog-group N]\n"
 	"       port25 enforce sync [--dry-run] [--nflog-group N]\n"
+	"       port25 enforce sync --wait [--interval SECONDS] [--nflog-group N]\n"
 	"       port25 enforce status [--json]\n"
 	"       port25 enforce flush\n"
 	"\n"
@@ -21,6 +24,10 @@ static const char enforce_usage[] =
 	"        activated or suspended) as element updates in one transaction; loads the\n"
 	"        whole table when there is none.  Run it after registry changes and when\n"
 	"        a permit expires (a timer, or the watch daemon)\n"
+	"        --wait: keep running; sync, then sleep until the next permit expiry or\n"
+	"        --interval seconds (default 60), whichever comes first, and again; a\n"
+	"        SIGHUP syncs at once, SIGTERM or SIGINT ends it (exit 0).  One line per\n"
+	"        change on stderr.  Follows the system clock, not $PORT25_NOW\n"
 	"status  what is loaded, whether it matches the registry now, and the counters\n"
 	"        of permitted and blocked connection attempts per organization\n"
 	"flush   remove table inet port25 (nothing else)\n"
@@ -99,12 +106,132 @@ static void print_status(const struct cli *cli, json_t *s)
 		       (long long)json_integer_value(json_object_get(v, "in_block")));
 }
 
+/*
+ * enforce sync --wait: what makes an expiry take effect by itself.  The
+ * kernel has no notion of a permit's end, so something must remove the
+ * element when it comes; this loop wakes at the earliest expiry in the
+ * registry (or after --interval, which also picks up changes made without
+ * --enforce) and syncs.  Signals are blocked except inside ppoll, so a
+ * SIGTERM arriving between the flag check and the sleep is never lost.
+ */
+static volatile sig_atomic_t wait_stop, wait_hup;
+
+static void on_wait_signal(int sig)
+{
+	if (sig == SIGHUP)
+		wait_hup = 1;
+	else
+		wait_stop = 1;
+}
+
+static const char *utc_now(char *buf, size_t len)
+{
+	return p25_time_format(p25_time_now(), buf, len);
+}
+
+/* The earliest expiry still ahead (as p25_policy_next_expiry, without building a policy). */
+static p25_time model_next_expiry(const struct p25_model *m, p25_time now)
+{
+	p25_time next = 0;
+
+	for (size_t i = 0; i < m->npermits; i++) {
+		p25_time e = m->permits[i].expires;
+		if (e > now && (next == 0 || e < next))
+			next = e;
+	}
+	return next;
+}
+
+static int enforce_wait(struct cli *cli, struct p25_enforce_opts *o, int interval)
+{
+	struct sigaction sa = {0};
+	sigset_t block, orig;
+	char ts[P25_TIME_STRLEN + 8], when[P25_TIME_STRLEN + 8], err[512];
+	p25_time last_next = -1;
+	bool first = true, failing = false;
+
+	sa.sa_handler = on_wait_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &orig);
+	sigdelset(&orig, SIGTERM);
+	sigdelset(&orig, SIGINT);
+	sigdelset(&orig, SIGHUP);
+	fprintf(stderr, "%s enforce sync --wait: started (interval %d s)\n", utc_now(ts, sizeof ts),
+		interval);
+	while (!wait_stop) {
+		struct p25_enforce_result r;
+		struct p25_model m;
+		p25_time now = p25_time_now(), next = 0, wake;
+		int rc;
+
+		wait_hup = 0;
+		o->now = now;
+		p25_model_init(&m);
+		rc = p25_registry_load_model(cli->reg, &m);
+		if (rc != 0) {
+			const char *msg = p25_registry_error(cli->reg);
+			fprintf(stderr, "%s enforce sync: registry: %s\n", utc_now(ts, sizeof ts),
+				msg && *msg ? msg : "cannot load the model");
+			failing = true;
+		} else if (p25_enforce_sync(&m, o, &r, err, sizeof err) < 0) {
+			/* The kernel keeps the previous state; try again soon. */
+			fprintf(stderr, "%s enforce sync: %s\n", utc_now(ts, sizeof ts), err);
+			failing = true;
+		} else {
+			next = model_next_expiry(&m, now);
+			if (r.full || r.messages > 0 || first || failing)
+				fprintf(stderr,
+					"%s enforce sync: %s, %zu intervals (+%zu -%zu), chains +%zu ~%zu -%zu, "
+					"commit %.1f ms%s%s\n",
+					utc_now(ts, sizeof ts),
+					r.full ? "full table" : r.messages ? "update" : "in sync",
+					r.intervals, r.added, r.removed, r.chains_added,
+					r.chains_rewritten, r.chains_removed, r.commit_ms,
+					r.note[0] ? "; " : "", r.note);
+			if (next != last_next)
+				fprintf(stderr, "%s enforce sync: next expiry %s\n", utc_now(ts, sizeof ts),
+					next ? p25_time_format(next, when, sizeof when) : "none");
+			last_next = next;
+			first = failing = false;
+		}
+		p25_model_free(&m);
+		/* Wake at the expiry itself: a permit is out at the second it expires. */
+		wake = now + (failing ? (interval < 5 ? interval : 5) : interval);
+		if (next && next < wake)
+			wake = next;
+		while (!wait_stop && !wait_hup) {
+			struct timespec rt, left;
+			clock_gettime(CLOCK_REALTIME, &rt);
+			if (rt.tv_sec >= wake)
+				break;
+			left.tv_sec = wake - rt.tv_sec - 1;
+			left.tv_nsec = 1000000000L - rt.tv_nsec;
+			/* EINTR is the signal; the flags say which. */
+			ppoll(NULL, 0, &left, &orig);
+		}
+		if (wait_hup && !wait_stop)
+			fprintf(stderr, "%s enforce sync: SIGHUP, syncing now\n", utc_now(ts, sizeof ts));
+	}
+	fprintf(stderr, "%s enforce sync --wait: stopping\n", utc_now(ts, sizeof ts));
+	sigprocmask(SIG_SETMASK, &orig, NULL);
+	return EXIT_OK;
+}
+
 int cmd_enforce(struct cli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"dry-run", no_argument, NULL, 'n'},
 		{"nflog-group", required_argument, NULL, 'g'},
 		{"json", no_argument, NULL, 'j'},
+		{"wait", no_argument, NULL, 'w'},
+		{"interval", required_argument, NULL, 'i'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -113,7 +240,8 @@ int cmd_enforce(struct cli *cli, int argc, char **argv)
 	struct p25_model m;
 	const char *verb;
 	char err[512];
-	int c, rc;
+	int c, rc, interval = 60;
+	bool wait = false;
 
 	if (cli_wants_help(argc, argv, enforce_usage))
 		return EXIT_OK;
@@ -126,6 +254,18 @@ int cmd_enforce(struct cli *cli, int argc, char **argv)
 		switch (c) {
 		case 'n': o.dry_run = true; break;
 		case 'j': cli->json = true; break;
+		case 'w': wait = true; break;
+		case 'i': {
+			char *end;
+			errno = 0;
+			long v = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < 1 || v > 86400)
+				return cli_fail(EXIT_USAGE,
+						"--interval: '%s' is not a number of seconds 1..86400",
+						optarg);
+			interval = (int)v;
+			break;
+		}
 		case 'g': {
 			char *end;
 			errno = 0;
@@ -141,6 +281,8 @@ int cmd_enforce(struct cli *cli, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_fail(EXIT_USAGE, "enforce %s: unexpected argument '%s'", verb, argv[optind]);
+	if (wait && (strcmp(verb, "sync") != 0 || o.dry_run))
+		return cli_fail(EXIT_USAGE, "--wait goes with enforce sync only (and not --dry-run)");
 	if (strcmp(verb, "flush") == 0) {
 		bool existed;
 		if (p25_enforce_flush(&existed, err, sizeof err) < 0)
@@ -154,6 +296,10 @@ int cmd_enforce(struct cli *cli, int argc, char **argv)
 	rc = cli_open_registry(cli);
 	if (rc != EXIT_OK)
 		return rc;
+	if (wait) {
+		o.state_dir = cli_state_dir();
+		return enforce_wait(cli, &o, interval);
+	}
 	p25_model_init(&m);
 	rc = p25_registry_load_model(cli->reg, &m);
 	if (rc != 0) {
