@@ -32,6 +32,9 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 LIB       := $(BUILD)/libport25.a
 CLI       := $(BUILD)/port25
 
+# Keep object files of the test binaries between runs.
+.SECONDARY:
+
 .PHONY: all deps check test unit cli-tests asan demo bench fuzz format clean
 all: $(CLI) $(TEST_BINS)
 
