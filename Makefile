@@ -4,8 +4,10 @@
 
 BUILD     ?= build
 CC        ?= cc
-PKGS      := sqlite3 jansson libpcap zlib libmnl libnftnl libcurl libnetfilter_log
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# libcurl is loaded at run time by the verify module (its headers are needed here,
+# its thirty-odd shared libraries are not, at every process start).
+PKGS      := sqlite3 jansson libpcap zlib libmnl libnftnl libnetfilter_log
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libcurl 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_LIBS  := $(shell pkg-config --libs cmocka 2>/dev/null)
 

@@ -5,32 +5,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
 #include "cli.h"
 #include "policy/policy.h"
 #include "verify/verify.h"
 
 static const char verify_usage[] =
-	"usage: port25 verify [--json] [ADDRESS...] [--expect-blocked ADDRESS]...\n"
-	"                     [--mx HOST[:PORT]]... [--from-bind] [--rcpt ADDR] [--from ADDR]\n"
-	"                     [--helo NAME] [--timeout S]\n"
-	"\n"
-	"For every permitted server (each valid permit; a prefix permit's first host),\n"
-	"or for the ADDRESSes given, check that the policy permits TCP port 25 from it.\n"
-	"With --mx, also send a test message with a unique id (port25-verify-...) to\n"
-	"RCPT through that test mail exchanger on its port (default 25), and check that\n"
-	"465 and 587 on it are open.  --mx may be given once per address family; each\n"
-	"server uses the exchanger of its own family.  --from-bind sends from the\n"
-	"server's own address (run verify on the server, in its network or in a test\n"
-	"namespace, where that address is local).\n"
-	"\n"
-	"--expect-blocked ADDRESS checks the other way round: the policy blocks it,\n"
-	"port 25 on the exchanger does not connect (no message is sent), and 465 and\n"
-	"587 still do.\n"
-	"\n"
-	"Prints pass or fail per address with reasons and timings; exit 1 if any fails.\n"
-	"The policy is evaluated at the current time, or at $PORT25_NOW.\n";
+    "usage: port25 verify [--json] [ADDRESS...] [--expect-blocked ADDRESS]...\n"
+    "                     [--mx HOST[:PORT]]... [--from-bind] [--rcpt ADDR] [--from ADDR]\n"
+    "                     [--helo NAME] [--timeout S]\n"
+    "\n"
+    "For every permitted server (each valid permit; a prefix permit's first host),\n"
+    "or for the ADDRESSes given, check that the policy permits TCP port 25 from it.\n"
+    "With --mx, also send a test message with a unique id (port25-verify-...) to\n"
+    "RCPT through that test mail exchanger on its port (default 25), and check that\n"
+    "465 and 587 on it are open.  --mx may be given once per address family; each\n"
+    "server uses the exchanger of its own family.  --from-bind sends from the\n"
+    "server's own address (run verify on the server, in its network or in a test\n"
+    "namespace, where that address is local).\n"
+    "\n"
+    "--expect-blocked ADDRESS checks the other way round: the policy blocks it,\n"
+    "port 25 on the exchanger does not connect (no message is sent), and 465 and\n"
+    "587 still do.\n"
+    "\n"
+    "Prints pass or fail per address with reasons and timings; exit 1 if any fails.\n"
+    "The policy is evaluated at the current time, or at $PORT25_NOW.\n";
 
 enum {
 	OPT_EXPECT_BLOCKED = 256,
@@ -59,9 +57,9 @@ static void print_result(const struct p25_verify_result *r, const struct p25_mod
 		printf("  (must be blocked)");
 	if (pi >= 0) {
 		const struct p25_permit *pm = &m->permits[pi];
-		printf("  permit #%lld %s %s %s \"%s\"", (long long)pm->id,
-		       m->orgs[pm->org].handle, p25_prefix_format(&pm->prefix, a, sizeof a),
-		       p25_kind_name(pm->kind), pm->description);
+		printf("  permit #%lld %s %s %s \"%s\"", (long long)pm->id, m->orgs[pm->org].handle,
+		       p25_prefix_format(&pm->prefix, a, sizeof a), p25_kind_name(pm->kind),
+		       pm->description);
 	} else if (r->decision.org >= 0) {
 		printf("  org %s", m->orgs[r->decision.org].handle);
 	}
@@ -94,22 +92,22 @@ static int add_target(struct p25_verify_target **v, size_t *n, const char *text,
 int cmd_verify(struct cli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{"expect-blocked", required_argument, NULL, OPT_EXPECT_BLOCKED},
-		{"mx", required_argument, NULL, OPT_MX},
-		{"from-bind", no_argument, NULL, OPT_FROM_BIND},
-		{"timeout", required_argument, NULL, OPT_TIMEOUT},
-		{"rcpt", required_argument, NULL, OPT_RCPT},
-		{"from", required_argument, NULL, OPT_FROM},
-		{"helo", required_argument, NULL, OPT_HELO},
-		{NULL, 0, NULL, 0},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"expect-blocked", required_argument, NULL, OPT_EXPECT_BLOCKED},
+	    {"mx", required_argument, NULL, OPT_MX},
+	    {"from-bind", no_argument, NULL, OPT_FROM_BIND},
+	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"rcpt", required_argument, NULL, OPT_RCPT},
+	    {"from", required_argument, NULL, OPT_FROM},
+	    {"helo", required_argument, NULL, OPT_HELO},
+	    {NULL, 0, NULL, 0},
 	};
 	struct p25_verify_mx mx[P25_VERIFY_MAX_MX];
 	struct p25_verify_opts o = {
-		.mx = mx,
-		.timeout_ms = 10000,
-		.mail_from = "port25-verify@port25.invalid",
+	    .mx = mx,
+	    .timeout_ms = 10000,
+	    .mail_from = "port25-verify@port25.invalid",
 	};
 	struct p25_verify_target *targets = NULL;
 	struct p25_verify_result res;
@@ -118,46 +116,64 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	size_t ntargets = 0, passed = 0, failed = 0;
 	char err[512], at[P25_TIME_STRLEN], mxs[64];
 	json_t *results = NULL;
-	bool curl_up = false;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
-		case 'j': cli->json = true; break;
-		case 'h': fputs(verify_usage, stdout); rc = EXIT_OK; goto out;
+		case 'j':
+			cli->json = true;
+			break;
+		case 'h':
+			fputs(verify_usage, stdout);
+			rc = EXIT_OK;
+			goto out;
 		case OPT_EXPECT_BLOCKED:
 			if ((rc = add_target(&targets, &ntargets, optarg, true)) != EXIT_OK)
 				goto out;
 			break;
 		case OPT_MX:
 			if (p25_verify_mx_parse(optarg, mx, P25_VERIFY_MAX_MX, &o.nmx, err,
-						sizeof err) < 0) {
+			                        sizeof err) < 0) {
 				rc = cli_fail(EXIT_USAGE, "verify: %s", err);
 				goto out;
 			}
 			break;
-		case OPT_FROM_BIND: o.bind_source = true; break;
+		case OPT_FROM_BIND:
+			o.bind_source = true;
+			break;
 		case OPT_TIMEOUT: {
 			char *end;
 			double s = strtod(optarg, &end);
 			if (end == optarg || *end || !isfinite(s) || s <= 0 || s > 600) {
-				rc = cli_fail(EXIT_USAGE, "verify: --timeout '%s': want seconds, 0 < S <= 600", optarg);
+				rc = cli_fail(EXIT_USAGE,
+				              "verify: --timeout '%s': want seconds, 0 < S <= 600",
+				              optarg);
 				goto out;
 			}
 			o.timeout_ms = (int)ceil(s * 1000);
 			break;
 		}
-		case OPT_RCPT: o.rcpt = optarg; break;
-		case OPT_FROM: o.mail_from = optarg; break;
-		case OPT_HELO: o.helo = optarg; break;
-		default: fputs(verify_usage, stderr); rc = EXIT_USAGE; goto out;
+		case OPT_RCPT:
+			o.rcpt = optarg;
+			break;
+		case OPT_FROM:
+			o.mail_from = optarg;
+			break;
+		case OPT_HELO:
+			o.helo = optarg;
+			break;
+		default:
+			fputs(verify_usage, stderr);
+			rc = EXIT_USAGE;
+			goto out;
 		}
 	}
 	for (int i = optind; i < argc; i++)
 		if ((rc = add_target(&targets, &ntargets, argv[i], false)) != EXIT_OK)
 			goto out;
 	if (o.nmx > 0 && (!o.rcpt || !*o.rcpt)) {
-		rc = cli_fail(EXIT_USAGE, "verify: --mx needs --rcpt, the test mailbox at the exchanger");
+		rc = cli_fail(EXIT_USAGE,
+		              "verify: --mx needs --rcpt, the test mailbox at the exchanger");
 		goto out;
 	}
 	/* Addresses go into the SMTP envelope: refuse what would break the command line. */
@@ -193,11 +209,10 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		goto out_model;
 	}
 	if (o.nmx > 0) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
-			rc = cli_fail(EXIT_SYSTEM, "verify: libcurl failed to initialize");
+		if (p25_verify_init(err, sizeof err) < 0) {
+			rc = cli_fail(EXIT_SYSTEM, "verify: %s", err);
 			goto out_model;
 		}
-		curl_up = true;
 	}
 
 	p25_time_format(cli->now, at, sizeof at);
@@ -224,8 +239,8 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	}
 	if (cli->json) {
 		json_t *doc = json_pack("{s:s, s:o, s:I, s:I, s:b}", "at", at, "servers", results,
-					"passed", (json_int_t)passed, "failed", (json_int_t)failed,
-					"pass", failed == 0);
+		                        "passed", (json_int_t)passed, "failed", (json_int_t)failed,
+		                        "pass", failed == 0);
 		results = NULL;
 		cli_print_json(doc);
 		json_decref(doc);
@@ -238,8 +253,6 @@ out_model:
 	p25_policy_free(pol);
 	p25_model_free(&model);
 out:
-	if (curl_up)
-		curl_global_cleanup();
 	free(targets);
 	return rc;
 }

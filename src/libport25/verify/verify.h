@@ -95,6 +95,12 @@ struct p25_verify_result {
 };
 
 /* Run every check for one target. */
+/*
+ * Load and initialise libcurl, which the SMTP check needs; 0, or -1 with err
+ * saying why.  Other checks run without it.
+ */
+int p25_verify_init(char *err, size_t errlen);
+
 void p25_verify_run(const struct p25_policy *pol, const struct p25_verify_target *t,
 		    const struct p25_verify_opts *o, struct p25_verify_result *r);
 
