@@ -69,15 +69,14 @@ struct host {
 	uint16_t vlan;
 };
 
-static struct host H4(uint32_t v)
-{
+static struct host H4(uint32_t v) {
 	struct host h = {0};
 	put32be(h.a, v);
 	return h;
 }
 
-static struct host H6(uint16_t last)
-{
+static struct host
+H6(uint16_t last) {
 	struct host h = {.v6 = 1, .a = {0x20, 0x01, 0x0d, 0xb8, 0, 1}};
 	put16be(h.a + 14, last);
 	return h;
@@ -85,7 +84,7 @@ static struct host H6(uint16_t last)
 
 struct gen {
 	struct wb file;
-	uint32_t snaplen;  /* 0: whole packets */
+	uint32_t snaplen; /* 0: whole packets */
 	uint64_t packets;
 };
 
@@ -102,8 +101,8 @@ static void gen_start(struct gen *g)
 
 /* One TCP segment from a to b at time t (microseconds). */
 static void seg(struct gen *g, uint64_t t, const struct host *a, const struct host *b,
-		uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack,
-		const void *data, size_t n)
+                uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack,
+                const void *data, size_t n)
 {
 	uint8_t f[1600] = {0};
 	size_t o = 12, ip, iplen;
@@ -165,7 +164,7 @@ enum outcome { OK, NOANSWER, RESET };
  * (even index, starting with the banner) and client (odd), then FIN.
  */
 static uint64_t conn(struct gen *g, uint64_t t, const struct host *c, const struct host *s,
-		     uint16_t cport, uint16_t sport, enum outcome oc, const char *const *lines)
+                     uint16_t cport, uint16_t sport, enum outcome oc, const char *const *lines)
 {
 	uint32_t cs = 1000 + cport * 7u, ss = 50000 + cport * 13u;
 	const uint8_t SYN = 2, ACK = 16, RST = 4, FIN = 1, PSH = 8;
@@ -205,43 +204,66 @@ static uint64_t conn(struct gen *g, uint64_t t, const struct host *c, const stru
 	return t + 1000;
 }
 
-#define T0 1700000000000000ULL /* 2023-11-14T22:13:20Z, in microseconds */
+#define T0   1700000000000000ULL /* 2023-11-14T22:13:20Z, in microseconds */
 #define HOUR 3600000000ULL
-#define MIN 60000000ULL
+#define MIN  60000000ULL
 
 /* The addresses of the scenario. */
-#define MTA 0x0a00000a	 /* 10.0.0.10: unregistered mail server */
+#define MTA   0x0a00000a /* 10.0.0.10: unregistered mail server */
 #define RELAY 0x0a00000b /* 10.0.0.11: permitted relay */
-#define SUBC 0x0a000014	 /* 10.0.0.20: submission-only client */
-#define BOT 0x0a000042	 /* 10.0.0.66: bot, VLAN 42 */
-#define MTA6 0x10	 /* 2001:db8:1::10 */
-#define SUB6 0x20	 /* 2001:db8:1::20 */
-#define CUT 0x0a000063	 /* 10.0.0.99: cut by the snap length */
+#define SUBC  0x0a000014 /* 10.0.0.20: submission-only client */
+#define BOT   0x0a000042 /* 10.0.0.66: bot, VLAN 42 */
+#define MTA6  0x10       /* 2001:db8:1::10 */
+#define SUB6  0x20       /* 2001:db8:1::20 */
+#define CUT   0x0a000063 /* 10.0.0.99: cut by the snap length */
 
 static void build_scenario(struct gen *g)
 {
 	static const char *const delivery[] = {
-		"220 mx.example.net ESMTP\r\n", "EHLO mail.example.org\r\n",
-		"250-mx.example.net\r\n250-PIPELINING\r\n250 STARTTLS\r\n",
-		"MAIL FROM:<alerts@example.org>\r\n", "250 2.1.0 Ok\r\n",
-		"RCPT TO:<bob@example.net>\r\n", "250 2.1.5 Ok\r\n", "DATA\r\n",
-		"354 End data with <CR><LF>.<CR><LF>\r\n",
-		"Subject: report\r\n\r\nall quiet\r\n..and a stuffed dot\r\n.\r\n",
-		"250 2.0.0 Ok: queued\r\n", "QUIT\r\n", "221 Bye\r\n", NULL,
+	    "220 mx.example.net ESMTP\r\n",
+	    "EHLO mail.example.org\r\n",
+	    "250-mx.example.net\r\n250-PIPELINING\r\n250 STARTTLS\r\n",
+	    "MAIL FROM:<alerts@example.org>\r\n",
+	    "250 2.1.0 Ok\r\n",
+	    "RCPT TO:<bob@example.net>\r\n",
+	    "250 2.1.5 Ok\r\n",
+	    "DATA\r\n",
+	    "354 End data with <CR><LF>.<CR><LF>\r\n",
+	    "Subject: report\r\n\r\nall quiet\r\n..and a stuffed dot\r\n.\r\n",
+	    "250 2.0.0 Ok: queued\r\n",
+	    "QUIT\r\n",
+	    "221 Bye\r\n",
+	    NULL,
 	};
 	static const char *const tls[] = {
-		"220 mx.example.com ESMTP\r\n", "EHLO mail.example.org\r\n",
-		"250-mx.example.com\r\n250 STARTTLS\r\n", "STARTTLS\r\n", "220 2.0.0 Ready\r\n",
-		"\x16\x03\x01 binary hello", "\x16\x03\x03 binary", NULL,
+	    "220 mx.example.com ESMTP\r\n",
+	    "EHLO mail.example.org\r\n",
+	    "250-mx.example.com\r\n250 STARTTLS\r\n",
+	    "STARTTLS\r\n",
+	    "220 2.0.0 Ready\r\n",
+	    "\x16\x03\x01 binary hello",
+	    "\x16\x03\x03 binary",
+	    NULL,
 	};
 	static const char *const inbound[] = {
-		"220 mail.example.org ESMTP Postfix\r\n", "EHLO sender.example.com\r\n",
-		"250 mail.example.org\r\n", "QUIT\r\n", "221 Bye\r\n", NULL,
+	    "220 mail.example.org ESMTP Postfix\r\n",
+	    "EHLO sender.example.com\r\n",
+	    "250 mail.example.org\r\n",
+	    "QUIT\r\n",
+	    "221 Bye\r\n",
+	    NULL,
 	};
 	static const char *const spam[] = {
-		"220 mx ESMTP\r\n", "HELO 10.0.0.66\r\n", "250 mx\r\n",
-		"MAIL FROM:<x@random%d.biz>\r\n", "250 Ok\r\n", "RCPT TO:<victim@target.com>\r\n",
-		"550 5.7.1 Rejected: listed\r\n", "QUIT\r\n", "221 Bye\r\n", NULL,
+	    "220 mx ESMTP\r\n",
+	    "HELO 10.0.0.66\r\n",
+	    "250 mx\r\n",
+	    "MAIL FROM:<x@random%d.biz>\r\n",
+	    "250 Ok\r\n",
+	    "RCPT TO:<victim@target.com>\r\n",
+	    "550 5.7.1 Rejected: listed\r\n",
+	    "QUIT\r\n",
+	    "221 Bye\r\n",
+	    NULL,
 	};
 	static const char *const submit[] = {"220 smtp ready\r\n", "EHLO laptop\r\n", NULL};
 	struct host mta = H4(MTA), relay = H4(RELAY), subc = H4(SUBC), bot = H4(BOT);
@@ -261,7 +283,8 @@ static void build_scenario(struct gen *g)
 			conn(g, t + MIN, &mta6, &mx6, port++, 25, OK, delivery);
 		}
 		if (hr % 6 == 0)
-			conn(g, T0 + hr * HOUR + 30 * MIN, &ext_sender, &mta, port++, 25, OK, inbound);
+			conn(g, T0 + hr * HOUR + 30 * MIN, &ext_sender, &mta, port++, 25, OK,
+			     inbound);
 	}
 	/* Queue retries to a dead destination: 5, 10, 20, 40 minutes apart. */
 	uint64_t rt = T0 + 2 * HOUR + 10 * MIN;
@@ -278,9 +301,10 @@ static void build_scenario(struct gen *g)
 	for (int i = 0; i < 10; i++) {
 		struct host smarthost = H4(0xcb007119), smarthost6 = H6(0x587);
 		smarthost6.a[5] = 7;
-		conn(g, T0 + (uint64_t)i * HOUR + 5 * MIN, &subc, &smarthost, port++, i % 2 ? 587 : 465,
-		     OK, submit);
-		conn(g, T0 + (uint64_t)i * HOUR + 6 * MIN, &sub6, &smarthost6, port++, 587, OK, submit);
+		conn(g, T0 + (uint64_t)i * HOUR + 5 * MIN, &subc, &smarthost, port++,
+		     i % 2 ? 587 : 465, OK, submit);
+		conn(g, T0 + (uint64_t)i * HOUR + 6 * MIN, &sub6, &smarthost6, port++, 587, OK,
+		     submit);
 	}
 	/* The bot: 300 addresses in ten minutes, a third answered, many refused. */
 	uint64_t bt = T0 + 30 * HOUR;
@@ -292,7 +316,10 @@ static void build_scenario(struct gen *g)
 		snprintf(mail, sizeof mail, "MAIL FROM:<x@random%d.biz>\r\n", i);
 		lines[3] = mail;
 		conn(g, bt + (uint64_t)i * 2000000, &bot, &victim, port++, 25,
-		     i % 3 == 0 ? OK : i % 3 == 1 ? NOANSWER : RESET, (const char *const *)lines);
+		     i % 3 == 0   ? OK
+		     : i % 3 == 1 ? NOANSWER
+		                  : RESET,
+		     (const char *const *)lines);
 	}
 	/* Cut packets: a snap length of 60 bytes keeps the headers, loses the dialogue. */
 	struct host mx1 = H4(0xc6336401);
@@ -313,8 +340,8 @@ static void scenario_model(struct p25_model *m)
 
 	p25_model_init(m);
 	assert_int_equal(p25_model_add_org(m, 1, "campus", "Campus", P25_ENROLL_PENDING,
-					   P25_MODE_OUTBOUND, P25_ACTION_REJECT),
-			 0);
+	                                   P25_MODE_OUTBOUND, P25_ACTION_REJECT),
+	                 0);
 	assert_int_equal(p25_prefix_parse("10.0.0.0/24", 0, &p, &d), 0);
 	assert_int_equal(p25_model_add_space(m, 1, 0, &p, "campus v4"), 0);
 	assert_int_equal(p25_prefix_parse("2001:db8:1::/48", 0, &p, &d), 0);
@@ -382,15 +409,17 @@ static void test_scenario_classes(void **state)
 	assert_int_equal(h->out25.outcome[P25_AN_NOANSWER], 5);
 	assert_int_equal(p25_an_distinct_dests(h), 21);
 	assert_int_equal(h->in25.conns, 12);
-	assert_int_equal(h->smtp.messages, 72 * 2);
-	assert_int_equal(h->smtp.tls_ok, 72);
+	assert_int_equal(h->smtp->messages, 72 * 2);
+	assert_int_equal(h->smtp->tls_ok, 72);
 	assert_true(h->retries >= 3);
 	assert_int_equal(h->days_active, 4); /* 72 hours from 22:13 UTC touch four dates */
-	assert_string_equal(h->smtp.helo_names[0], "mail.example.org");
-	assert_string_equal(h->smtp.banner, "mail.example.org ESMTP Postfix");
+	assert_string_equal(h->smtp->helo_names[0], "mail.example.org");
+	assert_string_equal(h->smtp->banner, "mail.example.org ESMTP Postfix");
 	assert_non_null(strstr(h->reasons, "steady"));
 	/* Messages: the body less the dot line, with the stuffed dot as sent. */
-	assert_int_equal(h->smtp.msg_bytes, 72 * 2 * strlen("Subject: report\r\n\r\nall quiet\r\n..and a stuffed dot\r\n"));
+	assert_int_equal(h->smtp->msg_bytes,
+	                 72 * 2 *
+	                     strlen("Subject: report\r\n\r\nall quiet\r\n..and a stuffed dot\r\n"));
 
 	h = find(a, "2001:db8:1::10");
 	assert_string_equal(p25_an_class_name(h->cls), "unregistered-server");
@@ -405,9 +434,9 @@ static void test_scenario_classes(void **state)
 	assert_int_equal(h->out25.outcome[P25_AN_RESET], 100);
 	/* Past the exact set the count is an estimate: within 3%. */
 	assert_in_range(p25_an_distinct_dests(h), 291, 309);
-	assert_int_equal(h->smtp.replies[5], 100);
-	assert_int_equal(h->smtp.helo_bare_ip, 100);
-	assert_int_equal(h->smtp.sender_domains, 100);
+	assert_int_equal(h->smtp->replies[5], 100);
+	assert_int_equal(h->smtp->helo_bare_ip, 100);
+	assert_int_equal(h->smtp->sender_domains, 100);
 	assert_non_null(strstr(h->reasons, "fan-out"));
 
 	h = find(a, "10.0.0.20");
@@ -426,8 +455,8 @@ static void test_scenario_classes(void **state)
 	assert_int_equal(h->out25.conns, 1);
 	assert_int_equal(h->out25.outcome[P25_AN_ESTABLISHED], 1);
 	assert_true(p25_an_stats(a)->decode.count[P25_DEC_TRUNC_IP] +
-			    p25_an_stats(a)->decode.count[P25_DEC_TRUNC_TCP] >
-		    0);
+	                p25_an_stats(a)->decode.count[P25_DEC_TRUNC_TCP] >
+	            0);
 
 	/* No external host is reported. */
 	p25_an_hosts(a, &n);
@@ -468,7 +497,8 @@ static void test_reports(void **state)
 	f = open_memstream(&buf, &len);
 	assert_int_equal(p25_an_suggest_csv(a, "noc", f), 2);
 	fclose(f);
-	assert_non_null(strstr(buf, "org,address,kind,description,requested_by,approved_by,expires\n"));
+	assert_non_null(
+	    strstr(buf, "org,address,kind,description,requested_by,approved_by,expires\n"));
 	assert_non_null(strstr(buf, "campus,10.0.0.10,mail-server,"));
 	assert_non_null(strstr(buf, "campus,2001:db8:1::10,mail-server,"));
 	assert_null(strstr(buf, "10.0.0.66"));
@@ -482,11 +512,12 @@ static void test_reports(void **state)
 
 	j = p25_an_report_json(a);
 	assert_non_null(strstr(json_string_value(json_object_get(j, "summary")),
-			       "5 hosts send SMTP, 1 is permitted, 4 would be blocked, of which 2 "
-			       "look like servers to register before activation"));
+	                       "5 hosts send SMTP, 1 is permitted, 4 would be blocked, of which 2 "
+	                       "look like servers to register before activation"));
 
 	/* The streamed document is the tree's, plus the extra members. */
-	json_t *extra = json_pack("{s:i, s:s}", "memory_bytes", 7, "note", "q\"uote\\ \x01 \xc3\xa9");
+	json_t *extra =
+	    json_pack("{s:i, s:s}", "memory_bytes", 7, "note", "q\"uote\\ \x01 \xc3\xa9");
 	json_object_update(j, extra);
 	f = open_memstream(&buf, &len);
 	assert_int_equal(p25_an_report_json_stream(a, extra, f), 0);
@@ -561,7 +592,8 @@ static int to_flow(void *ctx, const struct p25_packet *p)
 		fs->v = realloc(fs->v, fs->cap * sizeof *fs->v);
 		assert_non_null(fs->v);
 	}
-	fs->v[fs->n++] = (struct frec){k, s.ip_len, 1, s.ts_ns / 1000000, s.ts_ns / 1000000, s.flags};
+	fs->v[fs->n++] =
+	    (struct frec){k, s.ip_len, 1, s.ts_ns / 1000000, s.ts_ns / 1000000, s.flags};
 	return 0;
 }
 
@@ -584,7 +616,7 @@ static void flow_template(struct p25_fenc *e, int ipfix, int v6)
 }
 
 static void export_flows(const struct flowset *fs, int ipfix, struct p25_flow_decoder *d,
-			 struct p25_analyzer *a)
+                         struct p25_analyzer *a)
 {
 	struct p25_fenc *e = calloc(1, sizeof *e);
 	uint32_t seq = 0;
@@ -799,9 +831,10 @@ static void test_config(void **state)
 	unlink(path);
 	for (int i = 0; p25_an_config_keys[i]; i++) {
 		p25_an_config_default(&c);
-		assert_int_equal(p25_an_config_set(&c, p25_an_config_keys[i], "20", err, sizeof err) == 0 ||
-					 strstr(err, "expected") != NULL,
-				 1);
+		assert_int_equal(
+		    p25_an_config_set(&c, p25_an_config_keys[i], "20", err, sizeof err) == 0 ||
+		        strstr(err, "expected") != NULL,
+		    1);
 	}
 }
 
@@ -826,16 +859,22 @@ static void test_real_captures(void **state)
 	static const struct {
 		const char *file;
 		const char *senders[3]; /* hosts opening port-25 connections */
-		const char *helo[3];	 /* their EHLO names */
-		const char *servers[3];	 /* hosts accepting them */
+		const char *helo[3];    /* their EHLO names */
+		const char *servers[3]; /* hosts accepting them */
 	} cases[] = {
-		{"mail_sender_client_1.pcapng", {"172.16.16.225"}, {"[172.16.16.225]"}, {"172.16.16.221"}},
-		{"mail_sender_attachment.pcapng", {"172.16.16.225"}, {"[172.16.16.225]"}, {"172.16.16.221"}},
-		{"mail_sender_server_2.pcapng",
-		 {"172.16.16.221", "172.16.16.225"},
-		 {"mail01", "[172.16.16.225]"},
-		 {"172.16.16.221", "172.16.16.231"}},
-		{"mail_receiver_server_3.pcapng", {"172.16.16.221"}, {"mail01"}, {"172.16.16.231"}},
+	    {"mail_sender_client_1.pcapng",
+	     {"172.16.16.225"},
+	     {"[172.16.16.225]"},
+	     {"172.16.16.221"}},
+	    {"mail_sender_attachment.pcapng",
+	     {"172.16.16.225"},
+	     {"[172.16.16.225]"},
+	     {"172.16.16.221"}},
+	    {"mail_sender_server_2.pcapng",
+	     {"172.16.16.221", "172.16.16.225"},
+	     {"mail01", "[172.16.16.225]"},
+	     {"172.16.16.221", "172.16.16.231"}},
+	    {"mail_receiver_server_3.pcapng", {"172.16.16.221"}, {"mail01"}, {"172.16.16.231"}},
 	};
 	char dir[512], path[1024], err[512];
 	struct p25_prefix all[2];
@@ -859,15 +898,15 @@ static void test_real_captures(void **state)
 			const struct p25_an_host *x = find(a, cases[i].senders[k]);
 			want_send++;
 			assert_int_equal(x->out25.outcome[P25_AN_ESTABLISHED], 1);
-			assert_string_equal(x->smtp.helo_names[0], cases[i].helo[k]);
-			assert_int_equal(x->smtp.messages, 1);
+			assert_string_equal(x->smtp->helo_names[0], cases[i].helo[k]);
+			assert_int_equal(x->smtp->messages, 1);
 			assert_int_not_equal(x->cls, P25_AN_BOT);
 		}
 		for (size_t k = 0; k < 3 && cases[i].servers[k]; k++) {
 			const struct p25_an_host *x = find(a, cases[i].servers[k]);
 			want_srv++;
 			assert_int_equal(x->in25.conns, 1);
-			assert_true(strstr(x->smtp.banner, "ESMTP Postfix") != NULL);
+			assert_true(strstr(x->smtp->banner, "ESMTP Postfix") != NULL);
 		}
 		for (size_t k = 0; k < n; k++) {
 			nsend += h[k].out25.conns > 0;
@@ -915,10 +954,10 @@ static void test_truncated_file(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_dialogue),     cmocka_unit_test(test_config),
-		cmocka_unit_test(test_scenario_classes), cmocka_unit_test(test_reports),
-		cmocka_unit_test(test_netflow9),     cmocka_unit_test(test_ipfix),
-		cmocka_unit_test(test_real_captures), cmocka_unit_test(test_truncated_file),
+	    cmocka_unit_test(test_dialogue),         cmocka_unit_test(test_config),
+	    cmocka_unit_test(test_scenario_classes), cmocka_unit_test(test_reports),
+	    cmocka_unit_test(test_netflow9),         cmocka_unit_test(test_ipfix),
+	    cmocka_unit_test(test_real_captures),    cmocka_unit_test(test_truncated_file),
 	};
 
 	if (argc == 3 && strcmp(argv[1], "--write") == 0) {

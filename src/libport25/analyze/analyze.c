@@ -12,24 +12,24 @@
 #include "capture/capture.h"
 
 enum {
-	KIND_SMTP = 1,	/* port 25 */
-	KIND_SUB = 2,	/* 465, 587 */
+	KIND_SMTP = 1, /* port 25 */
+	KIND_SUB = 2,  /* 465, 587 */
 };
 
 struct an_conn {
 	struct p25_addr cli, srv;
 	uint16_t cport, sport;
-	uint32_t hnext;		   /* hash chain, index + 1 */
-	uint32_t prev, next;	   /* LRU list, index + 1 */
-	int32_t hcli, hsrv;	   /* internal host indices or -1 */
+	uint32_t hnext;      /* hash chain, index + 1 */
+	uint32_t prev, next; /* LRU list, index + 1 */
+	int32_t hcli, hsrv;  /* internal host indices or -1 */
 	uint64_t start_ns, last_ns;
-	uint32_t isn;		   /* client's SYN sequence number */
-	uint32_t seq_next[2];	   /* 0: client to server, 1: back */
+	uint32_t isn;         /* client's SYN sequence number */
+	uint32_t seq_next[2]; /* 0: client to server, 1: back */
 	bool seq_valid[2];
 	bool in_use;
-	bool syn;		   /* the client's SYN (or a flow with SYN) was seen */
-	bool synack;		   /* the server answered the SYN */
-	bool server_seen;	   /* anything at all from the server */
+	bool syn;         /* the client's SYN (or a flow with SYN) was seen */
+	bool synack;      /* the server answered the SYN */
+	bool server_seen; /* anything at all from the server */
 	bool server_rst;
 	bool counted;
 	uint8_t kind;
@@ -39,32 +39,33 @@ struct an_conn {
 	 * skipping is done here and the parser (kilobytes) not yet created.
 	 * Gaps seen meanwhile, per direction, are replayed into it.
 	 */
-	uint8_t lazy_skip;	   /* bit per direction */
+	uint8_t lazy_skip;  /* bit per direction */
+	int8_t recent_slot; /* the client's track.recent slot of this attempt, or -1 */
 	uint32_t lazy_gaps[2];
 	struct p25_smtp *smtp;
 };
 
 static const struct p25_an_config defaults = {
-	.fanout_window = 600,
-	.fanout_min = 50,
-	.failed_share = 0.5,
-	.failed_min_conns = 20,
-	.burst_per_minute = 30,
-	.reject_share = 0.3,
-	.reply_min = 10,
-	.helo_distinct_max = 3,
-	.size_cv = 0.05,
-	.size_min_msgs = 10,
-	.steady_days = 2,
-	.steady_hours = 6,
-	.retry_min = 60,
-	.retry_max = 6 * 3600,
-	.retry_count = 2,
-	.server_score = 3,
-	.bot_score = 4,
-	.conn_timeout = 300,
-	.max_conns = 1 << 20,
-	.max_hosts = 1 << 22,
+    .fanout_window = 600,
+    .fanout_min = 50,
+    .failed_share = 0.5,
+    .failed_min_conns = 20,
+    .burst_per_minute = 30,
+    .reject_share = 0.3,
+    .reply_min = 10,
+    .helo_distinct_max = 3,
+    .size_cv = 0.05,
+    .size_min_msgs = 10,
+    .steady_days = 2,
+    .steady_hours = 6,
+    .retry_min = 60,
+    .retry_max = 6 * 3600,
+    .retry_count = 2,
+    .server_score = 3,
+    .bot_score = 4,
+    .conn_timeout = 300,
+    .max_conns = 1 << 20,
+    .max_hosts = 1 << 22,
 };
 
 void p25_an_config_default(struct p25_an_config *c)
@@ -73,14 +74,17 @@ void p25_an_config_default(struct p25_an_config *c)
 }
 
 const char *const p25_an_config_keys[] = {
-	"fanout_window", "fanout_min", "failed_share", "failed_min_conns", "burst_per_minute",
-	"reject_share", "reply_min", "helo_distinct_max", "size_cv", "size_min_msgs",
-	"steady_days", "steady_hours", "retry_min", "retry_max", "retry_count", "server_score",
-	"bot_score", "conn_timeout", "max_conns", "max_hosts", NULL,
+    "fanout_window",    "fanout_min",        "failed_share",
+    "failed_min_conns", "burst_per_minute",  "reject_share",
+    "reply_min",        "helo_distinct_max", "size_cv",
+    "size_min_msgs",    "steady_days",       "steady_hours",
+    "retry_min",        "retry_max",         "retry_count",
+    "server_score",     "bot_score",         "conn_timeout",
+    "max_conns",        "max_hosts",         NULL,
 };
 
 int p25_an_config_set(struct p25_an_config *c, const char *key, const char *value, char *err,
-		      size_t errlen)
+                      size_t errlen)
 {
 	struct {
 		const char *name;
@@ -89,26 +93,26 @@ int p25_an_config_set(struct p25_an_config *c, const char *key, const char *valu
 		int *i;
 		double lo, hi;
 	} keys[] = {
-		{"fanout_window", &c->fanout_window, NULL, NULL, 1, 86400 * 30},
-		{"fanout_min", &c->fanout_min, NULL, NULL, 1, 1e9},
-		{"failed_share", NULL, &c->failed_share, NULL, 0, 1},
-		{"failed_min_conns", &c->failed_min_conns, NULL, NULL, 1, 1e9},
-		{"burst_per_minute", &c->burst_per_minute, NULL, NULL, 1, 1e9},
-		{"reject_share", NULL, &c->reject_share, NULL, 0, 1},
-		{"reply_min", &c->reply_min, NULL, NULL, 1, 1e9},
-		{"helo_distinct_max", &c->helo_distinct_max, NULL, NULL, 2, 1e9},
-		{"size_cv", NULL, &c->size_cv, NULL, 0, 10},
-		{"size_min_msgs", &c->size_min_msgs, NULL, NULL, 2, 1e9},
-		{"steady_days", &c->steady_days, NULL, NULL, 1, 62},
-		{"steady_hours", &c->steady_hours, NULL, NULL, 1, P25_AN_MAX_HOURS},
-		{"retry_min", &c->retry_min, NULL, NULL, 1, 86400 * 7},
-		{"retry_max", &c->retry_max, NULL, NULL, 1, 86400 * 7},
-		{"retry_count", &c->retry_count, NULL, NULL, 1, 1e9},
-		{"server_score", NULL, NULL, &c->server_score, 1, 100},
-		{"bot_score", NULL, NULL, &c->bot_score, 1, 100},
-		{"conn_timeout", &c->conn_timeout, NULL, NULL, 1, 86400},
-		{"max_conns", &c->max_conns, NULL, NULL, 16, 1 << 28},
-		{"max_hosts", &c->max_hosts, NULL, NULL, 16, 1 << 28},
+	    {"fanout_window", &c->fanout_window, NULL, NULL, 1, 86400 * 30},
+	    {"fanout_min", &c->fanout_min, NULL, NULL, 1, 1e9},
+	    {"failed_share", NULL, &c->failed_share, NULL, 0, 1},
+	    {"failed_min_conns", &c->failed_min_conns, NULL, NULL, 1, 1e9},
+	    {"burst_per_minute", &c->burst_per_minute, NULL, NULL, 1, 1e9},
+	    {"reject_share", NULL, &c->reject_share, NULL, 0, 1},
+	    {"reply_min", &c->reply_min, NULL, NULL, 1, 1e9},
+	    {"helo_distinct_max", &c->helo_distinct_max, NULL, NULL, 2, 1e9},
+	    {"size_cv", NULL, &c->size_cv, NULL, 0, 10},
+	    {"size_min_msgs", &c->size_min_msgs, NULL, NULL, 2, 1e9},
+	    {"steady_days", &c->steady_days, NULL, NULL, 1, 62},
+	    {"steady_hours", &c->steady_hours, NULL, NULL, 1, P25_AN_MAX_HOURS},
+	    {"retry_min", &c->retry_min, NULL, NULL, 1, 86400 * 7},
+	    {"retry_max", &c->retry_max, NULL, NULL, 1, 86400 * 7},
+	    {"retry_count", &c->retry_count, NULL, NULL, 1, 1e9},
+	    {"server_score", NULL, NULL, &c->server_score, 1, 100},
+	    {"bot_score", NULL, NULL, &c->bot_score, 1, 100},
+	    {"conn_timeout", &c->conn_timeout, NULL, NULL, 1, 86400},
+	    {"max_conns", &c->max_conns, NULL, NULL, 16, 1 << 28},
+	    {"max_hosts", &c->max_hosts, NULL, NULL, 16, 1 << 28},
 	};
 	char *end;
 	double v;
@@ -121,7 +125,7 @@ int p25_an_config_set(struct p25_an_config *c, const char *key, const char *valu
 		if (errno || end == value || *end || v < keys[k].lo || v > keys[k].hi ||
 		    (!keys[k].d && v != floor(v))) {
 			snprintf(err, errlen, "%s = '%s': expected %s from %g to %g", key, value,
-				 keys[k].d ? "a number" : "a whole number", keys[k].lo, keys[k].hi);
+			         keys[k].d ? "a number" : "a whole number", keys[k].lo, keys[k].hi);
 			return -1;
 		}
 		if (keys[k].u)
@@ -189,11 +193,16 @@ int p25_an_config_load(struct p25_an_config *c, const char *path, char *err, siz
 const char *p25_an_class_name(enum p25_an_class c)
 {
 	switch (c) {
-	case P25_AN_PERMITTED: return "permitted";
-	case P25_AN_SERVER: return "unregistered-server";
-	case P25_AN_BOT: return "suspected-bot";
-	case P25_AN_CLIENT: return "client-only";
-	default: return "unknown";
+	case P25_AN_PERMITTED:
+		return "permitted";
+	case P25_AN_SERVER:
+		return "unregistered-server";
+	case P25_AN_BOT:
+		return "suspected-bot";
+	case P25_AN_CLIENT:
+		return "client-only";
+	default:
+		return "unknown";
 	}
 }
 
@@ -223,7 +232,7 @@ static inline uint64_t addr_hash(const struct p25_addr *a)
  * covers it").
  */
 static bool is_internal(struct p25_analyzer *a, const struct p25_addr *addr, ssize_t *org,
-			ssize_t *space, ssize_t *permit)
+                        ssize_t *space, ssize_t *permit)
 {
 	struct p25_decision d = {.org = -1};
 
@@ -333,28 +342,28 @@ static void host_seen(struct p25_an_host *h, uint64_t ns)
 }
 
 /* Insert a destination; true when it was new (or, in the bitmap, probably new). */
-static bool dest_add(struct p25_an_host *h, uint64_t d)
+static bool dest_add(struct p25_an_track *t, uint64_t d)
 {
-	if (!h->dest_bits) {
-		for (unsigned i = 0; i < h->ndest_exact; i++)
-			if (h->dest_exact[i] == d)
+	if (!t->dest_bits) {
+		for (unsigned i = 0; i < t->ndest_exact; i++)
+			if (t->dest_exact[i] == d)
 				return false;
-		if (h->ndest_exact < 32) {
-			h->dest_exact[h->ndest_exact++] = d;
+		if (t->ndest_exact < 32) {
+			t->dest_exact[t->ndest_exact++] = d;
 			return true;
 		}
-		h->dest_bits = calloc(P25_AN_DEST_WORDS, sizeof *h->dest_bits);
-		if (!h->dest_bits)
+		t->dest_bits = calloc(P25_AN_DEST_WORDS, sizeof *t->dest_bits);
+		if (!t->dest_bits)
 			return false;
-		for (unsigned i = 0; i < h->ndest_exact; i++) {
-			uint64_t b = h->dest_exact[i] % (P25_AN_DEST_WORDS * 64);
-			h->dest_bits[b / 64] |= 1ULL << (b % 64);
+		for (unsigned i = 0; i < t->ndest_exact; i++) {
+			uint64_t b = t->dest_exact[i] % (P25_AN_DEST_WORDS * 64);
+			t->dest_bits[b / 64] |= 1ULL << (b % 64);
 		}
 	}
 	uint64_t b = d % (P25_AN_DEST_WORDS * 64), m = 1ULL << (b % 64);
-	if (h->dest_bits[b / 64] & m)
+	if (t->dest_bits[b / 64] & m)
 		return false;
-	h->dest_bits[b / 64] |= m;
+	t->dest_bits[b / 64] |= m;
 	return true;
 }
 
@@ -362,11 +371,14 @@ uint64_t p25_an_distinct_dests(const struct p25_an_host *h)
 {
 	unsigned zero = 0;
 	const double m = P25_AN_DEST_WORDS * 64.0;
+	const struct p25_an_track *t = h->track;
 
-	if (!h->dest_bits)
-		return h->ndest_exact;
+	if (!t)
+		return 0;
+	if (!t->dest_bits)
+		return t->ndest_exact;
 	for (unsigned i = 0; i < P25_AN_DEST_WORDS; i++)
-		zero += 64 - (unsigned)__builtin_popcountll(h->dest_bits[i]);
+		zero += 64 - (unsigned)__builtin_popcountll(t->dest_bits[i]);
 	if (zero == 0)
 		zero = 1; /* saturated: the estimate is a floor */
 	/* Linear counting (Whang et al.): n = -m ln(V). */
@@ -418,56 +430,67 @@ static void hour_add(struct p25_an_host *h, int64_t sec)
 	h->hours[i]++;
 }
 
-/* A new outbound port-25 connection of h to dst at sec. */
-static void host_conn_out(const struct p25_an_config *cfg, struct p25_an_host *h,
-			  const struct p25_addr *dst, int64_t sec)
+/*
+ * A new outbound port-25 connection of h to dst at sec.  Returns the slot of
+ * the destination among the recent ones, for the outcome to mark, or -1.
+ */
+static int host_conn_out(const struct p25_an_config *cfg, struct p25_an_host *h,
+                         const struct p25_addr *dst, int64_t sec)
 {
 	uint64_t d = addr_hash(dst);
 	int slot = -1, oldest = 0;
+	struct p25_an_track *t = h->track;
 
 	h->out25.conns++;
-	if (dest_add(h, d)) {
-		if (h->fan_new == 0 || sec - h->fan_start >= (int64_t)cfg->fanout_window ||
-		    sec < h->fan_start) {
-			h->fan_start = sec;
-			h->fan_new = 0;
-		}
-		if (++h->fan_new > h->fan_max)
-			h->fan_max = h->fan_new;
-	}
-	if (sec / 60 != h->burst_minute) {
-		h->burst_minute = sec / 60;
-		h->burst_n = 0;
-	}
-	if (++h->burst_n > h->burst_max)
-		h->burst_max = h->burst_n;
 	hour_add(h, sec);
+	if (!t) {
+		t = h->track = calloc(1, sizeof *t);
+		if (!t)
+			return -1; /* counted, but not in the windows */
+	}
+	if (dest_add(t, d)) {
+		if (t->fan_new == 0 || sec - t->fan_start >= (int64_t)cfg->fanout_window ||
+		    sec < t->fan_start) {
+			t->fan_start = sec;
+			t->fan_new = 0;
+		}
+		if (++t->fan_new > h->fan_max)
+			h->fan_max = t->fan_new;
+	}
+	if (sec / 60 != t->burst_minute) {
+		t->burst_minute = sec / 60;
+		t->burst_n = 0;
+	}
+	if (++t->burst_n > h->burst_max)
+		h->burst_max = t->burst_n;
 	for (int i = 0; i < P25_AN_RECENT; i++) {
-		if (h->recent[i].dest == d) {
+		if (t->recent_dest[i] == d) {
 			slot = i;
 			break;
 		}
-		if (h->recent[i].last < h->recent[oldest].last || !h->recent[i].dest)
+		if (t->recent_last[i] < t->recent_last[oldest] || !t->recent_dest[i])
 			oldest = i;
 	}
 	if (slot >= 0) {
-		int64_t gap = sec - h->recent[slot].last;
-		/* A queue runner comes back to a destination that failed, minutes to hours later. */
-		if (h->recent[slot].failed && gap >= (int64_t)cfg->retry_min &&
+		int64_t gap = sec - t->recent_last[slot];
+		/* A queue runner comes back to a destination that failed, minutes to hours later.
+		 */
+		if ((t->recent_failed >> slot & 1) && gap >= (int64_t)cfg->retry_min &&
 		    gap <= (int64_t)cfg->retry_max)
 			h->retries++;
 	} else {
 		slot = oldest;
-		h->recent[slot].dest = d;
+		t->recent_dest[slot] = d;
 	}
-	h->recent[slot].last = sec;
-	h->recent[slot].failed = true; /* until the connection shows otherwise */
+	t->recent_last[slot] = sec;
+	t->recent_failed |= 1u << slot; /* until the connection shows otherwise */
+	return slot;
 }
 
 /* ---- connections ---- */
 
 static inline uint64_t conn_hash(const struct p25_addr *cli, const struct p25_addr *srv,
-				 uint16_t cport, uint16_t sport)
+                                 uint16_t cport, uint16_t sport)
 {
 	return mix64(addr_hash(cli) ^ (addr_hash(srv) * 31) ^ ((uint64_t)cport << 16 | sport));
 }
@@ -506,15 +529,23 @@ static void lru_append(struct p25_analyzer *a, struct an_conn *c)
 static void merge_smtp(struct p25_analyzer *a, struct an_conn *c)
 {
 	const struct p25_an_smtp *r = p25_smtp_result(c->smtp);
-	uint64_t nrep = r->replies[1] + r->replies[2] + r->replies[3] + r->replies[4] + r->replies[5];
+	uint64_t nrep =
+	    r->replies[1] + r->replies[2] + r->replies[3] + r->replies[4] + r->replies[5];
 
 	a->stats.smtp_gaps += r->gaps;
-	if (c->hsrv >= 0 && r->banner[0] && !a->hosts[c->hsrv].smtp.banner[0])
-		memcpy(a->hosts[c->hsrv].smtp.banner, r->banner, sizeof r->banner);
+	if (c->hsrv >= 0 && r->banner[0]) {
+		struct p25_an_host *hs = &a->hosts[c->hsrv];
+		if (!hs->smtp)
+			hs->smtp = calloc(1, sizeof *hs->smtp);
+		if (hs->smtp && !hs->smtp->banner[0])
+			memcpy(hs->smtp->banner, r->banner, sizeof r->banner);
+	}
 	if (c->hcli < 0 || (r->helo == 0 && nrep == 0))
 		return;
 	struct p25_an_host *h = &a->hosts[c->hcli];
-	struct p25_an_smtp *t = &h->smtp;
+	if (!h->smtp && !(h->smtp = calloc(1, sizeof *h->smtp)))
+		return;
+	struct p25_an_smtp *t = h->smtp;
 	t->sessions++;
 	t->helo += r->helo;
 	for (unsigned i = 0; i < r->nhelo_names && i < P25_AN_HELO_KEEP; i++) {
@@ -580,8 +611,9 @@ static void conn_settle(struct p25_analyzer *a, struct an_conn *c)
 		c->counted = true;
 		a->stats.conns_midstream++;
 		if (c->hcli >= 0 && c->kind == KIND_SMTP)
-			host_conn_out(&a->cfg, &a->hosts[c->hcli], &c->srv,
-				      (int64_t)(c->start_ns / 1000000000ULL));
+			c->recent_slot =
+			    (int8_t)host_conn_out(&a->cfg, &a->hosts[c->hcli], &c->srv,
+			                          (int64_t)(c->start_ns / 1000000000ULL));
 		else if (c->hcli >= 0)
 			a->hosts[c->hcli].sub.conns++;
 		if (c->hsrv >= 0 && c->kind == KIND_SMTP)
@@ -589,8 +621,7 @@ static void conn_settle(struct p25_analyzer *a, struct an_conn *c)
 	}
 	if (c->counted) {
 		a->stats.conns++;
-		if (c->synack || (!c->syn && c->server_seen) ||
-		    (c->server_seen && !c->server_rst))
+		if (c->synack || (!c->syn && c->server_seen) || (c->server_seen && !c->server_rst))
 			o = P25_AN_ESTABLISHED;
 		else if (c->server_rst)
 			o = P25_AN_RESET;
@@ -599,17 +630,21 @@ static void conn_settle(struct p25_analyzer *a, struct an_conn *c)
 		if (c->hcli >= 0) {
 			struct p25_an_host *hc = &a->hosts[c->hcli];
 			(c->kind == KIND_SMTP ? &hc->out25 : &hc->sub)->outcome[o]++;
-			if (c->kind == KIND_SMTP) {
-				uint64_t d = addr_hash(&c->srv);
+			struct p25_an_track *t = hc->track;
+			int k = c->recent_slot;
+			/* The slot is still this attempt's unless a later one took it over. */
+			if (c->kind == KIND_SMTP && t && k >= 0 &&
+			    t->recent_dest[k] == addr_hash(&c->srv) &&
+			    t->recent_last[k] == (int64_t)(c->start_ns / 1000000000ULL)) {
 				bool failed = o != P25_AN_ESTABLISHED;
 				if (c->smtp) {
 					const struct p25_an_smtp *r = p25_smtp_result(c->smtp);
 					failed |= r->replies[4] > 0 && r->messages == 0;
 				}
-				for (int i = 0; i < P25_AN_RECENT; i++)
-					if (hc->recent[i].dest == d &&
-					    hc->recent[i].last == (int64_t)(c->start_ns / 1000000000ULL))
-						hc->recent[i].failed = failed;
+				if (failed)
+					t->recent_failed |= 1u << k;
+				else
+					t->recent_failed &= ~(1u << k);
 			}
 		}
 		if (c->hsrv >= 0 && c->kind == KIND_SMTP)
@@ -686,7 +721,7 @@ static bool conns_grow(struct p25_analyzer *a)
 }
 
 static struct an_conn *conn_find(struct p25_analyzer *a, const struct p25_addr *cli,
-				 const struct p25_addr *srv, uint16_t cport, uint16_t sport)
+                                 const struct p25_addr *srv, uint16_t cport, uint16_t sport)
 {
 	uint32_t i1;
 
@@ -704,8 +739,8 @@ static struct an_conn *conn_find(struct p25_analyzer *a, const struct p25_addr *
 }
 
 static struct an_conn *conn_new(struct p25_analyzer *a, const struct p25_addr *cli,
-				const struct p25_addr *srv, uint16_t cport, uint16_t sport,
-				int32_t hcli, int32_t hsrv, uint64_t ns)
+                                const struct p25_addr *srv, uint16_t cport, uint16_t sport,
+                                int32_t hcli, int32_t hsrv, uint64_t ns)
 {
 	struct an_conn *c;
 	uint64_t h;
@@ -729,6 +764,7 @@ static struct an_conn *conn_new(struct p25_analyzer *a, const struct p25_addr *c
 	c->hsrv = hsrv;
 	c->start_ns = c->last_ns = ns;
 	c->kind = sport == 25 ? KIND_SMTP : KIND_SUB;
+	c->recent_slot = -1;
 	h = conn_hash(cli, srv, cport, sport) & (a->cbucket_cap - 1);
 	c->hnext = a->cbucket[h];
 	a->cbucket[h] = (uint32_t)(c - a->conns) + 1;
@@ -744,7 +780,8 @@ static void conn_count(struct p25_analyzer *a, struct an_conn *c)
 	c->counted = true;
 	if (c->hcli >= 0) {
 		if (c->kind == KIND_SMTP)
-			host_conn_out(&a->cfg, &a->hosts[c->hcli], &c->srv, sec);
+			c->recent_slot =
+			    (int8_t)host_conn_out(&a->cfg, &a->hosts[c->hcli], &c->srv, sec);
 		else
 			a->hosts[c->hcli].sub.conns++;
 	}
@@ -759,7 +796,7 @@ static inline bool smtp_port(uint16_t p)
 
 /* Bytes and packets on both hosts' sides. */
 static void account(struct p25_analyzer *a, struct an_conn *c, bool from_client, uint64_t bytes,
-		    uint64_t pkts, uint64_t first_ns, uint64_t last_ns)
+                    uint64_t pkts, uint64_t first_ns, uint64_t last_ns)
 {
 	if (c->hcli >= 0) {
 		struct p25_an_host *h = &a->hosts[c->hcli];
@@ -804,7 +841,7 @@ static void touch(struct p25_analyzer *a, struct an_conn *c, uint64_t ns)
 
 /* Feed payload to the dialogue parser in sequence order, noting gaps. */
 static void reassemble(struct an_conn *c, bool from_client, uint32_t seq, const uint8_t *p,
-		       uint32_t n)
+                       uint32_t n)
 {
 	int d = from_client ? 0 : 1;
 	bool lazy = false;
@@ -860,9 +897,11 @@ void p25_an_segment(struct p25_analyzer *a, const struct p25_tcp_segment *s)
 	struct an_conn *c;
 
 	if (smtp_port(s->dport)) {
-		cli = &s->src, srv = &s->dst, cport = s->sport, sport = s->dport, from_client = true;
+		cli = &s->src, srv = &s->dst, cport = s->sport, sport = s->dport,
+		from_client = true;
 	} else if (smtp_port(s->sport)) {
-		cli = &s->dst, srv = &s->src, cport = s->dport, sport = s->sport, from_client = false;
+		cli = &s->dst, srv = &s->src, cport = s->dport, sport = s->sport,
+		from_client = false;
 	} else {
 		return;
 	}
@@ -893,7 +932,7 @@ void p25_an_segment(struct p25_analyzer *a, const struct p25_tcp_segment *s)
 	if (from_client) {
 		if (syn && c->hcli >= 0)
 			(c->kind == KIND_SMTP ? &a->hosts[c->hcli].out25 : &a->hosts[c->hcli].sub)
-				->syn_packets++;
+			    ->syn_packets++;
 		if (syn && !c->syn) {
 			c->syn = true;
 			c->isn = s->seq;
@@ -942,7 +981,8 @@ void p25_an_flows(void *arg, const struct p25_flow *f, size_t n)
 		uint16_t cport, sport;
 		bool from_client;
 		struct an_conn *c;
-		uint64_t first = (uint64_t)(f->first_ms > 0 ? f->first_ms : f->last_ms) * 1000000ULL;
+		uint64_t first =
+		    (uint64_t)(f->first_ms > 0 ? f->first_ms : f->last_ms) * 1000000ULL;
 		uint64_t last = (uint64_t)(f->last_ms > 0 ? f->last_ms : f->first_ms) * 1000000ULL;
 
 		a->stats.flows++;
@@ -980,8 +1020,8 @@ void p25_an_flows(void *arg, const struct p25_flow *f, size_t n)
 		if (from_client) {
 			if ((f->tcp_flags & P25_TCP_SYN) && c->hcli >= 0)
 				(c->kind == KIND_SMTP ? &a->hosts[c->hcli].out25
-						      : &a->hosts[c->hcli].sub)
-					->syn_packets++;
+				                      : &a->hosts[c->hcli].sub)
+				    ->syn_packets++;
 			if ((f->tcp_flags & P25_TCP_SYN) && !c->syn) {
 				c->syn = true;
 				c->start_ns = first;
@@ -990,7 +1030,8 @@ void p25_an_flows(void *arg, const struct p25_flow *f, size_t n)
 			}
 		} else {
 			c->server_seen = true;
-			if ((f->tcp_flags & (P25_TCP_SYN | P25_TCP_ACK)) == (P25_TCP_SYN | P25_TCP_ACK))
+			if ((f->tcp_flags & (P25_TCP_SYN | P25_TCP_ACK)) ==
+			    (P25_TCP_SYN | P25_TCP_ACK))
 				c->synack = true;
 			/* A reset with no handshake: the answer was a refusal. */
 			if ((f->tcp_flags & P25_TCP_RST) && !(f->tcp_flags & P25_TCP_SYN))
@@ -1024,8 +1065,8 @@ int p25_an_read_capture(struct p25_analyzer *a, const char *path, char *err, siz
 }
 
 struct p25_analyzer *p25_an_new(const struct p25_an_config *cfg, const struct p25_model *model,
-				const char *org_handle, const struct p25_prefix *internal,
-				size_t ninternal, p25_time now, char *err, size_t errlen)
+                                const char *org_handle, const struct p25_prefix *internal,
+                                size_t ninternal, p25_time now, char *err, size_t errlen)
 {
 	struct p25_analyzer *a = calloc(1, sizeof *a);
 
@@ -1063,7 +1104,8 @@ struct p25_analyzer *p25_an_new(const struct p25_an_config *cfg, const struct p2
 				if (strcmp(model->orgs[i].handle, org_handle) == 0)
 					a->org = (ssize_t)i;
 			if (a->org < 0) {
-				snprintf(err, errlen, "no organization '%s' in the registry", org_handle);
+				snprintf(err, errlen, "no organization '%s' in the registry",
+				         org_handle);
 				p25_an_free(a);
 				return NULL;
 			}
@@ -1100,7 +1142,15 @@ void p25_an_free(struct p25_analyzer *a)
 			p25_smtp_free(a->conns[i].smtp);
 	for (size_t i = 0; i < a->nhosts; i++) {
 		free(a->hosts[i].hours);
-		free(a->hosts[i].dest_bits);
+		if (a->hosts[i].track)
+			free(a->hosts[i].track->dest_bits);
+		free(a->hosts[i].track);
+		free(a->hosts[i].smtp);
+	}
+	while (a->texts) {
+		struct an_text_block *b = a->texts;
+		a->texts = b->next;
+		free(b);
 	}
 	free(a->conns);
 	free(a->cbucket);
@@ -1112,14 +1162,75 @@ void p25_an_free(struct p25_analyzer *a)
 	free(a);
 }
 
-static int host_cmp(const void *x, const void *y)
+/* A copy of text that lives as long as the analyzer; "" when out of memory. */
+static const char *keep_text(struct p25_analyzer *a, const char *text)
+{
+	size_t n = strlen(text) + 1;
+	struct an_text_block *b = a->texts;
+
+	if (!b || b->cap - b->used < n) {
+		size_t cap = n > 65536 ? n : 65536;
+		b = malloc(sizeof *b + cap);
+		if (!b)
+			return "";
+		b->used = 0;
+		b->cap = cap;
+		b->next = a->texts;
+		a->texts = b;
+	}
+	char *p = b->text + b->used;
+	memcpy(p, text, n);
+	b->used += n;
+	return p;
+}
+
+static int host_order_cmp_inplace(const void *x, const void *y)
 {
 	return p25_addr_cmp(&((const struct p25_an_host *)x)->addr,
-			    &((const struct p25_an_host *)y)->addr);
+	                    &((const struct p25_an_host *)y)->addr);
+}
+
+struct host_order {
+	struct p25_addr addr;
+	size_t idx;
+};
+
+static int host_order_cmp(const void *x, const void *y)
+{
+	return p25_addr_cmp(&((const struct host_order *)x)->addr,
+	                    &((const struct host_order *)y)->addr);
+}
+
+/* Hosts in address order: the small keys are sorted, then the records moved once. */
+static void sort_hosts(struct p25_analyzer *a)
+{
+	struct host_order *ord = malloc(a->nhosts * sizeof *ord + 1);
+	struct p25_an_host *sorted = malloc(a->nhosts * sizeof *sorted + 1);
+
+	if (!ord || !sorted) {
+		free(ord);
+		free(sorted);
+		/* Out of memory: sort in place, slower but the same order. */
+		qsort(a->hosts, a->nhosts, sizeof *a->hosts, host_order_cmp_inplace);
+		return;
+	}
+	for (size_t i = 0; i < a->nhosts; i++) {
+		ord[i].addr = a->hosts[i].addr;
+		ord[i].idx = i;
+	}
+	qsort(ord, a->nhosts, sizeof *ord, host_order_cmp);
+	for (size_t i = 0; i < a->nhosts; i++)
+		sorted[i] = a->hosts[ord[i].idx];
+	free(ord);
+	free(a->hosts);
+	a->hosts = sorted;
+	a->hosts_cap = a->nhosts;
 }
 
 void p25_an_finish(struct p25_analyzer *a)
 {
+	char reasons[P25_AN_REASONS_LEN];
+
 	if (a->finished)
 		return;
 	/* Settle in order of last activity, as time would have. */
@@ -1146,10 +1257,11 @@ void p25_an_finish(struct p25_analyzer *a)
 			}
 		}
 		h->days_active = days;
-		p25_an_classify(&a->cfg, h);
+		p25_an_classify(&a->cfg, h, reasons);
+		h->reasons = keep_text(a, reasons);
 	}
 	/* The table is no longer needed for lookups: sort for the reports. */
-	qsort(a->hosts, a->nhosts, sizeof *a->hosts, host_cmp);
+	sort_hosts(a);
 	free(a->hidx);
 	a->hidx = NULL;
 	a->hidx_cap = 0;
@@ -1161,6 +1273,13 @@ const struct p25_an_host *p25_an_hosts(const struct p25_analyzer *a, size_t *n)
 	return a->hosts;
 }
 
+const struct p25_an_smtp *p25_an_host_smtp(const struct p25_an_host *h)
+{
+	static const struct p25_an_smtp none;
+
+	return h->smtp ? h->smtp : &none;
+}
+
 struct p25_an_stats *p25_an_stats(struct p25_analyzer *a)
 {
 	return &a->stats;
@@ -1169,11 +1288,16 @@ struct p25_an_stats *p25_an_stats(struct p25_analyzer *a)
 size_t p25_an_memory(const struct p25_analyzer *a)
 {
 	size_t m = sizeof *a + a->hosts_cap * sizeof *a->hosts + a->hidx_cap * sizeof *a->hidx +
-		   a->conns_cap * sizeof *a->conns + a->cbucket_cap * sizeof *a->cbucket;
+	           a->conns_cap * sizeof *a->conns + a->cbucket_cap * sizeof *a->cbucket;
 
-	for (size_t i = 0; i < a->nhosts; i++)
-		m += a->hosts[i].nhours * sizeof(uint32_t) +
-		     (a->hosts[i].dest_bits ? P25_AN_DEST_WORDS * 8 : 0);
+	for (size_t i = 0; i < a->nhosts; i++) {
+		const struct p25_an_host *h = &a->hosts[i];
+		m += h->nhours * sizeof(uint32_t) + (h->smtp ? sizeof *h->smtp : 0);
+		if (h->track)
+			m += sizeof *h->track + (h->track->dest_bits ? P25_AN_DEST_WORDS * 8 : 0);
+	}
+	for (const struct an_text_block *b = a->texts; b; b = b->next)
+		m += sizeof *b + b->cap;
 	if (a->policy)
 		m += p25_policy_memory(a->policy);
 	return m;

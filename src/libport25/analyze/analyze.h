@@ -55,7 +55,8 @@ struct p25_an_config {
 	unsigned retry_min;
 	unsigned retry_max;
 	unsigned retry_count;
-	/* Verdict: server evidence at or above server_score wins; else bot at or above bot_score. */
+	/* Verdict: server evidence at or above server_score wins; else bot at or above bot_score.
+	 */
 	int server_score;
 	int bot_score;
 	/* Bounds of state. */
@@ -67,7 +68,7 @@ struct p25_an_config {
 void p25_an_config_default(struct p25_an_config *c);
 /* Set one key (as in the config file) from text; -1 with err naming key and value. */
 int p25_an_config_set(struct p25_an_config *c, const char *key, const char *value, char *err,
-		      size_t errlen);
+                      size_t errlen);
 /* Read "key = value" lines ('#' comments); -1 with err naming file, line and problem. */
 int p25_an_config_load(struct p25_an_config *c, const char *path, char *err, size_t errlen);
 /* Names of every key, NULL-terminated, for documentation and help. */
@@ -75,9 +76,9 @@ extern const char *const p25_an_config_keys[];
 
 enum p25_an_class {
 	P25_AN_PERMITTED,
-	P25_AN_SERVER,	/* unregistered-server */
-	P25_AN_BOT,	/* suspected-bot */
-	P25_AN_CLIENT,	/* client-only: submission ports only */
+	P25_AN_SERVER, /* unregistered-server */
+	P25_AN_BOT,    /* suspected-bot */
+	P25_AN_CLIENT, /* client-only: submission ports only */
 	P25_AN_UNKNOWN,
 };
 const char *p25_an_class_name(enum p25_an_class c);
@@ -93,7 +94,7 @@ enum p25_an_outcome {
 struct p25_an_side {
 	uint64_t conns;
 	uint64_t outcome[P25_AN_NOUTCOMES];
-	uint64_t bytes_sent, bytes_recv;     /* from the host's point of view, IP bytes */
+	uint64_t bytes_sent, bytes_recv; /* from the host's point of view, IP bytes */
 	uint64_t packets_sent, packets_recv;
 	/*
 	 * SYN packets (without ACK) from the client, retransmissions too: what
@@ -103,81 +104,80 @@ struct p25_an_side {
 	uint64_t syn_packets;
 };
 
-#define P25_AN_HELO_KEEP 4
-#define P25_AN_HELO_LEN	 64
+#define P25_AN_HELO_KEEP  4
+#define P25_AN_HELO_LEN   64
 #define P25_AN_BANNER_LEN 96
 
 /* What the SMTP dialogues of a host showed (port 25, the host as client). */
 struct p25_an_smtp {
-	uint64_t sessions;	     /* connections where a dialogue was seen */
-	uint64_t helo;		     /* EHLO/HELO commands */
-	uint64_t helo_bare_ip;	     /* ... naming a bare IP address */
-	uint64_t helo_mismatch;	     /* ... an address literal that is not the host's */
+	uint64_t sessions;      /* connections where a dialogue was seen */
+	uint64_t helo;          /* EHLO/HELO commands */
+	uint64_t helo_bare_ip;  /* ... naming a bare IP address */
+	uint64_t helo_mismatch; /* ... an address literal that is not the host's */
 	char helo_names[P25_AN_HELO_KEEP][P25_AN_HELO_LEN];
-	unsigned nhelo_names;	     /* distinct names seen (beyond the kept ones too) */
-	uint64_t starttls, tls_ok;   /* STARTTLS sent / answered 220 */
+	unsigned nhelo_names;      /* distinct names seen (beyond the kept ones too) */
+	uint64_t starttls, tls_ok; /* STARTTLS sent / answered 220 */
 	uint64_t mail_from, rcpt_to;
-	uint64_t replies[6];	     /* by first digit 0..5 (1xx..5xx; 0: malformed) */
-	uint64_t messages;	     /* DATA accepted with 250 after the dot */
+	uint64_t replies[6]; /* by first digit 0..5 (1xx..5xx; 0: malformed) */
+	uint64_t messages;   /* DATA accepted with 250 after the dot */
 	uint64_t msg_bytes;
-	double msg_sumsq;	     /* for the size variation */
-	unsigned sender_domains;     /* distinct MAIL FROM domains (exact up to 16, then 16+) */
+	double msg_sumsq;        /* for the size variation */
+	unsigned sender_domains; /* distinct MAIL FROM domains (exact up to 16, then 16+) */
 	uint64_t sender_hash[16];
 	/* The host's own greeting when it answered as a server. */
 	char banner[P25_AN_BANNER_LEN];
-	uint64_t gaps;		     /* stream gaps the parser resynchronised over */
+	uint64_t gaps; /* stream gaps the parser resynchronised over */
 };
 
-#define P25_AN_RECENT 32
+#define P25_AN_RECENT      32
+#define P25_AN_REASONS_LEN 512
 
+/* Outbound port-25 tracking of a host (destinations, windows, retries): internal. */
+struct p25_an_track;
+
+/*
+ * One internal host.  Only what every segment or connection updates is
+ * kept inline, so that the table of thousands of hosts stays small enough
+ * for the caches; the rest is allocated when a host first needs it.
+ */
 struct p25_an_host {
 	struct p25_addr addr;
-	ssize_t org;		/* model org index or -1 */
-	ssize_t permit;		/* valid permit covering the host or -1 */
+	ssize_t org;              /* model org index or -1 */
+	ssize_t permit;           /* valid permit covering the host or -1 */
 	bool block_out, block_in; /* would be blocked with enforcement on */
 	struct p25_an_side out25, in25, sub;
 	uint64_t first_ns, last_ns;
-	uint32_t hour_of_day[24];	/* outbound port-25 connections by UTC hour */
+	uint32_t hour_of_day[24]; /* outbound port-25 connections by UTC hour */
 	/* Outbound port-25 connections per hour since hour0 (bounded span). */
 	int64_t hour0;
 	uint32_t *hours;
 	uint32_t nhours;
-	/* distinct destinations of port-25 connections */
-	uint64_t dest_exact[32];
-	unsigned ndest_exact;
-	uint64_t *dest_bits;	/* linear-counting bitmap once past the exact set */
-	/* fan-out and burst windows */
-	int64_t fan_start;
-	unsigned fan_new, fan_max;
-	int64_t burst_minute;
-	unsigned burst_n, burst_max;
-	/* recent destinations, for queue retries */
-	struct {
-		uint64_t dest;
-		int64_t last;	/* start of the last attempt, seconds */
-		bool failed;
-	} recent[P25_AN_RECENT];
-	uint64_t retries;
+	unsigned fan_max;   /* most new destinations within one fan-out window */
+	unsigned burst_max; /* most connections opened within one minute */
+	uint64_t retries;   /* returns to a failed destination on a queue schedule */
 	unsigned days_active, hours_active;
-	/* Last: read per connection, not per segment, unlike the fields above. */
-	struct p25_an_smtp smtp;
+	struct p25_an_track *track; /* NULL until the first outbound port-25 connection */
+	struct p25_an_smtp *smtp;   /* NULL until a dialogue is seen: read p25_an_host_smtp() */
 	/* classification */
 	enum p25_an_class cls;
 	int bot_score, server_score, score;
-	char reasons[512];
+	const char *reasons; /* "; "-separated, after p25_an_finish */
 };
+
+/* What the host's dialogues showed; all zero when none was seen.  Never NULL. */
+const struct p25_an_smtp *p25_an_host_smtp(const struct p25_an_host *h);
 
 struct p25_an_stats {
 	struct p25_decode_stats decode;
-	uint64_t segments;		/* TCP segments on SMTP ports */
-	uint64_t flows;			/* flow records seen */
-	uint64_t flows_used;		/* ... on SMTP ports, TCP */
-	uint64_t conns;			/* connections settled */
-	uint64_t conns_midstream;	/* ... whose SYN was not seen */
-	uint64_t conns_evicted;		/* settled early because the table was full */
-	uint64_t orphans;		/* client-only segments without SYN: not counted */
-	uint64_t hosts_dropped;		/* hosts beyond max_hosts */
-	uint64_t smtp_gaps;		/* reassembly gaps */
+	uint64_t segments;        /* TCP segments on SMTP ports */
+	uint64_t flows;           /* flow records seen */
+	uint64_t flows_used;      /* ... on SMTP ports, TCP */
+	uint64_t conns;           /* connections settled */
+	uint64_t conns_midstream; /* ... whose SYN was not seen */
+	uint64_t conns_evicted;   /* settled early because the table was full */
+	uint64_t orphans;         /* client-only segments without SYN: not counted */
+	uint64_t hosts_dropped;   /* hosts beyond max_hosts */
+	uint64_t smtp_gaps;       /* reassembly gaps */
 	uint64_t files, files_failed;
 };
 
@@ -190,8 +190,8 @@ struct p25_analyzer;
  * host would be blocked outbound).  now: when permits are judged.
  */
 struct p25_analyzer *p25_an_new(const struct p25_an_config *cfg, const struct p25_model *model,
-				const char *org_handle, const struct p25_prefix *internal,
-				size_t ninternal, p25_time now, char *err, size_t errlen);
+                                const char *org_handle, const struct p25_prefix *internal,
+                                size_t ninternal, p25_time now, char *err, size_t errlen);
 void p25_an_free(struct p25_analyzer *a);
 
 /* The port filter captures need: 25, 465, 587. */
@@ -217,11 +217,11 @@ uint64_t p25_an_distinct_dests(const struct p25_an_host *h);
 size_t p25_an_memory(const struct p25_analyzer *a);
 
 struct p25_an_summary {
-	size_t hosts;		/* internal hosts with any SMTP traffic */
-	size_t send;		/* ... sending on port 25 */
+	size_t hosts; /* internal hosts with any SMTP traffic */
+	size_t send;  /* ... sending on port 25 */
 	size_t permitted;
-	size_t blocked;		/* would be blocked (either direction) */
-	size_t servers;		/* ... that look like servers to register first */
+	size_t blocked; /* would be blocked (either direction) */
+	size_t servers; /* ... that look like servers to register first */
 	size_t bots;
 	size_t clients;
 };

@@ -12,6 +12,29 @@
 
 struct an_conn;
 
+struct p25_an_track {
+	/* distinct destinations of port-25 connections */
+	uint64_t dest_exact[32];
+	unsigned ndest_exact;
+	uint64_t *dest_bits; /* linear-counting bitmap once past the exact set */
+	/* fan-out and burst windows */
+	int64_t fan_start;
+	unsigned fan_new;
+	unsigned burst_n;
+	int64_t burst_minute;
+	/* recent destinations, for queue retries; apart so that a lookup reads 4 lines */
+	uint64_t recent_dest[P25_AN_RECENT];
+	int64_t recent_last[P25_AN_RECENT]; /* start of the last attempt, seconds */
+	uint32_t recent_failed;             /* bit per slot */
+};
+
+/* Blocks of text that stay where they are: the hosts' reasons point into them. */
+struct an_text_block {
+	struct an_text_block *next;
+	size_t used, cap;
+	char text[];
+};
+
 struct p25_analyzer {
 	struct p25_an_config cfg;
 	const struct p25_model *model;
@@ -23,7 +46,7 @@ struct p25_analyzer {
 	 */
 	struct p25_policy *policy;
 	struct p25_model active; /* the model with every enrollment active (own orgs array) */
-	ssize_t org;		   /* --org restriction, model index, or -1 */
+	ssize_t org;             /* --org restriction, model index, or -1 */
 	struct p25_prefix *internal;
 	size_t ninternal;
 	p25_time now;
@@ -37,18 +60,20 @@ struct p25_analyzer {
 	 */
 	struct an_hslot {
 		uint32_t tag, idx1;
-	} *hidx;
+	} * hidx;
 	size_t hidx_cap;
 
 	struct an_conn *conns;
 	size_t conns_cap;
 	uint32_t *cbucket; /* chain heads: conn index + 1 */
 	size_t cbucket_cap;
-	uint32_t cfree;	   /* free list head + 1 */
+	uint32_t cfree;              /* free list head + 1 */
 	uint32_t lru_head, lru_tail; /* + 1; head is the least recently active */
 	size_t nconns;
 	uint64_t clock_ns; /* latest time seen */
 	uint64_t last_sweep_ns;
+
+	struct an_text_block *texts;
 
 	struct p25_port_filter filter;
 	struct p25_an_stats stats;
@@ -58,6 +83,7 @@ struct p25_analyzer {
 
 uint64_t p25_an_hash_text(const char *p, size_t n);
 void p25_an_add_domain(struct p25_an_smtp *r, uint64_t h);
-void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h);
+/* Class, scores and reasons (written to reasons, of P25_AN_REASONS_LEN bytes). */
+void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, char *reasons);
 
 #endif

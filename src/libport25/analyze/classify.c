@@ -17,73 +17,75 @@
 
 #include "analyze/analyze_int.h"
 
-static void why(struct p25_an_host *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void why(char *reasons, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void why(struct p25_an_host *h, const char *fmt, ...)
+static void why(char *reasons, const char *fmt, ...)
 {
-	size_t len = strlen(h->reasons);
+	size_t len = strlen(reasons);
 	va_list ap;
 
-	if (len + 3 >= sizeof h->reasons)
+	if (len + 3 >= P25_AN_REASONS_LEN)
 		return;
 	if (len) {
-		memcpy(h->reasons + len, "; ", 3);
+		memcpy(reasons + len, "; ", 3);
 		len += 2;
 	}
 	va_start(ap, fmt);
-	vsnprintf(h->reasons + len, sizeof h->reasons - len, fmt, ap);
+	vsnprintf(reasons + len, P25_AN_REASONS_LEN - len, fmt, ap);
 	va_end(ap);
 }
 
-void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h)
+void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, char *reasons)
 {
-	const struct p25_an_smtp *s = &h->smtp;
+	const struct p25_an_smtp *s = p25_an_host_smtp(h);
 	const struct p25_an_side *o = &h->out25;
 	uint64_t failed = o->outcome[P25_AN_RESET] + o->outcome[P25_AN_NOANSWER];
 	uint64_t nrep = s->replies[2] + s->replies[3] + s->replies[4] + s->replies[5];
 	int bot = 0, srv = 0;
 
-	h->reasons[0] = 0;
+	reasons[0] = 0;
 	if (o->conns == 0 && h->in25.conns == 0) {
 		h->cls = h->sub.conns ? P25_AN_CLIENT : P25_AN_UNKNOWN;
 		h->score = h->bot_score = h->server_score = 0;
 		if (h->sub.conns)
-			why(h, "only submission (465/587), which port-25 blocking leaves alone");
+			why(reasons,
+			    "only submission (465/587), which port-25 blocking leaves alone");
 		if (h->permit >= 0)
-			why(h, "covered by a permit");
+			why(reasons, "covered by a permit");
 		return;
 	}
 
 	/* What speaks for a bot. */
 	if (h->fan_max >= cfg->fanout_min) {
 		bot += 3;
-		why(h, "fan-out: %u new destinations within %u s", h->fan_max, cfg->fanout_window);
+		why(reasons, "fan-out: %u new destinations within %u s", h->fan_max,
+		    cfg->fanout_window);
 	}
 	if (o->conns >= cfg->failed_min_conns && failed >= cfg->failed_share * (double)o->conns) {
 		bot += 2;
-		why(h, "%.0f%% of %llu connections reset or unanswered",
+		why(reasons, "%.0f%% of %llu connections reset or unanswered",
 		    100.0 * (double)failed / (double)o->conns, (unsigned long long)o->conns);
 	}
 	if (h->burst_max >= cfg->burst_per_minute) {
 		bot += 1;
-		why(h, "burst: %u connections in one minute", h->burst_max);
+		why(reasons, "burst: %u connections in one minute", h->burst_max);
 	}
 	if (nrep >= cfg->reply_min && s->replies[5] >= cfg->reject_share * (double)nrep) {
 		bot += 2;
-		why(h, "%llu of %llu replies were 5xx rejections", (unsigned long long)s->replies[5],
-		    (unsigned long long)nrep);
+		why(reasons, "%llu of %llu replies were 5xx rejections",
+		    (unsigned long long)s->replies[5], (unsigned long long)nrep);
 	}
 	if (s->helo_bare_ip) {
 		bot += 2;
-		why(h, "HELO with a bare IP address");
+		why(reasons, "HELO with a bare IP address");
 	}
 	if (s->helo_mismatch) {
 		bot += 1;
-		why(h, "HELO address literal is not the host's address");
+		why(reasons, "HELO address literal is not the host's address");
 	}
 	if (s->nhelo_names >= cfg->helo_distinct_max) {
 		bot += 2;
-		why(h, "%u different HELO names", s->nhelo_names);
+		why(reasons, "%u different HELO names", s->nhelo_names);
 	}
 	if (s->messages >= cfg->size_min_msgs) {
 		double mean = (double)s->msg_bytes / (double)s->messages;
@@ -91,7 +93,7 @@ void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h)
 		double cv = mean > 0 ? sqrt(var > 0 ? var : 0) / mean : 0;
 		if (cv < cfg->size_cv) {
 			bot += 1;
-			why(h, "uniform message sizes (%llu messages of about %.0f bytes)",
+			why(reasons, "uniform message sizes (%llu messages of about %.0f bytes)",
 			    (unsigned long long)s->messages, mean);
 		}
 	}
@@ -99,30 +101,31 @@ void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h)
 	/* What speaks for a mail server. */
 	if (h->days_active >= cfg->steady_days && h->hours_active >= cfg->steady_hours) {
 		srv += 2;
-		why(h, "steady: active in %u hours over %u days", h->hours_active, h->days_active);
+		why(reasons, "steady: active in %u hours over %u days", h->hours_active,
+		    h->days_active);
 	}
 	if (h->retries >= cfg->retry_count) {
 		srv += 2;
-		why(h, "%llu retries after failures, on a queue schedule",
+		why(reasons, "%llu retries after failures, on a queue schedule",
 		    (unsigned long long)h->retries);
 	}
 	if (s->tls_ok) {
 		srv += 1;
-		why(h, "STARTTLS in %llu sessions", (unsigned long long)s->tls_ok);
+		why(reasons, "STARTTLS in %llu sessions", (unsigned long long)s->tls_ok);
 	}
 	if (s->nhelo_names == 1 && s->helo >= 2 && !s->helo_bare_ip && !s->helo_mismatch) {
 		srv += 1;
-		why(h, "stable HELO '%s'", s->helo_names[0]);
+		why(reasons, "stable HELO '%s'", s->helo_names[0]);
 	}
 	if (h->in25.outcome[P25_AN_ESTABLISHED]) {
 		srv += s->banner[0] ? 3 : 2;
-		why(h, "accepts SMTP: %llu inbound connections%s%s%s",
+		why(reasons, "accepts SMTP: %llu inbound connections%s%s%s",
 		    (unsigned long long)h->in25.outcome[P25_AN_ESTABLISHED],
 		    s->banner[0] ? ", banner '" : "", s->banner, s->banner[0] ? "'" : "");
 	}
 	if (o->conns >= 3 && failed * 5 < o->conns && nrep && s->replies[5] * 10 < nrep) {
 		srv += 1;
-		why(h, "deliveries succeed (%llu of %llu connections established)",
+		why(reasons, "deliveries succeed (%llu of %llu connections established)",
 		    (unsigned long long)(o->conns - failed), (unsigned long long)o->conns);
 	}
 
@@ -131,15 +134,17 @@ void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h)
 	h->score = bot - srv;
 	if (h->permit >= 0) {
 		h->cls = P25_AN_PERMITTED;
-		why(h, "covered by a permit");
+		why(reasons, "covered by a permit");
 	} else if (srv >= cfg->server_score) {
 		h->cls = P25_AN_SERVER;
 	} else if (bot >= cfg->bot_score) {
 		h->cls = P25_AN_BOT;
 	} else {
 		h->cls = P25_AN_UNKNOWN;
-		if (!h->reasons[0])
-			why(h, "%llu outbound and %llu inbound port-25 connections, too little to judge",
+		if (!reasons[0])
+			why(reasons,
+			    "%llu outbound and %llu inbound port-25 connections, too little to "
+			    "judge",
 			    (unsigned long long)o->conns, (unsigned long long)h->in25.conns);
 	}
 }

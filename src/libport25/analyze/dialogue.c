@@ -12,7 +12,7 @@
 #include "analyze/analyze_int.h"
 
 #define LINE_MAX_KEEP 512
-#define PENDING_MAX 16
+#define PENDING_MAX   16
 
 enum cmd {
 	CMD_BANNER,
@@ -276,7 +276,8 @@ static size_t body_bytes(struct p25_smtp *s, const uint8_t *p, size_t n)
 		case BODY_DOT:
 		case BODY_DOT_CR:
 			if (c == '\n') {
-				/* The terminating line (".\n" or ".\r\n") is not part of the message. */
+				/* The terminating line (".\n" or ".\r\n") is not part of the
+				 * message. */
 				dotline = s->body == BODY_DOT ? 2 : 3;
 				s->body_len += i;
 				s->dot_len = s->body_len >= dotline ? s->body_len - dotline : 0;

@@ -41,12 +41,12 @@ void p25_an_summarize(const struct p25_analyzer *a, struct p25_an_summary *s)
 void p25_an_summary_line(const struct p25_an_summary *s, char *buf, size_t len)
 {
 	snprintf(buf, len,
-		 "%zu host%s SMTP, %zu %s permitted, %zu would be blocked, of which %zu %s "
-		 "to register before activation (%zu suspected bot%s)",
-		 s->send, s->send == 1 ? " sends" : "s send", s->permitted,
-		 s->permitted == 1 ? "is" : "are", s->blocked, s->servers,
-		 s->servers == 1 ? "looks like a server" : "look like servers", s->bots,
-		 s->bots == 1 ? "" : "s");
+	         "%zu host%s SMTP, %zu %s permitted, %zu would be blocked, of which %zu %s "
+	         "to register before activation (%zu suspected bot%s)",
+	         s->send, s->send == 1 ? " sends" : "s send", s->permitted,
+	         s->permitted == 1 ? "is" : "are", s->blocked, s->servers,
+	         s->servers == 1 ? "looks like a server" : "look like servers", s->bots,
+	         s->bots == 1 ? "" : "s");
 }
 
 static json_t *iso(uint64_t ns)
@@ -64,10 +64,10 @@ static json_t *side_json(const struct p25_an_side *s, bool with_outcome)
 
 	if (with_outcome) {
 		json_object_set_new(j, "established",
-				    json_integer((json_int_t)s->outcome[P25_AN_ESTABLISHED]));
+		                    json_integer((json_int_t)s->outcome[P25_AN_ESTABLISHED]));
 		json_object_set_new(j, "reset", json_integer((json_int_t)s->outcome[P25_AN_RESET]));
 		json_object_set_new(j, "no_answer",
-				    json_integer((json_int_t)s->outcome[P25_AN_NOANSWER]));
+		                    json_integer((json_int_t)s->outcome[P25_AN_NOANSWER]));
 	}
 	json_object_set_new(j, "bytes_sent", json_integer((json_int_t)s->bytes_sent));
 	json_object_set_new(j, "bytes_received", json_integer((json_int_t)s->bytes_recv));
@@ -81,13 +81,15 @@ json_t *p25_an_host_json(const struct p25_analyzer *a, const struct p25_an_host 
 {
 	char buf[P25_PREFIX_STRLEN];
 	const char *org = org_handle(a, h);
-	const struct p25_an_smtp *s = &h->smtp;
-	json_t *j, *out, *reasons = json_array(), *names = json_array(), *hod = json_array(), *hours;
+	const struct p25_an_smtp *s = p25_an_host_smtp(h);
+	json_t *j, *out, *reasons = json_array(), *names = json_array(), *hod = json_array(),
+	                 *hours;
 
 	j = json_pack("{s:s, s:o, s:s, s:i, s:i, s:i}", "address",
-		      p25_addr_format(&h->addr, buf, sizeof buf), "organization",
-		      org ? json_string(org) : json_null(), "class", p25_an_class_name(h->cls),
-		      "score", h->score, "bot_score", h->bot_score, "server_score", h->server_score);
+	              p25_addr_format(&h->addr, buf, sizeof buf), "organization",
+	              org ? json_string(org) : json_null(), "class", p25_an_class_name(h->cls),
+	              "score", h->score, "bot_score", h->bot_score, "server_score",
+	              h->server_score);
 	for (const char *r = h->reasons; *r;) {
 		size_t n = strcspn(r, ";");
 		json_array_append_new(reasons, json_stringn(r, n));
@@ -99,12 +101,13 @@ json_t *p25_an_host_json(const struct p25_analyzer *a, const struct p25_an_host 
 	json_object_set_new(j, "permitted", json_boolean(h->permit >= 0));
 	if (h->permit >= 0 && a->model)
 		json_object_set_new(j, "permit",
-				    json_integer((json_int_t)a->model->permits[h->permit].id));
-	json_object_set_new(j, "would_block_outbound", json_boolean(h->block_out && h->out25.conns));
+		                    json_integer((json_int_t)a->model->permits[h->permit].id));
+	json_object_set_new(j, "would_block_outbound",
+	                    json_boolean(h->block_out && h->out25.conns));
 	json_object_set_new(j, "would_block_inbound", json_boolean(h->block_in && h->in25.conns));
 	out = side_json(&h->out25, true);
 	json_object_set_new(out, "distinct_destinations",
-			    json_integer((json_int_t)p25_an_distinct_dests(h)));
+	                    json_integer((json_int_t)p25_an_distinct_dests(h)));
 	json_object_set_new(j, "smtp_out", out);
 	json_object_set_new(j, "smtp_in", side_json(&h->in25, true));
 	json_object_set_new(j, "submission", side_json(&h->sub, true));
@@ -116,35 +119,36 @@ json_t *p25_an_host_json(const struct p25_analyzer *a, const struct p25_an_host 
 	hours = json_array();
 	for (uint32_t i = 0; i < h->nhours; i++)
 		json_array_append_new(hours, json_integer(h->hours[i]));
-	while (json_array_size(hours) && json_integer_value(json_array_get(hours, json_array_size(hours) - 1)) == 0)
+	while (json_array_size(hours) &&
+	       json_integer_value(json_array_get(hours, json_array_size(hours) - 1)) == 0)
 		json_array_remove(hours, json_array_size(hours) - 1);
-	json_object_set_new(j, "hourly",
-			    json_pack("{s:o, s:o}", "start",
-				      h->hour0 >= 0 ? iso((uint64_t)h->hour0 * 3600000000000ULL)
-						    : json_null(),
-				      "connections", hours));
+	json_object_set_new(
+	    j, "hourly",
+	    json_pack("{s:o, s:o}", "start",
+	              h->hour0 >= 0 ? iso((uint64_t)h->hour0 * 3600000000000ULL) : json_null(),
+	              "connections", hours));
 	for (unsigned i = 0; i < s->nhelo_names && i < P25_AN_HELO_KEEP; i++)
 		json_array_append_new(names, json_string(s->helo_names[i]));
 	json_object_set_new(
-		j, "smtp",
-		json_pack("{s:I, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-			  "s:{s:I, s:I, s:I, s:I}, s:I, s:I, s:o, s:I}",
-			  "sessions", (json_int_t)s->sessions, "helo_names", names, "helo_distinct",
-			  (json_int_t)s->nhelo_names, "helo_commands", (json_int_t)s->helo,
-			  "helo_bare_ip", (json_int_t)s->helo_bare_ip, "helo_mismatch",
-			  (json_int_t)s->helo_mismatch, "starttls", (json_int_t)s->starttls, "tls_ok",
-			  (json_int_t)s->tls_ok, "mail_from", (json_int_t)s->mail_from, "rcpt_to",
-			  (json_int_t)s->rcpt_to, "replies", "2xx", (json_int_t)s->replies[2], "3xx",
-			  (json_int_t)s->replies[3], "4xx", (json_int_t)s->replies[4], "5xx",
-			  (json_int_t)s->replies[5], "messages", (json_int_t)s->messages,
-			  "message_bytes", (json_int_t)s->msg_bytes, "banner",
-			  s->banner[0] ? json_string(s->banner) : json_null(), "sender_domains",
-			  (json_int_t)s->sender_domains));
+	    j, "smtp",
+	    json_pack("{s:I, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+	              "s:{s:I, s:I, s:I, s:I}, s:I, s:I, s:o, s:I}",
+	              "sessions", (json_int_t)s->sessions, "helo_names", names, "helo_distinct",
+	              (json_int_t)s->nhelo_names, "helo_commands", (json_int_t)s->helo,
+	              "helo_bare_ip", (json_int_t)s->helo_bare_ip, "helo_mismatch",
+	              (json_int_t)s->helo_mismatch, "starttls", (json_int_t)s->starttls, "tls_ok",
+	              (json_int_t)s->tls_ok, "mail_from", (json_int_t)s->mail_from, "rcpt_to",
+	              (json_int_t)s->rcpt_to, "replies", "2xx", (json_int_t)s->replies[2], "3xx",
+	              (json_int_t)s->replies[3], "4xx", (json_int_t)s->replies[4], "5xx",
+	              (json_int_t)s->replies[5], "messages", (json_int_t)s->messages,
+	              "message_bytes", (json_int_t)s->msg_bytes, "banner",
+	              s->banner[0] ? json_string(s->banner) : json_null(), "sender_domains",
+	              (json_int_t)s->sender_domains));
 	json_object_set_new(j, "features",
-			    json_pack("{s:i, s:i, s:I, s:i, s:i}", "fanout_max", (int)h->fan_max,
-				      "burst_per_minute_max", (int)h->burst_max, "queue_retries",
-				      (json_int_t)h->retries, "days_active", (int)h->days_active,
-				      "hours_active", (int)h->hours_active));
+	                    json_pack("{s:i, s:i, s:I, s:i, s:i}", "fanout_max", (int)h->fan_max,
+	                              "burst_per_minute_max", (int)h->burst_max, "queue_retries",
+	                              (json_int_t)h->retries, "days_active", (int)h->days_active,
+	                              "hours_active", (int)h->hours_active));
 	return j;
 }
 
@@ -162,20 +166,20 @@ static json_t *report_head(const struct p25_analyzer *a)
 	for (int r = 0; r < P25_DEC_NREASONS; r++)
 		if (st->decode.count[r])
 			json_object_set_new(dec, p25_decode_reason((enum p25_decode_result)r),
-					    json_integer((json_int_t)st->decode.count[r]));
+			                    json_integer((json_int_t)st->decode.count[r]));
 	return json_pack(
-		"{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-		"s:I, s:I, s:o}}",
-		"summary", line, "counts", "hosts", (json_int_t)s.hosts, "send_smtp",
-		(json_int_t)s.send, "permitted", (json_int_t)s.permitted, "would_block",
-		(json_int_t)s.blocked, "servers_to_register", (json_int_t)s.servers,
-		"suspected_bots", (json_int_t)s.bots, "client_only", (json_int_t)s.clients, "input",
-		"segments", (json_int_t)st->segments, "flows", (json_int_t)st->flows, "flows_used",
-		(json_int_t)st->flows_used, "connections", (json_int_t)st->conns,
-		"connections_midstream", (json_int_t)st->conns_midstream, "connections_evicted",
-		(json_int_t)st->conns_evicted, "orphan_segments", (json_int_t)st->orphans,
-		"smtp_gaps", (json_int_t)st->smtp_gaps, "hosts_dropped",
-		(json_int_t)st->hosts_dropped, "decode", dec);
+	    "{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+	    "s:I, s:I, s:o}}",
+	    "summary", line, "counts", "hosts", (json_int_t)s.hosts, "send_smtp",
+	    (json_int_t)s.send, "permitted", (json_int_t)s.permitted, "would_block",
+	    (json_int_t)s.blocked, "servers_to_register", (json_int_t)s.servers, "suspected_bots",
+	    (json_int_t)s.bots, "client_only", (json_int_t)s.clients, "input", "segments",
+	    (json_int_t)st->segments, "flows", (json_int_t)st->flows, "flows_used",
+	    (json_int_t)st->flows_used, "connections", (json_int_t)st->conns,
+	    "connections_midstream", (json_int_t)st->conns_midstream, "connections_evicted",
+	    (json_int_t)st->conns_evicted, "orphan_segments", (json_int_t)st->orphans, "smtp_gaps",
+	    (json_int_t)st->smtp_gaps, "hosts_dropped", (json_int_t)st->hosts_dropped, "decode",
+	    dec);
 }
 
 json_t *p25_an_report_json(const struct p25_analyzer *a)
@@ -241,11 +245,21 @@ static void jw_str(struct jw *w, const char *s, size_t n)
 		jw_raw(w, s + run, i - run);
 		run = i + 1;
 		switch (c) {
-		case '"': jw_raw(w, "\\\"", 2); break;
-		case '\\': jw_raw(w, "\\\\", 2); break;
-		case '\n': jw_raw(w, "\\n", 2); break;
-		case '\r': jw_raw(w, "\\r", 2); break;
-		case '\t': jw_raw(w, "\\t", 2); break;
+		case '"':
+			jw_raw(w, "\\\"", 2);
+			break;
+		case '\\':
+			jw_raw(w, "\\\\", 2);
+			break;
+		case '\n':
+			jw_raw(w, "\\n", 2);
+			break;
+		case '\r':
+			jw_raw(w, "\\r", 2);
+			break;
+		case '\t':
+			jw_raw(w, "\\t", 2);
+			break;
 		default: {
 			char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
 			jw_raw(w, e, 6);
@@ -305,7 +319,7 @@ static void jw_time(struct jw *w, uint64_t ns)
 }
 
 static void jw_side(struct jw *w, const char *key, const struct p25_an_side *s,
-		    const struct p25_an_host *dests)
+                    const struct p25_an_host *dests)
 {
 	jw_key(w, key, false);
 	jw_lit(w, "{\"connections\": ");
@@ -327,7 +341,7 @@ static void jw_host(struct jw *w, const struct p25_analyzer *a, const struct p25
 {
 	char buf[P25_PREFIX_STRLEN];
 	const char *org = org_handle(a, h), *cls = p25_an_class_name(h->cls);
-	const struct p25_an_smtp *s = &h->smtp;
+	const struct p25_an_smtp *s = p25_an_host_smtp(h);
 	uint32_t nh = h->nhours;
 
 	jw_lit(w, "{\"address\": ");
@@ -446,7 +460,8 @@ int p25_an_report_json_stream(const struct p25_analyzer *a, json_t *extra, FILE 
 		json_object_update(head, extra);
 	/* The small parts one per line, each hosts one per line: greppable and diffable. */
 	jw_raw(w, "{", 1);
-	json_object_foreach(head, key, v) {
+	json_object_foreach(head, key, v)
+	{
 		char *t = json_dumps(v, JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
 		if (!t) {
 			w->err = true;
@@ -524,10 +539,10 @@ int p25_an_report_csv(const struct p25_analyzer *a, FILE *f)
 	w->len = 0;
 	w->err = false;
 	jw_lit(w, "address,organization,class,score,out_connections,out_established,out_reset,"
-		  "out_no_answer,distinct_destinations,out_bytes_sent,out_bytes_received,"
-		  "out_packets_sent,out_packets_received,in_connections,in_established,"
-		  "submission_connections,first_seen,last_seen,helo,messages,would_block,reasons,"
-		  "out_syn_packets\n");
+	          "out_no_answer,distinct_destinations,out_bytes_sent,out_bytes_received,"
+	          "out_packets_sent,out_packets_received,in_connections,in_established,"
+	          "submission_connections,first_seen,last_seen,helo,messages,would_block,reasons,"
+	          "out_syn_packets\n");
 	for (size_t i = 0; i < a->nhosts; i++) {
 		const struct p25_an_host *h = &a->hosts[i];
 		char buf[P25_PREFIX_STRLEN], t1[P25_TIME_STRLEN] = "", t2[P25_TIME_STRLEN] = "";
@@ -558,8 +573,8 @@ int p25_an_report_csv(const struct p25_analyzer *a, FILE *f)
 		jw_raw(w, ",", 1);
 		jw_lit(w, t2);
 		jw_raw(w, ",", 1);
-		jw_csv(w, h->smtp.nhelo_names ? h->smtp.helo_names[0] : "", false);
-		csv_u64(w, h->smtp.messages);
+		jw_csv(w, p25_an_host_smtp(h)->nhelo_names ? h->smtp->helo_names[0] : "", false);
+		csv_u64(w, p25_an_host_smtp(h)->messages);
 		jw_lit(w, would_block(h) ? "yes," : "no,");
 		jw_csv(w, h->reasons, false);
 		jw_u64(w, h->out25.syn_packets);
@@ -575,12 +590,23 @@ static void html_text(FILE *f, const char *s)
 {
 	for (; *s; s++) {
 		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&#39;", f); break;
-		default: fputc(*s, f);
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		case '\'':
+			fputs("&#39;", f);
+			break;
+		default:
+			fputc(*s, f);
 		}
 	}
 }
@@ -620,13 +646,13 @@ static void html_timeline(const struct p25_analyzer *a, FILE *f)
 	double cw = (double)(width - label) / (double)span;
 	char t1[P25_TIME_STRLEN], t2[P25_TIME_STRLEN];
 	fprintf(f,
-		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%zu\" "
-		"role=\"img\" aria-label=\"hourly port-25 connections of flagged hosts\">\n",
-		width, rows * (size_t)rowh + 30);
+	        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%zu\" "
+	        "role=\"img\" aria-label=\"hourly port-25 connections of flagged hosts\">\n",
+	        width, rows * (size_t)rowh + 30);
 	fprintf(f, "<text x=\"%d\" y=\"12\" class=\"ax\">%s</text>", label,
-		p25_time_format(lo * 3600, t1, sizeof t1));
+	        p25_time_format(lo * 3600, t1, sizeof t1));
 	fprintf(f, "<text x=\"%d\" y=\"12\" class=\"ax\" text-anchor=\"end\">%s</text>\n", width,
-		p25_time_format((hi + 1) * 3600, t2, sizeof t2));
+	        p25_time_format((hi + 1) * 3600, t2, sizeof t2));
 	rows = 0;
 	for (size_t i = 0; i < a->nhosts; i++) {
 		const struct p25_an_host *h = &a->hosts[i];
@@ -640,17 +666,18 @@ static void html_timeline(const struct p25_analyzer *a, FILE *f)
 			if (h->hours[k] > max)
 				max = h->hours[k];
 		fprintf(f, "<text x=\"0\" y=\"%.0f\" class=\"%s\">%s</text>", y + 11,
-			h->cls == P25_AN_BOT ? "bot" : "srv",
-			p25_addr_format(&h->addr, buf, sizeof buf));
+		        h->cls == P25_AN_BOT ? "bot" : "srv",
+		        p25_addr_format(&h->addr, buf, sizeof buf));
 		for (uint32_t k = 0; k < h->nhours; k++) {
 			if (!h->hours[k])
 				continue;
-			fprintf(f,
-				"<rect x=\"%.2f\" y=\"%.0f\" width=\"%.2f\" height=\"%d\" fill=\"%s\" "
-				"fill-opacity=\"%.2f\"><title>%u</title></rect>",
-				label + (double)(h->hour0 + k - lo) * cw, y, cw > 1 ? cw : 1, rowh - 3,
-				h->cls == P25_AN_BOT ? "#c0392b" : "#2471a3",
-				0.25 + 0.75 * h->hours[k] / max, h->hours[k]);
+			fprintf(
+			    f,
+			    "<rect x=\"%.2f\" y=\"%.0f\" width=\"%.2f\" height=\"%d\" fill=\"%s\" "
+			    "fill-opacity=\"%.2f\"><title>%u</title></rect>",
+			    label + (double)(h->hour0 + k - lo) * cw, y, cw > 1 ? cw : 1, rowh - 3,
+			    h->cls == P25_AN_BOT ? "#c0392b" : "#2471a3",
+			    0.25 + 0.75 * h->hours[k] / max, h->hours[k]);
 		}
 		fputc('\n', f);
 	}
@@ -706,10 +733,10 @@ int p25_an_report_html(const struct p25_analyzer *a, const char *title, FILE *f)
 		fputs("<tr><td>", f);
 		html_text(f, org >= 0 ? a->model->orgs[org].handle : "(internal prefixes)");
 		fprintf(f,
-			"</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td><td "
-			"class=\"num\">%zu</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td>"
-			"<td class=\"num\">%zu</td></tr>\n",
-			n, send, perm, blk, srv, bot);
+		        "</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td><td "
+		        "class=\"num\">%zu</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td>"
+		        "<td class=\"num\">%zu</td></tr>\n",
+		        n, send, perm, blk, srv, bot);
 	}
 	fputs("</table>\n<h2>Activity of flagged hosts (port-25 connections per hour, UTC)</h2>\n",
 	      f);
@@ -728,22 +755,23 @@ int p25_an_report_html(const struct p25_analyzer *a, const char *title, FILE *f)
 		if (h->last_ns)
 			p25_time_format((p25_time)(h->last_ns / 1000000000ULL), t2, sizeof t2);
 		fprintf(f, "<tr class=\"%s\"><td>%s</td><td>", p25_an_class_name(h->cls),
-			p25_addr_format(&h->addr, buf, sizeof buf));
+		        p25_addr_format(&h->addr, buf, sizeof buf));
 		html_text(f, org ? org : "-");
-		fprintf(f,
-			"</td><td>%s</td><td class=\"num\">%d</td><td class=\"num\">%llu</td>"
-			"<td class=\"num\">%llu</td><td class=\"num\">%llu</td><td "
-			"class=\"num\">%llu</td><td class=\"num\">%llu</td><td class=\"num\">%llu</td>"
-			"<td class=\"num\">%llu</td><td>",
-			p25_an_class_name(h->cls), h->score, (unsigned long long)h->out25.conns,
-			(unsigned long long)h->out25.outcome[P25_AN_ESTABLISHED],
-			(unsigned long long)h->out25.outcome[P25_AN_RESET],
-			(unsigned long long)h->out25.outcome[P25_AN_NOANSWER],
-			(unsigned long long)p25_an_distinct_dests(h),
-			(unsigned long long)h->in25.conns, (unsigned long long)h->sub.conns);
-		html_text(f, h->smtp.nhelo_names ? h->smtp.helo_names[0] : "-");
+		fprintf(
+		    f,
+		    "</td><td>%s</td><td class=\"num\">%d</td><td class=\"num\">%llu</td>"
+		    "<td class=\"num\">%llu</td><td class=\"num\">%llu</td><td "
+		    "class=\"num\">%llu</td><td class=\"num\">%llu</td><td class=\"num\">%llu</td>"
+		    "<td class=\"num\">%llu</td><td>",
+		    p25_an_class_name(h->cls), h->score, (unsigned long long)h->out25.conns,
+		    (unsigned long long)h->out25.outcome[P25_AN_ESTABLISHED],
+		    (unsigned long long)h->out25.outcome[P25_AN_RESET],
+		    (unsigned long long)h->out25.outcome[P25_AN_NOANSWER],
+		    (unsigned long long)p25_an_distinct_dests(h), (unsigned long long)h->in25.conns,
+		    (unsigned long long)h->sub.conns);
+		html_text(f, p25_an_host_smtp(h)->nhelo_names ? h->smtp->helo_names[0] : "-");
 		fprintf(f, "</td><td class=\"num\">%llu</td><td>%s</td><td>%s</td><td>",
-			(unsigned long long)h->smtp.messages, t1, t2);
+		        (unsigned long long)p25_an_host_smtp(h)->messages, t1, t2);
 		html_text(f, h->reasons);
 		fputs("</td></tr>\n", f);
 	}
@@ -765,11 +793,13 @@ long p25_an_suggest_csv(const struct p25_analyzer *a, const char *requested_by, 
 		if (h->cls != P25_AN_SERVER || !would_block(h))
 			continue;
 		/* Description text goes into firewall comments later: keep it inert. */
-		p25_text_inert(h->smtp.nhelo_names ? h->smtp.helo_names[0] : "", helo, sizeof helo);
+		p25_text_inert(p25_an_host_smtp(h)->nhelo_names ? h->smtp->helo_names[0] : "", helo,
+		               sizeof helo);
 		snprintf(desc, sizeof desc,
-			 "found by port25 analyze: %llu out, %llu in, %llu messages%s%s",
-			 (unsigned long long)h->out25.conns, (unsigned long long)h->in25.conns,
-			 (unsigned long long)h->smtp.messages, helo[0] ? ", HELO " : "", helo);
+		         "found by port25 analyze: %llu out, %llu in, %llu messages%s%s",
+		         (unsigned long long)h->out25.conns, (unsigned long long)h->in25.conns,
+		         (unsigned long long)p25_an_host_smtp(h)->messages,
+		         helo[0] ? ", HELO " : "", helo);
 		csv_field(f, org ? org : "", false);
 		csv_field(f, p25_addr_format(&h->addr, buf, sizeof buf), false);
 		csv_field(f, "mail-server", false);
