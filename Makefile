@@ -37,7 +37,7 @@ CLI       := $(BUILD)/port25
 # Keep object files of the test binaries between runs.
 .SECONDARY:
 
-.PHONY: all deps check test unit cli-tests asan demo bench fuzz format clean
+.PHONY: all deps check test unit cli-tests asan tsan demo bench fuzz format clean
 all: $(CLI) $(TEST_BINS)
 
 $(BUILD)/%.o: %.c
@@ -67,6 +67,7 @@ check: deps
 	$(MAKE) test
 	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
 	$(MAKE) BUILD=build-o3 OPT="-O3 -march=native" all
+	$(MAKE) tsan
 	$(MAKE) fuzz-smoke
 
 test: all
@@ -74,6 +75,12 @@ test: all
 
 asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
+
+# The analyzer's decode thread (the only threaded code) under ThreadSanitizer.
+TSAN_FLAGS := -fsanitize=thread -fno-sanitize-recover=all
+tsan:
+	$(MAKE) BUILD=build-tsan OPT=-O1 SAN="$(TSAN_FLAGS)" build-tsan/tests/test_analyze
+	TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/test_analyze
 
 demo: deps all
 	BUILD=$(BUILD) scripts/demo.sh
@@ -96,6 +103,6 @@ format:
 	clang-format -i $(LIB_SRCS) $(wildcard src/libport25/*/*.h) $(CLI_SRCS) $(wildcard src/cli/*.h)
 
 clean:
-	rm -rf build build-asan build-o3 build-bench build-fuzz
+	rm -rf build build-asan build-o3 build-tsan build-bench build-fuzz
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)

@@ -951,6 +951,65 @@ static void test_truncated_file(void **state)
 	free(g.file.p);
 }
 
+/* The decode thread changes nothing: the same report, stats and error with one thread or two. */
+static void test_threads_same(void **state)
+{
+	struct gen g;
+	struct p25_prefix all;
+	struct p25_diag d;
+	char path[] = "/tmp/p25an-threads-XXXXXX", err[2][512];
+	json_t *doc[2];
+	FILE *f;
+	int fd;
+
+	(void)state;
+	gen_start(&g);
+	/* Enough segments that the decoder's blocks go round several times. */
+	for (int k = 0; k < 6; k++)
+		build_scenario(&g);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	for (int cut = 0; cut < 2; cut++) {
+		/* Whole, then cut in the middle of a record. */
+		assert_int_equal(ftruncate(fd, 0), 0);
+		rewind(f);
+		fwrite(g.file.p, 1, cut ? g.file.len * 2 / 3 + 5 : g.file.len, f);
+		fflush(f);
+		assert_int_equal(p25_prefix_parse("10.0.0.0/8", 0, &all, &d), 0);
+		for (unsigned t = 1; t <= 2; t++) {
+			struct p25_analyzer *a =
+			    p25_an_new(NULL, NULL, NULL, &all, 1, 0, err[t - 1], sizeof err[0]);
+			assert_non_null(a);
+			p25_an_set_threads(a, t);
+			err[t - 1][0] = 0;
+			assert_int_equal(p25_an_read_capture(a, path, err[t - 1], sizeof err[0]),
+			                 cut ? -1 : 0);
+			p25_an_finish(a);
+			assert_true(p25_an_stats(a)->segments > 8 * 512);
+			doc[t - 1] = p25_an_report_json(a);
+			const struct p25_an_stats *st = p25_an_stats(a);
+			json_object_set_new(doc[t - 1], "stats",
+			                    json_pack("{s:I, s:I, s:I, s:I, s:I}", "packets",
+			                              (json_int_t)st->decode.packets, "bytes",
+			                              (json_int_t)st->decode.bytes, "segments",
+			                              (json_int_t)st->segments, "conns",
+			                              (json_int_t)st->conns, "gaps",
+			                              (json_int_t)st->smtp_gaps));
+			json_object_del(doc[t - 1], "memory_bytes");
+			p25_an_free(a);
+		}
+		assert_true(json_equal(doc[0], doc[1]));
+		assert_string_equal(err[0], err[1]);
+		json_decref(doc[0]);
+		json_decref(doc[1]);
+	}
+	fclose(f);
+	unlink(path);
+	free(g.file.p);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -958,6 +1017,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_scenario_classes), cmocka_unit_test(test_reports),
 	    cmocka_unit_test(test_netflow9),         cmocka_unit_test(test_ipfix),
 	    cmocka_unit_test(test_real_captures),    cmocka_unit_test(test_truncated_file),
+	    cmocka_unit_test(test_threads_same),
 	};
 
 	if (argc == 3 && strcmp(argv[1], "--write") == 0) {

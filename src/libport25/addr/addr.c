@@ -140,7 +140,7 @@ int p25_prefix_parse(const char *text, unsigned flags, struct p25_prefix *out,
 	char part[P25_PREFIX_STRLEN];
 	const char *slash;
 	struct p25_addr a;
-	unsigned len;
+	unsigned len = 0;
 	bool mapped;
 
 	if (diag)

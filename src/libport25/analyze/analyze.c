@@ -1043,27 +1043,6 @@ void p25_an_flows(void *arg, const struct p25_flow *f, size_t n)
 		sweep(a);
 }
 
-int p25_an_read_capture(struct p25_analyzer *a, const char *path, char *err, size_t errlen)
-{
-	struct p25_capture *cap = p25_capture_open(path, err, errlen);
-	struct p25_packet pkt;
-	int rc;
-
-	a->stats.files++;
-	if (!cap) {
-		a->stats.files_failed++;
-		return -1;
-	}
-	while ((rc = p25_capture_next(cap, &pkt)) == 1)
-		p25_an_packet(a, &pkt);
-	if (rc < 0) {
-		snprintf(err, errlen, "%s", p25_capture_strerror(cap));
-		a->stats.files_failed++;
-	}
-	p25_capture_close(cap);
-	return rc < 0 ? -1 : 0;
-}
-
 struct p25_analyzer *p25_an_new(const struct p25_an_config *cfg, const struct p25_model *model,
                                 const char *org_handle, const struct p25_prefix *internal,
                                 size_t ninternal, p25_time now, char *err, size_t errlen)
@@ -1078,6 +1057,7 @@ struct p25_analyzer *p25_an_new(const struct p25_an_config *cfg, const struct p2
 	a->model = model;
 	a->now = now;
 	a->org = -1;
+	a->threads = p25_an_default_threads();
 	p25_an_port_filter(&a->filter);
 	if (model) {
 		/* Shares everything with the model but the organizations' enrollment. */

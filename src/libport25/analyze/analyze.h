@@ -204,8 +204,15 @@ void p25_an_packet(struct p25_analyzer *a, const struct p25_packet *p);
 /* A batch of flow records, as p25_flow_cb. */
 void p25_an_flows(void *analyzer, const struct p25_flow *f, size_t n);
 
-/* Read a whole capture file.  -1 on a damaged file: what was read counts, err says why. */
+/*
+ * Read a whole capture file.  -1 on a damaged file: what was read counts, err says why.
+ * With 2 threads (the default where there are two CPUs) decoding runs on a
+ * thread of its own; the results are the same.
+ */
 int p25_an_read_capture(struct p25_analyzer *a, const char *path, char *err, size_t errlen);
+
+void p25_an_set_threads(struct p25_analyzer *a, unsigned threads);
+unsigned p25_an_default_threads(void);
 
 /* Settle every connection and classify the hosts. */
 void p25_an_finish(struct p25_analyzer *a);

@@ -74,6 +74,7 @@ struct p25_analyzer {
 	uint64_t last_sweep_ns;
 
 	struct an_text_block *texts;
+	unsigned threads; /* for reading capture files: 2 puts decoding on its own thread */
 
 	struct p25_port_filter filter;
 	struct p25_an_stats stats;
