@@ -214,6 +214,12 @@ static void print_flow_stats(const struct p25_flow_stats *s, json_t *doc)
 		(json_int_t)s->missing_records, "missing_packets", (json_int_t)s->missing_packets,
 		"sequence_resets", (json_int_t)s->seq_resets, "not_flow", (json_int_t)s->not_flow,
 		"options_records", (json_int_t)s->options_records);
+	json_object_set_new(j, "ip_fragments", json_integer((json_int_t)s->ip_fragments));
+	json_object_set_new(j, "ip_reassembled", json_integer((json_int_t)s->ip_reassembled));
+	json_object_set_new(j, "ip_fragments_incomplete",
+			    json_integer((json_int_t)s->ip_frag_incomplete));
+	json_object_set_new(j, "ip_fragments_invalid",
+			    json_integer((json_int_t)s->ip_frag_invalid));
 	json_object_set_new(doc, "flow_decoder", j);
 }
 
@@ -326,6 +332,13 @@ static int report(struct cli *cli, const struct opts *o, struct p25_analyzer *an
 			       (unsigned long long)fs->missing_packets,
 			       (unsigned long long)fs->malformed_packets,
 			       (unsigned long long)fs->unknown_template_sets);
+			if (fs->ip_fragments)
+				printf("IP fragments: %llu, %llu datagrams reassembled, %llu "
+				       "incomplete, %llu fragments invalid\n",
+				       (unsigned long long)fs->ip_fragments,
+				       (unsigned long long)fs->ip_reassembled,
+				       (unsigned long long)fs->ip_frag_incomplete,
+				       (unsigned long long)fs->ip_frag_invalid);
 		}
 	}
 	if (o->html && rc == EXIT_OK)

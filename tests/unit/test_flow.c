@@ -1311,6 +1311,241 @@ static void test_pcap(void **state)
 	free(fx);
 }
 
+/* ---- pcap: IP fragments ---- */
+
+static void dump_at(pcap_dumper_t *pd, const uint8_t *pkt, size_t len, long secs)
+{
+	struct pcap_pkthdr h = {.caplen = (bpf_u_int32)len, .len = (bpf_u_int32)len};
+	h.ts.tv_sec = secs;
+	pcap_dump((u_char *)pd, &h, pkt);
+}
+
+/* An IPFIX message of n records (template first), bytes = base + i, about 45 n bytes. */
+static size_t big_ipfix(struct p25_fenc *e, uint32_t seq, uint32_t base, unsigned n)
+{
+	p25_fenc_ipfix_header(e, EXPORT_SECS, seq, 1);
+	ipfix_template_v4(e, 256);
+	p25_fenc_set_begin(e, 256);
+	for (unsigned i = 0; i < n; i++)
+		ipfix_record_v4(e, V4("10.1.0.0") + i, 25, base + i);
+	size_t len = p25_fenc_finish(e);
+	assert_false(e->overflow);
+	return len;
+}
+
+struct frags {
+	uint8_t pkt[64][1600];
+	size_t len[64];
+	size_t n;
+};
+
+/* A UDP datagram as fragments of at most 1480 bytes of data each (1232 for IPv6). */
+static void fragment(struct frags *fr, bool v6, const char *src, uint32_t id, uint16_t dport,
+		     const struct p25_fenc *e, size_t plen)
+{
+	static uint8_t dgram[70000];
+	uint8_t s[16] = {0}, d[16] = {0};
+	assert_int_equal(inet_pton(v6 ? AF_INET6 : AF_INET, src, s), 1);
+	assert_int_equal(
+	    inet_pton(v6 ? AF_INET6 : AF_INET, v6 ? "2001:db8::ffff" : "192.0.2.100", d), 1);
+	size_t dl = p25_fenc_udp(dgram, 40000, dport, e->buf, plen), chunk = v6 ? 1232 : 1480;
+	fr->n = 0;
+	for (size_t off = 0; off < dl; off += chunk) {
+		size_t len = dl - off < chunk ? dl - off : chunk;
+		assert_true(fr->n < 64);
+		fr->len[fr->n] = p25_fenc_ip(fr->pkt[fr->n], v6, s, d, id, off, off + len < dl,
+					     dgram + off, len);
+		fr->n++;
+	}
+}
+
+static long read_capture(const char *path, struct p25_flow_decoder *d, struct coll *c)
+{
+	char err[256];
+	coll_reset(c);
+	return p25_flow_read_pcap(path, 0, d, collect, c, err, sizeof err);
+}
+
+/* Records bytes base .. base + n - 1 are all in c, once. */
+static void assert_records(const struct coll *c, uint64_t base, unsigned n)
+{
+	unsigned seen = 0;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i].bytes >= base && c->v[i].bytes < base + n) {
+			assert_int_equal(c->v[i].dport, 25);
+			seen++;
+		}
+	assert_int_equal(seen, n);
+}
+
+static void test_pcap_fragments(void **state)
+{
+	struct p25_fenc *e = malloc(sizeof *e);
+	struct frags *a = malloc(sizeof *a), *b = malloc(sizeof *b), *v6 = malloc(sizeof *v6);
+	static uint8_t pkt[2000];
+	char path[] = "/tmp/p25_flow_frag_XXXXXX";
+	struct coll c = {0};
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+
+	/* A: 200 records, ~9 kB over IPv4; B: another, one fragment to be lost; C: over IPv6. */
+	size_t alen = big_ipfix(e, 0, 1000, 200);
+	assert_true(alen > 8000);
+	fragment(a, false, "192.0.2.5", 7, 4739, e, alen);
+	assert_int_equal(a->n, 7);
+	size_t blen = big_ipfix(e, 200, 5000, 150);
+	fragment(b, false, "192.0.2.5", 8, 4739, e, blen);
+	size_t clen = big_ipfix(e, 0, 9000, 190);
+	fragment(v6, true, "2001:db8::5", 0x10203, 4739, e, clen);
+	assert_true(v6->n >= 7);
+
+	pcap_t *pc = pcap_open_dead(DLT_RAW, 65535);
+	pcap_dumper_t *pd = pcap_dump_open(pc, path);
+	assert_non_null(pd);
+	/* Last fragments first, the three datagrams interleaved, duplicates too. */
+	for (size_t i = 0; i < 7; i++) {
+		dump_at(pd, a->pkt[6 - i], a->len[6 - i], 100);
+		if (i < b->n && i != 3) /* B's fourth fragment is lost */
+			dump_at(pd, b->pkt[i], b->len[i], 100);
+		dump_at(pd, v6->pkt[v6->n - 1 - i], v6->len[v6->n - 1 - i], 100);
+		if (i == 2)
+			dump_at(pd, a->pkt[5], a->len[5], 100);
+	}
+	for (size_t i = 7; i < v6->n; i++)
+		dump_at(pd, v6->pkt[v6->n - 1 - i], v6->len[v6->n - 1 - i], 101);
+	/* An unfragmented export packet after the incomplete one. */
+	size_t slen = big_ipfix(e, 0, 20000, 3);
+	uint8_t udp[400], s4[4] = {192, 0, 2, 6}, d4[4] = {192, 0, 2, 100};
+	size_t ul = p25_fenc_udp(udp, 1, 4739, e->buf, slen);
+	dump_at(pd, pkt, p25_fenc_ip(pkt, false, s4, d4, 0, 0, false, udp, ul), 102);
+	pcap_dump_close(pd);
+	pcap_close(pc);
+
+	struct p25_flow_decoder *d = p25_flow_decoder_new();
+	const struct p25_flow_stats *st = p25_flow_decoder_stats(d);
+	assert_int_equal(read_capture(path, d, &c), 3);
+	assert_int_equal(c.n, 200 + 190 + 3);
+	assert_records(&c, 1000, 200);
+	assert_records(&c, 9000, 190);
+	assert_records(&c, 20000, 3);
+	assert_records(&c, 5000, 0);
+	assert_int_equal(st->ip_fragments, 7 + 1 + (b->n - 1) + v6->n);
+	assert_int_equal(st->ip_reassembled, 2);
+	assert_int_equal(st->ip_frag_incomplete, 1);
+	assert_int_equal(st->ip_frag_invalid, 0);
+	assert_int_equal(st->malformed_packets + st->malformed_sets, 0);
+	/* The exporters are the reassembled datagrams' sources. */
+	for (size_t i = 0; i < c.n; i++) {
+		const struct p25_flow_exporter *x = p25_flow_decoder_exporter(d, c.v[i].exporter);
+		if (c.v[i].bytes >= 9000 && c.v[i].bytes < 9190)
+			assert_v6(&x->addr, "2001:db8::5");
+		else if (c.v[i].bytes >= 1000 && c.v[i].bytes < 1200)
+			assert_v4(&x->addr, "192.0.2.5");
+		assert_int_equal(x->port, c.v[i].bytes >= 20000 ? 1 : 40000);
+	}
+	p25_flow_decoder_free(d);
+
+	/*
+	 * Overlaps: A cut again at other boundaries over the first cut; the
+	 * bytes first received are kept, so it decodes the same.  Then a
+	 * fragment past 64 kB and a second, different end: ignored.
+	 */
+	pc = pcap_open_dead(DLT_RAW, 65535);
+	pd = pcap_dump_open(pc, path);
+	alen = big_ipfix(e, 0, 1000, 200);
+	static uint8_t dgram[20000];
+	uint8_t s4a[4] = {192, 0, 2, 5};
+	size_t dl = p25_fenc_udp(dgram, 40000, 4739, e->buf, alen);
+	dump_at(pd, pkt, p25_fenc_ip(pkt, false, s4a, d4, 9, 1000, true, dgram + 1000, 1600), 5);
+	dump_at(pd, pkt, p25_fenc_ip(pkt, false, s4a, d4, 9, 65528, false, dgram, 16), 5);
+	for (size_t off = 0; off < dl; off += 1200) {
+		size_t len = dl - off < 1200 ? dl - off : 1200;
+		if (off + len < dl)
+			dump_at(pd, pkt,
+				p25_fenc_ip(pkt, false, s4a, d4, 9, off, true, dgram + off, len),
+				6);
+		else
+			dump_at(pd, pkt,
+				p25_fenc_ip(pkt, false, s4a, d4, 9, off, false, dgram + off, len),
+				6);
+		if (off == 2400) /* an end before data already held */
+			dump_at(pd, pkt,
+				p25_fenc_ip(pkt, false, s4a, d4, 9, 8, false, dgram + 8, 8), 6);
+	}
+	pcap_dump_close(pd);
+	pcap_close(pc);
+	d = p25_flow_decoder_new();
+	st = p25_flow_decoder_stats(d);
+	assert_int_equal(read_capture(path, d, &c), 1);
+	assert_int_equal(c.n, 200);
+	assert_records(&c, 1000, 200);
+	assert_int_equal(st->ip_reassembled, 1);
+	assert_int_equal(st->ip_frag_invalid, 2);
+	assert_int_equal(st->ip_frag_incomplete, 0);
+	p25_flow_decoder_free(d);
+
+	/*
+	 * Bounds: a datagram whose last fragment comes 31 s after its first
+	 * times out; 70 datagrams missing their last fragment overflow the 64
+	 * slots, and the oldest go; a whole one after all that still decodes.
+	 */
+	pc = pcap_open_dead(DLT_RAW, 65535);
+	pd = pcap_dump_open(pc, path);
+	alen = big_ipfix(e, 0, 1000, 200);
+	fragment(a, false, "192.0.2.5", 1, 4739, e, alen);
+	for (size_t i = 0; i + 1 < a->n; i++)
+		dump_at(pd, a->pkt[i], a->len[i], 1000);
+	dump_at(pd, a->pkt[a->n - 1], a->len[a->n - 1], 1031);
+	for (uint32_t id = 100; id < 170; id++) {
+		fragment(b, false, "192.0.2.7", id, 4739, e, alen);
+		dump_at(pd, b->pkt[0], b->len[0], 1031);
+	}
+	fragment(a, true, "2001:db8::7", 2, 4739, e, alen);
+	for (size_t i = 0; i < a->n; i++)
+		dump_at(pd, a->pkt[(i + 3) % a->n], a->len[(i + 3) % a->n], 1032);
+	pcap_dump_close(pd);
+	pcap_close(pc);
+	d = p25_flow_decoder_new();
+	st = p25_flow_decoder_stats(d);
+	assert_int_equal(read_capture(path, d, &c), 1);
+	assert_int_equal(c.n, 200);
+	assert_int_equal(st->ip_reassembled, 1);
+	/* The timed-out one (twice: its head, then its lone tail at the end), 70 partial. */
+	assert_int_equal(st->ip_frag_incomplete, 1 + 1 + 70);
+	p25_flow_decoder_free(d);
+
+	/* Garbage fragments: no crash, nothing decoded. */
+	pc = pcap_open_dead(DLT_RAW, 65535);
+	pd = pcap_dump_open(pc, path);
+	for (unsigned i = 0; i < 3000; i++) {
+		size_t len = 8 + (i * 7919u) % 1400;
+		for (size_t j = 0; j < len; j++)
+			dgram[j] = (uint8_t)(i * 31 + j * 17);
+		size_t off = ((i * 104729u) % 8200) * 8;
+		bool v6f = i % 3 == 0;
+		uint8_t s16[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = (uint8_t)(i % 5)};
+		dump_at(
+		    pd, pkt,
+		    p25_fenc_ip(pkt, v6f, v6f ? s16 : s4, s16, i % 7, off, i % 4 != 0, dgram, len),
+		    (long)i / 50);
+	}
+	pcap_dump_close(pd);
+	pcap_close(pc);
+	d = p25_flow_decoder_new();
+	st = p25_flow_decoder_stats(d);
+	assert_true(read_capture(path, d, &c) >= 0);
+	assert_int_equal(st->ip_fragments, 2999); /* the first is offset 0, no more: whole */
+	p25_flow_decoder_free(d);
+
+	unlink(path);
+	free(c.v);
+	free(a);
+	free(b);
+	free(v6);
+	free(e);
+}
+
 /* ---- UDP receiver ---- */
 
 static void test_receiver(void **state)
@@ -1368,21 +1603,22 @@ static void test_receiver(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_v5),
-		cmocka_unit_test(test_v9_basic),
-		cmocka_unit_test(test_v9_options_and_refresh),
-		cmocka_unit_test(test_v9_template_scopes),
-		cmocka_unit_test(test_ipfix_basic_v6),
-		cmocka_unit_test(test_ipfix_options_sysinit),
-		cmocka_unit_test(test_ipfix_withdrawal),
-		cmocka_unit_test(test_ipfix_varlen_enterprise),
-		cmocka_unit_test(test_bad_sets_skipped),
-		cmocka_unit_test(test_ipfix_times),
-		cmocka_unit_test(test_extreme_values),
-		cmocka_unit_test(test_truncation),
-		cmocka_unit_test(test_garbage),
-		cmocka_unit_test(test_pcap),
-		cmocka_unit_test(test_receiver),
+	    cmocka_unit_test(test_v5),
+	    cmocka_unit_test(test_v9_basic),
+	    cmocka_unit_test(test_v9_options_and_refresh),
+	    cmocka_unit_test(test_v9_template_scopes),
+	    cmocka_unit_test(test_ipfix_basic_v6),
+	    cmocka_unit_test(test_ipfix_options_sysinit),
+	    cmocka_unit_test(test_ipfix_withdrawal),
+	    cmocka_unit_test(test_ipfix_varlen_enterprise),
+	    cmocka_unit_test(test_bad_sets_skipped),
+	    cmocka_unit_test(test_ipfix_times),
+	    cmocka_unit_test(test_extreme_values),
+	    cmocka_unit_test(test_truncation),
+	    cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_pcap),
+	    cmocka_unit_test(test_pcap_fragments),
+	    cmocka_unit_test(test_receiver),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

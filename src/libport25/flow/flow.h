@@ -72,6 +72,11 @@ struct p25_flow_stats {
 	uint64_t missing_packets;   /* v9 export packets lost (v9 sequences count packets) */
 	uint64_t seq_resets; /* sequence went backwards (exporter restart, reordering) */
 	uint64_t sessions_dropped; /* packets from a new exporter/domain beyond the limits */
+	/* IP fragments of UDP datagrams in a capture (p25_flow_read_pcap()): */
+	uint64_t ip_fragments;       /* fragments seen */
+	uint64_t ip_reassembled;     /* datagrams reassembled and decoded */
+	uint64_t ip_frag_incomplete; /* datagrams given up with fragments missing */
+	uint64_t ip_frag_invalid;    /* fragments ignored: past 64 kB, inconsistent end, ... */
 };
 
 /* Called with n (1..P25_FLOW_BATCH) records; they are valid only during the call. */
@@ -100,12 +105,18 @@ const struct p25_flow_exporter *p25_flow_decoder_exporter(const struct p25_flow_
  * Read a packet capture of export traffic and feed every UDP payload to
  * the decoder, the exporter being the datagram's source address and port.
  * Link types: Ethernet (with 802.1Q/802.1ad tags), Linux cooked v1 and
- * v2, raw IP, BSD loopback.  IP fragments and non-UDP are skipped.
+ * v2, raw IP, BSD loopback.  Non-UDP is skipped.  Fragmented datagrams
+ * (IPv4, IPv6 Fragment header) are reassembled: up to 64 in progress, 64 kB
+ * each, 30 s of capture time from the first fragment; counted in the
+ * decoder's stats (ip_fragments, ip_reassembled, ip_frag_incomplete).
  * port, when non-zero, keeps only datagrams to that destination port.
  * Returns the number of datagrams fed, or -1 with err set.
  */
 long p25_flow_read_pcap(const char *path, uint16_t port, struct p25_flow_decoder *d,
 			p25_flow_cb cb, void *arg, char *err, size_t errlen);
+/* The same for a capture file image in memory. */
+long p25_flow_read_pcap_mem(const void *data, size_t len, uint16_t port, struct p25_flow_decoder *d,
+			    p25_flow_cb cb, void *arg, char *err, size_t errlen);
 
 /*
  * Live collection: a UDP socket and a recvmmsg loop feeding one decoder.

@@ -230,6 +230,46 @@ void p25_tmpl_free_session(struct p25_flow_decoder *d, struct p25_flow_session *
  */
 int p25_tmpl_data_set(struct p25_pkt *k, const struct p25_tmpl *t, const uint8_t *p, size_t len);
 
+/*
+ * IP fragment reassembly (frag.c), for the pcap reader.  The key of a
+ * datagram: family (4 or 6), addresses (IPv4 in the first 4 bytes),
+ * protocol (IPv6: the Fragment header's next header) and identification.
+ */
+#define P25_FRAG_SLOTS      64
+#define P25_FRAG_MAX        65535 /* bytes of one reassembled payload */
+#define P25_FRAG_TIMEOUT_US (30 * 1000000LL)
+
+struct p25_frag_key {
+	uint8_t family;
+	uint8_t proto;
+	uint32_t id;
+	uint8_t src[16], dst[16];
+};
+
+struct p25_reasm;
+
+struct p25_reasm *p25_reasm_new(void);
+void p25_reasm_free(struct p25_reasm *r);
+/*
+ * Add one fragment: off is its byte offset in the payload, more its
+ * more-fragments flag, now_us the capture time.  Returns the reassembled
+ * payload (valid until the next call) and its length when this fragment
+ * completed a datagram, else NULL.  Counts into st.
+ */
+const uint8_t *p25_reasm_add(struct p25_reasm *r, struct p25_flow_stats *st,
+			     const struct p25_frag_key *k, size_t off, bool more,
+			     const uint8_t *data, size_t len, int64_t now_us, size_t *outlen);
+/* Give up every datagram still in progress (counted incomplete). */
+void p25_reasm_finish(struct p25_reasm *r, struct p25_flow_stats *st);
+
+/*
+ * One captured frame of the pcap reader: link layer dlt, capture time
+ * now_us.  Returns 1 when a datagram was given to the decoder, else 0.
+ */
+int p25_flow_pcap_frame(struct p25_reasm *r, int dlt, int64_t now_us, const uint8_t *data,
+			size_t caplen, uint16_t port, struct p25_flow_decoder *d, p25_flow_cb cb,
+			void *arg);
+
 int p25_flow_decode_v5(struct p25_pkt *k, const struct p25_flow_exporter *from,
 		       const uint8_t *pkt, size_t len);
 int p25_flow_decode_v9(struct p25_pkt *k, const struct p25_flow_exporter *from,

@@ -175,3 +175,57 @@ size_t p25_fenc_finish(struct p25_fenc *e)
 		poke16(e, 2, (uint16_t)e->records);
 	return e->len;
 }
+
+static void wr16(uint8_t *o, size_t v)
+{
+	o[0] = (uint8_t)(v >> 8);
+	o[1] = (uint8_t)v;
+}
+
+size_t p25_fenc_udp(uint8_t *o, uint16_t sport, uint16_t dport, const uint8_t *payload, size_t plen)
+{
+	wr16(o, sport);
+	wr16(o + 2, dport);
+	wr16(o + 4, 8 + plen);
+	wr16(o + 6, 0);
+	memcpy(o + 8, payload, plen);
+	return 8 + plen;
+}
+
+size_t p25_fenc_ip(uint8_t *o, bool v6, const uint8_t *src, const uint8_t *dst, uint32_t id,
+		   size_t off, bool more, const uint8_t *data, size_t len)
+{
+	bool frag = off || more;
+	size_t hl;
+	if (!v6) {
+		hl = 20;
+		memset(o, 0, hl);
+		o[0] = 0x45;
+		wr16(o + 2, hl + len);
+		wr16(o + 4, id & 0xffff);
+		wr16(o + 6, (off / 8 & 0x1fff) | (more ? 0x2000 : 0));
+		o[8] = 64;
+		o[9] = 17;
+		memcpy(o + 12, src, 4);
+		memcpy(o + 16, dst, 4);
+	} else {
+		hl = frag ? 48 : 40;
+		memset(o, 0, hl);
+		o[0] = 0x60;
+		wr16(o + 4, hl - 40 + len);
+		o[6] = frag ? 44 : 17;
+		o[7] = 64;
+		memcpy(o + 8, src, 16);
+		memcpy(o + 24, dst, 16);
+		if (frag) {
+			o[40] = 17;
+			wr16(o + 42, (off & 0xfff8) | (more ? 1 : 0));
+			o[44] = (uint8_t)(id >> 24);
+			o[45] = (uint8_t)(id >> 16);
+			o[46] = (uint8_t)(id >> 8);
+			o[47] = (uint8_t)id;
+		}
+	}
+	memcpy(o + hl, data, len);
+	return hl + len;
+}

@@ -50,4 +50,21 @@ void p25_fenc_field(struct p25_fenc *e, uint16_t type, uint16_t len, uint32_t pe
 /* Fill in the header's count or length.  Returns the packet length. */
 size_t p25_fenc_finish(struct p25_fenc *e);
 
+/*
+ * IP framing for captures of export traffic.  A UDP datagram (header and
+ * payload, checksum 0) into o: 8 + plen bytes.
+ */
+size_t p25_fenc_udp(uint8_t *o, uint16_t sport, uint16_t dport, const uint8_t *payload,
+		    size_t plen);
+/*
+ * An IP packet into o carrying len bytes of data (a UDP datagram, or the
+ * part of one at byte offset off): IPv4 (20-byte header, addresses of 4
+ * bytes) or IPv6 (40 bytes, addresses of 16).  With off 0 and more false
+ * an unfragmented packet; else a fragment (IPv6: with a Fragment header)
+ * of datagram id, more saying whether more fragments follow.  Returns the
+ * packet length.
+ */
+size_t p25_fenc_ip(uint8_t *o, bool v6, const uint8_t *src, const uint8_t *dst, uint32_t id,
+		   size_t off, bool more, const uint8_t *data, size_t len);
+
 #endif
