@@ -24,12 +24,12 @@
 #include "enforce/enforce.h"
 
 #define DEFAULT_CONFIG "/etc/port25/port25.conf"
-#define AUDIT_WINDOW 512 /* entries one command may write before we just sync */
+#define AUDIT_WINDOW   512 /* entries one command may write before we just sync */
 
 static bool truthy(const char *v)
 {
 	return v && (!strcasecmp(v, "1") || !strcasecmp(v, "yes") || !strcasecmp(v, "true") ||
-		     !strcasecmp(v, "on"));
+	             !strcasecmp(v, "on"));
 }
 
 /* `enforce = yes` in the configuration file (the one watch reads too). */
@@ -105,7 +105,7 @@ struct changes {
 	struct p25_enforce_change *v;
 	size_t n, cap;
 	struct p25_prefix *covers; /* one allocation per change, freed with it */
-	bool sync;		    /* something beyond permits changed */
+	bool sync;                 /* something beyond permits changed */
 };
 
 static void changes_free(struct changes *c)
@@ -120,30 +120,30 @@ static void changes_free(struct changes *c)
 
 /* The org's permits still valid now that overlap p (one org's permits may nest). */
 static int still_covering(struct cli *cli, const char *org, const struct p25_prefix *p,
-			  struct p25_prefix **out, size_t *n)
+                          struct p25_prefix **out, size_t *n)
 {
-	json_t *o, *rows, *row;
+	json_t *rows, *row;
 	size_t i;
 
 	*out = NULL;
 	*n = 0;
-	/* org show selects by org id (indexed); permit list --org scans every permit */
-	if (p25_org_show(cli->reg, org, cli->now, &o) < 0)
+	struct p25_permit_filter f = {.org = org, .now = cli->now};
+	if (p25_permit_list(cli->reg, &f, &rows) < 0)
 		return -1;
-	rows = json_incref(json_object_get(o, "permits"));
-	json_decref(o);
 	*out = calloc(json_array_size(rows) + 1, sizeof **out);
 	if (!*out) {
 		json_decref(rows);
 		return -1;
 	}
-	json_array_foreach(rows, i, row) {
+	json_array_foreach(rows, i, row)
+	{
 		struct p25_prefix q;
 		struct p25_diag diag;
 		const char *a = json_string_value(json_object_get(row, "address"));
 		if (!a || p25_prefix_parse(a, 0, &q, &diag) < 0 || !permit_in_force(row, cli->now))
 			continue;
-		if (q.family == p->family && (p25_prefix_contains(&q, p) || p25_prefix_contains(p, &q)))
+		if (q.family == p->family &&
+		    (p25_prefix_contains(&q, p) || p25_prefix_contains(p, &q)))
 			(*out)[(*n)++] = q;
 	}
 	json_decref(rows);
@@ -210,7 +210,7 @@ static int collect(struct cli *cli, struct changes *c)
 		if (p25_audit_list(cli->reg, limit, &rows) < 0)
 			return -1;
 		json_int_t oldest = json_integer_value(
-			json_object_get(json_array_get(rows, json_array_size(rows) - 1), "id"));
+		    json_object_get(json_array_get(rows, json_array_size(rows) - 1), "id"));
 		if (json_array_size(rows) < (size_t)limit || oldest <= cli->audit_mark + 1 ||
 		    limit >= AUDIT_WINDOW)
 			break;
@@ -237,7 +237,7 @@ static int collect(struct cli *cli, struct changes *c)
 			    !same_field(b, a, "action"))
 				c->sync = true;
 		} else if (strncmp(act, "contact.", 8) && strncmp(act, "request.", 8) &&
-			   strcmp(act, "org.add")) {
+		           strcmp(act, "org.add")) {
 			c->sync = true; /* prefixes, org removal, imports: the whole policy */
 		}
 	}
@@ -266,14 +266,14 @@ static int full_sync(struct cli *cli, const struct p25_enforce_opts *o, const ch
 	p25_model_free(&m);
 	if (rc < 0)
 		return cli_fail(EXIT_SYSTEM,
-				"the registry changed, but the gateway was not updated: %s (run: "
-				"port25 enforce sync)",
-				err);
-	fprintf(stderr,
-		"enforce: %s%ssync, %s: +%zu -%zu elements, chains +%zu ~%zu -%zu; commit %.3f ms\n",
-		why, *why ? "; " : "", r.cached ? "diffed against the cache" : "read back",
-		r.added, r.removed, r.chains_added, r.chains_rewritten, r.chains_removed,
-		r.commit_ms);
+		                "the registry changed, but the gateway was not updated: %s (run: "
+		                "port25 enforce sync)",
+		                err);
+	fprintf(
+	    stderr,
+	    "enforce: %s%ssync, %s: +%zu -%zu elements, chains +%zu ~%zu -%zu; commit %.3f ms\n",
+	    why, *why ? "; " : "", r.cached ? "diffed against the cache" : "read back", r.added,
+	    r.removed, r.chains_added, r.chains_rewritten, r.chains_removed, r.commit_ms);
 	if (r.note[0] && !r.cached)
 		fprintf(stderr, "enforce: %s\n", r.note);
 	return EXIT_OK;
@@ -293,10 +293,11 @@ int cli_enforce_changed(struct cli *cli)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (collect(cli, &c) < 0) {
 		changes_free(&c);
-		return cli_fail(EXIT_SYSTEM,
-				"the registry changed, but reading the change back failed: %s (run: "
-				"port25 enforce sync)",
-				p25_registry_error(cli->reg));
+		return cli_fail(
+		    EXIT_SYSTEM,
+		    "the registry changed, but reading the change back failed: %s (run: "
+		    "port25 enforce sync)",
+		    p25_registry_error(cli->reg));
 	}
 	if (c.sync) {
 		changes_free(&c);
@@ -310,18 +311,18 @@ int cli_enforce_changed(struct cli *cli)
 	changes_free(&c);
 	if (rc < 0)
 		return cli_fail(EXIT_SYSTEM,
-				"the registry changed, but the gateway was not updated: %s (run: "
-				"port25 enforce sync)",
-				err);
+		                "the registry changed, but the gateway was not updated: %s (run: "
+		                "port25 enforce sync)",
+		                err);
 	if (rc > 0) {
 		snprintf(why, sizeof why, "no targeted update (%.300s)", r.note);
 		return full_sync(cli, &o, why);
 	}
 	fprintf(stderr,
-		"enforce: targeted update, +%zu -%zu elements in %zu messages; commit %.3f ms, "
-		"in force %.3f ms after the registry commit, %.3f ms after the command started\n",
-		r.added, r.removed, r.messages, r.commit_ms, ms_between(&t0, &r.committed_at),
-		ms_between(&cli->started, &r.committed_at));
+	        "enforce: targeted update, +%zu -%zu elements in %zu messages; commit %.3f ms, "
+	        "in force %.3f ms after the registry commit, %.3f ms after the command started\n",
+	        r.added, r.removed, r.messages, r.commit_ms, ms_between(&t0, &r.committed_at),
+	        ms_between(&cli->started, &r.committed_at));
 	if (r.note[0])
 		fprintf(stderr, "enforce: %s\n", r.note);
 	return EXIT_OK;

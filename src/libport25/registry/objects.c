@@ -569,13 +569,20 @@ int p25_prefix_list(struct p25_registry *reg, const char *org, json_t **out)
 	*out = NULL;
 	if (org && (rc = org_id_of(reg, org, &id)) < 0)
 		return rc;
-	return collect(reg,
-	               reg_query(reg,
-	                         "SELECT o.handle, x.text, x.family, x.description, x.created FROM "
-	                         "prefix x JOIN org o ON o.id = x.org_id WHERE ? = 0 OR o.id = ? "
-	                         "ORDER BY x.family, x.net, x.len",
-	                         "ii", id, id),
-	               out, prefix_row_fn, 0, 0);
+	/* Two statements rather than "? = 0 OR ...", which no index can serve. */
+	return collect(
+	    reg,
+	    id ? reg_query(reg,
+	                   "SELECT o.handle, x.text, x.family, x.description, x.created "
+	                   "FROM prefix x JOIN org o ON o.id = x.org_id WHERE x.org_id = ? "
+	                   "ORDER BY x.family, x.net, x.len",
+	                   "i", id)
+	       : reg_query(reg,
+	                   "SELECT o.handle, x.text, x.family, x.description, x.created "
+	                   "FROM prefix x JOIN org o ON o.id = x.org_id "
+	                   "ORDER BY x.family, x.net, x.len",
+	                   ""),
+	    out, prefix_row_fn, 0, 0);
 }
 
 /* ---- contacts ---- */
@@ -712,10 +719,14 @@ int p25_contact_list(struct p25_registry *reg, const char *org, json_t **out)
 	if (org && (rc = org_id_of(reg, org, &id)) < 0)
 		return rc;
 	return collect(reg,
-	               reg_query(reg,
-	                         "SELECT " CONTACT_COLS " FROM contact c JOIN org o ON o.id = "
-	                         "c.org_id WHERE ? = 0 OR o.id = ? ORDER BY o.handle, c.id",
-	                         "ii", id, id),
+	               id ? reg_query(reg,
+	                              "SELECT " CONTACT_COLS " FROM contact c JOIN org o ON o.id = "
+	                              "c.org_id WHERE c.org_id = ? ORDER BY o.handle, c.id",
+	                              "i", id)
+	                  : reg_query(reg,
+	                              "SELECT " CONTACT_COLS " FROM contact c JOIN org o ON o.id = "
+	                              "c.org_id ORDER BY o.handle, c.id",
+	                              ""),
 	               out, contact_row_fn, 0, 0);
 }
 
@@ -948,10 +959,14 @@ int p25_permit_list(struct p25_registry *reg, const struct p25_permit_filter *f,
 	if (f->org && (rc = org_id_of(reg, f->org, &id)) < 0)
 		return rc;
 	rc = collect(reg,
-	             reg_query(reg,
-	                       "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = p.org_id "
-	                       "WHERE ? = 0 OR o.id = ? ORDER BY o.handle, p.family, p.net, p.len",
-	                       "ii", id, id),
+	             id ? reg_query(reg,
+	                            "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = "
+	                            "p.org_id WHERE p.org_id = ? ORDER BY p.family, p.net, p.len",
+	                            "i", id)
+	                : reg_query(reg,
+	                            "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = "
+	                            "p.org_id ORDER BY o.handle, p.family, p.net, p.len",
+	                            ""),
 	             &all, permit_row_fn, f->now, window);
 	if (rc < 0 || (!f->expiring_within && !f->expired)) {
 		*out = all;

@@ -511,12 +511,17 @@ int p25_request_list(struct p25_registry *reg, const struct p25_request_filter *
 	reg->error[0] = '\0';
 	if (f->org && (rc = org_id_of(reg, f->org, &org_id)) < 0)
 		return rc;
-	st = reg_query(
-	    reg,
-	    "SELECT " REQUEST_COLS " FROM request r JOIN org o ON o.id = r.org_id "
-	    "WHERE (? = 0 OR r.org_id = ?) AND (? IS NULL OR r.status = ?) ORDER BY r.id",
-	    "iiss", org_id, org_id, f->by_status ? p25_request_status_name(f->status) : NULL,
-	    f->by_status ? p25_request_status_name(f->status) : NULL);
+	const char *status = f->by_status ? p25_request_status_name(f->status) : NULL;
+	/* One org's requests through the request_org index; "? = 0 OR ..." would scan. */
+	st = org_id
+	         ? reg_query(reg,
+	                     "SELECT " REQUEST_COLS " FROM request r JOIN org o ON o.id = r.org_id "
+	                     "WHERE r.org_id = ? AND (? IS NULL OR r.status = ?) ORDER BY r.id",
+	                     "iss", org_id, status, status)
+	         : reg_query(reg,
+	                     "SELECT " REQUEST_COLS " FROM request r JOIN org o ON o.id = r.org_id "
+	                     "WHERE ? IS NULL OR r.status = ? ORDER BY r.id",
+	                     "ss", status, status);
 	if (!st)
 		return P25_EDB;
 	rows = json_array();
