@@ -6,15 +6,16 @@
  * bare loop that only counts the segments' bytes per direction: the cost
  * of touching the same segments.
  *
- *   bench_an_stage --file F [--runs N]
+ *   bench_an_stage --file F [--runs N] [--no-prefetch]
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "analyze/analyze.h"
+#include "analyze/analyze_int.h"
 #include "capture/capture.h"
 
 static double now_s(void)
@@ -29,6 +30,7 @@ int main(int argc, char **argv)
 {
 	const char *file = NULL;
 	int runs = 5;
+	bool prefetch = true;
 	char err[256];
 
 	for (int i = 1; i < argc; i++) {
@@ -36,6 +38,8 @@ int main(int argc, char **argv)
 			file = argv[++i];
 		else if (!strcmp(argv[i], "--runs") && i + 1 < argc)
 			runs = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--no-prefetch"))
+			prefetch = false;
 		else {
 			fprintf(stderr, "usage: bench_an_stage --file F [--runs N]\n");
 			return 2;
@@ -103,8 +107,14 @@ int main(int argc, char **argv)
 			fprintf(stderr, "bench_an_stage: %s\n", err);
 			return 1;
 		}
-		for (size_t i = 0; i < nsegs; i++)
+		for (size_t i = 0; i < nsegs; i++) {
+			/* As the pipeline does (analyze/pipeline.c). */
+			if (prefetch && i + 8 < nsegs)
+				p25_an_prefetch(a, &segs[i + 8], 0);
+			if (prefetch && i + 4 < nsegs)
+				p25_an_prefetch(a, &segs[i + 4], 1);
 			p25_an_segment(a, &segs[i]);
+		}
 		p25_an_finish(a);
 		double t2 = now_s();
 		p25_an_hosts(a, &hosts);

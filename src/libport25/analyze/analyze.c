@@ -958,6 +958,44 @@ void p25_an_segment(struct p25_analyzer *a, const struct p25_tcp_segment *s)
 		reassemble(c, from_client, s->seq, s->payload, s->payload_len);
 }
 
+/*
+ * Most of the analysis time is cache misses on the connection and host
+ * tables, one chain of dependent loads per segment.  With the segments of
+ * a block known in advance, the caller issues the loads for later segments
+ * first: stage 0 the hash slots, stage 1 (a few segments later, when the
+ * slots have arrived) the records they point to.
+ */
+void p25_an_prefetch(const struct p25_analyzer *a, const struct p25_tcp_segment *s, int stage)
+{
+	const struct p25_addr *cli, *srv;
+	uint16_t cport, sport;
+
+	if (smtp_port(s->dport))
+		cli = &s->src, srv = &s->dst, cport = s->sport, sport = s->dport;
+	else if (smtp_port(s->sport))
+		cli = &s->dst, srv = &s->src, cport = s->dport, sport = s->sport;
+	else
+		return;
+	if (!a->cbucket_cap || !a->hidx_cap)
+		return;
+	const uint32_t *bucket =
+	    &a->cbucket[conn_hash(cli, srv, cport, sport) & (a->cbucket_cap - 1)];
+	const struct an_hslot *hc = &a->hidx[addr_hash(cli) & (a->hidx_cap - 1)];
+	const struct an_hslot *hs = &a->hidx[addr_hash(srv) & (a->hidx_cap - 1)];
+	if (stage == 0) {
+		__builtin_prefetch(bucket);
+		__builtin_prefetch(hc);
+		__builtin_prefetch(hs);
+		return;
+	}
+	if (*bucket)
+		__builtin_prefetch(&a->conns[*bucket - 1]);
+	if (hc->idx1)
+		__builtin_prefetch(&a->hosts[hc->idx1 - 1]);
+	if (hs->idx1)
+		__builtin_prefetch(&a->hosts[hs->idx1 - 1]);
+}
+
 void p25_an_port_filter(struct p25_port_filter *f)
 {
 	p25_port_filter_clear(f);

@@ -82,6 +82,8 @@ struct p25_analyzer {
 	bool draining; /* p25_an_finish settles everything: no hash unlinking */
 };
 
+/* Load ahead the table entries a later segment will need (stage 0, then 1). */
+void p25_an_prefetch(const struct p25_analyzer *a, const struct p25_tcp_segment *s, int stage);
 uint64_t p25_an_hash_text(const char *p, size_t n);
 void p25_an_add_domain(struct p25_an_smtp *r, uint64_t h);
 /* Class, scores and reasons (written to reasons, of P25_AN_REASONS_LEN bytes). */

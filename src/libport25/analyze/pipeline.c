@@ -21,6 +21,9 @@
 #define BLOCK_SEGS  512
 #define BLOCK_BYTES (1u << 20) /* payload room: any one segment (< 64 kB) fits an empty block */
 #define NBLOCKS     8
+/* Segments ahead whose hash slots (far) and records (near) are loaded early. */
+#define PREFETCH_FAR  8
+#define PREFETCH_NEAR 4
 
 struct seg_block {
 	size_t nsegs, used;
@@ -137,8 +140,13 @@ static int read_pipelined(struct p25_analyzer *a, struct p25_capture *cap)
 		pthread_mutex_unlock(&pl.lock);
 		if (!b)
 			break;
-		for (size_t i = 0; i < b->nsegs; i++)
+		for (size_t i = 0; i < b->nsegs; i++) {
+			if (i + PREFETCH_FAR < b->nsegs)
+				p25_an_prefetch(a, &b->segs[i + PREFETCH_FAR], 0);
+			if (i + PREFETCH_NEAR < b->nsegs)
+				p25_an_prefetch(a, &b->segs[i + PREFETCH_NEAR], 1);
 			p25_an_segment(a, &b->segs[i]);
+		}
 		pthread_mutex_lock(&pl.lock);
 		pl.free_list[pl.nfree++] = b;
 		pthread_cond_broadcast(&pl.changed);
