@@ -18,8 +18,8 @@ static void sink(void *arg, const struct p25_flow *f, size_t n)
 	uint64_t *sum = arg;
 	/* Touch every record so reads of uninitialised fields would show. */
 	for (size_t i = 0; i < n; i++)
-		*sum += f[i].bytes + f[i].packets + f[i].dport + (uint64_t)f[i].first_ms +
-			(uint64_t)f[i].src.bits + f[i].src.family;
+		*sum += f[i].bytes + f[i].packets + f[i].dport + f[i].sampling +
+			(uint64_t)f[i].first_ms + (uint64_t)f[i].src.bits + f[i].src.family;
 }
 
 static int fuzz_flow_version(const uint8_t *data, size_t size, uint8_t version)

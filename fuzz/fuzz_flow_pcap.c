@@ -18,7 +18,8 @@ static void sink(void *arg, const struct p25_flow *f, size_t n)
 {
 	uint64_t *sum = arg;
 	for (size_t i = 0; i < n; i++)
-		*sum += f[i].bytes + f[i].packets + f[i].dport + (uint64_t)f[i].src.bits;
+		*sum += f[i].bytes + f[i].packets + f[i].dport + f[i].sampling +
+			(uint64_t)f[i].src.bits;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1128,6 +1128,316 @@ static void test_garbage(void **state)
 	p25_flow_decoder_free(d);
 }
 
+/* ---- sampling ---- */
+
+static void test_sampling_v5(void **state)
+{
+	struct p25_flow_decoder *d = p25_flow_decoder_new();
+	struct p25_fenc *e = malloc(sizeof *e);
+	struct coll c = {0};
+	static const struct {
+		unsigned mode, interval, want;
+	} cases[] = {{0, 0, 0}, {1, 100, 100}, {2, 0x3fff, 16383}, {0, 1, 1}, {3, 0, 0}};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		coll_reset(&c);
+		p25_fenc_v5_header(e, SYSUP, EXPORT_SECS, 0, (uint32_t)i * 2, 0, 0);
+		p25_fenc_v5_sampling(e, cases[i].mode, cases[i].interval);
+		p25_fenc_v5_record(e, 1, 2, 3, 25, 6, 2, 10, 400, SYSUP, SYSUP, 0, 0);
+		p25_fenc_v5_record(e, 1, 2, 3, 25, 6, 2, 10, 400, SYSUP, SYSUP, 0, 0);
+		assert_int_equal(decode(d, NULL, e, &c), 2);
+		assert_int_equal(c.v[0].sampling, cases[i].want);
+		assert_int_equal(c.v[1].sampling, cases[i].want);
+		/* Counts are reported as sampled, not scaled. */
+		assert_int_equal(c.v[0].bytes, 400);
+		assert_int_equal(c.v[0].packets, 10);
+	}
+	free(c.v);
+	free(e);
+	p25_flow_decoder_free(d);
+}
+
+/* v9 data template: src, dport, bytes, then FLOW_SAMPLER_ID (1 byte) when with_sampler. */
+static void v9_template_s(struct p25_fenc *e, uint16_t id, bool with_sampler, bool inline_rate)
+{
+	p25_fenc_set_begin(e, 0);
+	p25_fenc_u16(e, id);
+	p25_fenc_u16(e, (uint16_t)(3 + with_sampler + inline_rate));
+	p25_fenc_field(e, 8, 4, 0);
+	p25_fenc_field(e, 11, 2, 0);
+	p25_fenc_field(e, 1, 4, 0);
+	if (with_sampler)
+		p25_fenc_field(e, 48, 1, 0);
+	if (inline_rate)
+		p25_fenc_field(e, 34, 4, 0);
+	p25_fenc_record(e);
+	p25_fenc_set_end(e, 4);
+}
+
+static void v9_record_s(struct p25_fenc *e, uint32_t bytes, int sampler, uint32_t rate)
+{
+	p25_fenc_u32(e, V4("10.0.0.1"));
+	p25_fenc_u16(e, 25);
+	p25_fenc_u32(e, bytes);
+	if (sampler >= 0)
+		p25_fenc_u8(e, (uint8_t)sampler);
+	if (rate != UINT32_MAX)
+		p25_fenc_u32(e, rate);
+	p25_fenc_record(e);
+}
+
+static void test_sampling_v9(void **state)
+{
+	struct p25_flow_decoder *d = p25_flow_decoder_new();
+	struct p25_fenc *e = malloc(sizeof *e);
+	struct coll c = {0};
+	struct p25_flow_exporter x = EXP("192.0.2.10", 2055);
+	const struct p25_flow_stats *st = p25_flow_decoder_stats(d);
+
+	/* Before any options data: unknown. */
+	p25_fenc_v9_header(e, SYSUP, EXPORT_SECS, 1, 7);
+	v9_template_s(e, 256, true, false);
+	v9_template_s(e, 257, false, false);
+	v9_template_s(e, 258, false, true);
+	p25_fenc_set_begin(e, 256);
+	v9_record_s(e, 1, 1, UINT32_MAX);
+	p25_fenc_set_end(e, 4);
+	assert_int_equal(decode(d, &x, e, &c), 1);
+	assert_int_equal(c.v[0].sampling, 0);
+
+	/*
+	 * Cisco's sampler options: scope System, FLOW_SAMPLER_ID, _MODE,
+	 * _RANDOM_INTERVAL; sampler 1 1:64, sampler 2 1:1000.  The records
+	 * after them in the same packet use them.
+	 */
+	coll_reset(&c);
+	p25_fenc_v9_header(e, SYSUP, EXPORT_SECS, 2, 7);
+	p25_fenc_set_begin(e, 1);
+	p25_fenc_options_template(e, 300, 1, 4);
+	p25_fenc_field(e, 1, 4, 0);
+	p25_fenc_field(e, 48, 1, 0);
+	p25_fenc_field(e, 49, 1, 0);
+	p25_fenc_field(e, 50, 4, 0);
+	p25_fenc_set_end(e, 4);
+	p25_fenc_set_begin(e, 300);
+	p25_fenc_u32(e, 0);
+	p25_fenc_u8(e, 1);
+	p25_fenc_u8(e, 2);
+	p25_fenc_u32(e, 64);
+	p25_fenc_record(e);
+	p25_fenc_u32(e, 0);
+	p25_fenc_u8(e, 2);
+	p25_fenc_u8(e, 2);
+	p25_fenc_u32(e, 1000);
+	p25_fenc_record(e);
+	p25_fenc_set_end(e, 4);
+	p25_fenc_set_begin(e, 256);
+	v9_record_s(e, 10, 2, UINT32_MAX);
+	v9_record_s(e, 11, 1, UINT32_MAX);
+	v9_record_s(e, 12, 9, UINT32_MAX); /* unknown sampler: the last announced */
+	p25_fenc_set_end(e, 4);
+	p25_fenc_set_begin(e, 257);
+	v9_record_s(e, 13, -1, UINT32_MAX);
+	p25_fenc_set_end(e, 4);
+	assert_int_equal(decode(d, &x, e, &c), 4);
+	assert_int_equal(st->options_records, 2);
+	assert_int_equal(c.v[0].sampling, 1000);
+	assert_int_equal(c.v[1].sampling, 64);
+	assert_int_equal(c.v[2].sampling, 1000);
+	assert_int_equal(c.v[3].sampling, 1000);
+
+	/* An options record without a sampler (SAMPLING_INTERVAL 34): the session's rate. */
+	coll_reset(&c);
+	p25_fenc_v9_header(e, SYSUP, EXPORT_SECS, 3, 7);
+	p25_fenc_set_begin(e, 1);
+	p25_fenc_options_template(e, 301, 1, 3);
+	p25_fenc_field(e, 1, 4, 0);
+	p25_fenc_field(e, 34, 4, 0);
+	p25_fenc_field(e, 35, 1, 0);
+	p25_fenc_set_end(e, 4);
+	p25_fenc_set_begin(e, 301);
+	p25_fenc_u32(e, 0);
+	p25_fenc_u32(e, 10);
+	p25_fenc_u8(e, 1);
+	p25_fenc_record(e);
+	p25_fenc_set_end(e, 4);
+	p25_fenc_set_begin(e, 256);
+	v9_record_s(e, 20, 1, UINT32_MAX);
+	v9_record_s(e, 21, 5, UINT32_MAX);
+	p25_fenc_set_end(e, 4);
+	p25_fenc_set_begin(e, 257);
+	v9_record_s(e, 22, -1, UINT32_MAX);
+	p25_fenc_set_end(e, 4);
+	/* Inline SAMPLING_INTERVAL wins; 0 there means "not said". */
+	p25_fenc_set_begin(e, 258);
+	v9_record_s(e, 23, -1, 4096);
+	v9_record_s(e, 24, -1, 0);
+	p25_fenc_set_end(e, 4);
+	assert_int_equal(decode(d, &x, e, &c), 5);
+	assert_int_equal(c.v[0].sampling, 64);
+	assert_int_equal(c.v[1].sampling, 10);
+	assert_int_equal(c.v[2].sampling, 10);
+	assert_int_equal(c.v[3].sampling, 4096);
+	assert_int_equal(c.v[4].sampling, 10);
+	assert_int_equal(c.v[3].bytes, 23);
+
+	/* The next packet keeps the session's rates; another source id has none. */
+	coll_reset(&c);
+	p25_fenc_v9_header(e, SYSUP, EXPORT_SECS, 4, 7);
+	p25_fenc_set_begin(e, 257);
+	v9_record_s(e, 30, -1, UINT32_MAX);
+	assert_int_equal(decode(d, &x, e, &c), 1);
+	assert_int_equal(c.v[0].sampling, 10);
+	p25_fenc_v9_header(e, SYSUP, EXPORT_SECS, 1, 8);
+	v9_template_s(e, 257, false, false);
+	p25_fenc_set_begin(e, 257);
+	v9_record_s(e, 31, -1, UINT32_MAX);
+	assert_int_equal(decode(d, &x, e, &c), 1);
+	assert_int_equal(c.v[1].sampling, 0);
+	assert_int_equal(st->malformed_packets + st->malformed_sets, 0);
+
+	free(c.v);
+	free(e);
+	p25_flow_decoder_free(d);
+}
+
+static void test_sampling_ipfix(void **state)
+{
+	struct p25_flow_decoder *d = p25_flow_decoder_new();
+	struct p25_fenc *e = malloc(sizeof *e);
+	struct coll c = {0};
+	const struct p25_flow_stats *st = p25_flow_decoder_stats(d);
+
+	p25_fenc_ipfix_header(e, EXPORT_SECS, 0, 3);
+	/* PSAMP: scope selectorId; samplingPacketInterval 1, samplingPacketSpace 99: 1 in 100. */
+	p25_fenc_set_begin(e, 3);
+	p25_fenc_options_template(e, 400, 1, 3);
+	p25_fenc_field(e, 302, 8, 0);
+	p25_fenc_field(e, 305, 4, 0);
+	p25_fenc_field(e, 306, 4, 0);
+	p25_fenc_set_end(e, 1);
+	/* Scope observationDomainId; samplerRandomInterval 512. */
+	p25_fenc_set_begin(e, 3);
+	p25_fenc_options_template(e, 401, 1, 2);
+	p25_fenc_field(e, 149, 4, 0);
+	p25_fenc_field(e, 50, 4, 0);
+	p25_fenc_set_end(e, 1);
+	p25_fenc_set_begin(e, 400);
+	p25_fenc_u64(e, 5);
+	p25_fenc_u32(e, 1);
+	p25_fenc_u32(e, 99);
+	p25_fenc_u64(e, 6);
+	p25_fenc_u32(e, 10);
+	p25_fenc_u32(e, 20); /* 30 / 10: 1 in 3 */
+	p25_fenc_set_end(e, 1);
+	p25_fenc_set_begin(e, 401);
+	p25_fenc_u32(e, 3);
+	p25_fenc_u32(e, 512);
+	p25_fenc_set_end(e, 1);
+	/* Data: selectorId (reduced to 4 bytes); then one with inline interval and space. */
+	p25_fenc_set_begin(e, 2);
+	p25_fenc_u16(e, 500);
+	p25_fenc_u16(e, 3);
+	p25_fenc_field(e, 8, 4, 0);
+	p25_fenc_field(e, 1, 8, 0);
+	p25_fenc_field(e, 302, 4, 0);
+	p25_fenc_u16(e, 501);
+	p25_fenc_u16(e, 4);
+	p25_fenc_field(e, 8, 4, 0);
+	p25_fenc_field(e, 1, 8, 0);
+	p25_fenc_field(e, 305, 2, 0);
+	p25_fenc_field(e, 306, 2, 0);
+	/* Variable-length: an application name, then samplingInterval. */
+	p25_fenc_u16(e, 502);
+	p25_fenc_u16(e, 4);
+	p25_fenc_field(e, 8, 4, 0);
+	p25_fenc_field(e, 1, 8, 0);
+	p25_fenc_field(e, 96, 0xffff, 0);
+	p25_fenc_field(e, 34, 4, 0);
+	p25_fenc_u16(e, 503);
+	p25_fenc_u16(e, 2);
+	p25_fenc_field(e, 8, 4, 0);
+	p25_fenc_field(e, 1, 8, 0);
+	p25_fenc_set_end(e, 1);
+	p25_fenc_set_begin(e, 500);
+	const uint32_t sel[] = {5, 6, 7};
+	for (int i = 0; i < 3; i++) {
+		p25_fenc_u32(e, V4("10.0.0.1"));
+		p25_fenc_u64(e, 100 + (uint64_t)i);
+		p25_fenc_u32(e, sel[i]);
+	}
+	p25_fenc_set_end(e, 1);
+	p25_fenc_set_begin(e, 501);
+	const uint16_t iv[][2] = {{2, 3}, {1, 0}, {0, 50}};
+	for (int i = 0; i < 3; i++) {
+		p25_fenc_u32(e, V4("10.0.0.2"));
+		p25_fenc_u64(e, 200 + (uint64_t)i);
+		p25_fenc_u16(e, iv[i][0]);
+		p25_fenc_u16(e, iv[i][1]);
+	}
+	p25_fenc_set_end(e, 1);
+	p25_fenc_set_begin(e, 502);
+	p25_fenc_u32(e, V4("10.0.0.3"));
+	p25_fenc_u64(e, 300);
+	p25_fenc_varlen(e, "smtp", 4, false);
+	p25_fenc_u32(e, 2048);
+	p25_fenc_set_end(e, 1);
+	p25_fenc_set_begin(e, 503);
+	p25_fenc_u32(e, V4("10.0.0.4"));
+	p25_fenc_u64(e, 400);
+	p25_fenc_set_end(e, 1);
+	assert_int_equal(decode(d, NULL, e, &c), 8);
+	assert_int_equal(st->options_records, 3);
+	assert_int_equal(st->malformed_packets + st->malformed_sets, 0);
+	assert_int_equal(c.v[0].sampling, 100);
+	assert_int_equal(c.v[1].sampling, 3);
+	assert_int_equal(c.v[2].sampling, 512); /* unknown selector: the domain's rate */
+	assert_int_equal(c.v[3].sampling, 3);   /* (2 + 3) / 2, rounded */
+	assert_int_equal(c.v[4].sampling, 1);   /* every packet */
+	assert_int_equal(c.v[5].sampling, 512); /* interval 0: not said */
+	assert_int_equal(c.v[6].sampling, 2048);
+	assert_int_equal(c.v[7].sampling, 512);
+	assert_int_equal(c.v[0].bytes, 100);
+	assert_int_equal(c.v[6].bytes, 300);
+
+	/* Another observation domain of the same exporter: nothing known. */
+	coll_reset(&c);
+	p25_fenc_ipfix_header(e, EXPORT_SECS, 0, 4);
+	p25_fenc_set_begin(e, 2);
+	p25_fenc_u16(e, 503);
+	p25_fenc_u16(e, 2);
+	p25_fenc_field(e, 8, 4, 0);
+	p25_fenc_field(e, 1, 8, 0);
+	p25_fenc_set_end(e, 1);
+	p25_fenc_set_begin(e, 503);
+	p25_fenc_u32(e, V4("10.0.0.4"));
+	p25_fenc_u64(e, 1);
+	assert_int_equal(decode(d, NULL, e, &c), 1);
+	assert_int_equal(c.v[0].sampling, 0);
+
+	/* More samplers than a session remembers: no crash, the newest are known. */
+	coll_reset(&c);
+	p25_fenc_ipfix_header(e, EXPORT_SECS, 8, 3);
+	p25_fenc_set_begin(e, 400);
+	for (uint64_t id = 100; id < 120; id++) {
+		p25_fenc_u64(e, id);
+		p25_fenc_u32(e, 1);
+		p25_fenc_u32(e, (uint32_t)id);
+	}
+	p25_fenc_set_end(e, 1);
+	p25_fenc_set_begin(e, 500);
+	p25_fenc_u32(e, V4("10.0.0.1"));
+	p25_fenc_u64(e, 1);
+	p25_fenc_u32(e, 119);
+	p25_fenc_set_end(e, 1);
+	assert_int_equal(decode(d, NULL, e, &c), 1);
+	assert_int_equal(c.v[0].sampling, 120);
+
+	free(c.v);
+	free(e);
+	p25_flow_decoder_free(d);
+}
+
 /* ---- pcap ---- */
 
 static size_t ip4_udp(uint8_t *o, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
@@ -1324,6 +1634,18 @@ static void dump_at(pcap_dumper_t *pd, const uint8_t *pkt, size_t len, long secs
 static size_t big_ipfix(struct p25_fenc *e, uint32_t seq, uint32_t base, unsigned n)
 {
 	p25_fenc_ipfix_header(e, EXPORT_SECS, seq, 1);
+	if (base == 9000) {
+		/* This one says it is sampled, 1 in 1000 (samplingInterval in options data). */
+		p25_fenc_set_begin(e, 3);
+		p25_fenc_options_template(e, 300, 1, 2);
+		p25_fenc_field(e, 149, 4, 0);
+		p25_fenc_field(e, 34, 4, 0);
+		p25_fenc_set_end(e, 1);
+		p25_fenc_set_begin(e, 300);
+		p25_fenc_u32(e, 1);
+		p25_fenc_u32(e, 1000);
+		p25_fenc_set_end(e, 1);
+	}
 	ipfix_template_v4(e, 256);
 	p25_fenc_set_begin(e, 256);
 	for (unsigned i = 0; i < n; i++)
@@ -1435,10 +1757,12 @@ static void test_pcap_fragments(void **state)
 	assert_int_equal(st->ip_frag_incomplete, 1);
 	assert_int_equal(st->ip_frag_invalid, 0);
 	assert_int_equal(st->malformed_packets + st->malformed_sets, 0);
-	/* The exporters are the reassembled datagrams' sources. */
+	/* The exporters are the reassembled datagrams' sources; C's records are sampled. */
 	for (size_t i = 0; i < c.n; i++) {
 		const struct p25_flow_exporter *x = p25_flow_decoder_exporter(d, c.v[i].exporter);
-		if (c.v[i].bytes >= 9000 && c.v[i].bytes < 9190)
+		bool in_c = c.v[i].bytes >= 9000 && c.v[i].bytes < 9190;
+		assert_int_equal(c.v[i].sampling, in_c ? 1000 : 0);
+		if (in_c)
 			assert_v6(&x->addr, "2001:db8::5");
 		else if (c.v[i].bytes >= 1000 && c.v[i].bytes < 1200)
 			assert_v4(&x->addr, "192.0.2.5");
@@ -1603,22 +1927,25 @@ static void test_receiver(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_v5),
-	    cmocka_unit_test(test_v9_basic),
-	    cmocka_unit_test(test_v9_options_and_refresh),
-	    cmocka_unit_test(test_v9_template_scopes),
-	    cmocka_unit_test(test_ipfix_basic_v6),
-	    cmocka_unit_test(test_ipfix_options_sysinit),
-	    cmocka_unit_test(test_ipfix_withdrawal),
-	    cmocka_unit_test(test_ipfix_varlen_enterprise),
-	    cmocka_unit_test(test_bad_sets_skipped),
-	    cmocka_unit_test(test_ipfix_times),
-	    cmocka_unit_test(test_extreme_values),
-	    cmocka_unit_test(test_truncation),
-	    cmocka_unit_test(test_garbage),
-	    cmocka_unit_test(test_pcap),
-	    cmocka_unit_test(test_pcap_fragments),
-	    cmocka_unit_test(test_receiver),
+		cmocka_unit_test(test_v5),
+		cmocka_unit_test(test_v9_basic),
+		cmocka_unit_test(test_v9_options_and_refresh),
+		cmocka_unit_test(test_v9_template_scopes),
+		cmocka_unit_test(test_ipfix_basic_v6),
+		cmocka_unit_test(test_ipfix_options_sysinit),
+		cmocka_unit_test(test_ipfix_withdrawal),
+		cmocka_unit_test(test_ipfix_varlen_enterprise),
+		cmocka_unit_test(test_bad_sets_skipped),
+		cmocka_unit_test(test_ipfix_times),
+		cmocka_unit_test(test_extreme_values),
+		cmocka_unit_test(test_truncation),
+		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_sampling_v5),
+		cmocka_unit_test(test_sampling_v9),
+		cmocka_unit_test(test_sampling_ipfix),
+		cmocka_unit_test(test_pcap),
+		cmocka_unit_test(test_pcap_fragments),
+		cmocka_unit_test(test_receiver),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,6 +44,14 @@ struct p25_flow {
 	uint8_t protocol;
 	uint8_t direction; /* 0 ingress, 1 egress, P25_FLOW_DIR_UNKNOWN */
 	uint8_t version;   /* 5, 9 or 10 */
+	/*
+	 * Packet sampling of the flow: 1 in `sampling` packets was counted, so
+	 * bytes and packets are the sampled counts (not scaled).  0 when the
+	 * export said nothing (unsampled as far as is known), 1 unsampled.
+	 * From the v5 header; v9/IPFIX options data (per exporter and source
+	 * id / observation domain, per sampler id); or fields in the record.
+	 */
+	uint32_t sampling;
 };
 
 /* Where an export packet came from. */

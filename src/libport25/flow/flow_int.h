@@ -14,6 +14,7 @@
 #define P25_FLOW_MAX_SESSIONS	  65536
 #define P25_FLOW_MAX_TMPL_BYTES	  (64u << 20)
 #define P25_FLOW_VARLEN		  0xffff
+#define P25_FLOW_MAX_SAMPLERS     8 /* sampler ids remembered per session */
 
 /* What a template field means to us; everything else is skipped by length. */
 enum p25_fkind {
@@ -44,6 +45,11 @@ enum p25_fkind {
 	F_OUT_IF,
 	F_DIR,
 	F_SYSINIT, /* systemInitTimeMilliseconds */
+	/* Sampling: options data, or inline in flow records. */
+	F_SAMP_INT,       /* samplingInterval 34, samplerRandomInterval 50 */
+	F_SAMP_PKT_INT,   /* samplingPacketInterval 305 */
+	F_SAMP_PKT_SPACE, /* samplingPacketSpace 306 */
+	F_SAMPLER_ID,     /* samplerId 48, selectorId 302: which sampler */
 };
 
 struct p25_op {
@@ -58,6 +64,7 @@ enum {
 	T_SYSINIT = 1 << 2,
 	T_BYTES = 1 << 3, /* has a delta count, so a total count must not override it */
 	T_PKTS = 1 << 4,
+	T_SAMPLING = 1 << 5, /* has a sampling field (F_SAMP_* or F_SAMPLER_ID) */
 };
 
 /*
@@ -109,6 +116,18 @@ struct p25_flow_session {
 	bool seq_valid;
 	uint32_t seq_next;
 	int64_t sysinit_ms; /* IPFIX: from options data; 0 unknown */
+	/*
+	 * Sampling rates (1 in N) from options data: without a sampler id, and
+	 * the last one announced with one; per sampler id, a few (round robin).
+	 */
+	uint32_t sampling;
+	uint32_t sampling_last;
+	uint8_t nsamplers;
+	uint8_t next_sampler;
+	struct {
+		uint64_t id;
+		uint32_t rate;
+	} samplers[P25_FLOW_MAX_SAMPLERS];
 	uint32_t ntmpl;
 	struct p25_tmpl ***pages; /* [id >> 8][id & 255], allocated on demand */
 };
@@ -157,6 +176,14 @@ struct p25_pkt {
 	uint32_t unknown_sets;
 	int64_t rec_sysinit; /* systemInitTimeMilliseconds of the record being decoded */
 	struct p25_flow proto; /* exporter, domain, version filled in */
+	/* Sampling fields of the record being decoded (templates with T_SAMPLING). */
+	struct {
+		uint64_t interval;
+		uint64_t pkt_interval;
+		uint64_t pkt_space;
+		uint64_t sampler_id;
+		bool has_id;
+	} rs;
 };
 
 static inline uint16_t p25_be16(const uint8_t *p)
@@ -196,6 +223,12 @@ static inline struct p25_flow *p25_flow_slot(struct p25_pkt *k)
 	struct p25_flow *f = &d->batch[d->nbatch];
 	*f = k->proto;
 	return f;
+}
+
+/* The rate for records that name no sampler: 0 unknown. */
+static inline uint32_t p25_flow_session_sampling(const struct p25_flow_session *s)
+{
+	return s->sampling ? s->sampling : s->sampling_last;
 }
 
 /* Find or create the session; NULL (counted) when over the limits. */

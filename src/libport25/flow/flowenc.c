@@ -88,6 +88,11 @@ void p25_fenc_v5_header(struct p25_fenc *e, uint32_t sysup, uint32_t secs, uint3
 	p25_fenc_u16(e, 0);
 }
 
+void p25_fenc_v5_sampling(struct p25_fenc *e, unsigned mode, unsigned interval)
+{
+	poke16(e, 22, (uint16_t)((mode & 3) << 14 | (interval & 0x3fff)));
+}
+
 void p25_fenc_v5_record(struct p25_fenc *e, uint32_t src, uint32_t dst, uint16_t sport,
 			uint16_t dport, uint8_t proto, uint8_t flags, uint32_t packets,
 			uint32_t bytes, uint32_t first, uint32_t last, uint16_t in_if, uint16_t out_if)
@@ -163,6 +168,20 @@ void p25_fenc_field(struct p25_fenc *e, uint16_t type, uint16_t len, uint32_t pe
 	p25_fenc_u16(e, len);
 	if (pen)
 		p25_fenc_u32(e, pen);
+}
+
+void p25_fenc_options_template(struct p25_fenc *e, uint16_t id, unsigned nscope, unsigned nfields)
+{
+	p25_fenc_u16(e, id);
+	if (e->version == 9) {
+		/* Scope and option lengths in bytes. */
+		p25_fenc_u16(e, (uint16_t)(nscope * 4));
+		p25_fenc_u16(e, (uint16_t)((nfields - nscope) * 4));
+		e->records++;
+	} else {
+		p25_fenc_u16(e, (uint16_t)nfields);
+		p25_fenc_u16(e, (uint16_t)nscope);
+	}
 }
 
 size_t p25_fenc_finish(struct p25_fenc *e)

@@ -32,6 +32,8 @@ void p25_fenc_varlen(struct p25_fenc *e, const void *p, size_t n, bool long_form
 /* NetFlow v5: header, then records; count is filled by p25_fenc_finish(). */
 void p25_fenc_v5_header(struct p25_fenc *e, uint32_t sysup, uint32_t secs, uint32_t nsecs,
 			uint32_t seq, uint8_t engine_type, uint8_t engine_id);
+/* The v5 header's sampling field: mode (2 bits) and interval (14 bits). */
+void p25_fenc_v5_sampling(struct p25_fenc *e, unsigned mode, unsigned interval);
 void p25_fenc_v5_record(struct p25_fenc *e, uint32_t src, uint32_t dst, uint16_t sport,
 			uint16_t dport, uint8_t proto, uint8_t flags, uint32_t packets,
 			uint32_t bytes, uint32_t first, uint32_t last, uint16_t in_if, uint16_t out_if);
@@ -47,6 +49,12 @@ void p25_fenc_set_end(struct p25_fenc *e, unsigned pad);
 void p25_fenc_record(struct p25_fenc *e);
 /* Template field specifier; pen != 0 writes an IPFIX enterprise-specific one. */
 void p25_fenc_field(struct p25_fenc *e, uint16_t type, uint16_t len, uint32_t pen);
+/*
+ * An options template record's header, in an open set of id 1 (v9) or 3
+ * (IPFIX): nfields field specifiers follow, the first nscope the scope
+ * (v9 counts the record for the header).
+ */
+void p25_fenc_options_template(struct p25_fenc *e, uint16_t id, unsigned nscope, unsigned nfields);
 /* Fill in the header's count or length.  Returns the packet length. */
 size_t p25_fenc_finish(struct p25_fenc *e);
 

@@ -93,6 +93,7 @@ int p25_flow_decode_ipfix(struct p25_pkt *k, const struct p25_flow_exporter *fro
 		return -1;
 	k->s = s;
 	k->proto.domain = domain;
+	k->proto.sampling = p25_flow_session_sampling(s);
 	p25_flow_seq_check(d, s, seq, false);
 	uint64_t bad_sets = d->st.malformed_sets;
 

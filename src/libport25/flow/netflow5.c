@@ -24,6 +24,8 @@ int p25_flow_decode_v5(struct p25_pkt *k, const struct p25_flow_exporter *from,
 		return -1;
 	k->s = s;
 	k->proto.domain = domain;
+	/* Top 2 bits the sampling mode, low 14 the interval (0: not sampled). */
+	k->proto.sampling = p25_be16(pkt + 22) & 0x3fff;
 	p25_flow_seq_check(d, s, seq, false);
 	s->seq_next = seq + count;
 	s->seq_valid = true;

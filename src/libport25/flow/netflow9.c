@@ -96,6 +96,7 @@ int p25_flow_decode_v9(struct p25_pkt *k, const struct p25_flow_exporter *from,
 		return -1;
 	k->s = s;
 	k->proto.domain = domain;
+	k->proto.sampling = p25_flow_session_sampling(s);
 	/* v9 sequence numbers count export packets, not records. */
 	p25_flow_seq_check(d, s, seq, true);
 	s->seq_next = seq + 1;

@@ -43,6 +43,14 @@ static uint8_t field_kind(uint16_t type)
 	case 158: return F_START_DUS;
 	case 159: return F_END_DUS;
 	case 160: return F_SYSINIT;
+	case 34: /* samplingInterval (v9 SAMPLING_INTERVAL) */
+	case 50: /* samplerRandomInterval (v9 FLOW_SAMPLER_RANDOM_INTERVAL) */
+		return F_SAMP_INT;
+	case 305: return F_SAMP_PKT_INT;
+	case 306: return F_SAMP_PKT_SPACE;
+	case 48:  /* samplerId (v9 FLOW_SAMPLER_ID) */
+	case 302: /* selectorId */
+		return F_SAMPLER_ID;
 	default: return F_SKIP;
 	}
 }
@@ -67,6 +75,12 @@ static bool length_ok(uint8_t kind, unsigned len)
 }
 
 static unsigned len_class(uint8_t kind, unsigned len);
+
+static bool sampling_kind(unsigned kind)
+{
+	return kind == F_SAMP_INT || kind == F_SAMP_PKT_INT || kind == F_SAMP_PKT_SPACE ||
+	       kind == F_SAMPLER_ID;
+}
 
 struct p25_tmpl *p25_tmpl_find(const struct p25_flow_session *s, uint16_t id)
 {
@@ -154,12 +168,15 @@ int p25_tmpl_add(struct p25_flow_decoder *d, struct p25_flow_session *s, uint16_
 	uint32_t off = 0, nops = 0;
 	for (unsigned i = 0; i < n; i++) {
 		uint8_t kind = F_SKIP;
-		if (!f[i].enterprise && i >= scope && f[i].len != P25_FLOW_VARLEN) {
+		if (!f[i].enterprise && f[i].len != P25_FLOW_VARLEN) {
 			kind = field_kind(f[i].type);
 			if (!length_ok(kind, f[i].len))
 				kind = F_SKIP;
+			/* Of the scope, only the sampler it describes. */
+			if (i < scope && kind != F_SAMPLER_ID)
+				kind = F_SKIP;
 			/* Flow fields in options data mean nothing to us. */
-			if (options && kind != F_SYSINIT)
+			if (options && kind != F_SYSINIT && !sampling_kind(kind))
 				kind = F_SKIP;
 			if ((kind == F_BYTES_TOTAL && (flags & T_BYTES)) ||
 			    (kind == F_PKTS_TOTAL && (flags & T_PKTS)))
@@ -171,6 +188,8 @@ int p25_tmpl_add(struct p25_flow_decoder *d, struct p25_flow_session *s, uint16_
 			flags |= T_END_UP;
 		else if (kind == F_SYSINIT)
 			flags |= T_SYSINIT;
+		else if (sampling_kind(kind))
+			flags |= T_SAMPLING;
 		/* Variable-length templates are walked field by field. */
 		if (kind != F_SKIP || varlen) {
 			t->ops[nops].off = (uint16_t)off;
@@ -364,6 +383,10 @@ apply(struct p25_pkt *k, struct p25_flow *f, unsigned code, const uint8_t *v, un
 	INT_CASES(F_OUT_IF, f->out_if = (uint32_t)x)
 	INT_CASES(F_DIR, f->direction = (uint8_t)x)
 	INT_CASES(F_SYSINIT, k->rec_sysinit = (int64_t)x)
+	INT_CASES(F_SAMP_INT, k->rs.interval = x)
+	INT_CASES(F_SAMP_PKT_INT, k->rs.pkt_interval = x)
+	INT_CASES(F_SAMP_PKT_SPACE, k->rs.pkt_space = x)
+	INT_CASES(F_SAMPLER_ID, k->rs.sampler_id = x; k->rs.has_id = true)
 	default:
 		break;
 	}
@@ -456,7 +479,8 @@ decode_fixed(struct p25_pkt *k, const struct p25_tmpl *t, const uint8_t *p, stru
 		f->last_ms = (int64_t)(RD(F_END_S) * 1000);
 	/* Rarer times and the init time: the op list. */
 	const uint32_t rare = (1u << F_START_NTP | 1u << F_END_NTP | 1u << F_START_DUS |
-			       1u << F_END_DUS | 1u << F_SYSINIT);
+			       1u << F_END_DUS | 1u << F_SYSINIT | 1u << F_SAMP_INT |
+			       1u << F_SAMP_PKT_INT | 1u << F_SAMP_PKT_SPACE | 1u << F_SAMPLER_ID);
 	if (m & rare) {
 		for (uint32_t i = 0; i < t->nops; i++) {
 			const struct p25_op *op = &t->ops[i];
@@ -506,6 +530,66 @@ static size_t decode_var(struct p25_pkt *k, const struct p25_tmpl *t, const uint
 	return (size_t)(q - p);
 }
 
+/* The rate (1 in N) the sampling fields of a record give, 0 for none. */
+static uint32_t record_rate(const struct p25_pkt *k)
+{
+	uint64_t r = k->rs.interval;
+	if (k->rs.pkt_interval) {
+		/* Systematic count-based: pkt_interval taken, then pkt_space skipped (RFC 5476). */
+		uint64_t take = k->rs.pkt_interval > UINT32_MAX ? UINT32_MAX : k->rs.pkt_interval;
+		uint64_t skip = k->rs.pkt_space > UINT32_MAX ? UINT32_MAX : k->rs.pkt_space;
+		r = (take + skip + take / 2) / take;
+	}
+	return r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
+}
+
+static uint32_t sampler_rate(const struct p25_flow_session *s, uint64_t id)
+{
+	for (unsigned i = 0; i < s->nsamplers; i++)
+		if (s->samplers[i].id == id)
+			return s->samplers[i].rate;
+	return 0;
+}
+
+/* An options record's sampling fields: the session's rates. */
+static void options_sampling(struct p25_pkt *k)
+{
+	struct p25_flow_session *s = k->s;
+	uint32_t rate = record_rate(k);
+	if (!rate)
+		return;
+	if (!k->rs.has_id) {
+		s->sampling = rate;
+	} else {
+		unsigned i = 0;
+		while (i < s->nsamplers && s->samplers[i].id != k->rs.sampler_id)
+			i++;
+		if (i == s->nsamplers) {
+			if (s->nsamplers < P25_FLOW_MAX_SAMPLERS) {
+				s->nsamplers++;
+			} else {
+				i = s->next_sampler;
+				s->next_sampler = (uint8_t)((i + 1) % P25_FLOW_MAX_SAMPLERS);
+			}
+		}
+		s->samplers[i].id = k->rs.sampler_id;
+		s->samplers[i].rate = rate;
+		s->sampling_last = rate;
+	}
+	/* Records after this one in the packet. */
+	k->proto.sampling = p25_flow_session_sampling(s);
+}
+
+/* A flow record's own sampling fields, else its sampler's rate, else the session's. */
+static inline void record_sampling(struct p25_pkt *k, struct p25_flow *f)
+{
+	uint32_t rate = record_rate(k);
+	if (!rate && k->rs.has_id)
+		rate = sampler_rate(k->s, k->rs.sampler_id);
+	if (rate)
+		f->sampling = rate;
+}
+
 static int options_set(struct p25_pkt *k, const struct p25_tmpl *t, const uint8_t *p, size_t len)
 {
 	struct p25_flow scratch;
@@ -513,6 +597,7 @@ static int options_set(struct p25_pkt *k, const struct p25_tmpl *t, const uint8_
 	while (len >= t->reclen) {
 		size_t used = t->reclen;
 		k->rec_sysinit = 0;
+		memset(&k->rs, 0, sizeof k->rs);
 		if (t->varlen) {
 			if (!(used = decode_var(k, t, p, len, &scratch))) {
 				d->st.malformed_sets++;
@@ -523,12 +608,28 @@ static int options_set(struct p25_pkt *k, const struct p25_tmpl *t, const uint8_
 		}
 		if ((t->flags & T_SYSINIT) && k->rec_sysinit)
 			k->s->sysinit_ms = k->rec_sysinit;
+		if (t->flags & T_SAMPLING)
+			options_sampling(k);
 		k->data_records++;
 		d->st.options_records++;
 		p += used;
 		len -= used;
 	}
 	return 0;
+}
+
+/* Records with sampling fields: out of line, so the common loop stays as it is. */
+static __attribute__((noinline)) void
+fixed_set_sampling(struct p25_pkt *k, const struct p25_tmpl *t, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++, p += t->reclen) {
+		struct p25_flow *f = p25_flow_slot(k);
+		k->rec_sysinit = 0;
+		memset(&k->rs, 0, sizeof k->rs);
+		decode_fixed(k, t, p, f);
+		record_sampling(k, f);
+		k->d->nbatch++;
+	}
 }
 
 int p25_tmpl_data_set(struct p25_pkt *k, const struct p25_tmpl *t, const uint8_t *p, size_t len)
@@ -545,11 +646,15 @@ int p25_tmpl_data_set(struct p25_pkt *k, const struct p25_tmpl *t, const uint8_t
 	if (!t->varlen) {
 		/* What is left after the last whole record is padding. */
 		size_t n = len / t->reclen;
-		for (size_t i = 0; i < n; i++, p += t->reclen) {
-			struct p25_flow *f = p25_flow_slot(k);
-			k->rec_sysinit = 0;
-			decode_fixed(k, t, p, f);
-			d->nbatch++;
+		if (t->flags & T_SAMPLING) {
+			fixed_set_sampling(k, t, p, n);
+		} else {
+			for (size_t i = 0; i < n; i++, p += t->reclen) {
+				struct p25_flow *f = p25_flow_slot(k);
+				k->rec_sysinit = 0;
+				decode_fixed(k, t, p, f);
+				d->nbatch++;
+			}
 		}
 		k->flows += (uint32_t)n;
 		k->data_records += (uint32_t)n;
@@ -558,11 +663,14 @@ int p25_tmpl_data_set(struct p25_pkt *k, const struct p25_tmpl *t, const uint8_t
 	while (len >= t->reclen) {
 		struct p25_flow *f = p25_flow_slot(k);
 		k->rec_sysinit = 0;
+		memset(&k->rs, 0, sizeof k->rs);
 		size_t used = decode_var(k, t, p, len, f);
 		if (!used) {
 			d->st.malformed_sets++;
 			return -1;
 		}
+		if (t->flags & T_SAMPLING)
+			record_sampling(k, f);
 		d->nbatch++;
 		k->flows++;
 		k->data_records++;
