@@ -1010,6 +1010,48 @@ static void test_threads_same(void **state)
 	free(g.file.p);
 }
 
+/* Sampled flow records: bytes and packets scaled by the rate, connections as seen. */
+static void test_flow_sampling(void **state)
+{
+	struct p25_prefix internal;
+	struct p25_diag d;
+	char err[256];
+	struct p25_flow f[2];
+	struct p25_analyzer *a;
+
+	(void)state;
+	assert_int_equal(p25_prefix_parse("2001:db8:1::/48", 0, &internal, &d), 0);
+	a = p25_an_new(NULL, NULL, NULL, &internal, 1, 0, err, sizeof err);
+	assert_non_null(a);
+	memset(f, 0, sizeof f);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(
+		    p25_addr_parse(i ? "2001:db8:99::25" : "2001:db8:1::7", 0, &f[i].src, &d), 0);
+		assert_int_equal(
+		    p25_addr_parse(i ? "2001:db8:1::7" : "2001:db8:99::25", 0, &f[i].dst, &d), 0);
+		f[i].protocol = 6;
+		f[i].sport = i ? 25 : 40000;
+		f[i].dport = i ? 40000 : 25;
+		f[i].tcp_flags = i ? (P25_TCP_SYN | P25_TCP_ACK) : P25_TCP_SYN;
+		f[i].packets = 3;
+		f[i].bytes = 500;
+		f[i].first_ms = 1795000000000LL;
+		f[i].last_ms = 1795000001000LL;
+		f[i].sampling = 100;
+	}
+	p25_an_flows(a, f, 2);
+	p25_an_finish(a);
+	const struct p25_an_host *h = find(a, "2001:db8:1::7");
+	assert_int_equal(h->out25.conns, 1);
+	assert_int_equal(h->out25.outcome[P25_AN_ESTABLISHED], 1);
+	assert_int_equal(h->out25.bytes_sent, 50000);
+	assert_int_equal(h->out25.packets_sent, 300);
+	assert_int_equal(h->out25.bytes_recv, 50000);
+	assert_int_equal(p25_an_stats(a)->flows_sampled, 2);
+	assert_int_equal(p25_an_stats(a)->sampling_max, 100);
+	p25_an_free(a);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -1017,7 +1059,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_scenario_classes), cmocka_unit_test(test_reports),
 	    cmocka_unit_test(test_netflow9),         cmocka_unit_test(test_ipfix),
 	    cmocka_unit_test(test_real_captures),    cmocka_unit_test(test_truncated_file),
-	    cmocka_unit_test(test_threads_same),
+	    cmocka_unit_test(test_threads_same),     cmocka_unit_test(test_flow_sampling),
 	};
 
 	if (argc == 3 && strcmp(argv[1], "--write") == 0) {

@@ -1075,7 +1075,17 @@ void p25_an_flows(void *arg, const struct p25_flow *f, size_t n)
 			if ((f->tcp_flags & P25_TCP_RST) && !(f->tcp_flags & P25_TCP_SYN))
 				c->server_rst = true;
 		}
-		account(a, c, from_client, f->bytes, f->packets, first, last);
+		/*
+		 * A sampled record counts 1 in N packets: bytes and packets scale
+		 * up; connections and SYNs stay as seen, so they are lower bounds.
+		 */
+		uint64_t scale = f->sampling > 1 ? f->sampling : 1;
+		if (scale > 1) {
+			a->stats.flows_sampled++;
+			if (f->sampling > a->stats.sampling_max)
+				a->stats.sampling_max = f->sampling;
+		}
+		account(a, c, from_client, f->bytes * scale, f->packets * scale, first, last);
 	}
 	if (a->clock_ns - a->last_sweep_ns > 1000000000ULL)
 		sweep(a);

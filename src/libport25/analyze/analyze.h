@@ -172,6 +172,8 @@ struct p25_an_stats {
 	uint64_t segments;        /* TCP segments on SMTP ports */
 	uint64_t flows;           /* flow records seen */
 	uint64_t flows_used;      /* ... on SMTP ports, TCP */
+	uint64_t flows_sampled;   /* ... of which sampled: bytes and packets scaled up */
+	uint32_t sampling_max;    /* the largest 1-in-N rate among them */
 	uint64_t conns;           /* connections settled */
 	uint64_t conns_midstream; /* ... whose SYN was not seen */
 	uint64_t conns_evicted;   /* settled early because the table was full */

@@ -169,13 +169,14 @@ static json_t *report_head(const struct p25_analyzer *a)
 			                    json_integer((json_int_t)st->decode.count[r]));
 	return json_pack(
 	    "{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-	    "s:I, s:I, s:o}}",
+	    "s:I, s:I, s:I, s:I, s:o}}",
 	    "summary", line, "counts", "hosts", (json_int_t)s.hosts, "send_smtp",
 	    (json_int_t)s.send, "permitted", (json_int_t)s.permitted, "would_block",
 	    (json_int_t)s.blocked, "servers_to_register", (json_int_t)s.servers, "suspected_bots",
 	    (json_int_t)s.bots, "client_only", (json_int_t)s.clients, "input", "segments",
 	    (json_int_t)st->segments, "flows", (json_int_t)st->flows, "flows_used",
-	    (json_int_t)st->flows_used, "connections", (json_int_t)st->conns,
+	    (json_int_t)st->flows_used, "flows_sampled", (json_int_t)st->flows_sampled,
+	    "sampling_max", (json_int_t)st->sampling_max, "connections", (json_int_t)st->conns,
 	    "connections_midstream", (json_int_t)st->conns_midstream, "connections_evicted",
 	    (json_int_t)st->conns_evicted, "orphan_segments", (json_int_t)st->orphans, "smtp_gaps",
 	    (json_int_t)st->smtp_gaps, "hosts_dropped", (json_int_t)st->hosts_dropped, "decode",
