@@ -366,6 +366,9 @@ static int run_live(struct p25_analyzer *an, const struct opts *o)
 		return cli_fail(EXIT_SYSTEM, "%s", err);
 	live_to_break = l;
 	catch_signals();
+	/* Capturing from here on: tests and scripts wait for this line. */
+	fprintf(stderr, "port25: capturing on %s\n", o->iface);
+	fflush(stderr);
 	if (o->duration)
 		alarm((unsigned)o->duration);
 	if (!stop_requested && p25_live_loop(l, 0, live_packet, an) < 0)
@@ -399,13 +402,20 @@ static int run_collect(struct p25_analyzer *an, struct p25_flow_decoder *dec, co
 	fflush(stderr);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (!stop_requested) {
-		if (p25_flow_receiver_poll(r, dec, p25_an_flows, an, 200) < 0) {
+		/* Milliseconds, not whole seconds of the clock: --duration 1 is a second. */
+		int64_t left = 200;
+		if (o->duration) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			left = o->duration * 1000 - ((int64_t)(t.tv_sec - t0.tv_sec) * 1000 +
+						     (t.tv_nsec - t0.tv_nsec) / 1000000);
+			if (left <= 0)
+				break;
+		}
+		int wait_ms = left < 200 ? (int)left : 200;
+		if (p25_flow_receiver_poll(r, dec, p25_an_flows, an, wait_ms) < 0) {
 			rc = cli_fail(EXIT_SYSTEM, "--listen %s: receive failed", o->listen);
 			break;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (o->duration && t.tv_sec - t0.tv_sec >= o->duration)
-			break;
 	}
 	p25_flow_receiver_close(r);
 	return rc;

@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct p25_live {
 	pcap_t *pc;
 	uint32_t linktype;
 	int nano;
+	int timeout_ms;
 	p25_packet_fn fn;
 	void *ctx;
 	int stop;
@@ -55,7 +57,8 @@ struct p25_live *p25_live_open(const struct p25_live_opts *o, char *err, size_t 
 		return live_fail(l, o->ifname, "cannot open interface", ebuf, err, errlen);
 	pcap_set_snaplen(l->pc, o->snaplen > 0 ? o->snaplen : 262144);
 	pcap_set_promisc(l->pc, o->promisc);
-	pcap_set_timeout(l->pc, o->timeout_ms > 0 ? o->timeout_ms : 100);
+	l->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 100;
+	pcap_set_timeout(l->pc, l->timeout_ms);
 	if (o->buffer_mb > 0)
 		pcap_set_buffer_size(l->pc, o->buffer_mb << 20);
 	l->nano = pcap_set_tstamp_precision(l->pc, PCAP_TSTAMP_PRECISION_NANO) == 0;
@@ -101,12 +104,48 @@ static void handler(u_char *user, const struct pcap_pkthdr *h, const u_char *byt
 	}
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/*
+ * Linux hands captured packets over a block at a time (TPACKET_V3): when the
+ * block is full, or when its timer, the capture timeout, expires; the timer
+ * may skip one round while blocks are being opened.  A loop broken by
+ * p25_live_break() would leave the packets of the current block unread, the
+ * last moments before a --duration or Ctrl-C, so read on without blocking
+ * for two timeouts more.  Another break ends this at once.
+ */
+static int live_drain(struct p25_live *l)
+{
+	char ebuf[PCAP_ERRBUF_SIZE];
+	int64_t end = now_ms() + 2 * (int64_t)l->timeout_ms + 20;
+	int r = 0;
+
+	if (pcap_setnonblock(l->pc, 1, ebuf) < 0)
+		return 0;
+	while (!l->stop) {
+		r = pcap_dispatch(l->pc, -1, handler, (u_char *)l);
+		if (r < 0 || now_ms() >= end)
+			break;
+		if (r == 0)
+			nanosleep(&(struct timespec){.tv_nsec = 5 * 1000000}, NULL);
+	}
+	pcap_setnonblock(l->pc, 0, ebuf);
+	return r == PCAP_ERROR ? PCAP_ERROR : 0;
+}
+
 int p25_live_loop(struct p25_live *l, long count, p25_packet_fn fn, void *ctx)
 {
 	l->fn = fn;
 	l->ctx = ctx;
 	l->stop = 0;
 	int r = pcap_loop(l->pc, count > 0 ? (int)count : -1, handler, (u_char *)l);
+	if (r == PCAP_ERROR_BREAK && !l->stop)
+		r = live_drain(l);
 	if (l->stop)
 		return l->stop;
 	if (r == PCAP_ERROR) {
