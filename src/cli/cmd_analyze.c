@@ -34,6 +34,8 @@ static const char analyze_usage[] =
 	"  --interface IF        capture live from IF (needs --duration or stops on Ctrl-C)\n"
 	"  --listen ADDR:PORT    (collect) receive NetFlow/IPFIX on a UDP socket\n"
 	"  --duration D          stop live capture or collection after D (\"90s\", \"5m\", or seconds)\n"
+	"  --threads N           1: read files on one thread; 2 (default with 2 CPUs): decode on a\n"
+	"                        second thread (the same results)\n"
 	"internal space:\n"
 	"  the organizations of the registry (--db), or:\n"
 	"  --internal PREFIX     internal address space (repeatable; with or without a registry)\n"
@@ -83,6 +85,7 @@ struct opts {
 	size_t ninternal;
 	int64_t duration;
 	uint16_t flow_port;
+	unsigned threads; /* 0: the analyzer's default */
 	bool csv, collect;
 };
 
@@ -112,6 +115,7 @@ static int parse_opts(struct cli *cli, int argc, char **argv, struct opts *o)
 		{"flows", required_argument, NULL, 'f'},    {"flow-port", required_argument, NULL, 'p'},
 		{"interface", required_argument, NULL, 'I'}, {"listen", required_argument, NULL, 'l'},
 		{"duration", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'},
+		{"threads", required_argument, NULL, 'T'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -158,6 +162,11 @@ static int parse_opts(struct cli *cli, int argc, char **argv, struct opts *o)
 		case 'd':
 			if (parse_duration(optarg, &o->duration) < 0)
 				return EXIT_USAGE;
+			break;
+		case 'T':
+			if (strcmp(optarg, "1") && strcmp(optarg, "2"))
+				return cli_fail(EXIT_USAGE, "--threads '%s': expected 1 or 2", optarg);
+			o->threads = (unsigned)(optarg[0] - '0');
 			break;
 		case 'h': fputs(analyze_usage, stdout); return -1;
 		default: fputs(analyze_usage, stderr); return EXIT_USAGE;
@@ -321,6 +330,10 @@ static int report(struct cli *cli, const struct opts *o, struct p25_analyzer *an
 		       (unsigned long long)st->decode.packets, (unsigned long long)st->segments,
 		       (unsigned long long)st->flows, (unsigned long long)st->flows_used,
 		       (unsigned long long)st->conns, (unsigned long long)st->conns_midstream);
+		if (st->flows_sampled)
+			printf("sampled flows: %llu records at up to 1 in %u packets; bytes and packets "
+			       "are scaled up, connection counts are lower bounds\n",
+			       (unsigned long long)st->flows_sampled, st->sampling_max);
 		if (dec) {
 			const struct p25_flow_stats *fs = p25_flow_decoder_stats(dec);
 			printf("flow decoder: %llu export packets, %llu records, %llu templates, "
@@ -485,6 +498,8 @@ static int analyze(struct cli *cli, int argc, char **argv, bool collect)
 		rc = cli_fail(EXIT_REFUSED, "%s: %s", collect ? "collect" : "analyze", err);
 		goto out;
 	}
+	if (o.threads)
+		p25_an_set_threads(an, o.threads);
 	if (o.nflows || collect) {
 		dec = p25_flow_decoder_new();
 		if (!dec) {
@@ -500,8 +515,8 @@ static int analyze(struct cli *cli, int argc, char **argv, bool collect)
 		}
 	}
 	for (size_t i = 0; i < o.nflows; i++) {
-		if (p25_flow_read_pcap(o.flows[i], o.flow_port, dec, p25_an_flows, an, err,
-				       sizeof err) < 0) {
+		if (p25_an_read_flow_capture(an, dec, o.flows[i], o.flow_port, err, sizeof err) <
+		    0) {
 			cli_warn("--flows %s (what was read before is reported)", err);
 			damaged = 1;
 		}

@@ -112,6 +112,14 @@ head -c 400000 "$syn" >"$tmp/cut.pcap"
 expect 1 'cut.pcap.*what was read before is reported' $P analyze "${NET[@]}" "$tmp/cut.pcap"
 expect 1 '10.0.0.10 ' $P analyze "${NET[@]}" "$tmp/cut.pcap"
 
+# ---- one thread or two: the same report, also for a cut file ----
+for f in "$syn" "$tmp/cut.pcap"; do
+	one=$($P analyze "${NET[@]}" --json --threads 1 "$f" 2>&1 || echo "exit $?")
+	two=$($P analyze "${NET[@]}" --json --threads 2 "$f" 2>&1 || echo "exit $?")
+	[ -n "$one" ] && [ "$one" = "$two" ] || fail "$f: --threads 1 and --threads 2 differ"
+done
+expect 2 "threads '3': expected 1 or 2" $P analyze "${NET[@]}" --threads 3 "$syn"
+
 # ---- flows from a real exporter must give the same per-host figures ----
 direct=$($P analyze "${NET[@]}" --json "$syn" | hosts)
 if ! command -v softflowd >/dev/null || ! command -v softflowctl >/dev/null; then
@@ -205,6 +213,10 @@ if command -v softflowd >/dev/null && command -v softflowctl >/dev/null; then
 		fromfile=$($P analyze "${NET[@]}" --json --flows "$tmp/exp$v.pcap" | hosts)
 		[ -n "$fromfile" ] && [ "$fromfile" = "$direct" ] ||
 			fail "--flows of a capture of NetFlow v$v exports differs from the capture:"$'\n'"$(diff <(echo "$direct") <(echo "$fromfile"))"
+		# The decode thread changes nothing, down to the decoder's statistics.
+		cmp -s <($P analyze "${NET[@]}" --json --threads 1 --flows "$tmp/exp$v.pcap") \
+			<($P analyze "${NET[@]}" --json --threads 2 --flows "$tmp/exp$v.pcap") ||
+			fail "--flows v$v: the report with --threads 1 differs from --threads 2"
 	done
 fi
 

@@ -213,6 +213,13 @@ void p25_an_flows(void *analyzer, const struct p25_flow *f, size_t n);
  */
 int p25_an_read_capture(struct p25_analyzer *a, const char *path, char *err, size_t errlen);
 
+/*
+ * Read a capture of flow export packets (p25_flow_read_pcap()) into the
+ * analyzer, decoding on a thread of its own when there are two; returns
+ * what p25_flow_read_pcap() returns.
+ */
+long p25_an_read_flow_capture(struct p25_analyzer *a, struct p25_flow_decoder *dec,
+			      const char *path, uint16_t port, char *err, size_t errlen);
 void p25_an_set_threads(struct p25_analyzer *a, unsigned threads);
 unsigned p25_an_default_threads(void);
 
