@@ -46,6 +46,11 @@ p contact add acme --name 'Sec' --email sec@acme.example --role security >/dev/n
 p prefix add acme 10.251.1.0/24 >/dev/null
 p prefix add acme fd25:1::/64 >/dev/null
 p org set acme --enrollment active >/dev/null
+# campus blocks inbound 25 too (mode both): the ASA's 106001 lines are inbound denies
+p org add campus --name 'Campus' --mode both --action drop >/dev/null
+p contact add campus --name 'Net' --email net@campus.example --role security >/dev/null
+p prefix add campus 10.251.3.0/24 >/dev/null
+p org set campus --enrollment active >/dev/null
 
 # --- topology: inside -- gateway -- outside; addresses only inside these namespaces
 for ns in "$in" "$gw" "$out"; do
@@ -161,16 +166,40 @@ garbage that is no log line at all
 <190>1237: gw1: Nov 23 10:00:03 UTC: %IPV6_ACL-6-ACCESSLOGP: list PORT25-OUT6/20 denied tcp FD25:1::40(40000) -> 2001:DB8:FFFF::7(25), 1 packet
 Nov 23 10:00:04 mx-edge fpc0 PFE_FW_SYSLOG_IP: FW: ge-0/0/0.0    D tcp 10.251.1.41 198.51.100.9 50001 25 (1 packets)
 Nov 23 10:00:05 mx-edge fpc0 PFE_FW_SYSLOG_IP: FW: ge-0/0/0.0    D tcp 10.251.1.41 198.51.100.9 notaport 25 (1 packets)
+<164>Nov 23 2026 10:00:08: %ASA-4-106023: Deny tcp src inside:10.251.1.43/51234 dst outside:198.51.100.7/25 by access-group "INSIDE_OUT" [0x8ed66b60, 0xf8852875]
+<164>1 2026-11-23T10:00:09Z ftd1 - - - - %FTD-4-106023: Deny tcp src inside:fd25:1::43/51235 dst outside:2001:db8:ffff::7/25 by access-group "CSM_FW_ACL_" [0x97aa021a, 0x0]
+<166>Nov 23 2026 10:00:10: %ASA-6-106100: access-list INSIDE_OUT denied tcp inside/10.251.1.44(40000) -> outside/198.51.100.9(25) hit-cnt 3 first hit [0x4c7a4d48, 0x0]
+<166>Nov 23 2026 10:00:11: %ASA-6-106100: access-list INSIDE_OUT permitted tcp inside/10.251.1.45(40000) -> outside/198.51.100.9(25) hit-cnt 1 first hit [0x4c7a4d48, 0x0]
+<162>Nov 23 2026 10:00:12: %ASA-2-106006: Deny inbound UDP from 198.51.100.9/5353 to 10.251.1.46/25 on interface outside
+<164>Nov 23 2026 10:00:13: %ASA-4-106023: Deny tcp src inside:10.251.1.48/51236 dst outside:198.51.100.7/2
 EOF
 printf '%s\n' '<134>Nov 23 10:00:06 mx-edge PFE_FW_SYSLOG_IP6_TCP_UDP: FW: ge-0/0/0.0 R tcp SA fd25:1::41 DA 2001:db8:ffff::9 SP 50002 DP 25 (2 packets)' |
 	ip netns exec "$gw" socat -u - UDP:127.0.0.1:5514
 printf '%s\n' '<134>Nov 23 10:00:07 mx-edge PFE_FW_SYSLOG_IP: FW: ge-0/0/0.0 D tcp 10.251.1.42 198.51.100.9' |
+	ip netns exec "$gw" socat -u - UDP:127.0.0.1:5514
+printf '%s\n' '<166>Nov 23 10:00:14 asa1 : %ASA-6-106100: access-list IN6 denied tcp inside/fd25:1::44(40001) -> outside/2001:db8:ffff::9(25) hit-cnt 1 first hit [0x0, 0x0]' |
+	ip netns exec "$gw" socat -u - UDP:127.0.0.1:5514
+printf '%s\n' '<162>Nov 23 10:00:15 asa1 : %ASA-2-106001: Inbound TCP connection denied from 198.51.100.60/41000 to 10.251.3.25/25 flags SYN on interface outside' |
 	ip netns exec "$gw" socat -u - UDP:127.0.0.1:5514
 wait_for 10.251.1.40 2 >/dev/null
 wait_for fd25:1::40 1 >/dev/null
 wait_for 10.251.1.41 1 >/dev/null
 wait_for fd25:1::41 1 >/dev/null
 [ "$(attempts_of 10.251.1.42)" = 0 ] || fail "a truncated Junos line was counted"
+# Cisco ASA / FTD: 106023 (IPv4, IPv6), 106100 (file, UDP), 106001 (inbound, to a mode-both org's host)
+wait_for 10.251.1.43 1 >/dev/null
+wait_for fd25:1::43 1 >/dev/null
+wait_for 10.251.1.44 1 >/dev/null
+wait_for fd25:1::44 1 >/dev/null
+wait_for 10.251.3.25 1 >/dev/null
+p watch hosts --json | python3 -c '
+import json, sys
+r = [r for r in json.load(sys.stdin) if r["host"] == "10.251.3.25"][0]
+assert r["org"] == "campus" and r["direction"] == "in", r' || fail "106001: inbound attempt not on the campus host"
+[ "$(attempts_of 198.51.100.60)" = 0 ] || fail "106001: counted on the outside source"
+for h in 10.251.1.45 10.251.1.46 10.251.1.48; do
+	[ "$(attempts_of $h)" = 0 ] || fail "$h: a permitted, UDP or truncated ASA line was counted"
+done
 
 # --- restart: summaries survive and counts add up; the kernel blocks while watch is down
 wait_for 10.251.1.2 5 >/dev/null

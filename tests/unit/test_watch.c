@@ -160,6 +160,237 @@ static void test_junos_lines(void **state)
 			fail_msg("accepted: %s", bad[i]);
 }
 
+static void test_asa_lines(void **state)
+{
+	p25_time now = at("2026-11-23T12:00:00Z");
+	struct p25_attempt a;
+
+	(void)state;
+	/* 106023, the default deny log: BSD header with the ASA's year. */
+	assert_int_equal(parse("<164>Nov 23 2026 10:00:00: %ASA-4-106023: Deny tcp src "
+			       "outside:192.0.2.10/51234 dst inside:198.51.100.25/25 by access-group "
+			       "\"OUTSIDE_IN\" [0x8ed66b60, 0xf8852875]",
+			       now, &a),
+			 1);
+	assert_string_equal(fmt_addr(&a.src), "192.0.2.10");
+	assert_string_equal(fmt_addr(&a.dst), "198.51.100.25");
+	assert_int_equal(a.sport, 51234);
+	assert_int_equal(a.dport, 25);
+	assert_int_equal(a.packets, 1);
+	assert_int_equal(a.t, at("2026-11-23T10:00:00Z"));
+	assert_int_equal(a.dir, P25_WDIR_UNKNOWN);
+	assert_string_equal(a.org, "");
+
+	/* IPv6: the port follows the last '/'; no timestamp in the line. */
+	assert_int_equal(parse("%ASA-4-106023: Deny tcp src inside:2001:db8:1::10/40000 dst "
+			       "outside:2001:DB8:FFFF::25/25 by access-group \"IN6\" [0x0, 0x0]",
+			       now, &a),
+			 1);
+	assert_string_equal(fmt_addr(&a.src), "2001:db8:1::10");
+	assert_string_equal(fmt_addr(&a.dst), "2001:db8:ffff::25");
+	assert_int_equal(a.sport, 40000);
+	assert_int_equal(a.t, now);
+
+	/* FTD, RFC 5424 with an offset, an interface name with '-', '_', '.' and digits. */
+	assert_int_equal(parse("<164>1 2026-11-23T11:00:05.000+01:00 ftd1 - - - - %FTD-4-106023: Deny "
+			       "tcp src in-side_2.vlan10:10.1.1.5/40001 dst outside:203.0.113.7/25 by "
+			       "access-group \"CSM_FW_ACL_\" [0x97aa021a, 0x0]",
+			       now, &a),
+			 1);
+	assert_string_equal(fmt_addr(&a.src), "10.1.1.5");
+	assert_int_equal(a.t, at("2026-11-23T10:00:05Z"));
+
+	/* Identity firewall users after the port, attached or not; an interface called FW. */
+	assert_int_equal(parse("%ASA-4-106023: Deny tcp src inside:10.1.1.5/40002(LOCAL\\alice) dst "
+			       "outside:203.0.113.7/25 (any) by access-group \"IN\" [0x0, 0x0]",
+			       now, &a),
+			 1);
+	assert_int_equal(a.sport, 40002);
+	assert_int_equal(parse("Nov 23 10:00:00 asa1 : %ASA-4-106023: Deny tcp src FW:10.1.1.6/1 dst "
+			       "WAN:203.0.113.7/25 by access-group \"X\" [0x0, 0x0]",
+			       now, &a),
+			 1);
+	assert_string_equal(fmt_addr(&a.src), "10.1.1.6");
+
+	/* 106001: inbound SYN denied by the security levels; host name and colon before the tag. */
+	assert_int_equal(parse("Nov 23 10:00:06 asa1 : %ASA-2-106001: Inbound TCP connection denied "
+			       "from 192.0.2.10/51234 to 198.51.100.25/25 flags SYN on interface outside",
+			       now, &a),
+			 1);
+	assert_string_equal(fmt_addr(&a.src), "192.0.2.10");
+	assert_string_equal(fmt_addr(&a.dst), "198.51.100.25");
+	assert_int_equal(a.sport, 51234);
+	assert_int_equal(a.t, at("2026-11-23T10:00:06Z"));
+	assert_int_equal(parse("%FTD-2-106001: Inbound TCP connection denied from 2001:db8::10/51235 "
+			       "to 2001:db8:100::25/25 flags SYN  on interface outside-2",
+			       now, &a),
+			 1);
+	assert_string_equal(fmt_addr(&a.dst), "2001:db8:100::25");
+	assert_int_equal(a.sport, 51235);
+
+	/* 106100: the per-ACE log, hit counts as packets; FTD; "->" with or without spaces. */
+	assert_int_equal(parse("<166>Nov 23 2026 10:00:07: %ASA-6-106100: access-list INSIDE_OUT denied "
+			       "tcp inside/10.1.1.5(51234) -> outside/203.0.113.7(25) hit-cnt 1 first "
+			       "hit [0x4c7a4d48, 0x0]",
+			       now, &a),
+			 1);
+	assert_string_equal(fmt_addr(&a.src), "10.1.1.5");
+	assert_string_equal(fmt_addr(&a.dst), "203.0.113.7");
+	assert_int_equal(a.sport, 51234);
+	assert_int_equal(a.packets, 1);
+	assert_int_equal(a.t, at("2026-11-23T10:00:07Z"));
+	assert_int_equal(parse("%FTD-4-106100: access-list IN6 denied tcp inside/2001:db8::5(51236) -> "
+			       "outside/2001:db8:ffff::7(25) hit-cnt 12 300-second interval [0x1, 0x2]",
+			       now, &a),
+			 1);
+	assert_string_equal(fmt_addr(&a.src), "2001:db8::5");
+	assert_string_equal(fmt_addr(&a.dst), "2001:db8:ffff::7");
+	assert_int_equal(a.packets, 12);
+	assert_int_equal(parse("%ASA-2-106100: access-list outside-acl denied tcp "
+			       "outside/10.0.0.9(12345)->inside/192.168.1.1(25) hit-cnt 21 (300-second "
+			       "interval)",
+			       now, &a),
+			 1);
+	assert_int_equal(a.packets, 21);
+
+	/* Not blocked TCP/25 attempts: ignored, not malformed. */
+	const char *ignored[] = {
+	    "%ASA-6-106100: access-list IN permitted tcp inside/10.1.1.5(51234) -> "
+	    "outside/203.0.113.7(25) hit-cnt 1 first hit [0x0, 0x0]",
+	    "%ASA-6-106100: access-list IN est-allowed tcp inside/10.1.1.5(51234) -> "
+	    "outside/203.0.113.7(25) hit-cnt 1 first hit [0x0, 0x0]",
+	    "%ASA-6-106100: access-list IN denied udp inside/10.1.1.5(51234) -> "
+	    "outside/203.0.113.7(25) hit-cnt 1 first hit [0x0, 0x0]",
+	    "%ASA-6-106100: access-list IN denied tcp inside/10.1.1.5(51234) -> "
+	    "outside/203.0.113.7(587) hit-cnt 1 first hit [0x0, 0x0]",
+	    "%ASA-4-106023: Deny udp src outside:192.0.2.10/5353 dst inside:198.51.100.25/25 by "
+	    "access-group \"OUTSIDE_IN\" [0x0, 0x0]",
+	    "%ASA-4-106023: Deny icmp src outside:192.0.2.10 dst inside:198.51.100.25 (type 8, code 0) "
+	    "by access-group \"OUTSIDE_IN\" [0x0, 0x0]",
+	    "%ASA-4-106023: Deny tcp src outside:192.0.2.10/51234 dst inside:198.51.100.25/80 by "
+	    "access-group \"OUTSIDE_IN\" [0x0, 0x0]",
+	    "%ASA-2-106006: Deny inbound UDP from 192.0.2.10/5353 to 198.51.100.25/25 on interface "
+	    "outside",
+	    "%ASA-2-106007: Deny inbound UDP from 192.0.2.10/53 to 198.51.100.25/25 due to DNS Response",
+	    "%FTD-2-106006: Deny inbound UDP from 2001:db8::10/5353 to 2001:db8::25/25 on interface "
+	    "outside",
+	    "%ASA-2-106001: Inbound TCP connection denied from 192.0.2.10/25 to 198.51.100.25/51234 "
+	    "flags SYN ACK on interface outside",
+	    "%ASA-2-106001: Inbound TCP connection denied from 192.0.2.10/51234 to 198.51.100.25/25 "
+	    "flags RST on interface outside",
+	    "%ASA-2-106001: Inbound TCP connection denied from 192.0.2.10/51234 to 198.51.100.25/80 "
+	    "flags SYN on interface outside",
+	    "%ASA-6-302013: Built inbound TCP connection 991727 for pt:10.159.19.254/56310 "
+	    "(10.159.19.254/56310) to gw:10.159.11.1/25 (10.159.11.1/25)",
+	    "%ASA-x-106023: Deny tcp src outside:192.0.2.10/51234 dst inside:198.51.100.25/25 by",
+	    "%ASA-4-10602: Deny tcp src outside:192.0.2.10/51234 dst inside:198.51.100.25/25 by",
+	};
+	for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
+		if (parse(ignored[i], now, &a) != 0)
+			fail_msg("not ignored: %s", ignored[i]);
+
+	/* Malformed: every field checked. */
+	const char *bad[] = {
+	    "%ASA-4-106023:",
+	    "%ASA-4-106023: Deny tcp",
+	    "%ASA-4-106023: Deny tcp src outside:192.0.2.10/51234 dst inside:198.51.100.25/25",
+	    "%ASA-4-106023: Deny tcp src outside:192.0.2.10/51234 dst inside:2001:db8::25/25 by x",
+	    "%ASA-4-106023: Deny tcp src outside:192.0.2.10 dst inside:198.51.100.25/25 by x",
+	    "%ASA-4-106023: Deny tcp src outside:192.0.2.10/70000 dst inside:198.51.100.25/25 by x",
+	    "%ASA-4-106023: Deny tcp src outside:192.0.2.10/5x dst inside:198.51.100.25/25 by x",
+	    "%ASA-4-106023: Deny tcp src outside:192.0.2.0/24/1 dst inside:198.51.100.25/25 by x",
+	    "%ASA-4-106023: Deny tcp src out$ide:192.0.2.10/1 dst inside:198.51.100.25/25 by x",
+	    "%ASA-4-106023: Deny tcp src 192.0.2.10/1 dst 198.51.100.25/25 by x",
+	    "%ASA-4-106023: Deny tcp src outside:192.0.2.10/1(LOCAL\\alice dst inside:198.51.100.25/25 "
+	    "by x",
+	    "%ASA-4-106023: Deny tcp src outside:fe80::1%outside/1 dst inside:fe80::2/25 by x",
+	    "%ASA-4-106023: Allow tcp src outside:192.0.2.10/1 dst inside:198.51.100.25/25 by x",
+	    "%ASA-2-106001: Inbound TCP connection denied from 192.0.2.10/1 to 198.51.100.25/25",
+	    "%ASA-2-106001: Inbound TCP connection denied from 192.0.2.10/1 to 198.51.100.25/25 flags "
+	    "syn on interface outside",
+	    "%ASA-2-106001: Inbound TCP connection denied from 192.0.2.10/1 to 198.51.100.25/25 flags "
+	    "SYN",
+	    "%ASA-2-106001: Inbound TCP connection denied from 192.0.2.10/1 to 198.51.100.25/25 flags "
+	    "on interface outside",
+	    "%ASA-2-106001: Inbound TCP connection denied from 192.0.2.10/1 to 2001:db8::25/25 flags "
+	    "SYN on interface outside",
+	    "%ASA-2-106001: Inbound UDP connection denied from 192.0.2.10/1 to 198.51.100.25/25 flags "
+	    "SYN on interface outside",
+	    "%ASA-6-106100:",
+	    "%ASA-6-106100: access-list",
+	    "%ASA-6-106100: access-list IN dropped tcp inside/10.1.1.5(1) -> outside/203.0.113.7(25) "
+	    "hit-cnt 1 first hit",
+	    "%ASA-6-106100: access-list IN denied tcp inside/10.1.1.5(1) outside/203.0.113.7(25) "
+	    "hit-cnt 1 first hit",
+	    "%ASA-6-106100: access-list IN denied tcp inside/10.1.1.5(1) -> outside/203.0.113.7(25)",
+	    "%ASA-6-106100: access-list IN denied tcp inside/10.1.1.5(1) -> outside/203.0.113.7(25) "
+	    "hit-cnt x first hit",
+	    "%ASA-6-106100: access-list IN denied tcp inside/10.1.1.5(1 -> outside/203.0.113.7(25) "
+	    "hit-cnt 1 first hit",
+	    "%ASA-6-106100: access-list IN denied tcp 10.1.1.5(1) -> 203.0.113.7(25) hit-cnt 1 first "
+	    "hit",
+	    "%ASA-6-106100: access-list IN denied tcp inside/10.1.1.5(1) -> outside/2001:db8::7(25) "
+	    "hit-cnt 1 first hit",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		if (parse(bad[i], now, &a) != -1)
+			fail_msg("accepted: %s", bad[i]);
+}
+
+/* Every prefix of a good line: no crash, no read past the cut, no attempt but the line's own. */
+static void test_asa_truncated(void **state)
+{
+	static const char *const good[] = {
+	    "<164>Nov 23 2026 10:00:00: %ASA-4-106023: Deny tcp src outside:192.0.2.10/51234 dst "
+	    "inside:198.51.100.25/25 by access-group \"OUTSIDE_IN\" [0x8ed66b60, 0xf8852875]",
+	    "<164>1 2026-11-23T10:00:00Z ftd1 - - - - %FTD-4-106023: Deny tcp src "
+	    "outside:2001:db8::10/51234(LOCAL\\bob) dst inside:2001:db8:1::25/25 by access-group "
+	    "\"CSM_FW_ACL_\" [0x97aa021a, 0x0]",
+	    "Nov 23 10:00:06 asa1 : %ASA-2-106001: Inbound TCP connection denied from "
+	    "192.0.2.10/51234 to 198.51.100.25/25 flags SYN on interface outside",
+	    "%FTD-2-106001: Inbound TCP connection denied from 2001:db8::10/51235 to "
+	    "2001:db8:100::25/25 flags SYN on interface out.side",
+	    "<166>Nov 23 2026 10:00:07: %ASA-6-106100: access-list INSIDE_OUT denied tcp "
+	    "inside/10.1.1.5(51234) -> outside/203.0.113.7(25) hit-cnt 12 first hit [0x4c7a4d48, 0x0]",
+	    "%ASA-6-106100: access-list IN6 denied tcp inside/2001:db8::5(51234)->"
+	    "outside/2001:db8:ffff::7(25) hit-cnt 1 (first hit)",
+	};
+	p25_time now = at("2026-11-23T12:00:00Z");
+	size_t ones = 0, cuts = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		size_t len = strlen(good[i]);
+		struct p25_attempt whole, a;
+
+		assert_int_equal(p25_syslog_parse(good[i], len, now, &whole), 1);
+		for (size_t n = 0; n < len; n++) {
+			/* Exactly n bytes on the heap, no NUL: ASan catches any read past them. */
+			char *cut = malloc(n ? n : 1);
+			int rc;
+
+			assert_non_null(cut);
+			memcpy(cut, good[i], n);
+			rc = p25_syslog_parse(cut, n, now, &a);
+			free(cut);
+			cuts++;
+			if (rc < -1 || rc > 1)
+				fail_msg("rc %d for %zu bytes of %s", rc, n, good[i]);
+			if (rc != 1) {
+				assert_int_equal(a.dport, 0); /* nothing half-filled */
+				continue;
+			}
+			ones++;
+			if (!p25_addr_equal(&a.src, &whole.src) || !p25_addr_equal(&a.dst, &whole.dst) ||
+			    a.sport != whole.sport || a.dport != whole.dport ||
+			    a.packets != whole.packets || a.t != whole.t)
+				fail_msg("wrong attempt from %zu bytes of %s", n, good[i]);
+		}
+	}
+	print_message("ASA lines cut at every byte: %zu cuts, %zu still whole attempts\n", cuts,
+		      ones);
+}
+
 struct collect {
 	struct p25_attempt v[16];
 	size_t n;
@@ -633,6 +864,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_cisco_lines),
 	    cmocka_unit_test(test_junos_lines),
+	    cmocka_unit_test(test_asa_lines),
+	    cmocka_unit_test(test_asa_truncated),
 	    cmocka_unit_test(test_lines_keep_good_around_bad),
 	    cmocka_unit_test(test_nflog_prefix_and_packet),
 	    cmocka_unit_test(test_bounded_memory),

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "util/text.h"
@@ -339,10 +340,226 @@ static int parse_junos(const char *s, struct p25_attempt *out)
 	return dport == 25 ? 1 : 0;
 }
 
+/* ASA nameif: letters, digits, '-', '_', '.'. */
+static bool is_ifchar(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '-' ||
+	       c == '_' || c == '.';
+}
+
+/* An address from n bytes of text (no prefix, no zone). */
+static bool ip_text(const char *s, size_t n, struct p25_addr *out)
+{
+	char ip[P25_ADDR_STRLEN + 1];
+
+	if (n == 0 || n >= sizeof ip)
+		return false;
+	memcpy(ip, s, n);
+	ip[n] = '\0';
+	return parse_ip(ip, out);
+}
+
+/* A word at *s ending at whitespace or the end of the line; advances *s past it. */
+static bool take_word(const char **s, const char *word)
+{
+	const char *p = skip_space(*s);
+	size_t n = strlen(word);
+
+	if (strncmp(p, word, n) != 0 || (p[n] && !is_space(p[n])))
+		return false;
+	*s = p + n;
+	return true;
+}
+
+static bool is_tcp(const char *proto)
+{
+	return strcasecmp(proto, "tcp") == 0 || strcmp(proto, "6") == 0;
+}
+
+/*
+ * 106023 "outside:192.0.2.10/51234", "outside:2001:db8::10/51234" (the port
+ * after the last '/'), an identity "(LOCAL\user)" after it; 106001 the same
+ * without the interface.  Advances *s past it.
+ */
+static bool asa_slash_endpoint(const char **s, bool iface, struct p25_addr *a, uint16_t *port)
+{
+	const char *p = skip_space(*s), *addr, *end, *slash = NULL;
+	uint64_t v;
+
+	if (iface) {
+		const char *q = p;
+		while (is_ifchar(*q))
+			q++;
+		if (q == p || *q != ':')
+			return false;
+		p = q + 1;
+	}
+	addr = p;
+	for (end = p; *end && !is_space(*end) && *end != '('; end++)
+		if (*end == '/')
+			slash = end;
+	if (!slash)
+		return false;
+	p = slash + 1;
+	if (!take_uint(&p, 65535, &v) || p != end || !ip_text(addr, (size_t)(slash - addr), a))
+		return false;
+	p = skip_space(end);
+	if (*p == '(') {
+		const char *close = strchr(p, ')');
+		if (!close)
+			return false;
+		end = close + 1;
+	}
+	*port = (uint16_t)v;
+	*s = end;
+	return true;
+}
+
+/* 106100 "inside/10.1.1.5(51234)" or "inside/2001:db8::5(51234)"; advances *s past it. */
+static bool asa_paren_endpoint(const char **s, struct p25_addr *a, uint16_t *port)
+{
+	const char *p = skip_space(*s), *slash = p, *open;
+	uint64_t v;
+
+	while (is_ifchar(*slash))
+		slash++;
+	if (slash == p || *slash != '/')
+		return false;
+	for (open = slash + 1; *open && *open != '(' && !is_space(*open); open++)
+		;
+	if (*open != '(' || !ip_text(slash + 1, (size_t)(open - slash - 1), a))
+		return false;
+	p = open + 1;
+	if (!take_uint(&p, 65535, &v) || *p != ')')
+		return false;
+	*port = (uint16_t)v;
+	*s = p + 1;
+	return true;
+}
+
+/* 106023: "Deny tcp src IF:SRC/SPORT [(user)] dst IF:DST/DPORT [(user)] by access-group ...". */
+static int parse_asa_106023(const char *s, struct p25_attempt *out)
+{
+	char tok[128];
+
+	if (!take_word(&s, "Deny") || !take_token(&s, tok, sizeof tok))
+		return -1;
+	if (!is_tcp(tok))
+		return 0;
+	if (!take_word(&s, "src") || !asa_slash_endpoint(&s, true, &out->src, &out->sport) ||
+	    !take_word(&s, "dst") || !asa_slash_endpoint(&s, true, &out->dst, &out->dport) ||
+	    !take_word(&s, "by"))
+		return -1;
+	out->packets = 1;
+	return out->dport == 25 ? 1 : 0;
+}
+
+/* 106001: "Inbound TCP connection denied from SRC/SPORT to DST/DPORT flags F... on interface IF" */
+static int parse_asa_106001(const char *s, struct p25_attempt *out)
+{
+	char tok[128];
+	bool syn = false, ack = false;
+	int nflags = 0;
+
+	if (!take_word(&s, "Inbound") || !take_word(&s, "TCP") || !take_word(&s, "connection") ||
+	    !take_word(&s, "denied") || !take_word(&s, "from") ||
+	    !asa_slash_endpoint(&s, false, &out->src, &out->sport) || !take_word(&s, "to") ||
+	    !asa_slash_endpoint(&s, false, &out->dst, &out->dport) || !take_word(&s, "flags"))
+		return -1;
+	for (;;) {
+		if (!take_token(&s, tok, sizeof tok))
+			return -1;
+		if (strcmp(tok, "on") == 0)
+			break;
+		if (++nflags > 8)
+			return -1;
+		for (const char *p = tok; *p; p++)
+			if (*p < 'A' || *p > 'Z')
+				return -1;
+		syn |= strcmp(tok, "SYN") == 0;
+		ack |= strcmp(tok, "ACK") == 0;
+	}
+	if (nflags == 0 || !take_word(&s, "interface") || !take_token(&s, tok, sizeof tok))
+		return -1;
+	for (const char *p = tok; *p; p++)
+		if (!is_ifchar(*p))
+			return -1;
+	out->packets = 1;
+	/* SYN without ACK: a connection attempt, as for NFLOG. */
+	return out->dport == 25 && syn && !ack ? 1 : 0;
+}
+
+/* 106100: "access-list NAME denied tcp IF/SRC(SPORT) -> IF/DST(DPORT) hit-cnt N first hit ..." */
+static int parse_asa_106100(const char *s, struct p25_attempt *out)
+{
+	char tok[128];
+	uint64_t hits;
+
+	if (!take_word(&s, "access-list"))
+		return -1;
+	/* The list's name, up to 241 characters: skipped, not copied. */
+	s = skip_space(s);
+	if (!*s)
+		return -1;
+	while (*s && !is_space(*s))
+		s++;
+	if (!take_token(&s, tok, sizeof tok))
+		return -1;
+	if (strcmp(tok, "permitted") == 0 || strcmp(tok, "est-allowed") == 0)
+		return 0;
+	if (strcmp(tok, "denied") != 0)
+		return -1;
+	if (!take_token(&s, tok, sizeof tok))
+		return -1;
+	if (!is_tcp(tok))
+		return 0;
+	if (!asa_paren_endpoint(&s, &out->src, &out->sport))
+		return -1;
+	s = skip_space(s);
+	if (strncmp(s, "->", 2) != 0)
+		return -1;
+	s += 2;
+	if (!asa_paren_endpoint(&s, &out->dst, &out->dport) || !take_word(&s, "hit-cnt"))
+		return -1;
+	s = skip_space(s);
+	/* The count and what it counts: a line cut inside the number is no attempt. */
+	if (!take_uint(&s, UINT32_MAX, &hits) || !is_space(*s) || !*skip_space(s))
+		return -1;
+	out->packets = hits ? (uint32_t)hits : 1;
+	return out->dport == 25 ? 1 : 0;
+}
+
+/* "%ASA-4-106023:" or "%FTD-4-106023:" in s: the tag, its message id and the text after it. */
+static const char *asa_tag(const char *s, unsigned *id, const char **msg)
+{
+	for (const char *p = strchr(s, '%'); p; p = strchr(p + 1, '%')) {
+		unsigned level, v;
+		if ((strncmp(p + 1, "ASA-", 4) != 0 && strncmp(p + 1, "FTD-", 4) != 0) ||
+		    !fixed_uint(p + 5, 1, 7, &level) || p[6] != '-' ||
+		    !fixed_uint(p + 7, 6, 999999, &v) || p[13] != ':')
+			continue;
+		*id = v;
+		*msg = p + 14;
+		return p;
+	}
+	return NULL;
+}
+
+static int parse_asa(unsigned id, const char *s, struct p25_attempt *out)
+{
+	switch (id) {
+	case 106001: return parse_asa_106001(s, out);
+	case 106023: return parse_asa_106023(s, out);
+	case 106100: return parse_asa_106100(s, out);
+	default: return 0; /* 106006/106007 (UDP) and everything else */
+	}
+}
+
 int p25_syslog_parse(const char *line, size_t len, p25_time now, struct p25_attempt *out)
 {
 	char buf[LINE_MAX_LEN];
-	const char *m;
+	const char *m, *msg;
+	unsigned id;
 	int rc;
 
 	memset(out, 0, sizeof *out);
@@ -359,6 +576,11 @@ int p25_syslog_parse(const char *line, size_t len, p25_time now, struct p25_atte
 	} else if ((m = strstr(buf, "%IPV6_ACL-6-ACCESSLOGP:")) != NULL) {
 		rc = parse_cisco(m + strlen("%IPV6_ACL-6-ACCESSLOGP:"), out);
 		if (rc == 1 && out->src.family != P25_INET6)
+			rc = -1;
+	} else if ((m = asa_tag(buf, &id, &msg)) != NULL) {
+		/* Before Junos: an ASA interface may be called "FW". */
+		rc = parse_asa(id, msg, out);
+		if (rc == 1 && out->src.family != out->dst.family)
 			rc = -1;
 	} else if ((m = strstr(buf, "FW:")) != NULL && (m == buf || is_space(m[-1]))) {
 		rc = parse_junos(m + 3, out);

@@ -56,9 +56,11 @@ struct p25_attempt {
 /*
  * A router ACL log line: Cisco IOS %SEC-6-IPACCESSLOGP and
  * %IPV6_ACL-6-ACCESSLOGP "denied tcp", Junos PFE_FW_SYSLOG_IP /
- * PFE_FW_SYSLOG_IP6_* and bare "FW:" lines with action D or R.  The time is
- * the line's own (RFC 5424, ISO or BSD "Nov 23 10:00:00", the year inferred
- * from now) or now when it has none.  Direction and org are left unknown.
+ * PFE_FW_SYSLOG_IP6_* and bare "FW:" lines with action D or R, Cisco
+ * ASA/FTD 106023 "Deny tcp", 106001 (SYN without ACK) and 106100 "denied
+ * tcp", IPv4 and IPv6; destination port 25 only.  The time is the line's
+ * own (RFC 5424, ISO or BSD "Nov 23 10:00:00", the year inferred from now)
+ * or now when it has none.  Direction and org are left unknown.
  */
 int p25_syslog_parse(const char *line, size_t len, p25_time now, struct p25_attempt *out);
 
