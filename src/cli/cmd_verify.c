@@ -1,4 +1,6 @@
 /* port25 verify: after a change, do the permitted servers still deliver? */
+#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@ static const char verify_usage[] =
     "usage: port25 verify [--json] [ADDRESS...] [--expect-blocked ADDRESS]...\n"
     "                     [--mx HOST[:PORT]]... [--from-bind] [--rcpt ADDR] [--from ADDR]\n"
     "                     [--helo NAME] [--timeout S]\n"
+    "       port25 verify [--json] --request ID... | --applied [--mx ...] [options as above]\n"
     "\n"
     "For every permitted server (each valid permit; a prefix permit's first host),\n"
     "or for the ADDRESSes given, check that the policy permits TCP port 25 from it.\n"
@@ -27,8 +30,22 @@ static const char verify_usage[] =
     "port 25 on the exchanger does not connect (no message is sent), and 465 and\n"
     "587 still do.\n"
     "\n"
-    "Prints pass or fail per address with reasons and timings; exit 1 if any fails.\n"
-    "The policy is evaluated at the current time, or at $PORT25_NOW.\n";
+    "--request ID (repeatable) checks what an applied request changed: the servers a\n"
+    "sign-up or add-permit request added, through the permits it created, must be\n"
+    "permitted and deliver; the addresses a remove-permit request removed must be\n"
+    "blocked (as --expect-blocked).  --applied takes every request in status applied.\n"
+    "A request whose every check passes is marked verified (as `request verify`, in\n"
+    "the audit log under the actor); one with a failed check stays applied.  Marking\n"
+    "needs --mx (a message that went through, or for a removal port 25 refused):\n"
+    "without --mx only the policy is checked, nothing is marked, the command says so\n"
+    "and exits 0 if the policy checks pass.  A request not in status applied (or not\n"
+    "found) is refused and nothing is checked; --applied with none applied does\n"
+    "nothing and exits 0.  No ADDRESS or --expect-blocked with --request/--applied.\n"
+    "\n"
+    "Prints pass or fail per address with reasons and timings, and with requests one\n"
+    "line per request: verified or not, and why.  Exit 1 if any check fails or a\n"
+    "request is refused.  The policy is evaluated at the current time, or at\n"
+    "$PORT25_NOW.\n";
 
 enum {
 	OPT_EXPECT_BLOCKED = 256,
@@ -38,6 +55,8 @@ enum {
 	OPT_RCPT,
 	OPT_FROM,
 	OPT_HELO,
+	OPT_REQUEST,
+	OPT_APPLIED,
 };
 
 static void print_check(const char *label, const struct p25_check *c)
@@ -89,6 +108,292 @@ static int add_target(struct p25_verify_target **v, size_t *n, const char *text,
 	return EXIT_OK;
 }
 
+static void print_header(const struct cli *cli, const char *at, const struct p25_verify_opts *o)
+{
+	char mxs[64];
+
+	if (cli->json)
+		return;
+	printf("port25 verify at %s", at);
+	for (size_t i = 0; i < o->nmx; i++)
+		printf("%s%s", i ? ", " : ", test exchanger ",
+		       p25_verify_mx_format(&o->mx[i], mxs, sizeof mxs));
+	if (o->nmx > 0 && o->bind_source)
+		printf(", sending from each address");
+	putchar('\n');
+}
+
+static int add_request_id(int64_t **v, size_t *n, int64_t id)
+{
+	int64_t *nv;
+
+	for (size_t i = 0; i < *n; i++)
+		if ((*v)[i] == id)
+			return EXIT_OK;
+	nv = realloc(*v, (*n + 1) * sizeof **v);
+	if (!nv)
+		return cli_fail(EXIT_SYSTEM, "verify: out of memory");
+	*v = nv;
+	nv[(*n)++] = id;
+	return EXIT_OK;
+}
+
+static int parse_request_id(const char *s, int64_t *out)
+{
+	long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (!isdigit((unsigned char)*s) || *end || errno || v <= 0)
+		return cli_fail(EXIT_USAGE, "verify: --request '%s': want a request id (see port25 "
+		                            "request list)",
+		                s);
+	*out = v;
+	return EXIT_OK;
+}
+
+/* An applied request under verification: the request as shown, and what to check. */
+struct req_run {
+	int64_t id;
+	json_t *req;
+	struct p25_verify_target *targets;
+	size_t ntargets;
+};
+
+static const char *req_str(const struct req_run *q, const char *key)
+{
+	const char *v = json_string_value(json_object_get(q->req, key));
+	return v ? v : "?";
+}
+
+/* Load the requests; refuse (naming each) any that is missing or not applied. */
+static int load_requests(struct cli *cli, const struct p25_model *m, const int64_t *ids,
+                         size_t nids, struct req_run *runs)
+{
+	int rc = EXIT_OK, r;
+
+	for (size_t i = 0; i < nids; i++) {
+		const char *status;
+		runs[i].id = ids[i];
+		if ((r = p25_request_show(cli->reg, ids[i], cli->now, &runs[i].req)) < 0) {
+			runs[i].req = NULL;
+			r = cli_registry_fail(cli, r);
+			rc = r > rc ? r : rc;
+			continue;
+		}
+		status = req_str(&runs[i], "status");
+		if (strcmp(status, "applied")) {
+			const char *why = !strcmp(status, "verified")   ? "it is verified already"
+			                  : !strcmp(status, "rejected") ? "it was rejected"
+			                                                : "apply it first";
+			cli_fail(EXIT_REFUSED,
+			         "verify: request %lld is %s, not applied: %s; nothing checked",
+			         (long long)ids[i], status, why);
+			rc = rc > EXIT_REFUSED ? rc : EXIT_REFUSED;
+		}
+	}
+	if (rc != EXIT_OK)
+		return rc;
+	for (size_t i = 0; i < nids; i++) {
+		int64_t *pids;
+		size_t npids;
+		ssize_t n;
+		char err[512];
+		if ((r = p25_request_permits(cli->reg, ids[i], &pids, &npids)) < 0)
+			return cli_registry_fail(cli, r);
+		n = p25_verify_request_targets(m, runs[i].req, pids, npids, &runs[i].targets, err,
+		                               sizeof err);
+		free(pids);
+		if (n < 0)
+			return cli_fail(EXIT_REFUSED, "verify: %s", err);
+		runs[i].ntargets = (size_t)n;
+	}
+	return EXIT_OK;
+}
+
+/*
+ * Check one request's targets and mark it verified when every check passed
+ * and a message went through.  Returns its JSON element; *rc rises on failure.
+ */
+static json_t *run_request(struct cli *cli, const struct p25_policy *pol, const struct p25_model *m,
+                           const struct p25_verify_opts *o, struct req_run *q, size_t *passed,
+                           size_t *failed, size_t *marked, int *rc)
+{
+	struct p25_actor who = {.name = cli->actor, .now = cli->now};
+	bool removal = !strcmp(req_str(q, "type"), "remove-permit");
+	json_t *servers = json_array(), *failures = json_array(), *after = NULL, *j;
+	struct p25_verify_result res;
+	char reason[1024] = "", checks[64], a[P25_ADDR_STRLEN];
+	size_t ok = 0, bad = 0;
+	bool done = false;
+
+	if (!cli->json)
+		printf("request %lld %s %s: %zu %s\n", (long long)q->id, req_str(q, "type"),
+		       req_str(q, "org"), q->ntargets,
+		       removal ? (q->ntargets == 1 ? "address that must be blocked"
+		                                   : "addresses that must be blocked")
+		               : (q->ntargets == 1 ? "server" : "servers"));
+	for (size_t i = 0; i < q->ntargets; i++) {
+		p25_verify_run(pol, &q->targets[i], o, &res);
+		json_array_append_new(servers, p25_verify_result_json(&res, m));
+		if (!cli->json)
+			print_result(&res, m);
+		if (res.pass) {
+			ok++;
+			continue;
+		}
+		const struct p25_check *first = p25_verify_failures(&res, checks, sizeof checks);
+		const char *detail = first ? first->detail : "";
+		bad++;
+		p25_addr_format(&res.target.addr, a, sizeof a);
+		json_array_append_new(failures, json_pack("{s:s, s:s, s:s}", "address", a, "checks",
+		                                          checks, "detail", detail));
+		cli_fail(EXIT_REFUSED, "verify: request %lld not verified: %s: %s failed: %s",
+		         (long long)q->id, a, checks, detail);
+		if (!reason[0])
+			snprintf(reason, sizeof reason, "%s %s failed", a, checks);
+	}
+	*passed += ok;
+	*failed += bad;
+	if (bad) {
+		*rc = *rc > EXIT_REFUSED ? *rc : EXIT_REFUSED;
+		if (bad > 1)
+			snprintf(reason + strlen(reason), sizeof reason - strlen(reason),
+			         " and %zu more", bad - 1);
+	} else if (q->ntargets == 0) {
+		snprintf(reason, sizeof reason, "the request lists nothing to check");
+		cli_fail(EXIT_REFUSED, "verify: request %lld not verified: %s", (long long)q->id,
+		         reason);
+		*rc = *rc > EXIT_REFUSED ? *rc : EXIT_REFUSED;
+	} else if (o->nmx == 0) {
+		snprintf(reason, sizeof reason, "no --mx, no test message sent");
+	} else {
+		int r = p25_request_verify(cli->reg, &who, q->id);
+		if (r < 0) {
+			snprintf(reason, sizeof reason, "%s", p25_registry_error(cli->reg));
+			r = cli_registry_fail(cli, r);
+			*rc = *rc > r ? *rc : r;
+		} else {
+			done = true;
+			(*marked)++;
+		}
+	}
+	/* What the registry says now, should anyone else have changed it meanwhile. */
+	if (p25_request_show(cli->reg, q->id, cli->now, &after) < 0)
+		after = NULL;
+	j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:b, s:o, s:I, s:I, s:o, s:o}", "id",
+	              (json_int_t)q->id, "type", req_str(q, "type"), "org", req_str(q, "org"),
+	              "status_before", req_str(q, "status"), "status_after",
+	              after ? json_string_value(json_object_get(after, "status"))
+	                    : req_str(q, "status"),
+	              "verified", done, "reason", reason[0] ? json_string(reason) : json_null(),
+	              "passed", (json_int_t)ok, "failed", (json_int_t)bad, "servers", servers,
+	              "failures", failures);
+	json_decref(after);
+	if (!cli->json) {
+		if (done)
+			printf("request %lld verified: %zu of %zu passed\n", (long long)q->id, ok,
+			       q->ntargets);
+		else if (bad || q->ntargets == 0)
+			printf("request %lld NOT verified, stays applied: %s\n", (long long)q->id,
+			       reason);
+		else if (o->nmx == 0)
+			printf("request %lld not marked verified: %zu of %zu passed the policy "
+			       "check, but no --mx, no test message sent\n",
+			       (long long)q->id, ok, q->ntargets);
+		else
+			printf("request %lld not marked verified: %s\n", (long long)q->id, reason);
+	}
+	return j;
+}
+
+/* verify --request ID... / --applied */
+static int verify_requests(struct cli *cli, const struct p25_verify_opts *o, int64_t **ids,
+                           size_t *nids, bool applied)
+{
+	struct p25_model model;
+	struct p25_policy *pol = NULL;
+	struct req_run *runs = NULL;
+	size_t passed = 0, failed = 0, marked = 0;
+	char err[512], at[P25_TIME_STRLEN];
+	json_t *list = NULL, *row;
+	int rc, r;
+	size_t i;
+
+	if ((rc = cli_load_policy(cli, "verify", &model, &pol)) != EXIT_OK)
+		return rc;
+	if (applied) {
+		struct p25_request_filter f = {.by_status = true,
+		                               .status = P25_REQ_APPLIED,
+		                               .now = cli->now};
+		if ((r = p25_request_list(cli->reg, &f, &list)) < 0) {
+			rc = cli_registry_fail(cli, r);
+			goto out;
+		}
+		json_array_foreach(list, i, row)
+		{
+			json_int_t id = json_integer_value(json_object_get(row, "id"));
+			if ((rc = add_request_id(ids, nids, id)) != EXIT_OK)
+				goto out;
+		}
+	}
+	p25_time_format(cli->now, at, sizeof at);
+	if (*nids == 0) {
+		/* --applied with none applied: nothing changed, nothing to verify. */
+		if (cli->json) {
+			json_t *doc = json_pack("{s:s, s:[], s:I, s:I, s:I, s:b}", "at", at,
+			                        "requests", "passed", (json_int_t)0, "failed",
+			                        (json_int_t)0, "verified", (json_int_t)0, "pass", 1);
+			cli_print_json(doc);
+			json_decref(doc);
+		} else {
+			printf("port25 verify at %s: no requests in status applied\n", at);
+		}
+		rc = EXIT_OK;
+		goto out;
+	}
+	if (!(runs = calloc(*nids, sizeof *runs))) {
+		rc = cli_fail(EXIT_SYSTEM, "verify: out of memory");
+		goto out;
+	}
+	if ((rc = load_requests(cli, &model, *ids, *nids, runs)) != EXIT_OK)
+		goto out;
+	if (o->nmx > 0 && p25_verify_init(err, sizeof err) < 0) {
+		rc = cli_fail(EXIT_SYSTEM, "verify: %s", err);
+		goto out;
+	}
+	print_header(cli, at, o);
+	json_decref(list);
+	list = json_array();
+	for (i = 0; i < *nids; i++)
+		json_array_append_new(list, run_request(cli, pol, &model, o, &runs[i], &passed,
+		                                        &failed, &marked, &rc));
+	if (cli->json) {
+		json_t *doc = json_pack("{s:s, s:O, s:I, s:I, s:I, s:b}", "at", at, "requests", list,
+		                        "passed", (json_int_t)passed, "failed", (json_int_t)failed,
+		                        "verified", (json_int_t)marked, "pass", rc == EXIT_OK);
+		cli_print_json(doc);
+		json_decref(doc);
+	} else {
+		printf("%zu %s checked: %zu verified, %zu not; checked addresses: %zu passed, "
+		       "%zu failed\n",
+		       *nids, *nids == 1 ? "request" : "requests", marked, *nids - marked, passed,
+		       failed);
+	}
+out:
+	if (runs)
+		for (i = 0; i < *nids; i++) {
+			json_decref(runs[i].req);
+			free(runs[i].targets);
+		}
+	free(runs);
+	json_decref(list);
+	p25_policy_free(pol);
+	p25_model_free(&model);
+	return rc;
+}
+
 int cmd_verify(struct cli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -101,6 +406,8 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	    {"rcpt", required_argument, NULL, OPT_RCPT},
 	    {"from", required_argument, NULL, OPT_FROM},
 	    {"helo", required_argument, NULL, OPT_HELO},
+	    {"request", required_argument, NULL, OPT_REQUEST},
+	    {"applied", no_argument, NULL, OPT_APPLIED},
 	    {NULL, 0, NULL, 0},
 	};
 	struct p25_verify_mx mx[P25_VERIFY_MAX_MX];
@@ -113,8 +420,10 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	struct p25_verify_result res;
 	struct p25_model model;
 	struct p25_policy *pol = NULL;
-	size_t ntargets = 0, passed = 0, failed = 0;
-	char err[512], at[P25_TIME_STRLEN], mxs[64];
+	size_t ntargets = 0, passed = 0, failed = 0, nreqs = 0;
+	int64_t *reqs = NULL, id = 0;
+	bool applied = false;
+	char err[512], at[P25_TIME_STRLEN];
 	json_t *results = NULL;
 	int c, rc;
 
@@ -162,6 +471,14 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		case OPT_HELO:
 			o.helo = optarg;
 			break;
+		case OPT_REQUEST:
+			if ((rc = parse_request_id(optarg, &id)) != EXIT_OK ||
+			    (rc = add_request_id(&reqs, &nreqs, id)) != EXIT_OK)
+				goto out;
+			break;
+		case OPT_APPLIED:
+			applied = true;
+			break;
 		default:
 			fputs(verify_usage, stderr);
 			rc = EXIT_USAGE;
@@ -179,6 +496,16 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	/* Addresses go into the SMTP envelope: refuse what would break the command line. */
 	if ((o.rcpt && strpbrk(o.rcpt, "<>\r\n ")) || strpbrk(o.mail_from, "<>\r\n ")) {
 		rc = cli_fail(EXIT_USAGE, "verify: --rcpt and --from take a bare address");
+		goto out;
+	}
+	if (nreqs > 0 || applied) {
+		if (ntargets > 0) {
+			rc = cli_fail(EXIT_USAGE, "verify: --request and --applied check what the "
+			                          "request changed: no ADDRESS or --expect-blocked "
+			                          "with them");
+			goto out;
+		}
+		rc = verify_requests(cli, &o, &reqs, &nreqs, applied);
 		goto out;
 	}
 
@@ -216,15 +543,7 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	}
 
 	p25_time_format(cli->now, at, sizeof at);
-	if (!cli->json) {
-		printf("port25 verify at %s", at);
-		for (size_t i = 0; i < o.nmx; i++)
-			printf("%s%s", i ? ", " : ", test exchanger ",
-			       p25_verify_mx_format(&mx[i], mxs, sizeof mxs));
-		if (o.nmx > 0 && o.bind_source)
-			printf(", sending from each address");
-		putchar('\n');
-	}
+	print_header(cli, at, &o);
 	results = json_array();
 	for (size_t i = 0; i < ntargets; i++) {
 		p25_verify_run(pol, &targets[i], &o, &res);
@@ -254,5 +573,6 @@ out_model:
 	p25_model_free(&model);
 out:
 	free(targets);
+	free(reqs);
 	return rc;
 }

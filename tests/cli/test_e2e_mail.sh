@@ -8,7 +8,9 @@
 # port-25 delivery is blocked while its submission on 587 works; an approved
 # permit takes effect within a second and its removal blocks again; an
 # expired variance blocks; in mode both, inbound 25 reaches the server only;
-# `port25 verify` passes the server and fails the blocked address; the
+# `port25 verify --request` marks the add and the removal verified, through a
+# real message and a real block; `port25 verify` passes the server and fails
+# the blocked address; the
 # restore unit's command brings the block back after a flush; `port25 watch`
 # records a blocked attempt within a second, and killing it neither stops
 # enforcement nor, once restarted, loses a summary.  Prints the timings.
@@ -204,10 +206,32 @@ for fam in 4 6; do
 	if banner "$NS_OUT" "$mx" "$ws"; then fail "IPv$fam: inbound 25 to the unpermitted workstation passed"; fi
 done
 
-# --- an approved permit takes effect within a second; removal blocks again
+# verify_request REQ FAM DOMAIN MX: `port25 verify --request` from the
+# organization's side, sending from the request's own addresses; the request
+# must come out verified.  Prints the test message ids sent.
+verify_request() {
+	local req=$1 fam=$2 dom=$3 mxarg=$4
+	ip netns exec "$NS_ORG" "$PORT25" --json verify --request "$req" --mx "$mxarg" --from-bind \
+		--rcpt "user@$dom" --timeout 5 >"$E2E_TMP/vreq.json" 2>"$E2E_TMP/vreq.err" ||
+		fail "IPv$fam: verify --request $req: $(cat "$E2E_TMP/vreq.json" "$E2E_TMP/vreq.err")"
+	python3 - "$E2E_TMP/vreq.json" "$req" <<'EOF' || fail "IPv$fam: verify --request $req: $(cat "$E2E_TMP/vreq.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))["requests"][0]
+assert r["id"] == int(sys.argv[2]) and r["verified"] and r["status_after"] == "verified", r
+for s in r["servers"]:
+    assert s["pass"], s
+    if s["smtp"]["message_id"]:
+        print(s["smtp"]["message_id"])
+EOF
+	[ "$(p request show "$req" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')" = verified ] ||
+		fail "IPv$fam: request $req not verified in the registry"
+}
+
+# --- an approved permit takes effect within a second; removal blocks again;
+# verify --request marks each request verified once the check passes.
 for fam in 4 6; do
-	if [ $fam = 4 ]; then ws=$ORG_WS4 mx=$OUT_MX4 dom=out.example
-	else ws=$ORG_WS6 mx=$OUT_MX6 dom=out6.example; fi
+	if [ $fam = 4 ]; then ws=$ORG_WS4 mx=$OUT_MX4 dom=out.example mxarg=$OUT_MX4
+	else ws=$ORG_WS6 mx=$OUT_MX6 dom=out6.example mxarg="[$OUT_MX6]"; fi
 	say "IPv$fam: approved permit for the workstation"
 	req=$(p request submit acme --type add-permit --server "$ws,app,e2e workstation" | sed -n 's/^submitted request \([0-9]*\).*/\1/p')
 	[ -n "$req" ] || fail "request submit printed no id"
@@ -225,6 +249,12 @@ for fam in 4 6; do
 	id=$(msgid permitted$fam)
 	ws_send "$id" "$ws" "$mx" 25 "$dom" || fail "IPv$fam: permitted workstation cannot deliver"
 	delivered "$id" || fail "IPv$fam: permitted workstation's message not delivered"
+	say "IPv$fam: verify --request $req: the new permit delivers"
+	ids=$(verify_request "$req" "$fam" "$dom" "$mxarg")
+	[ -n "$ids" ] || fail "IPv$fam: verify --request $req sent no test message"
+	for id in $ids; do
+		delivered "$id" || fail "IPv$fam: verify --request's test message $id not delivered"
+	done
 
 	say "IPv$fam: removing the permit blocks again"
 	req=$(p request submit acme --type remove-permit --permit "$ws" | sed -n 's/^submitted request \([0-9]*\).*/\1/p')
@@ -235,6 +265,8 @@ for fam in 4 6; do
 	if e2e_connect "$NS_ORG" "$ws" "$mx" 25 1; then fail "IPv$fam: removed permit still lets the workstation through"; fi
 	t1=$(e2e_now_ms)
 	echo "TIMING IPv$fam: removal in effect, checked after $((t1 - t0)) ms"
+	say "IPv$fam: verify --request $req: the removed address is blocked"
+	verify_request "$req" "$fam" "$dom" "$mxarg" >/dev/null
 done
 
 # --- a variance that expires: valid now, blocking once the clock passes it

@@ -1,7 +1,8 @@
 /*
  * Unit tests for verify: targets from the model, the policy check both
  * ways, --mx parsing, the test message, TCP checks on loopback and the
- * JSON shape.  The SMTP path runs against real Postfix in test_e2e_mail.sh.
+ * JSON shape, a registry request's targets.  The SMTP path runs against real
+ * Postfix in test_e2e_mail.sh and a small responder in test_verify_request.sh.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -393,6 +394,92 @@ static void test_run_expect_blocked(void **state)
 	p25_model_free(&m);
 }
 
+/* A request's targets: the servers through the permits it created; removals must be blocked. */
+static void test_request_targets(void **state)
+{
+	struct p25_verify_target *t = NULL;
+	struct p25_model m;
+	char err[256];
+	json_t *req;
+	ssize_t n;
+	int64_t created[] = {3, 9}; /* 9: another id, not in the model */
+
+	(void)state;
+	demo_model(&m);
+	/* Permit 3 is 192.0.2.64/28; 192.0.2.25 was created by another request (not listed). */
+	req = json_pack("{s:I, s:s, s:[{s:s, s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:s, s:s}]}", "id",
+			(json_int_t)5, "type", "add-permit", "servers", "address", "192.0.2.64/28",
+			"kind", "mail-server", "description", "a", "address", "192.0.2.25", "kind",
+			"mail-server", "description", "b", "address", "2001:db8:1::77", "kind",
+			"mail-server", "description", "gone");
+	n = p25_verify_request_targets(&m, req, created, 2, &t, err, sizeof err);
+	assert_int_equal(n, 3);
+	assert_addr(&t[0].addr, "192.0.2.65");
+	assert_int_equal(t[0].permit, 2); /* model index of permit id 3 */
+	assert_false(t[0].expect_blocked);
+	assert_addr(&t[1].addr, "192.0.2.25");
+	assert_int_equal(t[1].permit, -1); /* its permit is not one this request created */
+	assert_addr(&t[2].addr, "2001:db8:1::77");
+	assert_int_equal(t[2].permit, -1); /* gone since: checked by address */
+	free(t);
+	json_decref(req);
+
+	/* A signup works the same way. */
+	req = json_pack("{s:I, s:s, s:[{s:s}]}", "id", (json_int_t)6, "type", "signup", "servers",
+			"address", "192.0.2.25");
+	created[0] = 1;
+	n = p25_verify_request_targets(&m, req, created, 1, &t, err, sizeof err);
+	assert_int_equal(n, 1);
+	assert_int_equal(t[0].permit, 0);
+	free(t);
+	json_decref(req);
+
+	/* A removal: every address must be blocked, whatever permits there are. */
+	req = json_pack("{s:I, s:s, s:[{s:I, s:s}, {s:I, s:s}]}", "id", (json_int_t)7, "type",
+			"remove-permit", "remove", "permit_id", (json_int_t)4, "address",
+			"192.0.2.99", "permit_id", (json_int_t)2, "address", "2001:db8:1::25");
+	n = p25_verify_request_targets(&m, req, created, 1, &t, err, sizeof err);
+	assert_int_equal(n, 2);
+	assert_true(t[0].expect_blocked && t[1].expect_blocked);
+	assert_int_equal(t[0].permit, -1);
+	assert_addr(&t[1].addr, "2001:db8:1::25");
+	free(t);
+	json_decref(req);
+
+	/* Malformed: no list, a bad address. */
+	req = json_pack("{s:I, s:s}", "id", (json_int_t)8, "type", "add-permit");
+	assert_int_equal(p25_verify_request_targets(&m, req, NULL, 0, &t, err, sizeof err), -1);
+	assert_null(t);
+	assert_non_null(strstr(err, "request 8 has no servers list"));
+	json_decref(req);
+	req = json_pack("{s:I, s:s, s:[{s:s}]}", "id", (json_int_t)9, "type", "add-permit",
+			"servers", "address", "192.0.2.300");
+	assert_int_equal(p25_verify_request_targets(&m, req, NULL, 0, &t, err, sizeof err), -1);
+	assert_non_null(strstr(err, "request 9 item 1"));
+	json_decref(req);
+	p25_model_free(&m);
+}
+
+static void test_failures(void **state)
+{
+	struct p25_verify_result r;
+	char buf[64];
+
+	(void)state;
+	memset(&r, 0, sizeof r);
+	r.policy.status = P25_CHECK_PASS;
+	assert_null(p25_verify_failures(&r, buf, sizeof buf));
+	assert_string_equal(buf, "");
+	r.smtp.status = P25_CHECK_FAIL;
+	snprintf(r.smtp.detail, sizeof r.smtp.detail, "refused");
+	r.tcp587.status = P25_CHECK_FAIL;
+	assert_ptr_equal(p25_verify_failures(&r, buf, sizeof buf), &r.smtp);
+	assert_string_equal(buf, "smtp/25, tcp/587");
+	r.policy.status = P25_CHECK_FAIL;
+	assert_ptr_equal(p25_verify_failures(&r, buf, 10), &r.policy);
+	assert_string_equal(buf, "policy, s"); /* cut to the buffer */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -403,6 +490,8 @@ int main(void)
 		cmocka_unit_test(test_message),
 		cmocka_unit_test(test_tcp),
 		cmocka_unit_test(test_run_expect_blocked),
+		cmocka_unit_test(test_request_targets),
+		cmocka_unit_test(test_failures),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

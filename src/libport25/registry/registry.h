@@ -184,6 +184,8 @@ struct p25_request_filter {
 int p25_request_list(struct p25_registry *reg, const struct p25_request_filter *filter,
                      json_t **out);
 int p25_request_show(struct p25_registry *reg, int64_t id, p25_time now, json_t **out);
+/* The permits request id created that still exist: their ids, ascending (*ids malloc'd). */
+int p25_request_permits(struct p25_registry *reg, int64_t id, int64_t **ids, size_t *n);
 
 /* The newest limit audit records first (limit <= 0: all). */
 int p25_audit_list(struct p25_registry *reg, int limit, json_t **out);

@@ -560,6 +560,42 @@ int p25_request_show(struct p25_registry *reg, int64_t id, p25_time now, json_t 
 	return reg_fail(reg, P25_ENOTFOUND, "no request %" PRId64 " (see port25 request list)", id);
 }
 
+int p25_request_permits(struct p25_registry *reg, int64_t id, int64_t **ids, size_t *n)
+{
+	sqlite3_stmt *st;
+	int64_t *v = NULL, *nv;
+	size_t cap = 0;
+	int rc;
+
+	*ids = NULL;
+	*n = 0;
+	reg->error[0] = '\0';
+	st = reg_query(reg, "SELECT id FROM permit WHERE request_id = ? ORDER BY id", "i", id);
+	if (!st)
+		return P25_EDB;
+	while ((rc = reg_step(reg, st)) == 1) {
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 8;
+			if (!(nv = realloc(v, cap * sizeof *v))) {
+				sqlite3_finalize(st);
+				free(v);
+				*n = 0;
+				return reg_fail(reg, P25_EDB, "registry: out of memory");
+			}
+			v = nv;
+		}
+		v[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	if (rc < 0) {
+		free(v);
+		*n = 0;
+		return rc;
+	}
+	sqlite3_finalize(st);
+	*ids = v;
+	return 0;
+}
+
 /* ---- restoring from an export ---- */
 
 static int get_time(struct p25_registry *reg, json_t *obj, const char *key, bool required,

@@ -66,6 +66,63 @@ ssize_t p25_verify_permitted(const struct p25_model *m, p25_time now,
 	return (ssize_t)n;
 }
 
+/* The model permit with that prefix among the ids, or -1. */
+static ssize_t created_permit(const struct p25_model *m, const struct p25_prefix *p,
+			      const int64_t *ids, size_t nids)
+{
+	for (size_t i = 0; i < m->npermits; i++) {
+		if (!p25_prefix_equal(&m->permits[i].prefix, p))
+			continue;
+		for (size_t k = 0; k < nids; k++)
+			if (m->permits[i].id == ids[k])
+				return (ssize_t)i;
+	}
+	return -1;
+}
+
+ssize_t p25_verify_request_targets(const struct p25_model *m, const json_t *request,
+				   const int64_t *permit_ids, size_t npermit_ids,
+				   struct p25_verify_target **out, char *err, size_t errlen)
+{
+	const char *type = json_string_value(json_object_get(request, "type"));
+	bool removal = type && !strcmp(type, "remove-permit");
+	const json_t *items = json_object_get(request, removal ? "remove" : "servers");
+	struct p25_verify_target *v;
+	size_t n = json_array_size(items);
+
+	*out = NULL;
+	if (!type || !json_is_array(items)) {
+		snprintf(err, errlen, "request %lld has no %s list",
+			 (long long)json_integer_value(json_object_get(request, "id")),
+			 removal ? "remove" : "servers");
+		return -1;
+	}
+	v = calloc(n ? n : 1, sizeof *v);
+	if (!v) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *text =
+			json_string_value(json_object_get(json_array_get(items, i), "address"));
+		struct p25_prefix p;
+		struct p25_diag d;
+
+		if (!text || p25_prefix_parse(text, 0, &p, &d) < 0) {
+			snprintf(err, errlen, "request %lld item %zu: %s",
+				 (long long)json_integer_value(json_object_get(request, "id")),
+				 i + 1, text ? d.error : "no address");
+			free(v);
+			return -1;
+		}
+		p25_verify_first_host(&p, &v[i].addr);
+		v[i].expect_blocked = removal;
+		v[i].permit = removal ? -1 : created_permit(m, &p, permit_ids, npermit_ids);
+	}
+	*out = v;
+	return (ssize_t)n;
+}
+
 void p25_verify_policy(const struct p25_policy *pol, const struct p25_verify_target *t,
 		       struct p25_verify_result *r)
 {
@@ -399,6 +456,29 @@ char *p25_verify_mx_format(const struct p25_verify_mx *mx, char *buf, size_t buf
 	else
 		snprintf(buf, buflen, "%s:%u", a, mx->port);
 	return buf;
+}
+
+const struct p25_check *p25_verify_failures(const struct p25_verify_result *r, char *buf,
+					    size_t buflen)
+{
+	const struct p25_check *all[] = {&r->policy, &r->smtp, &r->tcp465, &r->tcp587};
+	static const char *const names[] = {"policy", "smtp/25", "tcp/465", "tcp/587"};
+	const struct p25_check *first = NULL;
+	size_t off = 0;
+
+	if (buflen)
+		buf[0] = '\0';
+	for (size_t i = 0; i < 4; i++) {
+		if (all[i]->status != P25_CHECK_FAIL)
+			continue;
+		if (!first)
+			first = all[i];
+		if (off < buflen) {
+			int k = snprintf(buf + off, buflen - off, "%s%s", off ? ", " : "", names[i]);
+			off += k > 0 ? (size_t)k : 0;
+		}
+	}
+	return first;
 }
 
 static json_t *check_json(const struct p25_check *c)

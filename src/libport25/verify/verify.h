@@ -72,6 +72,19 @@ ssize_t p25_verify_permitted(const struct p25_model *m, p25_time now,
 /* The first host of a prefix: the address itself for a host route, else network + 1. */
 void p25_verify_first_host(const struct p25_prefix *p, struct p25_addr *out);
 
+/*
+ * The targets of one registry request, as p25_request_show gives it: for a
+ * sign-up or an add-permit, each server on it must be permitted, checked
+ * through the permit the request created (permit_ids: the ids of the permits
+ * carrying its request id; a server whose permit is gone is checked by
+ * address, permit -1); for a remove-permit, each removed address must now be
+ * blocked.  Prefixes give their first host.  Returns the count, or -1 with
+ * err saying why (a malformed request, out of memory); *out is malloc'd.
+ */
+ssize_t p25_verify_request_targets(const struct p25_model *m, const json_t *request,
+				   const int64_t *permit_ids, size_t npermit_ids,
+				   struct p25_verify_target **out, char *err, size_t errlen);
+
 enum p25_check_status {
 	P25_CHECK_SKIPPED,
 	P25_CHECK_PASS,
@@ -128,6 +141,13 @@ char *p25_verify_message(const char *id, const char *from, const char *rcpt,
 			 const struct p25_addr *src, time_t wall);
 
 const char *p25_check_status_name(enum p25_check_status s);
+/*
+ * The failed checks of a result: their names ("policy", "smtp/25", "tcp/465",
+ * "tcp/587") joined by ", " into buf, and the first failed check, or NULL
+ * when none failed.
+ */
+const struct p25_check *p25_verify_failures(const struct p25_verify_result *r, char *buf,
+					    size_t buflen);
 /* The result as one JSON object (the `verify --json` element); m names the permit. */
 json_t *p25_verify_result_json(const struct p25_verify_result *r, const struct p25_model *m);
 
