@@ -544,14 +544,22 @@ int p25_an_report_csv(const struct p25_analyzer *a, FILE *f)
 	          "out_packets_sent,out_packets_received,in_connections,in_established,"
 	          "submission_connections,first_seen,last_seen,helo,messages,would_block,reasons,"
 	          "out_syn_packets\n");
+	/* Hosts share the same few seconds: format each second once (gmtime, strftime). */
+	char t1[P25_TIME_STRLEN] = "", t2[P25_TIME_STRLEN] = "";
+	uint64_t s1 = 0, s2 = 0;
 	for (size_t i = 0; i < a->nhosts; i++) {
 		const struct p25_an_host *h = &a->hosts[i];
-		char buf[P25_PREFIX_STRLEN], t1[P25_TIME_STRLEN] = "", t2[P25_TIME_STRLEN] = "";
+		char buf[P25_PREFIX_STRLEN];
 		const char *org = org_handle(a, h);
-		if (h->first_ns)
-			p25_time_format((p25_time)(h->first_ns / 1000000000ULL), t1, sizeof t1);
-		if (h->last_ns)
-			p25_time_format((p25_time)(h->last_ns / 1000000000ULL), t2, sizeof t2);
+		uint64_t fs = h->first_ns / 1000000000ULL, ls = h->last_ns / 1000000000ULL;
+		if (!h->first_ns)
+			t1[0] = '\0', s1 = 0;
+		else if (fs != s1 || !t1[0])
+			p25_time_format((p25_time)(s1 = fs), t1, sizeof t1);
+		if (!h->last_ns)
+			t2[0] = '\0', s2 = 0;
+		else if (ls != s2 || !t2[0])
+			p25_time_format((p25_time)(s2 = ls), t2, sizeof t2);
 		jw_csv(w, p25_addr_format(&h->addr, buf, sizeof buf), false);
 		jw_csv(w, org ? org : "", false);
 		jw_lit(w, p25_an_class_name(h->cls));
