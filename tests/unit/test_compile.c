@@ -707,6 +707,37 @@ static void test_max_entries(void **state)
 	p25_model_free(&m);
 }
 
+/*
+ * More permits than an ipset set holds (maxelem 4,194,304): refused with the
+ * set's name, instead of a restore file that would fail half-way.  The
+ * permits are every other IPv6 address, so aggregation cannot merge them.
+ */
+static void test_ipset_maxelem(void **state)
+{
+	struct p25_model m;
+	struct p25_compile_output out;
+	struct p25_prefix sp = P("2001:db8:25::/64"), h = P("2001:db8:25::/128");
+	const size_t n = 4194304 + 1;
+	char err[256];
+
+	(void)state;
+	p25_model_init(&m);
+	p25_model_add_org(&m, 1, "big", "Big", P25_ENROLL_ACTIVE, P25_MODE_OUTBOUND,
+			  P25_ACTION_REJECT);
+	p25_model_add_space(&m, 1, 0, &sp, "");
+	for (size_t i = 0; i < n; i++) {
+		h.net = sp.net | (p25_u128)(2 * i);
+		add_permit(&m, 0, &h, 0);
+	}
+	struct p25_compile_opts o = {.now = NOW};
+	assert_int_equal(p25_compile(&m, P25_TARGET_IPTABLES, &o, &out, err, sizeof err), -1);
+	assert_non_null(strstr(err, "port25-permit6"));
+	assert_non_null(strstr(err, "4194305 entries"));
+	assert_non_null(strstr(err, "maxelem"));
+	assert_int_equal(out.nparts, 0);
+	p25_model_free(&m);
+}
+
 static void test_nothing_enforced(void **state)
 {
 	struct p25_model m;
@@ -809,6 +840,7 @@ int main(void)
 		cmocka_unit_test(test_injection),
 		cmocka_unit_test(test_aggregation),
 		cmocka_unit_test(test_max_entries),
+		cmocka_unit_test(test_ipset_maxelem),
 		cmocka_unit_test(test_nothing_enforced),
 		cmocka_unit_test(test_inconsistent_refused),
 	};

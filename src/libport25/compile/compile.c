@@ -405,7 +405,7 @@ int p25_compile(const struct p25_model *m, enum p25_target t, const struct p25_c
 	cp_free(&c);
 	if (rc < 0) {
 		p25_compile_output_free(out);
-		snprintf(err, errlen, "out of memory");
+		snprintf(err, errlen, "%s", c.err[0] ? c.err : "out of memory");
 		return -1;
 	}
 	out->entries = c.entries;

@@ -45,6 +45,7 @@ struct cp {
 	struct cp_vec class_permit[2][2][CP_FAMILIES];
 	size_t entries;
 	const char *hash; /* comment leader: "#", "!", or NULL for C-style */
+	char err[200];	  /* why a target refused, when it did (else: out of memory) */
 };
 
 static inline int cp_fam(int family)

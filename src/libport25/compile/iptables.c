@@ -18,7 +18,8 @@ static const char *const dir_flag[2] = {"src", "dst"};
 static const char *const act_name[2] = {"reject", "drop"};
 
 /* Fixed parameters: `create -exist` succeeds only when they match the live set. */
-#define SET_PARAMS "hashsize 1024 maxelem 4194304"
+#define SET_MAXELEM 4194304
+#define SET_PARAMS  "hashsize 1024 maxelem 4194304"
 
 static void set_name(char *buf, size_t len, int dir, int act, int f)
 {
@@ -46,10 +47,12 @@ static void add_elem(struct cp *c, struct p25_buf *b, const char *set, const str
 	c->entries++;
 }
 
-static void one_set(struct cp *c, struct p25_buf *b, int dir, int act, int f,
-		    const struct cp_vec *v)
+/* -1 with c->err when the set would not fit: ipset restore would fail half-way. */
+static int one_set(struct cp *c, struct p25_buf *b, int dir, int act, int f,
+		   const struct cp_vec *v)
 {
 	char name[32], tmp[40];
+	size_t before = c->entries;
 
 	set_name(name, sizeof name, dir, act, f);
 	snprintf(tmp, sizeof tmp, "%s-new", name);
@@ -60,8 +63,16 @@ static void one_set(struct cp *c, struct p25_buf *b, int dir, int act, int f,
 	p25_buf_printf(b, "flush %s\n", tmp);
 	for (size_t i = 0; i < v->n; i++)
 		add_elem(c, b, tmp, &v->v[i]);
+	if (c->entries - before > SET_MAXELEM) {
+		snprintf(c->err, sizeof c->err,
+			 "iptables: ipset set %s would hold %zu entries, more than its maxelem of "
+			 "%d; use the nftables target",
+			 name, c->entries - before, SET_MAXELEM);
+		return -1;
+	}
 	p25_buf_printf(b, "swap %s %s\n", tmp, name);
 	p25_buf_printf(b, "destroy %s\n", tmp);
+	return 0;
 }
 
 static void rules(struct cp *c, struct p25_buf *b, int f)
@@ -99,10 +110,12 @@ int cp_iptables(struct cp *c, struct p25_compile_output *out)
 	p25_buf_init(&b);
 	cp_header(c, &b, "ipset sets", "ipset restore -file FILE (before the rules)");
 	for (int f = 0; f < CP_FAMILIES; f++) {
-		one_set(c, &b, -1, 0, f, &c->permit[f]);
+		if (one_set(c, &b, -1, 0, f, &c->permit[f]) < 0)
+			goto fail;
 		for (int d = 0; d < 2; d++)
 			for (int a = 0; a < 2; a++)
-				one_set(c, &b, d, a, f, &c->space[d][a][f]);
+				if (one_set(c, &b, d, a, f, &c->space[d][a][f]) < 0)
+					goto fail;
 	}
 	if (cp_add_part(out, "ipset", "ipset restore -file FILE", &b) < 0)
 		goto fail;
