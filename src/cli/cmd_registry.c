@@ -1359,7 +1359,9 @@ static const char request_apply_usage[] =
     "the organization active (it needs a security contact), all at once or not at all.\n";
 static const char request_verify_usage[] =
     "usage: port25 request verify ID\n"
-    "Record that the member confirmed their mail still flows after the change.\n";
+    "Record by hand that the member confirmed their mail still flows after the change.\n"
+    "No check runs: `port25 verify --request ID --mx HOST` sends a test message from\n"
+    "each new server (and checks removed ones are blocked) and marks it only if all pass.\n";
 
 static int request_approve(struct cli *cli, int argc, char **argv)
 {
@@ -1374,7 +1376,14 @@ static int request_apply(struct cli *cli, int argc, char **argv)
 
 static int request_verify(struct cli *cli, int argc, char **argv)
 {
-	return request_step(cli, argc, argv, request_verify_usage, p25_request_verify, "verified");
+	int rc = request_step(cli, argc, argv, request_verify_usage, p25_request_verify,
+			      "verified");
+
+	if (rc == EXIT_OK)
+		cli_warn("request %s marked verified by hand, without checks (port25 verify "
+			 "--request %s --mx HOST checks before marking)",
+			 argv[optind], argv[optind]);
+	return rc;
 }
 
 static const char request_reject_usage[] = "usage: port25 request reject ID --reason TEXT\n"
