@@ -42,10 +42,16 @@ static const char alerts_usage[] =
 	"       port25 alerts show ID [--json]\n"
 	"       port25 alerts draft ID      a missed-server alert becomes a draft add-permit request\n"
 	"       port25 alerts dismiss ID\n"
+	"       port25 alerts expire [--quiet DURATION|off] [--config FILE] [--json]\n"
 	"\n"
 	"Alerts raised by port25 watch: possible missed servers (a blocked host retrying\n"
 	"a few destinations on a mail queue's schedule) and possible infected hosts\n"
-	"(fan-out to many destinations, bursts), each with its evidence.\n";
+	"(fan-out to many destinations, bursts), each with its evidence.\n"
+	"Status S is open, drafted, dismissed or resolved.  An alert resolves when a valid\n"
+	"permit covers its host (open or drafted: \"permitted\") or when its host has not been\n"
+	"blocked for alert-quiet (open: \"quiet\", default 7d).  watch does this at every flush;\n"
+	"`alerts expire` does it now (or at $PORT25_NOW), reading alert-quiet from the\n"
+	"configuration (default " DEFAULT_CONFIG ", if present).\n";
 
 static int bad_usage(const char *usage, const char *what, const char *arg)
 {
@@ -224,6 +230,12 @@ static int alerts_list(struct cli *cli, int argc, char **argv)
 		{"org", "ORG"},	      {"status", "STATUS"}, {"updated", "UPDATED"},
 		{"reason", "EVIDENCE"}, {NULL, NULL},
 	};
+	/* Resolved alerts: when and why instead of the last update. */
+	static const struct cli_column resolved_cols[] = {
+		{"id", "ID"},	{"kind", "KIND"},	       {"host", "HOST"},
+		{"org", "ORG"}, {"resolved_at", "RESOLVED"},   {"resolved_reason", "WHY"},
+		{"reason", "EVIDENCE"}, {NULL, NULL},
+	};
 	struct p25_alert_filter f = {0};
 	json_t *rows;
 	int c, rc;
@@ -240,9 +252,10 @@ static int alerts_list(struct cli *cli, int argc, char **argv)
 		case 'o': f.org = optarg; break;
 		case 's':
 			if (strcmp(optarg, "open") && strcmp(optarg, "drafted") &&
-			    strcmp(optarg, "dismissed"))
+			    strcmp(optarg, "dismissed") && strcmp(optarg, "resolved"))
 				return bad_usage(alerts_usage,
-						 "alerts: --status is open, drafted or dismissed, not ",
+						 "alerts: --status is open, drafted, dismissed or "
+						 "resolved, not ",
 						 optarg);
 			f.status = optarg;
 			break;
@@ -256,7 +269,7 @@ static int alerts_list(struct cli *cli, int argc, char **argv)
 		return rc;
 	if ((rc = p25_alert_list(cli->reg, &f, &rows)) < 0)
 		return cli_registry_fail(cli, rc);
-	cli_print_rows(cli, rows, cols);
+	cli_print_rows(cli, rows, f.status && !strcmp(f.status, "resolved") ? resolved_cols : cols);
 	json_decref(rows);
 	return EXIT_OK;
 }
@@ -312,10 +325,88 @@ static int alerts_one(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* What watch resolves at each flush, now: for installations without the daemon. */
+static int alerts_expire(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"quiet", required_argument, NULL, 'q'},
+		{"config", required_argument, NULL, 'c'},
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	struct p25_actor who = {.name = cli->actor, .now = cli->now};
+	struct p25_watch_config cfg;
+	const char *config = NULL, *quiet = NULL;
+	size_t permitted, quieted, i;
+	char err[1024];
+	json_t *resolved, *r;
+	int c, rc;
+
+	p25_watch_config_default(&cfg);
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'q': quiet = optarg; break;
+		case 'c': config = optarg; break;
+		case 'j': cli->json = true; break;
+		default:
+			return bad_usage(alerts_usage, "alerts expire: unknown option ",
+					 argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return bad_usage(alerts_usage, "alerts expire: unexpected ", argv[optind]);
+	rc = p25_watch_config_load(&cfg, config ? config : DEFAULT_CONFIG, config != NULL, err,
+				   sizeof err);
+	if (rc < 0)
+		return cli_fail(EXIT_USAGE, "%s", err);
+	if (rc > 0)
+		cli_warn("%s", err);
+	if (quiet && p25_watch_config_set(&cfg, "alert-quiet", quiet, err, sizeof err) < 0)
+		return bad_usage(alerts_usage, "alerts expire: --quiet: ", err);
+	if ((rc = cli_open_registry(cli)) != EXIT_OK)
+		return rc;
+	rc = p25_alert_expire(cli->reg, &who, cfg.thresholds.alert_quiet, &permitted, &quieted,
+			      &resolved);
+	if (rc < 0)
+		return cli_registry_fail(cli, rc);
+	if (cli->json) {
+		json_t *o = json_pack("{s:I, s:I, s:o}", "permitted", (json_int_t)permitted,
+				      "quiet", (json_int_t)quieted, "resolved", resolved);
+		cli_print_json(o);
+		json_decref(o);
+		return EXIT_OK;
+	}
+	json_array_foreach(resolved, i, r)
+	{
+		json_t *permit = json_object_get(r, "permit_id");
+		printf("alert %" JSON_INTEGER_FORMAT " (%s %s) resolved: %s",
+		       json_integer_value(json_object_get(r, "id")),
+		       json_string_value(json_object_get(r, "kind")),
+		       json_string_value(json_object_get(r, "host")),
+		       json_string_value(json_object_get(r, "resolved_reason")));
+		if (json_is_integer(permit))
+			printf(" by permit %" JSON_INTEGER_FORMAT "\n", json_integer_value(permit));
+		else
+			printf(", no blocked attempt since %s\n",
+			       json_is_string(json_object_get(r, "last_seen"))
+				   ? json_string_value(json_object_get(r, "last_seen"))
+				   : "never");
+	}
+	printf("%zu alert%s resolved (%zu permitted, %zu quiet)\n", permitted + quieted,
+	       permitted + quieted == 1 ? "" : "s", permitted, quieted);
+	json_decref(resolved);
+	return EXIT_OK;
+}
+
 int cmd_alerts(struct cli *cli, int argc, char **argv)
 {
 	if (cli_wants_help(argc, argv, alerts_usage))
 		return EXIT_OK;
+	if (argc >= 2 && !strcmp(argv[1], "expire")) {
+		optind = 0;
+		return alerts_expire(cli, argc - 1, argv + 1);
+	}
 	if (argc >= 2 && (!strcmp(argv[1], "show") || !strcmp(argv[1], "draft") ||
 			  !strcmp(argv[1], "dismiss")))
 		return alerts_one(cli, argc - 1, argv + 1);

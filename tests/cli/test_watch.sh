@@ -5,7 +5,8 @@
 # writes) and rejects them; `port25 watch` in the gateway records them.
 # Also the syslog sources (a followed file, UDP), restarts that lose no
 # counts, and alerts from a retry schedule and a fan-out, drafted into a
-# request.  Needs root: without it this test fails, never skips.
+# request, then resolved by `alerts expire` (a permit, quiet days).  Needs
+# root: without it this test fails, never skips.
 set -euo pipefail
 
 : "${PORT25:?PORT25 must name the port25 binary}"
@@ -261,6 +262,85 @@ p --db "$tmp/none.db" watch --nflog-group off --syslog-file "$tmp/router.log" >/
 set -e
 p alerts show "$id" | grep -Eq '^status +drafted' || fail "alert not drafted"
 p alerts dismiss "$iid" | grep -q dismissed || fail "alerts dismiss"
+# --- alerts end: `alerts expire` resolves the drafted alert once its permit is
+# applied, an open one after seven quiet days ($PORT25_NOW moved forward), and
+# leaves the dismissed one; the quiet host blocked again raises a new alert.
+printf 'alert-quiet = 7d\n' >"$tmp/watch.conf"
+expire() { p alerts expire --config "$tmp/watch.conf" "$@"; }
+burst77() { # a fan-out from 10.251.1.77 stamped now
+	local t i
+	t=$(date -u +%s)
+	for i in $(seq 1 80); do
+		printf '<190>1 %s gw1 - - - - %%SEC-6-IPACCESSLOGP: list PORT25-OUT denied tcp 10.251.1.77(%d) -> 203.0.113.%d(25), 1 packet\n' \
+			"$(date -u -d @$((t + i / 4)) +%Y-%m-%dT%H:%M:%SZ)" $((30000 + i)) "$i"
+	done >"$tmp/burst77.log"
+	p watch --once --syslog-file "$tmp/burst77.log" --nflog-group off >>"$tmp/watch.log" 2>&1 ||
+		fail "watch --once (10.251.1.77) failed"
+}
+alerts77() { # the statuses of 10.251.1.77's alerts, oldest first
+	p alerts --json | python3 -c '
+import json, sys
+print(" ".join(a["status"] for a in json.load(sys.stdin) if a["host"] == "10.251.1.77"))'
+}
+days_on() { date -u -d @$(($(date +%s) + $1 * 86400)) +%Y-%m-%dT%H:%M:%SZ; }
+burst77
+[ "$(alerts77)" = open ] || fail "10.251.1.77: alerts '$(alerts77)', want one open"
+expire | grep -qx '0 alerts resolved (0 permitted, 0 quiet)' || fail "alerts expire resolved something before any permit"
+req=$(p alerts show "$id" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["request_id"])')
+p request approve "$req" >/dev/null
+p --no-enforce request apply "$req" >/dev/null
+expire >"$tmp/expire.out" || fail "alerts expire failed"
+grep -Eq "^alert $id \(missed-server 10\.251\.1\.25\) resolved: permitted by permit [0-9]+$" "$tmp/expire.out" ||
+	fail "alerts expire after the permit: $(cat "$tmp/expire.out")"
+grep -qx '1 alert resolved (1 permitted, 0 quiet)' "$tmp/expire.out" || fail "alerts expire count: $(cat "$tmp/expire.out")"
+p alerts show "$id" | grep -Eq '^resolved_reason +permitted$' || fail "alerts show: no resolved_reason"
+p alerts show "$id" | grep -Eq '^resolved_at +20[0-9][0-9]-' || fail "alerts show: no resolved_at"
+[ "$(alerts77)" = open ] || fail "10.251.1.77 resolved too early: $(alerts77)"
+# Six days on: not yet.  Eight days on: quiet.  The dismissed infected host stays dismissed.
+PORT25_NOW=$(days_on 6) expire --json >"$tmp/expire.json"
+python3 -c 'import json,sys; r = json.load(open(sys.argv[1])); assert r["quiet"] == 0 and r["resolved"] == [], r' \
+	"$tmp/expire.json" || fail "quiet after six days: $(cat "$tmp/expire.json")"
+later=$(days_on 8)
+PORT25_NOW=$later expire --json >"$tmp/expire.json"
+python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["permitted"] == 0 and r["quiet"] == 1, r
+q = r["resolved"][0]
+assert q["host"] == "10.251.1.77" and q["kind"] == "infected" and q["was"] == "open", q
+assert q["resolved_reason"] == "quiet" and q["last_seen"], q' "$tmp/expire.json" ||
+	fail "alerts expire --json, eight days on: $(cat "$tmp/expire.json")"
+[ "$(alerts77)" = resolved ] || fail "10.251.1.77: '$(alerts77)' eight days on, want resolved"
+p alerts show "$iid" | grep -Eq '^status +dismissed$' || fail "the dismissed alert did not stay dismissed"
+p alerts --status resolved >"$tmp/resolved.txt"
+grep -Eq '^ID +KIND +HOST +ORG +RESOLVED +WHY +EVIDENCE' "$tmp/resolved.txt" ||
+	fail "alerts --status resolved: $(cat "$tmp/resolved.txt")"
+grep -Eq '10\.251\.1\.25 +acme +[0-9T:-]+Z +permitted ' "$tmp/resolved.txt" ||
+	fail "alerts --status resolved: no permitted row: $(cat "$tmp/resolved.txt")"
+grep -Eq "10\.251\.1\.77 +acme +$later +quiet " "$tmp/resolved.txt" ||
+	fail "alerts --status resolved: no quiet row at $later: $(cat "$tmp/resolved.txt")"
+[ "$(grep -c '10\.251\.1\.' "$tmp/resolved.txt")" = 2 ] || fail "alerts --status resolved lists others: $(cat "$tmp/resolved.txt")"
+p alerts --status resolved --json | python3 -c '
+import json, sys
+rows = json.load(sys.stdin)
+assert sorted(r["resolved_reason"] for r in rows) == ["permitted", "quiet"], rows
+assert all(r["status"] == "resolved" and r["resolved_at"] for r in rows), rows' || fail "alerts --status resolved --json"
+p audit --json --limit 0 | python3 -c '
+import json, sys
+rows = [r for r in json.load(sys.stdin) if r["action"] == "resolve"]
+assert sorted(r["after"]["reason"] for r in rows) == ["permitted", "quiet"], rows
+assert all(r["object_type"] == "alert" and r["actor"] == "test" for r in rows), rows' || fail "resolutions not audited"
+# Blocked again after the quiet spell: a new alert, the resolved one kept.
+burst77
+[ "$(alerts77)" = "resolved open" ] || fail "10.251.1.77 blocked again: alerts '$(alerts77)', want resolved then open"
+set +e
+p alerts dismiss "$id" >/dev/null 2>&1; [ $? = 1 ] || fail "dismissing a resolved alert: want exit 1"
+expire --quiet soon >/dev/null 2>&1; [ $? = 2 ] || fail "alerts expire --quiet soon: want exit 2"
+set -e
+PORT25_NOW=$(days_on 30) expire --quiet off | grep -qx '0 alerts resolved (0 permitted, 0 quiet)' ||
+	fail "alerts expire --quiet off resolved something"
+[ "$(alerts77)" = "resolved open" ] || fail "10.251.1.77 after --quiet off: '$(alerts77)'"
+
 p watch --help | grep -q 'usage: port25 watch' || fail "watch --help"
 p alerts --help | grep -q 'usage: port25 alerts' || fail "alerts --help"
 echo "ok"

@@ -119,7 +119,7 @@ static void test_migrations_from_empty(void **state)
 	assert_true(fd >= 0);
 	close(fd);
 	assert_int_equal(p25_registry_open(path, &reg, err, sizeof err), 0);
-	assert_int_equal(p25_registry_schema_version(reg), 2);
+	assert_int_equal(p25_registry_schema_version(reg), 3);
 	assert_int_equal(p25_registry_load_model(reg, &m), 0);
 	assert_int_equal(m.norgs, 0);
 	p25_model_free(&m);
@@ -128,7 +128,7 @@ static void test_migrations_from_empty(void **state)
 
 	/* Reopening migrates nothing and keeps the data. */
 	assert_int_equal(p25_registry_open(path, &reg, err, sizeof err), 0);
-	assert_int_equal(p25_registry_schema_version(reg), 2);
+	assert_int_equal(p25_registry_schema_version(reg), 3);
 	assert_int_equal(p25_registry_load_model(reg, &m), 0);
 	assert_int_equal(m.norgs, 1);
 	assert_string_equal(m.orgs[0].handle, "k12");
@@ -142,6 +142,139 @@ static void test_migrations_from_empty(void **state)
 	assert_int_equal(p25_registry_open(path, &reg, err, sizeof err), P25_EDB);
 	assert_true(contains(err, "newer"));
 	assert_true(contains(err, path));
+
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	snprintf(shm, sizeof shm, "%s-shm", path);
+	unlink(path);
+	unlink(wal);
+	unlink(shm);
+}
+
+static int64_t sql_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v;
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/*
+ * A registry written at schema v2 (the alert table as released then, with
+ * its alerts) migrates to v3 with every alert intact; the one-alert rule
+ * then spares resolved alerts, and resolved needs its time and reason.
+ */
+static void test_migration_v2_alerts(void **state)
+{
+	char path[] = "/tmp/p25-test-XXXXXX", err[512], wal[64], shm[64];
+	struct p25_registry *reg;
+	struct p25_actor who = who_at("2026-11-23T10:00:00Z");
+	struct p25_request_server server = {.address = "192.0.2.25",
+	                                    .kind = P25_KIND_MAIL_SERVER,
+	                                    .description = "mx"};
+	struct p25_request_spec spec = {.org = "k12",
+	                                .type = P25_REQ_ADD_PERMIT,
+	                                .servers = &server,
+	                                .nservers = 1};
+	int64_t req;
+	sqlite3 *db;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(p25_registry_open(path, &reg, err, sizeof err), 0);
+	add_org(reg, "k12");
+	add_prefix(reg, "k12", "192.0.2.0/24");
+	assert_int_equal(p25_request_submit(reg, &who, &spec, &req), 0);
+	assert_int_equal(req, 1);
+	p25_registry_close(reg);
+
+	/* Back to v2: its alert table, exactly as migration 2 created it, and three alerts. */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(
+	        db,
+	        "DROP TABLE alert;"
+	        "CREATE TABLE alert ("
+	        "  id INTEGER PRIMARY KEY,"
+	        "  kind TEXT NOT NULL CHECK (kind IN ('missed-server','infected')),"
+	        "  host TEXT NOT NULL,"
+	        "  direction TEXT NOT NULL CHECK (direction IN ('out','in')),"
+	        "  org TEXT,"
+	        "  status TEXT NOT NULL CHECK (status IN ('open','drafted','dismissed')),"
+	        "  raised TEXT NOT NULL,"
+	        "  updated TEXT NOT NULL,"
+	        "  evidence TEXT NOT NULL,"
+	        "  request_id INTEGER REFERENCES request(id) ON DELETE SET NULL,"
+	        "  UNIQUE (kind, host, direction));"
+	        "INSERT INTO alert VALUES (3, 'missed-server', '192.0.2.25', 'out', 'k12', 'drafted',"
+	        "  '2026-11-20T10:00:00Z', '2026-11-21T10:00:00Z', '{\"reason\":\"queue\"}', 1);"
+	        "INSERT INTO alert VALUES (5, 'infected', '192.0.2.66', 'out', 'k12', 'open',"
+	        "  '2026-11-20T11:00:00Z', '2026-11-20T12:00:00Z', '{\"reason\":\"fan-out\"}', NULL);"
+	        "INSERT INTO alert VALUES (7, 'infected', '2001:db8::66', 'in', NULL, 'dismissed',"
+	        "  '2026-11-20T13:00:00Z', '2026-11-20T14:00:00Z', '{}', NULL);"
+	        "PRAGMA user_version = 2;",
+	        NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(p25_registry_open(path, &reg, err, sizeof err), 0);
+	assert_int_equal(p25_registry_schema_version(reg), 3);
+	p25_registry_close(reg);
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sql_int(db, "SELECT count(*) FROM alert"), 3);
+	assert_int_equal(sql_int(db, "SELECT count(*) FROM alert WHERE id = 3 AND kind = "
+	                             "'missed-server' AND host = '192.0.2.25' AND direction = 'out' "
+	                             "AND org = 'k12' AND status = 'drafted' AND raised = "
+	                             "'2026-11-20T10:00:00Z' AND updated = '2026-11-21T10:00:00Z' "
+	                             "AND evidence = '{\"reason\":\"queue\"}' AND request_id = 1 "
+	                             "AND resolved_at IS NULL AND resolved_reason IS NULL"),
+	                 1);
+	assert_int_equal(sql_int(db, "SELECT count(*) FROM alert WHERE id = 5 AND status = 'open' "
+	                             "AND request_id IS NULL AND evidence = '{\"reason\":\"fan-out\"}'"),
+	                 1);
+	assert_int_equal(sql_int(db, "SELECT count(*) FROM alert WHERE id = 7 AND org IS NULL AND "
+	                             "direction = 'in' AND status = 'dismissed'"),
+	                 1);
+	/* The request link still holds. */
+	assert_int_equal(sql_int(db, "SELECT count(*) FROM pragma_foreign_key_check('alert')"), 0);
+	/* One current alert per host and kind: a second open one is refused ... */
+	assert_int_equal(sqlite3_exec(db,
+	                              "INSERT INTO alert (kind, host, direction, status, raised, "
+	                              "updated, evidence) VALUES ('infected', '192.0.2.66', 'out', "
+	                              "'open', 'x', 'x', '{}')",
+	                              NULL, NULL, NULL),
+	                 SQLITE_CONSTRAINT);
+	/* ... resolved needs its time and reason ... */
+	assert_int_equal(sqlite3_exec(db, "UPDATE alert SET status = 'resolved' WHERE id = 5", NULL,
+	                              NULL, NULL),
+	                 SQLITE_CONSTRAINT);
+	assert_int_equal(sqlite3_exec(db,
+	                              "UPDATE alert SET status = 'resolved', resolved_reason = 'gone',"
+	                              " resolved_at = 'x' WHERE id = 5",
+	                              NULL, NULL, NULL),
+	                 SQLITE_CONSTRAINT);
+	assert_int_equal(sqlite3_exec(db,
+	                              "UPDATE alert SET status = 'resolved', resolved_reason = 'quiet',"
+	                              " resolved_at = '2026-11-28T00:00:00Z' WHERE id = 5",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	/* ... and once resolved, the host may raise a new one. */
+	assert_int_equal(sqlite3_exec(db,
+	                              "INSERT INTO alert (kind, host, direction, status, raised, "
+	                              "updated, evidence) VALUES ('infected', '192.0.2.66', 'out', "
+	                              "'open', 'x', 'x', '{}')",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sql_int(db, "SELECT max(id) FROM alert"), 8);
+	assert_int_equal(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+	                             "name IN ('alert_current', 'alert_status')"),
+	                 2);
+	sqlite3_close(db);
 
 	snprintf(wal, sizeof wal, "%s-wal", path);
 	snprintf(shm, sizeof shm, "%s-shm", path);
@@ -622,6 +755,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_migrations_from_empty),
+	    cmocka_unit_test(test_migration_v2_alerts),
 	    cmocka_unit_test_setup_teardown(test_org_rules, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_overlap_between_orgs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_prefix_within_one_org, setup, teardown),

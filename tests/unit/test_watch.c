@@ -820,6 +820,235 @@ static void test_persistence_round_trip(void **state)
 	}
 }
 
+/* The alerts of one host, oldest first. */
+static json_t *alerts_of(struct p25_registry *reg, const char *host, const char *status)
+{
+	struct p25_alert_filter f = {.status = status};
+	json_t *rows, *row, *found = json_array();
+	size_t i;
+	assert_int_equal(p25_alert_list(reg, &f, &rows), 0);
+	json_array_foreach(rows, i, row)
+		if (!strcmp(json_string_value(json_object_get(row, "host")), host))
+			json_array_append(found, row);
+	json_decref(rows);
+	return found;
+}
+
+static const char *str_of(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	return json_is_string(v) ? json_string_value(v) : "(null)";
+}
+
+/* The one alert of a host (asserted), with its status. */
+static json_t *one_alert(struct p25_registry *reg, const char *host, const char *status)
+{
+	json_t *rows = alerts_of(reg, host, NULL), *row;
+	if (json_array_size(rows) != 1)
+		fail_msg("%s: %zu alerts, want 1", host, json_array_size(rows));
+	row = json_incref(json_array_get(rows, 0));
+	json_decref(rows);
+	if (strcmp(str_of(row, "status"), status) != 0)
+		fail_msg("%s: alert %s, want %s", host, str_of(row, "status"), status);
+	return row;
+}
+
+static void burst(struct p25_agg *a, uint32_t host, p25_time t)
+{
+	for (int i = 0; i < 80; i++) {
+		struct p25_attempt x = mk(host, 0xcb000001 + (uint32_t)i, (uint16_t)(7000 + i), t + i / 4);
+		p25_agg_record(a, &x);
+	}
+}
+
+static size_t audits(struct p25_registry *reg, const char *action)
+{
+	json_t *rows, *row;
+	size_t i, n = 0;
+	assert_int_equal(p25_audit_list(reg, 0, &rows), 0);
+	json_array_foreach(rows, i, row)
+		n += !strcmp(str_of(row, "action"), action);
+	json_decref(rows);
+	return n;
+}
+
+/*
+ * Alerts end: a valid permit resolves open and drafted alerts at the next
+ * flush (hosts that did not change included), seven quiet days resolve an
+ * open one, dismissed ones stay dismissed, and a host blocked again after a
+ * quiet spell raises a new alert.
+ */
+static void test_alert_resolution(void **state)
+{
+	char err[512];
+	struct p25_registry *reg;
+	struct p25_agg *a;
+	struct p25_thresholds th;
+	struct p25_flush_result res;
+	p25_time t0 = at("2026-11-23T00:00:00Z");
+	struct p25_actor who = {.name = "tester", .now = t0};
+	struct p25_permit_spec spec = {.org = "acme",
+				       .address = "192.0.2.24/30", /* covers .25, not .26 */
+				       .kind = P25_KIND_MAIL_SERVER,
+				       .description = "mx",
+				       .force = true};
+	int64_t permit_id, lapsed_id, req, drafted, dismissed, infected;
+	size_t permitted, quieted;
+	json_t *row, *rows;
+
+	(void)state;
+	assert_int_equal(p25_registry_open(":memory:", &reg, err, sizeof err), 0);
+	assert_int_equal(p25_org_add(reg, &who, "acme", "Acme", P25_MODE_OUTBOUND, P25_ACTION_REJECT), 0);
+	assert_int_equal(p25_prefix_add(reg, &who, "acme", "192.0.2.0/24", "", 0), 0);
+	p25_thresholds_default(&th);
+	assert_int_equal(th.alert_quiet, 7 * P25_DAY);
+
+	/* Two missed servers (.25, .26) and two infected hosts (.66, .67), in one flush. */
+	a = p25_agg_new(1 << 20, err, sizeof err);
+	feed_postfix(a, 0xc0000219, t0);
+	feed_postfix(a, 0xc000021a, t0);
+	burst(a, 0xc0000242, t0);
+	burst(a, 0xc0000243, t0);
+	assert_int_equal(p25_watch_flush(reg, a, &th, t0 + 13000, &res), 0);
+	assert_int_equal(res.alerts_raised, 4);
+	assert_int_equal(res.alerts_permitted + res.alerts_quiet, 0);
+
+	/* .26 goes the usual way: draft, approve, apply.  .67 is dismissed. */
+	who.now = t0 + 13100;
+	row = one_alert(reg, "192.0.2.26", "open");
+	drafted = json_integer_value(json_object_get(row, "id"));
+	json_decref(row);
+	assert_int_equal(p25_alert_draft(reg, &who, drafted, &req), 0);
+	assert_int_equal(p25_request_approve(reg, &who, req), 0);
+	assert_int_equal(p25_request_apply(reg, &who, req), 0);
+	row = one_alert(reg, "192.0.2.67", "open");
+	dismissed = json_integer_value(json_object_get(row, "id"));
+	json_decref(row);
+	assert_int_equal(p25_alert_dismiss(reg, &who, dismissed), 0);
+	/* .25 gets a permit directly (a /30 covering it); .66 one that has lapsed by the flush. */
+	assert_int_equal(p25_permit_add(reg, &who, &spec, &permit_id), 0);
+	spec.address = "192.0.2.66";
+	spec.expires = t0 + 13150;
+	spec.force = false;
+	assert_int_equal(p25_permit_add(reg, &who, &spec, &lapsed_id), 0);
+
+	/* The next flush, though no host changed: both missed servers resolve as permitted. */
+	assert_int_equal(p25_watch_flush(reg, a, &th, t0 + 13200, &res), 0);
+	assert_int_equal(res.hosts, 0);
+	assert_int_equal(res.alerts_permitted, 2);
+	assert_int_equal(res.alerts_quiet, 0);
+	row = one_alert(reg, "192.0.2.25", "resolved");
+	assert_string_equal(str_of(row, "resolved_reason"), "permitted");
+	assert_string_equal(str_of(row, "resolved_at"), "2026-11-23T03:40:00Z");
+	assert_true(json_is_null(json_object_get(row, "request_id")));
+	json_decref(row);
+	row = one_alert(reg, "192.0.2.26", "resolved");
+	assert_string_equal(str_of(row, "resolved_reason"), "permitted");
+	assert_int_equal(json_integer_value(json_object_get(row, "request_id")), req);
+	json_decref(row);
+	json_decref(one_alert(reg, "192.0.2.66", "open")); /* its permit had lapsed */
+	json_decref(one_alert(reg, "192.0.2.67", "dismissed"));
+	assert_int_equal(audits(reg, "resolve"), 2);
+	/* Resolved is final: neither drafted nor dismissed. */
+	assert_int_equal(p25_alert_draft(reg, &who, drafted, &req), P25_ECONFLICT);
+	assert_non_null(strstr(p25_registry_error(reg), "resolved (permitted)"));
+	assert_int_equal(p25_alert_dismiss(reg, &who, drafted), P25_ECONFLICT);
+
+	/* Blocked until the gateway applies the permit: no new alert for a permitted host. */
+	{
+		struct p25_attempt x = mk(0xc0000219, 0xc6336419, 999, t0 + 14000);
+		p25_agg_record(a, &x);
+	}
+	assert_int_equal(p25_watch_flush(reg, a, &th, t0 + 14100, &res), 0);
+	assert_int_equal(res.hosts, 1);
+	assert_int_equal(res.alerts_raised + res.alerts_updated + res.alerts_permitted, 0);
+	json_decref(one_alert(reg, "192.0.2.25", "resolved"));
+
+	/* Quiet: not a day early (counted from the alert's last update, 13000 s), then yes. */
+	assert_int_equal(p25_watch_flush(reg, a, &th, t0 + 13000 + 6 * P25_DAY, &res), 0);
+	assert_int_equal(res.alerts_quiet, 0);
+	assert_int_equal(p25_watch_flush(reg, a, &th, t0 + 13000 + 7 * P25_DAY, &res), 0);
+	assert_int_equal(res.alerts_quiet, 1);
+	assert_int_equal(res.alerts_permitted, 0);
+	row = one_alert(reg, "192.0.2.66", "resolved");
+	assert_string_equal(str_of(row, "resolved_reason"), "quiet");
+	assert_string_equal(str_of(row, "resolved_at"), "2026-11-30T03:36:40Z");
+	infected = json_integer_value(json_object_get(row, "id"));
+	json_decref(row);
+	/* The dismissed alert of a host just as quiet is left alone. */
+	json_decref(one_alert(reg, "192.0.2.67", "dismissed"));
+	assert_int_equal(audits(reg, "resolve"), 3);
+	rows = alerts_of(reg, "192.0.2.66", "resolved");
+	assert_int_equal(json_array_size(rows), 1);
+	json_decref(rows);
+
+	/* Blocked again after the quiet spell, and still infected: a new alert. */
+	burst(a, 0xc0000242, t0 + 9 * P25_DAY);
+	burst(a, 0xc0000243, t0 + 9 * P25_DAY);
+	assert_int_equal(p25_watch_flush(reg, a, &th, t0 + 9 * P25_DAY + 60, &res), 0);
+	assert_int_equal(res.alerts_raised, 1);
+	assert_int_equal(res.alerts_updated, 1); /* the dismissed one's evidence */
+	rows = alerts_of(reg, "192.0.2.66", NULL);
+	assert_int_equal(json_array_size(rows), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(rows, 0), "id")), infected);
+	assert_string_equal(str_of(json_array_get(rows, 0), "status"), "resolved");
+	assert_string_equal(str_of(json_array_get(rows, 0), "updated"), "2026-11-30T03:36:40Z");
+	assert_true(json_integer_value(json_object_get(json_array_get(rows, 1), "id")) > infected);
+	assert_string_equal(str_of(json_array_get(rows, 1), "status"), "open");
+	assert_true(json_is_null(json_object_get(json_array_get(rows, 1), "resolved_at")));
+	json_decref(rows);
+	json_decref(one_alert(reg, "192.0.2.67", "dismissed"));
+
+	/* alerts expire: the same resolution on its own, listing what it resolved. */
+	who.now = t0 + 9 * P25_DAY + 120;
+	spec.address = "192.0.2.66";
+	spec.expires = 0;
+	assert_int_equal(p25_permit_remove(reg, &who, lapsed_id), 0);
+	assert_int_equal(p25_permit_add(reg, &who, &spec, &permit_id), 0);
+	assert_int_equal(p25_alert_expire(reg, &who, th.alert_quiet, &permitted, &quieted, &rows), 0);
+	assert_int_equal(permitted, 1);
+	assert_int_equal(quieted, 0);
+	assert_int_equal(json_array_size(rows), 1);
+	row = json_array_get(rows, 0);
+	assert_string_equal(str_of(row, "host"), "192.0.2.66");
+	assert_string_equal(str_of(row, "was"), "open");
+	assert_string_equal(str_of(row, "resolved_reason"), "permitted");
+	assert_int_equal(json_integer_value(json_object_get(row, "permit_id")), permit_id);
+	json_decref(rows);
+	/* Nothing left to resolve; quiet 0 never resolves. */
+	assert_int_equal(p25_alert_expire(reg, &who, 0, &permitted, &quieted, NULL), 0);
+	assert_int_equal(permitted + quieted, 0);
+	json_decref(one_alert(reg, "192.0.2.67", "dismissed"));
+
+	/* IPv6: a /64 permit covers the host; the /128 of a neighbour does not. */
+	assert_int_equal(p25_prefix_add(reg, &who, "acme", "2001:db8:25::/48", "", 0), 0);
+	for (int i = 0; i < 80; i++) {
+		struct p25_attempt x = mk(0, 0xcb000001 + (uint32_t)i, (uint16_t)(9000 + i),
+					  t0 + 9 * P25_DAY + 200 + i / 4);
+		struct p25_diag diag;
+		char dst[P25_ADDR_STRLEN];
+		snprintf(dst, sizeof dst, "2001:db8:ffff::%x", i + 1);
+		assert_int_equal(p25_addr_parse("2001:db8:25:1::66", 0, &x.src, &diag), 0);
+		assert_int_equal(p25_addr_parse(dst, 0, &x.dst, &diag), 0);
+		p25_agg_record(a, &x);
+	}
+	assert_int_equal(p25_watch_flush(reg, a, &th, t0 + 9 * P25_DAY + 300, &res), 0);
+	assert_int_equal(res.alerts_raised, 1);
+	who.now = t0 + 9 * P25_DAY + 400;
+	spec.address = "2001:db8:25:1::67";
+	assert_int_equal(p25_permit_add(reg, &who, &spec, &permit_id), 0);
+	assert_int_equal(p25_alert_expire(reg, &who, th.alert_quiet, &permitted, &quieted, NULL), 0);
+	assert_int_equal(permitted, 0);
+	spec.address = "2001:db8:25:1::/64";
+	spec.force = true;
+	assert_int_equal(p25_permit_add(reg, &who, &spec, &permit_id), 0);
+	assert_int_equal(p25_alert_expire(reg, &who, th.alert_quiet, &permitted, &quieted, NULL), 0);
+	assert_int_equal(permitted, 1);
+	json_decref(one_alert(reg, "2001:db8:25:1::66", "resolved"));
+	p25_agg_free(a);
+	p25_registry_close(reg);
+}
+
 static void test_config(void **state)
 {
 	char path[] = "/tmp/p25-conf-XXXXXX", err[512];
@@ -849,6 +1078,12 @@ static void test_config(void **state)
 	assert_int_equal(p25_watch_config_set(&c, "flush-interval", "0", err, sizeof err), -1);
 	assert_int_equal(p25_watch_config_set(&c, "nflog-group", "70000", err, sizeof err), -1);
 	assert_int_equal(p25_watch_config_set(&c, "bogus", "1", err, sizeof err), -1);
+	assert_int_equal(c.thresholds.alert_quiet, 7 * P25_DAY);
+	assert_int_equal(p25_watch_config_set(&c, "alert-quiet", "3d", err, sizeof err), 0);
+	assert_int_equal(c.thresholds.alert_quiet, 3 * P25_DAY);
+	assert_int_equal(p25_watch_config_set(&c, "alert-quiet", "off", err, sizeof err), 0);
+	assert_int_equal(c.thresholds.alert_quiet, 0);
+	assert_int_equal(p25_watch_config_set(&c, "alert-quiet", "a week", err, sizeof err), -1);
 	f = fopen(path, "w");
 	fputs("registry = /a\nflush-interval = soon\n", f);
 	fclose(f);
@@ -872,6 +1107,7 @@ int main(void)
 	    cmocka_unit_test(test_eviction_spills_unflushed),
 	    cmocka_unit_test(test_classify),
 	    cmocka_unit_test(test_persistence_round_trip),
+	    cmocka_unit_test(test_alert_resolution),
 	    cmocka_unit_test(test_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -42,6 +42,7 @@ void p25_thresholds_default(struct p25_thresholds *t)
 	t->missed_min_span = P25_HOUR;
 	t->infected_min_dests = 50;
 	t->infected_burst = 60;
+	t->alert_quiet = 7 * P25_DAY;
 }
 
 static json_t *time_json(p25_time t)

@@ -151,9 +151,12 @@ static int flush(struct watch *w, bool verbose)
 		say("flush failed, deltas kept for the next one: %s", p25_registry_error(w->reg));
 		return rc;
 	}
-	if (verbose || res.alerts_raised)
-		say("flushed %zu hosts (%zu evicted), %zu alerts raised, %zu updated", res.hosts,
-		    res.spilled, res.alerts_raised, res.alerts_updated);
+	if (verbose || res.alerts_raised || res.alerts_permitted || res.alerts_quiet)
+		say("flushed %zu hosts (%zu evicted), %zu alerts raised, %zu updated, %zu resolved "
+		    "(%zu permitted, %zu quiet)",
+		    res.hosts, res.spilled, res.alerts_raised, res.alerts_updated,
+		    res.alerts_permitted + res.alerts_quiet, res.alerts_permitted,
+		    res.alerts_quiet);
 	return 0;
 }
 

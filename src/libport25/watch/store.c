@@ -1,5 +1,5 @@
 /*
- * Summaries and alerts in the registry (schema v2).
+ * Summaries and alerts in the registry (schema v2; v3 lets alerts end).
  *
  * This file uses the registry's statement helpers (registry/internal.h):
  * the tables live in the registry file and share its transactions, audit
@@ -190,7 +190,10 @@ static int upsert_alert(struct p25_registry *reg, const struct p25_actor *who, i
 	if (!text)
 		return reg_fail(reg, P25_EDB, "watch: out of memory writing an alert");
 	p25_addr_format(addr, host, sizeof host);
-	st = reg_query(reg, "SELECT id FROM alert WHERE kind = ? AND host = ? AND direction = ?",
+	/* Resolved alerts are history: a host that matches again gets a new one. */
+	st = reg_query(reg,
+		       "SELECT id FROM alert WHERE kind = ? AND host = ? AND direction = ? "
+		       "AND status <> 'resolved'",
 		       "sss", p25_alert_kind_name(kind), host, dir_text(dir));
 	if (!st) {
 		free(text);
@@ -227,9 +230,217 @@ static int upsert_alert(struct p25_registry *reg, const struct p25_actor *who, i
 	return rc < 0 ? rc : 0;
 }
 
+/*
+ * The permits valid at now, read once per flush and only when an alert
+ * needs them.  Containment is no SQL comparison: they are sorted by family,
+ * length and network, and a host is looked up once per length in use
+ * (a handful), most specific first.
+ */
+struct permit_set {
+	bool loaded;
+	bool lens[2][129]; /* [IPv6][length]: some permit has it */
+	size_t n;
+	struct valid_permit {
+		struct p25_prefix prefix;
+		int64_t id;
+	} *v;
+};
+
+static int permit_cmp(const void *x, const void *y)
+{
+	const struct valid_permit *a = x, *b = y;
+
+	if (a->prefix.family != b->prefix.family)
+		return a->prefix.family < b->prefix.family ? -1 : 1;
+	if (a->prefix.len != b->prefix.len)
+		return a->prefix.len < b->prefix.len ? -1 : 1;
+	if (a->prefix.net != b->prefix.net)
+		return a->prefix.net < b->prefix.net ? -1 : 1;
+	return (a->id > b->id) - (a->id < b->id);
+}
+
+static int permits_load(struct p25_registry *reg, struct permit_set *ps, p25_time now)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	if (ps->loaded)
+		return 0;
+	st = reg_query(reg, "SELECT id, text FROM permit WHERE expires IS NULL OR expires > ?", "T",
+		       now);
+	if (!st)
+		return P25_EDB;
+	while ((rc = reg_step(reg, st)) == 1) {
+		struct p25_diag diag;
+		struct p25_prefix p;
+		if (p25_prefix_parse(col_text(st, 1), 0, &p, &diag) < 0)
+			continue; /* the registry refuses these; never trust them here */
+		if (ps->n == cap) {
+			void *nv = realloc(ps->v, (cap = cap ? 2 * cap : 64) * sizeof *ps->v);
+			if (!nv) {
+				sqlite3_finalize(st);
+				return reg_fail(reg, P25_EDB,
+						"watch: out of memory reading permits");
+			}
+			ps->v = nv;
+		}
+		ps->v[ps->n].prefix = p;
+		ps->v[ps->n++].id = sqlite3_column_int64(st, 0);
+		ps->lens[p.family == P25_INET6][p.len] = true;
+	}
+	if (rc < 0)
+		return rc;
+	sqlite3_finalize(st);
+	if (ps->n)
+		qsort(ps->v, ps->n, sizeof *ps->v, permit_cmp);
+	ps->loaded = true;
+	return 0;
+}
+
+/* The id of a valid permit covering the host (the most specific), 0 when none does. */
+static int64_t permits_cover(const struct permit_set *ps, const struct p25_addr *addr)
+{
+	for (int len = (int)p25_family_bits(addr->family); len >= 0; len--) {
+		struct valid_permit key = {.id = INT64_MIN};
+		size_t lo = 0, hi = ps->n;
+
+		if (!ps->lens[addr->family == P25_INET6][len])
+			continue;
+		p25_prefix_from_addr(&key.prefix, addr, (unsigned)len);
+		/* The first permit not before the key: the lowest id of that prefix, if any. */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (permit_cmp(&ps->v[mid], &key) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < ps->n && p25_prefix_equal(&ps->v[lo].prefix, &key.prefix))
+			return ps->v[lo].id;
+	}
+	return 0;
+}
+
+struct candidate {
+	int64_t id;
+	char kind[16], host[P25_ADDR_STRLEN], dir[4], status[10], last_seen[P25_TIME_STRLEN];
+	bool quiet;
+};
+
+static void copy_col(char *dst, size_t len, sqlite3_stmt *st, int col)
+{
+	snprintf(dst, len, "%s", col_text(st, col));
+}
+
+static int resolve_one(struct p25_registry *reg, const struct p25_actor *who,
+		       const struct candidate *c, const char *reason, int64_t permit,
+		       json_t *resolved)
+{
+	char object[32];
+	json_t *before, *after, *detail;
+	int rc;
+
+	rc = reg_exec(reg,
+		      "UPDATE alert SET status = 'resolved', resolved_at = ?, resolved_reason = ?, "
+		      "updated = ? WHERE id = ?",
+		      "TsTi", who->now, reason, who->now, c->id);
+	if (rc < 0)
+		return rc;
+	snprintf(object, sizeof object, "%" PRId64, c->id);
+	/* What ended it: the permit that covers the host, or its last attempt. */
+	detail = permit ? json_integer(permit)
+			: c->last_seen[0] ? json_string(c->last_seen) : json_null();
+	before = json_pack("{s:s}", "status", c->status);
+	after = json_pack("{s:s, s:s, s:O}", "status", "resolved", "reason", reason,
+			  permit ? "permit_id" : "last_seen", detail);
+	rc = reg_audit(reg, who, "resolve", "alert", object, before, after);
+	if (rc == 0 && resolved)
+		json_array_append_new(resolved,
+				      json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:O}", "id",
+						(json_int_t)c->id, "kind", c->kind, "host", c->host,
+						"direction", c->dir, "was", c->status,
+						"resolved_reason", reason,
+						permit ? "permit_id" : "last_seen", detail));
+	json_decref(detail);
+	json_decref(before);
+	json_decref(after);
+	return rc;
+}
+
+/*
+ * One indexed query (alert_status) finds every open and drafted alert with
+ * its host's last attempt, changed this flush or not; the rows are read
+ * whole before any is updated, since updating moves them in that index.
+ */
+static int resolve_tx(struct p25_registry *reg, const struct p25_actor *who, uint32_t quiet,
+		      struct permit_set *ps, size_t *permitted, size_t *quieted, json_t *resolved)
+{
+	struct candidate *c = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *st;
+	int rc;
+
+	st = reg_query(reg,
+		       "SELECT a.id, a.kind, a.host, a.direction, a.status, s.last_seen, "
+		       "a.status = 'open' AND ?1 "
+		       "AND max(a.updated, coalesce(s.last_seen, '')) <= ?2 "
+		       "FROM alert a LEFT JOIN host_summary s "
+		       "ON s.host = a.host AND s.direction = a.direction "
+		       "WHERE a.status IN ('open', 'drafted') ORDER BY a.id",
+		       "iT", (int64_t)(quiet > 0), who->now - (p25_time)quiet);
+	if (!st)
+		return P25_EDB;
+	while ((rc = reg_step(reg, st)) == 1) {
+		if (n == cap) {
+			void *nc = realloc(c, (cap = cap ? 2 * cap : 16) * sizeof *c);
+			if (!nc) {
+				sqlite3_finalize(st);
+				free(c);
+				return reg_fail(reg, P25_EDB,
+						"watch: out of memory reading alerts");
+			}
+			c = nc;
+		}
+		c[n].id = sqlite3_column_int64(st, 0);
+		copy_col(c[n].kind, sizeof c[n].kind, st, 1);
+		copy_col(c[n].host, sizeof c[n].host, st, 2);
+		copy_col(c[n].dir, sizeof c[n].dir, st, 3);
+		copy_col(c[n].status, sizeof c[n].status, st, 4);
+		copy_col(c[n].last_seen, sizeof c[n].last_seen, st, 5);
+		c[n++].quiet = sqlite3_column_int(st, 6) != 0;
+	}
+	if (rc < 0) {
+		free(c);
+		return rc;
+	}
+	sqlite3_finalize(st);
+	rc = n ? permits_load(reg, ps, who->now) : 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct p25_addr addr;
+		struct p25_diag diag;
+		int64_t permit = 0;
+
+		if (p25_addr_parse(c[i].host, 0, &addr, &diag) == 0)
+			permit = permits_cover(ps, &addr);
+		if (permit) {
+			rc = resolve_one(reg, who, &c[i], "permitted", permit, resolved);
+			if (rc == 0)
+				(*permitted)++;
+		} else if (c[i].quiet) {
+			rc = resolve_one(reg, who, &c[i], "quiet", 0, resolved);
+			if (rc == 0)
+				(*quieted)++;
+		}
+	}
+	free(c);
+	return rc;
+}
+
 static int flush_tx(struct p25_registry *reg, struct p25_agg *a, const struct p25_thresholds *t,
 		    const struct p25_actor *who, struct p25_flush_result *res)
 {
+	struct permit_set ps = {0};
 	size_t cursor = 0, nspill;
 	const struct p25_spill *spill = p25_agg_spill(a, &nspill);
 	struct p25_host *h;
@@ -248,13 +459,20 @@ static int flush_tx(struct p25_registry *reg, struct p25_agg *a, const struct p2
 		sj = state_json(h);
 		state = json_dumps(sj, JSON_COMPACT);
 		json_decref(sj);
-		if (!state)
+		if (!state) {
+			free(ps.v);
 			return reg_fail(reg, P25_EDB, "watch: out of memory writing summaries");
+		}
 		rc = upsert_summary(reg, &h->addr, h->dir, p25_agg_org(a, h->org), h->d_attempts,
 				    h->d_packets, nd, approx, h->peak_minute, h->active_hours,
 				    h->first, h->last, who->now, state);
 		free(state);
-		if (rc == 0 && (kind = p25_host_classify(a, h, t, &ev)) != P25_ALERT_NONE)
+		/*
+		 * A host a valid permit covers raises nothing: it is blocked only until
+		 * the gateway applies the permit, and its alert resolves below.
+		 */
+		if (rc == 0 && (kind = p25_host_classify(a, h, t, &ev)) != P25_ALERT_NONE &&
+		    (rc = permits_load(reg, &ps, who->now)) == 0 && !permits_cover(&ps, &h->addr))
 			rc = upsert_alert(reg, who, kind, &h->addr, h->dir, p25_agg_org(a, h->org),
 					  ev, res);
 		json_decref(ev);
@@ -264,6 +482,11 @@ static int flush_tx(struct p25_registry *reg, struct p25_agg *a, const struct p2
 		rc = upsert_summary(reg, &spill[i].addr, spill[i].dir, p25_agg_org(a, spill[i].org),
 				    spill[i].d_attempts, spill[i].d_packets, spill[i].destinations,
 				    false, 0, 0, spill[i].first, spill[i].last, who->now, NULL);
+	/* After the writes, so this flush's attempts count against quiet. */
+	if (rc == 0)
+		rc = resolve_tx(reg, who, t->alert_quiet, &ps, &res->alerts_permitted,
+				&res->alerts_quiet, NULL);
+	free(ps.v);
 	return rc;
 }
 
@@ -315,13 +538,19 @@ static json_t *alert_row(sqlite3_stmt *st)
 	json_object_set_new(o, "request_id", sqlite3_column_type(st, 9) == SQLITE_NULL
 						 ? json_null()
 						 : json_integer(sqlite3_column_int64(st, 9)));
+	json_object_set_new(o, "resolved_at", sqlite3_column_type(st, 10) == SQLITE_NULL
+						  ? json_null()
+						  : json_string(col_text(st, 10)));
+	json_object_set_new(o, "resolved_reason", sqlite3_column_type(st, 11) == SQLITE_NULL
+						      ? json_null()
+						      : json_string(col_text(st, 11)));
 	json_object_set_new(o, "evidence", ev ? ev : json_null());
 	return o;
 }
 
 #define ALERT_COLS                                                                            \
-	"SELECT id, kind, host, direction, org, status, raised, updated, evidence, request_id " \
-	"FROM alert "
+	"SELECT id, kind, host, direction, org, status, raised, updated, evidence, request_id, " \
+	"resolved_at, resolved_reason FROM alert "
 
 int p25_alert_list(struct p25_registry *reg, const struct p25_alert_filter *f, json_t **out)
 {
@@ -394,6 +623,10 @@ static int alert_claim(struct p25_registry *reg, const struct p25_actor *who, in
 				id);
 	if (strcmp(status, "open") != 0) {
 		json_t *req = json_object_get(*alert, "request_id");
+		if (!strcmp(status, "resolved"))
+			return reg_fail(
+			    reg, P25_ECONFLICT, "alert %" PRId64 " is resolved (%s)", id,
+			    json_string_value(json_object_get(*alert, "resolved_reason")));
 		if (json_is_integer(req))
 			return reg_fail(reg, P25_ECONFLICT,
 					"alert %" PRId64 " is already drafted as request %" JSON_INTEGER_FORMAT,
@@ -475,6 +708,10 @@ int p25_alert_dismiss(struct p25_registry *reg, const struct p25_actor *who, int
 	rc = alert_get(reg, id, &alert);
 	if (rc == 0 && strcmp(json_string_value(json_object_get(alert, "status")), "dismissed") == 0)
 		rc = reg_fail(reg, P25_ECONFLICT, "alert %" PRId64 " is already dismissed", id);
+	/* Resolved is as final as dismissed: the alert is history, not a decision to take. */
+	if (rc == 0 && strcmp(json_string_value(json_object_get(alert, "status")), "resolved") == 0)
+		rc = reg_fail(reg, P25_ECONFLICT, "alert %" PRId64 " is already resolved (%s)", id,
+			      json_string_value(json_object_get(alert, "resolved_reason")));
 	if (rc == 0)
 		rc = reg_exec(reg, "UPDATE alert SET status = 'dismissed', updated = ? WHERE id = ?",
 			      "Ti", who->now, id);
@@ -483,6 +720,32 @@ int p25_alert_dismiss(struct p25_registry *reg, const struct p25_actor *who, int
 		rc = reg_audit(reg, who, "dismiss", "alert", object, NULL, NULL);
 	json_decref(alert);
 	return reg_end(reg, rc);
+}
+
+int p25_alert_expire(struct p25_registry *reg, const struct p25_actor *who, uint32_t quiet,
+		     size_t *permitted, size_t *quieted, json_t **resolved)
+{
+	struct permit_set ps = {0};
+	json_t *list = resolved ? json_array() : NULL;
+	int rc;
+
+	*permitted = *quieted = 0;
+	if (resolved)
+		*resolved = NULL;
+	if ((rc = reg_begin(reg)) < 0) {
+		json_decref(list);
+		return rc;
+	}
+	rc = reg_end(reg, resolve_tx(reg, who, quiet, &ps, permitted, quieted, list));
+	free(ps.v);
+	if (rc < 0) {
+		*permitted = *quieted = 0;
+		json_decref(list);
+		return rc;
+	}
+	if (resolved)
+		*resolved = list;
+	return 0;
 }
 
 int p25_host_summary_list(struct p25_registry *reg, const char *org, int limit, json_t **out)

@@ -173,6 +173,8 @@ struct p25_thresholds {
 	/* infected host: fan-out or bursts */
 	uint32_t infected_min_dests;
 	uint32_t infected_burst; /* attempts within one minute */
+	/* an open alert resolves as quiet after this many seconds without an attempt; 0 never */
+	uint32_t alert_quiet;
 };
 
 void p25_thresholds_default(struct p25_thresholds *t);
@@ -181,14 +183,18 @@ void p25_thresholds_default(struct p25_thresholds *t);
 int p25_host_classify(const struct p25_agg *a, const struct p25_host *h,
 		      const struct p25_thresholds *t, json_t **evidence);
 
-/* Persistence in the registry (schema v2: host_summary, alert). */
+/* Persistence in the registry (schema v2: host_summary, alert; v3: alerts resolve). */
 struct p25_flush_result {
 	size_t hosts, spilled, alerts_raised, alerts_updated;
+	size_t alerts_permitted, alerts_quiet; /* resolved, by reason */
 };
 
 /* Load up to the table's capacity of summaries, most recently active first. */
 int p25_watch_load(struct p25_registry *reg, struct p25_agg *a, size_t *loaded);
-/* Write every dirty host, the spill and the alerts they raise, in one transaction. */
+/*
+ * Write every dirty host, the spill and the alerts they raise, and resolve
+ * the alerts that ended (p25_alert_expire), in one transaction.
+ */
 int p25_watch_flush(struct p25_registry *reg, struct p25_agg *a, const struct p25_thresholds *t,
 		    p25_time now, struct p25_flush_result *res);
 
@@ -203,6 +209,15 @@ int p25_alert_show(struct p25_registry *reg, int64_t id, json_t **out);
 int p25_alert_draft(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
 		    int64_t *request_id);
 int p25_alert_dismiss(struct p25_registry *reg, const struct p25_actor *who, int64_t id);
+/*
+ * Alerts end: every open or drafted alert whose host a valid permit covers
+ * at who->now resolves as "permitted"; every other open alert whose host has
+ * had no blocked attempt (and no evidence update) for quiet seconds resolves
+ * as "quiet" (quiet 0: never).  Dismissed alerts are left alone.  One
+ * transaction, audited; resolved, when not NULL, lists what was resolved.
+ */
+int p25_alert_expire(struct p25_registry *reg, const struct p25_actor *who, uint32_t quiet,
+		     size_t *permitted, size_t *quieted, json_t **resolved);
 int p25_host_summary_list(struct p25_registry *reg, const char *org, int limit, json_t **out);
 
 /* The daemon. */
