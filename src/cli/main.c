@@ -30,7 +30,7 @@ static const char usage[] =
 	"  analyze  CAPTURE...      which hosts speak SMTP: servers to register, suspected bots\n"
 	"  collect  --listen A:P    the same from NetFlow/IPFIX received live\n"
 	"  watch    [hosts]         blocked-attempt monitor (daemon: NFLOG, router syslog); host summaries\n"
-	"  alerts   [show|draft|dismiss]   possible missed servers and infected hosts, with evidence\n"
+	"  alerts   [show|draft|dismiss|expire]  possible missed servers and infected hosts\n"
 	"  verify   [ADDRESS...]    check permitted servers still deliver (policy, --mx test message, 465/587)\n"
 	"\n"
 	"options:\n"

@@ -33,8 +33,8 @@ usage() { expect 2 "$@"; }
 P=$PORT25
 
 # init and help
-ok 'schema version 2' $P init
-ok 'schema version 2' $P init
+ok 'schema version 3' $P init
+ok 'schema version 3' $P init
 for c in init org prefix contact permit request import export audit; do
 	ok 'usage: port25' $P $c --help
 done
