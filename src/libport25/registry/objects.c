@@ -57,6 +57,26 @@ static json_t *prefix_json_row(sqlite3_stmt *st)
 }
 
 /* Run a query and collect rows through fn into a new array. */
+/*
+ * "SELECT_FROM [WHERE org_col = ?] ORDER BY order": one organization's rows
+ * (org_id != 0) through its org_id index, or every organization's.  Two
+ * statements rather than "? = 0 OR ...", which no index can serve.
+ */
+static sqlite3_stmt *query_by_org(struct p25_registry *reg, const char *select_from,
+                                  const char *org_col, int64_t org_id, const char *order)
+{
+	char sql[512];
+	int n = org_id ? snprintf(sql, sizeof sql, "%s WHERE %s = ? ORDER BY %s", select_from,
+	                          org_col, order)
+	               : snprintf(sql, sizeof sql, "%s ORDER BY %s", select_from, order);
+
+	if (n < 0 || (size_t)n >= sizeof sql) {
+		snprintf(reg->error, sizeof reg->error, "internal error: query too long");
+		return NULL;
+	}
+	return org_id ? reg_query(reg, sql, "i", org_id) : reg_query(reg, sql, "");
+}
+
 static int collect(struct p25_registry *reg, sqlite3_stmt *st, json_t **out,
                    json_t *(*fn)(sqlite3_stmt *, p25_time, int64_t), p25_time now, int64_t window)
 {
@@ -569,20 +589,12 @@ int p25_prefix_list(struct p25_registry *reg, const char *org, json_t **out)
 	*out = NULL;
 	if (org && (rc = org_id_of(reg, org, &id)) < 0)
 		return rc;
-	/* Two statements rather than "? = 0 OR ...", which no index can serve. */
-	return collect(
-	    reg,
-	    id ? reg_query(reg,
-	                   "SELECT o.handle, x.text, x.family, x.description, x.created "
-	                   "FROM prefix x JOIN org o ON o.id = x.org_id WHERE x.org_id = ? "
-	                   "ORDER BY x.family, x.net, x.len",
-	                   "i", id)
-	       : reg_query(reg,
-	                   "SELECT o.handle, x.text, x.family, x.description, x.created "
-	                   "FROM prefix x JOIN org o ON o.id = x.org_id "
-	                   "ORDER BY x.family, x.net, x.len",
-	                   ""),
-	    out, prefix_row_fn, 0, 0);
+	return collect(reg,
+	               query_by_org(reg,
+	                            "SELECT o.handle, x.text, x.family, x.description, x.created "
+	                            "FROM prefix x JOIN org o ON o.id = x.org_id",
+	                            "x.org_id", id, "x.family, x.net, x.len"),
+	               out, prefix_row_fn, 0, 0);
 }
 
 /* ---- contacts ---- */
@@ -719,14 +731,10 @@ int p25_contact_list(struct p25_registry *reg, const char *org, json_t **out)
 	if (org && (rc = org_id_of(reg, org, &id)) < 0)
 		return rc;
 	return collect(reg,
-	               id ? reg_query(reg,
-	                              "SELECT " CONTACT_COLS " FROM contact c JOIN org o ON o.id = "
-	                              "c.org_id WHERE c.org_id = ? ORDER BY o.handle, c.id",
-	                              "i", id)
-	                  : reg_query(reg,
-	                              "SELECT " CONTACT_COLS " FROM contact c JOIN org o ON o.id = "
-	                              "c.org_id ORDER BY o.handle, c.id",
-	                              ""),
+	               query_by_org(reg,
+	                            "SELECT " CONTACT_COLS
+	                            " FROM contact c JOIN org o ON o.id = c.org_id",
+	                            "c.org_id", id, "o.handle, c.id"),
 	               out, contact_row_fn, 0, 0);
 }
 
@@ -959,14 +967,9 @@ int p25_permit_list(struct p25_registry *reg, const struct p25_permit_filter *f,
 	if (f->org && (rc = org_id_of(reg, f->org, &id)) < 0)
 		return rc;
 	rc = collect(reg,
-	             id ? reg_query(reg,
-	                            "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = "
-	                            "p.org_id WHERE p.org_id = ? ORDER BY p.family, p.net, p.len",
-	                            "i", id)
-	                : reg_query(reg,
-	                            "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = "
-	                            "p.org_id ORDER BY o.handle, p.family, p.net, p.len",
-	                            ""),
+	             query_by_org(reg,
+	                          "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = p.org_id",
+	                          "p.org_id", id, "o.handle, p.family, p.net, p.len"),
 	             &all, permit_row_fn, f->now, window);
 	if (rc < 0 || (!f->expiring_within && !f->expired)) {
 		*out = all;
