@@ -789,11 +789,6 @@ static void conn_count(struct p25_analyzer *a, struct an_conn *c)
 		a->hosts[c->hsrv].in25.conns++;
 }
 
-static inline bool smtp_port(uint16_t p)
-{
-	return p == 25 || p == 465 || p == 587;
-}
-
 /* Bytes and packets on both hosts' sides. */
 static void account(struct p25_analyzer *a, struct an_conn *c, bool from_client, uint64_t bytes,
                     uint64_t pkts, uint64_t first_ns, uint64_t last_ns)
@@ -891,20 +886,14 @@ static void reassemble(struct an_conn *c, bool from_client, uint32_t seq, const 
 
 void p25_an_segment(struct p25_analyzer *a, const struct p25_tcp_segment *s)
 {
-	const struct p25_addr *cli, *srv;
-	uint16_t cport, sport;
-	bool from_client;
+	struct an_ends e;
 	struct an_conn *c;
 
-	if (smtp_port(s->dport)) {
-		cli = &s->src, srv = &s->dst, cport = s->sport, sport = s->dport,
-		from_client = true;
-	} else if (smtp_port(s->sport)) {
-		cli = &s->dst, srv = &s->src, cport = s->dport, sport = s->sport,
-		from_client = false;
-	} else {
+	if (!p25_an_orient(&s->src, &s->dst, s->sport, s->dport, &e))
 		return;
-	}
+	const struct p25_addr *cli = e.cli, *srv = e.srv;
+	uint16_t cport = e.cport, sport = e.sport;
+	bool from_client = e.from_client;
 	a->stats.segments++;
 	if (s->ts_ns > a->clock_ns)
 		a->clock_ns = s->ts_ns;
@@ -967,21 +956,16 @@ void p25_an_segment(struct p25_analyzer *a, const struct p25_tcp_segment *s)
  */
 void p25_an_prefetch(const struct p25_analyzer *a, const struct p25_tcp_segment *s, int stage)
 {
-	const struct p25_addr *cli, *srv;
-	uint16_t cport, sport;
+	struct an_ends e;
 
-	if (smtp_port(s->dport))
-		cli = &s->src, srv = &s->dst, cport = s->sport, sport = s->dport;
-	else if (smtp_port(s->sport))
-		cli = &s->dst, srv = &s->src, cport = s->dport, sport = s->sport;
-	else
+	if (!p25_an_orient(&s->src, &s->dst, s->sport, s->dport, &e))
 		return;
 	if (!a->cbucket_cap || !a->hidx_cap)
 		return;
 	const uint32_t *bucket =
-	    &a->cbucket[conn_hash(cli, srv, cport, sport) & (a->cbucket_cap - 1)];
-	const struct an_hslot *hc = &a->hidx[addr_hash(cli) & (a->hidx_cap - 1)];
-	const struct an_hslot *hs = &a->hidx[addr_hash(srv) & (a->hidx_cap - 1)];
+	    &a->cbucket[conn_hash(e.cli, e.srv, e.cport, e.sport) & (a->cbucket_cap - 1)];
+	const struct an_hslot *hc = &a->hidx[addr_hash(e.cli) & (a->hidx_cap - 1)];
+	const struct an_hslot *hs = &a->hidx[addr_hash(e.srv) & (a->hidx_cap - 1)];
 	if (stage == 0) {
 		__builtin_prefetch(bucket);
 		__builtin_prefetch(hc);
@@ -1015,26 +999,18 @@ void p25_an_flows(void *arg, const struct p25_flow *f, size_t n)
 	struct p25_analyzer *a = arg;
 
 	for (size_t i = 0; i < n; i++, f++) {
-		const struct p25_addr *cli, *srv;
-		uint16_t cport, sport;
-		bool from_client;
+		struct an_ends e;
 		struct an_conn *c;
 		uint64_t first =
 		    (uint64_t)(f->first_ms > 0 ? f->first_ms : f->last_ms) * 1000000ULL;
 		uint64_t last = (uint64_t)(f->last_ms > 0 ? f->last_ms : f->first_ms) * 1000000ULL;
 
 		a->stats.flows++;
-		if (f->protocol != 6 || !f->src.family || !f->dst.family)
+		if (!p25_an_flow_wanted(f) || !p25_an_orient(&f->src, &f->dst, f->sport, f->dport, &e))
 			continue;
-		if (smtp_port(f->dport)) {
-			cli = &f->src, srv = &f->dst, cport = f->sport, sport = f->dport;
-			from_client = true;
-		} else if (smtp_port(f->sport)) {
-			cli = &f->dst, srv = &f->src, cport = f->dport, sport = f->sport;
-			from_client = false;
-		} else {
-			continue;
-		}
+		const struct p25_addr *cli = e.cli, *srv = e.srv;
+		uint16_t cport = e.cport, sport = e.sport;
+		bool from_client = e.from_client;
 		a->stats.flows_used++;
 		if (last > a->clock_ns)
 			a->clock_ns = last;

@@ -82,6 +82,38 @@ struct p25_analyzer {
 	bool draining; /* p25_an_finish settles everything: no hash unlinking */
 };
 
+static inline bool p25_an_smtp_port(uint16_t p)
+{
+	return p == 25 || p == 465 || p == 587;
+}
+
+/* A TCP exchange seen from its SMTP side. */
+struct an_ends {
+	const struct p25_addr *cli, *srv;
+	uint16_t cport, sport;
+	bool from_client; /* src is the client */
+};
+
+/* Orient src:sp -> dst:dp by its SMTP port; false when neither port is one. */
+static inline bool p25_an_orient(const struct p25_addr *src, const struct p25_addr *dst,
+				 uint16_t sp, uint16_t dp, struct an_ends *e)
+{
+	if (p25_an_smtp_port(dp))
+		*e = (struct an_ends){src, dst, sp, dp, true};
+	else if (p25_an_smtp_port(sp))
+		*e = (struct an_ends){dst, src, dp, sp, false};
+	else
+		return false;
+	return true;
+}
+
+/* A flow record the analyzer counts: TCP, both addresses, an SMTP port. */
+static inline bool p25_an_flow_wanted(const struct p25_flow *f)
+{
+	return f->protocol == 6 && f->src.family && f->dst.family &&
+	       (p25_an_smtp_port(f->dport) || p25_an_smtp_port(f->sport));
+}
+
 /* Load ahead the table entries a later segment will need (stage 0, then 1). */
 void p25_an_prefetch(const struct p25_analyzer *a, const struct p25_tcp_segment *s, int stage);
 uint64_t p25_an_hash_text(const char *p, size_t n);

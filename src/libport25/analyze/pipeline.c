@@ -156,13 +156,6 @@ static void *segment_reader(void *arg)
 	return NULL;
 }
 
-static inline bool smtp_flow(const struct p25_flow *f)
-{
-	return f->protocol == 6 && f->src.family && f->dst.family &&
-	       (f->dport == 25 || f->dport == 465 || f->dport == 587 || f->sport == 25 ||
-	        f->sport == 465 || f->sport == 587);
-}
-
 /* The decoder's callback on the reader thread: keep SMTP records, and the batch's end. */
 static void keep_flows(void *arg, const struct p25_flow *f, size_t n)
 {
@@ -177,7 +170,7 @@ static void keep_flows(void *arg, const struct p25_flow *f, size_t n)
 	start = b->n;
 	b->seen += n;
 	for (size_t i = 0; i < n; i++)
-		if (smtp_flow(&f[i]))
+		if (p25_an_flow_wanted(&f[i]))
 			b->flows[b->n++] = f[i];
 	if (b->n > start)
 		b->batch_end[b->nbatches++] = (uint16_t)b->n;
