@@ -107,14 +107,11 @@ int main(int argc, char **argv)
 			fprintf(stderr, "bench_an_stage: %s\n", err);
 			return 1;
 		}
-		for (size_t i = 0; i < nsegs; i++) {
-			/* As the pipeline does (analyze/pipeline.c). */
-			if (prefetch && i + 8 < nsegs)
-				p25_an_prefetch(a, &segs[i + 8], 0);
-			if (prefetch && i + 4 < nsegs)
-				p25_an_prefetch(a, &segs[i + 4], 1);
-			p25_an_segment(a, &segs[i]);
-		}
+		if (prefetch) /* as the decode thread's blocks are analysed */
+			p25_an_segments(a, segs, nsegs);
+		else
+			for (size_t i = 0; i < nsegs; i++)
+				p25_an_segment(a, &segs[i]);
 		double tf = now_s();
 		p25_an_finish(a);
 		double t2 = now_s();

@@ -114,6 +114,8 @@ static inline bool p25_an_flow_wanted(const struct p25_flow *f)
 	       (p25_an_smtp_port(f->dport) || p25_an_smtp_port(f->sport));
 }
 
+/* Segments known in advance (a block), with the loads of later ones issued early. */
+void p25_an_segments(struct p25_analyzer *a, const struct p25_tcp_segment *segs, size_t n);
 /* Load ahead the table entries a later segment will need (stage 0, then 1). */
 void p25_an_prefetch(const struct p25_analyzer *a, const struct p25_tcp_segment *s, int stage);
 uint64_t p25_an_hash_text(const char *p, size_t n);

@@ -187,15 +187,20 @@ static void *flow_reader(void *arg)
 	return NULL;
 }
 
+void p25_an_segments(struct p25_analyzer *a, const struct p25_tcp_segment *segs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (i + PREFETCH_FAR < n)
+			p25_an_prefetch(a, &segs[i + PREFETCH_FAR], 0);
+		if (i + PREFETCH_NEAR < n)
+			p25_an_prefetch(a, &segs[i + PREFETCH_NEAR], 1);
+		p25_an_segment(a, &segs[i]);
+	}
+}
+
 static void analyse_segments(struct p25_analyzer *a, const struct block *b)
 {
-	for (size_t i = 0; i < b->n; i++) {
-		if (i + PREFETCH_FAR < b->n)
-			p25_an_prefetch(a, &b->segs[i + PREFETCH_FAR], 0);
-		if (i + PREFETCH_NEAR < b->n)
-			p25_an_prefetch(a, &b->segs[i + PREFETCH_NEAR], 1);
-		p25_an_segment(a, &b->segs[i]);
-	}
+	p25_an_segments(a, b->segs, b->n);
 }
 
 static void analyse_flows(struct p25_analyzer *a, const struct block *b)
