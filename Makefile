@@ -37,8 +37,9 @@ CLI       := $(BUILD)/port25
 # Keep object files of the test binaries between runs.
 .SECONDARY:
 
-.PHONY: all deps check test unit cli-tests asan tsan demo bench fuzz format clean
+.PHONY: all benches deps check test unit cli-tests asan tsan demo bench fuzz format clean
 all: $(CLI) $(TEST_BINS)
+benches: $(BENCH_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -66,7 +67,7 @@ deps:
 check: deps
 	$(MAKE) test
 	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
-	$(MAKE) BUILD=build-o3 OPT="-O3 -march=native" all
+	$(MAKE) BUILD=build-o3 OPT="-O3 -march=native" all benches
 	$(MAKE) tsan
 	$(MAKE) fuzz-smoke
 
@@ -82,10 +83,14 @@ tsan:
 	$(MAKE) BUILD=build-tsan OPT=-O1 SAN="$(TSAN_FLAGS)" build-tsan/tests/test_analyze
 	TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/test_analyze
 
-demo: deps all
+# deps runs first and alone: the pkg-config flags above are computed when make reads this
+# file, so the build that needs them is a sub-make started after the -dev packages exist.
+demo: deps
+	$(MAKE) all
 	BUILD=$(BUILD) scripts/demo.sh
 
 bench: deps
+	@scripts/install-deps.sh bench
 	$(MAKE) BUILD=build-bench OPT="-O3 -march=native" $(patsubst $(BUILD)/%,build-bench/%,$(BENCH_BINS)) build-bench/port25
 	BUILD=build-bench bench/run.sh
 

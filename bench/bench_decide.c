@@ -397,12 +397,12 @@ static void run_family(int family, size_t nprefixes, size_t nlookups, int runs, 
 		uint64_t sum = 0;
 		double t = now_s();
 		for (size_t i = 0; i < nlookups; i += CHUNK) {
-			size_t m = nlookups - i < CHUNK ? nlookups - i : CHUNK;
+			size_t batch = nlookups - i < CHUNK ? nlookups - i : CHUNK;
 			if (family == P25_INET)
-				p25_policy_verdicts_v4(p, a4 + i, m, pairs);
+				p25_policy_verdicts_v4(p, a4 + i, batch, pairs);
 			else
-				p25_policy_verdicts_v6(p, a6 + i, m, pairs);
-			for (size_t j = 0; j < m; j++)
+				p25_policy_verdicts_v6(p, a6 + i, batch, pairs);
+			for (size_t j = 0; j < batch; j++)
 				sum += p25_verdict_of(pairs[j], (i + j) & 1);
 		}
 		t = now_s() - t;

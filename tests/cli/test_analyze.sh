@@ -2,13 +2,13 @@
 # End-to-end: port25 analyze and collect on real captures, a generated capture with
 # known answers, and NetFlow v9 / IPFIX made from it by a real exporter (softflowd).
 #
-# The real captures in ../shared/captures come from the public repository
+# The real captures in tests/data/real come from the public repository
 # chrissanders/packets (Chris Sanders), used with credit as the author asks.
 set -euo pipefail
 : "${PORT25:?set PORT25 to the port25 binary}"
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}
-caps=${P25_CAPTURES:-$top/../shared/captures}
+caps=${P25_CAPTURES:-$top/tests/data/real}
 tmp=$(mktemp -d)
 sfpid=
 trap '[ -n "$sfpid" ] && kill "$sfpid" 2>/dev/null; rm -rf "$tmp"' EXIT

@@ -1,6 +1,6 @@
 /*
  * The analyzer on generated traffic with known answers, on the real
- * captures of ../shared/captures, and through NetFlow v9 and IPFIX.
+ * captures of tests/data/real, and through NetFlow v9 and IPFIX.
  *
  * The generated capture holds: a mail server with steady deliveries over
  * three days and queue retries to a dead destination; a bot fanning out to
@@ -845,7 +845,7 @@ static void captures_dir(char *out, size_t n)
 	const char *env = getenv("P25_CAPTURES");
 
 	/* Tests run from the repository root (tests/run.sh cds there). */
-	snprintf(out, n, "%s", env && *env ? env : "../shared/captures");
+	snprintf(out, n, "%s", env && *env ? env : "tests/data/real");
 }
 
 /*
@@ -891,7 +891,7 @@ static void test_real_captures(void **state)
 		assert_non_null(a);
 		snprintf(path, sizeof path, "%s/%s", dir, cases[i].file);
 		if (p25_an_read_capture(a, path, err, sizeof err) < 0)
-			fail_msg("%s (set P25_CAPTURES to ../shared/captures)", err);
+			fail_msg("%s (set P25_CAPTURES to tests/data/real)", err);
 		p25_an_finish(a);
 		h = p25_an_hosts(a, &n);
 		for (size_t k = 0; k < 3 && cases[i].senders[k]; k++) {

@@ -5,7 +5,7 @@
  * P25_KEEP_FIXTURES=1 to keep it).  The real captures come from Chris
  * Sanders' public repository chrissanders/packets ("free to use, should
  * cite that they came from me"); they live outside the repository, in
- * $P25_CAPTURES or ../shared/captures beside the checkout.
+ * $P25_CAPTURES or tests/data/real in the repository.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1309,7 +1309,7 @@ static void captures_dir(char *out, size_t n)
 		struct stat sb;
 		snprintf(probe, sizeof probe, "%s/src/libport25/capture", cwd);
 		if (stat(probe, &sb) == 0) {
-			if (snprintf(out, n, "%s/../shared/captures", cwd) >= (int)n)
+			if (snprintf(out, n, "%s/tests/data/real", cwd) >= (int)n)
 				fail_msg("path too long");
 			return;
 		}
@@ -1318,7 +1318,7 @@ static void captures_dir(char *out, size_t n)
 			break;
 		*slash = 0;
 	}
-	snprintf(out, n, "../shared/captures");
+	snprintf(out, n, "tests/data/real");
 }
 
 struct openers {
