@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "flow/flow.h"
 #include "model/model.h"
+#include "util/file.h"
 
 static const char analyze_usage[] =
 	"usage: port25 analyze [options] [CAPTURE...]\n"
@@ -232,18 +233,23 @@ static void print_flow_stats(const struct p25_flow_stats *s, json_t *doc)
 	json_object_set_new(doc, "flow_decoder", j);
 }
 
+/* Through the library's writer: a regular file atomically, a device or link in place. */
 static int write_file(const char *path, int (*fn)(struct p25_analyzer *, FILE *, void *),
 		      struct p25_analyzer *an, void *arg)
 {
-	FILE *f = fopen(path, "w");
-	int rc;
+	struct p25_outfile of;
+	char err[512];
+	int rc = EXIT_OK;
 
-	if (!f)
-		return cli_fail(EXIT_SYSTEM, "%s: %s", path, strerror(errno));
-	rc = fn(an, f, arg);
-	if (fclose(f) != 0 || rc < 0)
-		return cli_fail(EXIT_SYSTEM, "%s: write failed", path);
-	return EXIT_OK;
+	if (p25_outfile_open(&of, path, err, sizeof err) < 0)
+		return cli_fail(EXIT_SYSTEM, "%s", err);
+	if (fn(an, of.f, arg) < 0)
+		rc = cli_fail(EXIT_SYSTEM, "%s: write failed", path);
+	else if (p25_outfile_close(&of, err, sizeof err) < 0 ||
+		 p25_outfile_publish(&of, err, sizeof err) < 0)
+		rc = cli_fail(EXIT_SYSTEM, "%s", err);
+	p25_outfile_discard(&of);
+	return rc;
 }
 
 static int html_fn(struct p25_analyzer *an, FILE *f, void *arg)

@@ -4,11 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "compile/compile.h"
+#include "util/file.h"
 
 static const char compile_usage[] =
 	"usage: port25 compile --target TARGET [--max-entries N] [--part NAME] [-o FILE]\n"
@@ -31,63 +30,28 @@ static const char compile_usage[] =
 	"  --max-entries N    refuse, writing nothing, when the output has more than N\n"
 	"                     entries (set elements, ACL entries, rules and terms)\n"
 	"  --part NAME        only this part of a multi-part target\n"
-	"  -o FILE            write to FILE atomically instead of standard output; a\n"
-	"                     multi-part target writes FILE.PART for each part\n"
+	"  -o FILE            write to FILE instead of standard output (- is standard\n"
+	"                     output); a multi-part target writes FILE.PART for each\n"
+	"                     part.  A regular file is replaced atomically, once every\n"
+	"                     part is written; a device, FIFO or symbolic link is\n"
+	"                     written in place (the link is followed), never replaced\n"
 	"\n"
 	"The entry count is printed on standard error.  Exit 1 when over the limit or\n"
 	"when the registry is inconsistent.\n";
 
-struct pending {
-	char *tmp;
-	char *dest;
-};
-
-/* Write text next to dest, flushed to disk, so the rename that publishes it is atomic. */
-static int write_temp(const char *dest, const char *text, char **tmp_out)
-{
-	size_t len = strlen(text), off = 0;
-	char *tmp;
-	int fd;
-
-	if (asprintf(&tmp, "%s.tmpXXXXXX", dest) < 0)
-		return -1;
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		free(tmp);
-		return -1;
-	}
-	while (off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto fail;
-		off += (size_t)n;
-	}
-	if (fchmod(fd, 0644) < 0 || fsync(fd) < 0)
-		goto fail;
-	if (close(fd) < 0) {
-		fd = -1;
-		goto fail;
-	}
-	*tmp_out = tmp;
-	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	free(tmp);
-	return -1;
-}
-
+/*
+ * Every part is written before any is published, so a failure leaves the
+ * old files (the ones replaced atomically; a device or link written in
+ * place has nothing to keep).
+ */
 static int write_files(const struct p25_compile_output *out, const bool *want, size_t nwant,
 		       const char *file)
 {
-	struct pending pend[P25_COMPILE_MAX_PARTS];
-	size_t np = 0;
+	struct p25_outfile of[P25_COMPILE_MAX_PARTS];
+	size_t n = 0;
+	char err[512];
 	int rc = EXIT_OK;
 
-	memset(pend, 0, sizeof pend);
 	for (size_t i = 0; i < out->nparts && rc == EXIT_OK; i++) {
 		char *dest;
 
@@ -97,27 +61,23 @@ static int write_files(const struct p25_compile_output *out, const bool *want, s
 			dest = strdup(file);
 		else if (asprintf(&dest, "%s.%s", file, out->parts[i].name) < 0)
 			dest = NULL;
-		if (!dest) {
-			rc = cli_fail(EXIT_SYSTEM, "out of memory");
-			break;
+		if (!dest)
+			return cli_fail(EXIT_SYSTEM, "out of memory");
+		if (p25_outfile_open(&of[n], dest, err, sizeof err) < 0) {
+			rc = cli_fail(EXIT_SYSTEM, "%s", err);
+		} else {
+			fputs(out->parts[i].text, of[n].f);
+			if (p25_outfile_close(&of[n], err, sizeof err) < 0)
+				rc = cli_fail(EXIT_SYSTEM, "%s", err);
+			n++;
 		}
-		pend[np].dest = dest;
-		if (write_temp(dest, out->parts[i].text, &pend[np].tmp) < 0)
-			rc = cli_fail(EXIT_SYSTEM, "%s: %s", dest, strerror(errno));
-		np++;
+		free(dest);
 	}
-	/* Publish only once every part is written, so a failure leaves the old files. */
-	for (size_t i = 0; i < np && rc == EXIT_OK; i++)
-		if (rename(pend[i].tmp, pend[i].dest) < 0)
-			rc = cli_fail(EXIT_SYSTEM, "%s: %s", pend[i].dest, strerror(errno));
-	for (size_t i = 0; i < np; i++) {
-		if (pend[i].tmp) {
-			if (rc != EXIT_OK)
-				unlink(pend[i].tmp);
-			free(pend[i].tmp);
-		}
-		free(pend[i].dest);
-	}
+	for (size_t i = 0; i < n && rc == EXIT_OK; i++)
+		if (p25_outfile_publish(&of[i], err, sizeof err) < 0)
+			rc = cli_fail(EXIT_SYSTEM, "%s", err);
+	for (size_t i = 0; i < n; i++)
+		p25_outfile_discard(&of[i]);
 	return rc;
 }
 
@@ -171,7 +131,9 @@ int cmd_compile(struct cli *cli, int argc, char **argv)
 				"compile: unknown target '%s' (nftables, iptables, cisco-ios, junos, pf)",
 				target);
 	if (file && !*file)
-		return cli_fail(EXIT_USAGE, "compile: -o needs a file name");
+		return cli_fail(EXIT_USAGE, "compile: -o needs a file name (or - for standard output)");
+	if (file && strcmp(file, "-") == 0)
+		file = NULL;
 	if ((rc = cli_load_model(cli, &m)) != EXIT_OK)
 		return rc;
 	opts.now = cli->now;

@@ -6,12 +6,13 @@
 set -euo pipefail
 
 : "${PORT25:?PORT25 must name the port25 binary}"
+top=$(cd "$(dirname "$0")/../.." && pwd)
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 if [ "$(id -u)" != 0 ]; then
 	fail "test_compile.sh needs root (nft -c, ip netns, ipset, iptables-restore --test)"
 fi
-for tool in nft ip ipset iptables-restore ip6tables-restore iptables ip6tables; do
+for tool in nft ip ipset mknod iptables-restore ip6tables-restore iptables ip6tables; do
 	command -v "$tool" >/dev/null || fail "test_compile.sh needs $tool"
 done
 
@@ -91,6 +92,29 @@ done
 ip netns exec "$ns" ipset test port25-permit4 192.0.2.25 2>/dev/null || fail "ipset: permit missing"
 ip netns exec "$ns" ipset test port25-out-drop4 198.51.100.77 2>/dev/null || fail "ipset: beta space missing"
 if ip netns exec "$ns" ipset list -n | grep -q -- '-new$'; then fail "ipset: temporary set left"; fi
+
+# --- -o over something that is not a regular file: written in place, never replaced.
+# A copy of the null device made here (never the system's /dev/null), a symbolic link
+# to a regular file, and "-" for standard output.
+mknod "$tmp/null" c 1 3
+chmod 666 "$tmp/null"
+p compile --target nftables -o "$tmp/null" 2>/dev/null || fail "-o on a device node failed"
+[ -c "$tmp/null" ] || fail "-o replaced a device node with a regular file"
+[ "$(stat -c %t:%T "$tmp/null")" = 1:3 ] || fail "-o changed the device node"
+printf 'old\n' >"$tmp/real.nft"
+ln -s real.nft "$tmp/link.nft"
+p compile --target nftables -o "$tmp/link.nft" 2>/dev/null || fail "-o on a symbolic link failed"
+[ -L "$tmp/link.nft" ] || fail "-o replaced a symbolic link with a regular file"
+cmp -s "$tmp/real.nft" "$tmp/nftables.out" || fail "-o through a symbolic link: target not written"
+p compile --target nftables -o - 2>/dev/null | cmp -s - "$tmp/nftables.out" || fail "-o - is not standard output"
+ls "$tmp" | grep -q 'tmp' && fail "temporary files left behind"
+# the analyzer's output files go through the same writer
+mkdir "$tmp/an"
+mknod "$tmp/an/null" c 1 3
+p analyze --internal 0.0.0.0/0 --internal ::/0 "$top/tests/data/capture/mix.pcapng" \
+	--suggest "$tmp/an/null" --html "$tmp/an/null" >/dev/null 2>&1 || fail "analyze --suggest/--html on a device node failed"
+[ -c "$tmp/an/null" ] || fail "analyze replaced a device node with a regular file"
+[ "$(ls "$tmp/an")" = null ] || fail "analyze left files beside its output: $(ls "$tmp/an")"
 
 # --- multi-part on stdout: a header per part; --part selects one
 p compile --target iptables 2>/dev/null >"$tmp/all"
