@@ -10,7 +10,7 @@
 #include "util/file.h"
 
 static const char compile_usage[] =
-	"usage: port25 compile --target TARGET [--max-entries N] [--part NAME] [-o FILE]\n"
+	"usage: port25 compile --target TARGET [--max-entries N] [--part NAME] [-o FILE|-] [--json]\n"
 	"\n"
 	"Generate the configuration that blocks TCP port 25 for every host of an\n"
 	"enforced (active) organization except its permitted senders, as the policy\n"
@@ -36,16 +36,22 @@ static const char compile_usage[] =
 	"                     part is written; a device, FIFO or symbolic link is\n"
 	"                     written in place (the link is followed), never replaced\n"
 	"\n"
-	"The entry count is printed on standard error.  Exit 1 when over the limit or\n"
-	"when the registry is inconsistent.\n";
+	"  --json             print what was compiled as a JSON object: target, entries,\n"
+	"                     generated (the policy's instant, ISO 8601 UTC) and parts,\n"
+	"                     each with the file written, or with -o absent its text\n"
+	"                     (standard output then carries only the JSON)\n"
+	"\n"
+	"A line \"compiled TARGET: N entries ...\" reports what was done: on standard\n"
+	"output with -o FILE, on standard error when the configuration itself goes to\n"
+	"standard output (which then carries nothing else).  Exit 1 when over the\n"
+	"limit or when the registry is inconsistent.\n";
 
 /*
  * Every part is written before any is published, so a failure leaves the
  * old files (the ones replaced atomically; a device or link written in
  * place has nothing to keep).
  */
-static int write_files(const struct p25_compile_output *out, const bool *want, size_t nwant,
-		       const char *file)
+static int write_files(const struct p25_compile_output *out, char *const *dest)
 {
 	struct p25_outfile of[P25_COMPILE_MAX_PARTS];
 	size_t n = 0;
@@ -53,25 +59,16 @@ static int write_files(const struct p25_compile_output *out, const bool *want, s
 	int rc = EXIT_OK;
 
 	for (size_t i = 0; i < out->nparts && rc == EXIT_OK; i++) {
-		char *dest;
-
-		if (!want[i])
+		if (!dest[i])
 			continue;
-		if (nwant == 1)
-			dest = strdup(file);
-		else if (asprintf(&dest, "%s.%s", file, out->parts[i].name) < 0)
-			dest = NULL;
-		if (!dest)
-			return cli_fail(EXIT_SYSTEM, "out of memory");
-		if (p25_outfile_open(&of[n], dest, err, sizeof err) < 0) {
+		if (p25_outfile_open(&of[n], dest[i], err, sizeof err) < 0) {
 			rc = cli_fail(EXIT_SYSTEM, "%s", err);
-		} else {
-			fputs(out->parts[i].text, of[n].f);
-			if (p25_outfile_close(&of[n], err, sizeof err) < 0)
-				rc = cli_fail(EXIT_SYSTEM, "%s", err);
-			n++;
+			break;
 		}
-		free(dest);
+		fputs(out->parts[i].text, of[n].f);
+		if (p25_outfile_close(&of[n], err, sizeof err) < 0)
+			rc = cli_fail(EXIT_SYSTEM, "%s", err);
+		n++;
 	}
 	for (size_t i = 0; i < n && rc == EXIT_OK; i++)
 		if (p25_outfile_publish(&of[i], err, sizeof err) < 0)
@@ -81,6 +78,54 @@ static int write_files(const struct p25_compile_output *out, const bool *want, s
 	return rc;
 }
 
+/*
+ * What was compiled: a JSON object, or one informational line.  The line
+ * goes to standard output when the configuration went to files, and to
+ * standard error when the configuration itself is on standard output, which
+ * must carry nothing else.
+ */
+static void report(const struct cli *cli, enum p25_target t, const struct p25_compile_output *out,
+		   const bool *want, char *const *dest, bool to_files)
+{
+	char when[P25_TIME_STRLEN];
+	size_t nwant = 0;
+
+	p25_time_format(cli->now, when, sizeof when);
+	if (cli->json) {
+		json_t *parts = json_array();
+		for (size_t i = 0; i < out->nparts; i++) {
+			if (!want[i])
+				continue;
+			json_t *p = json_pack("{s:s, s:s, s:I}", "name", out->parts[i].name, "load",
+					      out->parts[i].load_hint, "bytes",
+					      (json_int_t)strlen(out->parts[i].text));
+			if (to_files)
+				json_object_set_new(p, "file", json_string(dest[i]));
+			else
+				json_object_set_new(p, "text", json_string(out->parts[i].text));
+			json_array_append_new(parts, p);
+		}
+		json_t *o = json_pack("{s:s, s:I, s:s, s:o}", "target", p25_target_name(t), "entries",
+				      (json_int_t)out->entries, "generated", when, "parts", parts);
+		cli_print_json(o);
+		json_decref(o);
+		return;
+	}
+	FILE *f = to_files ? stdout : stderr;
+	for (size_t i = 0; i < out->nparts; i++)
+		nwant += want[i];
+	fprintf(f, "compiled %s: %zu entries", p25_target_name(t), out->entries);
+	if (to_files) {
+		fputs(", wrote", f);
+		for (size_t i = 0, k = 0; i < out->nparts; i++)
+			if (want[i])
+				fprintf(f, "%s %s", k++ ? "," : "", dest[i]);
+	} else if (nwant > 1) {
+		fprintf(f, " in %zu parts", nwant);
+	}
+	fprintf(f, " (policy at %s)\n", when);
+}
+
 int cmd_compile(struct cli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -88,6 +133,7 @@ int cmd_compile(struct cli *cli, int argc, char **argv)
 		{"max-entries", required_argument, NULL, 'm'},
 		{"part", required_argument, NULL, 'p'},
 		{"output", required_argument, NULL, 'o'},
+		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -97,9 +143,10 @@ int cmd_compile(struct cli *cli, int argc, char **argv)
 	struct p25_model m;
 	enum p25_target t;
 	bool want[P25_COMPILE_MAX_PARTS] = {false};
+	char *dest[P25_COMPILE_MAX_PARTS] = {NULL};
 	size_t nwant = 0;
 	char err[512];
-	int c, rc;
+	int c, rc = EXIT_OK;
 
 	if (cli_wants_help(argc, argv, compile_usage))
 		return EXIT_OK;
@@ -108,6 +155,7 @@ int cmd_compile(struct cli *cli, int argc, char **argv)
 		case 't': target = optarg; break;
 		case 'p': part = optarg; break;
 		case 'o': file = optarg; break;
+		case 'j': cli->json = true; break;
 		case 'm': {
 			char *end;
 			errno = 0;
@@ -157,23 +205,36 @@ int cmd_compile(struct cli *cli, int argc, char **argv)
 		return cli_fail(EXIT_USAGE, "compile: %s has no part '%s' (parts: %s)", target, part,
 				names);
 	}
-	if (file) {
-		rc = write_files(&out, want, nwant, file);
-	} else {
-		for (size_t i = 0; i < out.nparts; i++) {
+	for (size_t i = 0; file && i < out.nparts && rc == EXIT_OK; i++) {
+		if (!want[i])
+			continue;
+		if (nwant == 1)
+			dest[i] = strdup(file);
+		else if (asprintf(&dest[i], "%s.%s", file, out.parts[i].name) < 0)
+			dest[i] = NULL;
+		if (!dest[i])
+			rc = cli_fail(EXIT_SYSTEM, "out of memory");
+	}
+	if (rc != EXIT_OK) {
+		/* nothing more to do */
+	} else if (file) {
+		rc = write_files(&out, dest);
+	} else if (!cli->json) {
+		for (size_t i = 0, k = 0; i < out.nparts; i++) {
 			if (!want[i])
 				continue;
 			if (nwant > 1)
-				printf("%s# ==== port25 %s part %s: load with %s\n", i ? "\n" : "",
+				printf("%s# ==== port25 %s part %s: load with %s\n", k++ ? "\n" : "",
 				       target, out.parts[i].name, out.parts[i].load_hint);
 			fputs(out.parts[i].text, stdout);
 		}
-		rc = fflush(stdout) == 0 && !ferror(stdout)
-			     ? EXIT_OK
-			     : cli_fail(EXIT_SYSTEM, "standard output: %s", strerror(errno));
 	}
 	if (rc == EXIT_OK)
-		fprintf(stderr, "port25: %s: %zu entries\n", p25_target_name(t), out.entries);
+		report(cli, t, &out, want, dest, file != NULL);
+	if (rc == EXIT_OK && (fflush(stdout) != 0 || ferror(stdout)))
+		rc = cli_fail(EXIT_SYSTEM, "standard output: %s", strerror(errno));
+	for (size_t i = 0; i < out.nparts; i++)
+		free(dest[i]);
 	p25_compile_output_free(&out);
 	return rc;
 }

@@ -55,7 +55,10 @@ p permit add gamma 203.0.113.25 --kind mail --description 'pending org' >/dev/nu
 # --- every target compiles, reports its entry count, and is deterministic
 for t in nftables iptables cisco-ios junos pf; do
 	p compile --target "$t" >"$tmp/$t.out" 2>"$tmp/$t.err" || fail "$t: compile failed: $(cat "$tmp/$t.err")"
-	grep -Eq "^port25: $t: [0-9]+ entries$" "$tmp/$t.err" || fail "$t: no entry count: $(cat "$tmp/$t.err")"
+	# an informational line on stderr (stdout carries the configuration), not shaped like an error
+	grep -Eq "^compiled $t: [0-9]+ entries( in [0-9] parts)? \(policy at 2026-11-23T10:00:00Z\)$" "$tmp/$t.err" ||
+		fail "$t: no entry count: $(cat "$tmp/$t.err")"
+	grep -q '^port25:' "$tmp/$t.err" && fail "$t: the entry count looks like an error: $(cat "$tmp/$t.err")"
 	p compile --target "$t" 2>/dev/null | cmp -s - "$tmp/$t.out" || fail "$t: output differs between runs"
 	grep -q '203\.0\.113' "$tmp/$t.out" && fail "$t: pending organization gamma was compiled"
 	grep -q 'evil' "$tmp/$t.out" && ! grep -q '"Corp"' "$tmp/$t.out" || fail "$t: org name not inert"
@@ -124,7 +127,8 @@ p compile --target iptables --part rules.v4 -o "$tmp/only4" 2>/dev/null
 cmp -s "$tmp/only4" "$tmp/ipt.rules.v4" || fail "--part with -o must write FILE itself"
 
 # --- --max-entries: refused with exit 1 and nothing written
-n=$(sed -n 's/^port25: pf: \([0-9]*\) entries$/\1/p' "$tmp/pf.err")
+n=$(sed -n 's/^compiled pf: \([0-9]*\) entries .*/\1/p' "$tmp/pf.err")
+[ -n "$n" ] || fail "no entry count for pf"
 p compile --target pf --max-entries "$n" -o "$tmp/pf.ok" 2>/dev/null || fail "--max-entries equal to the count refused"
 set +e
 p compile --target pf --max-entries $((n - 1)) -o "$tmp/pf.big" 2>"$tmp/big.err"; rc=$?
@@ -132,6 +136,30 @@ set -e
 [ $rc = 1 ] || fail "--max-entries over the limit: exit $rc, want 1"
 [ ! -e "$tmp/pf.big" ] || fail "--max-entries over the limit wrote output"
 grep -q 'exceed' "$tmp/big.err" || fail "--max-entries: no clear message"
+
+# --- the report with -o: on stdout, stderr silent; --json: target, entries, generated, parts
+p compile --target nftables -o "$tmp/r.nft" >"$tmp/r.out" 2>"$tmp/r.err" || fail "compile -o failed"
+[ ! -s "$tmp/r.err" ] || fail "compile -o wrote on stderr: $(cat "$tmp/r.err")"
+grep -Eq "^compiled nftables: [0-9]+ entries, wrote $tmp/r.nft \(policy at 2026-11-23T10:00:00Z\)$" "$tmp/r.out" ||
+	fail "compile -o: no report on stdout: $(cat "$tmp/r.out")"
+nft_n=$(sed -n 's/^compiled nftables: \([0-9]*\) entries.*/\1/p' "$tmp/nftables.err")
+p compile --target iptables -o "$tmp/j" --json >"$tmp/j.json" 2>"$tmp/j.err" || fail "compile --json -o failed"
+[ ! -s "$tmp/j.err" ] || fail "compile --json wrote on stderr: $(cat "$tmp/j.err")"
+jq -e --arg d "$tmp/j" '.target == "iptables" and (.entries | type) == "number" and
+	.generated == "2026-11-23T10:00:00Z" and
+	[.parts[].file] == [$d + ".ipset", $d + ".rules.v4", $d + ".rules.v6", $d + ".hook"] and
+	[.parts[].name] == ["ipset", "rules.v4", "rules.v6", "hook"]' "$tmp/j.json" >/dev/null ||
+	fail "compile --json -o: unexpected object: $(cat "$tmp/j.json")"
+for part in ipset rules.v4 rules.v6 hook; do
+	cmp -s "$tmp/j.$part" "$tmp/ipt.$part" || fail "compile --json -o: $part differs"
+	[ "$(jq --arg p "$part" '.parts[] | select(.name == $p) | .bytes' "$tmp/j.json")" = "$(stat -c %s "$tmp/j.$part")" ] ||
+		fail "compile --json: bytes of $part"
+done
+# without -o the parts' text is in the object and stdout carries nothing else (global --json too)
+"$PORT25" --json compile --target nftables >"$tmp/g.json" 2>"$tmp/g.err" || fail "--json compile failed"
+[ ! -s "$tmp/g.err" ] || fail "--json compile wrote on stderr: $(cat "$tmp/g.err")"
+[ "$(jq .entries "$tmp/g.json")" = "$nft_n" ] || fail "--json entries differ from the report line"
+jq -j '.parts[0].text' "$tmp/g.json" | cmp -s - "$tmp/nftables.out" || fail "--json compile: text differs from the configuration"
 
 # --- usage errors exit 2, --help exits 0
 set +e

@@ -13,8 +13,8 @@ export PORT25_DB=$tmp/demo.db PORT25_NOW=2026-11-23T12:00:00Z PORT25_ACTOR=golde
 
 failures=0
 for t in nftables iptables cisco-ios junos pf; do
-	"$PORT25" compile --target "$t" -o "$tmp/demo.$t" 2>"$tmp/$t.err"
-	grep -qE "^port25: $t: [0-9]+ entries$" "$tmp/$t.err" || { echo "FAIL: $t entry count line: $(cat "$tmp/$t.err")"; failures=$((failures + 1)); }
+	"$PORT25" compile --target "$t" -o "$tmp/demo.$t" >"$tmp/$t.out"
+	grep -qE "^compiled $t: [0-9]+ entries, wrote " "$tmp/$t.out" || { echo "FAIL: $t entry count line: $(cat "$tmp/$t.out")"; failures=$((failures + 1)); }
 done
 if [ "${UPDATE_GOLDEN:-}" = 1 ]; then
 	rm -f "$golden"/demo.*
