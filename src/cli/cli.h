@@ -19,7 +19,10 @@ enum {
 };
 
 struct cli {
+	/* --db, else $PORT25_DB, else the configuration's registry, else P25_REGISTRY_PATH */
 	const char *db_path;
+	bool db_explicit;     /* named by --db or $PORT25_DB, not a default */
+	const char *db_error; /* why the default could not be read; opening the registry fails */
 	const char *actor;
 	p25_time now; /* PORT25_NOW overrides the clock, for tests and reports */
 	bool json;

@@ -130,7 +130,7 @@ static int watch_run(struct cli *cli, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct p25_watch_config cfg;
-	const char *config = NULL, *env_db = getenv("PORT25_DB");
+	const char *config = NULL;
 	char err[1024];
 	int c, rc;
 	struct {
@@ -182,7 +182,7 @@ static int watch_run(struct cli *cli, int argc, char **argv)
 		if (p25_watch_config_set(&cfg, over[i].key, over[i].value, err, sizeof err) < 0)
 			return bad_usage(watch_usage, "watch: ", err);
 	/* An explicit --db or $PORT25_DB wins over the configuration's registry. */
-	if ((env_db && *env_db) || strcmp(cli->db_path, "port25.db") != 0) {
+	if (cli->db_explicit) {
 		if (strlen(cli->db_path) >= sizeof cfg.registry)
 			return cli_fail(EXIT_USAGE, "--db: path too long");
 		strcpy(cfg.registry, cli->db_path);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "util/conf.h"
 
 static const char usage[] =
 	"usage: port25 [--db PATH] [--actor NAME] [--json] [--enforce|--no-enforce] COMMAND [ARGS]\n"
@@ -34,13 +35,15 @@ static const char usage[] =
 	"  verify   [ADDRESS...]    check permitted servers still deliver (policy, --mx test message, 465/587)\n"
 	"\n"
 	"options:\n"
-	"  --db PATH      registry file (default: $PORT25_DB, else ./port25.db)\n"
+	"  --db PATH      registry file (default: $PORT25_DB, else `registry` in\n"
+	"                 /etc/port25/port25.conf, else /var/lib/port25/port25.db)\n"
 	"  --actor NAME   who is acting, for the audit log (default: $PORT25_ACTOR, $USER)\n"
 	"  --json         machine-readable output\n"
 	"  --enforce      registry changes take effect in this gateway's kernel at once\n"
 	"                 (also PORT25_ENFORCE=1, or enforce = yes in /etc/port25/port25.conf)\n"
 	"\n"
-	"environment: PORT25_NOW=2026-11-23T10:00:00Z evaluates the policy at that time.\n"
+	"environment: PORT25_NOW=2026-11-23T10:00:00Z evaluates the policy at that time;\n"
+	"PORT25_CONFIG names another configuration file than /etc/port25/port25.conf.\n"
 	"exit codes: 0 ok, 1 refused (bad input, conflict, not found), 2 usage, 3 system error.\n"
 	"`port25 COMMAND --help` describes each command.\n";
 
@@ -96,8 +99,18 @@ int main(int argc, char **argv)
 		default: fputs(usage, stderr); return EXIT_USAGE;
 		}
 	}
-	if (!cli.db_path || !*cli.db_path)
-		cli.db_path = "port25.db";
+	if (cli.db_path && *cli.db_path) {
+		cli.db_explicit = true;
+	} else {
+		/* Root or not, whatever the directory: the registry the units load. */
+		static char path[4096], why[4096 + 160];
+		if (p25_conf_registry_path(path, sizeof path, why, sizeof why) < 0) {
+			cli.db_error = why;
+			cli.db_path = P25_REGISTRY_PATH;
+		} else {
+			cli.db_path = path;
+		}
+	}
 	now = getenv("PORT25_NOW");
 	if (now && *now) {
 		char err[160];

@@ -1,8 +1,10 @@
 /* Output shared by the subcommands: errors, tables and JSON. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -36,10 +38,28 @@ int cli_open_registry(struct cli *cli)
 
 	if (cli->reg)
 		return EXIT_OK;
-	/* A mistyped --db must not quietly create an empty registry that blocks nothing. */
-	if (!cli->may_create && access(cli->db_path, F_OK) != 0)
-		return cli_fail(EXIT_SYSTEM, "no registry at %s (create it with: port25 --db %s init)",
-				cli->db_path, cli->db_path);
+	if (cli->db_error)
+		return cli_fail(EXIT_SYSTEM, "%s (the registry path; --db or $PORT25_DB name one)",
+				cli->db_error);
+	/*
+	 * A mistyped --db must not quietly create an empty registry that blocks
+	 * nothing, and neither may an empty file (opening one would migrate it
+	 * into an empty registry): enforce apply at boot must fail, not load nothing.
+	 */
+	if (!cli->may_create) {
+		struct stat st;
+		if (stat(cli->db_path, &st) != 0 && errno == ENOENT)
+			return cli_fail(EXIT_SYSTEM,
+					"no registry at %s (create it with: port25 --db %s init)",
+					cli->db_path, cli->db_path);
+		if (stat(cli->db_path, &st) != 0)
+			return cli_fail(EXIT_SYSTEM, "%s: %s", cli->db_path, strerror(errno));
+		if (S_ISREG(st.st_mode) && st.st_size == 0)
+			return cli_fail(EXIT_SYSTEM,
+					"%s is an empty file, not a registry (create one with: port25 "
+					"--db %s init)",
+					cli->db_path, cli->db_path);
+	}
 	if (p25_registry_open(cli->db_path, &cli->reg, err, sizeof err) < 0)
 		return cli_fail(EXIT_SYSTEM, "%s", err);
 	return EXIT_OK;

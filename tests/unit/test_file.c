@@ -1,4 +1,7 @@
-/* The writer of generated files: atomic over regular files, in place over anything else. */
+/*
+ * The writer of generated files (atomic over regular files, in place over
+ * anything else) and the configuration lookup of the registry path.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "util/conf.h"
 #include "util/file.h"
 
 static char dir[64];
@@ -168,6 +172,42 @@ static void test_errors_name_the_path(void **state)
 	assert_no_temp();
 }
 
+static void test_registry_path(void **state)
+{
+	char out[256], err[512];
+	const char *conf = path_of("port25.conf");
+
+	setenv("PORT25_CONFIG", conf, 1);
+	assert_string_equal(p25_conf_path(), conf);
+	/* No file: the one default, whoever runs the command and wherever. */
+	assert_int_equal(p25_conf_registry_path(out, sizeof out, err, sizeof err), 0);
+	assert_string_equal(out, "/var/lib/port25/port25.db");
+	/* Keys of other commands, comments and lines watch would refuse are passed over. */
+	put(conf, "# registry = /commented/out.db\nnflog-group = 25\nnonsense line\n"
+		  "  registry   =  /srv/port25/reg.db   # moved\nenforce = yes\n");
+	assert_int_equal(p25_conf_registry_path(out, sizeof out, err, sizeof err), 0);
+	assert_string_equal(out, "/srv/port25/reg.db");
+	assert_int_equal(p25_conf_get(conf, "enforce", out, sizeof out, err, sizeof err), 1);
+	assert_string_equal(out, "yes");
+	assert_int_equal(p25_conf_get(conf, "syslog-file", out, sizeof out, err, sizeof err), 0);
+	/* The file names no registry: the default again. */
+	put(conf, "nflog-group = 25\n");
+	assert_int_equal(p25_conf_registry_path(out, sizeof out, err, sizeof err), 0);
+	assert_string_equal(out, "/var/lib/port25/port25.db");
+	/* An empty value, a value too long, an unreadable file: errors naming the file. */
+	put(conf, "registry =\n");
+	assert_int_equal(p25_conf_registry_path(out, sizeof out, err, sizeof err), -1);
+	assert_non_null(strstr(err, conf));
+	put(conf, "registry = /a/very/long/path/indeed\n");
+	assert_int_equal(p25_conf_get(conf, "registry", out, 8, err, sizeof err), -1);
+	assert_non_null(strstr(err, "too long"));
+	setenv("PORT25_CONFIG", dir, 1); /* a directory: fopen works, reading does not */
+	assert_int_equal(p25_conf_registry_path(out, sizeof out, err, sizeof err), -1);
+	assert_non_null(strstr(err, dir));
+	unsetenv("PORT25_CONFIG");
+	assert_string_equal(p25_conf_path(), "/etc/port25/port25.conf");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -176,6 +216,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fifo_in_place, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_discard_keeps_old, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors_name_the_path, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_registry_path, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
