@@ -33,13 +33,10 @@ p() { "$PORT25" "$@"; }
 p init >/dev/null
 p org add acme --name 'Acme "Corp" */ } ; # evil' --mode both --action reject >/dev/null
 p contact add acme --name 'Sec acme' --email sec@acme.example --role security >/dev/null
-p org set acme --enrollment active >/dev/null
 p org add beta --name 'Beta' --mode outbound --action drop >/dev/null
 p contact add beta --name 'Sec beta' --email sec@beta.example --role security >/dev/null
-p org set beta --enrollment active >/dev/null
 p org add gamma --name 'Gamma' --mode both --action drop >/dev/null
 p contact add gamma --name 'Sec gamma' --email sec@gamma.example --role security >/dev/null
-p org set gamma --enrollment pending >/dev/null
 p prefix add acme 192.0.2.0/24 >/dev/null
 p prefix add acme 2001:db8:1::/48 >/dev/null
 p prefix add beta 198.51.100.0/25 >/dev/null
@@ -51,6 +48,10 @@ p permit add acme 2001:db8:1::25 --kind mail --description 'mx six' >/dev/null
 p permit add beta 198.51.100.10 --kind app --description 'crm' --expires 2026-12-31 >/dev/null
 p permit add beta 198.51.100.11 --kind device --description 'old' --expires 2026-12-31 >/dev/null
 p permit add gamma 203.0.113.25 --kind mail --description 'pending org' >/dev/null
+# activated once their servers are registered (activation wants them first)
+p org set acme --enrollment active >/dev/null
+p org set beta --enrollment active >/dev/null
+p org set gamma --enrollment pending >/dev/null
 
 # --- every target compiles, reports its entry count, and is deterministic
 for t in nftables iptables cisco-ios junos pf; do
