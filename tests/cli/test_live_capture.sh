@@ -52,6 +52,7 @@ cleanup() {
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
 	ip netns del "$ORG" 2>/dev/null
 	ip netns del "$MX" 2>/dev/null
+	rm -rf "/etc/netns/$ORG" "/etc/netns/$MX"
 	if [ -n "${KEEP_LIVE:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
@@ -96,6 +97,10 @@ ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 # ---- topology: two namespaces, one veth pair created inside them ----
 for ns in "$ORG" "$MX"; do
 	ip netns add "$ns"
+	# swaks looks this host's name up at start: a hosts file naming it, or a
+	# DNS timeout from a namespace with no way out (see tests/e2e/lib.sh).
+	mkdir -p "/etc/netns/$ns"
+	printf '127.0.0.1 localhost\n::1 localhost\n127.0.1.1 %s\n' "$(hostname)" >"/etc/netns/$ns/hosts"
 	ip -n "$ns" link set lo up
 	# Usable addresses at once: no duplicate address detection.
 	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0

@@ -21,8 +21,15 @@ OUT_MX6=2001:db8:2::7
 
 # Addresses become usable at once: with duplicate address detection on, the
 # first connections fail while an IPv6 address is still tentative.
+#
+# swaks looks its own host name up at every start: on a machine whose /etc/hosts
+# does not name it, that is a DNS query from inside a namespace with no way out,
+# and 5 s of timeout.  `ip netns exec` mounts /etc/netns/NAME/hosts over
+# /etc/hosts, so each namespace of ours gets one that names this host.
 e2e_ns_add() {
 	ip netns add "$1"
+	mkdir -p "/etc/netns/$1"
+	printf '127.0.0.1 localhost\n::1 localhost\n127.0.1.1 %s\n' "$(hostname)" >"/etc/netns/$1/hosts"
 	ip netns exec "$1" ip link set lo up
 	ip netns exec "$1" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
 }
@@ -63,6 +70,7 @@ e2e_topology_down() {
 	local ns
 	for ns in "$NS_ORG" "$NS_GW" "$NS_OUT"; do
 		ip netns del "$ns" 2>/dev/null || true
+		rm -rf "/etc/netns/$ns"
 	done
 }
 
