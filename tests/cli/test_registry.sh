@@ -260,6 +260,21 @@ ok '192.0.2.41 .* expired' $P permit list --expired
 out=$($P permit list --expiring 14d 2>&1 >/dev/null)
 grep -q '192.0.2.40' <<<"$out" || fail "demo: no warning for the expiring variance: $out"
 
+# One set of rules for every way in: a whole-registry document is held to the
+# /24 width rule like a CSV row and permit add (issue 5).
+export PORT25_DB=$tmp/rules.db
+cat >"$tmp/wide.json" <<'JSON'
+{"version": 1, "organizations": [{"handle": "a1", "name": "A One", "prefixes": [{"prefix": "10.0.0.0/16"}],
+ "permits": [{"address": "10.0.0.0/20", "kind": "mail-server", "description": "whole floor"}]}]}
+JSON
+refused 'wide.json: organizations\[0\].permits\[0\]: permit 10.0.0.0/20 is wider than /24' $P import "$tmp/wide.json"
+[ ! -s "$PORT25_DB" ] || [ "$($P org list --json)" = "[]" ] || fail "a refused document import left organizations"
+ok 'imported .*wide.json: 1 organizations, 1 prefixes, 0 contacts, 1 permits' $P import "$tmp/wide.json" --force
+ok '10.0.0.0/20' $P permit list --org a1
+printf 'org,address,kind,description\na1,10.0.16.0/20,mail,next floor\n' >"$tmp/wide.csv"
+refused 'wide.csv: line 2: permit 10.0.16.0/20 is wider than /24' $P import "$tmp/wide.csv"
+refused 'permit 10.0.16.0/20 is wider than /24' $P permit add a1 10.0.16.0/20 --kind mail --description x
+
 # a registry file that is not one
 echo "not a database" >"$tmp/junk.db"
 PORT25_DB=$tmp/junk.db expect 3 'junk.db' $P org list

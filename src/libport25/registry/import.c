@@ -243,17 +243,9 @@ static int import_server(struct p25_registry *reg, const struct p25_actor *who,
 		return reg_fail(reg, P25_EINVAL,
 		                "%s: %s: the row is for organization '%s' but --org is '%s'",
 		                opt->name, where, org, opt->org);
-	if (!row->address || !*row->address)
-		return reg_fail(reg, P25_EINVAL, "%s: %s: the address is missing", opt->name,
-		                where);
-	if (p25_kind_parse(row->kind, &spec.kind) < 0)
-		return reg_fail(reg, P25_EINVAL,
-		                "%s: %s: kind '%s' is not one of mail-server, application-server, "
-		                "network-device (or mail, app, device)",
-		                opt->name, where, row->kind ? row->kind : "");
-	if (row->expires && *row->expires &&
-	    p25_expiry_parse(row->expires, who->now, &spec.expires, err, sizeof err) < 0)
-		return reg_fail(reg, P25_EINVAL, "%s: %s: expires: %s", opt->name, where, err);
+	if (rule_kind_text(row->kind, true, &spec.kind, err, sizeof err) < 0 ||
+	    rule_expiry_text(row->expires, who->now, &spec.expires, err, sizeof err) < 0)
+		return reg_fail(reg, P25_EINVAL, "%s: %s: %s", opt->name, where, err);
 	spec.org = org;
 	spec.address = row->address;
 	spec.description = row->description;
@@ -508,7 +500,8 @@ static int restore_org(struct p25_registry *reg, const struct p25_actor *who, js
 }
 
 static int restore_permits(struct p25_registry *reg, const struct p25_actor *who, json_t *o,
-                           const char *where, struct p25_import_result *result)
+                           const char *where, const struct p25_import_options *opt,
+                           struct p25_import_result *result)
 {
 	static const char *const keys[] = {"address",     "kind",    "description", "requested_by",
 	                                   "approved_by", "created", "expires",     NULL};
@@ -520,9 +513,12 @@ static int restore_permits(struct p25_registry *reg, const struct p25_actor *who
 		return reg_fail(reg, P25_EINVAL, "%s: \"permits\" must be an array", where);
 	json_array_foreach(list, i, item)
 	{
-		char at[600];
-		/* A restore brings back what was accepted once, wide permits included. */
-		struct p25_permit_spec spec = {.org = str_of(o, "handle"), .force = true};
+		char at[600], err[200];
+		/*
+		 * The rules of permit add hold here too (a wide permit needs --force);
+		 * only a past expiry is allowed: it is the history of a variance.
+		 */
+		struct p25_permit_spec spec = {.org = str_of(o, "handle"), .force = opt->force};
 		struct permit_origin origin = {.allow_past = true};
 		json_t *req = json_object_get(item, "request_id");
 
@@ -531,11 +527,8 @@ static int restore_permits(struct p25_registry *reg, const struct p25_actor *who
 			return reg_fail(reg, P25_EINVAL, "%s: expected an object", at);
 		if ((rc = check_strings(reg, item, keys, at)) < 0)
 			return rc;
-		if (p25_kind_parse(str_of(item, "kind"), &spec.kind) < 0)
-			return reg_fail(reg, P25_EINVAL,
-			                "%s: kind must be mail-server, application-server or "
-			                "network-device",
-			                at);
+		if (rule_kind_text(str_of(item, "kind"), true, &spec.kind, err, sizeof err) < 0)
+			return reg_fail(reg, P25_EINVAL, "%s: %s", at, err);
 		spec.address = str_of(item, "address");
 		spec.description = str_of(item, "description");
 		spec.requested_by = str_of(item, "requested_by");
@@ -598,7 +591,7 @@ static int import_document(struct p25_registry *reg, const struct p25_actor *who
 	json_array_foreach(orgs, i, o)
 	{
 		snprintf(where, sizeof where, "%s: organizations[%zu]", opt->name, i);
-		if ((rc = restore_permits(reg, who, o, where, result)) < 0)
+		if ((rc = restore_permits(reg, who, o, where, opt, result)) < 0)
 			return rc;
 	}
 	return 0;

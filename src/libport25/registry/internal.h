@@ -68,6 +68,27 @@ int contact_add_tx(struct p25_registry *reg, const struct p25_actor *who, const 
                    const char *name, const char *email, const char *phone,
                    enum p25_contact_role role, int64_t want_id, int64_t *id);
 
+/*
+ * The rules (rules.c).  Every way a permit enters the registry calls
+ * rule_permit(): the org exists, the address parses, the kind is known, a
+ * description is given, the width is at most /24 or /48 (unless force), it
+ * lies inside the org's space, its expiry is not past (unless restoring
+ * history) and no permit of the org holds the address already.
+ */
+struct permit_checked {
+	int64_t org_id;
+	struct p25_prefix prefix;
+	char text[P25_PREFIX_STRLEN]; /* as stored: hosts without /32 or /128 */
+};
+#define RULE_RESTORE 1u /* restoring an export: a past expiry is what happened */
+int rule_permit(struct p25_registry *reg, const struct p25_permit_spec *spec, p25_time now,
+                unsigned flags, struct permit_checked *chk);
+/* Text forms (files, --server): -1 with err saying what is wrong, without where. */
+int rule_kind_text(const char *s, bool required, enum p25_permit_kind *out, char *err,
+                   size_t errlen);
+/* "", NULL and "never": no expiry. */
+int rule_expiry_text(const char *s, p25_time now, p25_time *out, char *err, size_t errlen);
+
 /* Where a permit comes from, beyond what permit add is told. */
 struct permit_origin {
 	int64_t request_id; /* 0: none */
@@ -75,8 +96,6 @@ struct permit_origin {
 	p25_time created;   /* 0: now */
 	bool allow_past;    /* restoring an expired variance */
 };
-int permit_validate(struct p25_registry *reg, const struct p25_permit_spec *spec, int64_t org_id,
-                    struct p25_prefix *out);
 int permit_add_tx(struct p25_registry *reg, const struct p25_actor *who,
                   const struct p25_permit_spec *spec, const struct permit_origin *origin,
                   int64_t *id);

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "registry/internal.h"
-#include "util/buf.h"
 #include "util/text.h"
 
 #define ORG_COLS "o.handle, o.name, o.enrollment, o.mode, o.action, o.created, o.updated"
@@ -740,110 +739,22 @@ int p25_contact_list(struct p25_registry *reg, const char *org, json_t **out)
 
 /* ---- permitted senders ---- */
 
-static int outside_space(struct p25_registry *reg, const char *text, const char *org,
-                         int64_t org_id)
-{
-	sqlite3_stmt *st = reg_query(reg,
-	                             "SELECT text FROM prefix WHERE org_id = ? ORDER BY family, "
-	                             "net, len",
-	                             "i", org_id);
-	struct p25_buf list;
-	int rc;
-
-	if (!st)
-		return P25_EDB;
-	p25_buf_init(&list);
-	while ((rc = reg_step(reg, st)) == 1)
-		p25_buf_printf(&list, "%s%s", list.len ? ", " : "", col_text(st, 0));
-	if (rc == 0)
-		sqlite3_finalize(st);
-	if (rc == 0 && list.len)
-		rc = reg_fail(reg, P25_EINVAL,
-		              "%s is outside the address space of organization '%s' (%s)", text,
-		              org, list.data);
-	else if (rc == 0)
-		rc = reg_fail(reg, P25_EINVAL,
-		              "%s is outside the address space of organization '%s', which has no "
-		              "prefixes yet (add them: port25 prefix add %s PREFIX)",
-		              text, org, org);
-	p25_buf_free(&list);
-	return rc;
-}
-
-int permit_validate(struct p25_registry *reg, const struct p25_permit_spec *spec, int64_t org_id,
-                    struct p25_prefix *out)
-{
-	struct p25_diag diag;
-	char text[P25_PREFIX_STRLEN];
-	sqlite3_stmt *st;
-	unsigned max;
-	bool inside = false;
-	int rc = 0;
-
-	if (p25_prefix_parse(spec->address, 0, out, &diag) < 0)
-		return reg_fail(reg, P25_EINVAL, "permit for organization '%s': %s", spec->org,
-		                diag.error);
-	permit_text(out, text, sizeof text);
-	if (!spec->description || !*spec->description)
-		return reg_fail(reg, P25_EINVAL,
-		                "permit %s: a description is required (what the server is)", text);
-	max = out->family == P25_INET ? P25_PERMIT_MAX_V4 : P25_PERMIT_MAX_V6;
-	if (out->len < max && !spec->force)
-		return reg_fail(
-		    reg, P25_EINVAL,
-		    "permit %s is wider than /%u; a permit is for mail servers, not whole "
-		    "networks (use --force if it really is)",
-		    text, max);
-	st = reg_query(reg, "SELECT text FROM prefix WHERE org_id = ?", "i", org_id);
-	if (!st)
-		return P25_EDB;
-	while (!inside && (rc = reg_step(reg, st)) == 1) {
-		struct p25_prefix q;
-		inside = p25_prefix_parse(col_text(st, 0), 0, &q, &diag) == 0 &&
-		         p25_prefix_contains(&q, out);
-	}
-	if (!inside && rc < 0)
-		return rc;
-	sqlite3_finalize(st);
-	if (!inside)
-		return outside_space(reg, text, spec->org, org_id);
-	st = reg_query(reg, "SELECT id FROM permit WHERE org_id = ? AND text = ?", "is", org_id,
-	               text);
-	if (!st)
-		return P25_EDB;
-	if ((rc = reg_step(reg, st)) < 0)
-		return rc;
-	if (rc == 1)
-		rc = reg_fail(reg, P25_ECONFLICT,
-		              "%s is already permitted for organization '%s' (permit %lld)", text,
-		              spec->org, (long long)sqlite3_column_int64(st, 0));
-	sqlite3_finalize(st);
-	return rc;
-}
-
 int permit_add_tx(struct p25_registry *reg, const struct p25_actor *who,
                   const struct p25_permit_spec *spec, const struct permit_origin *origin,
                   int64_t *id)
 {
 	static const struct permit_origin plain = {0};
-	struct p25_prefix p;
-	char text[P25_PREFIX_STRLEN], object[24];
-	int64_t org_id = 0, new_id = 0, n = 0;
+	struct permit_checked chk;
+	char object[24];
+	int64_t new_id = 0, n = 0;
 	json_t *after;
 	int rc;
 
 	if (!origin)
 		origin = &plain;
-	if ((rc = org_id_of(reg, spec->org, &org_id)) < 0)
+	if ((rc = rule_permit(reg, spec, who->now, origin->allow_past ? RULE_RESTORE : 0, &chk)) <
+	    0)
 		return rc;
-	if ((rc = permit_validate(reg, spec, org_id, &p)) < 0)
-		return rc;
-	permit_text(&p, text, sizeof text);
-	if (spec->expires && spec->expires <= who->now && !origin->allow_past) {
-		char t[P25_TIME_STRLEN];
-		return reg_fail(reg, P25_EINVAL, "permit %s: the expiry %s is already past", text,
-		                p25_time_format(spec->expires, t, sizeof t));
-	}
 	if (origin->want_id > 0) {
 		rc = count(reg, "SELECT count(*) FROM permit WHERE id = ?", origin->want_id, &n);
 		if (rc < 0)
@@ -856,8 +767,9 @@ int permit_add_tx(struct p25_registry *reg, const struct p25_actor *who,
 	              "INSERT INTO permit (id, org_id, family, net, len, text, kind, description, "
 	              "requested_by, approved_by, created, expires, request_id) VALUES "
 	              "(nullif(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, nullif(?, 0))",
-	              "iiibisssssTti", origin->want_id, org_id, (int64_t)p.family, &p,
-	              (int64_t)p.len, text, p25_kind_name(spec->kind), spec->description,
+	              "iiibisssssTti", origin->want_id, chk.org_id, (int64_t)chk.prefix.family,
+	              &chk.prefix, (int64_t)chk.prefix.len, chk.text, p25_kind_name(spec->kind),
+	              spec->description,
 	              spec->requested_by && *spec->requested_by ? spec->requested_by : who->name,
 	              spec->approved_by && *spec->approved_by ? spec->approved_by : who->name,
 	              origin->created ? origin->created : who->now, spec->expires,

@@ -126,7 +126,7 @@ static int request_audit(struct p25_registry *reg, const struct p25_actor *who, 
 
 /* A server on a request is checked as permit add would check it, so apply rarely fails. */
 static int check_servers(struct p25_registry *reg, const struct p25_request_spec *spec,
-                         int64_t org_id)
+                         p25_time now)
 {
 	for (size_t i = 0; i < spec->nservers; i++) {
 		const struct p25_request_server *s = &spec->servers[i];
@@ -134,9 +134,10 @@ static int check_servers(struct p25_registry *reg, const struct p25_request_spec
 		                             .address = s->address,
 		                             .kind = s->kind,
 		                             .description = s->description};
-		struct p25_prefix p, q;
+		struct permit_checked chk;
+		struct p25_prefix q;
 		struct p25_diag diag;
-		int rc = permit_validate(reg, &ps, org_id, &p);
+		int rc = rule_permit(reg, &ps, now, 0, &chk);
 		if (rc < 0) {
 			char msg[sizeof reg->error];
 			snprintf(msg, sizeof msg, "%s", reg->error);
@@ -144,7 +145,7 @@ static int check_servers(struct p25_registry *reg, const struct p25_request_spec
 		}
 		for (size_t j = 0; j < i; j++)
 			if (p25_prefix_parse(spec->servers[j].address, 0, &q, &diag) == 0 &&
-			    p25_prefix_equal(&p, &q))
+			    p25_prefix_equal(&chk.prefix, &q))
 				return reg_fail(reg, P25_EINVAL,
 				                "server %zu of the request (%s) repeats server %zu",
 				                i + 1, s->address, j + 1);
@@ -239,7 +240,7 @@ static int submit_tx(struct p25_registry *reg, const struct p25_actor *who,
 		                "request for more servers",
 		                spec->org);
 	}
-	if (!removal && (rc = check_servers(reg, spec, org_id)) < 0) {
+	if (!removal && (rc = check_servers(reg, spec, who->now)) < 0) {
 		json_decref(org);
 		return rc;
 	}

@@ -1,0 +1,161 @@
+/*
+ * The rules a permit must pass, whichever way it enters the registry:
+ * permit add, import (CSV, a JSON server list, a whole registry document),
+ * request submit and request apply all call rule_permit() and nothing else,
+ * so a rule written here holds everywhere and refuses with the same words.
+ * The text forms of a kind and an expiry (files, --server) are read here
+ * too, for the same reason.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "registry/internal.h"
+#include "util/buf.h"
+
+int rule_kind_text(const char *s, bool required, enum p25_permit_kind *out, char *err,
+                   size_t errlen)
+{
+	if ((!s || !*s) && !required) {
+		*out = P25_KIND_MAIL_SERVER;
+		return 0;
+	}
+	if (p25_kind_parse(s, out) < 0) {
+		snprintf(err, errlen,
+		         "kind '%s' is not one of mail-server, application-server, network-device "
+		         "(or mail, app, device)",
+		         s ? s : "");
+		return -1;
+	}
+	return 0;
+}
+
+int rule_expiry_text(const char *s, p25_time now, p25_time *out, char *err, size_t errlen)
+{
+	char msg[200];
+
+	*out = 0;
+	if (!s || !*s || !strcmp(s, "never"))
+		return 0;
+	if (p25_expiry_parse(s, now, out, msg, sizeof msg) < 0) {
+		snprintf(err, errlen, "expires: %s", msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int outside_space(struct p25_registry *reg, const char *text, const char *org,
+                         int64_t org_id)
+{
+	sqlite3_stmt *st = reg_query(reg,
+	                             "SELECT text FROM prefix WHERE org_id = ? ORDER BY family, "
+	                             "net, len",
+	                             "i", org_id);
+	struct p25_buf list;
+	int rc;
+
+	if (!st)
+		return P25_EDB;
+	p25_buf_init(&list);
+	while ((rc = reg_step(reg, st)) == 1)
+		p25_buf_printf(&list, "%s%s", list.len ? ", " : "", col_text(st, 0));
+	if (rc == 0)
+		sqlite3_finalize(st);
+	if (rc == 0 && list.len)
+		rc = reg_fail(reg, P25_EINVAL,
+		              "%s is outside the address space of organization '%s' (%s)", text,
+		              org, list.data);
+	else if (rc == 0)
+		rc = reg_fail(reg, P25_EINVAL,
+		              "%s is outside the address space of organization '%s', which has no "
+		              "prefixes yet (add them: port25 prefix add %s PREFIX)",
+		              text, org, org);
+	p25_buf_free(&list);
+	return rc;
+}
+
+static int inside_space(struct p25_registry *reg, const struct p25_prefix *p, int64_t org_id,
+                        bool *inside)
+{
+	sqlite3_stmt *st = reg_query(reg, "SELECT text FROM prefix WHERE org_id = ?", "i", org_id);
+	struct p25_diag diag;
+	int rc = 0;
+
+	*inside = false;
+	if (!st)
+		return P25_EDB;
+	while (!*inside && (rc = reg_step(reg, st)) == 1) {
+		struct p25_prefix q;
+		*inside = p25_prefix_parse(col_text(st, 0), 0, &q, &diag) == 0 &&
+		          p25_prefix_contains(&q, p);
+	}
+	if (rc < 0)
+		return rc;
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/* One address, one permit per org. */
+static int same_address(struct p25_registry *reg, const struct p25_permit_spec *spec,
+                        struct permit_checked *chk, p25_time now)
+{
+	sqlite3_stmt *st = reg_query(reg, "SELECT id FROM permit WHERE org_id = ? AND text = ?",
+	                             "is", chk->org_id, chk->text);
+	int rc;
+
+	if (!st)
+		return P25_EDB;
+	if ((rc = reg_step(reg, st)) < 0)
+		return rc;
+	if (rc == 1)
+		rc = reg_fail(reg, P25_ECONFLICT,
+		              "%s is already permitted for organization '%s' (permit %" PRId64 ")",
+		              chk->text, spec->org, (int64_t)sqlite3_column_int64(st, 0));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int rule_permit(struct p25_registry *reg, const struct p25_permit_spec *spec, p25_time now,
+                unsigned flags, struct permit_checked *chk)
+{
+	struct p25_diag diag;
+	unsigned max;
+	bool inside;
+	int rc;
+
+	memset(chk, 0, sizeof *chk);
+	if ((rc = org_id_of(reg, spec->org, &chk->org_id)) < 0)
+		return rc;
+	if (!spec->address || !*spec->address)
+		return reg_fail(reg, P25_EINVAL, "permit for organization '%s': the address is missing",
+		                spec->org);
+	if (p25_prefix_parse(spec->address, 0, &chk->prefix, &diag) < 0)
+		return reg_fail(reg, P25_EINVAL, "permit for organization '%s': %s", spec->org,
+		                diag.error);
+	permit_text(&chk->prefix, chk->text, sizeof chk->text);
+	if ((unsigned)spec->kind > P25_KIND_NETWORK_DEVICE)
+		return reg_fail(reg, P25_EINVAL,
+		                "permit %s: kind %d is not one of mail-server, application-server, "
+		                "network-device",
+		                chk->text, (int)spec->kind);
+	if (!spec->description || !*spec->description)
+		return reg_fail(reg, P25_EINVAL,
+		                "permit %s: a description is required (what the server is)",
+		                chk->text);
+	max = chk->prefix.family == P25_INET ? P25_PERMIT_MAX_V4 : P25_PERMIT_MAX_V6;
+	if (chk->prefix.len < max && !spec->force)
+		return reg_fail(reg, P25_EINVAL,
+		                "permit %s is wider than /%u; a permit is for mail servers, not whole "
+		                "networks (use --force if it really is)",
+		                chk->text, max);
+	if ((rc = inside_space(reg, &chk->prefix, chk->org_id, &inside)) < 0)
+		return rc;
+	if (!inside)
+		return outside_space(reg, chk->text, spec->org, chk->org_id);
+	if (spec->expires && spec->expires <= now && !(flags & RULE_RESTORE)) {
+		char t[P25_TIME_STRLEN];
+		return reg_fail(reg, P25_EINVAL, "permit %s: the expiry %s is already past",
+		                chk->text, p25_time_format(spec->expires, t, sizeof t));
+	}
+	return same_address(reg, spec, chk, now);
+}
