@@ -275,6 +275,24 @@ printf 'org,address,kind,description\na1,10.0.16.0/20,mail,next floor\n' >"$tmp/
 refused 'wide.csv: line 2: permit 10.0.16.0/20 is wider than /24' $P import "$tmp/wide.csv"
 refused 'permit 10.0.16.0/20 is wider than /24' $P permit add a1 10.0.16.0/20 --kind mail --description x
 
+# An expired variance does not block issuing the address again (issue 6): the
+# new permit supersedes it, the audit log keeps it, --expired lists it no more.
+export PORT25_DB=$tmp/renew.db
+$P init >/dev/null
+$P org add lib --name Library >/dev/null
+$P prefix add lib 10.9.0.0/24 >/dev/null
+ok 'added permit 1 for 10.9.0.177' $P permit add lib 10.9.0.177 --kind app --description temp --expires 2026-11-30
+refused "10.9.0.177 is already permitted for organization 'lib' \(permit 1, until 2026-11-30T23:59:59Z; to keep it longer: port25 permit set 1 --expires WHEN\)" \
+	$P permit add lib 10.9.0.177 --kind app --description renewed
+PORT25_NOW=2026-12-05T10:00:00Z ok '10.9.0.177 .* expired' $P permit list --expired
+PORT25_NOW=2026-12-05T10:00:00Z ok 'added permit 2 for 10.9.0.177' $P permit add lib 10.9.0.177 --kind app --description renewed
+PORT25_NOW=2026-12-05T10:00:00Z ok '^\(none\)' $P permit list --expired
+PORT25_NOW=2026-12-05T10:00:00Z ok '2 +lib +10.9.0.177 +application-server +active +- +renewed' $P permit list
+ok 'permit.supersede +permit +1' $P audit --limit 2
+out=$($P audit --limit 2 --json)
+grep -q '"superseded_by": 2' <<<"$out" || fail "audit: the superseded permit does not name its successor: $out"
+grep -q '"expires": "2026-11-30T23:59:59Z"' <<<"$out" || fail "audit: the superseded permit is not kept whole: $out"
+
 # a registry file that is not one
 echo "not a database" >"$tmp/junk.db"
 PORT25_DB=$tmp/junk.db expect 3 'junk.db' $P org list

@@ -751,6 +751,95 @@ static void test_prefix_remove_guard(void **state)
 	assert_int_equal(p25_prefix_remove(reg, &who, "192.0.2.0/24"), P25_ENOTFOUND);
 }
 
+/*
+ * An expired variance does not block issuing the address again: the new
+ * permit supersedes it in one transaction, the audit log keeps the old one
+ * whole, and `permit list --expired` no longer shows what was renewed.  A
+ * valid permit still blocks a second one.  Permit add, import and request
+ * apply behave alike.
+ */
+static void test_expired_permit_superseded(void **state)
+{
+	struct p25_registry *reg = *state;
+	struct p25_actor then = who_at("2026-11-23T10:00:00Z"), later = who_at("2026-12-05T10:00:00Z");
+	struct p25_permit_spec spec = {.org = "k12",
+	                               .address = "10.9.0.177",
+	                               .kind = P25_KIND_APPLICATION_SERVER,
+	                               .description = "temporary"};
+	struct p25_permit_filter expired = {.now = later.now, .expired = true};
+	struct p25_import_options opt = {.name = "again.csv", .org = "k12"};
+	struct p25_import_result res;
+	int64_t old, other, renewed, id, req;
+	json_t *rows, *rec, *p;
+
+	add_org(reg, "k12");
+	add_prefix(reg, "k12", "10.9.0.0/24");
+	spec.expires = at("2026-11-30T23:59:59Z");
+	assert_int_equal(p25_permit_add(reg, &then, &spec, &old), 0);
+	spec.address = "10.9.0.178";
+	assert_int_equal(p25_permit_add(reg, &then, &spec, &other), 0);
+	spec.address = "10.9.0.179";
+	assert_int_equal(p25_permit_add(reg, &then, &spec, &id), 0);
+
+	/* Still valid: refused, and the message says how to keep it longer. */
+	spec.address = "10.9.0.177";
+	spec.expires = 0;
+	spec.description = "renewed";
+	assert_int_equal(p25_permit_add(reg, &then, &spec, &id), P25_ECONFLICT);
+	assert_true(contains(p25_registry_error(reg), "already permitted"));
+	assert_true(contains(p25_registry_error(reg), "until 2026-11-30T23:59:59Z"));
+	assert_true(contains(p25_registry_error(reg), "permit set"));
+
+	/* Expired: the new permit is created and the old one superseded. */
+	assert_int_equal(p25_permit_add(reg, &later, &spec, &renewed), 0);
+	assert_true(renewed > old);
+	assert_int_equal(p25_permit_show(reg, old, later.now, &p), P25_ENOTFOUND);
+	assert_int_equal(p25_permit_show(reg, renewed, later.now, &p), 0);
+	assert_string_equal(json_string_value(json_object_get(p, "status")), "active");
+	assert_string_equal(json_string_value(json_object_get(p, "description")), "renewed");
+	json_decref(p);
+	assert_int_equal(p25_audit_list(reg, 2, &rows), 0);
+	rec = json_array_get(rows, 0);
+	assert_string_equal(json_string_value(json_object_get(rec, "action")), "permit.add");
+	rec = json_array_get(rows, 1);
+	assert_string_equal(json_string_value(json_object_get(rec, "action")), "permit.supersede");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(rec, "before"), "id")),
+	                 old);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(rec, "before"), "expires")),
+	    "2026-11-30T23:59:59Z");
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(rec, "after"), "superseded_by")),
+	    renewed);
+	json_decref(rows);
+
+	/* An import row supersedes the same way; a repeated row still clashes with it. */
+	{
+		static const char csv[] = "address,kind,description\n10.9.0.178,app,again\n";
+		assert_int_equal(p25_import_buffer(reg, &later, csv, strlen(csv), &opt, &res), 0);
+	}
+	assert_int_equal(p25_permit_show(reg, other, later.now, &p), P25_ENOTFOUND);
+
+	/* And a request: submitted and applied while the old permit is expired. */
+	{
+		struct p25_request_server s = {"10.9.0.179", P25_KIND_MAIL_SERVER, "via request"};
+		struct p25_request_spec rs = {
+		    .org = "k12", .type = P25_REQ_ADD_PERMIT, .servers = &s, .nservers = 1};
+		assert_int_equal(p25_request_submit(reg, &later, &rs, &req), 0);
+		assert_int_equal(p25_request_approve(reg, &later, req), 0);
+		assert_int_equal(p25_request_apply(reg, &later, req), 0);
+	}
+	assert_int_equal(p25_permit_list(reg, &expired, &rows), 0);
+	assert_int_equal(json_array_size(rows), 0);
+	json_decref(rows);
+	expired.expired = false;
+	assert_int_equal(p25_permit_list(reg, &expired, &rows), 0);
+	assert_int_equal(json_array_size(rows), 3);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(rows, 2), "request_id")),
+	                 req);
+	json_decref(rows);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -768,6 +857,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_expiry_status, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_audit_before_after, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_prefix_remove_guard, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_expired_permit_superseded, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

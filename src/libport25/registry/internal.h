@@ -73,12 +73,14 @@ int contact_add_tx(struct p25_registry *reg, const struct p25_actor *who, const 
  * rule_permit(): the org exists, the address parses, the kind is known, a
  * description is given, the width is at most /24 or /48 (unless force), it
  * lies inside the org's space, its expiry is not past (unless restoring
- * history) and no permit of the org holds the address already.
+ * history) and no valid permit of the org holds the address already (an
+ * expired one is superseded: chk->supersedes).
  */
 struct permit_checked {
 	int64_t org_id;
 	struct p25_prefix prefix;
 	char text[P25_PREFIX_STRLEN]; /* as stored: hosts without /32 or /128 */
+	int64_t supersedes;           /* the org's expired permit of the address, or 0 */
 };
 #define RULE_RESTORE 1u /* restoring an export: a past expiry is what happened */
 int rule_permit(struct p25_registry *reg, const struct p25_permit_spec *spec, p25_time now,

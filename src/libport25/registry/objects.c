@@ -739,6 +739,44 @@ int p25_contact_list(struct p25_registry *reg, const char *org, json_t **out)
 
 /* ---- permitted senders ---- */
 
+/*
+ * An expired permit gives way to a new permit of its address, in the same
+ * transaction: it leaves the permit table (so `permit list --expired` shows
+ * the variances that lapsed and were not issued again) and the audit log
+ * keeps it whole, as "permit.supersede" with the id of the permit that
+ * replaces it.  That id is fixed here, never the old one reused.
+ */
+static int permit_supersede(struct p25_registry *reg, const struct p25_actor *who, int64_t old,
+                            int64_t *new_id)
+{
+	json_t *before = permit_json_by_id(reg, old, 0), *after;
+	char object[24];
+	int rc = 0;
+
+	if (!before)
+		return reg->error[0] ? P25_EDB
+		                     : reg_fail(reg, P25_EDB, "registry: permit %" PRId64 " vanished",
+		                                old);
+	if (!*new_id) {
+		sqlite3_stmt *st = reg_query(reg, "SELECT coalesce(max(id), 0) + 1 FROM permit", "");
+		if (!st || (rc = reg_step(reg, st)) < 0) {
+			json_decref(before);
+			return P25_EDB;
+		}
+		*new_id = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	after = json_deep_copy(before);
+	json_object_set_new(after, "superseded_by", json_integer(*new_id));
+	snprintf(object, sizeof object, "%" PRId64, old);
+	rc = reg_exec(reg, "DELETE FROM permit WHERE id = ?", "i", old);
+	if (rc == 0)
+		rc = reg_audit(reg, who, "permit.supersede", "permit", object, before, after);
+	json_decref(before);
+	json_decref(after);
+	return rc;
+}
+
 int permit_add_tx(struct p25_registry *reg, const struct p25_actor *who,
                   const struct p25_permit_spec *spec, const struct permit_origin *origin,
                   int64_t *id)
@@ -755,6 +793,9 @@ int permit_add_tx(struct p25_registry *reg, const struct p25_actor *who,
 	if ((rc = rule_permit(reg, spec, who->now, origin->allow_past ? RULE_RESTORE : 0, &chk)) <
 	    0)
 		return rc;
+	new_id = origin->want_id;
+	if (chk.supersedes && (rc = permit_supersede(reg, who, chk.supersedes, &new_id)) < 0)
+		return rc;
 	if (origin->want_id > 0) {
 		rc = count(reg, "SELECT count(*) FROM permit WHERE id = ?", origin->want_id, &n);
 		if (rc < 0)
@@ -767,7 +808,7 @@ int permit_add_tx(struct p25_registry *reg, const struct p25_actor *who,
 	              "INSERT INTO permit (id, org_id, family, net, len, text, kind, description, "
 	              "requested_by, approved_by, created, expires, request_id) VALUES "
 	              "(nullif(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, nullif(?, 0))",
-	              "iiibisssssTti", origin->want_id, chk.org_id, (int64_t)chk.prefix.family,
+	              "iiibisssssTti", new_id, chk.org_id, (int64_t)chk.prefix.family,
 	              &chk.prefix, (int64_t)chk.prefix.len, chk.text, p25_kind_name(spec->kind),
 	              spec->description,
 	              spec->requested_by && *spec->requested_by ? spec->requested_by : who->name,

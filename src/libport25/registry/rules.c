@@ -95,24 +95,46 @@ static int inside_space(struct p25_registry *reg, const struct p25_prefix *p, in
 	return 0;
 }
 
-/* One address, one permit per org. */
+/*
+ * One address, one permit per org.  An expired permit of the address does
+ * not block a new one: the new permit supersedes it (permit_add_tx).  A
+ * valid one does; its expiry is what to change instead.
+ */
 static int same_address(struct p25_registry *reg, const struct p25_permit_spec *spec,
                         struct permit_checked *chk, p25_time now)
 {
-	sqlite3_stmt *st = reg_query(reg, "SELECT id FROM permit WHERE org_id = ? AND text = ?",
+	sqlite3_stmt *st = reg_query(reg,
+	                             "SELECT id, expires FROM permit WHERE org_id = ? AND text = ?",
 	                             "is", chk->org_id, chk->text);
+	char until[P25_TIME_STRLEN + 80] = "";
+	p25_time expires;
+	int64_t id;
 	int rc;
 
 	if (!st)
 		return P25_EDB;
 	if ((rc = reg_step(reg, st)) < 0)
 		return rc;
-	if (rc == 1)
-		rc = reg_fail(reg, P25_ECONFLICT,
-		              "%s is already permitted for organization '%s' (permit %" PRId64 ")",
-		              chk->text, spec->org, (int64_t)sqlite3_column_int64(st, 0));
+	if (rc == 0) {
+		sqlite3_finalize(st);
+		return 0;
+	}
+	id = sqlite3_column_int64(st, 0);
+	expires = col_time(st, 1);
 	sqlite3_finalize(st);
-	return rc;
+	if (expires && expires <= now) {
+		chk->supersedes = id;
+		return 0;
+	}
+	if (expires) {
+		char t[P25_TIME_STRLEN];
+		snprintf(until, sizeof until,
+		         ", until %s; to keep it longer: port25 permit set %" PRId64 " --expires WHEN",
+		         p25_time_format(expires, t, sizeof t), id);
+	}
+	return reg_fail(reg, P25_ECONFLICT,
+	                "%s is already permitted for organization '%s' (permit %" PRId64 "%s)",
+	                chk->text, spec->org, id, until);
 }
 
 int rule_permit(struct p25_registry *reg, const struct p25_permit_spec *spec, p25_time now,
