@@ -33,8 +33,8 @@ usage() { expect 2 "$@"; }
 P=$PORT25
 
 # init and help
-ok 'schema version 3' $P init
-ok 'schema version 3' $P init
+ok 'schema version 4' $P init
+ok 'schema version 4' $P init
 for c in init org prefix contact permit request import export audit; do
 	ok 'usage: port25' $P $c --help
 done
@@ -152,8 +152,12 @@ ok 'Exchange edge' $P org show k12
 ok '"permits": \[' $P org show k12 --json
 
 # requests
+# --server is one CSV record: a description holding commas is quoted, and a
+# fourth field is an expiry, never the rest of the description.
+usage "--server '192.0.2.130,mail,Relay, north wing': expires: 'north wing': expected an expiry date" \
+	$P request submit county --type signup --server "192.0.2.130,mail,Relay, north wing"
 ok 'submitted request 1 \(signup for .county.\), due 2026-11-25T10:00:00Z' \
-	$P request submit county --type signup --server "192.0.2.130,mail,Relay, north wing" \
+	$P request submit county --type signup --server '192.0.2.130,mail,"Relay, north wing"' \
 	--server 192.0.2.131 --requested-by "County IT" --note "ticket 42"
 ok '"enrollment": "pending"' $P org show county --json
 printf 'address,kind,description\n192.0.2.140,app,"Permits system, new"\n' >"$tmp/servers.csv"
@@ -292,6 +296,37 @@ ok 'permit.supersede +permit +1' $P audit --limit 2
 out=$($P audit --limit 2 --json)
 grep -q '"superseded_by": 2' <<<"$out" || fail "audit: the superseded permit does not name its successor: $out"
 grep -q '"expires": "2026-11-30T23:59:59Z"' <<<"$out" || fail "audit: the superseded permit is not kept whole: $out"
+
+# A temporary variance requested stays temporary (issue 11): the expiry of each
+# server goes with the request into the permit; what a request does not
+# understand is refused, named with the file and line.
+export PORT25_DB=$tmp/variance.db
+$P init >/dev/null
+$P org add springfield-k12 --name Springfield >/dev/null
+$P prefix add springfield-k12 192.0.2.0/24 >/dev/null
+printf 'address,kind,description,expires\n192.0.2.77,app,Yearbook vendor,2026-12-31\n' >"$tmp/tmpvar.csv"
+ok 'submitted request 1' $P request submit springfield-k12 --type add-permit --file "$tmp/tmpvar.csv"
+ok '192.0.2.77 +application-server +2026-12-31T23:59:59Z +Yearbook vendor' $P request show 1
+ok '"expires": "2026-12-31T23:59:59Z"' $P request show 1 --json
+ok 'submitted request 2' $P request submit springfield-k12 --type add-permit --server 192.0.2.15,app,temp,2026-12-31
+$P request approve 1 >/dev/null
+$P request approve 2 >/dev/null
+ok 'applied' $P request apply 1
+ok 'applied' $P request apply 2
+ok '192.0.2.77 +application-server +active +2026-12-31T23:59:59Z +Yearbook vendor' $P permit list
+ok '192.0.2.15 +application-server +active +2026-12-31T23:59:59Z +temp$' $P permit list
+PORT25_NOW=2027-01-01T00:00:00Z ok '192.0.2.15 .* expired' $P permit list --expired
+printf 'address,kind,description,colour\n192.0.2.78,app,x,red\n' >"$tmp/colour.csv"
+refused "colour.csv: line 1: unknown column 'colour' in the header \(expected org, address, kind, description, expires\)" \
+	$P request submit springfield-k12 --type add-permit --file "$tmp/colour.csv"
+printf 'address,kind,description,expires\n192.0.2.78,app,x,\n192.0.2.79,app,y,someday\n' >"$tmp/someday.csv"
+refused "someday.csv: line 3: expires: 'someday'" \
+	$P request submit springfield-k12 --type add-permit --file "$tmp/someday.csv"
+usage "--server '192.0.2.16,app,temp,someday': expires: 'someday'" \
+	$P request submit springfield-k12 --type add-permit --server 192.0.2.16,app,temp,someday
+usage "one CSV record" $P request submit springfield-k12 --type add-permit --server 192.0.2.16,app,a,30d,extra
+refused 'already past' $P request submit springfield-k12 --type add-permit --server 192.0.2.16,app,old,2026-11-01
+[ "$($P request list --json | grep -c '"id"')" = 2 ] || fail "a refused request submit was recorded"
 
 # a registry file that is not one
 echo "not a database" >"$tmp/junk.db"

@@ -429,9 +429,13 @@ static int try_path(struct p25_registry *reg, enum path path, const struct bad_p
 		snprintf(text, sizeof text, "{\"version\": 1, \"organizations\": [%s]}", org);
 		return import_text(reg, "doc.json", text, NULL, &res);
 	case BY_SUBMIT: {
-		struct p25_request_server s = {b->address, P25_KIND_MAIL_SERVER, "relay"};
+		struct p25_request_server s = {b->address, P25_KIND_MAIL_SERVER, "relay", 0};
 		struct p25_request_spec spec = {
 		    .org = b->org, .type = P25_REQ_ADD_PERMIT, .servers = &s, .nservers = 1};
+		char err[200];
+		if (b->expires)
+			assert_int_equal(
+			    p25_expiry_parse(b->expires, who.now, &s.expires, err, sizeof err), 0);
 		return p25_request_submit(reg, &who, &spec, &id);
 	}
 	case BY_APPLY:
@@ -443,8 +447,8 @@ static int try_path(struct p25_registry *reg, enum path path, const struct bad_p
 		         "\"requested_by\": \"m\", \"submitted\": \"2026-11-22T00:00:00Z\", "
 		         "\"approved\": \"2026-11-22T01:00:00Z\", \"approved_by\": \"noc\", "
 		         "\"servers\": [{\"address\": \"%s\", \"kind\": \"mail-server\", "
-		         "\"description\": \"relay\"}]}]}",
-		         org, b->address);
+		         "\"description\": \"relay\", \"expires\": %s}]}]}",
+		         org, b->address, expires_json);
 		rc = import_text(reg, "doc.json", text, NULL, &res);
 		if (rc < 0)
 			fail_msg("restoring the request: %s", p25_registry_error(reg));
@@ -465,8 +469,8 @@ static void test_same_rules_every_path(void **state)
 	    {"a1", "10.0.0.300", NULL, P25_EINVAL, "'10.0.0.300' is not a valid IPv4 address",
 	     1u << BY_APPLY},
 	    /* A restored permit's past expiry is history (an expired variance): allowed. */
-	    {"a1", "10.0.0.9", "2026-01-31", P25_EINVAL, "the expiry 2026-01-31T23:59:59Z is already past",
-	     1u << BY_DOCUMENT | 1u << BY_SUBMIT | 1u << BY_APPLY},
+	    {"a1", "10.0.0.9", "2026-01-31T23:59:59Z", P25_EINVAL, "the expiry 2026-01-31T23:59:59Z is already past",
+	     1u << BY_DOCUMENT},
 	    /* Permits and requests of a document live inside its orgs. */
 	    {"nobody", "10.0.0.9", NULL, P25_ENOTFOUND, "no organization 'nobody'",
 	     1u << BY_DOCUMENT | 1u << BY_APPLY},

@@ -13,6 +13,8 @@
 
 #include "registry/registry.h"
 
+#define SCHEMA_VERSION 4
+
 static p25_time at(const char *iso)
 {
 	char err[200];
@@ -119,7 +121,7 @@ static void test_migrations_from_empty(void **state)
 	assert_true(fd >= 0);
 	close(fd);
 	assert_int_equal(p25_registry_open(path, &reg, err, sizeof err), 0);
-	assert_int_equal(p25_registry_schema_version(reg), 3);
+	assert_int_equal(p25_registry_schema_version(reg), SCHEMA_VERSION);
 	assert_int_equal(p25_registry_load_model(reg, &m), 0);
 	assert_int_equal(m.norgs, 0);
 	p25_model_free(&m);
@@ -128,7 +130,7 @@ static void test_migrations_from_empty(void **state)
 
 	/* Reopening migrates nothing and keeps the data. */
 	assert_int_equal(p25_registry_open(path, &reg, err, sizeof err), 0);
-	assert_int_equal(p25_registry_schema_version(reg), 3);
+	assert_int_equal(p25_registry_schema_version(reg), SCHEMA_VERSION);
 	assert_int_equal(p25_registry_load_model(reg, &m), 0);
 	assert_int_equal(m.norgs, 1);
 	assert_string_equal(m.orgs[0].handle, "k12");
@@ -216,13 +218,15 @@ static void test_migration_v2_alerts(void **state)
 	        "  '2026-11-20T11:00:00Z', '2026-11-20T12:00:00Z', '{\"reason\":\"fan-out\"}', NULL);"
 	        "INSERT INTO alert VALUES (7, 'infected', '2001:db8::66', 'in', NULL, 'dismissed',"
 	        "  '2026-11-20T13:00:00Z', '2026-11-20T14:00:00Z', '{}', NULL);"
+	        /* ... and without what later versions added. */
+	        "ALTER TABLE request_item DROP COLUMN expires;"
 	        "PRAGMA user_version = 2;",
 	        NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(db);
 
 	assert_int_equal(p25_registry_open(path, &reg, err, sizeof err), 0);
-	assert_int_equal(p25_registry_schema_version(reg), 3);
+	assert_int_equal(p25_registry_schema_version(reg), SCHEMA_VERSION);
 	p25_registry_close(reg);
 
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -470,8 +474,8 @@ static void test_request_lifecycle(void **state)
 	struct p25_actor submit = who_at("2026-11-01T15:30:00Z");
 	struct p25_actor later = who_at("2026-11-02T09:00:00Z");
 	struct p25_request_server servers[] = {
-	    {"192.0.2.10", P25_KIND_MAIL_SERVER, "Exchange"},
-	    {"192.0.2.11", P25_KIND_APPLICATION_SERVER, "SIS"},
+	    {"192.0.2.10", P25_KIND_MAIL_SERVER, "Exchange", 0},
+	    {"192.0.2.11", P25_KIND_APPLICATION_SERVER, "SIS", 0},
 	};
 	struct p25_request_spec spec = {
 	    .org = "k12", .type = P25_REQ_SIGNUP, .servers = servers, .nservers = 2};
@@ -577,7 +581,7 @@ static void test_request_remove_and_reject(void **state)
 
 	/* A server outside the org's space is refused at submission too. */
 	{
-		struct p25_request_server s = {"198.51.100.1", P25_KIND_MAIL_SERVER, "x"};
+		struct p25_request_server s = {"198.51.100.1", P25_KIND_MAIL_SERVER, "x", 0};
 		struct p25_request_spec add = {
 		    .org = "k12", .type = P25_REQ_ADD_PERMIT, .servers = &s, .nservers = 1};
 		assert_int_equal(p25_request_submit(reg, &who, &add, &req), P25_EINVAL);
@@ -596,8 +600,8 @@ static void test_apply_rolls_back(void **state)
 	struct p25_registry *reg = *state;
 	struct p25_actor who = who_at("2026-11-23T10:00:00Z");
 	struct p25_request_server servers[] = {
-	    {"192.0.2.10", P25_KIND_MAIL_SERVER, "one"},
-	    {"192.0.2.11", P25_KIND_MAIL_SERVER, "two"},
+	    {"192.0.2.10", P25_KIND_MAIL_SERVER, "one", 0},
+	    {"192.0.2.11", P25_KIND_MAIL_SERVER, "two", 0},
 	};
 	struct p25_request_spec spec = {
 	    .org = "k12", .type = P25_REQ_ADD_PERMIT, .servers = servers, .nservers = 2};
@@ -822,7 +826,7 @@ static void test_expired_permit_superseded(void **state)
 
 	/* And a request: submitted and applied while the old permit is expired. */
 	{
-		struct p25_request_server s = {"10.9.0.179", P25_KIND_MAIL_SERVER, "via request"};
+		struct p25_request_server s = {"10.9.0.179", P25_KIND_MAIL_SERVER, "via request", 0};
 		struct p25_request_spec rs = {
 		    .org = "k12", .type = P25_REQ_ADD_PERMIT, .servers = &s, .nservers = 1};
 		assert_int_equal(p25_request_submit(reg, &later, &rs, &req), 0);
@@ -838,6 +842,145 @@ static void test_expired_permit_superseded(void **state)
 	assert_int_equal(json_integer_value(json_object_get(json_array_get(rows, 2), "request_id")),
 	                 req);
 	json_decref(rows);
+}
+
+/*
+ * A temporary variance requested stays temporary: each server carries its
+ * expiry from the form (--server's fourth field, a CSV expires column) into
+ * the request, request show, and the permit apply creates.  What the request
+ * path does not understand is refused, named with the file and line.
+ */
+static void test_request_carries_expiry(void **state)
+{
+	struct p25_registry *reg = *state;
+	struct p25_actor who = who_at("2026-11-23T10:00:00Z");
+	p25_time now = who.now;
+	struct p25_server_list l = {0};
+	struct p25_request_spec spec = {.org = "k12", .type = P25_REQ_ADD_PERMIT};
+	struct p25_permit_filter f = {.now = now};
+	char err[512];
+	json_t *r, *rows, *item;
+	int64_t req;
+
+	add_org(reg, "k12");
+	add_prefix(reg, "k12", "192.0.2.0/24");
+
+	/* --server: one CSV record; the fourth field is the expiry. */
+	assert_int_equal(p25_server_list_add_arg(&l, "192.0.2.15,app,temp,2026-12-31", now, err,
+	                                         sizeof err),
+	                 0);
+	assert_int_equal(
+	    p25_server_list_add_arg(&l, "192.0.2.16,mail,\"Relay, north wing\"", now, err, sizeof err),
+	    0);
+	assert_int_equal(p25_server_list_add_arg(&l, "192.0.2.17", now, err, sizeof err), 0);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.servers[0].description, "temp");
+	assert_int_equal(l.servers[0].expires, at("2026-12-31T23:59:59Z"));
+	assert_string_equal(l.servers[1].description, "Relay, north wing");
+	assert_int_equal(l.servers[1].expires, 0);
+	assert_int_equal(l.servers[2].kind, P25_KIND_MAIL_SERVER);
+	assert_string_equal(l.servers[2].description, "mail-server");
+	assert_int_equal(p25_server_list_add_arg(&l, "192.0.2.18,app,Relay, north wing", now, err,
+	                                         sizeof err),
+	                 P25_EINVAL);
+	assert_true(contains(err, "--server '192.0.2.18,app,Relay, north wing': expires: "
+	                          "'north wing'"));
+	assert_int_equal(
+	    p25_server_list_add_arg(&l, "192.0.2.18,app,temp,someday", now, err, sizeof err),
+	    P25_EINVAL);
+	assert_true(contains(err, "'someday'"));
+	assert_int_equal(
+	    p25_server_list_add_arg(&l, "192.0.2.18,app,a,2026-12-31,x", now, err, sizeof err),
+	    P25_EINVAL);
+	assert_true(contains(err, "one CSV record"));
+	assert_int_equal(p25_server_list_add_arg(&l, "192.0.2.18,printer", now, err, sizeof err),
+	                 P25_EINVAL);
+	assert_true(contains(err, "kind 'printer'"));
+	assert_int_equal(l.n, 3);
+
+	/* A CSV file: import's header mapping, the columns a request understands. */
+	{
+		static const char ok_csv[] = "address,kind,description,expires\n"
+		                             "192.0.2.20,app,\"Yearbook, vendor\",2026-12-31\n"
+		                             "192.0.2.21,,,\n";
+		static const char unknown[] = "address,kind,colour\n192.0.2.22,app,red\n";
+		static const char approver[] = "address,approved_by\n192.0.2.22,boss\n";
+		static const char bad_kind[] = "address,kind\n192.0.2.22,app\n192.0.2.23,printer\n";
+		static const char other_org[] = "org,address\ncounty,192.0.2.22\n";
+		static const char bad_expiry[] = "address,expires\n192.0.2.22,soon\n";
+		assert_int_equal(p25_server_list_add_csv(&l, ok_csv, strlen(ok_csv), "tmpvar.csv",
+		                                         "k12", now, err, sizeof err),
+		                 0);
+		assert_int_equal(l.n, 5);
+		assert_string_equal(l.servers[3].description, "Yearbook, vendor");
+		assert_int_equal(l.servers[3].expires, at("2026-12-31T23:59:59Z"));
+		assert_int_equal(l.servers[4].expires, 0);
+		assert_int_equal(p25_server_list_add_csv(&l, unknown, strlen(unknown), "u.csv", "k12",
+		                                         now, err, sizeof err),
+		                 P25_EINVAL);
+		assert_true(contains(err, "u.csv: line 1: unknown column 'colour'"));
+		assert_int_equal(p25_server_list_add_csv(&l, approver, strlen(approver), "a.csv",
+		                                         "k12", now, err, sizeof err),
+		                 P25_EINVAL);
+		assert_true(contains(err, "a.csv: line 1: unknown column 'approved_by'"));
+		assert_int_equal(p25_server_list_add_csv(&l, bad_kind, strlen(bad_kind), "k.csv",
+		                                         "k12", now, err, sizeof err),
+		                 P25_EINVAL);
+		assert_true(contains(err, "k.csv: line 3: kind 'printer'"));
+		assert_int_equal(p25_server_list_add_csv(&l, other_org, strlen(other_org), "o.csv",
+		                                         "k12", now, err, sizeof err),
+		                 P25_EINVAL);
+		assert_true(contains(err, "o.csv: line 2: the row is for organization 'county'"));
+		assert_int_equal(p25_server_list_add_csv(&l, bad_expiry, strlen(bad_expiry), "e.csv",
+		                                         "k12", now, err, sizeof err),
+		                 P25_EINVAL);
+		assert_true(contains(err, "e.csv: line 2: expires: 'soon'"));
+	}
+
+	/* Submitted, shown, applied: the permits expire as asked. */
+	spec.servers = l.servers;
+	spec.nservers = l.n;
+	assert_int_equal(p25_request_submit(reg, &who, &spec, &req), 0);
+	r = request_at(reg, req, "2026-11-23T10:00:00Z");
+	item = json_array_get(json_object_get(r, "servers"), 0);
+	assert_string_equal(json_string_value(json_object_get(item, "expires")),
+	                    "2026-12-31T23:59:59Z");
+	assert_true(json_is_null(json_object_get(json_array_get(json_object_get(r, "servers"), 1),
+	                                         "expires")));
+	json_decref(r);
+	assert_int_equal(p25_request_approve(reg, &who, req), 0);
+	assert_int_equal(p25_request_apply(reg, &who, req), 0);
+	assert_int_equal(p25_permit_list(reg, &f, &rows), 0);
+	assert_int_equal(json_array_size(rows), 5);
+	for (size_t i = 0; i < json_array_size(rows); i++) {
+		json_t *p = json_array_get(rows, i);
+		const char *a = json_string_value(json_object_get(p, "address"));
+		bool temporary = !strcmp(a, "192.0.2.15") || !strcmp(a, "192.0.2.20");
+		if (temporary)
+			assert_string_equal(json_string_value(json_object_get(p, "expires")),
+			                    "2026-12-31T23:59:59Z");
+		else
+			assert_true(json_is_null(json_object_get(p, "expires")));
+	}
+	json_decref(rows);
+	p25_server_list_free(&l);
+
+	/* The expiry must still be ahead when the request is applied. */
+	{
+		struct p25_request_server s = {"192.0.2.30", P25_KIND_MAIL_SERVER, "short", 0};
+		struct p25_actor late = who_at("2026-11-26T10:00:00Z");
+		s.expires = at("2026-11-25T00:00:00Z");
+		spec.servers = &s;
+		spec.nservers = 1;
+		assert_int_equal(p25_request_submit(reg, &who, &spec, &req), 0);
+		assert_int_equal(p25_request_approve(reg, &who, req), 0);
+		assert_int_equal(p25_request_apply(reg, &late, req), P25_EINVAL);
+		assert_true(contains(p25_registry_error(reg), "already past"));
+		s.expires = at("2026-11-20T00:00:00Z");
+		assert_int_equal(p25_request_submit(reg, &who, &spec, &req), P25_EINVAL);
+		assert_true(contains(p25_registry_error(reg), "server 1 of the request"));
+		assert_true(contains(p25_registry_error(reg), "already past"));
+	}
 }
 
 int main(void)
@@ -858,6 +1001,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_audit_before_after, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_prefix_remove_guard, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_expired_permit_superseded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_request_carries_expiry, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

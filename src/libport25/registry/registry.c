@@ -160,6 +160,11 @@ static const char *const migrations[] = {
     "  WHERE status <> 'resolved';"
     /* What each flush resolves: the open and drafted alerts, without a scan. */
     "CREATE INDEX alert_status ON alert(status);",
+    /*
+     * 4: a server on a request carries its expiry, so a temporary variance
+     * requested is applied as a temporary permit.  NULL: permanent.
+     */
+    "ALTER TABLE request_item ADD COLUMN expires TEXT;",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

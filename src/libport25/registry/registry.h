@@ -151,7 +151,37 @@ struct p25_request_server {
 	const char *address;
 	enum p25_permit_kind kind;
 	const char *description;
+	p25_time expires; /* 0: never; a temporary variance becomes a permit with this expiry */
 };
+
+/*
+ * The servers of a request as a member gives them, from --server values and
+ * CSV files; the list owns its strings.  Both read the columns of an import
+ * file (org, address, kind, description, expires; not requested_by and
+ * approved_by, which a request has once) with the same rules: the kind
+ * defaults to mail-server and the description to the kind; an unknown
+ * column, a bad kind or a bad expiry is refused, naming the file and line
+ * (or the --server value).  0, P25_EINVAL (err says why) or P25_EDB.
+ */
+struct p25_server_list {
+	struct p25_request_server *servers;
+	size_t n;
+	char **strings;
+	size_t nstrings;
+};
+void p25_server_list_free(struct p25_server_list *l);
+/*
+ * One --server value, read as one CSV record: ADDRESS[,KIND[,DESCRIPTION[,EXPIRES]]].
+ * A description holding commas is quoted: 192.0.2.9,app,"Relay, north wing",2026-12-31.
+ */
+int p25_server_list_add_arg(struct p25_server_list *l, const char *arg, p25_time now, char *err,
+                            size_t errlen);
+/* CSV with a header row; a row naming another org than org is refused. */
+int p25_server_list_add_csv(struct p25_server_list *l, const char *data, size_t len,
+                            const char *name, const char *org, p25_time now, char *err,
+                            size_t errlen);
+int p25_server_list_add_file(struct p25_server_list *l, const char *path, const char *org,
+                             p25_time now, char *err, size_t errlen);
 
 struct p25_request_spec {
 	const char *org;

@@ -29,7 +29,7 @@ static bool is_open(const char *status)
 static int add_items(struct p25_registry *reg, int64_t id, const char *type, json_t *req)
 {
 	sqlite3_stmt *st = reg_query(reg,
-	                             "SELECT address, kind, description, permit_id FROM "
+	                             "SELECT address, kind, description, permit_id, expires FROM "
 	                             "request_item WHERE request_id = ? ORDER BY seq",
 	                             "i", id);
 	bool removal = !strcmp(type, "remove-permit");
@@ -48,8 +48,9 @@ static int add_items(struct p25_registry *reg, int64_t id, const char *type, jso
 			                                "address", col_text(st, 0)));
 		else
 			json_array_append_new(
-			    items, json_pack("{s:s, s:s, s:s}", "address", col_text(st, 0), "kind",
-			                     col_text(st, 1), "description", col_text(st, 2)));
+			    items, json_pack("{s:s, s:s, s:s, s:o}", "address", col_text(st, 0),
+			                     "kind", col_text(st, 1), "description", col_text(st, 2),
+			                     "expires", json_time_or_null(col_time(st, 4))));
 	}
 	if (rc < 0) {
 		json_decref(items);
@@ -133,7 +134,8 @@ static int check_servers(struct p25_registry *reg, const struct p25_request_spec
 		struct p25_permit_spec ps = {.org = spec->org,
 		                             .address = s->address,
 		                             .kind = s->kind,
-		                             .description = s->description};
+		                             .description = s->description,
+		                             .expires = s->expires};
 		struct permit_checked chk;
 		struct p25_prefix q;
 		struct p25_diag diag;
@@ -154,12 +156,13 @@ static int check_servers(struct p25_registry *reg, const struct p25_request_spec
 }
 
 static int insert_item(struct p25_registry *reg, int64_t id, int64_t seq, const char *address,
-                       const char *kind, const char *description, int64_t permit_id)
+                       const char *kind, const char *description, int64_t permit_id,
+                       p25_time expires)
 {
 	return reg_exec(reg,
 	                "INSERT INTO request_item (request_id, seq, address, kind, description, "
-	                "permit_id) VALUES (?, ?, ?, ?, ?, nullif(?, 0))",
-	                "iisssi", id, seq, address, kind, description, permit_id);
+	                "permit_id, expires) VALUES (?, ?, ?, ?, ?, nullif(?, 0), ?)",
+	                "iisssit", id, seq, address, kind, description, permit_id, expires);
 }
 
 /* Find the permit a removal names, by id or address; it must belong to org. */
@@ -258,7 +261,7 @@ static int submit_tx(struct p25_registry *reg, const struct p25_actor *who,
 		p25_prefix_parse(spec->servers[i].address, 0, &p, &diag);
 		rc = insert_item(reg, id, ++seq, permit_text(&p, text, sizeof text),
 		                 p25_kind_name(spec->servers[i].kind), spec->servers[i].description,
-		                 0);
+		                 0, spec->servers[i].expires);
 	}
 	for (size_t i = 0; rc == 0 && i < spec->npermit_ids + spec->naddresses; i++) {
 		char text[P25_PREFIX_STRLEN];
@@ -268,7 +271,7 @@ static int submit_tx(struct p25_registry *reg, const struct p25_actor *who,
 		                 by_id ? NULL : spec->addresses[i - spec->npermit_ids], &pid, text,
 		                 sizeof text);
 		if (rc == 0)
-			rc = insert_item(reg, id, ++seq, text, NULL, NULL, pid);
+			rc = insert_item(reg, id, ++seq, text, NULL, NULL, pid, 0);
 	}
 	/* A sign-up in the works is what "pending" enrollment means. */
 	if (rc == 0 && spec->type == P25_REQ_SIGNUP &&
@@ -444,8 +447,15 @@ static int apply_tx(struct p25_registry *reg, const struct p25_actor *who, int64
 			        json_string_value(json_object_get(before, "approved_by")),
 			};
 			struct permit_origin origin = {.request_id = id};
+			char err[200];
+			const char *expires = json_string_value(json_object_get(item, "expires"));
 			p25_kind_parse(json_string_value(json_object_get(item, "kind")), &ps.kind);
-			rc = permit_add_tx(reg, who, &ps, &origin, NULL);
+			/* A temporary variance stays temporary: the permit expires as asked. */
+			if (expires && p25_time_parse(expires, &ps.expires, err, sizeof err) < 0)
+				rc = reg_fail(reg, P25_EDB, "registry: request %" PRId64
+				              " holds a bad expiry: %s", id, err);
+			else
+				rc = permit_add_tx(reg, who, &ps, &origin, NULL);
 		}
 		if (rc < 0)
 			break;
@@ -702,16 +712,22 @@ int request_restore_tx(struct p25_registry *reg, const struct p25_actor *who, js
 		permit_text(&p, text, sizeof text);
 		if (type == P25_REQ_REMOVE_PERMIT) {
 			rc = insert_item(reg, id, (int64_t)i + 1, text, NULL, NULL,
-			                 json_integer_value(json_object_get(item, "permit_id")));
+			                 json_integer_value(json_object_get(item, "permit_id")), 0);
 		} else {
+			char at[600];
+			p25_time expires;
 			if (p25_kind_parse(get_str(item, "kind"), &kind) < 0)
 				return reg_fail(reg, P25_EINVAL,
 				                "%s item %zu: \"kind\" must be mail-server, "
 				                "application-server or network-device",
 				                where, i + 1);
+			snprintf(at, sizeof at, "%s item %zu", where, i + 1);
+			if ((rc = get_time(reg, item, "expires", false, at, &expires)) < 0)
+				return rc;
 			rc = insert_item(
 			    reg, id, (int64_t)i + 1, text, p25_kind_name(kind),
-			    get_str(item, "description") ? get_str(item, "description") : "", 0);
+			    get_str(item, "description") ? get_str(item, "description") : "", 0,
+			    expires);
 		}
 		if (rc < 0)
 			return rc;
