@@ -160,7 +160,7 @@ static const char org_usage[] =
     "  org list\n"
     "  org show HANDLE\n"
     "  org set HANDLE [--name NAME] [--mode M] [--action A] [--enrollment "
-    "none|pending|active|suspended]\n"
+    "none|pending|active|suspended] [--no-servers]\n"
     "  org remove HANDLE [--force]\n";
 
 static const char org_add_usage[] =
@@ -338,15 +338,19 @@ static int org_show(struct cli *cli, int argc, char **argv)
 
 static const char org_set_usage[] =
     "usage: port25 org set HANDLE [--name NAME] [--mode outbound|both] [--action reject|drop]\n"
-    "                      [--enrollment none|pending|active|suspended]\n"
-    "Change an organization.  Enrollment active needs a security contact.\n";
+    "                      [--enrollment none|pending|active|suspended] [--no-servers]\n"
+    "Change an organization.  Enrollment active needs a security contact and a valid\n"
+    "permit: without one every host of the organization is blocked, its mail servers\n"
+    "too.  --no-servers confirms that none of its hosts sends mail.  Activation warns\n"
+    "about mail servers the latest `port25 analyze` of its traffic found unpermitted.\n";
 
 static int org_set(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"name", required_argument, NULL, 'n'},   {"mode", required_argument, NULL, 'm'},
 	    {"action", required_argument, NULL, 'a'}, {"enrollment", required_argument, NULL, 'e'},
-	    {"json", no_argument, NULL, 'j'},         {0}};
+	    {"no-servers", no_argument, NULL, 'N'},   {"json", no_argument, NULL, 'j'},
+	    {0}};
 	struct p25_org_change change = {0};
 	struct p25_actor who = actor_of(cli);
 	int c, rc;
@@ -375,6 +379,9 @@ static int org_set(struct cli *cli, int argc, char **argv)
 				    optarg);
 			change.set_enrollment = true;
 			break;
+		case 'N':
+			change.no_servers = true;
+			break;
 		case 'j':
 			cli->json = true;
 			break;
@@ -390,6 +397,8 @@ static int org_set(struct cli *cli, int argc, char **argv)
 		return rc;
 	if ((rc = p25_org_set(cli->reg, &who, argv[optind], &change)) < 0)
 		return cli_registry_fail(cli, rc);
+	if (*p25_registry_warning(cli->reg))
+		cli_warn("%s", p25_registry_warning(cli->reg));
 	done(cli, NULL, "updated organization '%s'", argv[optind]);
 	return cli_enforce_changed(cli);
 }
@@ -951,7 +960,7 @@ static const char request_usage[] =
     "  request show ID\n"
     "  request approve ID\n"
     "  request reject ID --reason T\n"
-    "  request apply ID\n"
+    "  request apply ID [--no-servers]\n"
     "  request verify ID\n"
     "A request is due 48 hours after it is submitted.\n";
 
@@ -1206,9 +1215,10 @@ static int request_step(struct cli *cli, int argc, char **argv, const char *usag
 static const char request_approve_usage[] = "usage: port25 request approve ID\n"
                                             "Approve a submitted request.\n";
 static const char request_apply_usage[] =
-    "usage: port25 request apply ID\n"
+    "usage: port25 request apply ID [--no-servers]\n"
     "Apply an approved request: create (or remove) its permits, and for a sign-up make\n"
-    "the organization active (it needs a security contact), all at once or not at all.\n";
+    "the organization active (it needs a security contact and a valid permit, or\n"
+    "--no-servers to confirm none of its hosts sends mail), all at once or not at all.\n";
 static const char request_verify_usage[] =
     "usage: port25 request verify ID\n"
     "Record by hand that the member confirmed their mail still flows after the change.\n"
@@ -1223,7 +1233,39 @@ static int request_approve(struct cli *cli, int argc, char **argv)
 
 static int request_apply(struct cli *cli, int argc, char **argv)
 {
-	return request_step(cli, argc, argv, request_apply_usage, p25_request_apply, "applied");
+	static const struct option opts[] = {
+	    {"no-servers", no_argument, NULL, 'N'}, {"json", no_argument, NULL, 'j'}, {0}};
+	struct p25_actor who = actor_of(cli);
+	bool no_servers = false;
+	int64_t id = 0;
+	int c, rc;
+
+	while ((c = next_option(argc, argv, opts, request_apply_usage)) != -1) {
+		if (c == 'N')
+			no_servers = true;
+		else if (c == 'j')
+			cli->json = true;
+		else
+			return EXIT_USAGE;
+	}
+	if ((rc = check_positionals(argc, argv, 1, request_apply_usage)) != EXIT_OK ||
+	    (rc = parse_id(argv[optind], "request", &id)) != EXIT_OK ||
+	    (rc = open_or_fail(cli)) != EXIT_OK)
+		return rc;
+	if ((rc = p25_request_apply_confirmed(cli->reg, &who, id, no_servers)) < 0)
+		return cli_registry_fail(cli, rc);
+	if (*p25_registry_warning(cli->reg))
+		cli_warn("%s", p25_registry_warning(cli->reg));
+	if (cli->json) {
+		json_t *o;
+		if (p25_request_show(cli->reg, id, cli->now, &o) == 0) {
+			cli_print_json(o);
+			json_decref(o);
+		}
+	} else {
+		printf("request %s applied\n", argv[optind]);
+	}
+	return cli_enforce_changed(cli);
 }
 
 static int request_verify(struct cli *cli, int argc, char **argv)
@@ -1288,12 +1330,15 @@ int cmd_request(struct cli *cli, int argc, char **argv)
 /* ---- import, export, audit ---- */
 
 static const char import_usage[] =
-    "usage: port25 import FILE [--org HANDLE] [--format csv|json] [--force] [--dry-run]\n"
+    "usage: port25 import FILE [--org HANDLE] [--format csv|json] [--force] [--no-servers]\n"
+    "                    [--dry-run]\n"
     "Import a server list, all or nothing: one bad row rejects the whole file.\n"
     "CSV: a header row with columns org,address,kind,description,requested_by,\n"
     "approved_by,expires (org may be left out with --org; RFC 4180 quoting).\n"
     "JSON: {\"org\": H, \"servers\": [{\"address\", \"kind\", \"description\", ...}]}, or a\n"
-    "whole registry document as `port25 export` writes it, which restores everything.\n"
+    "whole registry document as `port25 export` writes it, which restores everything;\n"
+    "its active organizations are held to the rules of org set (--no-servers for those\n"
+    "without a valid permit).\n"
     "The format follows the extension or the content unless --format says.\n";
 
 int cmd_import(struct cli *cli, int argc, char **argv)
@@ -1301,7 +1346,8 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 	    {"org", required_argument, NULL, 'o'}, {"format", required_argument, NULL, 'F'},
 	    {"force", no_argument, NULL, 'f'},     {"dry-run", no_argument, NULL, 'n'},
-	    {"json", no_argument, NULL, 'j'},      {0}};
+	    {"no-servers", no_argument, NULL, 'N'}, {"json", no_argument, NULL, 'j'},
+	    {0}};
 	struct p25_import_options opt = {0};
 	struct p25_import_result res;
 	struct p25_actor who = actor_of(cli);
@@ -1329,6 +1375,9 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 			break;
 		case 'n':
 			opt.dry_run = true;
+			break;
+		case 'N':
+			opt.no_servers = true;
 			break;
 		case 'j':
 			cli->json = true;

@@ -32,10 +32,8 @@ p() { "$PORT25" "$@"; }
 p init >/dev/null
 p org add acme --name 'Acme "Corp" */ } ; # evil' --mode both --action reject >/dev/null
 p contact add acme --name 'Sec acme' --email sec@acme.example --role security >/dev/null
-p org set acme --enrollment active >/dev/null
 p org add beta --name 'Beta' --mode outbound --action drop >/dev/null
 p contact add beta --name 'Sec beta' --email sec@beta.example --role security >/dev/null
-p org set beta --enrollment active >/dev/null
 p org add gamma --name 'Gamma' --mode both --action drop >/dev/null
 p contact add gamma --name 'Sec gamma' --email sec@gamma.example --role security >/dev/null
 p org set gamma --enrollment pending >/dev/null
@@ -50,6 +48,8 @@ p permit add acme 2001:db8:1::25 --kind mail --description 'mx six' >/dev/null
 p permit add beta 198.51.100.10 --kind app --description 'crm' --expires 2026-12-31 >/dev/null
 p permit add beta 198.51.100.11 --kind device --description 'old' --expires 2026-12-31 >/dev/null
 p permit add gamma 203.0.113.25 --kind mail --description 'pending org' >/dev/null
+p org set acme --enrollment active >/dev/null
+p org set beta --enrollment active >/dev/null
 
 # --- every target compiles, reports its entry count, and is deterministic
 for t in nftables iptables cisco-ios junos pf; do

@@ -33,8 +33,8 @@ usage() { expect 2 "$@"; }
 P=$PORT25
 
 # init and help
-ok 'schema version 4' $P init
-ok 'schema version 4' $P init
+ok 'schema version 5' $P init
+ok 'schema version 5' $P init
 for c in init org prefix contact permit request import export audit; do
 	ok 'usage: port25' $P $c --help
 done
@@ -99,7 +99,10 @@ usage "--role 'boss'" $P contact add k12 --name X --email x@k12.example --role b
 usage 'required' $P contact add k12 --name X
 ok 'Sec Desk' $P contact list --org k12
 ok '"role": "security"' $P contact list --json
-ok 'updated' $P org set k12 --enrollment active
+# k12 has no permit yet: activating it would block all its hosts, so it takes a
+# confirmation (the permits come below; this part is about its contacts).
+refused "organization 'k12' has no valid permit: .*confirm with --no-servers" $P org set k12 --enrollment active
+ok 'updated' $P org set k12 --enrollment active --no-servers
 refused 'last security contact of active organization' $P contact remove 2
 ok 'removed contact 1' $P contact remove 1
 refused 'no contact 99' $P contact remove 99
@@ -327,6 +330,43 @@ usage "--server '192.0.2.16,app,temp,someday': expires: 'someday'" \
 usage "one CSV record" $P request submit springfield-k12 --type add-permit --server 192.0.2.16,app,a,30d,extra
 refused 'already past' $P request submit springfield-k12 --type add-permit --server 192.0.2.16,app,old,2026-11-01
 [ "$($P request list --json | grep -c '"id"')" = 2 ] || fail "a refused request submit was recorded"
+
+# Activation without any permitted server is refused unless confirmed, and warns
+# about the unregistered servers the latest analysis of the org found (issue 12).
+export PORT25_DB=$tmp/activate.db
+$P import "$top/data/demo/registry.json" >/dev/null
+$P org add maple-library --name "Maple Library" >/dev/null
+$P prefix add maple-library 10.77.0.0/24 >/dev/null
+$P contact add maple-library --name Sec --email sec@maple.example --role security >/dev/null
+refused "organization 'maple-library' has no valid permit: becoming active would block port 25 for every host of it, its mail servers too .*--no-servers" \
+	$P org set maple-library --enrollment active
+ok '"enrollment": "none"' $P org show maple-library --json
+ok "updated organization 'maple-library'" $P org set maple-library --enrollment active --no-servers
+# The demo's traffic: valley-libraries (pending, no permit) runs 203.0.113.140;
+# springfield-k12 runs the unregistered 192.0.2.12 and 2001:db8:100::12.
+ok 'unregistered-server' $P analyze "$top/data/demo/traffic.pcap.gz" --org valley-libraries
+out=$($P org show valley-libraries --json)
+python3 - "$out" <<'EOF' || fail "org show: the analysis of valley-libraries is not kept: $out"
+import json, sys
+a = json.loads(sys.argv[1])["analysis"]
+assert a["unregistered"] == ["203.0.113.140"] and a["at"] == "2026-11-23T10:00:00Z", a
+EOF
+ok 'unregistered-server' $P analyze "$top/data/demo/traffic.pcap.gz"
+$P request approve 2 >/dev/null
+ok 'updated' $P org set springfield-k12 --enrollment suspended
+out=$($P org set springfield-k12 --enrollment active 2>&1 >/dev/null) ||
+	fail "org set springfield-k12 --enrollment active failed: $out"
+grep -qE "^port25: warning: the analysis of organization 'springfield-k12' at 2026-11-23T10:00:00Z found 2 unregistered mail server\(s\) that no valid permit covers, now blocked: 192.0.2.12, 2001:db8:100::12" <<<"$out" ||
+	fail "activation without a warning about the analysed servers: $out"
+$P permit add springfield-k12 192.0.2.12 --kind mail --description mail3 >/dev/null
+$P permit add springfield-k12 2001:db8:100::12 --kind mail --description mail3 >/dev/null
+out=$($P org set springfield-k12 --enrollment active 2>&1 >/dev/null) || fail "org set: $out"
+[ -z "$out" ] || fail "a warning once every analysed server is permitted: $out"
+# A sign-up applied covers what the analysis found (203.0.113.140): no warning.
+ok 'Hosted ILS mail relay' $P request show 2
+out=$($P request apply 2 2>&1) || fail "request apply 2: $out"
+grep -q warning <<<"$out" && fail "a warning though the sign-up permits the analysed server: $out"
+ok '"enrollment": "active"' $P org show valley-libraries --json
 
 # a registry file that is not one
 echo "not a database" >"$tmp/junk.db"

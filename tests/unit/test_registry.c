@@ -13,7 +13,7 @@
 
 #include "registry/registry.h"
 
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 
 static p25_time at(const char *iso)
 {
@@ -220,6 +220,7 @@ static void test_migration_v2_alerts(void **state)
 	        "  '2026-11-20T13:00:00Z', '2026-11-20T14:00:00Z', '{}', NULL);"
 	        /* ... and without what later versions added. */
 	        "ALTER TABLE request_item DROP COLUMN expires;"
+	        "DROP TABLE analysis;"
 	        "PRAGMA user_version = 2;",
 	        NULL, NULL, NULL),
 	    SQLITE_OK);
@@ -433,7 +434,9 @@ static void test_security_contact_rule(void **state)
 {
 	struct p25_registry *reg = *state;
 	struct p25_actor who = who_at("2026-11-23T10:00:00Z");
-	struct p25_org_change activate = {.set_enrollment = true, .enrollment = P25_ENROLL_ACTIVE};
+	/* No servers: this is about contacts (test_activation_needs_servers is about permits). */
+	struct p25_org_change activate = {
+	    .set_enrollment = true, .enrollment = P25_ENROLL_ACTIVE, .no_servers = true};
 	int64_t tech, sec1, sec2;
 
 	add_org(reg, "k12");
@@ -983,6 +986,110 @@ static void test_request_carries_expiry(void **state)
 	}
 }
 
+/*
+ * Activating an org with no valid permit would block every host of it, its
+ * mail servers too: refused unless confirmed (no_servers), by org set and by
+ * applying a sign-up alike.  Activation warns about the mail servers the
+ * latest analysis of the org's traffic found that no valid permit covers.
+ */
+static void test_activation_needs_servers(void **state)
+{
+	struct p25_registry *reg = *state;
+	struct p25_actor who = who_at("2026-11-23T10:00:00Z");
+	struct p25_org_change activate = {.set_enrollment = true, .enrollment = P25_ENROLL_ACTIVE};
+	struct p25_org_change pending = {.set_enrollment = true, .enrollment = P25_ENROLL_PENDING};
+	const char *found[] = {"192.0.2.25", "192.0.2.26", "2001:db8:9::25"};
+	struct p25_analysis_finding finding = {
+	    .org = "maple-library", .hosts = 7, .unregistered = found, .n = 3};
+	struct p25_import_result res;
+	struct p25_import_options opt = {.name = "doc.json"};
+	int64_t sec, pid;
+	json_t *o;
+
+	add_org(reg, "maple-library");
+	add_prefix(reg, "maple-library", "192.0.2.0/24");
+	add_prefix(reg, "maple-library", "2001:db8:9::/48");
+	add_security(reg, "maple-library", &sec);
+	assert_int_equal(p25_org_set(reg, &who, "maple-library", &activate), P25_EINVAL);
+	assert_true(contains(p25_registry_error(reg), "'maple-library' has no valid permit"));
+	assert_true(contains(p25_registry_error(reg), "--no-servers"));
+	assert_int_equal(p25_org_show(reg, "maple-library", who.now, &o), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "enrollment")), "none");
+	json_decref(o);
+	/* An expired permit is no permitted server either. */
+	assert_int_equal(add_permit(reg, "maple-library", "192.0.2.9", false, who.now + P25_DAY,
+	                            &pid),
+	                 0);
+	{
+		struct p25_actor later = who_at("2026-11-25T10:00:00Z");
+		assert_int_equal(p25_org_set(reg, &later, "maple-library", &activate), P25_EINVAL);
+	}
+	activate.no_servers = true;
+	assert_int_equal(p25_org_set(reg, &who, "maple-library", &activate), 0);
+	assert_string_equal(p25_registry_warning(reg), "");
+	assert_int_equal(p25_org_set(reg, &who, "maple-library", &pending), 0);
+
+	/* The analysis saw three unregistered servers: activation names them. */
+	assert_int_equal(p25_analysis_record(reg, &who, &finding, 1), 0);
+	assert_int_equal(p25_analysis_latest(reg, "maple-library", &o), 0);
+	assert_int_equal(json_array_size(json_object_get(o, "unregistered")), 3);
+	assert_int_equal(json_integer_value(json_object_get(o, "hosts")), 7);
+	json_decref(o);
+	assert_int_equal(add_permit(reg, "maple-library", "192.0.2.25", false, 0, &pid), 0);
+	activate.no_servers = false;
+	assert_int_equal(p25_org_set(reg, &who, "maple-library", &activate), 0);
+	assert_true(contains(p25_registry_warning(reg), "found 2 unregistered mail server(s)"));
+	assert_true(contains(p25_registry_warning(reg), "192.0.2.26, 2001:db8:9::25"));
+	assert_false(strstr(p25_registry_warning(reg), "192.0.2.25,"));
+	/* Once every one is permitted, no warning; a refused change leaves none either. */
+	assert_int_equal(p25_org_set(reg, &who, "maple-library", &pending), 0);
+	assert_int_equal(add_permit(reg, "maple-library", "192.0.2.26", false, 0, &pid), 0);
+	assert_int_equal(add_permit(reg, "maple-library", "2001:db8:9::/64", false, 0, &pid), 0);
+	assert_int_equal(p25_org_set(reg, &who, "maple-library", &activate), 0);
+	assert_string_equal(p25_registry_warning(reg), "");
+	{
+		const char *bad[] = {"not-an-address"};
+		struct p25_analysis_finding f = {.org = "maple-library", .unregistered = bad, .n = 1};
+		assert_int_equal(p25_analysis_record(reg, &who, &f, 1), P25_EINVAL);
+		f.org = "nobody";
+		f.n = 0;
+		assert_int_equal(p25_analysis_record(reg, &who, &f, 1), P25_ENOTFOUND);
+	}
+
+	/* A sign-up with no server (restored) cannot activate its org unless confirmed. */
+	{
+		static const char doc[] =
+		    "{\"version\": 1, \"organizations\": [{\"handle\": \"oak\", \"name\": \"Oak\", "
+		    "\"enrollment\": \"pending\", \"prefixes\": [{\"prefix\": \"198.51.100.0/24\"}], "
+		    "\"contacts\": [{\"name\": \"S\", \"email\": \"s@oak.example\", \"role\": "
+		    "\"security\"}]}], \"requests\": [{\"id\": 40, \"org\": \"oak\", \"type\": "
+		    "\"signup\", \"status\": \"approved\", \"requested_by\": \"m\", \"submitted\": "
+		    "\"2026-11-22T00:00:00Z\", \"approved\": \"2026-11-22T01:00:00Z\", "
+		    "\"approved_by\": \"noc\", \"servers\": []}]}";
+		static const char active_doc[] =
+		    "{\"version\": 1, \"organizations\": [{\"handle\": \"elm\", \"name\": \"Elm\", "
+		    "\"enrollment\": \"active\", \"contacts\": [{\"name\": \"S\", \"email\": "
+		    "\"s@elm.example\", \"role\": \"security\"}]}]}";
+		assert_int_equal(p25_import_buffer(reg, &who, doc, strlen(doc), &opt, &res), 0);
+		assert_int_equal(p25_request_apply(reg, &who, 40), P25_EINVAL);
+		assert_true(contains(p25_registry_error(reg), "applying request 40"));
+		assert_true(contains(p25_registry_error(reg), "has no valid permit"));
+		assert_int_equal(p25_request_apply_confirmed(reg, &who, 40, true), 0);
+		assert_int_equal(p25_org_show(reg, "oak", who.now, &o), 0);
+		assert_string_equal(json_string_value(json_object_get(o, "enrollment")), "active");
+		json_decref(o);
+		/* A document's active org is held to the same rule. */
+		assert_int_equal(
+		    p25_import_buffer(reg, &who, active_doc, strlen(active_doc), &opt, &res),
+		    P25_EINVAL);
+		assert_true(contains(p25_registry_error(reg), "doc.json: organizations[0]"));
+		assert_true(contains(p25_registry_error(reg), "has no valid permit"));
+		opt.no_servers = true;
+		assert_int_equal(
+		    p25_import_buffer(reg, &who, active_doc, strlen(active_doc), &opt, &res), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1002,6 +1109,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_prefix_remove_guard, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_expired_permit_superseded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_request_carries_expiry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_activation_needs_servers, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

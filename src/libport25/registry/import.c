@@ -694,7 +694,6 @@ static int restore_org(struct p25_registry *reg, const struct p25_actor *who, js
 	enum p25_action action = P25_ACTION_REJECT;
 	struct org_restore restore = {0};
 	json_t *list, *item;
-	int64_t org_id = 0;
 	size_t i;
 	int rc;
 
@@ -720,7 +719,6 @@ static int restore_org(struct p25_registry *reg, const struct p25_actor *who, js
 	if ((rc = org_add_tx(reg, who, handle, str_of(o, "name"), mode, action, &restore)) < 0)
 		return locate(reg, rc, "%s", where);
 	result->orgs++;
-	org_id_of(reg, handle, &org_id);
 
 	list = json_object_get(o, "prefixes");
 	if (list && !json_is_array(list))
@@ -755,8 +753,6 @@ static int restore_org(struct p25_registry *reg, const struct p25_actor *who, js
 			return locate(reg, rc, "%s.contacts[%zu]", where, i);
 		result->contacts++;
 	}
-	if ((rc = org_check_enrollment(reg, org_id, handle, e)) < 0)
-		return locate(reg, rc, "%s", where);
 	return 0;
 }
 
@@ -854,6 +850,17 @@ static int import_document(struct p25_registry *reg, const struct p25_actor *who
 		snprintf(where, sizeof where, "%s: organizations[%zu]", opt->name, i);
 		if ((rc = restore_permits(reg, who, o, where, opt, result)) < 0)
 			return rc;
+	}
+	/* An active org is held to the rules of org set, with its permits restored. */
+	json_array_foreach(orgs, i, o)
+	{
+		const char *handle = str_of(o, "handle");
+		int64_t org_id = 0;
+		if (!str_of(o, "enrollment") || strcmp(str_of(o, "enrollment"), "active") != 0)
+			continue;
+		if ((rc = org_id_of(reg, handle, &org_id)) < 0 ||
+		    (rc = rule_activation(reg, org_id, handle, who->now, opt->no_servers)) < 0)
+			return locate(reg, rc, "%s: organizations[%zu]", opt->name, i);
 	}
 	return 0;
 }

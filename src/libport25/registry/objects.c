@@ -232,27 +232,6 @@ int p25_org_add(struct p25_registry *reg, const struct p25_actor *who, const cha
 	return reg_end(reg, org_add_tx(reg, who, handle, name, mode, action, NULL));
 }
 
-int org_check_enrollment(struct p25_registry *reg, int64_t org_id, const char *handle,
-                         enum p25_enrollment e)
-{
-	int64_t n = 0;
-	int rc;
-
-	if (e != P25_ENROLL_ACTIVE)
-		return 0;
-	rc = count(reg, "SELECT count(*) FROM contact WHERE org_id = ? AND role = 'security'",
-	           org_id, &n);
-	if (rc < 0)
-		return rc;
-	if (n == 0)
-		return reg_fail(
-		    reg, P25_EINVAL,
-		    "organization '%s' cannot become active without a security contact "
-		    "(add one: port25 contact add %s --name N --email E --role security)",
-		    handle, handle);
-	return 0;
-}
-
 static int org_set_tx(struct p25_registry *reg, const struct p25_actor *who, const char *handle,
                       const struct p25_org_change *c)
 {
@@ -268,7 +247,8 @@ static int org_set_tx(struct p25_registry *reg, const struct p25_actor *who, con
 	rc = org_id_of(reg, handle, &id);
 	if (rc < 0)
 		return rc;
-	if (c->set_enrollment && (rc = org_check_enrollment(reg, id, handle, c->enrollment)) < 0)
+	if (c->set_enrollment && c->enrollment == P25_ENROLL_ACTIVE &&
+	    (rc = rule_activation(reg, id, handle, who->now, c->no_servers)) < 0)
 		return rc;
 	before = org_json_by_id(reg, id);
 	rc = reg_exec(reg,
@@ -287,13 +267,21 @@ static int org_set_tx(struct p25_registry *reg, const struct p25_actor *who, con
 	return rc;
 }
 
+/* reg_end leaves the warning alone; keep it only for a change that was made. */
+int keep_warning(struct p25_registry *reg, int rc)
+{
+	if (rc < 0)
+		reg->warning[0] = '\0';
+	return rc;
+}
+
 int p25_org_set(struct p25_registry *reg, const struct p25_actor *who, const char *handle,
                 const struct p25_org_change *change)
 {
 	int rc = reg_begin(reg);
 	if (rc < 0)
 		return rc;
-	return reg_end(reg, org_set_tx(reg, who, handle, change));
+	return keep_warning(reg, reg_end(reg, org_set_tx(reg, who, handle, change)));
 }
 
 static int org_remove_tx(struct p25_registry *reg, const struct p25_actor *who, const char *handle,
@@ -407,7 +395,10 @@ int p25_org_show(struct p25_registry *reg, const char *handle, p25_time now, jso
 		}
 		json_decref(rows);
 		json_object_set_new(org, "open_requests", open);
+		rc = p25_analysis_latest(reg, handle, &rows);
 	}
+	if (rc == 0)
+		json_object_set_new(org, "analysis", rows ? rows : json_null());
 	if (rc < 0) {
 		json_decref(org);
 		return rc;
@@ -499,16 +490,12 @@ int prefix_add_tx(struct p25_registry *reg, const struct p25_actor *who, const c
 int p25_prefix_add(struct p25_registry *reg, const struct p25_actor *who, const char *org,
                    const char *prefix, const char *description, unsigned flags)
 {
-	char warning[sizeof reg->warning];
 	int rc = reg_begin(reg);
 
 	if (rc < 0)
 		return rc;
-	rc = reg_end(reg, prefix_add_tx(reg, who, org, prefix, description, flags));
-	/* reg_end leaves the warning alone; keep it only for a prefix that was added. */
-	snprintf(warning, sizeof warning, "%s", rc == 0 ? reg->warning : "");
-	snprintf(reg->warning, sizeof reg->warning, "%s", warning);
-	return rc;
+	return keep_warning(reg, reg_end(reg, prefix_add_tx(reg, who, org, prefix, description,
+	                                                    flags)));
 }
 
 static int prefix_remove_tx(struct p25_registry *reg, const struct p25_actor *who,

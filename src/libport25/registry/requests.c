@@ -399,7 +399,8 @@ static int prefixed(struct p25_registry *reg, int rc, int64_t id)
 	return reg_fail(reg, rc, "applying request %" PRId64 ": %s", id, msg);
 }
 
-static int apply_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id)
+static int apply_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
+                    bool no_servers)
 {
 	static const char *const from[] = {"approved", NULL};
 	json_t *before, *items, *item;
@@ -415,8 +416,6 @@ static int apply_tx(struct p25_registry *reg, const struct p25_actor *who, int64
 	org = json_string_value(json_object_get(before, "org"));
 	type = json_string_value(json_object_get(before, "type"));
 	rc = org_id_of(reg, org, &org_id);
-	if (rc == 0 && !strcmp(type, "signup"))
-		rc = org_check_enrollment(reg, org_id, org, P25_ENROLL_ACTIVE);
 	if (rc < 0) {
 		json_decref(before);
 		return prefixed(reg, rc, id);
@@ -460,6 +459,9 @@ static int apply_tx(struct p25_registry *reg, const struct p25_actor *who, int64
 		if (rc < 0)
 			break;
 	}
+	/* After its permits are in: they are what the org may be activated with. */
+	if (rc == 0 && !strcmp(type, "signup"))
+		rc = rule_activation(reg, org_id, org, who->now, no_servers);
 	if (rc == 0 && !strcmp(type, "signup")) {
 		json_t *org_before = org_json_by_id(reg, org_id), *org_after;
 		rc = reg_exec(reg, "UPDATE org SET enrollment = 'active', updated = ? WHERE id = ?",
@@ -481,12 +483,18 @@ static int apply_tx(struct p25_registry *reg, const struct p25_actor *who, int64
 	return rc;
 }
 
-int p25_request_apply(struct p25_registry *reg, const struct p25_actor *who, int64_t id)
+int p25_request_apply_confirmed(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
+                                bool no_servers)
 {
 	int rc = reg_begin(reg);
 	if (rc < 0)
 		return rc;
-	return reg_end(reg, apply_tx(reg, who, id));
+	return keep_warning(reg, reg_end(reg, apply_tx(reg, who, id, no_servers)));
+}
+
+int p25_request_apply(struct p25_registry *reg, const struct p25_actor *who, int64_t id)
+{
+	return p25_request_apply_confirmed(reg, who, id, false);
 }
 
 static int verify_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id)

@@ -8,6 +8,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "registry/internal.h"
@@ -180,4 +181,136 @@ int rule_permit(struct p25_registry *reg, const struct p25_permit_spec *spec, p2
 		                chk->text, p25_time_format(spec->expires, t, sizeof t));
 	}
 	return same_address(reg, spec, chk, now);
+}
+
+/* Addresses of the latest analysis of the org that no permit valid at now covers. */
+static int unpermitted_findings(struct p25_registry *reg, int64_t org_id, p25_time now,
+                                p25_time *at, json_t **out)
+{
+	sqlite3_stmt *st;
+	json_t *found = NULL, *left, *a;
+	struct p25_prefix *valid = NULL;
+	size_t nvalid = 0, i;
+	int rc;
+
+	*out = NULL;
+	st = reg_query(reg, "SELECT at, unregistered FROM analysis WHERE org_id = ? ORDER BY id DESC "
+	                    "LIMIT 1",
+	               "i", org_id);
+	if (!st || (rc = reg_step(reg, st)) < 0)
+		return P25_EDB;
+	if (rc == 1) {
+		*at = col_time(st, 0);
+		found = json_loads(col_text(st, 1), 0, NULL);
+	}
+	sqlite3_finalize(st);
+	if (!json_array_size(found)) {
+		json_decref(found);
+		return 0;
+	}
+	st = reg_query(reg, "SELECT text FROM permit WHERE org_id = ? AND (expires IS NULL OR expires > ?)",
+	               "iT", org_id, now);
+	if (!st)
+		rc = P25_EDB;
+	while (st && (rc = reg_step(reg, st)) == 1) {
+		struct p25_prefix *v = realloc(valid, (nvalid + 1) * sizeof *v);
+		struct p25_diag diag;
+		if (!v) {
+			sqlite3_finalize(st);
+			rc = reg_fail(reg, P25_EDB, "registry: out of memory");
+			break;
+		}
+		valid = v;
+		if (p25_prefix_parse(col_text(st, 0), 0, &valid[nvalid], &diag) == 0)
+			nvalid++;
+	}
+	if (rc == 0) {
+		sqlite3_finalize(st);
+		left = json_array();
+		json_array_foreach(found, i, a)
+		{
+			struct p25_prefix host;
+			struct p25_diag diag;
+			bool covered = false;
+			if (!json_is_string(a) ||
+			    p25_prefix_parse(json_string_value(a), 0, &host, &diag) < 0)
+				continue;
+			for (size_t k = 0; k < nvalid && !covered; k++)
+				covered = p25_prefix_contains(&valid[k], &host);
+			if (!covered)
+				json_array_append(left, a);
+		}
+		*out = left;
+	}
+	free(valid);
+	json_decref(found);
+	return rc < 0 ? rc : 0;
+}
+
+/*
+ * Activating an org blocks port 25 for every host of its space that no valid
+ * permit covers, its mail servers included if they were never listed: the
+ * seeds warn that "servers not on the list" will be "unable to send e-mail".
+ * So: a security contact to call, at least one valid permit unless the
+ * operator confirms that none of its hosts sends mail (no_servers), and a
+ * warning (reg->warning) naming the servers the latest analysis of its
+ * traffic found that are still unpermitted.
+ */
+int rule_activation(struct p25_registry *reg, int64_t org_id, const char *handle, p25_time now,
+                    bool no_servers)
+{
+	sqlite3_stmt *st;
+	int64_t contacts = 0, permits = 0;
+	json_t *left = NULL, *a;
+	p25_time at = 0;
+	size_t i;
+	int rc;
+
+	st = reg_query(reg,
+	               "SELECT (SELECT count(*) FROM contact WHERE org_id = ?1 AND role = 'security'),"
+	               " (SELECT count(*) FROM permit WHERE org_id = ?1 AND (expires IS NULL OR "
+	               "expires > ?2))",
+	               "iT", org_id, now);
+	if (!st || (rc = reg_step(reg, st)) < 0)
+		return P25_EDB;
+	contacts = sqlite3_column_int64(st, 0);
+	permits = sqlite3_column_int64(st, 1);
+	sqlite3_finalize(st);
+	if (contacts == 0)
+		return reg_fail(
+		    reg, P25_EINVAL,
+		    "organization '%s' cannot become active without a security contact "
+		    "(add one: port25 contact add %s --name N --email E --role security)",
+		    handle, handle);
+	if (permits == 0 && !no_servers)
+		return reg_fail(reg, P25_EINVAL,
+		                "organization '%s' has no valid permit: becoming active would block "
+		                "port 25 for every host of it, its mail servers too (register them: "
+		                "port25 permit add %s ADDRESS ...; if none of its hosts sends mail, "
+		                "confirm with --no-servers)",
+		                handle, handle);
+	if ((rc = unpermitted_findings(reg, org_id, now, &at, &left)) < 0)
+		return rc;
+	if (json_array_size(left)) {
+		char t[P25_TIME_STRLEN], list[256] = "";
+		size_t n = 0;
+		json_array_foreach(left, i, a)
+		{
+			if (n + P25_ADDR_STRLEN + 16 >= sizeof list) {
+				snprintf(list + n, sizeof list - n, ", and %zu more",
+				         json_array_size(left) - i);
+				break;
+			}
+			n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "",
+			                      json_string_value(a));
+		}
+		snprintf(reg->warning, sizeof reg->warning,
+		         "the analysis of organization '%s' at %s found %zu unregistered mail "
+		         "server(s) that no valid permit covers, now blocked: %s (register them: "
+		         "port25 permit add %s ADDRESS ...)",
+		         handle, p25_time_format(at, t, sizeof t), json_array_size(left), list,
+		         handle);
+	}
+	json_decref(left);
+	return 0;
 }
