@@ -368,6 +368,30 @@ out=$($P request apply 2 2>&1) || fail "request apply 2: $out"
 grep -q warning <<<"$out" && fail "a warning though the sign-up permits the analysed server: $out"
 ok '"enrollment": "active"' $P org show valley-libraries --json
 
+# The registry holds personal data (issue 15): under umask 022 init makes it
+# 0600 and the directories it needs 0750 (issue 13: mkdir -p, not "unable to
+# open database file"); a registry others can read is reported on every open.
+(
+	umask 022
+	export PORT25_DB=$tmp/private/var/lib/port25/registry.db
+	ok 'ready \(schema version 5\)' $P init
+	[ "$(stat -c %a "$PORT25_DB")" = 600 ] || fail "registry mode $(stat -c %a "$PORT25_DB"), wanted 600"
+	for d in "$tmp/private/var/lib/port25" "$tmp/private/var/lib" "$tmp/private/var" "$tmp/private"; do
+		[ "$(stat -c %a "$d")" = 750 ] || fail "directory $d mode $(stat -c %a "$d"), wanted 750"
+	done
+	out=$($P org list 2>&1 >/dev/null)
+	[ -z "$out" ] || fail "a private registry warned: $out"
+	chmod 644 "$PORT25_DB"
+	out=$($P org list 2>&1 >/dev/null) || fail "org list on a readable registry failed: $out"
+	grep -q "^port25: warning: .*registry.db can be read by every user (mode 0644)" <<<"$out" ||
+		fail "no warning about a world-readable registry: $out"
+	[ "$failures" = 0 ] || exit 1
+) || fail "registry file modes"
+# import creates its registry the same way
+(umask 022; PORT25_DB=$tmp/imported/reg.db $P import "$top/data/demo/registry.json" >/dev/null) ||
+	fail "import into a new directory"
+[ "$(stat -c %a "$tmp/imported/reg.db")" = 600 ] || fail "imported registry mode $(stat -c %a "$tmp/imported/reg.db")"
+
 # a registry file that is not one
 echo "not a database" >"$tmp/junk.db"
 PORT25_DB=$tmp/junk.db expect 3 'junk.db' $P org list

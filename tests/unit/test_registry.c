@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1090,6 +1092,59 @@ static void test_activation_needs_servers(void **state)
 	}
 }
 
+static unsigned mode_of(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		fail_msg("%s: %s", path, strerror(errno));
+	return (unsigned)(st.st_mode & 07777);
+}
+
+/*
+ * The registry holds contacts' personal data: under the usual umask 022 it
+ * is created 0600, its -wal and -shm alike, its missing directories 0750
+ * (mkdir -p); opening one every user can read warns.
+ */
+static void test_registry_file_modes(void **state)
+{
+	char top[] = "/tmp/p25-modes-XXXXXX", path[256], name[300], err[512];
+	struct p25_registry *reg;
+	mode_t old = umask(022);
+
+	(void)state;
+	assert_non_null(mkdtemp(top));
+	snprintf(path, sizeof path, "%s/var/lib/port25/registry.db", top);
+	assert_int_equal(p25_registry_open(path, &reg, err, sizeof err), 0);
+	assert_string_equal(p25_registry_warning(reg), "");
+	add_org(reg, "k12"); /* a write: the -wal and -shm exist while the registry is open */
+	assert_int_equal(mode_of(path), 0600);
+	snprintf(name, sizeof name, "%s-wal", path);
+	assert_int_equal(mode_of(name), 0600);
+	snprintf(name, sizeof name, "%s-shm", path);
+	assert_int_equal(mode_of(name), 0600);
+	snprintf(name, sizeof name, "%s/var/lib/port25", top);
+	assert_int_equal(mode_of(name), 0750);
+	snprintf(name, sizeof name, "%s/var/lib", top);
+	assert_int_equal(mode_of(name), 0750);
+	p25_registry_close(reg);
+
+	/* Made readable by all afterwards: opening it says so, naming the file. */
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(p25_registry_open(path, &reg, err, sizeof err), 0);
+	assert_true(contains(p25_registry_warning(reg), "can be read by every user (mode 0644)"));
+	assert_true(contains(p25_registry_warning(reg), path));
+	p25_registry_close(reg);
+
+	/* A directory that cannot be made is an error naming it. */
+	snprintf(name, sizeof name, "%s/var/lib/port25/registry.db/x/r.db", top);
+	assert_int_equal(p25_registry_open(name, &reg, err, sizeof err), P25_EDB);
+	assert_true(contains(err, "cannot create the directory"));
+
+	umask(old);
+	snprintf(name, sizeof name, "rm -rf '%s'", top);
+	assert_int_equal(system(name), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1110,6 +1165,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_expired_permit_superseded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_request_carries_expiry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_activation_needs_servers, setup, teardown),
+	    cmocka_unit_test(test_registry_file_modes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,6 +35,12 @@ struct p25_actor {
 	p25_time now;
 };
 
+/*
+ * Opens, or creates (with its directories, 0750), the registry at path.  A new
+ * registry is 0600, or 0640 when its directory belongs to the group port25,
+ * whatever the umask.  Opening one that every user can read leaves a warning
+ * (p25_registry_warning) until the first change.
+ */
 int p25_registry_open(const char *path, struct p25_registry **out, char *err, size_t errlen);
 void p25_registry_close(struct p25_registry *reg);
 const char *p25_registry_error(const struct p25_registry *reg);
