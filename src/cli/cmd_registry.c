@@ -346,11 +346,13 @@ static const char org_set_usage[] =
 
 static int org_set(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"name", required_argument, NULL, 'n'},   {"mode", required_argument, NULL, 'm'},
-	    {"action", required_argument, NULL, 'a'}, {"enrollment", required_argument, NULL, 'e'},
-	    {"no-servers", no_argument, NULL, 'N'},   {"json", no_argument, NULL, 'j'},
-	    {0}};
+	static const struct option opts[] = {{"name", required_argument, NULL, 'n'},
+	                                     {"mode", required_argument, NULL, 'm'},
+	                                     {"action", required_argument, NULL, 'a'},
+	                                     {"enrollment", required_argument, NULL, 'e'},
+	                                     {"no-servers", no_argument, NULL, 'N'},
+	                                     {"json", no_argument, NULL, 'j'},
+	                                     {0}};
 	struct p25_org_change change = {0};
 	struct p25_actor who = actor_of(cli);
 	int c, rc;
@@ -1150,12 +1152,9 @@ static const char request_show_usage[] = "usage: port25 request show ID [--json]
 static int request_show(struct cli *cli, int argc, char **argv)
 {
 	static const char *const keys[] = {"items", NULL};
-	static const struct cli_column item_cols[] = {{"address", "ADDRESS"},
-	                                              {"kind", "KIND"},
-	                                              {"expires", "EXPIRES"},
-	                                              {"description", "DESCRIPTION"},
-	                                              {"permit_id", "PERMIT"},
-	                                              {NULL, NULL}};
+	static const struct cli_column item_cols[] = {
+	    {"address", "ADDRESS"},         {"kind", "KIND"},        {"expires", "EXPIRES"},
+	    {"description", "DESCRIPTION"}, {"permit_id", "PERMIT"}, {NULL, NULL}};
 	static const struct cli_column *const cols[] = {item_cols};
 	json_t *o, *items;
 	int64_t id = 0;
@@ -1343,11 +1342,13 @@ static const char import_usage[] =
 
 int cmd_import(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"org", required_argument, NULL, 'o'}, {"format", required_argument, NULL, 'F'},
-	    {"force", no_argument, NULL, 'f'},     {"dry-run", no_argument, NULL, 'n'},
-	    {"no-servers", no_argument, NULL, 'N'}, {"json", no_argument, NULL, 'j'},
-	    {0}};
+	static const struct option opts[] = {{"org", required_argument, NULL, 'o'},
+	                                     {"format", required_argument, NULL, 'F'},
+	                                     {"force", no_argument, NULL, 'f'},
+	                                     {"dry-run", no_argument, NULL, 'n'},
+	                                     {"no-servers", no_argument, NULL, 'N'},
+	                                     {"json", no_argument, NULL, 'j'},
+	                                     {0}};
 	struct p25_import_options opt = {0};
 	struct p25_import_result res;
 	struct p25_actor who = actor_of(cli);

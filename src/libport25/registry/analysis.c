@@ -25,8 +25,9 @@ static int record_tx(struct p25_registry *reg, const struct p25_actor *who,
 			struct p25_diag diag;
 			if (p25_prefix_parse(f[i].unregistered[k], 0, &p, &diag) < 0) {
 				json_decref(list);
-				return reg_fail(reg, P25_EINVAL, "analysis of organization '%s': %s",
-				                f[i].org, diag.error);
+				return reg_fail(reg, P25_EINVAL,
+				                "analysis of organization '%s': %s", f[i].org,
+				                diag.error);
 			}
 			json_array_append_new(list, json_string(f[i].unregistered[k]));
 		}
@@ -36,10 +37,11 @@ static int record_tx(struct p25_registry *reg, const struct p25_actor *who,
 			return reg_fail(reg, P25_EDB, "registry: out of memory");
 		rc = org_id_of(reg, f[i].org, &org_id);
 		if (rc == 0)
-			rc = reg_exec(reg,
-			              "INSERT INTO analysis (org_id, at, actor, hosts, unregistered) "
-			              "VALUES (?, ?, ?, ?, ?)",
-			              "iTsis", org_id, who->now, who->name, (int64_t)f[i].hosts, text);
+			rc = reg_exec(
+			    reg,
+			    "INSERT INTO analysis (org_id, at, actor, hosts, unregistered) "
+			    "VALUES (?, ?, ?, ?, ?)",
+			    "iTsis", org_id, who->now, who->name, (int64_t)f[i].hosts, text);
 		free(text);
 	}
 	return rc;

@@ -281,12 +281,20 @@ static char *trim(char *s)
  * both, so a column means the same in either, and a column one of them does
  * not understand is refused rather than dropped.
  */
-enum column { COL_ORG, COL_ADDRESS, COL_KIND, COL_DESCRIPTION, COL_REQUESTED_BY, COL_APPROVED_BY,
-              COL_EXPIRES, NCOLUMNS };
+enum column {
+	COL_ORG,
+	COL_ADDRESS,
+	COL_KIND,
+	COL_DESCRIPTION,
+	COL_REQUESTED_BY,
+	COL_APPROVED_BY,
+	COL_EXPIRES,
+	NCOLUMNS
+};
 static const char *const column_names[NCOLUMNS] = {
     "org", "address", "kind", "description", "requested_by", "approved_by", "expires"};
-#define COLUMN(c)       (1u << (c))
-#define IMPORT_COLUMNS  (COLUMN(NCOLUMNS) - 1)
+#define COLUMN(c)      (1u << (c))
+#define IMPORT_COLUMNS (COLUMN(NCOLUMNS) - 1)
 #define REQUEST_COLUMNS                                                                            \
 	(COLUMN(COL_ORG) | COLUMN(COL_ADDRESS) | COLUMN(COL_KIND) | COLUMN(COL_DESCRIPTION) |      \
 	 COLUMN(COL_EXPIRES))
@@ -312,8 +320,8 @@ static void column_list(unsigned set, const char *sep, char *out, size_t outlen)
  * the required ones, and at least one row after it.  err names the file,
  * the line and the problem.  On success the caller frees t->csv.
  */
-static int server_table_read(struct server_table *t, const char *data, size_t len,
-                             const char *name, unsigned allowed, unsigned required, char *err,
+static int server_table_read(struct server_table *t, const char *data, size_t len, const char *name,
+                             unsigned allowed, unsigned required, const char *hint, char *err,
                              size_t errlen)
 {
 	struct p25_csv_record *head;
@@ -343,8 +351,8 @@ static int server_table_read(struct server_table *t, const char *data, size_t le
 		if (c == NCOLUMNS || !(allowed & COLUMN(c))) {
 			column_list(allowed, ", ", list, sizeof list);
 			snprintf(err, errlen,
-			         "%s: line %zu: unknown column '%s' in the header (expected %s)", name,
-			         head->line, col, list);
+			         "%s: line %zu: unknown column '%s' in the header (expected %s)",
+			         name, head->line, col, list);
 		} else if (t->col[c] >= 0) {
 			snprintf(err, errlen, "%s: line %zu: column '%s' appears twice", name,
 			         head->line, col);
@@ -358,8 +366,8 @@ static int server_table_read(struct server_table *t, const char *data, size_t le
 	}
 	if ((have & required) != required) {
 		column_list(required, ", ", list, sizeof list);
-		snprintf(err, errlen, "%s: line %zu: the header needs at least the columns %s", name,
-		         head->line, list);
+		snprintf(err, errlen, "%s: line %zu: the header needs at least the columns %s%s",
+		         name, head->line, list, hint);
 	} else if (t->csv.nrecords == 1) {
 		snprintf(err, errlen, "%s: no servers after the header row", name);
 	} else {
@@ -385,8 +393,8 @@ static int server_table_row(struct server_table *t, size_t r, const char *name,
 	}
 	for (int c = 0; c < NCOLUMNS; c++)
 		v[c] = t->col[c] >= 0 ? trim(rec->fields[t->col[c]]) : NULL;
-	*row = (struct server_row){v[COL_ORG],          v[COL_ADDRESS],     v[COL_KIND],
-	                           v[COL_DESCRIPTION],  v[COL_REQUESTED_BY], v[COL_APPROVED_BY],
+	*row = (struct server_row){v[COL_ORG],         v[COL_ADDRESS],      v[COL_KIND],
+	                           v[COL_DESCRIPTION], v[COL_REQUESTED_BY], v[COL_APPROVED_BY],
 	                           v[COL_EXPIRES]};
 	return 0;
 }
@@ -400,7 +408,8 @@ static int import_csv(struct p25_registry *reg, const struct p25_actor *who, con
 	int rc;
 
 	rc = server_table_read(&t, data, len, opt->name, IMPORT_COLUMNS,
-	                       COLUMN(COL_ADDRESS) | COLUMN(COL_KIND), err, sizeof err);
+	                       COLUMN(COL_ADDRESS) | COLUMN(COL_KIND),
+	                       " (and org unless --org is given)", err, sizeof err);
 	if (rc < 0)
 		return reg_fail(reg, rc, "%s", err);
 	for (size_t r = 1; r < t.csv.nrecords && rc == 0; r++) {
@@ -460,10 +469,9 @@ static int list_add(struct p25_server_list *l, const struct server_row *row, p25
 		goto oom;
 	l->servers = v;
 	if (list_keep(l, row->address, &s.address) < 0 ||
-	    list_keep(l,
-	              row->description && *row->description ? row->description
-	                                                    : p25_kind_name(s.kind),
-	              &s.description) < 0)
+	    list_keep(
+	        l, row->description && *row->description ? row->description : p25_kind_name(s.kind),
+	        &s.description) < 0)
 		goto oom;
 	l->servers[l->n++] = s;
 	return 0;
@@ -533,8 +541,8 @@ int p25_server_list_add_csv(struct p25_server_list *l, const char *data, size_t 
 {
 	struct server_table t;
 	size_t n0 = l->n, nstrings0 = l->nstrings;
-	int rc = server_table_read(&t, data, len, name, REQUEST_COLUMNS, COLUMN(COL_ADDRESS), err,
-	                           errlen);
+	int rc = server_table_read(&t, data, len, name, REQUEST_COLUMNS, COLUMN(COL_ADDRESS), "",
+	                           err, errlen);
 
 	for (size_t r = 1; rc == 0 && r < t.csv.nrecords; r++) {
 		struct server_row row;
@@ -544,8 +552,8 @@ int p25_server_list_add_csv(struct p25_server_list *l, const char *data, size_t 
 			break;
 		snprintf(where, sizeof where, "%s: %s", name, line);
 		if (row.org && *row.org && org && strcmp(row.org, org) != 0) {
-			snprintf(err, errlen, "%s: the row is for organization '%s', not '%s'", where,
-			         row.org, org);
+			snprintf(err, errlen, "%s: the row is for organization '%s', not '%s'",
+			         where, row.org, org);
 			rc = P25_EINVAL;
 			break;
 		}

@@ -494,8 +494,8 @@ int p25_prefix_add(struct p25_registry *reg, const struct p25_actor *who, const 
 
 	if (rc < 0)
 		return rc;
-	return keep_warning(reg, reg_end(reg, prefix_add_tx(reg, who, org, prefix, description,
-	                                                    flags)));
+	return keep_warning(reg,
+	                    reg_end(reg, prefix_add_tx(reg, who, org, prefix, description, flags)));
 }
 
 static int prefix_remove_tx(struct p25_registry *reg, const struct p25_actor *who,
@@ -741,11 +741,12 @@ static int permit_supersede(struct p25_registry *reg, const struct p25_actor *wh
 	int rc = 0;
 
 	if (!before)
-		return reg->error[0] ? P25_EDB
-		                     : reg_fail(reg, P25_EDB, "registry: permit %" PRId64 " vanished",
-		                                old);
+		return reg->error[0]
+		           ? P25_EDB
+		           : reg_fail(reg, P25_EDB, "registry: permit %" PRId64 " vanished", old);
 	if (!*new_id) {
-		sqlite3_stmt *st = reg_query(reg, "SELECT coalesce(max(id), 0) + 1 FROM permit", "");
+		sqlite3_stmt *st =
+		    reg_query(reg, "SELECT coalesce(max(id), 0) + 1 FROM permit", "");
 		if (!st || (rc = reg_step(reg, st)) < 0) {
 			json_decref(before);
 			return P25_EDB;
@@ -791,17 +792,16 @@ int permit_add_tx(struct p25_registry *reg, const struct p25_actor *who,
 			return reg_fail(reg, P25_ECONFLICT,
 			                "permit id %" PRId64 " is already in use", origin->want_id);
 	}
-	rc = reg_exec(reg,
-	              "INSERT INTO permit (id, org_id, family, net, len, text, kind, description, "
-	              "requested_by, approved_by, created, expires, request_id) VALUES "
-	              "(nullif(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, nullif(?, 0))",
-	              "iiibisssssTti", new_id, chk.org_id, (int64_t)chk.prefix.family,
-	              &chk.prefix, (int64_t)chk.prefix.len, chk.text, p25_kind_name(spec->kind),
-	              spec->description,
-	              spec->requested_by && *spec->requested_by ? spec->requested_by : who->name,
-	              spec->approved_by && *spec->approved_by ? spec->approved_by : who->name,
-	              origin->created ? origin->created : who->now, spec->expires,
-	              origin->request_id);
+	rc = reg_exec(
+	    reg,
+	    "INSERT INTO permit (id, org_id, family, net, len, text, kind, description, "
+	    "requested_by, approved_by, created, expires, request_id) VALUES "
+	    "(nullif(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, nullif(?, 0))",
+	    "iiibisssssTti", new_id, chk.org_id, (int64_t)chk.prefix.family, &chk.prefix,
+	    (int64_t)chk.prefix.len, chk.text, p25_kind_name(spec->kind), spec->description,
+	    spec->requested_by && *spec->requested_by ? spec->requested_by : who->name,
+	    spec->approved_by && *spec->approved_by ? spec->approved_by : who->name,
+	    origin->created ? origin->created : who->now, spec->expires, origin->request_id);
 	if (rc < 0)
 		return rc;
 	new_id = sqlite3_last_insert_rowid(reg->db);

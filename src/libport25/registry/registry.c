@@ -454,8 +454,8 @@ static int make_parents(const char *path, char *err, size_t errlen)
 			if (mkdir(dir, 0750) == 0) {
 				chmod(dir, 0750);
 			} else if (errno != EEXIST) {
-				snprintf(err, errlen, "%s: cannot create the directory %s: %s", path, dir,
-				         strerror(errno));
+				snprintf(err, errlen, "%s: cannot create the directory %s: %s",
+				         path, dir, strerror(errno));
 				rc = -1;
 				break;
 			}
@@ -485,7 +485,8 @@ static mode_t registry_mode(const char *path, gid_t *gid)
 		slash[1] = '\0';
 	else
 		*slash = '\0';
-	if (stat(dir, &st) == 0 && (g = getgrgid(st.st_gid)) && !strcmp(g->gr_name, REGISTRY_GROUP)) {
+	if (stat(dir, &st) == 0 && (g = getgrgid(st.st_gid)) &&
+	    !strcmp(g->gr_name, REGISTRY_GROUP)) {
 		*gid = st.st_gid;
 		mode = 0640;
 	}
@@ -536,11 +537,12 @@ static void check_private(struct p25_registry *reg, const char *path)
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(name, sizeof name, "%s%s", path, suffix[i]);
 		if (stat(name, &st) == 0 && (st.st_mode & S_IROTH)) {
-			snprintf(reg->warning, sizeof reg->warning,
-			         "%.400s can be read by every user (mode %04o); it holds contacts' "
-			         "names, e-mail addresses and phone numbers (chmod 600 %.400s, or 640 "
-			         "with the group " REGISTRY_GROUP ")",
-			         name, (unsigned)(st.st_mode & 07777), name);
+			snprintf(
+			    reg->warning, sizeof reg->warning,
+			    "%.400s can be read by every user (mode %04o); it holds contacts' "
+			    "names, e-mail addresses and phone numbers (chmod 600 %.400s, or 640 "
+			    "with the group " REGISTRY_GROUP ")",
+			    name, (unsigned)(st.st_mode & 07777), name);
 			return;
 		}
 	}

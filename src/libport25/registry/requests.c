@@ -47,10 +47,11 @@ static int add_items(struct p25_registry *reg, int64_t id, const char *type, jso
 			                                (json_int_t)sqlite3_column_int64(st, 3),
 			                                "address", col_text(st, 0)));
 		else
-			json_array_append_new(
-			    items, json_pack("{s:s, s:s, s:s, s:o}", "address", col_text(st, 0),
-			                     "kind", col_text(st, 1), "description", col_text(st, 2),
-			                     "expires", json_time_or_null(col_time(st, 4))));
+			json_array_append_new(items,
+			                      json_pack("{s:s, s:s, s:s, s:o}", "address",
+			                                col_text(st, 0), "kind", col_text(st, 1),
+			                                "description", col_text(st, 2), "expires",
+			                                json_time_or_null(col_time(st, 4))));
 	}
 	if (rc < 0) {
 		json_decref(items);
@@ -451,8 +452,10 @@ static int apply_tx(struct p25_registry *reg, const struct p25_actor *who, int64
 			p25_kind_parse(json_string_value(json_object_get(item, "kind")), &ps.kind);
 			/* A temporary variance stays temporary: the permit expires as asked. */
 			if (expires && p25_time_parse(expires, &ps.expires, err, sizeof err) < 0)
-				rc = reg_fail(reg, P25_EDB, "registry: request %" PRId64
-				              " holds a bad expiry: %s", id, err);
+				rc =
+				    reg_fail(reg, P25_EDB,
+				             "registry: request %" PRId64 " holds a bad expiry: %s",
+				             id, err);
 			else
 				rc = permit_add_tx(reg, who, &ps, &origin, NULL);
 		}
@@ -732,10 +735,10 @@ int request_restore_tx(struct p25_registry *reg, const struct p25_actor *who, js
 			snprintf(at, sizeof at, "%s item %zu", where, i + 1);
 			if ((rc = get_time(reg, item, "expires", false, at, &expires)) < 0)
 				return rc;
-			rc = insert_item(
-			    reg, id, (int64_t)i + 1, text, p25_kind_name(kind),
-			    get_str(item, "description") ? get_str(item, "description") : "", 0,
-			    expires);
+			rc = insert_item(reg, id, (int64_t)i + 1, text, p25_kind_name(kind),
+			                 get_str(item, "description") ? get_str(item, "description")
+			                                              : "",
+			                 0, expires);
 		}
 		if (rc < 0)
 			return rc;

@@ -104,9 +104,9 @@ static int inside_space(struct p25_registry *reg, const struct p25_prefix *p, in
 static int same_address(struct p25_registry *reg, const struct p25_permit_spec *spec,
                         struct permit_checked *chk, p25_time now)
 {
-	sqlite3_stmt *st = reg_query(reg,
-	                             "SELECT id, expires FROM permit WHERE org_id = ? AND text = ?",
-	                             "is", chk->org_id, chk->text);
+	sqlite3_stmt *st =
+	    reg_query(reg, "SELECT id, expires FROM permit WHERE org_id = ? AND text = ?", "is",
+	              chk->org_id, chk->text);
 	char until[P25_TIME_STRLEN + 80] = "";
 	p25_time expires;
 	int64_t id;
@@ -130,7 +130,8 @@ static int same_address(struct p25_registry *reg, const struct p25_permit_spec *
 	if (expires) {
 		char t[P25_TIME_STRLEN];
 		snprintf(until, sizeof until,
-		         ", until %s; to keep it longer: port25 permit set %" PRId64 " --expires WHEN",
+		         ", until %s; to keep it longer: port25 permit set %" PRId64
+		         " --expires WHEN",
 		         p25_time_format(expires, t, sizeof t), id);
 	}
 	return reg_fail(reg, P25_ECONFLICT,
@@ -150,8 +151,8 @@ int rule_permit(struct p25_registry *reg, const struct p25_permit_spec *spec, p2
 	if ((rc = org_id_of(reg, spec->org, &chk->org_id)) < 0)
 		return rc;
 	if (!spec->address || !*spec->address)
-		return reg_fail(reg, P25_EINVAL, "permit for organization '%s': the address is missing",
-		                spec->org);
+		return reg_fail(reg, P25_EINVAL,
+		                "permit for organization '%s': the address is missing", spec->org);
 	if (p25_prefix_parse(spec->address, 0, &chk->prefix, &diag) < 0)
 		return reg_fail(reg, P25_EINVAL, "permit for organization '%s': %s", spec->org,
 		                diag.error);
@@ -167,10 +168,11 @@ int rule_permit(struct p25_registry *reg, const struct p25_permit_spec *spec, p2
 		                chk->text);
 	max = chk->prefix.family == P25_INET ? P25_PERMIT_MAX_V4 : P25_PERMIT_MAX_V6;
 	if (chk->prefix.len < max && !spec->force)
-		return reg_fail(reg, P25_EINVAL,
-		                "permit %s is wider than /%u; a permit is for mail servers, not whole "
-		                "networks (use --force if it really is)",
-		                chk->text, max);
+		return reg_fail(
+		    reg, P25_EINVAL,
+		    "permit %s is wider than /%u; a permit is for mail servers, not whole "
+		    "networks (use --force if it really is)",
+		    chk->text, max);
 	if ((rc = inside_space(reg, &chk->prefix, chk->org_id, &inside)) < 0)
 		return rc;
 	if (!inside)
@@ -194,8 +196,9 @@ static int unpermitted_findings(struct p25_registry *reg, int64_t org_id, p25_ti
 	int rc;
 
 	*out = NULL;
-	st = reg_query(reg, "SELECT at, unregistered FROM analysis WHERE org_id = ? ORDER BY id DESC "
-	                    "LIMIT 1",
+	st = reg_query(reg,
+	               "SELECT at, unregistered FROM analysis WHERE org_id = ? ORDER BY id DESC "
+	               "LIMIT 1",
 	               "i", org_id);
 	if (!st || (rc = reg_step(reg, st)) < 0)
 		return P25_EDB;
@@ -208,8 +211,9 @@ static int unpermitted_findings(struct p25_registry *reg, int64_t org_id, p25_ti
 		json_decref(found);
 		return 0;
 	}
-	st = reg_query(reg, "SELECT text FROM permit WHERE org_id = ? AND (expires IS NULL OR expires > ?)",
-	               "iT", org_id, now);
+	st = reg_query(
+	    reg, "SELECT text FROM permit WHERE org_id = ? AND (expires IS NULL OR expires > ?)",
+	    "iT", org_id, now);
 	if (!st)
 		rc = P25_EDB;
 	while (st && (rc = reg_step(reg, st)) == 1) {
@@ -266,11 +270,12 @@ int rule_activation(struct p25_registry *reg, int64_t org_id, const char *handle
 	size_t i;
 	int rc;
 
-	st = reg_query(reg,
-	               "SELECT (SELECT count(*) FROM contact WHERE org_id = ?1 AND role = 'security'),"
-	               " (SELECT count(*) FROM permit WHERE org_id = ?1 AND (expires IS NULL OR "
-	               "expires > ?2))",
-	               "iT", org_id, now);
+	st = reg_query(
+	    reg,
+	    "SELECT (SELECT count(*) FROM contact WHERE org_id = ?1 AND role = 'security'),"
+	    " (SELECT count(*) FROM permit WHERE org_id = ?1 AND (expires IS NULL OR "
+	    "expires > ?2))",
+	    "iT", org_id, now);
 	if (!st || (rc = reg_step(reg, st)) < 0)
 		return P25_EDB;
 	contacts = sqlite3_column_int64(st, 0);
@@ -283,12 +288,13 @@ int rule_activation(struct p25_registry *reg, int64_t org_id, const char *handle
 		    "(add one: port25 contact add %s --name N --email E --role security)",
 		    handle, handle);
 	if (permits == 0 && !no_servers)
-		return reg_fail(reg, P25_EINVAL,
-		                "organization '%s' has no valid permit: becoming active would block "
-		                "port 25 for every host of it, its mail servers too (register them: "
-		                "port25 permit add %s ADDRESS ...; if none of its hosts sends mail, "
-		                "confirm with --no-servers)",
-		                handle, handle);
+		return reg_fail(
+		    reg, P25_EINVAL,
+		    "organization '%s' has no valid permit: becoming active would block "
+		    "port 25 for every host of it, its mail servers too (register them: "
+		    "port25 permit add %s ADDRESS ...; if none of its hosts sends mail, "
+		    "confirm with --no-servers)",
+		    handle, handle);
 	if ((rc = unpermitted_findings(reg, org_id, now, &at, &left)) < 0)
 		return rc;
 	if (json_array_size(left)) {
