@@ -48,12 +48,12 @@ t0=$(now_ms)
 p init >/dev/null
 p org add big --name Big --mode outbound --action reject >/dev/null
 p contact add big --name Sec --email sec@big.example --role security >/dev/null
-p org set big --enrollment active >/dev/null
 p prefix add big 10.0.0.0/8 >/dev/null
 awk -v n="$permits" 'BEGIN { print "address,kind,description";
 	for (i = 0; i < n; i++) { a = 2 * i + 2;
 		printf "10.%d.%d.%d,app,b%d\n", int(a / 65536), int(a / 256) % 256, a % 256, i } }' >"$tmp/p.csv"
 p import "$tmp/p.csv" --org big >/dev/null
+p org set big --enrollment active >/dev/null
 cc -std=c17 -D_GNU_SOURCE -O2 -o "$tmp/synflood" "$top/bench/synflood.c"
 echo "registry: $permits permits imported in $(( $(now_ms) - t0 )) ms"
 

@@ -440,6 +440,55 @@ static int run_collect(struct p25_analyzer *an, struct p25_flow_decoder *dec, co
 	return rc;
 }
 
+/*
+ * Keep in the registry what the analysis found per organization, so that
+ * activating one warns about the mail servers it would block (org set):
+ * with --org, that organization's finding even when none of its hosts was
+ * seen; without, each organization with hosts in the input.  A registry
+ * that cannot be written costs a warning, not the report.
+ */
+static void record_findings(struct cli *cli, struct p25_analyzer *an, const struct p25_model *m,
+			    const char *org)
+{
+	size_t n, nf = 0, k = 0;
+	const struct p25_an_host *h = p25_an_hosts(an, &n);
+	size_t *hosts = calloc(m->norgs + 1, sizeof *hosts);
+	struct p25_analysis_finding *f = calloc(m->norgs + 1, sizeof *f);
+	char (*addr)[P25_ADDR_STRLEN] = calloc(n + 1, sizeof *addr);
+	const char **ptr = calloc(n + 1, sizeof *ptr);
+	struct p25_actor who = {.name = cli->actor, .now = cli->now};
+
+	if (!hosts || !f || !addr || !ptr) {
+		cli_warn("out of memory: the findings were not kept in the registry");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (h[i].org >= 0 && (size_t)h[i].org < m->norgs)
+			hosts[h[i].org]++;
+	for (size_t o = 0; o < m->norgs; o++) {
+		if (org ? strcmp(org, m->orgs[o].handle) != 0 : hosts[o] == 0)
+			continue;
+		f[nf] = (struct p25_analysis_finding){
+			.org = m->orgs[o].handle, .hosts = hosts[o], .unregistered = &ptr[k]};
+		for (size_t i = 0; i < n; i++) {
+			if (h[i].org != (ssize_t)o || h[i].cls != P25_AN_SERVER)
+				continue;
+			ptr[k] = p25_addr_format(&h[i].addr, addr[k], sizeof addr[k]);
+			k++;
+			f[nf].n++;
+		}
+		nf++;
+	}
+	if (nf && p25_analysis_record(cli->reg, &who, f, nf) < 0)
+		cli_warn("the findings were not kept in the registry: %s",
+			 p25_registry_error(cli->reg));
+out:
+	free(hosts);
+	free(f);
+	free(addr);
+	free(ptr);
+}
+
 static int analyze(struct cli *cli, int argc, char **argv, bool collect)
 {
 	struct opts o = {.collect = collect};
@@ -534,6 +583,8 @@ static int analyze(struct cli *cli, int argc, char **argv, bool collect)
 	snprintf(title, sizeof title, "port25: SMTP hosts%s%s", o.org ? " of " : "",
 		 o.org ? o.org : "");
 	rc = report(cli, &o, an, dec, title);
+	if (rc == EXIT_OK && !damaged && have_model && cli->reg)
+		record_findings(cli, an, &model, o.org);
 	if (rc == EXIT_OK && damaged)
 		rc = EXIT_REFUSED;
 out:

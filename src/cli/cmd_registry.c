@@ -160,7 +160,7 @@ static const char org_usage[] =
     "  org list\n"
     "  org show HANDLE\n"
     "  org set HANDLE [--name NAME] [--mode M] [--action A] [--enrollment "
-    "none|pending|active|suspended]\n"
+    "none|pending|active|suspended] [--no-servers]\n"
     "  org remove HANDLE [--force]\n";
 
 static const char org_add_usage[] =
@@ -338,15 +338,21 @@ static int org_show(struct cli *cli, int argc, char **argv)
 
 static const char org_set_usage[] =
     "usage: port25 org set HANDLE [--name NAME] [--mode outbound|both] [--action reject|drop]\n"
-    "                      [--enrollment none|pending|active|suspended]\n"
-    "Change an organization.  Enrollment active needs a security contact.\n";
+    "                      [--enrollment none|pending|active|suspended] [--no-servers]\n"
+    "Change an organization.  Enrollment active needs a security contact and a valid\n"
+    "permit: without one every host of the organization is blocked, its mail servers\n"
+    "too.  --no-servers confirms that none of its hosts sends mail.  Activation warns\n"
+    "about mail servers the latest `port25 analyze` of its traffic found unpermitted.\n";
 
 static int org_set(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"name", required_argument, NULL, 'n'},   {"mode", required_argument, NULL, 'm'},
-	    {"action", required_argument, NULL, 'a'}, {"enrollment", required_argument, NULL, 'e'},
-	    {"json", no_argument, NULL, 'j'},         {0}};
+	static const struct option opts[] = {{"name", required_argument, NULL, 'n'},
+	                                     {"mode", required_argument, NULL, 'm'},
+	                                     {"action", required_argument, NULL, 'a'},
+	                                     {"enrollment", required_argument, NULL, 'e'},
+	                                     {"no-servers", no_argument, NULL, 'N'},
+	                                     {"json", no_argument, NULL, 'j'},
+	                                     {0}};
 	struct p25_org_change change = {0};
 	struct p25_actor who = actor_of(cli);
 	int c, rc;
@@ -375,6 +381,9 @@ static int org_set(struct cli *cli, int argc, char **argv)
 				    optarg);
 			change.set_enrollment = true;
 			break;
+		case 'N':
+			change.no_servers = true;
+			break;
 		case 'j':
 			cli->json = true;
 			break;
@@ -390,6 +399,8 @@ static int org_set(struct cli *cli, int argc, char **argv)
 		return rc;
 	if ((rc = p25_org_set(cli->reg, &who, argv[optind], &change)) < 0)
 		return cli_registry_fail(cli, rc);
+	if (*p25_registry_warning(cli->reg))
+		cli_warn("%s", p25_registry_warning(cli->reg));
 	done(cli, NULL, "updated organization '%s'", argv[optind]);
 	return cli_enforce_changed(cli);
 }
@@ -945,186 +956,32 @@ int cmd_permit(struct cli *cli, int argc, char **argv)
 static const char request_usage[] =
     "usage: port25 request submit|list|show|approve|reject|apply|verify ...\n"
     "  request submit ORG --type signup|add-permit|remove-permit [--server "
-    "ADDRESS[,KIND[,DESC]]]...\n"
+    "ADDRESS[,KIND[,DESC[,EXPIRES]]]]...\n"
     "                 [--permit ID|ADDRESS]... [--file servers.csv] [--requested-by X] [--note T]\n"
     "  request list [--overdue] [--status S] [--org HANDLE]\n"
     "  request show ID\n"
     "  request approve ID\n"
     "  request reject ID --reason T\n"
-    "  request apply ID\n"
+    "  request apply ID [--no-servers]\n"
     "  request verify ID\n"
     "A request is due 48 hours after it is submitted.\n";
 
 static const char request_submit_usage[] =
     "usage: port25 request submit ORG --type signup|add-permit|remove-permit\n"
-    "          [--server ADDRESS[,KIND[,DESCRIPTION]]]... [--permit ID|ADDRESS]...\n"
+    "          [--server ADDRESS[,KIND[,DESCRIPTION[,EXPIRES]]]]... [--permit ID|ADDRESS]...\n"
     "          [--file servers.csv] [--requested-by X] [--note T]\n"
     "Record a member's request: a sign-up with its server list, more permitted servers,\n"
-    "or the removal of permits.  KIND defaults to mail-server.  --file reads servers from\n"
-    "a CSV file with a header row (address,kind,description).  Due in 48 hours.\n";
+    "or the removal of permits.  Due in 48 hours.  --server is one CSV record: KIND\n"
+    "defaults to mail-server, DESCRIPTION to the kind; quote a description holding\n"
+    "commas (192.0.2.9,app,\"Relay, north wing\",2026-12-31).  EXPIRES (a date, a time or\n"
+    "a duration like 30d) makes a temporary variance: the permit the request creates\n"
+    "expires then.  --file reads servers from CSV with a header row, the columns of an\n"
+    "import file a request understands: org,address,kind,description,expires.\n";
 
-struct server_list {
-	struct p25_request_server *v;
-	size_t n;
-	char **owned; /* strings the list points into */
-	size_t nowned;
-};
-
-static void server_list_free(struct server_list *l)
+/* Bad --server values are usage errors; a bad file is refused; I/O fails as a system error. */
+static int server_list_fail(int rc, int bad_input, const char *err)
 {
-	for (size_t i = 0; i < l->nowned; i++)
-		free(l->owned[i]);
-	free(l->owned);
-	free(l->v);
-}
-
-static int server_list_own(struct server_list *l, char *s)
-{
-	char **v = realloc(l->owned, (l->nowned + 1) * sizeof *v);
-	if (!v || !s) {
-		free(s);
-		return -1;
-	}
-	l->owned = v;
-	l->owned[l->nowned++] = s;
-	return 0;
-}
-
-static int server_list_add(struct server_list *l, const char *address, const char *kind,
-                           const char *description)
-{
-	struct p25_request_server *v = realloc(l->v, (l->n + 1) * sizeof *v);
-	int rc;
-
-	if (!v)
-		return cli_fail(EXIT_SYSTEM, "out of memory");
-	l->v = v;
-	v = &l->v[l->n];
-	if ((rc = parse_kind(kind && *kind ? kind : "mail-server", &v->kind)) != EXIT_OK)
-		return rc;
-	v->address = address;
-	/* A member's form often says no more than the address; the kind is the least we know. */
-	v->description = description && *description ? description : p25_kind_name(v->kind);
-	l->n++;
-	return EXIT_OK;
-}
-
-/* "ADDRESS[,KIND[,DESCRIPTION]]"; the description may itself hold commas. */
-static int parse_server_arg(struct server_list *l, const char *arg)
-{
-	char *s = strdup(arg), *kind = NULL, *description = NULL, *comma;
-
-	if (server_list_own(l, s) < 0)
-		return cli_fail(EXIT_SYSTEM, "out of memory");
-	if ((comma = strchr(s, ','))) {
-		*comma = '\0';
-		kind = comma + 1;
-		if ((comma = strchr(kind, ','))) {
-			*comma = '\0';
-			description = comma + 1;
-		}
-	}
-	return server_list_add(l, s, kind, description);
-}
-
-static char *read_text_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *data = NULL;
-	size_t cap = 0, n = 0, got;
-
-	if (!f)
-		return NULL;
-	do {
-		if (n + 65536 > cap) {
-			char *p = realloc(data, cap = n + 65536 * 2);
-			if (!p) {
-				free(data);
-				fclose(f);
-				errno = ENOMEM;
-				return NULL;
-			}
-			data = p;
-		}
-		got = fread(data + n, 1, cap - n - 1, f);
-		n += got;
-	} while (got > 0);
-	if (ferror(f)) {
-		free(data);
-		fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	data[n] = '\0';
-	*len = n;
-	return data;
-}
-
-static int servers_from_csv(struct server_list *l, const char *path, const char *org)
-{
-	struct p25_csv csv;
-	char err[256];
-	int address = -1, kind = -1, description = -1, org_col = -1, rc = EXIT_OK;
-	size_t len;
-	char *data = read_text_file(path, &len);
-
-	if (!data)
-		return cli_fail(EXIT_SYSTEM, "%s: cannot read: %s", path, strerror(errno));
-	if (p25_csv_parse(data, len, &csv, err, sizeof err) < 0) {
-		free(data);
-		return cli_fail(EXIT_REFUSED, "%s: %s", path, err);
-	}
-	free(data);
-	if (csv.nrecords < 2) {
-		p25_csv_free(&csv);
-		return cli_fail(EXIT_REFUSED, "%s: expected a header row and at least one server",
-		                path);
-	}
-	for (size_t f = 0; f < csv.records[0].nfields; f++) {
-		const char *name = csv.records[0].fields[f];
-		if (!strcasecmp(name, "address"))
-			address = (int)f;
-		else if (!strcasecmp(name, "kind"))
-			kind = (int)f;
-		else if (!strcasecmp(name, "description"))
-			description = (int)f;
-		else if (!strcasecmp(name, "org"))
-			org_col = (int)f;
-	}
-	if (address < 0)
-		rc = cli_fail(EXIT_REFUSED, "%s: line %zu: the header has no address column", path,
-		              csv.records[0].line);
-	for (size_t r = 1; r < csv.nrecords && rc == EXIT_OK; r++) {
-		struct p25_csv_record *rec = &csv.records[r];
-		if (rec->nfields != csv.records[0].nfields) {
-			rc = cli_fail(EXIT_REFUSED, "%s: line %zu: expected %zu fields, found %zu",
-			              path, rec->line, csv.records[0].nfields, rec->nfields);
-			break;
-		}
-		if (org_col >= 0 && *rec->fields[org_col] && strcmp(rec->fields[org_col], org)) {
-			rc = cli_fail(EXIT_REFUSED,
-			              "%s: line %zu: the row is for organization '%s', not '%s'",
-			              path, rec->line, rec->fields[org_col], org);
-			break;
-		}
-		/* The list keeps pointers into the fields: hand their ownership over. */
-		for (size_t f = 0; f < rec->nfields && rc == EXIT_OK; f++) {
-			if (server_list_own(l, rec->fields[f]) < 0)
-				rc = cli_fail(EXIT_SYSTEM, "out of memory");
-			else
-				rec->fields[f] = strdup("");
-		}
-		if (rc == EXIT_OK) {
-			char **owned = &l->owned[l->nowned - rec->nfields];
-			rc = server_list_add(l, owned[address], kind >= 0 ? owned[kind] : NULL,
-			                     description >= 0 ? owned[description] : NULL);
-			if (rc != EXIT_OK)
-				cli_fail(rc, "%s: line %zu: the kind above is not valid", path,
-				         rec->line);
-		}
-	}
-	p25_csv_free(&csv);
-	return rc;
+	return cli_fail(rc == P25_EDB ? EXIT_SYSTEM : bad_input, "%s", err);
 }
 
 static int request_submit(struct cli *cli, int argc, char **argv)
@@ -1139,7 +996,8 @@ static int request_submit(struct cli *cli, int argc, char **argv)
 	                                     {0}};
 	struct p25_request_spec spec = {0};
 	struct p25_actor who = actor_of(cli);
-	struct server_list servers = {0};
+	struct p25_server_list servers = {0};
+	char err[512];
 	int64_t *ids = NULL, id;
 	const char **addresses = NULL;
 	const char *file = NULL;
@@ -1157,7 +1015,9 @@ static int request_submit(struct cli *cli, int argc, char **argv)
 			have_type = true;
 			break;
 		case 's':
-			rc = parse_server_arg(&servers, optarg);
+			if ((rc = p25_server_list_add_arg(&servers, optarg, cli->now, err,
+			                                  sizeof err)) < 0)
+				rc = server_list_fail(rc, EXIT_USAGE, err);
 			break;
 		case 'p': {
 			char *end;
@@ -1204,13 +1064,15 @@ static int request_submit(struct cli *cli, int argc, char **argv)
 	if (rc == EXIT_OK && !have_type)
 		rc = usage_error(request_submit_usage, "request submit %s: --type is required",
 		                 argv[optind]);
-	if (rc == EXIT_OK && file)
-		rc = servers_from_csv(&servers, file, argv[optind]);
+	if (rc == EXIT_OK && file &&
+	    (rc = p25_server_list_add_file(&servers, file, argv[optind], cli->now, err,
+	                                   sizeof err)) < 0)
+		rc = server_list_fail(rc, EXIT_REFUSED, err);
 	if (rc == EXIT_OK)
 		rc = open_or_fail(cli);
 	if (rc == EXIT_OK) {
 		spec.org = argv[optind];
-		spec.servers = servers.v;
+		spec.servers = servers.servers;
 		spec.nservers = servers.n;
 		spec.permit_ids = ids;
 		spec.addresses = addresses;
@@ -1229,7 +1091,7 @@ static int request_submit(struct cli *cli, int argc, char **argv)
 			       p25_time_format(cli->now + P25_REQUEST_DUE, due, sizeof due));
 		}
 	}
-	server_list_free(&servers);
+	p25_server_list_free(&servers);
 	free(ids);
 	free(addresses);
 	return rc;
@@ -1290,11 +1152,9 @@ static const char request_show_usage[] = "usage: port25 request show ID [--json]
 static int request_show(struct cli *cli, int argc, char **argv)
 {
 	static const char *const keys[] = {"items", NULL};
-	static const struct cli_column item_cols[] = {{"address", "ADDRESS"},
-	                                              {"kind", "KIND"},
-	                                              {"description", "DESCRIPTION"},
-	                                              {"permit_id", "PERMIT"},
-	                                              {NULL, NULL}};
+	static const struct cli_column item_cols[] = {
+	    {"address", "ADDRESS"},         {"kind", "KIND"},        {"expires", "EXPIRES"},
+	    {"description", "DESCRIPTION"}, {"permit_id", "PERMIT"}, {NULL, NULL}};
 	static const struct cli_column *const cols[] = {item_cols};
 	json_t *o, *items;
 	int64_t id = 0;
@@ -1354,9 +1214,10 @@ static int request_step(struct cli *cli, int argc, char **argv, const char *usag
 static const char request_approve_usage[] = "usage: port25 request approve ID\n"
                                             "Approve a submitted request.\n";
 static const char request_apply_usage[] =
-    "usage: port25 request apply ID\n"
+    "usage: port25 request apply ID [--no-servers]\n"
     "Apply an approved request: create (or remove) its permits, and for a sign-up make\n"
-    "the organization active (it needs a security contact), all at once or not at all.\n";
+    "the organization active (it needs a security contact and a valid permit, or\n"
+    "--no-servers to confirm none of its hosts sends mail), all at once or not at all.\n";
 static const char request_verify_usage[] =
     "usage: port25 request verify ID\n"
     "Record by hand that the member confirmed their mail still flows after the change.\n"
@@ -1371,7 +1232,39 @@ static int request_approve(struct cli *cli, int argc, char **argv)
 
 static int request_apply(struct cli *cli, int argc, char **argv)
 {
-	return request_step(cli, argc, argv, request_apply_usage, p25_request_apply, "applied");
+	static const struct option opts[] = {
+	    {"no-servers", no_argument, NULL, 'N'}, {"json", no_argument, NULL, 'j'}, {0}};
+	struct p25_actor who = actor_of(cli);
+	bool no_servers = false;
+	int64_t id = 0;
+	int c, rc;
+
+	while ((c = next_option(argc, argv, opts, request_apply_usage)) != -1) {
+		if (c == 'N')
+			no_servers = true;
+		else if (c == 'j')
+			cli->json = true;
+		else
+			return EXIT_USAGE;
+	}
+	if ((rc = check_positionals(argc, argv, 1, request_apply_usage)) != EXIT_OK ||
+	    (rc = parse_id(argv[optind], "request", &id)) != EXIT_OK ||
+	    (rc = open_or_fail(cli)) != EXIT_OK)
+		return rc;
+	if ((rc = p25_request_apply_confirmed(cli->reg, &who, id, no_servers)) < 0)
+		return cli_registry_fail(cli, rc);
+	if (*p25_registry_warning(cli->reg))
+		cli_warn("%s", p25_registry_warning(cli->reg));
+	if (cli->json) {
+		json_t *o;
+		if (p25_request_show(cli->reg, id, cli->now, &o) == 0) {
+			cli_print_json(o);
+			json_decref(o);
+		}
+	} else {
+		printf("request %s applied\n", argv[optind]);
+	}
+	return cli_enforce_changed(cli);
 }
 
 static int request_verify(struct cli *cli, int argc, char **argv)
@@ -1436,20 +1329,26 @@ int cmd_request(struct cli *cli, int argc, char **argv)
 /* ---- import, export, audit ---- */
 
 static const char import_usage[] =
-    "usage: port25 import FILE [--org HANDLE] [--format csv|json] [--force] [--dry-run]\n"
+    "usage: port25 import FILE [--org HANDLE] [--format csv|json] [--force] [--no-servers]\n"
+    "                    [--dry-run]\n"
     "Import a server list, all or nothing: one bad row rejects the whole file.\n"
     "CSV: a header row with columns org,address,kind,description,requested_by,\n"
     "approved_by,expires (org may be left out with --org; RFC 4180 quoting).\n"
     "JSON: {\"org\": H, \"servers\": [{\"address\", \"kind\", \"description\", ...}]}, or a\n"
-    "whole registry document as `port25 export` writes it, which restores everything.\n"
+    "whole registry document as `port25 export` writes it, which restores everything;\n"
+    "its active organizations are held to the rules of org set (--no-servers for those\n"
+    "without a valid permit).\n"
     "The format follows the extension or the content unless --format says.\n";
 
 int cmd_import(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"org", required_argument, NULL, 'o'}, {"format", required_argument, NULL, 'F'},
-	    {"force", no_argument, NULL, 'f'},     {"dry-run", no_argument, NULL, 'n'},
-	    {"json", no_argument, NULL, 'j'},      {0}};
+	static const struct option opts[] = {{"org", required_argument, NULL, 'o'},
+	                                     {"format", required_argument, NULL, 'F'},
+	                                     {"force", no_argument, NULL, 'f'},
+	                                     {"dry-run", no_argument, NULL, 'n'},
+	                                     {"no-servers", no_argument, NULL, 'N'},
+	                                     {"json", no_argument, NULL, 'j'},
+	                                     {0}};
 	struct p25_import_options opt = {0};
 	struct p25_import_result res;
 	struct p25_actor who = actor_of(cli);
@@ -1477,6 +1376,9 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 			break;
 		case 'n':
 			opt.dry_run = true;
+			break;
+		case 'N':
+			opt.no_servers = true;
 			break;
 		case 'j':
 			cli->json = true;

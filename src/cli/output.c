@@ -62,6 +62,8 @@ int cli_open_registry(struct cli *cli)
 	}
 	if (p25_registry_open(cli->db_path, &cli->reg, err, sizeof err) < 0)
 		return cli_fail(EXIT_SYSTEM, "%s", err);
+	if (*p25_registry_warning(cli->reg))
+		cli_warn("%s", p25_registry_warning(cli->reg));
 	return EXIT_OK;
 }
 

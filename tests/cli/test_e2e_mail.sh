@@ -171,11 +171,11 @@ say "registry and enforcement"
 p init >/dev/null
 p org add acme --name 'Acme' --mode both --action reject >/dev/null
 p contact add acme --name 'Sec acme' --email sec@acme.example --role security >/dev/null
-p org set acme --enrollment active >/dev/null
 p prefix add acme 192.0.2.0/24 >/dev/null
 p prefix add acme 2001:db8:1::/48 >/dev/null
 p permit add acme "$ORG_MX4" --kind mail --description 'mx' >/dev/null
 p permit add acme "$ORG_MX6" --kind mail --description 'mx v6' >/dev/null
+p org set acme --enrollment active >/dev/null
 apply
 ip netns exec "$NS_GW" nft list table inet port25 >/dev/null || fail "table inet port25 not loaded on the gateway"
 

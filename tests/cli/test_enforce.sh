@@ -39,11 +39,11 @@ g() { ip netns exec "$gw" "$@"; }
 p init >/dev/null
 p org add acme --name Acme --mode outbound --action reject >/dev/null
 p contact add acme --name Sec --email sec@acme.example --role security >/dev/null
-p org set acme --enrollment active >/dev/null
 p prefix add acme 10.1.0.0/16 >/dev/null
 p prefix add acme 2001:db8:1::/48 >/dev/null
 p permit add acme 10.1.0.25 --kind mail --description mx >/dev/null
 p permit add acme 2001:db8:1::25 --kind mail --description mx6 >/dev/null
+p org set acme --enrollment active >/dev/null
 
 # --- topology: in <-> gw <-> out
 for n in "$gw" "$in" "$out"; do

@@ -42,9 +42,9 @@ ms() { echo $(( $(date +%s%N) / 1000000 )); }
 p init >/dev/null
 p org add acme --name Acme --mode outbound --action reject >/dev/null
 p contact add acme --name Sec --email sec@acme.example --role security >/dev/null
-p org set acme --enrollment active >/dev/null
 p prefix add acme 10.1.0.0/16 >/dev/null
 p permit add acme 10.1.0.25 --kind mail --description mx >/dev/null
+p org set acme --enrollment active >/dev/null
 
 for n in "$gw" "$in" "$out"; do
 	ip netns add "$n"

@@ -33,8 +33,8 @@ usage() { expect 2 "$@"; }
 P=$PORT25
 
 # init and help
-ok 'schema version 3' $P init
-ok 'schema version 3' $P init
+ok 'schema version 5' $P init
+ok 'schema version 5' $P init
 for c in init org prefix contact permit request import export audit; do
 	ok 'usage: port25' $P $c --help
 done
@@ -99,7 +99,10 @@ usage "--role 'boss'" $P contact add k12 --name X --email x@k12.example --role b
 usage 'required' $P contact add k12 --name X
 ok 'Sec Desk' $P contact list --org k12
 ok '"role": "security"' $P contact list --json
-ok 'updated' $P org set k12 --enrollment active
+# k12 has no permit yet: activating it would block all its hosts, so it takes a
+# confirmation (the permits come below; this part is about its contacts).
+refused "organization 'k12' has no valid permit: .*confirm with --no-servers" $P org set k12 --enrollment active
+ok 'updated' $P org set k12 --enrollment active --no-servers
 refused 'last security contact of active organization' $P contact remove 2
 ok 'removed contact 1' $P contact remove 1
 refused 'no contact 99' $P contact remove 99
@@ -152,8 +155,12 @@ ok 'Exchange edge' $P org show k12
 ok '"permits": \[' $P org show k12 --json
 
 # requests
+# --server is one CSV record: a description holding commas is quoted, and a
+# fourth field is an expiry, never the rest of the description.
+usage "--server '192.0.2.130,mail,Relay, north wing': expires: 'north wing': expected an expiry date" \
+	$P request submit county --type signup --server "192.0.2.130,mail,Relay, north wing"
 ok 'submitted request 1 \(signup for .county.\), due 2026-11-25T10:00:00Z' \
-	$P request submit county --type signup --server "192.0.2.130,mail,Relay, north wing" \
+	$P request submit county --type signup --server '192.0.2.130,mail,"Relay, north wing"' \
 	--server 192.0.2.131 --requested-by "County IT" --note "ticket 42"
 ok '"enrollment": "pending"' $P org show county --json
 printf 'address,kind,description\n192.0.2.140,app,"Permits system, new"\n' >"$tmp/servers.csv"
@@ -259,6 +266,131 @@ ok 'valley-libraries +signup +submitted .* +yes' $P request list --overdue
 ok '192.0.2.41 .* expired' $P permit list --expired
 out=$($P permit list --expiring 14d 2>&1 >/dev/null)
 grep -q '192.0.2.40' <<<"$out" || fail "demo: no warning for the expiring variance: $out"
+
+# One set of rules for every way in: a whole-registry document is held to the
+# /24 width rule like a CSV row and permit add (issue 5).
+export PORT25_DB=$tmp/rules.db
+cat >"$tmp/wide.json" <<'JSON'
+{"version": 1, "organizations": [{"handle": "a1", "name": "A One", "prefixes": [{"prefix": "10.0.0.0/16"}],
+ "permits": [{"address": "10.0.0.0/20", "kind": "mail-server", "description": "whole floor"}]}]}
+JSON
+refused 'wide.json: organizations\[0\].permits\[0\]: permit 10.0.0.0/20 is wider than /24' $P import "$tmp/wide.json"
+[ ! -s "$PORT25_DB" ] || [ "$($P org list --json)" = "[]" ] || fail "a refused document import left organizations"
+ok 'imported .*wide.json: 1 organizations, 1 prefixes, 0 contacts, 1 permits' $P import "$tmp/wide.json" --force
+ok '10.0.0.0/20' $P permit list --org a1
+printf 'org,address,kind,description\na1,10.0.16.0/20,mail,next floor\n' >"$tmp/wide.csv"
+refused 'wide.csv: line 2: permit 10.0.16.0/20 is wider than /24' $P import "$tmp/wide.csv"
+refused 'permit 10.0.16.0/20 is wider than /24' $P permit add a1 10.0.16.0/20 --kind mail --description x
+
+# An expired variance does not block issuing the address again (issue 6): the
+# new permit supersedes it, the audit log keeps it, --expired lists it no more.
+export PORT25_DB=$tmp/renew.db
+$P init >/dev/null
+$P org add lib --name Library >/dev/null
+$P prefix add lib 10.9.0.0/24 >/dev/null
+ok 'added permit 1 for 10.9.0.177' $P permit add lib 10.9.0.177 --kind app --description temp --expires 2026-11-30
+refused "10.9.0.177 is already permitted for organization 'lib' \(permit 1, until 2026-11-30T23:59:59Z; to keep it longer: port25 permit set 1 --expires WHEN\)" \
+	$P permit add lib 10.9.0.177 --kind app --description renewed
+PORT25_NOW=2026-12-05T10:00:00Z ok '10.9.0.177 .* expired' $P permit list --expired
+PORT25_NOW=2026-12-05T10:00:00Z ok 'added permit 2 for 10.9.0.177' $P permit add lib 10.9.0.177 --kind app --description renewed
+PORT25_NOW=2026-12-05T10:00:00Z ok '^\(none\)' $P permit list --expired
+PORT25_NOW=2026-12-05T10:00:00Z ok '2 +lib +10.9.0.177 +application-server +active +- +renewed' $P permit list
+ok 'permit.supersede +permit +1' $P audit --limit 2
+out=$($P audit --limit 2 --json)
+grep -q '"superseded_by": 2' <<<"$out" || fail "audit: the superseded permit does not name its successor: $out"
+grep -q '"expires": "2026-11-30T23:59:59Z"' <<<"$out" || fail "audit: the superseded permit is not kept whole: $out"
+
+# A temporary variance requested stays temporary (issue 11): the expiry of each
+# server goes with the request into the permit; what a request does not
+# understand is refused, named with the file and line.
+export PORT25_DB=$tmp/variance.db
+$P init >/dev/null
+$P org add springfield-k12 --name Springfield >/dev/null
+$P prefix add springfield-k12 192.0.2.0/24 >/dev/null
+printf 'address,kind,description,expires\n192.0.2.77,app,Yearbook vendor,2026-12-31\n' >"$tmp/tmpvar.csv"
+ok 'submitted request 1' $P request submit springfield-k12 --type add-permit --file "$tmp/tmpvar.csv"
+ok '192.0.2.77 +application-server +2026-12-31T23:59:59Z +Yearbook vendor' $P request show 1
+ok '"expires": "2026-12-31T23:59:59Z"' $P request show 1 --json
+ok 'submitted request 2' $P request submit springfield-k12 --type add-permit --server 192.0.2.15,app,temp,2026-12-31
+$P request approve 1 >/dev/null
+$P request approve 2 >/dev/null
+ok 'applied' $P request apply 1
+ok 'applied' $P request apply 2
+ok '192.0.2.77 +application-server +active +2026-12-31T23:59:59Z +Yearbook vendor' $P permit list
+ok '192.0.2.15 +application-server +active +2026-12-31T23:59:59Z +temp$' $P permit list
+PORT25_NOW=2027-01-01T00:00:00Z ok '192.0.2.15 .* expired' $P permit list --expired
+printf 'address,kind,description,colour\n192.0.2.78,app,x,red\n' >"$tmp/colour.csv"
+refused "colour.csv: line 1: unknown column 'colour' in the header \(expected org, address, kind, description, expires\)" \
+	$P request submit springfield-k12 --type add-permit --file "$tmp/colour.csv"
+printf 'address,kind,description,expires\n192.0.2.78,app,x,\n192.0.2.79,app,y,someday\n' >"$tmp/someday.csv"
+refused "someday.csv: line 3: expires: 'someday'" \
+	$P request submit springfield-k12 --type add-permit --file "$tmp/someday.csv"
+usage "--server '192.0.2.16,app,temp,someday': expires: 'someday'" \
+	$P request submit springfield-k12 --type add-permit --server 192.0.2.16,app,temp,someday
+usage "one CSV record" $P request submit springfield-k12 --type add-permit --server 192.0.2.16,app,a,30d,extra
+refused 'already past' $P request submit springfield-k12 --type add-permit --server 192.0.2.16,app,old,2026-11-01
+[ "$($P request list --json | grep -c '"id"')" = 2 ] || fail "a refused request submit was recorded"
+
+# Activation without any permitted server is refused unless confirmed, and warns
+# about the unregistered servers the latest analysis of the org found (issue 12).
+export PORT25_DB=$tmp/activate.db
+$P import "$top/data/demo/registry.json" >/dev/null
+$P org add maple-library --name "Maple Library" >/dev/null
+$P prefix add maple-library 10.77.0.0/24 >/dev/null
+$P contact add maple-library --name Sec --email sec@maple.example --role security >/dev/null
+refused "organization 'maple-library' has no valid permit: becoming active would block port 25 for every host of it, its mail servers too .*--no-servers" \
+	$P org set maple-library --enrollment active
+ok '"enrollment": "none"' $P org show maple-library --json
+ok "updated organization 'maple-library'" $P org set maple-library --enrollment active --no-servers
+# The demo's traffic: valley-libraries (pending, no permit) runs 203.0.113.140;
+# springfield-k12 runs the unregistered 192.0.2.12 and 2001:db8:100::12.
+ok 'unregistered-server' $P analyze "$top/data/demo/traffic.pcap.gz" --org valley-libraries
+out=$($P org show valley-libraries --json)
+python3 - "$out" <<'EOF' || fail "org show: the analysis of valley-libraries is not kept: $out"
+import json, sys
+a = json.loads(sys.argv[1])["analysis"]
+assert a["unregistered"] == ["203.0.113.140"] and a["at"] == "2026-11-23T10:00:00Z", a
+EOF
+ok 'unregistered-server' $P analyze "$top/data/demo/traffic.pcap.gz"
+$P request approve 2 >/dev/null
+ok 'updated' $P org set springfield-k12 --enrollment suspended
+out=$($P org set springfield-k12 --enrollment active 2>&1 >/dev/null) ||
+	fail "org set springfield-k12 --enrollment active failed: $out"
+grep -qE "^port25: warning: the analysis of organization 'springfield-k12' at 2026-11-23T10:00:00Z found 2 unregistered mail server\(s\) that no valid permit covers, now blocked: 192.0.2.12, 2001:db8:100::12" <<<"$out" ||
+	fail "activation without a warning about the analysed servers: $out"
+$P permit add springfield-k12 192.0.2.12 --kind mail --description mail3 >/dev/null
+$P permit add springfield-k12 2001:db8:100::12 --kind mail --description mail3 >/dev/null
+out=$($P org set springfield-k12 --enrollment active 2>&1 >/dev/null) || fail "org set: $out"
+[ -z "$out" ] || fail "a warning once every analysed server is permitted: $out"
+# A sign-up applied covers what the analysis found (203.0.113.140): no warning.
+ok 'Hosted ILS mail relay' $P request show 2
+out=$($P request apply 2 2>&1) || fail "request apply 2: $out"
+grep -q warning <<<"$out" && fail "a warning though the sign-up permits the analysed server: $out"
+ok '"enrollment": "active"' $P org show valley-libraries --json
+
+# The registry holds personal data (issue 15): under umask 022 init makes it
+# 0600 and the directories it needs 0750 (issue 13: mkdir -p, not "unable to
+# open database file"); a registry others can read is reported on every open.
+(
+	umask 022
+	export PORT25_DB=$tmp/private/var/lib/port25/registry.db
+	ok 'ready \(schema version 5\)' $P init
+	[ "$(stat -c %a "$PORT25_DB")" = 600 ] || fail "registry mode $(stat -c %a "$PORT25_DB"), wanted 600"
+	for d in "$tmp/private/var/lib/port25" "$tmp/private/var/lib" "$tmp/private/var" "$tmp/private"; do
+		[ "$(stat -c %a "$d")" = 750 ] || fail "directory $d mode $(stat -c %a "$d"), wanted 750"
+	done
+	out=$($P org list 2>&1 >/dev/null)
+	[ -z "$out" ] || fail "a private registry warned: $out"
+	chmod 644 "$PORT25_DB"
+	out=$($P org list 2>&1 >/dev/null) || fail "org list on a readable registry failed: $out"
+	grep -q "^port25: warning: .*registry.db can be read by every user (mode 0644)" <<<"$out" ||
+		fail "no warning about a world-readable registry: $out"
+	[ "$failures" = 0 ] || exit 1
+) || fail "registry file modes"
+# import creates its registry the same way
+(umask 022; PORT25_DB=$tmp/imported/reg.db $P import "$top/data/demo/registry.json" >/dev/null) ||
+	fail "import into a new directory"
+[ "$(stat -c %a "$tmp/imported/reg.db")" = 600 ] || fail "imported registry mode $(stat -c %a "$tmp/imported/reg.db")"
 
 # a registry file that is not one
 echo "not a database" >"$tmp/junk.db"

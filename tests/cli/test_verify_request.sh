@@ -144,7 +144,8 @@ touch "$tmp/mail.log"
 $P init >/dev/null
 $P org add acme --name Acme >/dev/null
 $P contact add acme --name Sec --email sec@acme.example --role security >/dev/null
-$P org set acme --enrollment active >/dev/null
+# Active before any server is registered: the requests below add them.
+$P org set acme --enrollment active --no-servers >/dev/null
 $P prefix add acme 192.0.2.0/24 >/dev/null
 $P prefix add acme 2001:db8:1::/48 >/dev/null
 $P org add beta --name Beta >/dev/null

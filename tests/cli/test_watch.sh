@@ -40,18 +40,19 @@ export PORT25_ACTOR=test
 p() { "$PORT25" "$@"; }
 now_ms() { date +%s%3N; }
 
-# --- registry: acme owns the inside network, enforced
+# --- registry: acme owns the inside network, enforced, nothing permitted (--no-servers):
+# every host of it is blocked, which is what watch is to see
 p init >/dev/null
 p org add acme --name 'Acme' --mode outbound --action reject >/dev/null
 p contact add acme --name 'Sec' --email sec@acme.example --role security >/dev/null
 p prefix add acme 10.251.1.0/24 >/dev/null
 p prefix add acme fd25:1::/64 >/dev/null
-p org set acme --enrollment active >/dev/null
+p org set acme --enrollment active --no-servers >/dev/null
 # campus blocks inbound 25 too (mode both): the ASA's 106001 lines are inbound denies
 p org add campus --name 'Campus' --mode both --action drop >/dev/null
 p contact add campus --name 'Net' --email net@campus.example --role security >/dev/null
 p prefix add campus 10.251.3.0/24 >/dev/null
-p org set campus --enrollment active >/dev/null
+p org set campus --enrollment active --no-servers >/dev/null
 
 # --- topology: inside -- gateway -- outside; addresses only inside these namespaces
 for ns in "$in" "$gw" "$out"; do

@@ -355,6 +355,154 @@ static void test_document_errors(void **state)
 	                 P25_EINVAL);
 }
 
+/*
+ * One set of rules, whichever way a permit comes in: permit add, a CSV file,
+ * a JSON server list, a whole registry document, request submit and request
+ * apply each refuse the same bad permit with the same words, and write nothing.
+ */
+enum path { BY_PERMIT_ADD, BY_CSV, BY_JSON_LIST, BY_DOCUMENT, BY_SUBMIT, BY_APPLY, NPATHS };
+static const char *const path_names[] = {"permit add", "CSV import",     "JSON list import",
+                                         "document",   "request submit", "request apply"};
+
+struct bad_permit {
+	const char *org, *address, *expires; /* expires as text, NULL: never */
+	int rc;
+	const char *says;
+	unsigned skip; /* paths where the case cannot be written */
+};
+
+/* a1 owns 10.0.0.0/16 and 2001:db8:a1::/48. */
+static void setup_a1(struct p25_registry *reg)
+{
+	assert_int_equal(p25_org_add(reg, &who, "a1", "A One", P25_MODE_OUTBOUND, P25_ACTION_REJECT),
+	                 0);
+	assert_int_equal(p25_prefix_add(reg, &who, "a1", "10.0.0.0/16", "", 0), 0);
+	assert_int_equal(p25_prefix_add(reg, &who, "a1", "2001:db8:a1::/48", "", 0), 0);
+}
+
+static const char a1_doc_org[] =
+    "{\"handle\": \"a1\", \"name\": \"A One\", \"enrollment\": \"none\", \"mode\": "
+    "\"outbound\", \"action\": \"reject\", \"prefixes\": [{\"prefix\": \"10.0.0.0/16\"}, "
+    "{\"prefix\": \"2001:db8:a1::/48\"}], \"contacts\": [], \"permits\": [%s]}";
+
+static int try_path(struct p25_registry *reg, enum path path, const struct bad_permit *b)
+{
+	char text[2048], item[512], org[1024];
+	char expires_json[64] = "null";
+	struct p25_import_result res;
+	int64_t id = 0;
+	int rc;
+
+	if (b->expires)
+		snprintf(expires_json, sizeof expires_json, "\"%s\"", b->expires);
+	switch (path) {
+	case BY_PERMIT_ADD: {
+		struct p25_permit_spec spec = {.org = b->org,
+		                               .address = b->address,
+		                               .kind = P25_KIND_MAIL_SERVER,
+		                               .description = "relay"};
+		char err[200];
+		if (b->expires)
+			assert_int_equal(p25_expiry_parse(b->expires, who.now, &spec.expires, err,
+			                                  sizeof err),
+			                 0);
+		return p25_permit_add(reg, &who, &spec, &id);
+	}
+	case BY_CSV:
+		snprintf(text, sizeof text,
+		         "org,address,kind,description,expires\n%s,%s,mail,relay,%s\n", b->org,
+		         b->address, b->expires ? b->expires : "");
+		return import_text(reg, "rows.csv", text, NULL, &res);
+	case BY_JSON_LIST:
+		snprintf(text, sizeof text,
+		         "{\"org\": \"%s\", \"servers\": [{\"address\": \"%s\", \"kind\": \"mail\", "
+		         "\"description\": \"relay\", \"expires\": %s}]}",
+		         b->org, b->address, expires_json);
+		return import_text(reg, "list.json", text, NULL, &res);
+	case BY_DOCUMENT:
+		snprintf(item, sizeof item,
+		         "{\"id\": 1, \"address\": \"%s\", \"kind\": \"mail-server\", "
+		         "\"description\": \"relay\", \"requested_by\": \"x\", \"approved_by\": \"y\", "
+		         "\"created\": \"2026-11-01T00:00:00Z\", \"expires\": %s}",
+		         b->address, expires_json);
+		snprintf(org, sizeof org, a1_doc_org, item);
+		snprintf(text, sizeof text, "{\"version\": 1, \"organizations\": [%s]}", org);
+		return import_text(reg, "doc.json", text, NULL, &res);
+	case BY_SUBMIT: {
+		struct p25_request_server s = {b->address, P25_KIND_MAIL_SERVER, "relay", 0};
+		struct p25_request_spec spec = {
+		    .org = b->org, .type = P25_REQ_ADD_PERMIT, .servers = &s, .nservers = 1};
+		char err[200];
+		if (b->expires)
+			assert_int_equal(
+			    p25_expiry_parse(b->expires, who.now, &s.expires, err, sizeof err), 0);
+		return p25_request_submit(reg, &who, &spec, &id);
+	}
+	case BY_APPLY:
+		/* A request restored as approved is checked when it is applied. */
+		snprintf(org, sizeof org, a1_doc_org, "");
+		snprintf(text, sizeof text,
+		         "{\"version\": 1, \"organizations\": [%s], \"requests\": [{\"id\": 1, "
+		         "\"org\": \"a1\", \"type\": \"add-permit\", \"status\": \"approved\", "
+		         "\"requested_by\": \"m\", \"submitted\": \"2026-11-22T00:00:00Z\", "
+		         "\"approved\": \"2026-11-22T01:00:00Z\", \"approved_by\": \"noc\", "
+		         "\"servers\": [{\"address\": \"%s\", \"kind\": \"mail-server\", "
+		         "\"description\": \"relay\", \"expires\": %s}]}]}",
+		         org, b->address, expires_json);
+		rc = import_text(reg, "doc.json", text, NULL, &res);
+		if (rc < 0)
+			fail_msg("restoring the request: %s", p25_registry_error(reg));
+		return p25_request_apply(reg, &who, 1);
+	default:
+		return 0;
+	}
+}
+
+static void test_same_rules_every_path(void **state)
+{
+	static const struct bad_permit cases[] = {
+	    {"a1", "10.0.0.0/20", NULL, P25_EINVAL, "permit 10.0.0.0/20 is wider than /24", 0},
+	    {"a1", "2001:db8:a0::/44", NULL, P25_EINVAL, "is wider than /48", 0},
+	    {"a1", "10.1.0.1", NULL, P25_EINVAL,
+	     "10.1.0.1 is outside the address space of organization 'a1'", 0},
+	    /* A request holds only addresses that parse. */
+	    {"a1", "10.0.0.300", NULL, P25_EINVAL, "'10.0.0.300' is not a valid IPv4 address",
+	     1u << BY_APPLY},
+	    /* A restored permit's past expiry is history (an expired variance): allowed. */
+	    {"a1", "10.0.0.9", "2026-01-31T23:59:59Z", P25_EINVAL, "the expiry 2026-01-31T23:59:59Z is already past",
+	     1u << BY_DOCUMENT},
+	    /* Permits and requests of a document live inside its orgs. */
+	    {"nobody", "10.0.0.9", NULL, P25_ENOTFOUND, "no organization 'nobody'",
+	     1u << BY_DOCUMENT | 1u << BY_APPLY},
+	};
+
+	(void)state;
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		for (int path = 0; path < NPATHS; path++) {
+			struct p25_registry *reg;
+			struct p25_permit_filter f = {.now = who.now};
+			char err[256];
+			json_t *rows;
+			int rc;
+
+			if (cases[c].skip & (1u << path))
+				continue;
+			assert_int_equal(p25_registry_open(":memory:", &reg, err, sizeof err), 0);
+			if (path != BY_DOCUMENT && path != BY_APPLY)
+				setup_a1(reg);
+			rc = try_path(reg, (enum path)path, &cases[c]);
+			if (rc != cases[c].rc || !strstr(p25_registry_error(reg), cases[c].says))
+				fail_msg("%s of %s: rc %d (want %d), message '%s' (want '%s')",
+				         path_names[path], cases[c].address, rc, cases[c].rc,
+				         p25_registry_error(reg), cases[c].says);
+			assert_int_equal(p25_permit_list(reg, &f, &rows), 0);
+			assert_int_equal(json_array_size(rows), 0);
+			json_decref(rows);
+			p25_registry_close(reg);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -365,6 +513,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_dry_run_writes_nothing, setup, teardown),
 	    cmocka_unit_test(test_document_round_trip),
 	    cmocka_unit_test_setup_teardown(test_document_errors, setup, teardown),
+	    cmocka_unit_test(test_same_rules_every_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,12 +6,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <sqlite3.h>
 
 #include "registry/registry.h"
+
+#define SCHEMA_VERSION 5
 
 static p25_time at(const char *iso)
 {
@@ -119,7 +123,7 @@ static void test_migrations_from_empty(void **state)
 	assert_true(fd >= 0);
 	close(fd);
 	assert_int_equal(p25_registry_open(path, &reg, err, sizeof err), 0);
-	assert_int_equal(p25_registry_schema_version(reg), 3);
+	assert_int_equal(p25_registry_schema_version(reg), SCHEMA_VERSION);
 	assert_int_equal(p25_registry_load_model(reg, &m), 0);
 	assert_int_equal(m.norgs, 0);
 	p25_model_free(&m);
@@ -128,7 +132,7 @@ static void test_migrations_from_empty(void **state)
 
 	/* Reopening migrates nothing and keeps the data. */
 	assert_int_equal(p25_registry_open(path, &reg, err, sizeof err), 0);
-	assert_int_equal(p25_registry_schema_version(reg), 3);
+	assert_int_equal(p25_registry_schema_version(reg), SCHEMA_VERSION);
 	assert_int_equal(p25_registry_load_model(reg, &m), 0);
 	assert_int_equal(m.norgs, 1);
 	assert_string_equal(m.orgs[0].handle, "k12");
@@ -216,13 +220,16 @@ static void test_migration_v2_alerts(void **state)
 	        "  '2026-11-20T11:00:00Z', '2026-11-20T12:00:00Z', '{\"reason\":\"fan-out\"}', NULL);"
 	        "INSERT INTO alert VALUES (7, 'infected', '2001:db8::66', 'in', NULL, 'dismissed',"
 	        "  '2026-11-20T13:00:00Z', '2026-11-20T14:00:00Z', '{}', NULL);"
+	        /* ... and without what later versions added. */
+	        "ALTER TABLE request_item DROP COLUMN expires;"
+	        "DROP TABLE analysis;"
 	        "PRAGMA user_version = 2;",
 	        NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(db);
 
 	assert_int_equal(p25_registry_open(path, &reg, err, sizeof err), 0);
-	assert_int_equal(p25_registry_schema_version(reg), 3);
+	assert_int_equal(p25_registry_schema_version(reg), SCHEMA_VERSION);
 	p25_registry_close(reg);
 
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -429,7 +436,9 @@ static void test_security_contact_rule(void **state)
 {
 	struct p25_registry *reg = *state;
 	struct p25_actor who = who_at("2026-11-23T10:00:00Z");
-	struct p25_org_change activate = {.set_enrollment = true, .enrollment = P25_ENROLL_ACTIVE};
+	/* No servers: this is about contacts (test_activation_needs_servers is about permits). */
+	struct p25_org_change activate = {
+	    .set_enrollment = true, .enrollment = P25_ENROLL_ACTIVE, .no_servers = true};
 	int64_t tech, sec1, sec2;
 
 	add_org(reg, "k12");
@@ -470,8 +479,8 @@ static void test_request_lifecycle(void **state)
 	struct p25_actor submit = who_at("2026-11-01T15:30:00Z");
 	struct p25_actor later = who_at("2026-11-02T09:00:00Z");
 	struct p25_request_server servers[] = {
-	    {"192.0.2.10", P25_KIND_MAIL_SERVER, "Exchange"},
-	    {"192.0.2.11", P25_KIND_APPLICATION_SERVER, "SIS"},
+	    {"192.0.2.10", P25_KIND_MAIL_SERVER, "Exchange", 0},
+	    {"192.0.2.11", P25_KIND_APPLICATION_SERVER, "SIS", 0},
 	};
 	struct p25_request_spec spec = {
 	    .org = "k12", .type = P25_REQ_SIGNUP, .servers = servers, .nservers = 2};
@@ -577,7 +586,7 @@ static void test_request_remove_and_reject(void **state)
 
 	/* A server outside the org's space is refused at submission too. */
 	{
-		struct p25_request_server s = {"198.51.100.1", P25_KIND_MAIL_SERVER, "x"};
+		struct p25_request_server s = {"198.51.100.1", P25_KIND_MAIL_SERVER, "x", 0};
 		struct p25_request_spec add = {
 		    .org = "k12", .type = P25_REQ_ADD_PERMIT, .servers = &s, .nservers = 1};
 		assert_int_equal(p25_request_submit(reg, &who, &add, &req), P25_EINVAL);
@@ -596,8 +605,8 @@ static void test_apply_rolls_back(void **state)
 	struct p25_registry *reg = *state;
 	struct p25_actor who = who_at("2026-11-23T10:00:00Z");
 	struct p25_request_server servers[] = {
-	    {"192.0.2.10", P25_KIND_MAIL_SERVER, "one"},
-	    {"192.0.2.11", P25_KIND_MAIL_SERVER, "two"},
+	    {"192.0.2.10", P25_KIND_MAIL_SERVER, "one", 0},
+	    {"192.0.2.11", P25_KIND_MAIL_SERVER, "two", 0},
 	};
 	struct p25_request_spec spec = {
 	    .org = "k12", .type = P25_REQ_ADD_PERMIT, .servers = servers, .nservers = 2};
@@ -751,6 +760,391 @@ static void test_prefix_remove_guard(void **state)
 	assert_int_equal(p25_prefix_remove(reg, &who, "192.0.2.0/24"), P25_ENOTFOUND);
 }
 
+/*
+ * An expired variance does not block issuing the address again: the new
+ * permit supersedes it in one transaction, the audit log keeps the old one
+ * whole, and `permit list --expired` no longer shows what was renewed.  A
+ * valid permit still blocks a second one.  Permit add, import and request
+ * apply behave alike.
+ */
+static void test_expired_permit_superseded(void **state)
+{
+	struct p25_registry *reg = *state;
+	struct p25_actor then = who_at("2026-11-23T10:00:00Z"), later = who_at("2026-12-05T10:00:00Z");
+	struct p25_permit_spec spec = {.org = "k12",
+	                               .address = "10.9.0.177",
+	                               .kind = P25_KIND_APPLICATION_SERVER,
+	                               .description = "temporary"};
+	struct p25_permit_filter expired = {.now = later.now, .expired = true};
+	struct p25_import_options opt = {.name = "again.csv", .org = "k12"};
+	struct p25_import_result res;
+	int64_t old, other, renewed, id, req;
+	json_t *rows, *rec, *p;
+
+	add_org(reg, "k12");
+	add_prefix(reg, "k12", "10.9.0.0/24");
+	spec.expires = at("2026-11-30T23:59:59Z");
+	assert_int_equal(p25_permit_add(reg, &then, &spec, &old), 0);
+	spec.address = "10.9.0.178";
+	assert_int_equal(p25_permit_add(reg, &then, &spec, &other), 0);
+	spec.address = "10.9.0.179";
+	assert_int_equal(p25_permit_add(reg, &then, &spec, &id), 0);
+
+	/* Still valid: refused, and the message says how to keep it longer. */
+	spec.address = "10.9.0.177";
+	spec.expires = 0;
+	spec.description = "renewed";
+	assert_int_equal(p25_permit_add(reg, &then, &spec, &id), P25_ECONFLICT);
+	assert_true(contains(p25_registry_error(reg), "already permitted"));
+	assert_true(contains(p25_registry_error(reg), "until 2026-11-30T23:59:59Z"));
+	assert_true(contains(p25_registry_error(reg), "permit set"));
+
+	/* Expired: the new permit is created and the old one superseded. */
+	assert_int_equal(p25_permit_add(reg, &later, &spec, &renewed), 0);
+	assert_true(renewed > old);
+	assert_int_equal(p25_permit_show(reg, old, later.now, &p), P25_ENOTFOUND);
+	assert_int_equal(p25_permit_show(reg, renewed, later.now, &p), 0);
+	assert_string_equal(json_string_value(json_object_get(p, "status")), "active");
+	assert_string_equal(json_string_value(json_object_get(p, "description")), "renewed");
+	json_decref(p);
+	assert_int_equal(p25_audit_list(reg, 2, &rows), 0);
+	rec = json_array_get(rows, 0);
+	assert_string_equal(json_string_value(json_object_get(rec, "action")), "permit.add");
+	rec = json_array_get(rows, 1);
+	assert_string_equal(json_string_value(json_object_get(rec, "action")), "permit.supersede");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(rec, "before"), "id")),
+	                 old);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(rec, "before"), "expires")),
+	    "2026-11-30T23:59:59Z");
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(rec, "after"), "superseded_by")),
+	    renewed);
+	json_decref(rows);
+
+	/* An import row supersedes the same way; a repeated row still clashes with it. */
+	{
+		static const char csv[] = "address,kind,description\n10.9.0.178,app,again\n";
+		assert_int_equal(p25_import_buffer(reg, &later, csv, strlen(csv), &opt, &res), 0);
+	}
+	assert_int_equal(p25_permit_show(reg, other, later.now, &p), P25_ENOTFOUND);
+
+	/* And a request: submitted and applied while the old permit is expired. */
+	{
+		struct p25_request_server s = {"10.9.0.179", P25_KIND_MAIL_SERVER, "via request", 0};
+		struct p25_request_spec rs = {
+		    .org = "k12", .type = P25_REQ_ADD_PERMIT, .servers = &s, .nservers = 1};
+		assert_int_equal(p25_request_submit(reg, &later, &rs, &req), 0);
+		assert_int_equal(p25_request_approve(reg, &later, req), 0);
+		assert_int_equal(p25_request_apply(reg, &later, req), 0);
+	}
+	assert_int_equal(p25_permit_list(reg, &expired, &rows), 0);
+	assert_int_equal(json_array_size(rows), 0);
+	json_decref(rows);
+	expired.expired = false;
+	assert_int_equal(p25_permit_list(reg, &expired, &rows), 0);
+	assert_int_equal(json_array_size(rows), 3);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(rows, 2), "request_id")),
+	                 req);
+	json_decref(rows);
+}
+
+/*
+ * A temporary variance requested stays temporary: each server carries its
+ * expiry from the form (--server's fourth field, a CSV expires column) into
+ * the request, request show, and the permit apply creates.  What the request
+ * path does not understand is refused, named with the file and line.
+ */
+static void test_request_carries_expiry(void **state)
+{
+	struct p25_registry *reg = *state;
+	struct p25_actor who = who_at("2026-11-23T10:00:00Z");
+	p25_time now = who.now;
+	struct p25_server_list l = {0};
+	struct p25_request_spec spec = {.org = "k12", .type = P25_REQ_ADD_PERMIT};
+	struct p25_permit_filter f = {.now = now};
+	char err[512];
+	json_t *r, *rows, *item;
+	int64_t req;
+
+	add_org(reg, "k12");
+	add_prefix(reg, "k12", "192.0.2.0/24");
+
+	/* --server: one CSV record; the fourth field is the expiry. */
+	assert_int_equal(p25_server_list_add_arg(&l, "192.0.2.15,app,temp,2026-12-31", now, err,
+	                                         sizeof err),
+	                 0);
+	assert_int_equal(
+	    p25_server_list_add_arg(&l, "192.0.2.16,mail,\"Relay, north wing\"", now, err, sizeof err),
+	    0);
+	assert_int_equal(p25_server_list_add_arg(&l, "192.0.2.17", now, err, sizeof err), 0);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.servers[0].description, "temp");
+	assert_int_equal(l.servers[0].expires, at("2026-12-31T23:59:59Z"));
+	assert_string_equal(l.servers[1].description, "Relay, north wing");
+	assert_int_equal(l.servers[1].expires, 0);
+	assert_int_equal(l.servers[2].kind, P25_KIND_MAIL_SERVER);
+	assert_string_equal(l.servers[2].description, "mail-server");
+	assert_int_equal(p25_server_list_add_arg(&l, "192.0.2.18,app,Relay, north wing", now, err,
+	                                         sizeof err),
+	                 P25_EINVAL);
+	assert_true(contains(err, "--server '192.0.2.18,app,Relay, north wing': expires: "
+	                          "'north wing'"));
+	assert_int_equal(
+	    p25_server_list_add_arg(&l, "192.0.2.18,app,temp,someday", now, err, sizeof err),
+	    P25_EINVAL);
+	assert_true(contains(err, "'someday'"));
+	assert_int_equal(
+	    p25_server_list_add_arg(&l, "192.0.2.18,app,a,2026-12-31,x", now, err, sizeof err),
+	    P25_EINVAL);
+	assert_true(contains(err, "one CSV record"));
+	assert_int_equal(p25_server_list_add_arg(&l, "192.0.2.18,printer", now, err, sizeof err),
+	                 P25_EINVAL);
+	assert_true(contains(err, "kind 'printer'"));
+	assert_int_equal(l.n, 3);
+
+	/* A CSV file: import's header mapping, the columns a request understands. */
+	{
+		static const char ok_csv[] = "address,kind,description,expires\n"
+		                             "192.0.2.20,app,\"Yearbook, vendor\",2026-12-31\n"
+		                             "192.0.2.21,,,\n";
+		static const char unknown[] = "address,kind,colour\n192.0.2.22,app,red\n";
+		static const char approver[] = "address,approved_by\n192.0.2.22,boss\n";
+		static const char bad_kind[] = "address,kind\n192.0.2.22,app\n192.0.2.23,printer\n";
+		static const char other_org[] = "org,address\ncounty,192.0.2.22\n";
+		static const char bad_expiry[] = "address,expires\n192.0.2.22,soon\n";
+		assert_int_equal(p25_server_list_add_csv(&l, ok_csv, strlen(ok_csv), "tmpvar.csv",
+		                                         "k12", now, err, sizeof err),
+		                 0);
+		assert_int_equal(l.n, 5);
+		assert_string_equal(l.servers[3].description, "Yearbook, vendor");
+		assert_int_equal(l.servers[3].expires, at("2026-12-31T23:59:59Z"));
+		assert_int_equal(l.servers[4].expires, 0);
+		assert_int_equal(p25_server_list_add_csv(&l, unknown, strlen(unknown), "u.csv", "k12",
+		                                         now, err, sizeof err),
+		                 P25_EINVAL);
+		assert_true(contains(err, "u.csv: line 1: unknown column 'colour'"));
+		assert_int_equal(p25_server_list_add_csv(&l, approver, strlen(approver), "a.csv",
+		                                         "k12", now, err, sizeof err),
+		                 P25_EINVAL);
+		assert_true(contains(err, "a.csv: line 1: unknown column 'approved_by'"));
+		assert_int_equal(p25_server_list_add_csv(&l, bad_kind, strlen(bad_kind), "k.csv",
+		                                         "k12", now, err, sizeof err),
+		                 P25_EINVAL);
+		assert_true(contains(err, "k.csv: line 3: kind 'printer'"));
+		assert_int_equal(p25_server_list_add_csv(&l, other_org, strlen(other_org), "o.csv",
+		                                         "k12", now, err, sizeof err),
+		                 P25_EINVAL);
+		assert_true(contains(err, "o.csv: line 2: the row is for organization 'county'"));
+		assert_int_equal(p25_server_list_add_csv(&l, bad_expiry, strlen(bad_expiry), "e.csv",
+		                                         "k12", now, err, sizeof err),
+		                 P25_EINVAL);
+		assert_true(contains(err, "e.csv: line 2: expires: 'soon'"));
+	}
+
+	/* Submitted, shown, applied: the permits expire as asked. */
+	spec.servers = l.servers;
+	spec.nservers = l.n;
+	assert_int_equal(p25_request_submit(reg, &who, &spec, &req), 0);
+	r = request_at(reg, req, "2026-11-23T10:00:00Z");
+	item = json_array_get(json_object_get(r, "servers"), 0);
+	assert_string_equal(json_string_value(json_object_get(item, "expires")),
+	                    "2026-12-31T23:59:59Z");
+	assert_true(json_is_null(json_object_get(json_array_get(json_object_get(r, "servers"), 1),
+	                                         "expires")));
+	json_decref(r);
+	assert_int_equal(p25_request_approve(reg, &who, req), 0);
+	assert_int_equal(p25_request_apply(reg, &who, req), 0);
+	assert_int_equal(p25_permit_list(reg, &f, &rows), 0);
+	assert_int_equal(json_array_size(rows), 5);
+	for (size_t i = 0; i < json_array_size(rows); i++) {
+		json_t *p = json_array_get(rows, i);
+		const char *a = json_string_value(json_object_get(p, "address"));
+		bool temporary = !strcmp(a, "192.0.2.15") || !strcmp(a, "192.0.2.20");
+		if (temporary)
+			assert_string_equal(json_string_value(json_object_get(p, "expires")),
+			                    "2026-12-31T23:59:59Z");
+		else
+			assert_true(json_is_null(json_object_get(p, "expires")));
+	}
+	json_decref(rows);
+	p25_server_list_free(&l);
+
+	/* The expiry must still be ahead when the request is applied. */
+	{
+		struct p25_request_server s = {"192.0.2.30", P25_KIND_MAIL_SERVER, "short", 0};
+		struct p25_actor late = who_at("2026-11-26T10:00:00Z");
+		s.expires = at("2026-11-25T00:00:00Z");
+		spec.servers = &s;
+		spec.nservers = 1;
+		assert_int_equal(p25_request_submit(reg, &who, &spec, &req), 0);
+		assert_int_equal(p25_request_approve(reg, &who, req), 0);
+		assert_int_equal(p25_request_apply(reg, &late, req), P25_EINVAL);
+		assert_true(contains(p25_registry_error(reg), "already past"));
+		s.expires = at("2026-11-20T00:00:00Z");
+		assert_int_equal(p25_request_submit(reg, &who, &spec, &req), P25_EINVAL);
+		assert_true(contains(p25_registry_error(reg), "server 1 of the request"));
+		assert_true(contains(p25_registry_error(reg), "already past"));
+	}
+}
+
+/*
+ * Activating an org with no valid permit would block every host of it, its
+ * mail servers too: refused unless confirmed (no_servers), by org set and by
+ * applying a sign-up alike.  Activation warns about the mail servers the
+ * latest analysis of the org's traffic found that no valid permit covers.
+ */
+static void test_activation_needs_servers(void **state)
+{
+	struct p25_registry *reg = *state;
+	struct p25_actor who = who_at("2026-11-23T10:00:00Z");
+	struct p25_org_change activate = {.set_enrollment = true, .enrollment = P25_ENROLL_ACTIVE};
+	struct p25_org_change pending = {.set_enrollment = true, .enrollment = P25_ENROLL_PENDING};
+	const char *found[] = {"192.0.2.25", "192.0.2.26", "2001:db8:9::25"};
+	struct p25_analysis_finding finding = {
+	    .org = "maple-library", .hosts = 7, .unregistered = found, .n = 3};
+	struct p25_import_result res;
+	struct p25_import_options opt = {.name = "doc.json"};
+	int64_t sec, pid;
+	json_t *o;
+
+	add_org(reg, "maple-library");
+	add_prefix(reg, "maple-library", "192.0.2.0/24");
+	add_prefix(reg, "maple-library", "2001:db8:9::/48");
+	add_security(reg, "maple-library", &sec);
+	assert_int_equal(p25_org_set(reg, &who, "maple-library", &activate), P25_EINVAL);
+	assert_true(contains(p25_registry_error(reg), "'maple-library' has no valid permit"));
+	assert_true(contains(p25_registry_error(reg), "--no-servers"));
+	assert_int_equal(p25_org_show(reg, "maple-library", who.now, &o), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "enrollment")), "none");
+	json_decref(o);
+	/* An expired permit is no permitted server either. */
+	assert_int_equal(add_permit(reg, "maple-library", "192.0.2.9", false, who.now + P25_DAY,
+	                            &pid),
+	                 0);
+	{
+		struct p25_actor later = who_at("2026-11-25T10:00:00Z");
+		assert_int_equal(p25_org_set(reg, &later, "maple-library", &activate), P25_EINVAL);
+	}
+	activate.no_servers = true;
+	assert_int_equal(p25_org_set(reg, &who, "maple-library", &activate), 0);
+	assert_string_equal(p25_registry_warning(reg), "");
+	assert_int_equal(p25_org_set(reg, &who, "maple-library", &pending), 0);
+
+	/* The analysis saw three unregistered servers: activation names them. */
+	assert_int_equal(p25_analysis_record(reg, &who, &finding, 1), 0);
+	assert_int_equal(p25_analysis_latest(reg, "maple-library", &o), 0);
+	assert_int_equal(json_array_size(json_object_get(o, "unregistered")), 3);
+	assert_int_equal(json_integer_value(json_object_get(o, "hosts")), 7);
+	json_decref(o);
+	assert_int_equal(add_permit(reg, "maple-library", "192.0.2.25", false, 0, &pid), 0);
+	activate.no_servers = false;
+	assert_int_equal(p25_org_set(reg, &who, "maple-library", &activate), 0);
+	assert_true(contains(p25_registry_warning(reg), "found 2 unregistered mail server(s)"));
+	assert_true(contains(p25_registry_warning(reg), "192.0.2.26, 2001:db8:9::25"));
+	assert_false(strstr(p25_registry_warning(reg), "192.0.2.25,"));
+	/* Once every one is permitted, no warning; a refused change leaves none either. */
+	assert_int_equal(p25_org_set(reg, &who, "maple-library", &pending), 0);
+	assert_int_equal(add_permit(reg, "maple-library", "192.0.2.26", false, 0, &pid), 0);
+	assert_int_equal(add_permit(reg, "maple-library", "2001:db8:9::/64", false, 0, &pid), 0);
+	assert_int_equal(p25_org_set(reg, &who, "maple-library", &activate), 0);
+	assert_string_equal(p25_registry_warning(reg), "");
+	{
+		const char *bad[] = {"not-an-address"};
+		struct p25_analysis_finding f = {.org = "maple-library", .unregistered = bad, .n = 1};
+		assert_int_equal(p25_analysis_record(reg, &who, &f, 1), P25_EINVAL);
+		f.org = "nobody";
+		f.n = 0;
+		assert_int_equal(p25_analysis_record(reg, &who, &f, 1), P25_ENOTFOUND);
+	}
+
+	/* A sign-up with no server (restored) cannot activate its org unless confirmed. */
+	{
+		static const char doc[] =
+		    "{\"version\": 1, \"organizations\": [{\"handle\": \"oak\", \"name\": \"Oak\", "
+		    "\"enrollment\": \"pending\", \"prefixes\": [{\"prefix\": \"198.51.100.0/24\"}], "
+		    "\"contacts\": [{\"name\": \"S\", \"email\": \"s@oak.example\", \"role\": "
+		    "\"security\"}]}], \"requests\": [{\"id\": 40, \"org\": \"oak\", \"type\": "
+		    "\"signup\", \"status\": \"approved\", \"requested_by\": \"m\", \"submitted\": "
+		    "\"2026-11-22T00:00:00Z\", \"approved\": \"2026-11-22T01:00:00Z\", "
+		    "\"approved_by\": \"noc\", \"servers\": []}]}";
+		static const char active_doc[] =
+		    "{\"version\": 1, \"organizations\": [{\"handle\": \"elm\", \"name\": \"Elm\", "
+		    "\"enrollment\": \"active\", \"contacts\": [{\"name\": \"S\", \"email\": "
+		    "\"s@elm.example\", \"role\": \"security\"}]}]}";
+		assert_int_equal(p25_import_buffer(reg, &who, doc, strlen(doc), &opt, &res), 0);
+		assert_int_equal(p25_request_apply(reg, &who, 40), P25_EINVAL);
+		assert_true(contains(p25_registry_error(reg), "applying request 40"));
+		assert_true(contains(p25_registry_error(reg), "has no valid permit"));
+		assert_int_equal(p25_request_apply_confirmed(reg, &who, 40, true), 0);
+		assert_int_equal(p25_org_show(reg, "oak", who.now, &o), 0);
+		assert_string_equal(json_string_value(json_object_get(o, "enrollment")), "active");
+		json_decref(o);
+		/* A document's active org is held to the same rule. */
+		assert_int_equal(
+		    p25_import_buffer(reg, &who, active_doc, strlen(active_doc), &opt, &res),
+		    P25_EINVAL);
+		assert_true(contains(p25_registry_error(reg), "doc.json: organizations[0]"));
+		assert_true(contains(p25_registry_error(reg), "has no valid permit"));
+		opt.no_servers = true;
+		assert_int_equal(
+		    p25_import_buffer(reg, &who, active_doc, strlen(active_doc), &opt, &res), 0);
+	}
+}
+
+static unsigned mode_of(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		fail_msg("%s: %s", path, strerror(errno));
+	return (unsigned)(st.st_mode & 07777);
+}
+
+/*
+ * The registry holds contacts' personal data: under the usual umask 022 it
+ * is created 0600, its -wal and -shm alike, its missing directories 0750
+ * (mkdir -p); opening one every user can read warns.
+ */
+static void test_registry_file_modes(void **state)
+{
+	char top[] = "/tmp/p25-modes-XXXXXX", path[256], name[300], err[512];
+	struct p25_registry *reg;
+	mode_t old = umask(022);
+
+	(void)state;
+	assert_non_null(mkdtemp(top));
+	snprintf(path, sizeof path, "%s/var/lib/port25/registry.db", top);
+	assert_int_equal(p25_registry_open(path, &reg, err, sizeof err), 0);
+	assert_string_equal(p25_registry_warning(reg), "");
+	add_org(reg, "k12"); /* a write: the -wal and -shm exist while the registry is open */
+	assert_int_equal(mode_of(path), 0600);
+	snprintf(name, sizeof name, "%s-wal", path);
+	assert_int_equal(mode_of(name), 0600);
+	snprintf(name, sizeof name, "%s-shm", path);
+	assert_int_equal(mode_of(name), 0600);
+	snprintf(name, sizeof name, "%s/var/lib/port25", top);
+	assert_int_equal(mode_of(name), 0750);
+	snprintf(name, sizeof name, "%s/var/lib", top);
+	assert_int_equal(mode_of(name), 0750);
+	p25_registry_close(reg);
+
+	/* Made readable by all afterwards: opening it says so, naming the file. */
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(p25_registry_open(path, &reg, err, sizeof err), 0);
+	assert_true(contains(p25_registry_warning(reg), "can be read by every user (mode 0644)"));
+	assert_true(contains(p25_registry_warning(reg), path));
+	p25_registry_close(reg);
+
+	/* A directory that cannot be made is an error naming it. */
+	snprintf(name, sizeof name, "%s/var/lib/port25/registry.db/x/r.db", top);
+	assert_int_equal(p25_registry_open(name, &reg, err, sizeof err), P25_EDB);
+	assert_true(contains(err, "cannot create the directory"));
+
+	umask(old);
+	snprintf(name, sizeof name, "rm -rf '%s'", top);
+	assert_int_equal(system(name), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -768,6 +1162,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_expiry_status, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_audit_before_after, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_prefix_remove_guard, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_expired_permit_superseded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_request_carries_expiry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_activation_needs_servers, setup, teardown),
+	    cmocka_unit_test(test_registry_file_modes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -243,17 +243,9 @@ static int import_server(struct p25_registry *reg, const struct p25_actor *who,
 		return reg_fail(reg, P25_EINVAL,
 		                "%s: %s: the row is for organization '%s' but --org is '%s'",
 		                opt->name, where, org, opt->org);
-	if (!row->address || !*row->address)
-		return reg_fail(reg, P25_EINVAL, "%s: %s: the address is missing", opt->name,
-		                where);
-	if (p25_kind_parse(row->kind, &spec.kind) < 0)
-		return reg_fail(reg, P25_EINVAL,
-		                "%s: %s: kind '%s' is not one of mail-server, application-server, "
-		                "network-device (or mail, app, device)",
-		                opt->name, where, row->kind ? row->kind : "");
-	if (row->expires && *row->expires &&
-	    p25_expiry_parse(row->expires, who->now, &spec.expires, err, sizeof err) < 0)
-		return reg_fail(reg, P25_EINVAL, "%s: %s: expires: %s", opt->name, where, err);
+	if (rule_kind_text(row->kind, true, &spec.kind, err, sizeof err) < 0 ||
+	    rule_expiry_text(row->expires, who->now, &spec.expires, err, sizeof err) < 0)
+		return reg_fail(reg, P25_EINVAL, "%s: %s: %s", opt->name, where, err);
 	spec.org = org;
 	spec.address = row->address;
 	spec.description = row->description;
@@ -282,72 +274,341 @@ static char *trim(char *s)
 	return s;
 }
 
-static const char *const csv_columns[] = {"org",          "address",     "kind",   "description",
-                                          "requested_by", "approved_by", "expires"};
-#define NCOLUMNS 7
+/*
+ * The columns of a server list, as members fill in the form.  Import reads
+ * them all; a request reads them too, except requested_by and approved_by,
+ * which a request has once for all its servers.  One header mapping serves
+ * both, so a column means the same in either, and a column one of them does
+ * not understand is refused rather than dropped.
+ */
+enum column {
+	COL_ORG,
+	COL_ADDRESS,
+	COL_KIND,
+	COL_DESCRIPTION,
+	COL_REQUESTED_BY,
+	COL_APPROVED_BY,
+	COL_EXPIRES,
+	NCOLUMNS
+};
+static const char *const column_names[NCOLUMNS] = {
+    "org", "address", "kind", "description", "requested_by", "approved_by", "expires"};
+#define COLUMN(c)      (1u << (c))
+#define IMPORT_COLUMNS (COLUMN(NCOLUMNS) - 1)
+#define REQUEST_COLUMNS                                                                            \
+	(COLUMN(COL_ORG) | COLUMN(COL_ADDRESS) | COLUMN(COL_KIND) | COLUMN(COL_DESCRIPTION) |      \
+	 COLUMN(COL_EXPIRES))
+
+struct server_table {
+	struct p25_csv csv;
+	int col[NCOLUMNS]; /* field index of each column, or -1 */
+};
+
+static void column_list(unsigned set, const char *sep, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (int c = 0; c < NCOLUMNS; c++)
+		if (set & COLUMN(c) && n < outlen)
+			n += (size_t)snprintf(out + n, outlen - n, "%s%s", n ? sep : "",
+			                      column_names[c]);
+}
+
+/*
+ * Parse CSV with a header row naming some of the allowed columns, at least
+ * the required ones, and at least one row after it.  err names the file,
+ * the line and the problem.  On success the caller frees t->csv.
+ */
+static int server_table_read(struct server_table *t, const char *data, size_t len, const char *name,
+                             unsigned allowed, unsigned required, const char *hint, char *err,
+                             size_t errlen)
+{
+	struct p25_csv_record *head;
+	char list[128], msg[256];
+	unsigned have = 0;
+
+	if (p25_csv_parse(data, len, &t->csv, msg, sizeof msg) < 0) {
+		snprintf(err, errlen, "%s: %s", name, msg);
+		return P25_EINVAL;
+	}
+	if (t->csv.nrecords == 0) {
+		column_list(allowed, ",", list, sizeof list);
+		snprintf(err, errlen, "%s: empty file (expected a header row: %s)", name, list);
+		p25_csv_free(&t->csv);
+		return P25_EINVAL;
+	}
+	head = &t->csv.records[0];
+	for (int c = 0; c < NCOLUMNS; c++)
+		t->col[c] = -1;
+	for (size_t f = 0; f < head->nfields; f++) {
+		char *col = trim(head->fields[f]);
+		int c;
+		for (char *p = col; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		for (c = 0; c < NCOLUMNS && strcmp(col, column_names[c]) != 0; c++)
+			;
+		if (c == NCOLUMNS || !(allowed & COLUMN(c))) {
+			column_list(allowed, ", ", list, sizeof list);
+			snprintf(err, errlen,
+			         "%s: line %zu: unknown column '%s' in the header (expected %s)",
+			         name, head->line, col, list);
+		} else if (t->col[c] >= 0) {
+			snprintf(err, errlen, "%s: line %zu: column '%s' appears twice", name,
+			         head->line, col);
+		} else {
+			t->col[c] = (int)f;
+			have |= COLUMN(c);
+			continue;
+		}
+		p25_csv_free(&t->csv);
+		return P25_EINVAL;
+	}
+	if ((have & required) != required) {
+		column_list(required, ", ", list, sizeof list);
+		snprintf(err, errlen, "%s: line %zu: the header needs at least the columns %s%s",
+		         name, head->line, list, hint);
+	} else if (t->csv.nrecords == 1) {
+		snprintf(err, errlen, "%s: no servers after the header row", name);
+	} else {
+		return 0;
+	}
+	p25_csv_free(&t->csv);
+	return P25_EINVAL;
+}
+
+/* Row r (from 1) as a server_row of trimmed fields, and where it is ("line N"). */
+static int server_table_row(struct server_table *t, size_t r, const char *name,
+                            struct server_row *row, char *where, size_t wherelen, char *err,
+                            size_t errlen)
+{
+	struct p25_csv_record *rec = &t->csv.records[r];
+	const char *v[NCOLUMNS];
+
+	snprintf(where, wherelen, "line %zu", rec->line);
+	if (rec->nfields != t->csv.records[0].nfields) {
+		snprintf(err, errlen, "%s: %s: expected %zu fields, found %zu", name, where,
+		         t->csv.records[0].nfields, rec->nfields);
+		return P25_EINVAL;
+	}
+	for (int c = 0; c < NCOLUMNS; c++)
+		v[c] = t->col[c] >= 0 ? trim(rec->fields[t->col[c]]) : NULL;
+	*row = (struct server_row){v[COL_ORG],         v[COL_ADDRESS],      v[COL_KIND],
+	                           v[COL_DESCRIPTION], v[COL_REQUESTED_BY], v[COL_APPROVED_BY],
+	                           v[COL_EXPIRES]};
+	return 0;
+}
 
 static int import_csv(struct p25_registry *reg, const struct p25_actor *who, const char *data,
                       size_t len, const struct p25_import_options *opt, int64_t first_new,
                       struct p25_import_result *result)
 {
-	struct p25_csv csv;
-	int col[NCOLUMNS]; /* field index of each known column, or -1 */
-	char err[256];
-	int rc = 0;
+	struct server_table t;
+	char err[512];
+	int rc;
 
-	if (p25_csv_parse(data, len, &csv, err, sizeof err) < 0)
-		return reg_fail(reg, P25_EINVAL, "%s: %s", opt->name, err);
-	if (csv.nrecords == 0) {
-		p25_csv_free(&csv);
-		return reg_fail(reg, P25_EINVAL, "%s: empty file (expected a header row: %s)",
-		                opt->name,
-		                "org,address,kind,description,requested_by,approved_by,expires");
-	}
-	for (int c = 0; c < NCOLUMNS; c++)
-		col[c] = -1;
-	for (size_t f = 0; f < csv.records[0].nfields && rc == 0; f++) {
-		char *name = trim(csv.records[0].fields[f]);
-		int c;
-		for (char *p = name; *p; p++)
-			*p = (char)tolower((unsigned char)*p);
-		for (c = 0; c < NCOLUMNS && strcmp(name, csv_columns[c]) != 0; c++)
-			;
-		if (c == NCOLUMNS)
-			rc = reg_fail(reg, P25_EINVAL,
-			              "%s: line %zu: unknown column '%s' in the header (expected "
-			              "org, address, kind, description, requested_by, approved_by, "
-			              "expires)",
-			              opt->name, csv.records[0].line, name);
-		else if (col[c] >= 0)
-			rc = reg_fail(reg, P25_EINVAL, "%s: line %zu: column '%s' appears twice",
-			              opt->name, csv.records[0].line, name);
-		else
-			col[c] = (int)f;
-	}
-	if (rc == 0 && (col[1] < 0 || col[2] < 0))
-		rc = reg_fail(reg, P25_EINVAL,
-		              "%s: line %zu: the header needs at least the columns address and "
-		              "kind (and org unless --org is given)",
-		              opt->name, csv.records[0].line);
-	for (size_t r = 1; r < csv.nrecords && rc == 0; r++) {
-		struct p25_csv_record *rec = &csv.records[r];
-		const char *v[NCOLUMNS] = {0};
+	rc = server_table_read(&t, data, len, opt->name, IMPORT_COLUMNS,
+	                       COLUMN(COL_ADDRESS) | COLUMN(COL_KIND),
+	                       " (and org unless --org is given)", err, sizeof err);
+	if (rc < 0)
+		return reg_fail(reg, rc, "%s", err);
+	for (size_t r = 1; r < t.csv.nrecords && rc == 0; r++) {
 		struct server_row row;
 		char where[32];
-		snprintf(where, sizeof where, "line %zu", rec->line);
-		if (rec->nfields != csv.records[0].nfields) {
-			rc = reg_fail(reg, P25_EINVAL, "%s: %s: expected %zu fields, found %zu",
-			              opt->name, where, csv.records[0].nfields, rec->nfields);
+		rc = server_table_row(&t, r, opt->name, &row, where, sizeof where, err, sizeof err);
+		if (rc < 0)
+			rc = reg_fail(reg, rc, "%s", err);
+		else
+			rc = import_server(reg, who, opt, &row, where, first_new, result);
+	}
+	p25_csv_free(&t.csv);
+	return rc;
+}
+
+/* ---- the servers of a request ---- */
+
+static int list_keep(struct p25_server_list *l, const char *s, const char **out)
+{
+	char **v = realloc(l->strings, (l->nstrings + 1) * sizeof *v);
+	char *copy = strdup(s ? s : "");
+
+	if (!v || !copy) {
+		free(copy);
+		if (v)
+			l->strings = v;
+		return P25_EDB;
+	}
+	l->strings = v;
+	l->strings[l->nstrings++] = copy;
+	*out = copy;
+	return 0;
+}
+
+/*
+ * A server as a member writes it: the kind defaults to mail-server and the
+ * description to the kind (a form often says no more than the address); the
+ * kind and the expiry are read by the same rules as an import's.
+ */
+static int list_add(struct p25_server_list *l, const struct server_row *row, p25_time now,
+                    const char *where, char *err, size_t errlen)
+{
+	struct p25_request_server s = {0};
+	char msg[256];
+	struct p25_request_server *v;
+
+	if (!row->address || !*row->address) {
+		snprintf(err, errlen, "%s: the address is missing", where);
+		return P25_EINVAL;
+	}
+	if (rule_kind_text(row->kind, false, &s.kind, msg, sizeof msg) < 0 ||
+	    rule_expiry_text(row->expires, now, &s.expires, msg, sizeof msg) < 0) {
+		snprintf(err, errlen, "%s: %s", where, msg);
+		return P25_EINVAL;
+	}
+	if (!(v = realloc(l->servers, (l->n + 1) * sizeof *v)))
+		goto oom;
+	l->servers = v;
+	if (list_keep(l, row->address, &s.address) < 0 ||
+	    list_keep(
+	        l, row->description && *row->description ? row->description : p25_kind_name(s.kind),
+	        &s.description) < 0)
+		goto oom;
+	l->servers[l->n++] = s;
+	return 0;
+oom:
+	snprintf(err, errlen, "%s: out of memory", where);
+	return P25_EDB;
+}
+
+void p25_server_list_free(struct p25_server_list *l)
+{
+	for (size_t i = 0; i < l->nstrings; i++)
+		free(l->strings[i]);
+	free(l->strings);
+	free(l->servers);
+	memset(l, 0, sizeof *l);
+}
+
+int p25_server_list_add_arg(struct p25_server_list *l, const char *arg, p25_time now, char *err,
+                            size_t errlen)
+{
+	struct p25_csv csv;
+	struct server_row row = {0};
+	char where[300], msg[256];
+	char **f;
+	int rc;
+
+	snprintf(where, sizeof where, "--server '%s'", arg ? arg : "");
+	if (p25_csv_parse(arg ? arg : "", arg ? strlen(arg) : 0, &csv, msg, sizeof msg) < 0) {
+		snprintf(err, errlen, "%s: %s", where, msg);
+		return P25_EINVAL;
+	}
+	if (csv.nrecords != 1 || csv.records[0].nfields > 4) {
+		snprintf(err, errlen,
+		         "%s: expected ADDRESS[,KIND[,DESCRIPTION[,EXPIRES]]] as one CSV record "
+		         "(quote a description that holds commas: "
+		         "192.0.2.9,app,\"Relay, north wing\",2026-12-31)",
+		         where);
+		p25_csv_free(&csv);
+		return P25_EINVAL;
+	}
+	f = csv.records[0].fields;
+	row.address = trim(f[0]);
+	if (csv.records[0].nfields > 1)
+		row.kind = trim(f[1]);
+	if (csv.records[0].nfields > 2)
+		row.description = trim(f[2]);
+	if (csv.records[0].nfields > 3) {
+		row.expires = trim(f[3]);
+		/* A fourth field is an expiry or a mistake, never part of the description. */
+		if (!*row.expires) {
+			snprintf(err, errlen,
+			         "%s: the fourth field (the expiry) is empty; leave it out for a "
+			         "permanent permit",
+			         where);
+			p25_csv_free(&csv);
+			return P25_EINVAL;
+		}
+	}
+	rc = list_add(l, &row, now, where, err, errlen);
+	p25_csv_free(&csv);
+	return rc;
+}
+
+int p25_server_list_add_csv(struct p25_server_list *l, const char *data, size_t len,
+                            const char *name, const char *org, p25_time now, char *err,
+                            size_t errlen)
+{
+	struct server_table t;
+	size_t n0 = l->n, nstrings0 = l->nstrings;
+	int rc = server_table_read(&t, data, len, name, REQUEST_COLUMNS, COLUMN(COL_ADDRESS), "",
+	                           err, errlen);
+
+	for (size_t r = 1; rc == 0 && r < t.csv.nrecords; r++) {
+		struct server_row row;
+		char where[300], line[32];
+		rc = server_table_row(&t, r, name, &row, line, sizeof line, err, errlen);
+		if (rc < 0)
+			break;
+		snprintf(where, sizeof where, "%s: %s", name, line);
+		if (row.org && *row.org && org && strcmp(row.org, org) != 0) {
+			snprintf(err, errlen, "%s: the row is for organization '%s', not '%s'",
+			         where, row.org, org);
+			rc = P25_EINVAL;
 			break;
 		}
-		for (int c = 0; c < NCOLUMNS; c++)
-			v[c] = col[c] >= 0 ? trim(rec->fields[col[c]]) : NULL;
-		row = (struct server_row){v[0], v[1], v[2], v[3], v[4], v[5], v[6]};
-		rc = import_server(reg, who, opt, &row, where, first_new, result);
+		rc = list_add(l, &row, now, where, err, errlen);
 	}
-	if (rc == 0 && csv.nrecords == 1)
-		rc = reg_fail(reg, P25_EINVAL, "%s: no servers after the header row", opt->name);
-	p25_csv_free(&csv);
+	p25_csv_free(&t.csv); /* zeroed already when server_table_read failed */
+	/* All or nothing, like an import: a bad row leaves the list as it was. */
+	while (rc < 0 && l->nstrings > nstrings0)
+		free(l->strings[--l->nstrings]);
+	if (rc < 0)
+		l->n = n0;
+	return rc;
+}
+
+/* The whole file, at most IMPORT_MAX_BYTES. */
+static int read_file(const char *path, struct p25_buf *data, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	char chunk[65536];
+	size_t n;
+	int rc = 0;
+
+	p25_buf_init(data);
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return P25_EDB;
+	}
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+		p25_buf_put(data, chunk, n);
+		if (data->len > IMPORT_MAX_BYTES)
+			break;
+	}
+	if (ferror(f) || data->oom || data->len > IMPORT_MAX_BYTES) {
+		rc = data->len > IMPORT_MAX_BYTES ? P25_EINVAL : P25_EDB;
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+		         data->len > IMPORT_MAX_BYTES ? "larger than 64 MiB"
+		         : data->oom                  ? "out of memory"
+		                                      : strerror(errno));
+		p25_buf_free(data);
+	}
+	fclose(f);
+	return rc;
+}
+
+int p25_server_list_add_file(struct p25_server_list *l, const char *path, const char *org,
+                             p25_time now, char *err, size_t errlen)
+{
+	struct p25_buf data;
+	int rc = read_file(path, &data, err, errlen);
+
+	if (rc < 0)
+		return rc;
+	rc = p25_server_list_add_csv(l, data.data ? data.data : "", data.len, path, org, now, err,
+	                             errlen);
+	p25_buf_free(&data);
 	return rc;
 }
 
@@ -441,7 +702,6 @@ static int restore_org(struct p25_registry *reg, const struct p25_actor *who, js
 	enum p25_action action = P25_ACTION_REJECT;
 	struct org_restore restore = {0};
 	json_t *list, *item;
-	int64_t org_id = 0;
 	size_t i;
 	int rc;
 
@@ -467,7 +727,6 @@ static int restore_org(struct p25_registry *reg, const struct p25_actor *who, js
 	if ((rc = org_add_tx(reg, who, handle, str_of(o, "name"), mode, action, &restore)) < 0)
 		return locate(reg, rc, "%s", where);
 	result->orgs++;
-	org_id_of(reg, handle, &org_id);
 
 	list = json_object_get(o, "prefixes");
 	if (list && !json_is_array(list))
@@ -502,13 +761,12 @@ static int restore_org(struct p25_registry *reg, const struct p25_actor *who, js
 			return locate(reg, rc, "%s.contacts[%zu]", where, i);
 		result->contacts++;
 	}
-	if ((rc = org_check_enrollment(reg, org_id, handle, e)) < 0)
-		return locate(reg, rc, "%s", where);
 	return 0;
 }
 
 static int restore_permits(struct p25_registry *reg, const struct p25_actor *who, json_t *o,
-                           const char *where, struct p25_import_result *result)
+                           const char *where, const struct p25_import_options *opt,
+                           struct p25_import_result *result)
 {
 	static const char *const keys[] = {"address",     "kind",    "description", "requested_by",
 	                                   "approved_by", "created", "expires",     NULL};
@@ -520,9 +778,12 @@ static int restore_permits(struct p25_registry *reg, const struct p25_actor *who
 		return reg_fail(reg, P25_EINVAL, "%s: \"permits\" must be an array", where);
 	json_array_foreach(list, i, item)
 	{
-		char at[600];
-		/* A restore brings back what was accepted once, wide permits included. */
-		struct p25_permit_spec spec = {.org = str_of(o, "handle"), .force = true};
+		char at[600], err[200];
+		/*
+		 * The rules of permit add hold here too (a wide permit needs --force);
+		 * only a past expiry is allowed: it is the history of a variance.
+		 */
+		struct p25_permit_spec spec = {.org = str_of(o, "handle"), .force = opt->force};
 		struct permit_origin origin = {.allow_past = true};
 		json_t *req = json_object_get(item, "request_id");
 
@@ -531,11 +792,8 @@ static int restore_permits(struct p25_registry *reg, const struct p25_actor *who
 			return reg_fail(reg, P25_EINVAL, "%s: expected an object", at);
 		if ((rc = check_strings(reg, item, keys, at)) < 0)
 			return rc;
-		if (p25_kind_parse(str_of(item, "kind"), &spec.kind) < 0)
-			return reg_fail(reg, P25_EINVAL,
-			                "%s: kind must be mail-server, application-server or "
-			                "network-device",
-			                at);
+		if (rule_kind_text(str_of(item, "kind"), true, &spec.kind, err, sizeof err) < 0)
+			return reg_fail(reg, P25_EINVAL, "%s: %s", at, err);
 		spec.address = str_of(item, "address");
 		spec.description = str_of(item, "description");
 		spec.requested_by = str_of(item, "requested_by");
@@ -598,8 +856,19 @@ static int import_document(struct p25_registry *reg, const struct p25_actor *who
 	json_array_foreach(orgs, i, o)
 	{
 		snprintf(where, sizeof where, "%s: organizations[%zu]", opt->name, i);
-		if ((rc = restore_permits(reg, who, o, where, result)) < 0)
+		if ((rc = restore_permits(reg, who, o, where, opt, result)) < 0)
 			return rc;
+	}
+	/* An active org is held to the rules of org set, with its permits restored. */
+	json_array_foreach(orgs, i, o)
+	{
+		const char *handle = str_of(o, "handle");
+		int64_t org_id = 0;
+		if (!str_of(o, "enrollment") || strcmp(str_of(o, "enrollment"), "active") != 0)
+			continue;
+		if ((rc = org_id_of(reg, handle, &org_id)) < 0 ||
+		    (rc = rule_activation(reg, org_id, handle, who->now, opt->no_servers)) < 0)
+			return locate(reg, rc, "%s: organizations[%zu]", opt->name, i);
 	}
 	return 0;
 }
@@ -704,32 +973,12 @@ int p25_import_file(struct p25_registry *reg, const struct p25_actor *who, const
                     const struct p25_import_options *opt, struct p25_import_result *result)
 {
 	struct p25_import_options o = *opt;
-	FILE *f = fopen(path, "rb");
 	struct p25_buf data;
-	char chunk[65536];
-	size_t n;
 	int rc;
 
 	memset(result, 0, sizeof *result);
-	if (!f)
-		return reg_fail(reg, P25_EDB, "%s: cannot open: %s", path, strerror(errno));
-	p25_buf_init(&data);
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-		p25_buf_put(&data, chunk, n);
-		if (data.len > IMPORT_MAX_BYTES)
-			break;
-	}
-	if (ferror(f) || data.oom || data.len > IMPORT_MAX_BYTES) {
-		rc = reg_fail(reg, data.len > IMPORT_MAX_BYTES ? P25_EINVAL : P25_EDB,
-		              "%s: cannot read: %s", path,
-		              data.len > IMPORT_MAX_BYTES ? "larger than 64 MiB"
-		              : data.oom                  ? "out of memory"
-		                                          : strerror(errno));
-		fclose(f);
-		p25_buf_free(&data);
+	if ((rc = read_file(path, &data, reg->error, sizeof reg->error)) < 0)
 		return rc;
-	}
-	fclose(f);
 	if (!o.name)
 		o.name = path;
 	rc = p25_import_buffer(reg, who, data.data ? data.data : "", data.len, &o, result);

@@ -9,7 +9,7 @@
 struct p25_registry {
 	sqlite3 *db;
 	char error[1024];
-	char warning[512];
+	char warning[1024];
 };
 
 int reg_fail(struct p25_registry *reg, int code, const char *fmt, ...)
@@ -35,6 +35,8 @@ json_t *json_text_or_null(const char *s);
 json_t *json_time_or_null(p25_time t);
 
 int reg_begin(struct p25_registry *reg);
+/* After reg_end: drop the warning of a change that was not made; returns rc. */
+int keep_warning(struct p25_registry *reg, int rc);
 /* Commit when rc is 0, else roll back; returns rc (or P25_EDB if the commit fails). */
 int reg_end(struct p25_registry *reg, int rc);
 
@@ -60,13 +62,37 @@ struct org_restore {
 int org_add_tx(struct p25_registry *reg, const struct p25_actor *who, const char *handle,
                const char *name, enum p25_mode mode, enum p25_action action,
                const struct org_restore *restore);
-int org_check_enrollment(struct p25_registry *reg, int64_t org_id, const char *handle,
-                         enum p25_enrollment e);
 int prefix_add_tx(struct p25_registry *reg, const struct p25_actor *who, const char *org,
                   const char *prefix, const char *description, unsigned flags);
 int contact_add_tx(struct p25_registry *reg, const struct p25_actor *who, const char *org,
                    const char *name, const char *email, const char *phone,
                    enum p25_contact_role role, int64_t want_id, int64_t *id);
+
+/*
+ * The rules (rules.c).  Every way a permit enters the registry calls
+ * rule_permit(): the org exists, the address parses, the kind is known, a
+ * description is given, the width is at most /24 or /48 (unless force), it
+ * lies inside the org's space, its expiry is not past (unless restoring
+ * history) and no valid permit of the org holds the address already (an
+ * expired one is superseded: chk->supersedes).
+ */
+struct permit_checked {
+	int64_t org_id;
+	struct p25_prefix prefix;
+	char text[P25_PREFIX_STRLEN]; /* as stored: hosts without /32 or /128 */
+	int64_t supersedes;           /* the org's expired permit of the address, or 0 */
+};
+#define RULE_RESTORE 1u /* restoring an export: a past expiry is what happened */
+int rule_permit(struct p25_registry *reg, const struct p25_permit_spec *spec, p25_time now,
+                unsigned flags, struct permit_checked *chk);
+/* Text forms (files, --server): -1 with err saying what is wrong, without where. */
+int rule_kind_text(const char *s, bool required, enum p25_permit_kind *out, char *err,
+                   size_t errlen);
+/* "", NULL and "never": no expiry. */
+int rule_expiry_text(const char *s, p25_time now, p25_time *out, char *err, size_t errlen);
+/* May org_id become active at now?  See struct p25_org_change; may leave reg->warning. */
+int rule_activation(struct p25_registry *reg, int64_t org_id, const char *handle, p25_time now,
+                    bool no_servers);
 
 /* Where a permit comes from, beyond what permit add is told. */
 struct permit_origin {
@@ -75,8 +101,6 @@ struct permit_origin {
 	p25_time created;   /* 0: now */
 	bool allow_past;    /* restoring an expired variance */
 };
-int permit_validate(struct p25_registry *reg, const struct p25_permit_spec *spec, int64_t org_id,
-                    struct p25_prefix *out);
 int permit_add_tx(struct p25_registry *reg, const struct p25_actor *who,
                   const struct p25_permit_spec *spec, const struct permit_origin *origin,
                   int64_t *id);

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "registry/internal.h"
-#include "util/buf.h"
 #include "util/text.h"
 
 #define ORG_COLS "o.handle, o.name, o.enrollment, o.mode, o.action, o.created, o.updated"
@@ -233,27 +232,6 @@ int p25_org_add(struct p25_registry *reg, const struct p25_actor *who, const cha
 	return reg_end(reg, org_add_tx(reg, who, handle, name, mode, action, NULL));
 }
 
-int org_check_enrollment(struct p25_registry *reg, int64_t org_id, const char *handle,
-                         enum p25_enrollment e)
-{
-	int64_t n = 0;
-	int rc;
-
-	if (e != P25_ENROLL_ACTIVE)
-		return 0;
-	rc = count(reg, "SELECT count(*) FROM contact WHERE org_id = ? AND role = 'security'",
-	           org_id, &n);
-	if (rc < 0)
-		return rc;
-	if (n == 0)
-		return reg_fail(
-		    reg, P25_EINVAL,
-		    "organization '%s' cannot become active without a security contact "
-		    "(add one: port25 contact add %s --name N --email E --role security)",
-		    handle, handle);
-	return 0;
-}
-
 static int org_set_tx(struct p25_registry *reg, const struct p25_actor *who, const char *handle,
                       const struct p25_org_change *c)
 {
@@ -269,7 +247,8 @@ static int org_set_tx(struct p25_registry *reg, const struct p25_actor *who, con
 	rc = org_id_of(reg, handle, &id);
 	if (rc < 0)
 		return rc;
-	if (c->set_enrollment && (rc = org_check_enrollment(reg, id, handle, c->enrollment)) < 0)
+	if (c->set_enrollment && c->enrollment == P25_ENROLL_ACTIVE &&
+	    (rc = rule_activation(reg, id, handle, who->now, c->no_servers)) < 0)
 		return rc;
 	before = org_json_by_id(reg, id);
 	rc = reg_exec(reg,
@@ -288,13 +267,21 @@ static int org_set_tx(struct p25_registry *reg, const struct p25_actor *who, con
 	return rc;
 }
 
+/* reg_end leaves the warning alone; keep it only for a change that was made. */
+int keep_warning(struct p25_registry *reg, int rc)
+{
+	if (rc < 0)
+		reg->warning[0] = '\0';
+	return rc;
+}
+
 int p25_org_set(struct p25_registry *reg, const struct p25_actor *who, const char *handle,
                 const struct p25_org_change *change)
 {
 	int rc = reg_begin(reg);
 	if (rc < 0)
 		return rc;
-	return reg_end(reg, org_set_tx(reg, who, handle, change));
+	return keep_warning(reg, reg_end(reg, org_set_tx(reg, who, handle, change)));
 }
 
 static int org_remove_tx(struct p25_registry *reg, const struct p25_actor *who, const char *handle,
@@ -408,7 +395,10 @@ int p25_org_show(struct p25_registry *reg, const char *handle, p25_time now, jso
 		}
 		json_decref(rows);
 		json_object_set_new(org, "open_requests", open);
+		rc = p25_analysis_latest(reg, handle, &rows);
 	}
+	if (rc == 0)
+		json_object_set_new(org, "analysis", rows ? rows : json_null());
 	if (rc < 0) {
 		json_decref(org);
 		return rc;
@@ -500,16 +490,12 @@ int prefix_add_tx(struct p25_registry *reg, const struct p25_actor *who, const c
 int p25_prefix_add(struct p25_registry *reg, const struct p25_actor *who, const char *org,
                    const char *prefix, const char *description, unsigned flags)
 {
-	char warning[sizeof reg->warning];
 	int rc = reg_begin(reg);
 
 	if (rc < 0)
 		return rc;
-	rc = reg_end(reg, prefix_add_tx(reg, who, org, prefix, description, flags));
-	/* reg_end leaves the warning alone; keep it only for a prefix that was added. */
-	snprintf(warning, sizeof warning, "%s", rc == 0 ? reg->warning : "");
-	snprintf(reg->warning, sizeof reg->warning, "%s", warning);
-	return rc;
+	return keep_warning(reg,
+	                    reg_end(reg, prefix_add_tx(reg, who, org, prefix, description, flags)));
 }
 
 static int prefix_remove_tx(struct p25_registry *reg, const struct p25_actor *who,
@@ -740,84 +726,42 @@ int p25_contact_list(struct p25_registry *reg, const char *org, json_t **out)
 
 /* ---- permitted senders ---- */
 
-static int outside_space(struct p25_registry *reg, const char *text, const char *org,
-                         int64_t org_id)
+/*
+ * An expired permit gives way to a new permit of its address, in the same
+ * transaction: it leaves the permit table (so `permit list --expired` shows
+ * the variances that lapsed and were not issued again) and the audit log
+ * keeps it whole, as "permit.supersede" with the id of the permit that
+ * replaces it.  That id is fixed here, never the old one reused.
+ */
+static int permit_supersede(struct p25_registry *reg, const struct p25_actor *who, int64_t old,
+                            int64_t *new_id)
 {
-	sqlite3_stmt *st = reg_query(reg,
-	                             "SELECT text FROM prefix WHERE org_id = ? ORDER BY family, "
-	                             "net, len",
-	                             "i", org_id);
-	struct p25_buf list;
-	int rc;
-
-	if (!st)
-		return P25_EDB;
-	p25_buf_init(&list);
-	while ((rc = reg_step(reg, st)) == 1)
-		p25_buf_printf(&list, "%s%s", list.len ? ", " : "", col_text(st, 0));
-	if (rc == 0)
-		sqlite3_finalize(st);
-	if (rc == 0 && list.len)
-		rc = reg_fail(reg, P25_EINVAL,
-		              "%s is outside the address space of organization '%s' (%s)", text,
-		              org, list.data);
-	else if (rc == 0)
-		rc = reg_fail(reg, P25_EINVAL,
-		              "%s is outside the address space of organization '%s', which has no "
-		              "prefixes yet (add them: port25 prefix add %s PREFIX)",
-		              text, org, org);
-	p25_buf_free(&list);
-	return rc;
-}
-
-int permit_validate(struct p25_registry *reg, const struct p25_permit_spec *spec, int64_t org_id,
-                    struct p25_prefix *out)
-{
-	struct p25_diag diag;
-	char text[P25_PREFIX_STRLEN];
-	sqlite3_stmt *st;
-	unsigned max;
-	bool inside = false;
+	json_t *before = permit_json_by_id(reg, old, 0), *after;
+	char object[24];
 	int rc = 0;
 
-	if (p25_prefix_parse(spec->address, 0, out, &diag) < 0)
-		return reg_fail(reg, P25_EINVAL, "permit for organization '%s': %s", spec->org,
-		                diag.error);
-	permit_text(out, text, sizeof text);
-	if (!spec->description || !*spec->description)
-		return reg_fail(reg, P25_EINVAL,
-		                "permit %s: a description is required (what the server is)", text);
-	max = out->family == P25_INET ? P25_PERMIT_MAX_V4 : P25_PERMIT_MAX_V6;
-	if (out->len < max && !spec->force)
-		return reg_fail(
-		    reg, P25_EINVAL,
-		    "permit %s is wider than /%u; a permit is for mail servers, not whole "
-		    "networks (use --force if it really is)",
-		    text, max);
-	st = reg_query(reg, "SELECT text FROM prefix WHERE org_id = ?", "i", org_id);
-	if (!st)
-		return P25_EDB;
-	while (!inside && (rc = reg_step(reg, st)) == 1) {
-		struct p25_prefix q;
-		inside = p25_prefix_parse(col_text(st, 0), 0, &q, &diag) == 0 &&
-		         p25_prefix_contains(&q, out);
+	if (!before)
+		return reg->error[0]
+		           ? P25_EDB
+		           : reg_fail(reg, P25_EDB, "registry: permit %" PRId64 " vanished", old);
+	if (!*new_id) {
+		sqlite3_stmt *st =
+		    reg_query(reg, "SELECT coalesce(max(id), 0) + 1 FROM permit", "");
+		if (!st || (rc = reg_step(reg, st)) < 0) {
+			json_decref(before);
+			return P25_EDB;
+		}
+		*new_id = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
 	}
-	if (!inside && rc < 0)
-		return rc;
-	sqlite3_finalize(st);
-	if (!inside)
-		return outside_space(reg, text, spec->org, org_id);
-	st = reg_query(reg, "SELECT id FROM permit WHERE org_id = ? AND text = ?", "is", org_id,
-	               text);
-	if (!st)
-		return P25_EDB;
-	if ((rc = reg_step(reg, st)) < 0)
-		return rc;
-	if (rc == 1)
-		rc = reg_fail(reg, P25_ECONFLICT,
-		              "%s is already permitted for organization '%s' (permit %lld)", text,
-		              spec->org, (long long)sqlite3_column_int64(st, 0));
-	sqlite3_finalize(st);
+	after = json_deep_copy(before);
+	json_object_set_new(after, "superseded_by", json_integer(*new_id));
+	snprintf(object, sizeof object, "%" PRId64, old);
+	rc = reg_exec(reg, "DELETE FROM permit WHERE id = ?", "i", old);
+	if (rc == 0)
+		rc = reg_audit(reg, who, "permit.supersede", "permit", object, before, after);
+	json_decref(before);
+	json_decref(after);
 	return rc;
 }
 
@@ -826,24 +770,20 @@ int permit_add_tx(struct p25_registry *reg, const struct p25_actor *who,
                   int64_t *id)
 {
 	static const struct permit_origin plain = {0};
-	struct p25_prefix p;
-	char text[P25_PREFIX_STRLEN], object[24];
-	int64_t org_id = 0, new_id = 0, n = 0;
+	struct permit_checked chk;
+	char object[24];
+	int64_t new_id = 0, n = 0;
 	json_t *after;
 	int rc;
 
 	if (!origin)
 		origin = &plain;
-	if ((rc = org_id_of(reg, spec->org, &org_id)) < 0)
+	if ((rc = rule_permit(reg, spec, who->now, origin->allow_past ? RULE_RESTORE : 0, &chk)) <
+	    0)
 		return rc;
-	if ((rc = permit_validate(reg, spec, org_id, &p)) < 0)
+	new_id = origin->want_id;
+	if (chk.supersedes && (rc = permit_supersede(reg, who, chk.supersedes, &new_id)) < 0)
 		return rc;
-	permit_text(&p, text, sizeof text);
-	if (spec->expires && spec->expires <= who->now && !origin->allow_past) {
-		char t[P25_TIME_STRLEN];
-		return reg_fail(reg, P25_EINVAL, "permit %s: the expiry %s is already past", text,
-		                p25_time_format(spec->expires, t, sizeof t));
-	}
 	if (origin->want_id > 0) {
 		rc = count(reg, "SELECT count(*) FROM permit WHERE id = ?", origin->want_id, &n);
 		if (rc < 0)
@@ -852,16 +792,16 @@ int permit_add_tx(struct p25_registry *reg, const struct p25_actor *who,
 			return reg_fail(reg, P25_ECONFLICT,
 			                "permit id %" PRId64 " is already in use", origin->want_id);
 	}
-	rc = reg_exec(reg,
-	              "INSERT INTO permit (id, org_id, family, net, len, text, kind, description, "
-	              "requested_by, approved_by, created, expires, request_id) VALUES "
-	              "(nullif(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, nullif(?, 0))",
-	              "iiibisssssTti", origin->want_id, org_id, (int64_t)p.family, &p,
-	              (int64_t)p.len, text, p25_kind_name(spec->kind), spec->description,
-	              spec->requested_by && *spec->requested_by ? spec->requested_by : who->name,
-	              spec->approved_by && *spec->approved_by ? spec->approved_by : who->name,
-	              origin->created ? origin->created : who->now, spec->expires,
-	              origin->request_id);
+	rc = reg_exec(
+	    reg,
+	    "INSERT INTO permit (id, org_id, family, net, len, text, kind, description, "
+	    "requested_by, approved_by, created, expires, request_id) VALUES "
+	    "(nullif(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, nullif(?, 0))",
+	    "iiibisssssTti", new_id, chk.org_id, (int64_t)chk.prefix.family, &chk.prefix,
+	    (int64_t)chk.prefix.len, chk.text, p25_kind_name(spec->kind), spec->description,
+	    spec->requested_by && *spec->requested_by ? spec->requested_by : who->name,
+	    spec->approved_by && *spec->approved_by ? spec->approved_by : who->name,
+	    origin->created ? origin->created : who->now, spec->expires, origin->request_id);
 	if (rc < 0)
 		return rc;
 	new_id = sqlite3_last_insert_rowid(reg->db);

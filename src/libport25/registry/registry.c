@@ -2,10 +2,15 @@
  * The registry store: opening, schema migrations, statement helpers,
  * transactions, the audit log and the model loader.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "registry/internal.h"
 
@@ -160,6 +165,24 @@ static const char *const migrations[] = {
     "  WHERE status <> 'resolved';"
     /* What each flush resolves: the open and drafted alerts, without a scan. */
     "CREATE INDEX alert_status ON alert(status);",
+    /*
+     * 4: a server on a request carries its expiry, so a temporary variance
+     * requested is applied as a temporary permit.  NULL: permanent.
+     */
+    "ALTER TABLE request_item ADD COLUMN expires TEXT;",
+    /*
+     * 5: what port25 analyze found per organization: the hosts it saw speak
+     * SMTP and the addresses it classed as unregistered mail servers (a JSON
+     * array), so that activating the org can warn about the ones it blocks.
+     */
+    "CREATE TABLE analysis ("
+    "  id INTEGER PRIMARY KEY,"
+    "  org_id INTEGER NOT NULL REFERENCES org(id) ON DELETE CASCADE,"
+    "  at TEXT NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  hosts INTEGER NOT NULL,"
+    "  unregistered TEXT NOT NULL);"
+    "CREATE INDEX analysis_org ON analysis(org_id, id);",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -396,6 +419,135 @@ static int migrate(struct p25_registry *reg, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The registry holds contacts' names, e-mail addresses and phone numbers:
+ * it is created readable by its owner only (0600), or by the group too
+ * (0640) when its directory belongs to a group named port25, whatever the
+ * umask.  SQLite creates the -wal and -shm files with the database's mode.
+ */
+#define REGISTRY_GROUP "port25"
+
+/* In-memory databases and URIs are SQLite's business. */
+static bool is_plain_path(const char *path)
+{
+	return *path && strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0;
+}
+
+/* mkdir -p of the directory part of path; each directory made is 0750 whatever the umask. */
+static int make_parents(const char *path, char *err, size_t errlen)
+{
+	char *dir = strdup(path), *slash;
+	int rc = 0;
+
+	if (!dir) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		for (char *p = dir + 1;; p++) {
+			char c = *p;
+			if (c != '/' && c != '\0')
+				continue;
+			*p = '\0';
+			if (mkdir(dir, 0750) == 0) {
+				chmod(dir, 0750);
+			} else if (errno != EEXIST) {
+				snprintf(err, errlen, "%s: cannot create the directory %s: %s",
+				         path, dir, strerror(errno));
+				rc = -1;
+				break;
+			}
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+	free(dir);
+	return rc;
+}
+
+/* 0640 and the directory's group when that group is port25; else 0600. */
+static mode_t registry_mode(const char *path, gid_t *gid)
+{
+	char *dir = strdup(path), *slash;
+	struct group *g;
+	struct stat st;
+	mode_t mode = 0600;
+
+	if (!dir)
+		return mode;
+	slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &st) == 0 && (g = getgrgid(st.st_gid)) &&
+	    !strcmp(g->gr_name, REGISTRY_GROUP)) {
+		*gid = st.st_gid;
+		mode = 0640;
+	}
+	free(dir);
+	return mode;
+}
+
+/* A new registry file, private from its first byte; an existing one is left alone. */
+static int create_private(const char *path, char *err, size_t errlen)
+{
+	gid_t gid = (gid_t)-1;
+	mode_t mode;
+	int fd;
+
+	if (access(path, F_OK) == 0)
+		return 0;
+	if (make_parents(path, err, errlen) < 0)
+		return -1;
+	mode = registry_mode(path, &gid);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			return 0;
+		snprintf(err, errlen, "%s: cannot create the registry: %s", path, strerror(errno));
+		return -1;
+	}
+	/* Only a group we may hand the file to gets to read it. */
+	if (mode == 0640 && fchown(fd, (uid_t)-1, gid) < 0)
+		mode = 0600;
+	if (fchmod(fd, mode) < 0) {
+		snprintf(err, errlen, "%s: cannot restrict the registry to mode %04o: %s", path,
+		         (unsigned)mode, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* A warning when the registry or its journal can be read by every user. */
+static void check_private(struct p25_registry *reg, const char *path)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm"};
+	char name[4096];
+	struct stat st;
+
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(name, sizeof name, "%s%s", path, suffix[i]);
+		if (stat(name, &st) == 0 && (st.st_mode & S_IROTH)) {
+			snprintf(
+			    reg->warning, sizeof reg->warning,
+			    "%.400s can be read by every user (mode %04o); it holds contacts' "
+			    "names, e-mail addresses and phone numbers (chmod 600 %.400s, or 640 "
+			    "with the group " REGISTRY_GROUP ")",
+			    name, (unsigned)(st.st_mode & 07777), name);
+			return;
+		}
+	}
+}
+
 int p25_registry_open(const char *path, struct p25_registry **out, char *err, size_t errlen)
 {
 	struct p25_registry *reg = calloc(1, sizeof *reg);
@@ -403,6 +555,10 @@ int p25_registry_open(const char *path, struct p25_registry **out, char *err, si
 	*out = NULL;
 	if (!reg) {
 		snprintf(err, errlen, "%s: out of memory", path);
+		return P25_EDB;
+	}
+	if (is_plain_path(path) && create_private(path, err, errlen) < 0) {
+		free(reg);
 		return P25_EDB;
 	}
 	if (sqlite3_open_v2(path, &reg->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
@@ -428,6 +584,8 @@ int p25_registry_open(const char *path, struct p25_registry **out, char *err, si
 		p25_registry_close(reg);
 		return P25_EDB;
 	}
+	if (is_plain_path(path))
+		check_private(reg, path);
 	*out = reg;
 	return 0;
 }

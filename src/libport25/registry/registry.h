@@ -35,6 +35,12 @@ struct p25_actor {
 	p25_time now;
 };
 
+/*
+ * Opens, or creates (with its directories, 0750), the registry at path.  A new
+ * registry is 0600, or 0640 when its directory belongs to the group port25,
+ * whatever the umask.  Opening one that every user can read leaves a warning
+ * (p25_registry_warning) until the first change.
+ */
 int p25_registry_open(const char *path, struct p25_registry **out, char *err, size_t errlen);
 void p25_registry_close(struct p25_registry *reg);
 const char *p25_registry_error(const struct p25_registry *reg);
@@ -97,6 +103,14 @@ struct p25_org_change {
 	enum p25_mode mode;
 	enum p25_action action;
 	enum p25_enrollment enrollment;
+	/*
+	 * Becoming active needs a security contact and a valid permit: without a
+	 * permit every host of the org would be blocked, its mail servers too.
+	 * no_servers confirms that none of its hosts sends mail.  The call leaves
+	 * a warning (p25_registry_warning) when the latest analysis of the org's
+	 * traffic found mail servers no valid permit covers.
+	 */
+	bool no_servers;
 };
 int p25_org_set(struct p25_registry *reg, const struct p25_actor *who, const char *handle,
                 const struct p25_org_change *change);
@@ -151,7 +165,37 @@ struct p25_request_server {
 	const char *address;
 	enum p25_permit_kind kind;
 	const char *description;
+	p25_time expires; /* 0: never; a temporary variance becomes a permit with this expiry */
 };
+
+/*
+ * The servers of a request as a member gives them, from --server values and
+ * CSV files; the list owns its strings.  Both read the columns of an import
+ * file (org, address, kind, description, expires; not requested_by and
+ * approved_by, which a request has once) with the same rules: the kind
+ * defaults to mail-server and the description to the kind; an unknown
+ * column, a bad kind or a bad expiry is refused, naming the file and line
+ * (or the --server value).  0, P25_EINVAL (err says why) or P25_EDB.
+ */
+struct p25_server_list {
+	struct p25_request_server *servers;
+	size_t n;
+	char **strings;
+	size_t nstrings;
+};
+void p25_server_list_free(struct p25_server_list *l);
+/*
+ * One --server value, read as one CSV record: ADDRESS[,KIND[,DESCRIPTION[,EXPIRES]]].
+ * A description holding commas is quoted: 192.0.2.9,app,"Relay, north wing",2026-12-31.
+ */
+int p25_server_list_add_arg(struct p25_server_list *l, const char *arg, p25_time now, char *err,
+                            size_t errlen);
+/* CSV with a header row; a row naming another org than org is refused. */
+int p25_server_list_add_csv(struct p25_server_list *l, const char *data, size_t len,
+                            const char *name, const char *org, p25_time now, char *err,
+                            size_t errlen);
+int p25_server_list_add_file(struct p25_server_list *l, const char *path, const char *org,
+                             p25_time now, char *err, size_t errlen);
 
 struct p25_request_spec {
 	const char *org;
@@ -170,8 +214,14 @@ int p25_request_submit(struct p25_registry *reg, const struct p25_actor *who,
 int p25_request_approve(struct p25_registry *reg, const struct p25_actor *who, int64_t id);
 int p25_request_reject(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
                        const char *reason);
-/* Creates or removes the permits (and activates a signup) with the status change, or nothing. */
+/*
+ * Creates or removes the permits (and activates a signup) with the status change, or nothing.
+ * A sign-up activates the org by the rules of p25_org_set: applying one that leaves the org
+ * without a valid permit is refused unless no_servers (p25_request_apply_confirmed).
+ */
 int p25_request_apply(struct p25_registry *reg, const struct p25_actor *who, int64_t id);
+int p25_request_apply_confirmed(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
+                                bool no_servers);
 int p25_request_verify(struct p25_registry *reg, const struct p25_actor *who, int64_t id);
 
 struct p25_request_filter {
@@ -187,6 +237,24 @@ int p25_request_show(struct p25_registry *reg, int64_t id, p25_time now, json_t 
 /* The permits request id created that still exist: their ids, ascending (*ids malloc'd). */
 int p25_request_permits(struct p25_registry *reg, int64_t id, int64_t **ids, size_t *n);
 
+/*
+ * What an analysis of an org's traffic found (port25 analyze): how many of
+ * its hosts spoke SMTP and which look like mail servers no permit covers.
+ * Activating the org warns while any of those is still unpermitted.  One
+ * transaction for all the findings of a run; no audit record (an observation,
+ * not a change).  Addresses must parse.
+ */
+struct p25_analysis_finding {
+	const char *org;
+	size_t hosts;
+	const char *const *unregistered;
+	size_t n;
+};
+int p25_analysis_record(struct p25_registry *reg, const struct p25_actor *who,
+                        const struct p25_analysis_finding *findings, size_t n);
+/* The latest of org: {"org", "at", "actor", "hosts", "unregistered": [...]}; NULL if none. */
+int p25_analysis_latest(struct p25_registry *reg, const char *org, json_t **out);
+
 /* The newest limit audit records first (limit <= 0: all). */
 int p25_audit_list(struct p25_registry *reg, int limit, json_t **out);
 
@@ -201,8 +269,9 @@ struct p25_import_options {
 	const char *name; /* the file name, for messages and the audit log */
 	const char *org;  /* default organization for rows without one */
 	enum p25_import_format format;
-	bool force;   /* as permit add --force */
-	bool dry_run; /* validate everything, then roll back */
+	bool force;      /* as permit add --force */
+	bool dry_run;    /* validate everything, then roll back */
+	bool no_servers; /* as org set --no-servers, for active orgs of a document */
 };
 
 struct p25_import_result {

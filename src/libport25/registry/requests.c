@@ -29,7 +29,7 @@ static bool is_open(const char *status)
 static int add_items(struct p25_registry *reg, int64_t id, const char *type, json_t *req)
 {
 	sqlite3_stmt *st = reg_query(reg,
-	                             "SELECT address, kind, description, permit_id FROM "
+	                             "SELECT address, kind, description, permit_id, expires FROM "
 	                             "request_item WHERE request_id = ? ORDER BY seq",
 	                             "i", id);
 	bool removal = !strcmp(type, "remove-permit");
@@ -47,9 +47,11 @@ static int add_items(struct p25_registry *reg, int64_t id, const char *type, jso
 			                                (json_int_t)sqlite3_column_int64(st, 3),
 			                                "address", col_text(st, 0)));
 		else
-			json_array_append_new(
-			    items, json_pack("{s:s, s:s, s:s}", "address", col_text(st, 0), "kind",
-			                     col_text(st, 1), "description", col_text(st, 2)));
+			json_array_append_new(items,
+			                      json_pack("{s:s, s:s, s:s, s:o}", "address",
+			                                col_text(st, 0), "kind", col_text(st, 1),
+			                                "description", col_text(st, 2), "expires",
+			                                json_time_or_null(col_time(st, 4))));
 	}
 	if (rc < 0) {
 		json_decref(items);
@@ -126,17 +128,19 @@ static int request_audit(struct p25_registry *reg, const struct p25_actor *who, 
 
 /* A server on a request is checked as permit add would check it, so apply rarely fails. */
 static int check_servers(struct p25_registry *reg, const struct p25_request_spec *spec,
-                         int64_t org_id)
+                         p25_time now)
 {
 	for (size_t i = 0; i < spec->nservers; i++) {
 		const struct p25_request_server *s = &spec->servers[i];
 		struct p25_permit_spec ps = {.org = spec->org,
 		                             .address = s->address,
 		                             .kind = s->kind,
-		                             .description = s->description};
-		struct p25_prefix p, q;
+		                             .description = s->description,
+		                             .expires = s->expires};
+		struct permit_checked chk;
+		struct p25_prefix q;
 		struct p25_diag diag;
-		int rc = permit_validate(reg, &ps, org_id, &p);
+		int rc = rule_permit(reg, &ps, now, 0, &chk);
 		if (rc < 0) {
 			char msg[sizeof reg->error];
 			snprintf(msg, sizeof msg, "%s", reg->error);
@@ -144,7 +148,7 @@ static int check_servers(struct p25_registry *reg, const struct p25_request_spec
 		}
 		for (size_t j = 0; j < i; j++)
 			if (p25_prefix_parse(spec->servers[j].address, 0, &q, &diag) == 0 &&
-			    p25_prefix_equal(&p, &q))
+			    p25_prefix_equal(&chk.prefix, &q))
 				return reg_fail(reg, P25_EINVAL,
 				                "server %zu of the request (%s) repeats server %zu",
 				                i + 1, s->address, j + 1);
@@ -153,12 +157,13 @@ static int check_servers(struct p25_registry *reg, const struct p25_request_spec
 }
 
 static int insert_item(struct p25_registry *reg, int64_t id, int64_t seq, const char *address,
-                       const char *kind, const char *description, int64_t permit_id)
+                       const char *kind, const char *description, int64_t permit_id,
+                       p25_time expires)
 {
 	return reg_exec(reg,
 	                "INSERT INTO request_item (request_id, seq, address, kind, description, "
-	                "permit_id) VALUES (?, ?, ?, ?, ?, nullif(?, 0))",
-	                "iisssi", id, seq, address, kind, description, permit_id);
+	                "permit_id, expires) VALUES (?, ?, ?, ?, ?, nullif(?, 0), ?)",
+	                "iisssit", id, seq, address, kind, description, permit_id, expires);
 }
 
 /* Find the permit a removal names, by id or address; it must belong to org. */
@@ -239,7 +244,7 @@ static int submit_tx(struct p25_registry *reg, const struct p25_actor *who,
 		                "request for more servers",
 		                spec->org);
 	}
-	if (!removal && (rc = check_servers(reg, spec, org_id)) < 0) {
+	if (!removal && (rc = check_servers(reg, spec, who->now)) < 0) {
 		json_decref(org);
 		return rc;
 	}
@@ -257,7 +262,7 @@ static int submit_tx(struct p25_registry *reg, const struct p25_actor *who,
 		p25_prefix_parse(spec->servers[i].address, 0, &p, &diag);
 		rc = insert_item(reg, id, ++seq, permit_text(&p, text, sizeof text),
 		                 p25_kind_name(spec->servers[i].kind), spec->servers[i].description,
-		                 0);
+		                 0, spec->servers[i].expires);
 	}
 	for (size_t i = 0; rc == 0 && i < spec->npermit_ids + spec->naddresses; i++) {
 		char text[P25_PREFIX_STRLEN];
@@ -267,7 +272,7 @@ static int submit_tx(struct p25_registry *reg, const struct p25_actor *who,
 		                 by_id ? NULL : spec->addresses[i - spec->npermit_ids], &pid, text,
 		                 sizeof text);
 		if (rc == 0)
-			rc = insert_item(reg, id, ++seq, text, NULL, NULL, pid);
+			rc = insert_item(reg, id, ++seq, text, NULL, NULL, pid, 0);
 	}
 	/* A sign-up in the works is what "pending" enrollment means. */
 	if (rc == 0 && spec->type == P25_REQ_SIGNUP &&
@@ -395,7 +400,8 @@ static int prefixed(struct p25_registry *reg, int rc, int64_t id)
 	return reg_fail(reg, rc, "applying request %" PRId64 ": %s", id, msg);
 }
 
-static int apply_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id)
+static int apply_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
+                    bool no_servers)
 {
 	static const char *const from[] = {"approved", NULL};
 	json_t *before, *items, *item;
@@ -411,8 +417,6 @@ static int apply_tx(struct p25_registry *reg, const struct p25_actor *who, int64
 	org = json_string_value(json_object_get(before, "org"));
 	type = json_string_value(json_object_get(before, "type"));
 	rc = org_id_of(reg, org, &org_id);
-	if (rc == 0 && !strcmp(type, "signup"))
-		rc = org_check_enrollment(reg, org_id, org, P25_ENROLL_ACTIVE);
 	if (rc < 0) {
 		json_decref(before);
 		return prefixed(reg, rc, id);
@@ -443,12 +447,24 @@ static int apply_tx(struct p25_registry *reg, const struct p25_actor *who, int64
 			        json_string_value(json_object_get(before, "approved_by")),
 			};
 			struct permit_origin origin = {.request_id = id};
+			char err[200];
+			const char *expires = json_string_value(json_object_get(item, "expires"));
 			p25_kind_parse(json_string_value(json_object_get(item, "kind")), &ps.kind);
-			rc = permit_add_tx(reg, who, &ps, &origin, NULL);
+			/* A temporary variance stays temporary: the permit expires as asked. */
+			if (expires && p25_time_parse(expires, &ps.expires, err, sizeof err) < 0)
+				rc =
+				    reg_fail(reg, P25_EDB,
+				             "registry: request %" PRId64 " holds a bad expiry: %s",
+				             id, err);
+			else
+				rc = permit_add_tx(reg, who, &ps, &origin, NULL);
 		}
 		if (rc < 0)
 			break;
 	}
+	/* After its permits are in: they are what the org may be activated with. */
+	if (rc == 0 && !strcmp(type, "signup"))
+		rc = rule_activation(reg, org_id, org, who->now, no_servers);
 	if (rc == 0 && !strcmp(type, "signup")) {
 		json_t *org_before = org_json_by_id(reg, org_id), *org_after;
 		rc = reg_exec(reg, "UPDATE org SET enrollment = 'active', updated = ? WHERE id = ?",
@@ -470,12 +486,18 @@ static int apply_tx(struct p25_registry *reg, const struct p25_actor *who, int64
 	return rc;
 }
 
-int p25_request_apply(struct p25_registry *reg, const struct p25_actor *who, int64_t id)
+int p25_request_apply_confirmed(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
+                                bool no_servers)
 {
 	int rc = reg_begin(reg);
 	if (rc < 0)
 		return rc;
-	return reg_end(reg, apply_tx(reg, who, id));
+	return keep_warning(reg, reg_end(reg, apply_tx(reg, who, id, no_servers)));
+}
+
+int p25_request_apply(struct p25_registry *reg, const struct p25_actor *who, int64_t id)
+{
+	return p25_request_apply_confirmed(reg, who, id, false);
 }
 
 static int verify_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id)
@@ -701,16 +723,22 @@ int request_restore_tx(struct p25_registry *reg, const struct p25_actor *who, js
 		permit_text(&p, text, sizeof text);
 		if (type == P25_REQ_REMOVE_PERMIT) {
 			rc = insert_item(reg, id, (int64_t)i + 1, text, NULL, NULL,
-			                 json_integer_value(json_object_get(item, "permit_id")));
+			                 json_integer_value(json_object_get(item, "permit_id")), 0);
 		} else {
+			char at[600];
+			p25_time expires;
 			if (p25_kind_parse(get_str(item, "kind"), &kind) < 0)
 				return reg_fail(reg, P25_EINVAL,
 				                "%s item %zu: \"kind\" must be mail-server, "
 				                "application-server or network-device",
 				                where, i + 1);
-			rc = insert_item(
-			    reg, id, (int64_t)i + 1, text, p25_kind_name(kind),
-			    get_str(item, "description") ? get_str(item, "description") : "", 0);
+			snprintf(at, sizeof at, "%s item %zu", where, i + 1);
+			if ((rc = get_time(reg, item, "expires", false, at, &expires)) < 0)
+				return rc;
+			rc = insert_item(reg, id, (int64_t)i + 1, text, p25_kind_name(kind),
+			                 get_str(item, "description") ? get_str(item, "description")
+			                                              : "",
+			                 0, expires);
 		}
 		if (rc < 0)
 			return rc;

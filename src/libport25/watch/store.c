@@ -647,7 +647,7 @@ int p25_alert_draft(struct p25_registry *reg, const struct p25_actor *who, int64
 {
 	json_t *alert = NULL;
 	char desc[160], note[400], object[32];
-	struct p25_request_server server;
+	struct p25_request_server server = {0};
 	struct p25_request_spec spec = {0};
 	int rc;
 

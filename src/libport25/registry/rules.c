@@ -1,0 +1,322 @@
+/*
+ * The rules a permit must pass, whichever way it enters the registry:
+ * permit add, import (CSV, a JSON server list, a whole registry document),
+ * request submit and request apply all call rule_permit() and nothing else,
+ * so a rule written here holds everywhere and refuses with the same words.
+ * The text forms of a kind and an expiry (files, --server) are read here
+ * too, for the same reason.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry/internal.h"
+#include "util/buf.h"
+
+int rule_kind_text(const char *s, bool required, enum p25_permit_kind *out, char *err,
+                   size_t errlen)
+{
+	if ((!s || !*s) && !required) {
+		*out = P25_KIND_MAIL_SERVER;
+		return 0;
+	}
+	if (p25_kind_parse(s, out) < 0) {
+		snprintf(err, errlen,
+		         "kind '%s' is not one of mail-server, application-server, network-device "
+		         "(or mail, app, device)",
+		         s ? s : "");
+		return -1;
+	}
+	return 0;
+}
+
+int rule_expiry_text(const char *s, p25_time now, p25_time *out, char *err, size_t errlen)
+{
+	char msg[200];
+
+	*out = 0;
+	if (!s || !*s || !strcmp(s, "never"))
+		return 0;
+	if (p25_expiry_parse(s, now, out, msg, sizeof msg) < 0) {
+		snprintf(err, errlen, "expires: %s", msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int outside_space(struct p25_registry *reg, const char *text, const char *org,
+                         int64_t org_id)
+{
+	sqlite3_stmt *st = reg_query(reg,
+	                             "SELECT text FROM prefix WHERE org_id = ? ORDER BY family, "
+	                             "net, len",
+	                             "i", org_id);
+	struct p25_buf list;
+	int rc;
+
+	if (!st)
+		return P25_EDB;
+	p25_buf_init(&list);
+	while ((rc = reg_step(reg, st)) == 1)
+		p25_buf_printf(&list, "%s%s", list.len ? ", " : "", col_text(st, 0));
+	if (rc == 0)
+		sqlite3_finalize(st);
+	if (rc == 0 && list.len)
+		rc = reg_fail(reg, P25_EINVAL,
+		              "%s is outside the address space of organization '%s' (%s)", text,
+		              org, list.data);
+	else if (rc == 0)
+		rc = reg_fail(reg, P25_EINVAL,
+		              "%s is outside the address space of organization '%s', which has no "
+		              "prefixes yet (add them: port25 prefix add %s PREFIX)",
+		              text, org, org);
+	p25_buf_free(&list);
+	return rc;
+}
+
+static int inside_space(struct p25_registry *reg, const struct p25_prefix *p, int64_t org_id,
+                        bool *inside)
+{
+	sqlite3_stmt *st = reg_query(reg, "SELECT text FROM prefix WHERE org_id = ?", "i", org_id);
+	struct p25_diag diag;
+	int rc = 0;
+
+	*inside = false;
+	if (!st)
+		return P25_EDB;
+	while (!*inside && (rc = reg_step(reg, st)) == 1) {
+		struct p25_prefix q;
+		*inside = p25_prefix_parse(col_text(st, 0), 0, &q, &diag) == 0 &&
+		          p25_prefix_contains(&q, p);
+	}
+	if (rc < 0)
+		return rc;
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/*
+ * One address, one permit per org.  An expired permit of the address does
+ * not block a new one: the new permit supersedes it (permit_add_tx).  A
+ * valid one does; its expiry is what to change instead.
+ */
+static int same_address(struct p25_registry *reg, const struct p25_permit_spec *spec,
+                        struct permit_checked *chk, p25_time now)
+{
+	sqlite3_stmt *st =
+	    reg_query(reg, "SELECT id, expires FROM permit WHERE org_id = ? AND text = ?", "is",
+	              chk->org_id, chk->text);
+	char until[P25_TIME_STRLEN + 80] = "";
+	p25_time expires;
+	int64_t id;
+	int rc;
+
+	if (!st)
+		return P25_EDB;
+	if ((rc = reg_step(reg, st)) < 0)
+		return rc;
+	if (rc == 0) {
+		sqlite3_finalize(st);
+		return 0;
+	}
+	id = sqlite3_column_int64(st, 0);
+	expires = col_time(st, 1);
+	sqlite3_finalize(st);
+	if (expires && expires <= now) {
+		chk->supersedes = id;
+		return 0;
+	}
+	if (expires) {
+		char t[P25_TIME_STRLEN];
+		snprintf(until, sizeof until,
+		         ", until %s; to keep it longer: port25 permit set %" PRId64
+		         " --expires WHEN",
+		         p25_time_format(expires, t, sizeof t), id);
+	}
+	return reg_fail(reg, P25_ECONFLICT,
+	                "%s is already permitted for organization '%s' (permit %" PRId64 "%s)",
+	                chk->text, spec->org, id, until);
+}
+
+int rule_permit(struct p25_registry *reg, const struct p25_permit_spec *spec, p25_time now,
+                unsigned flags, struct permit_checked *chk)
+{
+	struct p25_diag diag;
+	unsigned max;
+	bool inside;
+	int rc;
+
+	memset(chk, 0, sizeof *chk);
+	if ((rc = org_id_of(reg, spec->org, &chk->org_id)) < 0)
+		return rc;
+	if (!spec->address || !*spec->address)
+		return reg_fail(reg, P25_EINVAL,
+		                "permit for organization '%s': the address is missing", spec->org);
+	if (p25_prefix_parse(spec->address, 0, &chk->prefix, &diag) < 0)
+		return reg_fail(reg, P25_EINVAL, "permit for organization '%s': %s", spec->org,
+		                diag.error);
+	permit_text(&chk->prefix, chk->text, sizeof chk->text);
+	if ((unsigned)spec->kind > P25_KIND_NETWORK_DEVICE)
+		return reg_fail(reg, P25_EINVAL,
+		                "permit %s: kind %d is not one of mail-server, application-server, "
+		                "network-device",
+		                chk->text, (int)spec->kind);
+	if (!spec->description || !*spec->description)
+		return reg_fail(reg, P25_EINVAL,
+		                "permit %s: a description is required (what the server is)",
+		                chk->text);
+	max = chk->prefix.family == P25_INET ? P25_PERMIT_MAX_V4 : P25_PERMIT_MAX_V6;
+	if (chk->prefix.len < max && !spec->force)
+		return reg_fail(
+		    reg, P25_EINVAL,
+		    "permit %s is wider than /%u; a permit is for mail servers, not whole "
+		    "networks (use --force if it really is)",
+		    chk->text, max);
+	if ((rc = inside_space(reg, &chk->prefix, chk->org_id, &inside)) < 0)
+		return rc;
+	if (!inside)
+		return outside_space(reg, chk->text, spec->org, chk->org_id);
+	if (spec->expires && spec->expires <= now && !(flags & RULE_RESTORE)) {
+		char t[P25_TIME_STRLEN];
+		return reg_fail(reg, P25_EINVAL, "permit %s: the expiry %s is already past",
+		                chk->text, p25_time_format(spec->expires, t, sizeof t));
+	}
+	return same_address(reg, spec, chk, now);
+}
+
+/* Addresses of the latest analysis of the org that no permit valid at now covers. */
+static int unpermitted_findings(struct p25_registry *reg, int64_t org_id, p25_time now,
+                                p25_time *at, json_t **out)
+{
+	sqlite3_stmt *st;
+	json_t *found = NULL, *left, *a;
+	struct p25_prefix *valid = NULL;
+	size_t nvalid = 0, i;
+	int rc;
+
+	*out = NULL;
+	st = reg_query(reg,
+	               "SELECT at, unregistered FROM analysis WHERE org_id = ? ORDER BY id DESC "
+	               "LIMIT 1",
+	               "i", org_id);
+	if (!st || (rc = reg_step(reg, st)) < 0)
+		return P25_EDB;
+	if (rc == 1) {
+		*at = col_time(st, 0);
+		found = json_loads(col_text(st, 1), 0, NULL);
+	}
+	sqlite3_finalize(st);
+	if (!json_array_size(found)) {
+		json_decref(found);
+		return 0;
+	}
+	st = reg_query(
+	    reg, "SELECT text FROM permit WHERE org_id = ? AND (expires IS NULL OR expires > ?)",
+	    "iT", org_id, now);
+	if (!st)
+		rc = P25_EDB;
+	while (st && (rc = reg_step(reg, st)) == 1) {
+		struct p25_prefix *v = realloc(valid, (nvalid + 1) * sizeof *v);
+		struct p25_diag diag;
+		if (!v) {
+			sqlite3_finalize(st);
+			rc = reg_fail(reg, P25_EDB, "registry: out of memory");
+			break;
+		}
+		valid = v;
+		if (p25_prefix_parse(col_text(st, 0), 0, &valid[nvalid], &diag) == 0)
+			nvalid++;
+	}
+	if (rc == 0) {
+		sqlite3_finalize(st);
+		left = json_array();
+		json_array_foreach(found, i, a)
+		{
+			struct p25_prefix host;
+			struct p25_diag diag;
+			bool covered = false;
+			if (!json_is_string(a) ||
+			    p25_prefix_parse(json_string_value(a), 0, &host, &diag) < 0)
+				continue;
+			for (size_t k = 0; k < nvalid && !covered; k++)
+				covered = p25_prefix_contains(&valid[k], &host);
+			if (!covered)
+				json_array_append(left, a);
+		}
+		*out = left;
+	}
+	free(valid);
+	json_decref(found);
+	return rc < 0 ? rc : 0;
+}
+
+/*
+ * Activating an org blocks port 25 for every host of its space that no valid
+ * permit covers, its mail servers included if they were never listed: the
+ * seeds warn that "servers not on the list" will be "unable to send e-mail".
+ * So: a security contact to call, at least one valid permit unless the
+ * operator confirms that none of its hosts sends mail (no_servers), and a
+ * warning (reg->warning) naming the servers the latest analysis of its
+ * traffic found that are still unpermitted.
+ */
+int rule_activation(struct p25_registry *reg, int64_t org_id, const char *handle, p25_time now,
+                    bool no_servers)
+{
+	sqlite3_stmt *st;
+	int64_t contacts = 0, permits = 0;
+	json_t *left = NULL, *a;
+	p25_time at = 0;
+	size_t i;
+	int rc;
+
+	st = reg_query(
+	    reg,
+	    "SELECT (SELECT count(*) FROM contact WHERE org_id = ?1 AND role = 'security'),"
+	    " (SELECT count(*) FROM permit WHERE org_id = ?1 AND (expires IS NULL OR "
+	    "expires > ?2))",
+	    "iT", org_id, now);
+	if (!st || (rc = reg_step(reg, st)) < 0)
+		return P25_EDB;
+	contacts = sqlite3_column_int64(st, 0);
+	permits = sqlite3_column_int64(st, 1);
+	sqlite3_finalize(st);
+	if (contacts == 0)
+		return reg_fail(
+		    reg, P25_EINVAL,
+		    "organization '%s' cannot become active without a security contact "
+		    "(add one: port25 contact add %s --name N --email E --role security)",
+		    handle, handle);
+	if (permits == 0 && !no_servers)
+		return reg_fail(
+		    reg, P25_EINVAL,
+		    "organization '%s' has no valid permit: becoming active would block "
+		    "port 25 for every host of it, its mail servers too (register them: "
+		    "port25 permit add %s ADDRESS ...; if none of its hosts sends mail, "
+		    "confirm with --no-servers)",
+		    handle, handle);
+	if ((rc = unpermitted_findings(reg, org_id, now, &at, &left)) < 0)
+		return rc;
+	if (json_array_size(left)) {
+		char t[P25_TIME_STRLEN], list[256] = "";
+		size_t n = 0;
+		json_array_foreach(left, i, a)
+		{
+			if (n + P25_ADDR_STRLEN + 16 >= sizeof list) {
+				snprintf(list + n, sizeof list - n, ", and %zu more",
+				         json_array_size(left) - i);
+				break;
+			}
+			n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "",
+			                      json_string_value(a));
+		}
+		snprintf(reg->warning, sizeof reg->warning,
+		         "the analysis of organization '%s' at %s found %zu unregistered mail "
+		         "server(s) that no valid permit covers, now blocked: %s (register them: "
+		         "port25 permit add %s ADDRESS ...)",
+		         handle, p25_time_format(at, t, sizeof t), json_array_size(left), list,
+		         handle);
+	}
+	json_decref(left);
+	return 0;
+}
