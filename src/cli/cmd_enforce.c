@@ -169,13 +169,18 @@ static int enforce_wait(struct cli *cli, struct p25_enforce_opts *o, int interva
 		struct p25_enforce_result r;
 		struct p25_model m;
 		p25_time now = p25_time_now(), next = 0, wake;
+		bool locked;
 		int rc;
 
 		wait_hup = 0;
 		o->now = now;
 		p25_model_init(&m);
-		rc = p25_registry_load_model(cli->reg, &m);
-		if (rc != 0) {
+		/* read and send under the enforcers' lock: no older read is sent after ours */
+		locked = p25_enforce_lock(o, err, sizeof err) == 0;
+		if (!locked) {
+			fprintf(stderr, "%s enforce sync: %s\n", utc_now(ts, sizeof ts), err);
+			failing = true;
+		} else if ((rc = p25_registry_load_model(cli->reg, &m)) != 0) {
 			const char *msg = p25_registry_error(cli->reg);
 			fprintf(stderr, "%s enforce sync: registry: %s\n", utc_now(ts, sizeof ts),
 				msg && *msg ? msg : "cannot load the model");
@@ -201,6 +206,8 @@ static int enforce_wait(struct cli *cli, struct p25_enforce_opts *o, int interva
 			last_next = next;
 			first = failing = false;
 		}
+		if (locked)
+			p25_enforce_unlock(o);
 		p25_model_free(&m);
 		/* Wake at the expiry itself: a permit is out at the second it expires. */
 		wake = now + (failing ? (interval < 5 ? interval : 5) : interval);
@@ -300,14 +307,19 @@ int cmd_enforce(struct cli *cli, int argc, char **argv)
 		o.state_dir = cli_state_dir();
 		return enforce_wait(cli, &o, interval);
 	}
+	o.now = cli->now;
+	o.state_dir = cli_state_dir();
+	/* apply and sync send what they read: read it holding the enforcers' lock */
+	if (strcmp(verb, "status") != 0 && p25_enforce_lock(&o, err, sizeof err) < 0)
+		return cli_fail(EXIT_SYSTEM, "enforce %s: %s", verb, err);
 	p25_model_init(&m);
 	rc = p25_registry_load_model(cli->reg, &m);
 	if (rc != 0) {
 		p25_model_free(&m);
+		if (strcmp(verb, "status") != 0)
+			p25_enforce_unlock(&o);
 		return cli_registry_fail(cli, rc);
 	}
-	o.now = cli->now;
-	o.state_dir = cli_state_dir();
 	if (strcmp(verb, "status") == 0) {
 		json_t *s;
 		if (p25_enforce_status(&m, &o, &s, err, sizeof err) < 0)
@@ -329,6 +341,7 @@ int cmd_enforce(struct cli *cli, int argc, char **argv)
 				fprintf(stderr, "enforce %s: %s\n", verb, r.note);
 			rc = EXIT_OK;
 		}
+		p25_enforce_unlock(&o);
 	}
 	p25_model_free(&m);
 	return rc;

@@ -101,19 +101,21 @@ static bool permit_in_force(json_t *p, p25_time now)
 	return p25_time_parse(exp, &t, err, sizeof err) < 0 || now < t;
 }
 
+/*
+ * Every change owns its org and its cover (one allocation each): v grows by
+ * realloc, so nothing may point into it, not even a change at its own prefix.
+ */
 struct changes {
 	struct p25_enforce_change *v;
 	size_t n, cap;
-	struct p25_prefix *covers; /* one allocation per change, freed with it */
-	bool sync;                 /* something beyond permits changed */
+	bool sync; /* something beyond permits changed */
 };
 
 static void changes_free(struct changes *c)
 {
 	for (size_t i = 0; i < c->n; i++) {
 		free((char *)c->v[i].org);
-		if (c->v[i].cover != &c->v[i].prefix)
-			free((void *)c->v[i].cover);
+		free((void *)c->v[i].cover);
 	}
 	free(c->v);
 }
@@ -182,14 +184,15 @@ static int permit_change(struct cli *cli, json_t *before, json_t *after, struct 
 	if (!(ch->org = strdup(org)))
 		return -1;
 	c->n++;
-	if (is) {
-		ch->cover = &ch->prefix;
-		ch->ncover = 1;
-		return 0;
-	}
 	struct p25_prefix *cov;
-	if (still_covering(cli, org, &ch->prefix, &cov, &ch->ncover) < 0)
+	if (is) {
+		if (!(cov = malloc(sizeof *cov)))
+			return -1;
+		*cov = ch->prefix;
+		ch->ncover = 1;
+	} else if (still_covering(cli, org, &ch->prefix, &cov, &ch->ncover) < 0) {
 		return -1;
+	}
 	ch->cover = cov;
 	return 0;
 }
@@ -279,18 +282,14 @@ static int full_sync(struct cli *cli, const struct p25_enforce_opts *o, const ch
 	return EXIT_OK;
 }
 
-int cli_enforce_changed(struct cli *cli)
+static int changed_locked(struct cli *cli, const struct p25_enforce_opts *o,
+                          const struct timespec *t0)
 {
-	struct p25_enforce_opts o = {.now = cli->now, .state_dir = cli_state_dir()};
 	struct p25_enforce_result r;
 	struct changes c = {0};
-	struct timespec t0;
 	char err[512], why[400];
 	int rc;
 
-	if (!cli->audit_marked || cli->enforce <= 0)
-		return EXIT_OK;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (collect(cli, &c) < 0) {
 		changes_free(&c);
 		return cli_fail(
@@ -301,13 +300,13 @@ int cli_enforce_changed(struct cli *cli)
 	}
 	if (c.sync) {
 		changes_free(&c);
-		return full_sync(cli, &o, "");
+		return full_sync(cli, o, "");
 	}
 	if (c.n == 0) {
 		changes_free(&c);
 		return EXIT_OK;
 	}
-	rc = p25_enforce_update(c.v, c.n, &o, &r, err, sizeof err);
+	rc = p25_enforce_update(c.v, c.n, o, &r, err, sizeof err);
 	changes_free(&c);
 	if (rc < 0)
 		return cli_fail(EXIT_SYSTEM,
@@ -316,14 +315,38 @@ int cli_enforce_changed(struct cli *cli)
 		                err);
 	if (rc > 0) {
 		snprintf(why, sizeof why, "no targeted update (%.300s)", r.note);
-		return full_sync(cli, &o, why);
+		return full_sync(cli, o, why);
 	}
 	fprintf(stderr,
 	        "enforce: targeted update, +%zu -%zu elements in %zu messages; commit %.3f ms, "
 	        "in force %.3f ms after the registry commit, %.3f ms after the command started\n",
-	        r.added, r.removed, r.messages, r.commit_ms, ms_between(&t0, &r.committed_at),
+	        r.added, r.removed, r.messages, r.commit_ms, ms_between(t0, &r.committed_at),
 	        ms_between(&cli->started, &r.committed_at));
 	if (r.note[0])
 		fprintf(stderr, "enforce: %s\n", r.note);
 	return EXIT_OK;
+}
+
+int cli_enforce_changed(struct cli *cli)
+{
+	struct p25_enforce_opts o = {.now = cli->now, .state_dir = cli_state_dir()};
+	struct timespec t0;
+	char err[512];
+	int rc;
+
+	if (!cli->audit_marked || cli->enforce <= 0)
+		return EXIT_OK;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/*
+	 * Read what changed only once this namespace's enforcers are ours: what
+	 * is read is sent before anyone else reads and sends a later change.
+	 */
+	if (p25_enforce_lock(&o, err, sizeof err) < 0)
+		return cli_fail(EXIT_SYSTEM,
+		                "the registry changed, but the gateway was not updated: %s (run: "
+		                "port25 enforce sync)",
+		                err);
+	rc = changed_locked(cli, &o, &t0);
+	p25_enforce_unlock(&o);
+	return rc;
 }

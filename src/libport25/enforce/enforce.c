@@ -1521,6 +1521,17 @@ out:
 	return rc;
 }
 
+int p25_enforce_lock(const struct p25_enforce_opts *o, char *err, size_t errlen)
+{
+	return o->state_dir ? enf_lock(o->state_dir, err, errlen) : 0;
+}
+
+void p25_enforce_unlock(const struct p25_enforce_opts *o)
+{
+	if (o->state_dir)
+		enf_unlock();
+}
+
 int p25_enforce_flush(bool *existed, char *err, size_t errlen)
 {
 	struct st have;

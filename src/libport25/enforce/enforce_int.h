@@ -80,6 +80,10 @@ int enf_permit_delta(int fam, const struct p25_prefix *p, const struct p25_prefi
 
 struct enf_cache; /* an open, locked cache file, mapped */
 
+/* The lock of dir's enforcers in this namespace; nests within one process. */
+int enf_lock(const char *dir, char *err, size_t errlen);
+void enf_unlock(void);
+
 /*
  * Open (creating the directory) and lock dir's cache for this network
  * namespace.  NULL with err set when the directory cannot be used; a missing

@@ -64,7 +64,7 @@ struct jrec {
 
 struct enf_cache {
 	char path[256], tmp[280];
-	int lockfd;
+	bool locked; /* holds one level of enf_lock */
 	bool valid;
 	uint32_t genid;
 	const uint8_t *map;
@@ -418,11 +418,87 @@ static void cache_parse(struct enf_cache *c)
 	c->valid = committed == nj;
 }
 
+/*
+ * The lock of this namespace's enforcers.  flock() belongs to an open file,
+ * so a process that already holds it (p25_enforce_lock around a registry
+ * read and the update it leads to) would block on a second open: it is held
+ * once per process, with a depth.  One thread of a process enforces.
+ */
+static struct {
+	int fd;
+	unsigned depth;
+	pid_t pid; /* a forked child inherits the record, not the right to it */
+	char path[280];
+} held = {.fd = -1};
+
+static int lock_path(const char *dir, char *out, size_t len, char *err, size_t errlen)
+{
+	uint64_t dev, ino;
+
+	if (netns_id(&dev, &ino) < 0) {
+		snprintf(err, errlen, "/proc/self/ns/net: %s", strerror(errno));
+		return -1;
+	}
+	snprintf(out, len, "%s/enforce-%llu.lock", dir, (unsigned long long)ino);
+	return 0;
+}
+
+int enf_lock(const char *dir, char *err, size_t errlen)
+{
+	char path[280];
+	int fd;
+
+	if (lock_path(dir, path, sizeof path, err, errlen) < 0)
+		return -1;
+	if (held.depth && held.pid != getpid()) {
+		close(held.fd); /* the parent's open file: closing it here leaves the parent's lock */
+		held.fd = -1;
+		held.depth = 0;
+	}
+	if (held.depth) {
+		if (strcmp(path, held.path) != 0) {
+			snprintf(err, errlen, "%s: this process already holds %s", path, held.path);
+			return -1;
+		}
+		held.depth++;
+		return 0;
+	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	held.fd = fd;
+	held.depth = 1;
+	held.pid = getpid();
+	snprintf(held.path, sizeof held.path, "%s", path);
+	return 0;
+}
+
+void enf_unlock(void)
+{
+	if (held.depth && held.pid != getpid()) {
+		held.depth = 0;
+		close(held.fd);
+		held.fd = -1;
+		return;
+	}
+	if (held.depth && --held.depth == 0) {
+		close(held.fd); /* releases the lock */
+		held.fd = -1;
+	}
+}
+
 struct enf_cache *enf_cache_open(const char *dir, char *err, size_t errlen)
 {
 	struct enf_cache *c = calloc(1, sizeof *c);
 	uint64_t dev, ino;
-	char lock[280];
 	struct stat sb;
 	int fd;
 
@@ -430,26 +506,18 @@ struct enf_cache *enf_cache_open(const char *dir, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	c->lockfd = -1;
 	if (netns_id(&dev, &ino) < 0) {
 		snprintf(err, errlen, "/proc/self/ns/net: %s", strerror(errno));
 		free(c);
 		return NULL;
 	}
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+	if (enf_lock(dir, err, errlen) < 0) {
 		free(c);
 		return NULL;
 	}
+	c->locked = true;
 	snprintf(c->path, sizeof c->path, "%s/enforce-%llu.state", dir, (unsigned long long)ino);
 	snprintf(c->tmp, sizeof c->tmp, "%s.tmp", c->path);
-	snprintf(lock, sizeof lock, "%s/enforce-%llu.lock", dir, (unsigned long long)ino);
-	c->lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (c->lockfd < 0 || flock(c->lockfd, LOCK_EX) < 0) {
-		snprintf(err, errlen, "%s: %s", lock, strerror(errno));
-		enf_cache_close(c);
-		return NULL;
-	}
 	fd = open(c->path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0 && fstat(fd, &sb) == 0 && sb.st_size > 0) {
 		void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -474,8 +542,8 @@ void enf_cache_close(struct enf_cache *c)
 		free(c->jadd[s].v);
 		free(c->jdel[s].v);
 	}
-	if (c->lockfd >= 0)
-		close(c->lockfd); /* releases the lock */
+	if (c->locked)
+		enf_unlock();
 	free(c);
 }
 
