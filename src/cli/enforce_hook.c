@@ -7,11 +7,14 @@
  * What changed is read from the audit log: every registry change writes
  * there, with the object before and after, in the same transaction.  The
  * entries after the high-water mark taken when the registry was opened are
- * this command's (or a concurrent one's, which is as real and as welcome).
- * A permit coming into or out of force becomes a targeted update of the
- * permit sets (no compile, no read-back); anything else that can change the
- * loaded policy (an org's enrollment, mode or action, its address space, an
- * import) becomes a sync, which diffs against the cache of the loaded state.
+ * this command's (or a concurrent one's, which is as real and as welcome);
+ * they are read holding the enforcers' lock, so nobody sends a later change
+ * before this one.  A permit added, changed or removed becomes a targeted
+ * update of the permit sets toward what of its prefix is permitted now,
+ * diffed against what is loaded (no compile, no read-back: the cache, which
+ * is trusted only while it is the kernel's state); anything else that can
+ * change the loaded policy (an org's enrollment, mode or action, its address
+ * space, an import) becomes a sync, which diffs against the loaded state.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -120,6 +123,11 @@ static void changes_free(struct changes *c)
 	free(c->v);
 }
 
+static bool same_field(json_t *a, json_t *b, const char *k)
+{
+	return json_equal(json_object_get(a, k), json_object_get(b, k));
+}
+
 /* The org's permits still valid now that overlap p (one org's permits may nest). */
 static int still_covering(struct cli *cli, const char *org, const struct p25_prefix *p,
                           struct p25_prefix **out, size_t *n)
@@ -152,17 +160,26 @@ static int still_covering(struct cli *cli, const char *org, const struct p25_pre
 	return 0;
 }
 
+/*
+ * A permit changed: what of its prefix is permitted now becomes the target,
+ * whatever the registry says was in force before.  The kernel may hold more
+ * (an expired variance no sync has removed yet) or less; the update diffs
+ * against what is loaded, so a change that alters nothing sends nothing.
+ */
 static int permit_change(struct cli *cli, json_t *before, json_t *after, struct changes *c)
 {
-	bool was = permit_in_force(before, cli->now), is = permit_in_force(after, cli->now);
-	json_t *p = is ? after : before;
+	bool is = permit_in_force(after, cli->now);
+	json_t *p = json_is_object(after) ? after : before;
 	const char *org = json_string_value(json_object_get(p, "org"));
 	const char *addr = json_string_value(json_object_get(p, "address"));
 	struct p25_enforce_change *ch;
 	struct p25_diag diag;
 
-	if (was == is)
-		return 0; /* e.g. a later expiry: the timer's sync removes it then */
+	if (json_is_object(before) && json_is_object(after) &&
+	    !same_field(before, after, "address")) {
+		c->sync = true; /* a permit moved: both prefixes change */
+		return 0;
+	}
 	if (!org || !addr) {
 		c->sync = true;
 		return 0;
@@ -195,11 +212,6 @@ static int permit_change(struct cli *cli, json_t *before, json_t *after, struct 
 	}
 	ch->cover = cov;
 	return 0;
-}
-
-static bool same_field(json_t *a, json_t *b, const char *k)
-{
-	return json_equal(json_object_get(a, k), json_object_get(b, k));
 }
 
 /* What the audit entries after the mark ask of the kernel. */
@@ -306,6 +318,7 @@ static int changed_locked(struct cli *cli, const struct p25_enforce_opts *o,
 		changes_free(&c);
 		return EXIT_OK;
 	}
+	size_t c_n = c.n;
 	rc = p25_enforce_update(c.v, c.n, o, &r, err, sizeof err);
 	changes_free(&c);
 	if (rc < 0)
@@ -316,6 +329,12 @@ static int changed_locked(struct cli *cli, const struct p25_enforce_opts *o,
 	if (rc > 0) {
 		snprintf(why, sizeof why, "no targeted update (%.300s)", r.note);
 		return full_sync(cli, o, why);
+	}
+	if (r.messages == 0) {
+		/* nothing sent, nothing committed: no time to report */
+		fprintf(stderr, "enforce: nothing to change in the kernel (%zu permit change%s, "
+		                "already as loaded)\n", c_n, c_n == 1 ? "" : "s");
+		return EXIT_OK;
 	}
 	fprintf(stderr,
 	        "enforce: targeted update, +%zu -%zu elements in %zu messages; commit %.3f ms, "

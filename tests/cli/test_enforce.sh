@@ -226,6 +226,32 @@ g "$PORT25" permit add acme 10.1.0.61 --kind app --description quiet >"$tmp/live
 grep -q 'enforce:' "$tmp/live6" && fail "enforced without --enforce"
 g "$PORT25" --json enforce status | jq -e '.matches_registry == false' >/dev/null || fail "changed without --enforce"
 
+# --- an expired permit removed with --enforce: no sync ran since its expiry,
+# so its element is still loaded, and the removal must take it out (the hook
+# acts on what is loaded, not on whether the registry thinks it is in force)
+g "$PORT25" enforce sync >/dev/null
+in_hosts() { g nft list set inet port25 permit_hosts_v4 | grep -qw "$1"; }
+g "$PORT25" --enforce permit add acme 10.1.0.70 --kind app --description variance --expires 2026-11-24 >"$tmp/exp1" 2>&1 ||
+	fail "permit add --expires --enforce: $(cat "$tmp/exp1")"
+in_hosts 10.1.0.70 || fail "variance not loaded: $(cat "$tmp/exp1")"
+id=$(p --json permit list --org acme | jq -r '.[] | select(.address == "10.1.0.70") | .id')
+PORT25_NOW=2026-11-25T00:00:00Z g "$PORT25" --enforce permit remove "$id" >"$tmp/exp2" 2>&1 ||
+	fail "permit remove --enforce of an expired permit: $(cat "$tmp/exp2")"
+in_hosts 10.1.0.70 && fail "expired permit removed, its element still loaded: $(cat "$tmp/exp2")"
+grep -q 'targeted update, +0 -1' "$tmp/exp2" || fail "expired permit's removal: $(cat "$tmp/exp2")"
+grep -Eq -- '-[0-9]+(\.[0-9]+)? ms' "$tmp/exp2" && fail "a negative duration: $(cat "$tmp/exp2")"
+PORT25_NOW=2026-11-25T00:00:00Z g "$PORT25" --json enforce status | jq -e .matches_registry >/dev/null ||
+	fail "status after removing an expired permit"
+# removed again by someone else's sync first: nothing left to do, and said so
+g "$PORT25" --enforce permit add acme 10.1.0.71 --kind app --description v2 --expires 2026-11-24 >/dev/null 2>&1
+id=$(p --json permit list --org acme | jq -r '.[] | select(.address == "10.1.0.71") | .id')
+PORT25_NOW=2026-11-25T00:00:00Z g "$PORT25" enforce sync >/dev/null
+in_hosts 10.1.0.71 && fail "sync after the expiry left 10.1.0.71"
+PORT25_NOW=2026-11-25T00:00:00Z g "$PORT25" --enforce permit remove "$id" >"$tmp/exp3" 2>&1 ||
+	fail "permit remove --enforce of an expired, unloaded permit: $(cat "$tmp/exp3")"
+grep -q 'enforce: nothing to change' "$tmp/exp3" || fail "expected nothing to change: $(cat "$tmp/exp3")"
+grep -Eq -- '-[0-9]+(\.[0-9]+)? ms' "$tmp/exp3" && fail "a negative duration: $(cat "$tmp/exp3")"
+
 # --- flush removes only ours; the unrelated table survives
 g "$PORT25" enforce flush | grep -q removed || fail "flush"
 g nft list tables | grep -q 'inet port25' && fail "flush left table port25"
