@@ -230,7 +230,7 @@ g "$PORT25" --json enforce status | jq -e '.matches_registry == false' >/dev/nul
 # so its element is still loaded, and the removal must take it out (the hook
 # acts on what is loaded, not on whether the registry thinks it is in force)
 g "$PORT25" enforce sync >/dev/null
-in_hosts() { g nft list set inet port25 permit_hosts_v4 | grep -qw "$1"; }
+in_hosts() { g nft list set inet port25 permit_hosts_v4 | grep -w "$1" >/dev/null; }
 g "$PORT25" --enforce permit add acme 10.1.0.70 --kind app --description variance --expires 2026-11-24 >"$tmp/exp1" 2>&1 ||
 	fail "permit add --expires --enforce: $(cat "$tmp/exp1")"
 in_hosts 10.1.0.70 || fail "variance not loaded: $(cat "$tmp/exp1")"

@@ -15,6 +15,14 @@
  *
  * Kept in /run/port25 by default: tmpfs, gone at boot like the kernel's
  * table; the boot id in the header guards a cache on persistent storage.
+ *
+ * The file is named by the namespace's inode, which the kernel reuses once
+ * a namespace is gone, and a fresh namespace counts its ruleset generations
+ * from the same start: a re-created namespace can find a predecessor's cache
+ * whose generation matches its own.  So the header also holds the
+ * namespace's cookie (never reused while the system runs) and the handle of
+ * the table as the kernel reported it, and enforce.c trusts the cache only
+ * when the kernel still has that table under that handle.
  */
 #include "enforce/enforce_int.h"
 
@@ -25,18 +33,23 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAGIC "P25ENF02"
+#define MAGIC "P25ENF03"
 #define NO_CHAIN UINT32_MAX
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71 /* Linux 5.14; older kernels: 0, and the table handle decides */
+#endif
 
 enum { J_ADD = 1, J_DEL = 2, J_COMMIT = 3 };
 
 struct hdr {
 	char magic[8];
 	char boot_id[40];
-	uint64_t netns_dev, netns_ino;
+	uint64_t netns_dev, netns_ino, netns_cookie;
+	uint64_t table_handle; /* of table inet port25 when the snapshot was taken */
 	uint64_t generation;
 	uint64_t nrec[NSETS];
 	uint32_t genid;
@@ -328,6 +341,21 @@ static int netns_id(uint64_t *dev, uint64_t *ino)
 	return 0;
 }
 
+/* This network namespace's cookie: unique for as long as the system runs. */
+static uint64_t netns_cookie(void)
+{
+	uint64_t cookie = 0;
+	socklen_t len = sizeof cookie;
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0 || len != sizeof cookie)
+		cookie = 0;
+	close(fd);
+	return cookie;
+}
+
 static void boot_id(char out[40])
 {
 	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
@@ -376,7 +404,7 @@ static void cache_parse(struct enf_cache *c)
 		return;
 	boot_id(boot);
 	if (netns_id(&dev, &ino) < 0 || h->netns_dev != dev || h->netns_ino != ino ||
-	    strncmp(h->boot_id, boot, sizeof h->boot_id) != 0)
+	    h->netns_cookie != netns_cookie() || strncmp(h->boot_id, boot, sizeof h->boot_id) != 0)
 		return;
 	if (h->nchains > c->maplen / sizeof(struct cchain) ||
 	    recs_total(h) > c->maplen / sizeof(struct crec))
@@ -563,6 +591,11 @@ bool enf_cache_journal(const struct enf_cache *c)
 	return false;
 }
 
+uint64_t enf_cache_table_handle(const struct enf_cache *c)
+{
+	return c && c->valid ? c->h->table_handle : 0;
+}
+
 uint64_t enf_cache_generation(const struct enf_cache *c)
 {
 	return c && c->valid ? c->h->generation : 0;
@@ -603,6 +636,7 @@ int enf_cache_load(const struct enf_cache *c, struct st *s)
 	if (!c->valid)
 		return -1;
 	s->table = s->base = true;
+	s->handle = c->h->table_handle;
 	s->nbase = 2;
 	snprintf(s->comment, sizeof s->comment, "port25 generation %llu",
 		 (unsigned long long)c->h->generation);
@@ -743,8 +777,8 @@ static uint32_t chain_index(const struct st *s, const char *name)
 	return NO_CHAIN - 1; /* a jump to a chain we do not know: not cacheable */
 }
 
-int enf_cache_store(struct enf_cache *c, const struct st *s, uint32_t genid, uint64_t generation,
-		    const char *hash)
+int enf_cache_store(struct enf_cache *c, const struct st *s, uint32_t genid, uint64_t table_handle,
+		    uint64_t generation, const char *hash)
 {
 	struct hdr h;
 	size_t off, cap = 1 << 16, n = 0;
@@ -756,6 +790,8 @@ int enf_cache_store(struct enf_cache *c, const struct st *s, uint32_t genid, uin
 	boot_id(h.boot_id);
 	if (netns_id(&h.netns_dev, &h.netns_ino) < 0)
 		return -1;
+	h.netns_cookie = netns_cookie();
+	h.table_handle = table_handle;
 	h.generation = generation;
 	h.genid = genid;
 	h.nchains = (uint32_t)s->nchains;
