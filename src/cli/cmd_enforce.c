@@ -25,9 +25,11 @@ static const char enforce_usage[] =
 	"        whole table when there is none.  Run it after registry changes and when\n"
 	"        a permit expires (a timer, or the watch daemon)\n"
 	"        --wait: keep running; sync, then sleep until the next permit expiry or\n"
-	"        --interval seconds (default 60), whichever comes first, and again; a\n"
-	"        SIGHUP syncs at once, SIGTERM or SIGINT ends it (exit 0).  One line per\n"
-	"        change on stderr.  Follows the system clock, not $PORT25_NOW\n"
+	"        --interval seconds (default 60), whichever comes first, and again; any\n"
+	"        change committed to the registry (by any process, with or without\n"
+	"        --enforce) wakes it within a second.  A SIGHUP syncs at once, SIGTERM\n"
+	"        or SIGINT ends it (exit 0).  One line per change on stderr.  Follows\n"
+	"        the system clock, not $PORT25_NOW\n"
 	"status  what is loaded, whether it matches the registry now, and the counters\n"
 	"        of permitted and blocked connection attempts per organization\n"
 	"flush   remove table inet port25 (nothing else)\n"
@@ -110,10 +112,19 @@ static void print_status(const struct cli *cli, json_t *s)
  * enforce sync --wait: what makes an expiry take effect by itself.  The
  * kernel has no notion of a permit's end, so something must remove the
  * element when it comes; this loop wakes at the earliest expiry in the
- * registry (or after --interval, which also picks up changes made without
- * --enforce) and syncs.  Signals are blocked except inside ppoll, so a
- * SIGTERM arriving between the flag check and the sleep is never lost.
+ * registry (or after --interval) and syncs.
+ *
+ * The earliest expiry is only known as of the last read: a variance added
+ * later (with or without --enforce, by this CLI or any other writer of the
+ * registry) can expire before it.  So while it sleeps the loop asks the
+ * registry every WATCH_NS whether anything committed since its read (PRAGMA
+ * data_version: no table is read, any connection's commit counts) and, if
+ * so, syncs and recomputes its wake time: every committed change reaches
+ * the kernel, and every expiry is enforced, within a second.  Signals are
+ * blocked except inside ppoll, so a SIGTERM arriving between the flag check
+ * and the sleep is never lost.
  */
+#define WATCH_NS 250000000L
 static volatile sig_atomic_t wait_stop, wait_hup;
 
 static void on_wait_signal(int sig)
@@ -169,6 +180,7 @@ static int enforce_wait(struct cli *cli, struct p25_enforce_opts *o, int interva
 		struct p25_enforce_result r;
 		struct p25_model m;
 		p25_time now = p25_time_now(), next = 0, wake;
+		int64_t seen = 0; /* the registry's data_version as of this round's read */
 		bool locked;
 		int rc;
 
@@ -180,7 +192,8 @@ static int enforce_wait(struct cli *cli, struct p25_enforce_opts *o, int interva
 		if (!locked) {
 			fprintf(stderr, "%s enforce sync: %s\n", utc_now(ts, sizeof ts), err);
 			failing = true;
-		} else if ((rc = p25_registry_load_model(cli->reg, &m)) != 0) {
+		} else if ((rc = p25_registry_data_version(cli->reg, &seen)) != 0 ||
+			   (rc = p25_registry_load_model(cli->reg, &m)) != 0) {
 			const char *msg = p25_registry_error(cli->reg);
 			fprintf(stderr, "%s enforce sync: registry: %s\n", utc_now(ts, sizeof ts),
 				msg && *msg ? msg : "cannot load the model");
@@ -215,13 +228,23 @@ static int enforce_wait(struct cli *cli, struct p25_enforce_opts *o, int interva
 			wake = next;
 		while (!wait_stop && !wait_hup) {
 			struct timespec rt, left;
+			int64_t v;
 			clock_gettime(CLOCK_REALTIME, &rt);
 			if (rt.tv_sec >= wake)
 				break;
 			left.tv_sec = wake - rt.tv_sec - 1;
 			left.tv_nsec = 1000000000L - rt.tv_nsec;
+			if (left.tv_sec > 0 || left.tv_nsec > WATCH_NS) {
+				left.tv_sec = 0;
+				left.tv_nsec = WATCH_NS;
+			}
 			/* EINTR is the signal; the flags say which. */
 			ppoll(NULL, 0, &left, &orig);
+			if (wait_stop || wait_hup)
+				break;
+			/* a failing read is retried here and reported by the next round */
+			if (!failing && p25_registry_data_version(cli->reg, &v) == 0 && v != seen)
+				break;
 		}
 		if (wait_hup && !wait_stop)
 			fprintf(stderr, "%s enforce sync: SIGHUP, syncing now\n", utc_now(ts, sizeof ts));
