@@ -10,6 +10,16 @@
 #include "cli.h"
 #include "enforce/enforce.h"
 
+/*
+ * enforce status, for monitoring (Nagios/Icinga-style checks, systemd): the
+ * state in the exit code, beyond cli.h's 0-3 (3 still: the kernel or the
+ * registry could not be read).
+ */
+enum {
+	EXIT_STATUS_DIFFERS = 4,    /* a table is loaded, not the registry's policy now */
+	EXIT_STATUS_NOT_LOADED = 5, /* no table inet port25 */
+};
+
 static const char enforce_usage[] =
 	"usage: port25 enforce apply [--dry-run] [--nflog-group N]\n"
 	"       port25 enforce sync [--dry-run] [--nflog-group N]\n"
@@ -31,7 +41,10 @@ static const char enforce_usage[] =
 	"        or SIGINT ends it (exit 0).  One line per change on stderr.  Follows\n"
 	"        the system clock, not $PORT25_NOW\n"
 	"status  what is loaded, whether it matches the registry now, and the counters\n"
-	"        of permitted and blocked connection attempts per organization\n"
+	"        of permitted and blocked connection attempts per organization.  Exit 0\n"
+	"        in sync, 4 loaded but differs from the registry, 5 not loaded (3: the\n"
+	"        kernel or the registry could not be read); --json has it as \"state\":\n"
+	"        \"in_sync\", \"differs\" or \"not_loaded\"\n"
 	"flush   remove table inet port25 (nothing else)\n"
 	"\n"
 	"--nflog-group N  NFLOG group for blocked attempts (default 25, 0: no logging)\n"
@@ -348,9 +361,12 @@ int cmd_enforce(struct cli *cli, int argc, char **argv)
 		if (p25_enforce_status(&m, &o, &s, err, sizeof err) < 0)
 			rc = cli_fail(EXIT_SYSTEM, "enforce status: %s", err);
 		else {
+			const char *st = json_string_value(json_object_get(s, "state"));
 			print_status(cli, s);
+			rc = st && !strcmp(st, "in_sync")   ? EXIT_OK
+			     : st && !strcmp(st, "differs") ? EXIT_STATUS_DIFFERS
+							    : EXIT_STATUS_NOT_LOADED;
 			json_decref(s);
-			rc = EXIT_OK;
 		}
 	} else {
 		int (*fn)(const struct p25_model *, const struct p25_enforce_opts *,

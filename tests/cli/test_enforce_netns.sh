@@ -35,7 +35,12 @@ export PORT25_NOW=2026-11-23T10:00:00Z
 export PORT25_RUN_DIR="$tmp/run"
 p() { "$PORT25" "$@"; }
 ino() { stat -L -c %i "/run/netns/$1"; }
-gen() { ip netns exec "$1" "$PORT25" --json enforce status | jq -er .ruleset_generation; }
+gen() { # NS: its ruleset generation (status exits 5 where nothing is loaded)
+	local rc=0
+	ip netns exec "$1" "$PORT25" --json enforce status >"$tmp/gen.json" || rc=$?
+	case $rc in 0 | 4 | 5) ;; *) return 1 ;; esac
+	jq -er .ruleset_generation "$tmp/gen.json"
+}
 
 p init >/dev/null
 p org add acme --name Acme --mode outbound --action reject >/dev/null

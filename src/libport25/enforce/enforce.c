@@ -1702,8 +1702,11 @@ int p25_enforce_status(const struct p25_model *m, const struct p25_enforce_opts 
 	json_object_set_new(j, "chains_to_add", json_integer((json_int_t)d.ncadd));
 	json_object_set_new(j, "chains_to_rewrite", json_integer((json_int_t)d.ncrewrite));
 	json_object_set_new(j, "chains_to_remove", json_integer((json_int_t)d.ncdel));
-	json_object_set_new(j, "matches_registry",
-			    json_boolean(have.table && have.base && strcmp(hw, hh) == 0));
+	bool matches = have.table && have.base && strcmp(hw, hh) == 0;
+	json_object_set_new(j, "matches_registry", json_boolean(matches));
+	json_object_set_new(j, "state", json_string(!have.table ? "not_loaded"
+						    : matches	 ? "in_sync"
+								 : "differs"));
 	c.orgs = json_object();
 	if (have.table && dump(&n, NFT_MSG_GETOBJ, NULL, obj_cb, &c) < 0) {
 		nl_fail(&n, "reading the counters of inet port25%s: %s", "");

@@ -98,7 +98,9 @@ void p25_enforce_unlock(const struct p25_enforce_opts *o);
 int p25_enforce_flush(bool *existed, char *err, size_t errlen);
 /*
  * What is loaded, whether it matches the registry at o->now (and if not, the
- * intervals and chains to add and remove), and every org's counters.
+ * intervals and chains to add and remove), and every org's counters.  "state"
+ * sums it up: "in_sync", "differs" (a table loaded, not the registry's
+ * policy now) or "not_loaded".
  */
 int p25_enforce_status(const struct p25_model *m, const struct p25_enforce_opts *o,
 		       json_t **out, char *err, size_t errlen);
