@@ -10,6 +10,16 @@
 #include "cli.h"
 #include "enforce/enforce.h"
 
+/*
+ * enforce status, for monitoring (Nagios/Icinga-style checks, systemd): the
+ * state in the exit code, beyond cli.h's 0-3 (3 still: the kernel or the
+ * registry could not be read).
+ */
+enum {
+	EXIT_STATUS_DIFFERS = 4,    /* a table is loaded, not the registry's policy now */
+	EXIT_STATUS_NOT_LOADED = 5, /* no table inet port25 */
+};
+
 static const char enforce_usage[] =
 	"usage: port25 enforce apply [--dry-run] [--nflog-group N]\n"
 	"       port25 enforce sync [--dry-run] [--nflog-group N]\n"
@@ -25,11 +35,16 @@ static const char enforce_usage[] =
 	"        whole table when there is none.  Run it after registry changes and when\n"
 	"        a permit expires (a timer, or the watch daemon)\n"
 	"        --wait: keep running; sync, then sleep until the next permit expiry or\n"
-	"        --interval seconds (default 60), whichever comes first, and again; a\n"
-	"        SIGHUP syncs at once, SIGTERM or SIGINT ends it (exit 0).  One line per\n"
-	"        change on stderr.  Follows the system clock, not $PORT25_NOW\n"
+	"        --interval seconds (default 60), whichever comes first, and again; any\n"
+	"        change committed to the registry (by any process, with or without\n"
+	"        --enforce) wakes it within a second.  A SIGHUP syncs at once, SIGTERM\n"
+	"        or SIGINT ends it (exit 0).  One line per change on stderr.  Follows\n"
+	"        the system clock, not $PORT25_NOW\n"
 	"status  what is loaded, whether it matches the registry now, and the counters\n"
-	"        of permitted and blocked connection attempts per organization\n"
+	"        of permitted and blocked connection attempts per organization.  Exit 0\n"
+	"        in sync, 4 loaded but differs from the registry, 5 not loaded (3: the\n"
+	"        kernel or the registry could not be read); --json has it as \"state\":\n"
+	"        \"in_sync\", \"differs\" or \"not_loaded\"\n"
 	"flush   remove table inet port25 (nothing else)\n"
 	"\n"
 	"--nflog-group N  NFLOG group for blocked attempts (default 25, 0: no logging)\n"
@@ -110,10 +125,19 @@ static void print_status(const struct cli *cli, json_t *s)
  * enforce sync --wait: what makes an expiry take effect by itself.  The
  * kernel has no notion of a permit's end, so something must remove the
  * element when it comes; this loop wakes at the earliest expiry in the
- * registry (or after --interval, which also picks up changes made without
- * --enforce) and syncs.  Signals are blocked except inside ppoll, so a
- * SIGTERM arriving between the flag check and the sleep is never lost.
+ * registry (or after --interval) and syncs.
+ *
+ * The earliest expiry is only known as of the last read: a variance added
+ * later (with or without --enforce, by this CLI or any other writer of the
+ * registry) can expire before it.  So while it sleeps the loop asks the
+ * registry every WATCH_NS whether anything committed since its read (PRAGMA
+ * data_version: no table is read, any connection's commit counts) and, if
+ * so, syncs and recomputes its wake time: every committed change reaches
+ * the kernel, and every expiry is enforced, within a second.  Signals are
+ * blocked except inside ppoll, so a SIGTERM arriving between the flag check
+ * and the sleep is never lost.
  */
+#define WATCH_NS 250000000L
 static volatile sig_atomic_t wait_stop, wait_hup;
 
 static void on_wait_signal(int sig)
@@ -169,13 +193,20 @@ static int enforce_wait(struct cli *cli, struct p25_enforce_opts *o, int interva
 		struct p25_enforce_result r;
 		struct p25_model m;
 		p25_time now = p25_time_now(), next = 0, wake;
+		int64_t seen = 0; /* the registry's data_version as of this round's read */
+		bool locked;
 		int rc;
 
 		wait_hup = 0;
 		o->now = now;
 		p25_model_init(&m);
-		rc = p25_registry_load_model(cli->reg, &m);
-		if (rc != 0) {
+		/* read and send under the enforcers' lock: no older read is sent after ours */
+		locked = p25_enforce_lock(o, err, sizeof err) == 0;
+		if (!locked) {
+			fprintf(stderr, "%s enforce sync: %s\n", utc_now(ts, sizeof ts), err);
+			failing = true;
+		} else if ((rc = p25_registry_data_version(cli->reg, &seen)) != 0 ||
+			   (rc = p25_registry_load_model(cli->reg, &m)) != 0) {
 			const char *msg = p25_registry_error(cli->reg);
 			fprintf(stderr, "%s enforce sync: registry: %s\n", utc_now(ts, sizeof ts),
 				msg && *msg ? msg : "cannot load the model");
@@ -201,6 +232,8 @@ static int enforce_wait(struct cli *cli, struct p25_enforce_opts *o, int interva
 			last_next = next;
 			first = failing = false;
 		}
+		if (locked)
+			p25_enforce_unlock(o);
 		p25_model_free(&m);
 		/* Wake at the expiry itself: a permit is out at the second it expires. */
 		wake = now + (failing ? (interval < 5 ? interval : 5) : interval);
@@ -208,13 +241,23 @@ static int enforce_wait(struct cli *cli, struct p25_enforce_opts *o, int interva
 			wake = next;
 		while (!wait_stop && !wait_hup) {
 			struct timespec rt, left;
+			int64_t v;
 			clock_gettime(CLOCK_REALTIME, &rt);
 			if (rt.tv_sec >= wake)
 				break;
 			left.tv_sec = wake - rt.tv_sec - 1;
 			left.tv_nsec = 1000000000L - rt.tv_nsec;
+			if (left.tv_sec > 0 || left.tv_nsec > WATCH_NS) {
+				left.tv_sec = 0;
+				left.tv_nsec = WATCH_NS;
+			}
 			/* EINTR is the signal; the flags say which. */
 			ppoll(NULL, 0, &left, &orig);
+			if (wait_stop || wait_hup)
+				break;
+			/* a failing read is retried here and reported by the next round */
+			if (!failing && p25_registry_data_version(cli->reg, &v) == 0 && v != seen)
+				break;
 		}
 		if (wait_hup && !wait_stop)
 			fprintf(stderr, "%s enforce sync: SIGHUP, syncing now\n", utc_now(ts, sizeof ts));
@@ -300,22 +343,30 @@ int cmd_enforce(struct cli *cli, int argc, char **argv)
 		o.state_dir = cli_state_dir();
 		return enforce_wait(cli, &o, interval);
 	}
+	o.now = cli->now;
+	o.state_dir = cli_state_dir();
+	/* apply and sync send what they read: read it holding the enforcers' lock */
+	if (strcmp(verb, "status") != 0 && p25_enforce_lock(&o, err, sizeof err) < 0)
+		return cli_fail(EXIT_SYSTEM, "enforce %s: %s", verb, err);
 	p25_model_init(&m);
 	rc = p25_registry_load_model(cli->reg, &m);
 	if (rc != 0) {
 		p25_model_free(&m);
+		if (strcmp(verb, "status") != 0)
+			p25_enforce_unlock(&o);
 		return cli_registry_fail(cli, rc);
 	}
-	o.now = cli->now;
-	o.state_dir = cli_state_dir();
 	if (strcmp(verb, "status") == 0) {
 		json_t *s;
 		if (p25_enforce_status(&m, &o, &s, err, sizeof err) < 0)
 			rc = cli_fail(EXIT_SYSTEM, "enforce status: %s", err);
 		else {
+			const char *st = json_string_value(json_object_get(s, "state"));
 			print_status(cli, s);
+			rc = st && !strcmp(st, "in_sync")   ? EXIT_OK
+			     : st && !strcmp(st, "differs") ? EXIT_STATUS_DIFFERS
+							    : EXIT_STATUS_NOT_LOADED;
 			json_decref(s);
-			rc = EXIT_OK;
 		}
 	} else {
 		int (*fn)(const struct p25_model *, const struct p25_enforce_opts *,
@@ -329,6 +380,7 @@ int cmd_enforce(struct cli *cli, int argc, char **argv)
 				fprintf(stderr, "enforce %s: %s\n", verb, r.note);
 			rc = EXIT_OK;
 		}
+		p25_enforce_unlock(&o);
 	}
 	p25_model_free(&m);
 	return rc;

@@ -7,11 +7,14 @@
  * What changed is read from the audit log: every registry change writes
  * there, with the object before and after, in the same transaction.  The
  * entries after the high-water mark taken when the registry was opened are
- * this command's (or a concurrent one's, which is as real and as welcome).
- * A permit coming into or out of force becomes a targeted update of the
- * permit sets (no compile, no read-back); anything else that can change the
- * loaded policy (an org's enrollment, mode or action, its address space, an
- * import) becomes a sync, which diffs against the cache of the loaded state.
+ * this command's (or a concurrent one's, which is as real and as welcome);
+ * they are read holding the enforcers' lock, so nobody sends a later change
+ * before this one.  A permit added, changed or removed becomes a targeted
+ * update of the permit sets toward what of its prefix is permitted now,
+ * diffed against what is loaded (no compile, no read-back: the cache, which
+ * is trusted only while it is the kernel's state); anything else that can
+ * change the loaded policy (an org's enrollment, mode or action, its address
+ * space, an import) becomes a sync, which diffs against the loaded state.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -101,21 +104,28 @@ static bool permit_in_force(json_t *p, p25_time now)
 	return p25_time_parse(exp, &t, err, sizeof err) < 0 || now < t;
 }
 
+/*
+ * Every change owns its org and its cover (one allocation each): v grows by
+ * realloc, so nothing may point into it, not even a change at its own prefix.
+ */
 struct changes {
 	struct p25_enforce_change *v;
 	size_t n, cap;
-	struct p25_prefix *covers; /* one allocation per change, freed with it */
-	bool sync;                 /* something beyond permits changed */
+	bool sync; /* something beyond permits changed */
 };
 
 static void changes_free(struct changes *c)
 {
 	for (size_t i = 0; i < c->n; i++) {
 		free((char *)c->v[i].org);
-		if (c->v[i].cover != &c->v[i].prefix)
-			free((void *)c->v[i].cover);
+		free((void *)c->v[i].cover);
 	}
 	free(c->v);
+}
+
+static bool same_field(json_t *a, json_t *b, const char *k)
+{
+	return json_equal(json_object_get(a, k), json_object_get(b, k));
 }
 
 /* The org's permits still valid now that overlap p (one org's permits may nest). */
@@ -150,17 +160,26 @@ static int still_covering(struct cli *cli, const char *org, const struct p25_pre
 	return 0;
 }
 
+/*
+ * A permit changed: what of its prefix is permitted now becomes the target,
+ * whatever the registry says was in force before.  The kernel may hold more
+ * (an expired variance no sync has removed yet) or less; the update diffs
+ * against what is loaded, so a change that alters nothing sends nothing.
+ */
 static int permit_change(struct cli *cli, json_t *before, json_t *after, struct changes *c)
 {
-	bool was = permit_in_force(before, cli->now), is = permit_in_force(after, cli->now);
-	json_t *p = is ? after : before;
+	bool is = permit_in_force(after, cli->now);
+	json_t *p = json_is_object(after) ? after : before;
 	const char *org = json_string_value(json_object_get(p, "org"));
 	const char *addr = json_string_value(json_object_get(p, "address"));
 	struct p25_enforce_change *ch;
 	struct p25_diag diag;
 
-	if (was == is)
-		return 0; /* e.g. a later expiry: the timer's sync removes it then */
+	if (json_is_object(before) && json_is_object(after) &&
+	    !same_field(before, after, "address")) {
+		c->sync = true; /* a permit moved: both prefixes change */
+		return 0;
+	}
 	if (!org || !addr) {
 		c->sync = true;
 		return 0;
@@ -182,21 +201,17 @@ static int permit_change(struct cli *cli, json_t *before, json_t *after, struct 
 	if (!(ch->org = strdup(org)))
 		return -1;
 	c->n++;
-	if (is) {
-		ch->cover = &ch->prefix;
-		ch->ncover = 1;
-		return 0;
-	}
 	struct p25_prefix *cov;
-	if (still_covering(cli, org, &ch->prefix, &cov, &ch->ncover) < 0)
+	if (is) {
+		if (!(cov = malloc(sizeof *cov)))
+			return -1;
+		*cov = ch->prefix;
+		ch->ncover = 1;
+	} else if (still_covering(cli, org, &ch->prefix, &cov, &ch->ncover) < 0) {
 		return -1;
+	}
 	ch->cover = cov;
 	return 0;
-}
-
-static bool same_field(json_t *a, json_t *b, const char *k)
-{
-	return json_equal(json_object_get(a, k), json_object_get(b, k));
 }
 
 /* What the audit entries after the mark ask of the kernel. */
@@ -279,18 +294,14 @@ static int full_sync(struct cli *cli, const struct p25_enforce_opts *o, const ch
 	return EXIT_OK;
 }
 
-int cli_enforce_changed(struct cli *cli)
+static int changed_locked(struct cli *cli, const struct p25_enforce_opts *o,
+                          const struct timespec *t0)
 {
-	struct p25_enforce_opts o = {.now = cli->now, .state_dir = cli_state_dir()};
 	struct p25_enforce_result r;
 	struct changes c = {0};
-	struct timespec t0;
 	char err[512], why[400];
 	int rc;
 
-	if (!cli->audit_marked || cli->enforce <= 0)
-		return EXIT_OK;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (collect(cli, &c) < 0) {
 		changes_free(&c);
 		return cli_fail(
@@ -301,13 +312,14 @@ int cli_enforce_changed(struct cli *cli)
 	}
 	if (c.sync) {
 		changes_free(&c);
-		return full_sync(cli, &o, "");
+		return full_sync(cli, o, "");
 	}
 	if (c.n == 0) {
 		changes_free(&c);
 		return EXIT_OK;
 	}
-	rc = p25_enforce_update(c.v, c.n, &o, &r, err, sizeof err);
+	size_t c_n = c.n;
+	rc = p25_enforce_update(c.v, c.n, o, &r, err, sizeof err);
 	changes_free(&c);
 	if (rc < 0)
 		return cli_fail(EXIT_SYSTEM,
@@ -316,14 +328,44 @@ int cli_enforce_changed(struct cli *cli)
 		                err);
 	if (rc > 0) {
 		snprintf(why, sizeof why, "no targeted update (%.300s)", r.note);
-		return full_sync(cli, &o, why);
+		return full_sync(cli, o, why);
+	}
+	if (r.messages == 0) {
+		/* nothing sent, nothing committed: no time to report */
+		fprintf(stderr, "enforce: nothing to change in the kernel (%zu permit change%s, "
+		                "already as loaded)\n", c_n, c_n == 1 ? "" : "s");
+		return EXIT_OK;
 	}
 	fprintf(stderr,
 	        "enforce: targeted update, +%zu -%zu elements in %zu messages; commit %.3f ms, "
 	        "in force %.3f ms after the registry commit, %.3f ms after the command started\n",
-	        r.added, r.removed, r.messages, r.commit_ms, ms_between(&t0, &r.committed_at),
+	        r.added, r.removed, r.messages, r.commit_ms, ms_between(t0, &r.committed_at),
 	        ms_between(&cli->started, &r.committed_at));
 	if (r.note[0])
 		fprintf(stderr, "enforce: %s\n", r.note);
 	return EXIT_OK;
+}
+
+int cli_enforce_changed(struct cli *cli)
+{
+	struct p25_enforce_opts o = {.now = cli->now, .state_dir = cli_state_dir()};
+	struct timespec t0;
+	char err[512];
+	int rc;
+
+	if (!cli->audit_marked || cli->enforce <= 0)
+		return EXIT_OK;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/*
+	 * Read what changed only once this namespace's enforcers are ours: what
+	 * is read is sent before anyone else reads and sends a later change.
+	 */
+	if (p25_enforce_lock(&o, err, sizeof err) < 0)
+		return cli_fail(EXIT_SYSTEM,
+		                "the registry changed, but the gateway was not updated: %s (run: "
+		                "port25 enforce sync)",
+		                err);
+	rc = changed_locked(cli, &o, &t0);
+	p25_enforce_unlock(&o);
+	return rc;
 }

@@ -44,7 +44,8 @@ static const char usage[] =
 	"\n"
 	"environment: PORT25_NOW=2026-11-23T10:00:00Z evaluates the policy at that time;\n"
 	"PORT25_CONFIG names another configuration file than /etc/port25/port25.conf.\n"
-	"exit codes: 0 ok, 1 refused (bad input, conflict, not found), 2 usage, 3 system error.\n"
+	"exit codes: 0 ok, 1 refused (bad input, conflict, not found), 2 usage, 3 system error;\n"
+	"            enforce status also 4 (differs from the registry), 5 (not loaded).\n"
 	"`port25 COMMAND --help` describes each command.\n";
 
 struct command {

@@ -35,6 +35,14 @@ export PORT25_ACTOR=test
 export PORT25_RUN_DIR="$tmp/run"
 p() { "$PORT25" "$@"; }
 g() { ip netns exec "$gw" "$@"; }
+# enforce status [--json] with the exit code monitoring relies on: 0 in sync,
+# 4 differs, 5 not loaded; the output in $tmp/st.out
+status_rc() { # WANT_RC [--json]
+	local rc=0 want=$1
+	shift
+	g "$PORT25" "$@" enforce status >"$tmp/st.out" 2>&1 || rc=$?
+	[ "$rc" = "$want" ] || fail "enforce status $*: exit $rc, want $want: $(cat "$tmp/st.out")"
+}
 
 p init >/dev/null
 p org add acme --name Acme --mode outbound --action reject >/dev/null
@@ -95,6 +103,10 @@ expect() { # FROM DST PORT WANT
 
 # --- before anything is loaded, everything passes
 expect 10.1.0.50 192.0.2.10 25 ok
+status_rc 5
+grep -q 'not loaded' "$tmp/st.out" || fail "status before apply: $(cat "$tmp/st.out")"
+status_rc 5 --json
+jq -e '.state == "not_loaded" and .loaded == false' "$tmp/st.out" >/dev/null || fail "status --json before apply: $(cat "$tmp/st.out")"
 
 # --- an unrelated table that must survive everything we do
 g nft add table inet other
@@ -128,16 +140,21 @@ expect 2001:db8:1::50 2001:db8:ff::10 587 ok
 expect 2001:db8:1::25 2001:db8:ff::10 25 ok
 
 # --- status JSON: matches, counters per org
-g "$PORT25" --json enforce status >"$tmp/st.json"
+g "$PORT25" --json enforce status >"$tmp/st.json" || fail "status after apply: exit $?"
 [ "$(jq -r .matches_registry "$tmp/st.json")" = true ] || fail "status: does not match after apply"
+[ "$(jq -r .state "$tmp/st.json")" = in_sync ] || fail "status: state after apply: $(cat "$tmp/st.json")"
+status_rc 0
 [ "$(jq -r .counters.acme.out_block "$tmp/st.json")" -ge 2 ] || fail "status: blocked attempts not counted"
 [ "$(jq -r .counters.acme.out_permit "$tmp/st.json")" -ge 2 ] || fail "status: permitted attempts not counted"
 
 # --- sync after permit add: only elements change, rules keep their handles
 rules_before=$(g nft -a list chain inet port25 out_acme | grep -o 'handle [0-9]*' | tr '\n' ' ')
 p permit add acme 10.1.0.50 --kind app --description crm >/dev/null
-g "$PORT25" --json enforce status | jq -e '.matches_registry == false and .sets.permit_hosts_v4.to_add == 1' >/dev/null ||
-	fail "status: pending permit not reported"
+status_rc 4 --json
+jq -e '.matches_registry == false and .state == "differs" and .sets.permit_hosts_v4.to_add == 1' "$tmp/st.out" >/dev/null ||
+	fail "status: pending permit not reported: $(cat "$tmp/st.out")"
+status_rc 4
+grep -q 'DIFFERS' "$tmp/st.out" || fail "status: pending permit not reported: $(cat "$tmp/st.out")"
 t0=$(date +%s%N)
 g "$PORT25" enforce sync >"$tmp/sync1"
 until [ "$(connect 10.1.0.50 192.0.2.10 25)" = ok ]; do
@@ -196,7 +213,8 @@ g "$PORT25" --json enforce status | jq -e .matches_registry >/dev/null || fail "
 PORT25_ENFORCE=1 g "$PORT25" permit add acme 10.1.0.51 --kind app --description live2 >"$tmp/live2" 2>&1 ||
 	fail "PORT25_ENFORCE=1 permit add: $(cat "$tmp/live2")"
 grep -q 'targeted update, +1 -1' "$tmp/live2" || fail "neighbour merge: $(cat "$tmp/live2")"
-g nft list set inet port25 permit_v4 | grep -q '10.1.0.50/31' || fail "10.1.0.50/31 not merged"
+g nft list set inet port25 permit_v4 >"$tmp/merged" 2>&1 || true
+grep -q '10.1.0.50/31' "$tmp/merged" || fail "10.1.0.50/31 not merged: $(cat "$tmp/merged" "$tmp/live2")"
 g "$PORT25" --json enforce status | jq -e .matches_registry >/dev/null || fail "status after merge"
 # removing one splits it again; blocked at once
 id=$(p --json permit list --org acme | jq -r '.[] | select(.address == "10.1.0.50") | .id')
@@ -224,13 +242,42 @@ g "$PORT25" --json enforce status | jq -e .matches_registry >/dev/null || fail "
 # enforcement off: the registry changes, the kernel does not
 g "$PORT25" permit add acme 10.1.0.61 --kind app --description quiet >"$tmp/live6" 2>&1
 grep -q 'enforce:' "$tmp/live6" && fail "enforced without --enforce"
-g "$PORT25" --json enforce status | jq -e '.matches_registry == false' >/dev/null || fail "changed without --enforce"
+status_rc 4 --json
+jq -e '.matches_registry == false' "$tmp/st.out" >/dev/null || fail "changed without --enforce"
+
+# --- an expired permit removed with --enforce: no sync ran since its expiry,
+# so its element is still loaded, and the removal must take it out (the hook
+# acts on what is loaded, not on whether the registry thinks it is in force)
+g "$PORT25" enforce sync >/dev/null
+in_hosts() { g nft list set inet port25 permit_hosts_v4 | grep -w "$1" >/dev/null; }
+g "$PORT25" --enforce permit add acme 10.1.0.70 --kind app --description variance --expires 2026-11-24 >"$tmp/exp1" 2>&1 ||
+	fail "permit add --expires --enforce: $(cat "$tmp/exp1")"
+in_hosts 10.1.0.70 || fail "variance not loaded: $(cat "$tmp/exp1")"
+id=$(p --json permit list --org acme | jq -r '.[] | select(.address == "10.1.0.70") | .id')
+PORT25_NOW=2026-11-25T00:00:00Z g "$PORT25" --enforce permit remove "$id" >"$tmp/exp2" 2>&1 ||
+	fail "permit remove --enforce of an expired permit: $(cat "$tmp/exp2")"
+in_hosts 10.1.0.70 && fail "expired permit removed, its element still loaded: $(cat "$tmp/exp2")"
+grep -q 'targeted update, +0 -1' "$tmp/exp2" || fail "expired permit's removal: $(cat "$tmp/exp2")"
+grep -Eq -- '-[0-9]+(\.[0-9]+)? ms' "$tmp/exp2" && fail "a negative duration: $(cat "$tmp/exp2")"
+PORT25_NOW=2026-11-25T00:00:00Z g "$PORT25" --json enforce status | jq -e .matches_registry >/dev/null ||
+	fail "status after removing an expired permit"
+# removed again by someone else's sync first: nothing left to do, and said so
+g "$PORT25" --enforce permit add acme 10.1.0.71 --kind app --description v2 --expires 2026-11-24 >/dev/null 2>&1
+id=$(p --json permit list --org acme | jq -r '.[] | select(.address == "10.1.0.71") | .id')
+PORT25_NOW=2026-11-25T00:00:00Z g "$PORT25" enforce sync >/dev/null
+in_hosts 10.1.0.71 && fail "sync after the expiry left 10.1.0.71"
+PORT25_NOW=2026-11-25T00:00:00Z g "$PORT25" --enforce permit remove "$id" >"$tmp/exp3" 2>&1 ||
+	fail "permit remove --enforce of an expired, unloaded permit: $(cat "$tmp/exp3")"
+grep -q 'enforce: nothing to change' "$tmp/exp3" || fail "expected nothing to change: $(cat "$tmp/exp3")"
+grep -Eq -- '-[0-9]+(\.[0-9]+)? ms' "$tmp/exp3" && fail "a negative duration: $(cat "$tmp/exp3")"
 
 # --- flush removes only ours; the unrelated table survives
 g "$PORT25" enforce flush | grep -q removed || fail "flush"
 g nft list tables | grep -q 'inet port25' && fail "flush left table port25"
 g nft list table inet other >/dev/null || fail "flush removed table inet other"
 g "$PORT25" enforce flush | grep -q 'was not loaded' || fail "second flush"
+status_rc 5 --json
+jq -e '.state == "not_loaded"' "$tmp/st.out" >/dev/null || fail "status --json after flush: $(cat "$tmp/st.out")"
 expect 10.1.0.50 192.0.2.10 25 ok
 
 # --- usage

@@ -5,7 +5,10 @@
 # never touched) removes a permit from the kernel at the second it expires,
 # without anyone running sync.  Checks: the permitted host connects on 25
 # before the expiry, is rejected within a second after it, the loop logs the
-# change with UTC times, and SIGTERM ends it with exit 0.  Bounded to ~20 s.
+# change with UTC times, and SIGTERM ends it with exit 0.  A variance added
+# while the loop sleeps (its next wake a minute away), with --enforce, is
+# also out within a second of its expiry; a permit added without --enforce
+# is in force within a second.  Bounded to ~30 s.
 # Needs root: without it this test fails, never skips.
 set -euo pipefail
 
@@ -62,10 +65,10 @@ ip netns exec "$in" ip route add default via 10.1.0.1
 ip netns exec "$out" ip route add default via 192.0.2.1
 ip netns exec "$out" socat TCP4-LISTEN:25,fork,reuseaddr SYSTEM:'echo hello' &
 
-# connect: "ok", "reset" or "timeout"
+# connect [FROM]: "ok", "reset" or "timeout"
 connect() {
 	local r
-	r=$(ip netns exec "$in" socat -T1 - "TCP4:192.0.2.10:25,bind=10.1.0.50,connect-timeout=1" </dev/null 2>&1) || true
+	r=$(ip netns exec "$in" socat -T1 - "TCP4:192.0.2.10:25,bind=${1:-10.1.0.50},connect-timeout=1" </dev/null 2>&1) || true
 	case "$r" in
 	*hello*) echo ok ;;
 	*refused*) echo reset ;;
@@ -131,6 +134,41 @@ grep -q 'next expiry none' "$tmp/loop.log" || fail "no expiry left, not logged: 
 ip netns exec "$in" ip addr add 10.1.0.25/16 dev eth0
 r=$(ip netns exec "$in" socat -T1 - "TCP4:192.0.2.10:25,bind=10.1.0.25,connect-timeout=1" </dev/null 2>&1) || true
 [[ $r == *hello* ]] || fail "registered server blocked: $r"
+
+# A variance added after the loop went to sleep: nothing expires any more, so
+# it sleeps for its interval (60 s); the registry change must wake it, and
+# the new expiry be enforced within a second of its instant.
+ip netns exec "$in" ip addr add 10.1.0.51/16 dev eth0
+grep -q 'next expiry none' "$tmp/loop.log" || fail "the loop is not idle: $(cat "$tmp/loop.log")"
+exp2_s=$(( $(date +%s) + 4 ))
+exp2_iso=$(date -u -d "@$exp2_s" +%Y-%m-%dT%H:%M:%SZ)
+t=$(ms)
+g "$PORT25" --enforce permit add acme 10.1.0.51 --kind app --description late --expires "$exp2_iso" >"$tmp/late" 2>&1 ||
+	fail "permit add --enforce: $(cat "$tmp/late")"
+[ "$(connect 10.1.0.51)" = ok ] || fail "the late variance is not in force: $(cat "$tmp/late")"
+until grep -q "next expiry $exp2_iso" "$tmp/loop.log"; do
+	[ $(( $(ms) - t )) -lt 1000 ] || fail "the loop did not notice the new expiry within 1 s: $(cat "$tmp/loop.log")"
+	sleep 0.05
+done
+while [ $(ms) -lt $(( exp2_s * 1000 )) ]; do sleep 0.02; done
+while :; do
+	r=$(connect 10.1.0.51)
+	[ "$r" = reset ] && break
+	[ $(( $(ms) - exp2_s * 1000 )) -lt 1000 ] || fail "late variance still in force 1 s after its expiry: $r; $(cat "$tmp/loop.log")"
+	sleep 0.05
+done
+echo "variance added while the loop slept expired at $exp2_iso; rejected $(( $(ms) - exp2_s * 1000 )) ms later"
+# A permit added without --enforce (as any other writer of the registry
+# would): the loop loads it within a second, nobody signalling it.
+ip netns exec "$in" ip addr add 10.1.0.52/16 dev eth0
+[ "$(connect 10.1.0.52)" = reset ] || fail "10.1.0.52 not blocked before its permit"
+t=$(ms)
+p permit add acme 10.1.0.52 --kind app --description quiet >/dev/null
+until [ "$(connect 10.1.0.52)" = ok ]; do
+	[ $(( $(ms) - t )) -lt 1000 ] || fail "a permit added without --enforce not in force within 1 s: $(cat "$tmp/loop.log")"
+	sleep 0.05
+done
+echo "permit added without --enforce in force $(( $(ms) - t )) ms later (loop: sync --wait)"
 
 # SIGHUP: a change made without --enforce is picked up at once
 id=$(p --json permit list --org acme | jq -r '.[] | select(.address == "10.1.0.50") | .id')

@@ -2,7 +2,9 @@
  * enforce against the kernel, in a network namespace of this process's own
  * (unshare): a plan with an invalid element (two overlapping intervals) is
  * refused whole and the table loaded before stays, unchanged; sync then
- * patches one element.  Needs root: without it the test fails, never skips.
+ * patches one element; the enforcers' lock nests within a process and
+ * excludes other processes.  Needs root: without it the test fails, never
+ * skips.
  */
 #include <sched.h>
 #include <setjmp.h>
@@ -11,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -120,10 +124,73 @@ static void test_failed_apply_keeps_old(void **state)
 	p25_model_free(&m);
 }
 
+/* In a child: does p25_enforce_lock get the lock within a second? */
+static bool child_gets_lock(const struct p25_enforce_opts *o)
+{
+	int st;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char err[256];
+		alarm(1); /* still waiting then: killed by SIGALRM */
+		_exit(p25_enforce_lock(o, err, sizeof err) == 0 ? 0 : 3);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (WIFSIGNALED(st)) {
+		assert_int_equal(WTERMSIG(st), SIGALRM);
+		return false;
+	}
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	return true;
+}
+
+/*
+ * A command holds the lock across its registry read and its update, and
+ * the update takes the same lock again: that must nest, not deadlock, and
+ * keep other processes out until the outer unlock.
+ */
+static void test_lock_nests_and_excludes(void **state)
+{
+	char dir[] = "/tmp/p25-enforce-lock-XXXXXX", err[256];
+	struct p25_enforce_opts o = {.now = NOW};
+	struct p25_enforce_result r;
+	struct p25_model m;
+
+	assert_non_null(mkdtemp(dir));
+	o.state_dir = dir;
+	model(&m);
+	assert_int_equal(p25_enforce_lock(&o, err, sizeof err), 0);
+	alarm(10); /* a self-deadlock fails the test instead of hanging it */
+	assert_int_equal(p25_enforce_apply(&m, &o, &r, err, sizeof err), 0);
+	assert_int_equal(p25_enforce_sync(&m, &o, &r, err, sizeof err), 0);
+	assert_true(r.cached);
+	assert_int_equal(r.messages, 0);
+	alarm(0);
+	assert_false(child_gets_lock(&o));
+	p25_enforce_unlock(&o);
+	assert_true(child_gets_lock(&o));
+	/* the inner apply and sync released only their own level */
+	assert_int_equal(p25_enforce_lock(&o, err, sizeof err), 0);
+	assert_int_equal(p25_enforce_lock(&o, err, sizeof err), 0);
+	p25_enforce_unlock(&o);
+	assert_false(child_gets_lock(&o));
+	p25_enforce_unlock(&o);
+	assert_true(child_gets_lock(&o));
+	bool existed;
+	assert_int_equal(p25_enforce_flush(&existed, err, sizeof err), 0);
+	p25_model_free(&m);
+	char cmd[80];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_failed_apply_keeps_old),
+		cmocka_unit_test(test_lock_nests_and_excludes),
 	};
 
 	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0) {

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <endian.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
@@ -935,6 +936,9 @@ static int table_cb(const struct nlmsghdr *h, void *data)
 
 	s->table = true;
 	mnl_attr_for_each(a, h, sizeof(struct nfgenmsg)) {
+		if (mnl_attr_get_type(a) == NFTA_TABLE_HANDLE &&
+		    mnl_attr_get_payload_len(a) == sizeof(uint64_t))
+			s->handle = be64toh(mnl_attr_get_u64(a));
 		if (mnl_attr_get_type(a) != NFTA_TABLE_USERDATA)
 			continue;
 		const uint8_t *ud = mnl_attr_get_payload(a);
@@ -1162,18 +1166,61 @@ static struct enf_cache *cache_open(const struct p25_enforce_opts *o, struct p25
 }
 
 /*
+ * Whether the cache is the kernel's state: nothing has committed since it was
+ * written (the ruleset generation is the one it recorded) and the table it
+ * describes is there, the very one (its handle).  The generation alone is not
+ * enough: a namespace created where a deleted one was can count up to the
+ * same generation without any table.  1 trusted; 0 not, with why in note.
+ */
+static int cache_trusted(struct nl *n, const struct enf_cache *c, uint32_t g0, char *note,
+			 size_t len)
+{
+	struct st t;
+	uint32_t gc;
+
+	if (!enf_cache_valid(c, &gc)) {
+		snprintf(note, len, "no cache of the loaded state");
+		return 0;
+	}
+	if (gc != g0) {
+		snprintf(note, len,
+			 "the ruleset changed since the cache was written (generation %u, cached %u)",
+			 g0, gc);
+		return 0;
+	}
+	memset(&t, 0, sizeof t);
+	if (dump(n, NFT_MSG_GETTABLE, NULL, table_cb, &t) < 0) {
+		if (errno != ENOENT)
+			return nl_fail(n, "reading table inet port25%s: %s", "");
+		snprintf(note, len, "the cache describes a table inet port25 the kernel does not have");
+		return 0;
+	}
+	if (t.handle == 0 || t.handle != enf_cache_table_handle(c)) {
+		snprintf(note, len,
+			 "table inet port25 is not the one cached (handle %llu, cached %llu)",
+			 (unsigned long long)t.handle,
+			 (unsigned long long)enf_cache_table_handle(c));
+		return 0;
+	}
+	return 1;
+}
+
+/*
  * After a commit: the cache becomes `now` when our commit was the only one
  * since g0 (the generation moved by exactly one), else it is forgotten.
  */
 static void cache_after(struct nl *n, struct enf_cache *c, const struct st *now, uint32_t g0,
 			uint64_t generation, const char *hash, struct p25_enforce_result *res)
 {
+	struct st t;
 	uint32_t g1;
 
 	if (!c)
 		return;
+	memset(&t, 0, sizeof t);
 	if (get_genid(n, &g1) < 0 || g1 != g0 + 1 ||
-	    enf_cache_store(c, now, g1, generation, hash) < 0) {
+	    dump(n, NFT_MSG_GETTABLE, NULL, table_cb, &t) < 0 ||
+	    enf_cache_store(c, now, g1, t.handle, generation, hash) < 0) {
 		enf_cache_forget(c);
 		snprintf(res->note, sizeof res->note,
 			 "another commit ran alongside (ruleset generation %u, then %u): the next "
@@ -1282,9 +1329,9 @@ int p25_enforce_sync(const struct p25_model *m, const struct p25_enforce_opts *o
 	struct nl n;
 	struct timespec t0;
 	struct enf_cache *cache = NULL;
-	char name[P25_NFT_NAMELEN];
-	uint32_t g0 = 0, gc = 0;
-	int rc = -1;
+	char name[P25_NFT_NAMELEN], why[300] = "";
+	uint32_t g0 = 0;
+	int rc = -1, trusted;
 
 	memset(res, 0, sizeof *res);
 	memset(&have, 0, sizeof have);
@@ -1304,15 +1351,14 @@ int p25_enforce_sync(const struct p25_model *m, const struct p25_enforce_opts *o
 	cache = cache_open(o, res);
 	if (get_genid(&n, &g0) < 0)
 		goto out;
-	/* The cache is the kernel's state when nothing has committed since it was written. */
-	if (enf_cache_valid(cache, &gc) && gc == g0 && enf_cache_load(cache, &have) == 0) {
+	trusted = cache ? cache_trusted(&n, cache, g0, why, sizeof why) : 0;
+	if (trusted < 0)
+		goto out;
+	if (trusted && enf_cache_load(cache, &have) == 0) {
 		res->cached = true;
 	} else {
 		if (cache && !res->note[0])
-			snprintf(res->note, sizeof res->note,
-				 enf_cache_valid(cache, &gc)
-					 ? "the ruleset changed since the cache was written: read back"
-					 : "no cache of the loaded state: read back");
+			snprintf(res->note, sizeof res->note, "%.280s: read back", why);
 		st_free(&have);
 		if (st_from_kernel(&n, &have) < 0)
 			goto out;
@@ -1385,7 +1431,7 @@ int p25_enforce_sync(const struct p25_model *m, const struct p25_enforce_opts *o
 	if (n.msgs == 0) {
 		/* in sync: what was read back is now the cache (a compacted journal too) */
 		if (cache && (!res->cached || enf_cache_journal(cache)) &&
-		    enf_cache_store(cache, &want, g0, res->generation, res->hash) < 0)
+		    enf_cache_store(cache, &want, g0, have.handle, res->generation, res->hash) < 0)
 			enf_cache_forget(cache);
 		rc = 0;
 		goto out;
@@ -1418,7 +1464,7 @@ int p25_enforce_update(const struct p25_enforce_change *ch, size_t nch,
 	struct rlist del = {0}, ins = {0};
 	struct timespec t0;
 	struct nl n;
-	uint32_t g0 = 0, gc = 0, g1 = 0;
+	uint32_t g0 = 0, g1 = 0;
 	int rc = -1;
 
 	memset(res, 0, sizeof *res);
@@ -1436,18 +1482,11 @@ int p25_enforce_update(const struct p25_enforce_change *ch, size_t nch,
 	}
 	if (get_genid(&n, &g0) < 0)
 		goto out;
-	if (!enf_cache_valid(cache, &gc)) {
-		snprintf(res->note, sizeof res->note, "no cache of the loaded state");
-		rc = 1;
+	if ((rc = cache_trusted(&n, cache, g0, res->note, sizeof res->note)) <= 0) {
+		rc = rc < 0 ? -1 : 1;
 		goto out;
 	}
-	if (gc != g0) {
-		snprintf(res->note, sizeof res->note,
-			 "the ruleset changed since the cache was written (generation %u, cached %u)",
-			 g0, gc);
-		rc = 1;
-		goto out;
-	}
+	rc = -1;
 	ov.c = cache;
 	res->cached = true;
 	res->generation = enf_cache_generation(cache);
@@ -1521,6 +1560,17 @@ out:
 	return rc;
 }
 
+int p25_enforce_lock(const struct p25_enforce_opts *o, char *err, size_t errlen)
+{
+	return o->state_dir ? enf_lock(o->state_dir, err, errlen) : 0;
+}
+
+void p25_enforce_unlock(const struct p25_enforce_opts *o)
+{
+	if (o->state_dir)
+		enf_unlock();
+}
+
 int p25_enforce_flush(bool *existed, char *err, size_t errlen)
 {
 	struct st have;
@@ -1592,6 +1642,7 @@ int p25_enforce_status(const struct p25_model *m, const struct p25_enforce_opts 
 	struct nl n;
 	struct ctr c = {NULL};
 	char hw[17], hh[17];
+	uint32_t genid = 0;
 	int rc = -1;
 
 	*out = NULL;
@@ -1606,7 +1657,7 @@ int p25_enforce_status(const struct p25_model *m, const struct p25_enforce_opts 
 	}
 	if (nl_open(&n, err, errlen) < 0)
 		goto out_plan;
-	if (st_from_kernel(&n, &have) < 0)
+	if (get_genid(&n, &genid) < 0 || st_from_kernel(&n, &have) < 0)
 		goto out;
 	if (diff_states(&want, &have, &d) < 0) {
 		snprintf(err, errlen, "out of memory");
@@ -1617,7 +1668,10 @@ int p25_enforce_status(const struct p25_model *m, const struct p25_enforce_opts 
 	json_t *j = json_object();
 	json_object_set_new(j, "table", json_string("inet " P25_NFT_TABLE));
 	json_object_set_new(j, "loaded", json_boolean(have.table));
+	/* what the cache of the loaded state is checked against, for diagnosis */
+	json_object_set_new(j, "ruleset_generation", json_integer((json_int_t)genid));
 	if (have.table) {
+		json_object_set_new(j, "table_handle", json_integer((json_int_t)have.handle));
 		unsigned long long g = 0;
 		long long at = 0;
 		char when[40] = "";
@@ -1648,8 +1702,11 @@ int p25_enforce_status(const struct p25_model *m, const struct p25_enforce_opts 
 	json_object_set_new(j, "chains_to_add", json_integer((json_int_t)d.ncadd));
 	json_object_set_new(j, "chains_to_rewrite", json_integer((json_int_t)d.ncrewrite));
 	json_object_set_new(j, "chains_to_remove", json_integer((json_int_t)d.ncdel));
-	json_object_set_new(j, "matches_registry",
-			    json_boolean(have.table && have.base && strcmp(hw, hh) == 0));
+	bool matches = have.table && have.base && strcmp(hw, hh) == 0;
+	json_object_set_new(j, "matches_registry", json_boolean(matches));
+	json_object_set_new(j, "state", json_string(!have.table ? "not_loaded"
+						    : matches	 ? "in_sync"
+								 : "differs"));
 	c.orgs = json_object();
 	if (have.table && dump(&n, NFT_MSG_GETOBJ, NULL, obj_cb, &c) < 0) {
 		nl_fail(&n, "reading the counters of inet port25%s: %s", "");

@@ -83,11 +83,24 @@ struct p25_enforce_change {
 int p25_enforce_update(const struct p25_enforce_change *ch, size_t n,
 		       const struct p25_enforce_opts *o, struct p25_enforce_result *res, char *err,
 		       size_t errlen);
+/*
+ * port25's enforcers in this network namespace, one at a time (o->state_dir's
+ * lock; nothing without a state_dir).  apply, sync and update take it
+ * themselves; a caller that reads the registry and then sends what it read
+ * holds it across both, so that the kernel receives changes in the order
+ * the registry committed them: otherwise a command that read "permit added"
+ * could send it after a later command already sent "permit removed".  It
+ * nests within a process (one thread of which enforces).
+ */
+int p25_enforce_lock(const struct p25_enforce_opts *o, char *err, size_t errlen);
+void p25_enforce_unlock(const struct p25_enforce_opts *o);
 /* Remove table inet port25 only; *existed says whether there was one. */
 int p25_enforce_flush(bool *existed, char *err, size_t errlen);
 /*
  * What is loaded, whether it matches the registry at o->now (and if not, the
- * intervals and chains to add and remove), and every org's counters.
+ * intervals and chains to add and remove), and every org's counters.  "state"
+ * sums it up: "in_sync", "differs" (a table loaded, not the registry's
+ * policy now) or "not_loaded".
  */
 int p25_enforce_status(const struct p25_model *m, const struct p25_enforce_opts *o,
 		       json_t **out, char *err, size_t errlen);

@@ -39,6 +39,7 @@ struct chain_st {
 
 struct st {
 	bool table;
+	uint64_t handle; /* the kernel's handle of the table (loaded state only) */
 	bool base; /* chains smtp and forward present */
 	int nbase;
 	char comment[128];
@@ -80,6 +81,10 @@ int enf_permit_delta(int fam, const struct p25_prefix *p, const struct p25_prefi
 
 struct enf_cache; /* an open, locked cache file, mapped */
 
+/* The lock of dir's enforcers in this namespace; nests within one process. */
+int enf_lock(const char *dir, char *err, size_t errlen);
+void enf_unlock(void);
+
 /*
  * Open (creating the directory) and lock dir's cache for this network
  * namespace.  NULL with err set when the directory cannot be used; a missing
@@ -87,8 +92,14 @@ struct enf_cache; /* an open, locked cache file, mapped */
  */
 struct enf_cache *enf_cache_open(const char *dir, char *err, size_t errlen);
 void enf_cache_close(struct enf_cache *c);
-/* The cache holds a state loaded at ruleset generation *genid. */
+/*
+ * The cache holds a state loaded at ruleset generation *genid, in this
+ * namespace (inode and cookie), into the table with handle
+ * enf_cache_table_handle(): trust it only while the kernel's generation and
+ * its table's handle are still those.
+ */
 bool enf_cache_valid(const struct enf_cache *c, uint32_t *genid);
+uint64_t enf_cache_table_handle(const struct enf_cache *c);
 /* Whether targeted updates have been journalled since the snapshot. */
 bool enf_cache_journal(const struct enf_cache *c);
 uint64_t enf_cache_generation(const struct enf_cache *c);
@@ -104,9 +115,12 @@ struct enf_overlay {
 int enf_overlay_view(void *ctx, int fam, p25_u128 lo, p25_u128 hi, struct rlist *out);
 int enf_overlay_put(struct enf_overlay *ov, int set, const struct range *r, bool add);
 void enf_overlay_free(struct enf_overlay *ov);
-/* Replace the cache with state s, loaded at genid (written to a temporary file, renamed). */
-int enf_cache_store(struct enf_cache *c, const struct st *s, uint32_t genid, uint64_t generation,
-		    const char *hash);
+/*
+ * Replace the cache with state s, loaded at genid into the table with handle
+ * table_handle (written to a temporary file, renamed).
+ */
+int enf_cache_store(struct enf_cache *c, const struct st *s, uint32_t genid, uint64_t table_handle,
+		    uint64_t generation, const char *hash);
 /* Append the overlay's changes, committed at genid, to the journal. */
 int enf_cache_append(struct enf_cache *c, const struct enf_overlay *ov, uint32_t genid);
 /* Forget the cache: the next sync reads the kernel back. */

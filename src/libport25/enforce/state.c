@@ -15,6 +15,14 @@
  *
  * Kept in /run/port25 by default: tmpfs, gone at boot like the kernel's
  * table; the boot id in the header guards a cache on persistent storage.
+ *
+ * The file is named by the namespace's inode, which the kernel reuses once
+ * a namespace is gone, and a fresh namespace counts its ruleset generations
+ * from the same start: a re-created namespace can find a predecessor's cache
+ * whose generation matches its own.  So the header also holds the
+ * namespace's cookie (never reused while the system runs) and the handle of
+ * the table as the kernel reported it, and enforce.c trusts the cache only
+ * when the kernel still has that table under that handle.
  */
 #include "enforce/enforce_int.h"
 
@@ -25,18 +33,23 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAGIC "P25ENF02"
+#define MAGIC "P25ENF03"
 #define NO_CHAIN UINT32_MAX
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71 /* Linux 5.14; older kernels: 0, and the table handle decides */
+#endif
 
 enum { J_ADD = 1, J_DEL = 2, J_COMMIT = 3 };
 
 struct hdr {
 	char magic[8];
 	char boot_id[40];
-	uint64_t netns_dev, netns_ino;
+	uint64_t netns_dev, netns_ino, netns_cookie;
+	uint64_t table_handle; /* of table inet port25 when the snapshot was taken */
 	uint64_t generation;
 	uint64_t nrec[NSETS];
 	uint32_t genid;
@@ -64,7 +77,7 @@ struct jrec {
 
 struct enf_cache {
 	char path[256], tmp[280];
-	int lockfd;
+	bool locked; /* holds one level of enf_lock */
 	bool valid;
 	uint32_t genid;
 	const uint8_t *map;
@@ -328,6 +341,21 @@ static int netns_id(uint64_t *dev, uint64_t *ino)
 	return 0;
 }
 
+/* This network namespace's cookie: unique for as long as the system runs. */
+static uint64_t netns_cookie(void)
+{
+	uint64_t cookie = 0;
+	socklen_t len = sizeof cookie;
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0 || len != sizeof cookie)
+		cookie = 0;
+	close(fd);
+	return cookie;
+}
+
 static void boot_id(char out[40])
 {
 	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
@@ -376,7 +404,7 @@ static void cache_parse(struct enf_cache *c)
 		return;
 	boot_id(boot);
 	if (netns_id(&dev, &ino) < 0 || h->netns_dev != dev || h->netns_ino != ino ||
-	    strncmp(h->boot_id, boot, sizeof h->boot_id) != 0)
+	    h->netns_cookie != netns_cookie() || strncmp(h->boot_id, boot, sizeof h->boot_id) != 0)
 		return;
 	if (h->nchains > c->maplen / sizeof(struct cchain) ||
 	    recs_total(h) > c->maplen / sizeof(struct crec))
@@ -418,11 +446,87 @@ static void cache_parse(struct enf_cache *c)
 	c->valid = committed == nj;
 }
 
+/*
+ * The lock of this namespace's enforcers.  flock() belongs to an open file,
+ * so a process that already holds it (p25_enforce_lock around a registry
+ * read and the update it leads to) would block on a second open: it is held
+ * once per process, with a depth.  One thread of a process enforces.
+ */
+static struct {
+	int fd;
+	unsigned depth;
+	pid_t pid; /* a forked child inherits the record, not the right to it */
+	char path[280];
+} held = {.fd = -1};
+
+static int lock_path(const char *dir, char *out, size_t len, char *err, size_t errlen)
+{
+	uint64_t dev, ino;
+
+	if (netns_id(&dev, &ino) < 0) {
+		snprintf(err, errlen, "/proc/self/ns/net: %s", strerror(errno));
+		return -1;
+	}
+	snprintf(out, len, "%s/enforce-%llu.lock", dir, (unsigned long long)ino);
+	return 0;
+}
+
+int enf_lock(const char *dir, char *err, size_t errlen)
+{
+	char path[280];
+	int fd;
+
+	if (lock_path(dir, path, sizeof path, err, errlen) < 0)
+		return -1;
+	if (held.depth && held.pid != getpid()) {
+		close(held.fd); /* the parent's open file: closing it here leaves the parent's lock */
+		held.fd = -1;
+		held.depth = 0;
+	}
+	if (held.depth) {
+		if (strcmp(path, held.path) != 0) {
+			snprintf(err, errlen, "%s: this process already holds %s", path, held.path);
+			return -1;
+		}
+		held.depth++;
+		return 0;
+	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	held.fd = fd;
+	held.depth = 1;
+	held.pid = getpid();
+	snprintf(held.path, sizeof held.path, "%s", path);
+	return 0;
+}
+
+void enf_unlock(void)
+{
+	if (held.depth && held.pid != getpid()) {
+		held.depth = 0;
+		close(held.fd);
+		held.fd = -1;
+		return;
+	}
+	if (held.depth && --held.depth == 0) {
+		close(held.fd); /* releases the lock */
+		held.fd = -1;
+	}
+}
+
 struct enf_cache *enf_cache_open(const char *dir, char *err, size_t errlen)
 {
 	struct enf_cache *c = calloc(1, sizeof *c);
 	uint64_t dev, ino;
-	char lock[280];
 	struct stat sb;
 	int fd;
 
@@ -430,26 +534,18 @@ struct enf_cache *enf_cache_open(const char *dir, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	c->lockfd = -1;
 	if (netns_id(&dev, &ino) < 0) {
 		snprintf(err, errlen, "/proc/self/ns/net: %s", strerror(errno));
 		free(c);
 		return NULL;
 	}
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+	if (enf_lock(dir, err, errlen) < 0) {
 		free(c);
 		return NULL;
 	}
+	c->locked = true;
 	snprintf(c->path, sizeof c->path, "%s/enforce-%llu.state", dir, (unsigned long long)ino);
 	snprintf(c->tmp, sizeof c->tmp, "%s.tmp", c->path);
-	snprintf(lock, sizeof lock, "%s/enforce-%llu.lock", dir, (unsigned long long)ino);
-	c->lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (c->lockfd < 0 || flock(c->lockfd, LOCK_EX) < 0) {
-		snprintf(err, errlen, "%s: %s", lock, strerror(errno));
-		enf_cache_close(c);
-		return NULL;
-	}
 	fd = open(c->path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0 && fstat(fd, &sb) == 0 && sb.st_size > 0) {
 		void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -474,8 +570,8 @@ void enf_cache_close(struct enf_cache *c)
 		free(c->jadd[s].v);
 		free(c->jdel[s].v);
 	}
-	if (c->lockfd >= 0)
-		close(c->lockfd); /* releases the lock */
+	if (c->locked)
+		enf_unlock();
 	free(c);
 }
 
@@ -493,6 +589,11 @@ bool enf_cache_journal(const struct enf_cache *c)
 		if (c->jadd[s].n || c->jdel[s].n)
 			return true;
 	return false;
+}
+
+uint64_t enf_cache_table_handle(const struct enf_cache *c)
+{
+	return c && c->valid ? c->h->table_handle : 0;
 }
 
 uint64_t enf_cache_generation(const struct enf_cache *c)
@@ -535,6 +636,7 @@ int enf_cache_load(const struct enf_cache *c, struct st *s)
 	if (!c->valid)
 		return -1;
 	s->table = s->base = true;
+	s->handle = c->h->table_handle;
 	s->nbase = 2;
 	snprintf(s->comment, sizeof s->comment, "port25 generation %llu",
 		 (unsigned long long)c->h->generation);
@@ -675,8 +777,8 @@ static uint32_t chain_index(const struct st *s, const char *name)
 	return NO_CHAIN - 1; /* a jump to a chain we do not know: not cacheable */
 }
 
-int enf_cache_store(struct enf_cache *c, const struct st *s, uint32_t genid, uint64_t generation,
-		    const char *hash)
+int enf_cache_store(struct enf_cache *c, const struct st *s, uint32_t genid, uint64_t table_handle,
+		    uint64_t generation, const char *hash)
 {
 	struct hdr h;
 	size_t off, cap = 1 << 16, n = 0;
@@ -688,6 +790,8 @@ int enf_cache_store(struct enf_cache *c, const struct st *s, uint32_t genid, uin
 	boot_id(h.boot_id);
 	if (netns_id(&h.netns_dev, &h.netns_ino) < 0)
 		return -1;
+	h.netns_cookie = netns_cookie();
+	h.table_handle = table_handle;
 	h.generation = generation;
 	h.genid = genid;
 	h.nchains = (uint32_t)s->nchains;

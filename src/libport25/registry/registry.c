@@ -623,6 +623,21 @@ int p25_registry_schema_version(struct p25_registry *reg)
 	return v;
 }
 
+int p25_registry_data_version(struct p25_registry *reg, int64_t *out)
+{
+	sqlite3_stmt *st = reg_query(reg, "PRAGMA data_version", "");
+	int rc;
+
+	if (!st)
+		return P25_EDB;
+	rc = reg_step(reg, st);
+	if (rc < 0)
+		return rc;
+	*out = rc ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	return 0;
+}
+
 static ssize_t org_index(const struct p25_model *m, int64_t id)
 {
 	size_t lo = 0, hi = m->norgs;

@@ -45,6 +45,12 @@ int p25_registry_open(const char *path, struct p25_registry **out, char *err, si
 void p25_registry_close(struct p25_registry *reg);
 const char *p25_registry_error(const struct p25_registry *reg);
 int p25_registry_schema_version(struct p25_registry *reg);
+/*
+ * A number that changes whenever another connection (of this process or
+ * any other) has committed to the registry since this one last asked
+ * (PRAGMA data_version): reads no table, so a daemon can ask every second.
+ */
+int p25_registry_data_version(struct p25_registry *reg, int64_t *out);
 
 /* A consistent read of everything the policy engine and compilers need. */
 int p25_registry_load_model(struct p25_registry *reg, struct p25_model *out);
