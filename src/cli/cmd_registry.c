@@ -1101,7 +1101,7 @@ static const char request_list_usage[] =
     "usage: port25 request list [--overdue] [--status S] [--org HANDLE] [--json]\n"
     "List requests with their due time (48 hours after submission), whether they are\n"
     "overdue and the hours left (negative: hours over).  --overdue: open requests past\n"
-    "due.  S: submitted, approved, applied, verified, rejected.\n";
+    "due.  S: submitted, approved, applied, verified, rejected, cancelled.\n";
 
 static int request_list(struct cli *cli, int argc, char **argv)
 {
@@ -1123,7 +1123,7 @@ static int request_list(struct cli *cli, int argc, char **argv)
 			if (p25_request_status_parse(optarg, &f.status) < 0)
 				return cli_fail(EXIT_USAGE,
 				                "--status '%s': expected submitted, approved, "
-				                "applied, verified or rejected",
+				                "applied, verified, rejected or cancelled",
 				                optarg);
 			f.by_status = true;
 			break;

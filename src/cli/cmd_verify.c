@@ -186,6 +186,7 @@ static int load_requests(struct cli *cli, const struct p25_model *m, const int64
 		if (strcmp(status, "applied")) {
 			const char *why = !strcmp(status, "verified")   ? "it is verified already"
 			                  : !strcmp(status, "rejected") ? "it was rejected"
+			                  : !strcmp(status, "cancelled") ? "it was cancelled"
 			                                                : "apply it first";
 			cli_fail(EXIT_REFUSED,
 			         "verify: request %lld is %s, not applied: %s; nothing checked",

@@ -15,7 +15,7 @@
 
 #include "registry/registry.h"
 
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 
 static p25_time at(const char *iso)
 {
@@ -223,6 +223,7 @@ static void test_migration_v2_alerts(void **state)
 	        /* ... and without what later versions added. */
 	        "ALTER TABLE request_item DROP COLUMN expires;"
 	        "DROP TABLE analysis;"
+	        "DROP TABLE change;"
 	        "PRAGMA user_version = 2;",
 	        NULL, NULL, NULL),
 	    SQLITE_OK);

@@ -941,7 +941,7 @@ static int import_tx(struct p25_registry *reg, const struct p25_actor *who, cons
 	                    (json_int_t)result->orgs, "prefixes", (json_int_t)result->prefixes,
 	                    "contacts", (json_int_t)result->contacts, "permits",
 	                    (json_int_t)result->permits, "requests", (json_int_t)result->requests);
-	rc = reg_audit(reg, who, "import", "file", opt->name, NULL, summary);
+	rc = reg_change(reg, who, P25_CHANGE_IMPORT, opt->name, NULL, summary);
 	json_decref(summary);
 	return rc;
 }

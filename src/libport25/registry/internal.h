@@ -40,9 +40,23 @@ int keep_warning(struct p25_registry *reg, int rc);
 /* Commit when rc is 0, else roll back; returns rc (or P25_EDB if the commit fails). */
 int reg_end(struct p25_registry *reg, int rc);
 
-/* One audit record, in the caller's transaction.  before/after may be NULL. */
+/*
+ * One audit record, in the caller's transaction.  before/after may be NULL.
+ * reg_change writes a registry change: its audit record (the action and
+ * object type of its kind) and its typed change record.  reg_audit names
+ * the action; one that is a registry change's gets its change record too.
+ */
 int reg_audit(struct p25_registry *reg, const struct p25_actor *who, const char *action,
               const char *type, const char *object, json_t *before, json_t *after);
+int reg_change(struct p25_registry *reg, const struct p25_actor *who, enum p25_change_kind kind,
+               const char *object, json_t *before, json_t *after);
+
+/* changes.c: the kinds' audit names, and the change record of one audit record. */
+int change_kind_of_action(const char *action, enum p25_change_kind *out);
+int change_kind_audit(enum p25_change_kind kind, const char **action, const char **type);
+int change_record(struct p25_registry *reg, const struct p25_actor *who,
+                  enum p25_change_kind kind, int64_t audit_id, const char *object,
+                  json_t *before, json_t *after);
 
 /* Text of a permitted address: hosts without "/32" or "/128". */
 char *permit_text(const struct p25_prefix *p, char *buf, size_t buflen);

@@ -218,7 +218,7 @@ int org_add_tx(struct p25_registry *reg, const struct p25_actor *who, const char
 	if (rc < 0)
 		return rc;
 	after = org_json_by_id(reg, sqlite3_last_insert_rowid(reg->db));
-	rc = reg_audit(reg, who, "org.add", "org", handle, NULL, after);
+	rc = reg_change(reg, who, P25_CHANGE_ORG_ADDED, handle, NULL, after);
 	json_decref(after);
 	return rc;
 }
@@ -260,7 +260,7 @@ static int org_set_tx(struct p25_registry *reg, const struct p25_actor *who, con
 	              c->set_enrollment ? p25_enrollment_name(c->enrollment) : NULL, who->now, id);
 	if (rc == 0) {
 		after = org_json_by_id(reg, id);
-		rc = reg_audit(reg, who, "org.set", "org", handle, before, after);
+		rc = reg_change(reg, who, P25_CHANGE_ORG_CHANGED, handle, before, after);
 		json_decref(after);
 	}
 	json_decref(before);
@@ -308,7 +308,7 @@ static int org_remove_tx(struct p25_registry *reg, const struct p25_actor *who, 
 		return rc;
 	rc = reg_exec(reg, "DELETE FROM org WHERE id = ?", "i", id);
 	if (rc == 0)
-		rc = reg_audit(reg, who, "org.remove", "org", handle, before, NULL);
+		rc = reg_change(reg, who, P25_CHANGE_ORG_REMOVED, handle, before, NULL);
 	json_decref(before);
 	return rc;
 }
@@ -482,7 +482,7 @@ int prefix_add_tx(struct p25_registry *reg, const struct p25_actor *who, const c
 		return rc;
 	after = json_pack("{s:s, s:s, s:s}", "org", org, "prefix", text, "description",
 	                  description ? description : "");
-	rc = reg_audit(reg, who, "prefix.add", "prefix", text, NULL, after);
+	rc = reg_change(reg, who, P25_CHANGE_PREFIX_ADDED, text, NULL, after);
 	json_decref(after);
 	return rc;
 }
@@ -554,7 +554,7 @@ static int prefix_remove_tx(struct p25_registry *reg, const struct p25_actor *wh
 	before = json_pack("{s:s, s:s}", "org", org, "prefix", text);
 	rc = reg_exec(reg, "DELETE FROM prefix WHERE id = ?", "i", id);
 	if (rc == 0)
-		rc = reg_audit(reg, who, "prefix.remove", "prefix", text, before, NULL);
+		rc = reg_change(reg, who, P25_CHANGE_PREFIX_REMOVED, text, before, NULL);
 	json_decref(before);
 	return rc;
 }
@@ -637,7 +637,7 @@ int contact_add_tx(struct p25_registry *reg, const struct p25_actor *who, const 
 	after = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "id", (json_int_t)new_id, "org", org,
 	                  "name", name, "email", email, "phone", phone ? phone : "", "role",
 	                  p25_role_name(role));
-	rc = reg_audit(reg, who, "contact.add", "contact", object, NULL, after);
+	rc = reg_change(reg, who, P25_CHANGE_CONTACT_ADDED, object, NULL, after);
 	json_decref(after);
 	return rc;
 }
@@ -695,7 +695,7 @@ static int contact_remove_tx(struct p25_registry *reg, const struct p25_actor *w
 	snprintf(object, sizeof object, "%" PRId64, id);
 	rc = reg_exec(reg, "DELETE FROM contact WHERE id = ?", "i", id);
 	if (rc == 0)
-		rc = reg_audit(reg, who, "contact.remove", "contact", object, before, NULL);
+		rc = reg_change(reg, who, P25_CHANGE_CONTACT_REMOVED, object, before, NULL);
 	json_decref(before);
 	return rc;
 }
@@ -759,7 +759,7 @@ static int permit_supersede(struct p25_registry *reg, const struct p25_actor *wh
 	snprintf(object, sizeof object, "%" PRId64, old);
 	rc = reg_exec(reg, "DELETE FROM permit WHERE id = ?", "i", old);
 	if (rc == 0)
-		rc = reg_audit(reg, who, "permit.supersede", "permit", object, before, after);
+		rc = reg_change(reg, who, P25_CHANGE_PERMIT_SUPERSEDED, object, before, after);
 	json_decref(before);
 	json_decref(after);
 	return rc;
@@ -809,7 +809,7 @@ int permit_add_tx(struct p25_registry *reg, const struct p25_actor *who,
 		*id = new_id;
 	snprintf(object, sizeof object, "%" PRId64, new_id);
 	after = permit_json_by_id(reg, new_id, 0);
-	rc = reg_audit(reg, who, "permit.add", "permit", object, NULL, after);
+	rc = reg_change(reg, who, P25_CHANGE_PERMIT_ADDED, object, NULL, after);
 	json_decref(after);
 	return rc;
 }
@@ -837,7 +837,7 @@ static int permit_remove_tx(struct p25_registry *reg, const struct p25_actor *wh
 	snprintf(object, sizeof object, "%" PRId64, id);
 	rc = reg_exec(reg, "DELETE FROM permit WHERE id = ?", "i", id);
 	if (rc == 0)
-		rc = reg_audit(reg, who, "permit.remove", "permit", object, before, NULL);
+		rc = reg_change(reg, who, P25_CHANGE_PERMIT_REMOVED, object, before, NULL);
 	json_decref(before);
 	return rc;
 }
@@ -878,7 +878,7 @@ static int permit_set_expiry_tx(struct p25_registry *reg, const struct p25_actor
 	rc = reg_exec(reg, "UPDATE permit SET expires = ? WHERE id = ?", "ti", expires, id);
 	if (rc == 0) {
 		after = permit_json_by_id(reg, id, 0);
-		rc = reg_audit(reg, who, "permit.set", "permit", object, before, after);
+		rc = reg_change(reg, who, P25_CHANGE_PERMIT_CHANGED, object, before, after);
 		json_decref(after);
 	}
 	json_decref(before);

@@ -183,6 +183,54 @@ static const char *const migrations[] = {
     "  hosts INTEGER NOT NULL,"
     "  unregistered TEXT NOT NULL);"
     "CREATE INDEX analysis_org ON analysis(org_id, id);",
+    /*
+     * 6: typed changes (changes.c), one per audit record, in its
+     * transaction; AUTOINCREMENT so that a seq is never handed out twice,
+     * even once old changes are pruned.  And a request can be cancelled:
+     * SQLite cannot widen a CHECK constraint, so the request table is
+     * rebuilt (with foreign keys off, see migrate(): request_item, permit
+     * and alert refer to it), ids and rows kept.
+     */
+    "CREATE TABLE change ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  audit_id INTEGER NOT NULL REFERENCES audit(id),"
+    "  at TEXT NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  org TEXT,"
+    "  object_id INTEGER,"
+    "  subject TEXT,"
+    "  related INTEGER,"
+    "  present_before INTEGER NOT NULL, present_after INTEGER NOT NULL,"
+    "  expires_before TEXT, expires_after TEXT,"
+    "  state_before TEXT, state_after TEXT,"
+    "  mode_before TEXT, mode_after TEXT,"
+    "  action_before TEXT, action_after TEXT);"
+    "CREATE INDEX change_audit ON change(audit_id);"
+    "CREATE TABLE request_v6 ("
+    "  id INTEGER PRIMARY KEY,"
+    "  org_id INTEGER NOT NULL REFERENCES org(id) ON DELETE CASCADE,"
+    "  type TEXT NOT NULL CHECK (type IN ('signup','add-permit','remove-permit')),"
+    "  status TEXT NOT NULL"
+    "    CHECK (status IN ('submitted','approved','applied','verified','rejected',"
+    "                      'cancelled')),"
+    "  requested_by TEXT NOT NULL,"
+    "  note TEXT NOT NULL DEFAULT '',"
+    "  submitted TEXT NOT NULL,"
+    "  due TEXT NOT NULL,"
+    "  approved TEXT, approved_by TEXT,"
+    "  applied TEXT, applied_by TEXT,"
+    "  verified TEXT, verified_by TEXT,"
+    "  rejected TEXT, rejected_by TEXT, reason TEXT,"
+    "  cancelled TEXT, cancelled_by TEXT);"
+    "INSERT INTO request_v6 (id, org_id, type, status, requested_by, note, submitted, due,"
+    "  approved, approved_by, applied, applied_by, verified, verified_by, rejected,"
+    "  rejected_by, reason) SELECT id, org_id, type, status, requested_by, note, submitted,"
+    "  due, approved, approved_by, applied, applied_by, verified, verified_by, rejected,"
+    "  rejected_by, reason FROM request;"
+    "DROP TABLE request;"
+    "ALTER TABLE request_v6 RENAME TO request;"
+    "CREATE INDEX request_org ON request(org_id);",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -350,10 +398,16 @@ static char *dump_or_null(json_t *v)
 	return v ? json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) : NULL;
 }
 
-int reg_audit(struct p25_registry *reg, const struct p25_actor *who, const char *action,
-              const char *type, const char *object, json_t *before, json_t *after)
+/*
+ * The one writer of audit records, and so of change records: a registry
+ * change (an action change_kind_of_action knows) gets its typed change right
+ * after its audit record, in the same transaction, whichever call made it.
+ */
+static int audit_write(struct p25_registry *reg, const struct p25_actor *who, const char *action,
+                       const char *type, const char *object, json_t *before, json_t *after)
 {
 	char *b = dump_or_null(before), *a = dump_or_null(after);
+	enum p25_change_kind kind;
 	int rc;
 
 	if ((before && !b) || (after && !a))
@@ -365,7 +419,26 @@ int reg_audit(struct p25_registry *reg, const struct p25_actor *who, const char 
 		              "Tssssss", who->now, who->name, action, type, object, b, a);
 	free(b);
 	free(a);
+	if (rc == 0 && change_kind_of_action(action, &kind) == 0)
+		rc = change_record(reg, who, kind, sqlite3_last_insert_rowid(reg->db), object,
+		                   before, after);
 	return rc;
+}
+
+int reg_audit(struct p25_registry *reg, const struct p25_actor *who, const char *action,
+              const char *type, const char *object, json_t *before, json_t *after)
+{
+	return audit_write(reg, who, action, type, object, before, after);
+}
+
+int reg_change(struct p25_registry *reg, const struct p25_actor *who, enum p25_change_kind kind,
+               const char *object, json_t *before, json_t *after)
+{
+	const char *action, *type;
+
+	if (change_kind_audit(kind, &action, &type) < 0)
+		return reg_fail(reg, P25_EDB, "registry: unknown change kind %d", (int)kind);
+	return audit_write(reg, who, action, type, object, before, after);
 }
 
 char *permit_text(const struct p25_prefix *p, char *buf, size_t buflen)
@@ -388,6 +461,27 @@ void prefix_net_bytes(const struct p25_prefix *p, unsigned char out[16])
 	}
 }
 
+/* After a migration step: no row refers to a row that is not there. */
+static int foreign_keys_hold(struct p25_registry *reg)
+{
+	sqlite3_stmt *st = reg_query(reg, "PRAGMA foreign_key_check", "");
+	int rc;
+
+	if (!st)
+		return P25_EDB;
+	rc = reg_step(reg, st);
+	if (rc < 0)
+		return rc;
+	if (rc == 1) {
+		rc = reg_fail(reg, P25_EDB, "registry: a row of table %s refers to a missing row of %s",
+		              col_text(st, 0), col_text(st, 2));
+		sqlite3_finalize(st);
+		return rc;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
 static int migrate(struct p25_registry *reg, char *err, size_t errlen)
 {
 	int version = p25_registry_schema_version(reg);
@@ -402,19 +496,37 @@ static int migrate(struct p25_registry *reg, char *err, size_t errlen)
 		         version, NMIGRATIONS);
 		return -1;
 	}
+	/*
+	 * SQLite's procedure for a table rebuilt: foreign keys off (a pragma
+	 * that is a no-op inside a transaction), so that dropping the old table
+	 * neither cascades nor nulls its children's references, and a foreign
+	 * key check before the commit, so that nothing is left dangling.
+	 */
+	if (version < NMIGRATIONS &&
+	    sqlite3_exec(reg->db, "PRAGMA foreign_keys=OFF", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "migrating the schema: %s", sqlite3_errmsg(reg->db));
+		return -1;
+	}
 	for (int v = version; v < NMIGRATIONS; v++) {
 		char bump[48];
 		int rc = reg_begin(reg);
 		if (rc == 0 && sqlite3_exec(reg->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK)
 			rc = reg_dbfail(reg, "migrating the schema");
+		if (rc == 0)
+			rc = foreign_keys_hold(reg);
 		snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v + 1);
 		if (rc == 0 && sqlite3_exec(reg->db, bump, NULL, NULL, NULL) != SQLITE_OK)
 			rc = reg_dbfail(reg, "recording the schema version");
 		if (reg_end(reg, rc) < 0) {
 			snprintf(err, errlen, "migrating to schema version %d: %s", v + 1,
 			         reg->error);
+			sqlite3_exec(reg->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
 			return -1;
 		}
+	}
+	if (sqlite3_exec(reg->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "migrating the schema: %s", sqlite3_errmsg(reg->db));
+		return -1;
 	}
 	return 0;
 }
@@ -768,8 +880,9 @@ int p25_registry_load_model(struct p25_registry *reg, struct p25_model *out)
 
 static const char *const role_names[] = {"security", "technical", "administrative"};
 static const char *const type_names[] = {"signup", "add-permit", "remove-permit"};
-static const char *const status_names[] = {"submitted", "approved", "applied", "verified",
-                                           "rejected"};
+static const char *const status_names[] = {"submitted", "approved", "applied",
+                                           "verified",  "rejected", "cancelled"};
+#define NSTATUS (sizeof status_names / sizeof status_names[0])
 
 static int lookup(const char *s, const char *const *names, size_t n)
 {
@@ -809,12 +922,12 @@ int p25_request_type_parse(const char *s, enum p25_request_type *out)
 
 const char *p25_request_status_name(enum p25_request_status s)
 {
-	return (unsigned)s < 5 ? status_names[s] : "?";
+	return (unsigned)s < NSTATUS ? status_names[s] : "?";
 }
 
 int p25_request_status_parse(const char *s, enum p25_request_status *out)
 {
-	int i = lookup(s, status_names, 5);
+	int i = lookup(s, status_names, NSTATUS);
 	if (i < 0)
 		return -1;
 	*out = (enum p25_request_status)i;

@@ -81,6 +81,7 @@ enum p25_request_status {
 	P25_REQ_APPLIED,
 	P25_REQ_VERIFIED,
 	P25_REQ_REJECTED,
+	P25_REQ_CANCELLED, /* withdrawn while submitted or approved */
 };
 
 const char *p25_role_name(enum p25_contact_role r);
@@ -220,6 +221,8 @@ int p25_request_submit(struct p25_registry *reg, const struct p25_actor *who,
 int p25_request_approve(struct p25_registry *reg, const struct p25_actor *who, int64_t id);
 int p25_request_reject(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
                        const char *reason);
+/* Withdraws a submitted or approved request (nothing was applied). */
+int p25_request_cancel(struct p25_registry *reg, const struct p25_actor *who, int64_t id);
 /*
  * Creates or removes the permits (and activates a signup) with the status change, or nothing.
  * A sign-up activates the org by the rules of p25_org_set: applying one that leaves the org
@@ -263,6 +266,106 @@ int p25_analysis_latest(struct p25_registry *reg, const char *org, json_t **out)
 
 /* The newest limit audit records first (limit <= 0: all). */
 int p25_audit_list(struct p25_registry *reg, int limit, json_t **out);
+
+/*
+ * Typed changes.  Every change to the registry writes, in its transaction
+ * and from the same call that writes its audit record, one change record per
+ * audit record: what kind of change it was, to which organization and
+ * object, with the few fields the followers of the registry act on (a
+ * permit's address and expiry, an org's enrollment, mode and action, a
+ * request's status) before and after.  Their sequence numbers only grow, so
+ * a follower keeps a mark (the last seq it acted on) and asks for what came
+ * after it: enforcement, notices and gateway feeds read this stream, never
+ * the audit log's JSON.  Watch's alert records are observations, not
+ * registry changes: they write no change record.
+ */
+enum p25_change_kind {
+	P25_CHANGE_ORG_ADDED,
+	P25_CHANGE_ORG_CHANGED,
+	P25_CHANGE_ORG_REMOVED, /* its prefixes, contacts, permits and requests with it */
+	P25_CHANGE_PREFIX_ADDED,
+	P25_CHANGE_PREFIX_REMOVED,
+	P25_CHANGE_CONTACT_ADDED,
+	P25_CHANGE_CONTACT_REMOVED,
+	P25_CHANGE_PERMIT_ADDED,
+	P25_CHANGE_PERMIT_CHANGED, /* its expiry */
+	P25_CHANGE_PERMIT_REMOVED,
+	P25_CHANGE_PERMIT_SUPERSEDED, /* an expired permit gave way to a new one (related) */
+	P25_CHANGE_REQUEST_SUBMITTED,
+	P25_CHANGE_REQUEST_APPROVED,
+	P25_CHANGE_REQUEST_REJECTED,
+	P25_CHANGE_REQUEST_APPLIED,
+	P25_CHANGE_REQUEST_VERIFIED,
+	P25_CHANGE_REQUEST_CANCELLED,
+	P25_CHANGE_REQUEST_IMPORTED, /* restored from a registry document */
+	P25_CHANGE_IMPORT,           /* a file imported (its rows are changes of their own) */
+};
+#define P25_CHANGE_KINDS (P25_CHANGE_IMPORT + 1)
+
+/* "org-added", "permit-superseded", ... ("?" for an unknown kind). */
+const char *p25_change_kind_name(enum p25_change_kind k);
+int p25_change_kind_parse(const char *s, enum p25_change_kind *out);
+
+/* One side of a change: the object as it was before, or is after. */
+struct p25_change_state {
+	bool present;                   /* the object existed (before) or exists (after) */
+	p25_time expires;               /* permits: 0 never */
+	enum p25_enrollment enrollment; /* orgs */
+	enum p25_mode mode;             /* orgs */
+	enum p25_action action;         /* orgs */
+	enum p25_request_status status; /* requests */
+};
+
+struct p25_change {
+	int64_t seq;      /* grows with every change, never reused */
+	int64_t audit_id; /* the audit record written with it */
+	enum p25_change_kind kind;
+	p25_time at;
+	const char *actor;
+	const char *org; /* the organization's handle; NULL for an import */
+	int64_t id;      /* the permit, contact or request; 0 for orgs, prefixes, imports */
+	/*
+	 * permits: the permitted address; prefixes: the prefix; contacts: the
+	 * role; requests: the type; imports: the file name; orgs: the handle.
+	 */
+	const char *subject;
+	int64_t related; /* superseded: the new permit; permit added: its request, or 0 */
+	struct p25_change_state before, after;
+};
+
+/* The latest change's seq (0: none yet): a follower's starting mark. */
+int p25_registry_change_mark(struct p25_registry *reg, int64_t *mark);
+/*
+ * The changes after mark, oldest first, at most limit of them (0: all),
+ * each passed to fn (its strings live until fn returns; fn returns non-zero
+ * to stop).  Returns how many were passed, or a negative P25_E* code.
+ */
+typedef int (*p25_change_fn)(void *ctx, const struct p25_change *c);
+int p25_registry_changes_since(struct p25_registry *reg, int64_t mark, size_t limit,
+                               p25_change_fn fn, void *ctx);
+/* The same as an array that owns its strings; free it with p25_change_list_free. */
+struct p25_change_list {
+	struct p25_change *v;
+	size_t n;
+};
+int p25_change_list_since(struct p25_registry *reg, int64_t mark, size_t limit,
+                          struct p25_change_list *out);
+void p25_change_list_free(struct p25_change_list *l);
+/*
+ * Whether a change after mark has been committed, by any connection:
+ * *version is the caller's memory of p25_registry_data_version (0 at
+ * first), so the change table is read only when something was committed
+ * since the last call.  1 yes, 0 no, or a negative P25_E* code.
+ */
+int p25_registry_changes_pending(struct p25_registry *reg, int64_t mark, int64_t *version);
+/*
+ * Wait until a change after mark is committed (by this process or any
+ * other), polling every P25_CHANGE_POLL_MS: 1 when there is one, 0 after
+ * timeout_ms (negative: no limit) or when a signal interrupted the sleep,
+ * or a negative P25_E* code.  For daemons that follow the registry.
+ */
+#define P25_CHANGE_POLL_MS 250
+int p25_registry_wait_changes(struct p25_registry *reg, int64_t mark, int timeout_ms);
 
 /* Import and export: see import.c for the formats. */
 enum p25_import_format {

@@ -1,6 +1,7 @@
 /*
  * Requests: sign-ups and variances as members submit them.  A request moves
- * submitted -> approved -> applied -> verified, or is rejected before it is
+ * submitted -> approved -> applied -> verified, or is rejected (by the
+ * operator) or cancelled (by its member or the operator) before it is
  * applied; it is due 48 hours after submission.
  */
 #include <inttypes.h>
@@ -13,7 +14,7 @@
 #define REQUEST_COLS                                                                               \
 	"r.id, o.handle, r.type, r.status, r.requested_by, r.note, r.submitted, r.due, "           \
 	"r.approved, r.approved_by, r.applied, r.applied_by, r.verified, r.verified_by, "          \
-	"r.rejected, r.rejected_by, r.reason, r.org_id"
+	"r.rejected, r.rejected_by, r.reason, r.org_id, r.cancelled, r.cancelled_by"
 
 static json_t *nullable(sqlite3_stmt *st, int col)
 {
@@ -80,6 +81,11 @@ static json_t *request_json_row(sqlite3_stmt *st, p25_time now)
 		return NULL;
 	for (int i = 0; i < 9; i++)
 		json_object_set_new(o, later[i], nullable(st, 8 + i));
+	/* Only a cancelled request says so: the other requests' objects stay as they were. */
+	if (sqlite3_column_type(st, 18) != SQLITE_NULL) {
+		json_object_set_new(o, "cancelled", nullable(st, 18));
+		json_object_set_new(o, "cancelled_by", nullable(st, 19));
+	}
 	if (now) {
 		bool open = is_open(status);
 		json_object_set_new(o, "overdue", json_boolean(open && now > due));
@@ -113,15 +119,15 @@ json_t *request_json_by_id(struct p25_registry *reg, int64_t id, p25_time now)
 	return o;
 }
 
-static int request_audit(struct p25_registry *reg, const struct p25_actor *who, const char *action,
-                         int64_t id, json_t *before)
+static int request_audit(struct p25_registry *reg, const struct p25_actor *who,
+                         enum p25_change_kind kind, int64_t id, json_t *before)
 {
 	json_t *after = request_json_by_id(reg, id, 0);
 	char object[24];
 	int rc;
 
 	snprintf(object, sizeof object, "%" PRId64, id);
-	rc = reg_audit(reg, who, action, "request", object, before, after);
+	rc = reg_change(reg, who, kind, object, before, after);
 	json_decref(after);
 	return rc;
 }
@@ -283,12 +289,12 @@ static int submit_tx(struct p25_registry *reg, const struct p25_actor *who,
 		             "Ti", who->now, org_id);
 		after = org_json_by_id(reg, org_id);
 		if (rc == 0)
-			rc = reg_audit(reg, who, "org.set", "org", spec->org, org, after);
+			rc = reg_change(reg, who, P25_CHANGE_ORG_CHANGED, spec->org, org, after);
 		json_decref(after);
 	}
 	json_decref(org);
 	if (rc == 0)
-		rc = request_audit(reg, who, "request.submit", id, NULL);
+		rc = request_audit(reg, who, P25_CHANGE_REQUEST_SUBMITTED, id, NULL);
 	if (rc == 0 && out)
 		*out = id;
 	return rc;
@@ -349,7 +355,7 @@ static int approve_tx(struct p25_registry *reg, const struct p25_actor *who, int
 	if (rc == 0)
 		rc = set_status(reg, who, id, "approved");
 	if (rc == 0)
-		rc = request_audit(reg, who, "request.approve", id, before);
+		rc = request_audit(reg, who, P25_CHANGE_REQUEST_APPROVED, id, before);
 	json_decref(before);
 	return rc;
 }
@@ -378,7 +384,7 @@ static int reject_tx(struct p25_registry *reg, const struct p25_actor *who, int6
 	if (rc == 0)
 		rc = reg_exec(reg, "UPDATE request SET reason = ? WHERE id = ?", "si", reason, id);
 	if (rc == 0)
-		rc = request_audit(reg, who, "request.reject", id, before);
+		rc = request_audit(reg, who, P25_CHANGE_REQUEST_REJECTED, id, before);
 	json_decref(before);
 	return rc;
 }
@@ -390,6 +396,28 @@ int p25_request_reject(struct p25_registry *reg, const struct p25_actor *who, in
 	if (rc < 0)
 		return rc;
 	return reg_end(reg, reject_tx(reg, who, id, reason));
+}
+
+static int cancel_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id)
+{
+	static const char *const from[] = {"submitted", "approved", NULL};
+	json_t *before;
+	int rc = load_for(reg, id, from, "cancelled", &before);
+
+	if (rc == 0)
+		rc = set_status(reg, who, id, "cancelled");
+	if (rc == 0)
+		rc = request_audit(reg, who, P25_CHANGE_REQUEST_CANCELLED, id, before);
+	json_decref(before);
+	return rc;
+}
+
+int p25_request_cancel(struct p25_registry *reg, const struct p25_actor *who, int64_t id)
+{
+	int rc = reg_begin(reg);
+	if (rc < 0)
+		return rc;
+	return reg_end(reg, cancel_tx(reg, who, id));
 }
 
 static int prefixed(struct p25_registry *reg, int rc, int64_t id)
@@ -471,7 +499,7 @@ static int apply_tx(struct p25_registry *reg, const struct p25_actor *who, int64
 		              "Ti", who->now, org_id);
 		org_after = org_json_by_id(reg, org_id);
 		if (rc == 0)
-			rc = reg_audit(reg, who, "org.set", "org", org, org_before, org_after);
+			rc = reg_change(reg, who, P25_CHANGE_ORG_CHANGED, org, org_before, org_after);
 		json_decref(org_before);
 		json_decref(org_after);
 	}
@@ -481,7 +509,7 @@ static int apply_tx(struct p25_registry *reg, const struct p25_actor *who, int64
 	}
 	rc = set_status(reg, who, id, "applied");
 	if (rc == 0)
-		rc = request_audit(reg, who, "request.apply", id, before);
+		rc = request_audit(reg, who, P25_CHANGE_REQUEST_APPLIED, id, before);
 	json_decref(before);
 	return rc;
 }
@@ -509,7 +537,7 @@ static int verify_tx(struct p25_registry *reg, const struct p25_actor *who, int6
 	if (rc == 0)
 		rc = set_status(reg, who, id, "verified");
 	if (rc == 0)
-		rc = request_audit(reg, who, "request.verify", id, before);
+		rc = request_audit(reg, who, P25_CHANGE_REQUEST_VERIFIED, id, before);
 	json_decref(before);
 	return rc;
 }
@@ -647,10 +675,11 @@ static const char *get_str(json_t *obj, const char *key)
 int request_restore_tx(struct p25_registry *reg, const struct p25_actor *who, json_t *req,
                        const char *where)
 {
-	static const char *const stamps[] = {"approved", "applied", "verified", "rejected"};
+	static const char *const stamps[] = {"approved", "applied", "verified", "rejected",
+	                                     "cancelled"};
 	enum p25_request_type type;
 	enum p25_request_status status;
-	p25_time submitted, due, t[4];
+	p25_time submitted, due, t[5];
 	json_int_t want = json_integer_value(json_object_get(req, "id"));
 	const char *org = get_str(req, "org");
 	json_t *items, *item;
@@ -670,13 +699,13 @@ int request_restore_tx(struct p25_registry *reg, const struct p25_actor *who, js
 		                "%s: \"type\" must be signup, add-permit or remove-permit", where);
 	if (p25_request_status_parse(get_str(req, "status"), &status) < 0)
 		return reg_fail(reg, P25_EINVAL,
-		                "%s: \"status\" must be submitted, approved, applied, verified or "
-		                "rejected",
+		                "%s: \"status\" must be submitted, approved, applied, verified, "
+		                "rejected or cancelled",
 		                where);
 	if ((rc = get_time(reg, req, "submitted", true, where, &submitted)) < 0 ||
 	    (rc = get_time(reg, req, "due", false, where, &due)) < 0)
 		return rc;
-	for (int k = 0; k < 4; k++)
+	for (int k = 0; k < 5; k++)
 		if ((rc = get_time(reg, req, stamps[k], false, where, &t[k])) < 0)
 			return rc;
 	if (!due)
@@ -695,14 +724,15 @@ int request_restore_tx(struct p25_registry *reg, const struct p25_actor *who, js
 	    reg,
 	    "INSERT INTO request (id, org_id, type, status, requested_by, note, submitted, "
 	    "due, approved, approved_by, applied, applied_by, verified, verified_by, "
-	    "rejected, rejected_by, reason) VALUES (nullif(?, 0), ?, ?, ?, ?, ?, ?, ?, "
-	    "?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	    "iissssTTtstststss", (int64_t)want, org_id, p25_request_type_name(type),
+	    "rejected, rejected_by, reason, cancelled, cancelled_by) VALUES (nullif(?, 0), ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    "iissssTTtstststssts", (int64_t)want, org_id, p25_request_type_name(type),
 	    p25_request_status_name(status),
 	    get_str(req, "requested_by") ? get_str(req, "requested_by") : who->name,
 	    get_str(req, "note") ? get_str(req, "note") : "", submitted, due, t[0],
 	    get_str(req, "approved_by"), t[1], get_str(req, "applied_by"), t[2],
-	    get_str(req, "verified_by"), t[3], get_str(req, "rejected_by"), get_str(req, "reason"));
+	    get_str(req, "verified_by"), t[3], get_str(req, "rejected_by"), get_str(req, "reason"),
+	    t[4], get_str(req, "cancelled_by"));
 	if (rc < 0)
 		return rc;
 	id = sqlite3_last_insert_rowid(reg->db);
@@ -743,7 +773,7 @@ int request_restore_tx(struct p25_registry *reg, const struct p25_actor *who, js
 		if (rc < 0)
 			return rc;
 	}
-	return request_audit(reg, who, "request.import", id, NULL);
+	return request_audit(reg, who, P25_CHANGE_REQUEST_IMPORTED, id, NULL);
 }
 
 json_t *requests_export(struct p25_registry *reg, int *rc)

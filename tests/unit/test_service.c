@@ -1,0 +1,543 @@
+/*
+ * The change stream (every registry verb writes its typed changes, in its
+ * transaction) and the service API (who may do what, and what follows).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "registry/registry.h"
+
+#define T0 "2026-11-23T10:00:00Z"
+
+static p25_time at(const char *iso)
+{
+	char err[200];
+	p25_time t = 0;
+	assert_int_equal(p25_time_parse(iso, &t, err, sizeof err), 0);
+	return t;
+}
+
+static struct p25_actor who_at(const char *iso)
+{
+	return (struct p25_actor){.name = "tester", .now = at(iso)};
+}
+
+static int setup(void **state)
+{
+	struct p25_registry *reg;
+	char err[256];
+
+	assert_int_equal(p25_registry_open(":memory:", &reg, err, sizeof err), 0);
+	*state = reg;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	p25_registry_close(*state);
+	return 0;
+}
+
+static int64_t mark_of(struct p25_registry *reg)
+{
+	int64_t m = -1;
+	assert_int_equal(p25_registry_change_mark(reg, &m), 0);
+	return m;
+}
+
+/* The changes after mark; the list is the caller's to free. */
+static struct p25_change_list since(struct p25_registry *reg, int64_t mark)
+{
+	struct p25_change_list l;
+	assert_int_equal(p25_change_list_since(reg, mark, 0, &l), 0);
+	return l;
+}
+
+/* Exactly these kinds, in this order, after mark; returns the list. */
+static struct p25_change_list expect_kinds(struct p25_registry *reg, int64_t mark, size_t n, ...)
+{
+	struct p25_change_list l = since(reg, mark);
+	va_list ap;
+
+	if (l.n != n) {
+		for (size_t i = 0; i < l.n; i++)
+			print_error("  change %zu: %s\n", i, p25_change_kind_name(l.v[i].kind));
+		fail_msg("%zu changes after %lld, want %zu", l.n, (long long)mark, n);
+	}
+	va_start(ap, n);
+	for (size_t i = 0; i < n; i++) {
+		enum p25_change_kind k = va_arg(ap, enum p25_change_kind);
+		if (l.v[i].kind != k)
+			fail_msg("change %zu is %s, want %s", i, p25_change_kind_name(l.v[i].kind),
+			         p25_change_kind_name(k));
+		if (i > 0)
+			assert_true(l.v[i].seq > l.v[i - 1].seq);
+	}
+	va_end(ap);
+	return l;
+}
+
+static size_t audit_count(struct p25_registry *reg)
+{
+	json_t *rows;
+	size_t n;
+	assert_int_equal(p25_audit_list(reg, 0, &rows), 0);
+	n = json_array_size(rows);
+	json_decref(rows);
+	return n;
+}
+
+static void base_org(struct p25_registry *reg, const char *org, const char *prefix)
+{
+	struct p25_actor who = who_at(T0);
+	int64_t id;
+
+	assert_int_equal(p25_org_add(reg, &who, org, "Org", P25_MODE_OUTBOUND, P25_ACTION_REJECT),
+	                 0);
+	assert_int_equal(p25_prefix_add(reg, &who, org, prefix, "", 0), 0);
+	assert_int_equal(p25_contact_add(reg, &who, org, "Sec", "sec@example.org", "",
+	                                 P25_ROLE_SECURITY, &id),
+	                 0);
+}
+
+static int add_permit(struct p25_registry *reg, const struct p25_actor *who, const char *org,
+                      const char *address, p25_time expires, int64_t *id)
+{
+	struct p25_permit_spec spec = {.org = org,
+	                               .address = address,
+	                               .kind = P25_KIND_MAIL_SERVER,
+	                               .description = "mx",
+	                               .expires = expires};
+	return p25_permit_add(reg, who, &spec, id);
+}
+
+/* ---- the change stream ---- */
+
+static void test_object_verbs_write_typed_changes(void **state)
+{
+	struct p25_registry *reg = *state;
+	struct p25_actor who = who_at(T0);
+	struct p25_org_change activate = {.set_enrollment = true,
+	                                  .enrollment = P25_ENROLL_ACTIVE};
+	struct p25_org_change rename = {.name = "Renamed"};
+	struct p25_change_list l;
+	int64_t m, contact, pid;
+
+	assert_int_equal(mark_of(reg), 0);
+	assert_int_equal(p25_org_add(reg, &who, "k12", "K12", P25_MODE_OUTBOUND, P25_ACTION_DROP),
+	                 0);
+	l = expect_kinds(reg, 0, 1, P25_CHANGE_ORG_ADDED);
+	assert_string_equal(l.v[0].org, "k12");
+	assert_string_equal(l.v[0].actor, "tester");
+	assert_int_equal(l.v[0].at, who.now);
+	assert_false(l.v[0].before.present);
+	assert_true(l.v[0].after.present);
+	assert_int_equal(l.v[0].after.enrollment, P25_ENROLL_NONE);
+	assert_int_equal(l.v[0].after.action, P25_ACTION_DROP);
+	assert_true(l.v[0].audit_id > 0);
+	m = l.v[0].seq;
+	assert_int_equal(mark_of(reg), m);
+	p25_change_list_free(&l);
+
+	assert_int_equal(p25_prefix_add(reg, &who, "k12", "192.0.2.0/24", "", 0), 0);
+	assert_int_equal(p25_contact_add(reg, &who, "k12", "Sec", "sec@example.org", "",
+	                                 P25_ROLE_SECURITY, &contact),
+	                 0);
+	assert_int_equal(add_permit(reg, &who, "k12", "192.0.2.25", who.now + 30 * P25_DAY, &pid),
+	                 0);
+	l = expect_kinds(reg, m, 3, P25_CHANGE_PREFIX_ADDED, P25_CHANGE_CONTACT_ADDED,
+	                 P25_CHANGE_PERMIT_ADDED);
+	assert_string_equal(l.v[0].org, "k12");
+	assert_string_equal(l.v[0].subject, "192.0.2.0/24");
+	assert_int_equal(l.v[1].id, contact);
+	assert_string_equal(l.v[1].subject, "security");
+	assert_int_equal(l.v[2].id, pid);
+	assert_string_equal(l.v[2].org, "k12");
+	assert_string_equal(l.v[2].subject, "192.0.2.25");
+	assert_int_equal(l.v[2].after.expires, who.now + 30 * P25_DAY);
+	assert_int_equal(l.v[2].related, 0);
+	m = l.v[2].seq;
+	p25_change_list_free(&l);
+
+	/* Enrollment, and a name change that leaves enrollment, mode and action alone. */
+	assert_int_equal(p25_org_set(reg, &who, "k12", &activate), 0);
+	assert_int_equal(p25_org_set(reg, &who, "k12", &rename), 0);
+	l = expect_kinds(reg, m, 2, P25_CHANGE_ORG_CHANGED, P25_CHANGE_ORG_CHANGED);
+	assert_int_equal(l.v[0].before.enrollment, P25_ENROLL_NONE);
+	assert_int_equal(l.v[0].after.enrollment, P25_ENROLL_ACTIVE);
+	assert_int_equal(l.v[1].before.enrollment, P25_ENROLL_ACTIVE);
+	assert_int_equal(l.v[1].after.enrollment, P25_ENROLL_ACTIVE);
+	assert_int_equal(l.v[1].before.action, l.v[1].after.action);
+	m = l.v[1].seq;
+	p25_change_list_free(&l);
+
+	/* A permit's expiry, then its removal. */
+	assert_int_equal(p25_permit_set_expiry(reg, &who, pid, 0), 0);
+	assert_int_equal(p25_permit_remove(reg, &who, pid), 0);
+	l = expect_kinds(reg, m, 2, P25_CHANGE_PERMIT_CHANGED, P25_CHANGE_PERMIT_REMOVED);
+	assert_int_equal(l.v[0].before.expires, who.now + 30 * P25_DAY);
+	assert_int_equal(l.v[0].after.expires, 0);
+	assert_true(l.v[0].after.present);
+	assert_int_equal(l.v[1].id, pid);
+	assert_string_equal(l.v[1].subject, "192.0.2.25");
+	assert_true(l.v[1].before.present);
+	assert_false(l.v[1].after.present);
+	m = l.v[1].seq;
+	p25_change_list_free(&l);
+
+	/* Contacts and prefixes go, then the org. */
+	assert_int_equal(p25_prefix_remove(reg, &who, "192.0.2.0/24"), 0);
+	assert_int_equal(p25_org_remove(reg, &who, "k12", true), 0);
+	l = expect_kinds(reg, m, 2, P25_CHANGE_PREFIX_REMOVED, P25_CHANGE_ORG_REMOVED);
+	assert_string_equal(l.v[0].subject, "192.0.2.0/24");
+	assert_string_equal(l.v[1].org, "k12");
+	assert_false(l.v[1].after.present);
+	p25_change_list_free(&l);
+
+	/* One change per audit record, each naming its own. */
+	l = since(reg, 0);
+	assert_int_equal(l.n, audit_count(reg));
+	for (size_t i = 0; i < l.n; i++)
+		assert_int_equal(l.v[i].audit_id, (int64_t)i + 1);
+	p25_change_list_free(&l);
+}
+
+static void test_supersede_and_requests_write_typed_changes(void **state)
+{
+	struct p25_registry *reg = *state;
+	struct p25_actor who = who_at(T0), later = who_at("2026-12-10T00:00:00Z");
+	struct p25_request_server servers[] = {{"192.0.2.10", P25_KIND_MAIL_SERVER, "mx", 0}};
+	struct p25_request_spec signup = {
+	    .org = "k12", .type = P25_REQ_SIGNUP, .servers = servers, .nservers = 1};
+	struct p25_change_list l;
+	int64_t m, old, fresh, req, req2;
+
+	base_org(reg, "k12", "192.0.2.0/24");
+	assert_int_equal(add_permit(reg, &who, "k12", "192.0.2.9", who.now + P25_DAY, &old), 0);
+	m = mark_of(reg);
+	/* An expired permit gives way to a new one of its address. */
+	assert_int_equal(add_permit(reg, &later, "k12", "192.0.2.9", 0, &fresh), 0);
+	l = expect_kinds(reg, m, 2, P25_CHANGE_PERMIT_SUPERSEDED, P25_CHANGE_PERMIT_ADDED);
+	assert_int_equal(l.v[0].id, old);
+	assert_int_equal(l.v[0].related, fresh);
+	assert_true(l.v[0].before.present);
+	assert_false(l.v[0].after.present);
+	assert_int_equal(l.v[1].id, fresh);
+	m = l.v[1].seq;
+	p25_change_list_free(&l);
+
+	/* A sign-up: pending, approved, applied (its permit and the activation), verified. */
+	assert_int_equal(p25_request_submit(reg, &later, &signup, &req), 0);
+	l = expect_kinds(reg, m, 2, P25_CHANGE_ORG_CHANGED, P25_CHANGE_REQUEST_SUBMITTED);
+	assert_int_equal(l.v[0].after.enrollment, P25_ENROLL_PENDING);
+	assert_int_equal(l.v[1].id, req);
+	assert_string_equal(l.v[1].subject, "signup");
+	assert_false(l.v[1].before.present);
+	assert_int_equal(l.v[1].after.status, P25_REQ_SUBMITTED);
+	m = l.v[1].seq;
+	p25_change_list_free(&l);
+	assert_int_equal(p25_request_approve(reg, &later, req), 0);
+	assert_int_equal(p25_request_apply(reg, &later, req), 0);
+	assert_int_equal(p25_request_verify(reg, &later, req), 0);
+	l = expect_kinds(reg, m, 5, P25_CHANGE_REQUEST_APPROVED, P25_CHANGE_PERMIT_ADDED,
+	                 P25_CHANGE_ORG_CHANGED, P25_CHANGE_REQUEST_APPLIED,
+	                 P25_CHANGE_REQUEST_VERIFIED);
+	assert_int_equal(l.v[0].before.status, P25_REQ_SUBMITTED);
+	assert_int_equal(l.v[0].after.status, P25_REQ_APPROVED);
+	assert_string_equal(l.v[1].subject, "192.0.2.10");
+	assert_int_equal(l.v[1].related, req);
+	assert_int_equal(l.v[2].after.enrollment, P25_ENROLL_ACTIVE);
+	assert_int_equal(l.v[3].after.status, P25_REQ_APPLIED);
+	assert_int_equal(l.v[4].after.status, P25_REQ_VERIFIED);
+	m = l.v[4].seq;
+	p25_change_list_free(&l);
+
+	/* Rejected and cancelled requests. */
+	servers[0].address = "192.0.2.11";
+	signup.type = P25_REQ_ADD_PERMIT;
+	assert_int_equal(p25_request_submit(reg, &later, &signup, &req), 0);
+	assert_int_equal(p25_request_reject(reg, &later, req, "no"), 0);
+	assert_int_equal(p25_request_submit(reg, &later, &signup, &req2), 0);
+	assert_int_equal(p25_request_approve(reg, &later, req2), 0);
+	assert_int_equal(p25_request_cancel(reg, &later, req2), 0);
+	l = expect_kinds(reg, m, 5, P25_CHANGE_REQUEST_SUBMITTED, P25_CHANGE_REQUEST_REJECTED,
+	                 P25_CHANGE_REQUEST_SUBMITTED, P25_CHANGE_REQUEST_APPROVED,
+	                 P25_CHANGE_REQUEST_CANCELLED);
+	assert_int_equal(l.v[1].after.status, P25_REQ_REJECTED);
+	assert_int_equal(l.v[4].id, req2);
+	assert_int_equal(l.v[4].before.status, P25_REQ_APPROVED);
+	assert_int_equal(l.v[4].after.status, P25_REQ_CANCELLED);
+	p25_change_list_free(&l);
+	/* A cancelled request is closed: it cannot be cancelled, approved or applied again. */
+	assert_int_equal(p25_request_cancel(reg, &later, req2), P25_ECONFLICT);
+	assert_int_equal(p25_request_apply(reg, &later, req2), P25_ECONFLICT);
+	assert_int_equal(p25_request_cancel(reg, &later, req), P25_ECONFLICT);
+}
+
+static void test_import_writes_typed_changes(void **state)
+{
+	struct p25_registry *reg = *state;
+	struct p25_actor who = who_at(T0);
+	static const char csv[] = "address,kind,description\n"
+	                          "192.0.2.20,mail,one\n"
+	                          "192.0.2.21,mail,two\n";
+	struct p25_import_options opt = {.name = "servers.csv", .org = "k12"};
+	struct p25_import_result res;
+	struct p25_change_list l;
+	int64_t m;
+
+	base_org(reg, "k12", "192.0.2.0/24");
+	m = mark_of(reg);
+	assert_int_equal(p25_import_buffer(reg, &who, csv, sizeof csv - 1, &opt, &res), 0);
+	l = expect_kinds(reg, m, 3, P25_CHANGE_PERMIT_ADDED, P25_CHANGE_PERMIT_ADDED,
+	                 P25_CHANGE_IMPORT);
+	assert_string_equal(l.v[1].subject, "192.0.2.21");
+	assert_null(l.v[2].org);
+	assert_string_equal(l.v[2].subject, "servers.csv");
+	p25_change_list_free(&l);
+}
+
+/* A refused change leaves no change record: the change is written in its transaction. */
+static void test_refused_changes_leave_no_change(void **state)
+{
+	struct p25_registry *reg = *state;
+	struct p25_actor who = who_at(T0);
+	struct p25_request_server servers[] = {
+	    {"192.0.2.10", P25_KIND_MAIL_SERVER, "one", 0},
+	    {"192.0.2.11", P25_KIND_MAIL_SERVER, "two", 0},
+	};
+	struct p25_request_spec spec = {
+	    .org = "k12", .type = P25_REQ_ADD_PERMIT, .servers = servers, .nservers = 2};
+	static const char bad_csv[] = "address,kind,description\n"
+	                              "192.0.2.30,mail,fine\n"
+	                              "198.51.100.1,mail,outside\n";
+	struct p25_import_options opt = {.name = "bad.csv", .org = "k12"};
+	struct p25_import_result res;
+	int64_t m, req, pid;
+
+	base_org(reg, "k12", "192.0.2.0/24");
+	assert_int_equal(p25_request_submit(reg, &who, &spec, &req), 0);
+	assert_int_equal(p25_request_approve(reg, &who, req), 0);
+	assert_int_equal(add_permit(reg, &who, "k12", "192.0.2.11", 0, &pid), 0);
+	m = mark_of(reg);
+
+	/* Refused before anything was written ... */
+	assert_int_equal(add_permit(reg, &who, "k12", "198.51.100.7", 0, &pid), P25_EINVAL);
+	assert_int_equal(p25_org_add(reg, &who, "k12", "Again", 0, 0), P25_ECONFLICT);
+	assert_int_equal(p25_request_reject(reg, &who, req, ""), P25_EINVAL);
+	/* ... and after some of it was: apply created 192.0.2.10, then failed on .11 */
+	assert_int_equal(p25_request_apply(reg, &who, req), P25_ECONFLICT);
+	/* an import's first row went in, its second is outside the space */
+	assert_int_equal(p25_import_buffer(reg, &who, bad_csv, sizeof bad_csv - 1, &opt, &res),
+	                 P25_EINVAL);
+	/* a dry run validates everything and writes nothing */
+	opt.dry_run = true;
+	assert_int_equal(p25_import_buffer(reg, &who, bad_csv, 46, &opt, &res), 0);
+	assert_int_equal(res.permits, 1);
+	assert_int_equal(mark_of(reg), m);
+	{
+		struct p25_change_list l = since(reg, m);
+		assert_int_equal(l.n, 0);
+		p25_change_list_free(&l);
+	}
+}
+
+struct collected {
+	int64_t seqs[8];
+	size_t n, stop_after;
+};
+
+static int collect_fn(void *ctx, const struct p25_change *c)
+{
+	struct collected *k = ctx;
+	k->seqs[k->n++] = c->seq;
+	return k->n == k->stop_after;
+}
+
+static void test_changes_since_limit_and_callback(void **state)
+{
+	struct p25_registry *reg = *state;
+	struct collected k = {.stop_after = 0};
+
+	base_org(reg, "k12", "192.0.2.0/24"); /* three changes: 1, 2, 3 */
+	assert_int_equal(p25_registry_changes_since(reg, 0, 0, collect_fn, &k), 3);
+	assert_int_equal(k.seqs[0], 1);
+	assert_int_equal(k.seqs[2], 3);
+	k = (struct collected){.stop_after = 0};
+	assert_int_equal(p25_registry_changes_since(reg, 1, 1, collect_fn, &k), 1);
+	assert_int_equal(k.seqs[0], 2);
+	k = (struct collected){.stop_after = 1};
+	assert_int_equal(p25_registry_changes_since(reg, 0, 0, collect_fn, &k), 1);
+	k = (struct collected){.stop_after = 0};
+	assert_int_equal(p25_registry_changes_since(reg, 3, 0, collect_fn, &k), 0);
+	assert_string_equal(p25_change_kind_name(P25_CHANGE_PERMIT_SUPERSEDED), "permit-superseded");
+	assert_string_equal(p25_change_kind_name((enum p25_change_kind)99), "?");
+	{
+		enum p25_change_kind kind;
+		assert_int_equal(p25_change_kind_parse("request-cancelled", &kind), 0);
+		assert_int_equal(kind, P25_CHANGE_REQUEST_CANCELLED);
+		assert_int_equal(p25_change_kind_parse("permit.add", &kind), -1);
+	}
+}
+
+/* A commit by another connection (another process, as far as SQLite knows) wakes a waiter. */
+static void test_wait_changes_across_connections(void **state)
+{
+	char path[] = "/tmp/p25-svc-XXXXXX", err[512], aux[64];
+	struct p25_registry *a, *b;
+	struct p25_actor who = who_at(T0);
+	int64_t version = 0, m;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(p25_registry_open(path, &a, err, sizeof err), 0);
+	assert_int_equal(p25_registry_open(path, &b, err, sizeof err), 0);
+	m = mark_of(a);
+	assert_int_equal(p25_registry_wait_changes(a, m, 0), 0);
+	assert_int_equal(p25_registry_changes_pending(a, m, &version), 0);
+	/* Nothing committed since: the table is not even read. */
+	assert_int_equal(p25_registry_changes_pending(a, m, &version), 0);
+	assert_int_equal(p25_org_add(b, &who, "k12", "K12", 0, 0), 0);
+	assert_int_equal(p25_registry_changes_pending(a, m, &version), 1);
+	assert_int_equal(p25_registry_wait_changes(a, m, 1000), 1);
+	m = mark_of(a);
+	assert_int_equal(p25_registry_wait_changes(a, m, 300), 0);
+	/* This connection's own commit counts too. */
+	assert_int_equal(p25_org_add(a, &who, "k13", "K13", 0, 0), 0);
+	assert_int_equal(p25_registry_wait_changes(a, m, 0), 1);
+	p25_registry_close(a);
+	p25_registry_close(b);
+	unlink(path);
+	snprintf(aux, sizeof aux, "%s-wal", path);
+	unlink(aux);
+	snprintf(aux, sizeof aux, "%s-shm", path);
+	unlink(aux);
+}
+
+static int64_t sql_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v;
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/*
+ * Migration 6 rebuilds the request table (for status cancelled): the rows
+ * that refer to a request (its items, the permits it created) keep referring
+ * to it, none is cascaded away or nulled.
+ */
+static void test_migration_6_keeps_requests(void **state)
+{
+	char path[] = "/tmp/p25-svc-XXXXXX", err[512], aux[64];
+	struct p25_registry *reg;
+	struct p25_actor who = who_at(T0);
+	struct p25_request_server servers[] = {{"192.0.2.10", P25_KIND_MAIL_SERVER, "mx", 0}};
+	struct p25_request_spec spec = {
+	    .org = "k12", .type = P25_REQ_ADD_PERMIT, .servers = servers, .nservers = 1};
+	int64_t req;
+	sqlite3 *db;
+	json_t *r;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(p25_registry_open(path, &reg, err, sizeof err), 0);
+	base_org(reg, "k12", "192.0.2.0/24");
+	assert_int_equal(p25_request_submit(reg, &who, &spec, &req), 0);
+	assert_int_equal(p25_request_approve(reg, &who, req), 0);
+	assert_int_equal(p25_request_apply(reg, &who, req), 0);
+	p25_registry_close(reg);
+
+	/* Back to v5: the request table as it was, and no change table. */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db,
+	                 "PRAGMA foreign_keys=OFF;"
+	                 "BEGIN;"
+	                 "CREATE TABLE request_v5 ("
+	                 "  id INTEGER PRIMARY KEY,"
+	                 "  org_id INTEGER NOT NULL REFERENCES org(id) ON DELETE CASCADE,"
+	                 "  type TEXT NOT NULL CHECK (type IN ('signup','add-permit','remove-permit')),"
+	                 "  status TEXT NOT NULL"
+	                 "    CHECK (status IN ('submitted','approved','applied','verified','rejected')),"
+	                 "  requested_by TEXT NOT NULL,"
+	                 "  note TEXT NOT NULL DEFAULT '',"
+	                 "  submitted TEXT NOT NULL,"
+	                 "  due TEXT NOT NULL,"
+	                 "  approved TEXT, approved_by TEXT,"
+	                 "  applied TEXT, applied_by TEXT,"
+	                 "  verified TEXT, verified_by TEXT,"
+	                 "  rejected TEXT, rejected_by TEXT, reason TEXT);"
+	                 "INSERT INTO request_v5 SELECT id, org_id, type, status, requested_by, note,"
+	                 "  submitted, due, approved, approved_by, applied, applied_by, verified,"
+	                 "  verified_by, rejected, rejected_by, reason FROM request;"
+	                 "DROP TABLE request;"
+	                 "ALTER TABLE request_v5 RENAME TO request;"
+	                 "CREATE INDEX request_org ON request(org_id);"
+	                 "DROP TABLE change;"
+	                 "PRAGMA user_version = 5;"
+	                 "COMMIT;",
+	                 NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sql_int(db, "SELECT count(*) FROM permit WHERE request_id = 1"), 1);
+	sqlite3_close(db);
+
+	assert_int_equal(p25_registry_open(path, &reg, err, sizeof err), 0);
+	assert_int_equal(p25_registry_schema_version(reg), 6);
+	assert_int_equal(p25_request_show(reg, req, who.now, &r), 0);
+	assert_string_equal(json_string_value(json_object_get(r, "status")), "applied");
+	assert_int_equal(json_array_size(json_object_get(r, "servers")), 1);
+	assert_null(json_object_get(r, "cancelled"));
+	json_decref(r);
+	/* The new status works, and foreign keys are on again. */
+	servers[0].address = "192.0.2.11";
+	assert_int_equal(p25_request_submit(reg, &who, &spec, &req), 0);
+	assert_int_equal(p25_request_cancel(reg, &who, req), 0);
+	assert_int_equal(p25_request_show(reg, req, who.now, &r), 0);
+	assert_string_equal(json_string_value(json_object_get(r, "status")), "cancelled");
+	assert_string_equal(json_string_value(json_object_get(r, "cancelled_by")), "tester");
+	json_decref(r);
+	assert_int_equal(p25_org_remove(reg, &who, "k12", true), 0);
+	p25_registry_close(reg);
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sql_int(db, "SELECT count(*) FROM request"), 0); /* cascaded with the org */
+	assert_int_equal(sql_int(db, "SELECT count(*) FROM request_item"), 0);
+	sqlite3_close(db);
+	unlink(path);
+	snprintf(aux, sizeof aux, "%s-wal", path);
+	unlink(aux);
+	snprintf(aux, sizeof aux, "%s-shm", path);
+	unlink(aux);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_object_verbs_write_typed_changes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_supersede_and_requests_write_typed_changes, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_import_writes_typed_changes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refused_changes_leave_no_change, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_changes_since_limit_and_callback, setup, teardown),
+	    cmocka_unit_test(test_wait_changes_across_connections),
+	    cmocka_unit_test(test_migration_6_keeps_requests),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
