@@ -30,8 +30,8 @@ struct cli {
 	struct p25_registry *reg;
 	/* live enforcement (enforce_hook.c): 1 on, -1 off, 0 not yet decided */
 	int enforce;
-	bool audit_marked;
-	int64_t audit_mark; /* the newest audit entry before this command's change */
+	bool change_marked;
+	int64_t change_mark; /* the newest change before this command's (the change stream) */
 	struct timespec started; /* CLOCK_MONOTONIC at main() */
 };
 
@@ -70,6 +70,9 @@ bool cli_wants_help(int argc, char **argv, const char *usage);
  */
 int cli_enforce_mark(struct cli *cli);
 int cli_enforce_changed(struct cli *cli);
+/* What following the changes did, on stderr (nothing when it asked nothing of the kernel). */
+struct p25_follow_result;
+int cli_enforce_report(const struct cli *cli, const struct p25_follow_result *res);
 /* Where enforce keeps the cache of the loaded state: $PORT25_RUN_DIR, else /run/port25. */
 const char *cli_state_dir(void);
 

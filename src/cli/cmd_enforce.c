@@ -1,14 +1,13 @@
 /* port25 enforce: the registry's policy in this gateway's kernel, table inet port25 only. */
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "enforce/enforce.h"
+#include "enforce/follow.h"
 
 /*
  * enforce status, for monitoring (Nagios/Icinga-style checks, systemd): the
@@ -121,152 +120,6 @@ static void print_status(const struct cli *cli, json_t *s)
 		       (long long)json_integer_value(json_object_get(v, "in_block")));
 }
 
-/*
- * enforce sync --wait: what makes an expiry take effect by itself.  The
- * kernel has no notion of a permit's end, so something must remove the
- * element when it comes; this loop wakes at the earliest expiry in the
- * registry (or after --interval) and syncs.
- *
- * The earliest expiry is only known as of the last read: a variance added
- * later (with or without --enforce, by this CLI or any other writer of the
- * registry) can expire before it.  So while it sleeps the loop asks the
- * registry every WATCH_NS whether anything committed since its read (PRAGMA
- * data_version: no table is read, any connection's commit counts) and, if
- * so, syncs and recomputes its wake time: every committed change reaches
- * the kernel, and every expiry is enforced, within a second.  Signals are
- * blocked except inside ppoll, so a SIGTERM arriving between the flag check
- * and the sleep is never lost.
- */
-#define WATCH_NS 250000000L
-static volatile sig_atomic_t wait_stop, wait_hup;
-
-static void on_wait_signal(int sig)
-{
-	if (sig == SIGHUP)
-		wait_hup = 1;
-	else
-		wait_stop = 1;
-}
-
-static const char *utc_now(char *buf, size_t len)
-{
-	return p25_time_format(p25_time_now(), buf, len);
-}
-
-/* The earliest expiry still ahead (as p25_policy_next_expiry, without building a policy). */
-static p25_time model_next_expiry(const struct p25_model *m, p25_time now)
-{
-	p25_time next = 0;
-
-	for (size_t i = 0; i < m->npermits; i++) {
-		p25_time e = m->permits[i].expires;
-		if (e > now && (next == 0 || e < next))
-			next = e;
-	}
-	return next;
-}
-
-static int enforce_wait(struct cli *cli, struct p25_enforce_opts *o, int interval)
-{
-	struct sigaction sa = {0};
-	sigset_t block, orig;
-	char ts[P25_TIME_STRLEN + 8], when[P25_TIME_STRLEN + 8], err[512];
-	p25_time last_next = -1;
-	bool first = true, failing = false;
-
-	sa.sa_handler = on_wait_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGHUP);
-	sigprocmask(SIG_BLOCK, &block, &orig);
-	sigdelset(&orig, SIGTERM);
-	sigdelset(&orig, SIGINT);
-	sigdelset(&orig, SIGHUP);
-	fprintf(stderr, "%s enforce sync --wait: started (interval %d s)\n", utc_now(ts, sizeof ts),
-		interval);
-	while (!wait_stop) {
-		struct p25_enforce_result r;
-		struct p25_model m;
-		p25_time now = p25_time_now(), next = 0, wake;
-		int64_t seen = 0; /* the registry's data_version as of this round's read */
-		bool locked;
-		int rc;
-
-		wait_hup = 0;
-		o->now = now;
-		p25_model_init(&m);
-		/* read and send under the enforcers' lock: no older read is sent after ours */
-		locked = p25_enforce_lock(o, err, sizeof err) == 0;
-		if (!locked) {
-			fprintf(stderr, "%s enforce sync: %s\n", utc_now(ts, sizeof ts), err);
-			failing = true;
-		} else if ((rc = p25_registry_data_version(cli->reg, &seen)) != 0 ||
-			   (rc = p25_registry_load_model(cli->reg, &m)) != 0) {
-			const char *msg = p25_registry_error(cli->reg);
-			fprintf(stderr, "%s enforce sync: registry: %s\n", utc_now(ts, sizeof ts),
-				msg && *msg ? msg : "cannot load the model");
-			failing = true;
-		} else if (p25_enforce_sync(&m, o, &r, err, sizeof err) < 0) {
-			/* The kernel keeps the previous state; try again soon. */
-			fprintf(stderr, "%s enforce sync: %s\n", utc_now(ts, sizeof ts), err);
-			failing = true;
-		} else {
-			next = model_next_expiry(&m, now);
-			if (r.full || r.messages > 0 || first || failing)
-				fprintf(stderr,
-					"%s enforce sync: %s, %zu intervals (+%zu -%zu), chains +%zu ~%zu -%zu, "
-					"commit %.1f ms%s%s\n",
-					utc_now(ts, sizeof ts),
-					r.full ? "full table" : r.messages ? "update" : "in sync",
-					r.intervals, r.added, r.removed, r.chains_added,
-					r.chains_rewritten, r.chains_removed, r.commit_ms,
-					r.note[0] ? "; " : "", r.note);
-			if (next != last_next)
-				fprintf(stderr, "%s enforce sync: next expiry %s\n", utc_now(ts, sizeof ts),
-					next ? p25_time_format(next, when, sizeof when) : "none");
-			last_next = next;
-			first = failing = false;
-		}
-		if (locked)
-			p25_enforce_unlock(o);
-		p25_model_free(&m);
-		/* Wake at the expiry itself: a permit is out at the second it expires. */
-		wake = now + (failing ? (interval < 5 ? interval : 5) : interval);
-		if (next && next < wake)
-			wake = next;
-		while (!wait_stop && !wait_hup) {
-			struct timespec rt, left;
-			int64_t v;
-			clock_gettime(CLOCK_REALTIME, &rt);
-			if (rt.tv_sec >= wake)
-				break;
-			left.tv_sec = wake - rt.tv_sec - 1;
-			left.tv_nsec = 1000000000L - rt.tv_nsec;
-			if (left.tv_sec > 0 || left.tv_nsec > WATCH_NS) {
-				left.tv_sec = 0;
-				left.tv_nsec = WATCH_NS;
-			}
-			/* EINTR is the signal; the flags say which. */
-			ppoll(NULL, 0, &left, &orig);
-			if (wait_stop || wait_hup)
-				break;
-			/* a failing read is retried here and reported by the next round */
-			if (!failing && p25_registry_data_version(cli->reg, &v) == 0 && v != seen)
-				break;
-		}
-		if (wait_hup && !wait_stop)
-			fprintf(stderr, "%s enforce sync: SIGHUP, syncing now\n", utc_now(ts, sizeof ts));
-	}
-	fprintf(stderr, "%s enforce sync --wait: stopping\n", utc_now(ts, sizeof ts));
-	sigprocmask(SIG_SETMASK, &orig, NULL);
-	return EXIT_OK;
-}
-
 int cmd_enforce(struct cli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -341,7 +194,8 @@ int cmd_enforce(struct cli *cli, int argc, char **argv)
 		return rc;
 	if (wait) {
 		o.state_dir = cli_state_dir();
-		return enforce_wait(cli, &o, interval);
+		return p25_enforce_follow_loop(cli->reg, &o, interval, stderr) < 0 ? EXIT_SYSTEM
+		                                                                    : EXIT_OK;
 	}
 	o.now = cli->now;
 	o.state_dir = cli_state_dir();

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "enforce/follow.h"
 #include "registry/registry.h"
 
 #define T0 "2026-11-23T10:00:00Z"
@@ -527,6 +528,60 @@ static void test_migration_6_keeps_requests(void **state)
 	unlink(aux);
 }
 
+/*
+ * What following the changes asks of the kernel, seen without one: a state
+ * directory that cannot exist makes any step that needs the enforcers' lock
+ * fail, so only changes that touch nothing loaded succeed.
+ */
+static void test_follow_asks_the_kernel_only_for_policy(void **state)
+{
+	struct p25_registry *reg = *state;
+	struct p25_actor who = who_at(T0);
+	char file[] = "/tmp/p25-svc-XXXXXX", dir[64], err[600];
+	struct p25_enforce_opts o = {.now = who.now, .state_dir = dir};
+	struct p25_request_server server = {"192.0.2.10", P25_KIND_MAIL_SERVER, "mx", 0};
+	struct p25_request_spec spec = {
+	    .org = "k12", .type = P25_REQ_ADD_PERMIT, .servers = &server, .nservers = 1};
+	struct p25_org_change rename = {.name = "Renamed"}, mode = {.set_mode = true,
+	                                                            .mode = P25_MODE_BOTH};
+	struct p25_follow_result res;
+	int64_t m, id;
+	int fd = mkstemp(file);
+
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(dir, sizeof dir, "%s/run", file);
+	base_org(reg, "k12", "192.0.2.0/24");
+	m = mark_of(reg);
+	assert_int_equal(p25_contact_add(reg, &who, "k12", "Tech", "tech@example.org", "",
+	                                 P25_ROLE_TECHNICAL, &id),
+	                 0);
+	assert_int_equal(p25_request_submit(reg, &who, &spec, &id), 0);
+	assert_int_equal(p25_org_set(reg, &who, "k12", &rename), 0);
+	assert_int_equal(p25_enforce_follow(reg, m, &o, &res, err, sizeof err), 0);
+	assert_int_equal(res.action, P25_FOLLOW_NONE);
+	assert_int_equal(res.nchanges, 3);
+	assert_int_equal(res.mark, mark_of(reg));
+
+	/* A permit: a targeted update, which needs the lock. */
+	m = mark_of(reg);
+	assert_int_equal(add_permit(reg, &who, "k12", "192.0.2.25", 0, &id), 0);
+	assert_int_equal(p25_enforce_follow(reg, m, &o, &res, err, sizeof err), -1);
+	assert_non_null(strstr(err, "the gateway was not updated"));
+	/* An org's mode, a prefix: a sync. */
+	m = mark_of(reg);
+	assert_int_equal(p25_org_set(reg, &who, "k12", &mode), 0);
+	assert_int_equal(p25_enforce_follow(reg, m, &o, &res, err, sizeof err), -1);
+	m = mark_of(reg);
+	assert_int_equal(p25_prefix_add(reg, &who, "k12", "198.51.100.0/24", "", 0), 0);
+	assert_int_equal(p25_enforce_follow(reg, m, &o, &res, err, sizeof err), -1);
+	/* Nothing after the mark: nothing to do. */
+	assert_int_equal(p25_enforce_follow(reg, mark_of(reg), &o, &res, err, sizeof err), 0);
+	assert_int_equal(res.action, P25_FOLLOW_NONE);
+	assert_int_equal(res.nchanges, 0);
+	unlink(file);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -538,6 +593,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_changes_since_limit_and_callback, setup, teardown),
 	    cmocka_unit_test(test_wait_changes_across_connections),
 	    cmocka_unit_test(test_migration_6_keeps_requests),
+	    cmocka_unit_test_setup_teardown(test_follow_asks_the_kernel_only_for_policy, setup,
+	                                    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -937,3 +937,61 @@ int p25_permit_show(struct p25_registry *reg, int64_t id, p25_time now, json_t *
 		return P25_EDB;
 	return reg_fail(reg, P25_ENOTFOUND, "no permit %" PRId64 " (see port25 permit list)", id);
 }
+
+int p25_permits_covering(struct p25_registry *reg, const char *org, const struct p25_prefix *p,
+                         p25_time now, struct p25_prefix **out, size_t *n)
+{
+	struct p25_prefix *v = NULL, *nv;
+	sqlite3_stmt *st;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	reg->error[0] = '\0';
+	st = reg_query(reg,
+	               "SELECT p.text FROM permit p JOIN org o ON o.id = p.org_id WHERE o.handle = ? "
+	               "AND p.family = ? AND (p.expires IS NULL OR p.expires > ?) ORDER BY p.net, "
+	               "p.len",
+	               "siT", org, (int64_t)p->family, now);
+	if (!st)
+		return P25_EDB;
+	while ((rc = reg_step(reg, st)) == 1) {
+		struct p25_prefix q;
+		struct p25_diag diag;
+		if (p25_prefix_parse(col_text(st, 0), 0, &q, &diag) < 0 || !p25_prefix_overlaps(p, &q))
+			continue;
+		if (!(nv = realloc(v, (*n + 1) * sizeof *nv))) {
+			sqlite3_finalize(st);
+			free(v);
+			*n = 0;
+			return reg_fail(reg, P25_EDB, "registry: out of memory");
+		}
+		v = nv;
+		v[(*n)++] = q;
+	}
+	if (rc < 0) {
+		free(v);
+		*n = 0;
+		return rc;
+	}
+	sqlite3_finalize(st);
+	*out = v;
+	return 0;
+}
+
+int p25_registry_next_expiry(struct p25_registry *reg, p25_time now, p25_time *next)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*next = 0;
+	reg->error[0] = '\0';
+	st = reg_query(reg, "SELECT min(expires) FROM permit WHERE expires > ?", "T", now);
+	if (!st)
+		return P25_EDB;
+	if ((rc = reg_step(reg, st)) < 0)
+		return rc;
+	*next = rc ? col_time(st, 0) : 0;
+	sqlite3_finalize(st);
+	return 0;
+}

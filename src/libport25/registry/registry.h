@@ -166,6 +166,15 @@ struct p25_permit_filter {
 };
 int p25_permit_list(struct p25_registry *reg, const struct p25_permit_filter *filter, json_t **out);
 int p25_permit_show(struct p25_registry *reg, int64_t id, p25_time now, json_t **out);
+/*
+ * The prefixes of org's permits valid at now that overlap p (one org's
+ * permits may nest): what of p is still permitted once a permit of it
+ * left.  *out is malloc'd (NULL when none).
+ */
+int p25_permits_covering(struct p25_registry *reg, const char *org, const struct p25_prefix *p,
+                         p25_time now, struct p25_prefix **out, size_t *n);
+/* The earliest permit expiry after now, or 0 when none is ahead. */
+int p25_registry_next_expiry(struct p25_registry *reg, p25_time now, p25_time *next);
 
 /* One server on a request: what a member writes on the sign-up or variance form. */
 struct p25_request_server {
