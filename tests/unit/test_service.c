@@ -16,6 +16,7 @@
 
 #include "enforce/follow.h"
 #include "registry/registry.h"
+#include "service/service.h"
 
 #define T0 "2026-11-23T10:00:00Z"
 
@@ -582,6 +583,462 @@ static void test_follow_asks_the_kernel_only_for_policy(void **state)
 	unlink(file);
 }
 
+/* ---- the service: who may do what ---- */
+
+/* Two orgs, a and b, each with what every operation needs to act on. */
+struct org_fixture {
+	const char *handle, *main, *spare, *server, *new_server;
+	int64_t technical, permit, submitted, approved, applied;
+};
+
+struct fixture {
+	struct p25_registry *reg;
+	struct p25_service *svc;
+	struct org_fixture org[2];
+};
+
+static void org_setup(struct p25_registry *reg, struct org_fixture *o)
+{
+	struct p25_actor who = who_at(T0);
+	struct p25_request_server server = {NULL, P25_KIND_MAIL_SERVER, "mx", 0};
+	struct p25_request_spec spec = {
+	    .org = o->handle, .type = P25_REQ_ADD_PERMIT, .servers = &server, .nservers = 1};
+	char addr[64];
+	int64_t id;
+
+	base_org(reg, o->handle, o->main);
+	assert_int_equal(p25_prefix_add(reg, &who, o->handle, o->spare, "", 0), 0);
+	assert_int_equal(p25_contact_add(reg, &who, o->handle, "Tech", "tech@example.org", "",
+	                                 P25_ROLE_TECHNICAL, &o->technical),
+	                 0);
+	assert_int_equal(add_permit(reg, &who, o->handle, o->server, 0, &o->permit), 0);
+	for (int i = 0; i < 3; i++) {
+		snprintf(addr, sizeof addr, "%s%d", o->new_server, i);
+		server.address = addr;
+		assert_int_equal(p25_request_submit(reg, &who, &spec, &id), 0);
+		if (i == 0)
+			o->submitted = id;
+		else
+			assert_int_equal(p25_request_approve(reg, &who, id), 0);
+		if (i == 1)
+			o->approved = id;
+		if (i == 2) {
+			assert_int_equal(p25_request_apply(reg, &who, id), 0);
+			o->applied = id;
+		}
+	}
+}
+
+static void fixture_open(struct fixture *f)
+{
+	char err[256];
+
+	memset(f, 0, sizeof *f);
+	assert_int_equal(p25_registry_open(":memory:", &f->reg, err, sizeof err), 0);
+	assert_int_equal(p25_service_open(f->reg, NULL, &f->svc), 0);
+	f->org[0] = (struct org_fixture){.handle = "a",
+	                                 .main = "192.0.2.0/24",
+	                                 .spare = "2001:db8:a::/48",
+	                                 .server = "192.0.2.25",
+	                                 .new_server = "192.0.2.3"};
+	f->org[1] = (struct org_fixture){.handle = "b",
+	                                 .main = "203.0.113.0/24",
+	                                 .spare = "2001:db8:b::/48",
+	                                 .server = "203.0.113.25",
+	                                 .new_server = "203.0.113.3"};
+	org_setup(f->reg, &f->org[0]);
+	org_setup(f->reg, &f->org[1]);
+}
+
+static void fixture_close(struct fixture *f)
+{
+	p25_service_close(f->svc);
+	p25_registry_close(f->reg);
+}
+
+/* One operation on org o's objects, as auth. */
+typedef int (*op_fn)(struct fixture *f, const struct p25_auth *auth, struct org_fixture *o);
+
+static int op_org_add(struct fixture *f, const struct p25_auth *a, struct org_fixture *o)
+{
+	char handle[16];
+	snprintf(handle, sizeof handle, "%s-new", o->handle);
+	return p25_service_org_add(f->svc, a, handle, "New", P25_MODE_OUTBOUND, P25_ACTION_REJECT);
+}
+
+static int op_org_enroll(struct fixture *f, const struct p25_auth *a, struct org_fixture *o)
+{
+	struct p25_org_change c = {.set_enrollment = true, .enrollment = P25_ENROLL_ACTIVE};
+	return p25_service_org_set(f->svc, a, o->handle, &c);
+}
+
+static int op_org_suspend(struct fixture *f, const struct p25_auth *a, struct org_fixture *o)
+{
+	struct p25_org_change c = {.set_enrollment = true, .enrollment = P25_ENROLL_SUSPENDED};
+	return p25_service_org_set(f->svc, a, o->handle, &c);
+}
+
+static int op_org_rename(struct fixture *f, const struct p25_auth *a, struct org_fixture *o)
+{
+	struct p25_org_change c = {.name = "Renamed"};
+	return p25_service_org_set(f->svc, a, o->handle, &c);
+}
+
+static int op_org_remove(struct fixture *f, const struct p25_auth *a, struct org_fixture *o)
+{
+	return p25_service_org_remove(f->svc, a, o->handle, true);
+}
+
+static int op_prefix_add(struct fixture *f, const struct p25_auth *a, struct org_fixture *o)
+{
+	return p25_service_prefix_add(f->svc, a, o->handle,
+	                              o == &f->org[0] ? "10.10.0.0/16" : "10.20.0.0/16", "", 0);
+}
+
+static int op_prefix_remove(struct fixture *f, const struct p25_auth *a, struct org_fixture *o)
+{
+	return p25_service_prefix_remove(f->svc, a, o->spare);
+}
+
+static int op_contact_add(struct fixture *f, const struct p25_auth *a, struct org_fixture *o)
+{
+	int64_t id;
+	return p25_service_contact_add(f->svc, a, o->handle, "Admin", "admin@example.org", "",
+	                               P25_ROLE_ADMINISTRATIVE, &id);
+}
+
+static int op_contact_remove(struct fixture *f, const struct p25_auth *a, struct org_fixture *o)
+{
+	return p25_service_contact_remove(f->svc, a, o->technical);
+}
+
+static int op_permit_add(struct fixture *f, const struct p25_auth *a, struct org_fixture *o)
+{
+	char addr[64];
+	struct p25_permit_spec spec = {
+	    .org = o->handle, .address = addr, .kind = P25_KIND_MAIL_SERVER, .description = "x"};
+	int64_t id;
+	snprintf(addr, sizeof addr, "%s9", o->new_server);
+	return p25_service_permit_add(f->svc, a, &spec, &id);
+}
+
+static int op_permit_remove(struct fixture *f, const struct p25_auth *a, struct org_fixture *o)
+{
+	return p25_service_permit_remove(f->svc, a, o->permit);
+}
+
+static int op_permit_expiry(struct fixture *f, const struct p25_auth *a, struct org_fixture *o)
+{
+	return p25_service_permit_set_expiry(f->svc, a, o->permit, at(T0) + 30 * P25_DAY);
+}
+
+static int op_import(struct fixture *f, const struct p25_auth *a, struct org_fixture *o)
+{
+	char csv[128];
+	struct p25_import_options opt = {.name = "s.csv", .org = o->handle};
+	struct p25_import_result res;
+	int n = snprintf(csv, sizeof csv, "address,kind,description\n%s8,mail,x\n", o->new_server);
+	return p25_service_import_buffer(f->svc, a, csv, (size_t)n, &opt, &res);
+}
+
+static int op_submit(struct fixture *f, const struct p25_auth *a, struct org_fixture *o)
+{
+	char addr[64];
+	struct p25_request_server server = {addr, P25_KIND_MAIL_SERVER, "mx", 0};
+	struct p25_request_spec spec = {
+	    .org = o->handle, .type = P25_REQ_ADD_PERMIT, .servers = &server, .nservers = 1};
+	int64_t id;
+	snprintf(addr, sizeof addr, "%s7", o->new_server);
+	return p25_service_request_submit(f->svc, a, &spec, &id);
+}
+
+static int op_approve(struct fixture *f, const struct p25_auth *a, struct org_fixture *o)
+{
+	return p25_service_request_approve(f->svc, a, o->submitted);
+}
+
+static int op_reject(struct fixture *f, const struct p25_auth *a, struct org_fixture *o)
+{
+	return p25_service_request_reject(f->svc, a, o->submitted, "no");
+}
+
+static int op_apply(struct fixture *f, const struct p25_auth *a, struct org_fixture *o)
+{
+	return p25_service_request_apply(f->svc, a, o->approved, false);
+}
+
+static int op_verify(struct fixture *f, const struct p25_auth *a, struct org_fixture *o)
+{
+	return p25_service_request_verify(f->svc, a, o->applied);
+}
+
+static int op_cancel(struct fixture *f, const struct p25_auth *a, struct org_fixture *o)
+{
+	return p25_service_request_cancel(f->svc, a, o->submitted);
+}
+
+static int op_cancel_approved(struct fixture *f, const struct p25_auth *a, struct org_fixture *o)
+{
+	return p25_service_request_cancel(f->svc, a, o->approved);
+}
+
+enum who { OPERATOR, MEMBER, AUDITOR };
+#define OPS_MEMBER 1 /* a member may, for their own org */
+
+static const struct {
+	const char *name;
+	op_fn fn;
+	unsigned flags;
+} write_ops[] = {
+    {"org add", op_org_add, 0},
+    {"org set (enroll)", op_org_enroll, 0},
+    {"org set (suspend)", op_org_suspend, 0},
+    {"org set (rename)", op_org_rename, 0},
+    {"org remove", op_org_remove, 0},
+    {"prefix add", op_prefix_add, 0},
+    {"prefix remove", op_prefix_remove, 0},
+    {"contact add", op_contact_add, OPS_MEMBER},
+    {"contact remove", op_contact_remove, OPS_MEMBER},
+    {"permit add", op_permit_add, 0},
+    {"permit remove", op_permit_remove, 0},
+    {"permit set-expiry", op_permit_expiry, 0},
+    {"import", op_import, 0},
+    {"request submit", op_submit, OPS_MEMBER},
+    {"request approve", op_approve, 0},
+    {"request reject", op_reject, 0},
+    {"request apply", op_apply, 0},
+    {"request verify", op_verify, 0},
+    {"request cancel (submitted)", op_cancel, OPS_MEMBER},
+    {"request cancel (approved)", op_cancel_approved, OPS_MEMBER},
+};
+
+static const char *const only_a[] = {"a"}, *const only_b[] = {"b"};
+
+static struct p25_auth auth_of(const char *label, enum p25_role role, const char *const *orgs)
+{
+	return (struct p25_auth){.actor = label,
+	                         .role = role,
+	                         .orgs = orgs,
+	                         .norgs = orgs ? 1 : 0,
+	                         .now = at(T0)};
+}
+
+/*
+ * Every write, by the operator, a member of a, a member of b and an auditor,
+ * on a's objects and on b's: done, or refused with P25_EDENIED and nothing
+ * written (no change record), and the refusal names the actor.
+ */
+static void test_authorization_matrix_writes(void **state)
+{
+	const struct {
+		struct p25_auth auth;
+		int member_of; /* -1: none */
+	} actors[] = {
+	    {auth_of("olga", P25_ROLE_OPERATOR, NULL), -1},
+	    {auth_of("alice", P25_ROLE_MEMBER, only_a), 0},
+	    {auth_of("bob", P25_ROLE_MEMBER, only_b), 1},
+	    {auth_of("audrey", P25_ROLE_AUDITOR, NULL), -1},
+	};
+
+	(void)state;
+	for (size_t op = 0; op < sizeof write_ops / sizeof write_ops[0]; op++) {
+		for (size_t w = 0; w < 4; w++) {
+			for (int target = 0; target < 2; target++) {
+				const struct p25_auth *a = &actors[w].auth;
+				bool allowed = a->role == P25_ROLE_OPERATOR ||
+				               (a->role == P25_ROLE_MEMBER &&
+				                (write_ops[op].flags & OPS_MEMBER) &&
+				                actors[w].member_of == target);
+				struct fixture f;
+				int64_t before;
+				int rc;
+
+				fixture_open(&f);
+				before = mark_of(f.reg);
+				rc = write_ops[op].fn(&f, a, &f.org[target]);
+				if (allowed && rc != 0)
+					fail_msg("%s by %s on %s: %d, want 0: %s", write_ops[op].name,
+					         a->actor, f.org[target].handle, rc,
+					         p25_service_error(f.svc));
+				if (!allowed && rc != P25_EDENIED)
+					fail_msg("%s by %s on %s: %d, want P25_EDENIED: %s",
+					         write_ops[op].name, a->actor, f.org[target].handle, rc,
+					         p25_service_error(f.svc));
+				if (allowed)
+					assert_true(mark_of(f.reg) > before);
+				if (!allowed) {
+					assert_int_equal(mark_of(f.reg), before);
+					assert_non_null(strstr(p25_service_error(f.svc), a->actor));
+				}
+				fixture_close(&f);
+			}
+		}
+	}
+}
+
+/* Reads: members see their own organizations only, in every listing and show. */
+static void test_authorization_matrix_reads(void **state)
+{
+	struct p25_auth op = auth_of("olga", P25_ROLE_OPERATOR, NULL),
+	                alice = auth_of("alice", P25_ROLE_MEMBER, only_a),
+	                bob = auth_of("bob", P25_ROLE_MEMBER, only_b),
+	                audrey = auth_of("audrey", P25_ROLE_AUDITOR, NULL),
+	                nobody = auth_of("nora", P25_ROLE_MEMBER, NULL);
+	struct p25_permit_filter pf = {.now = at(T0)};
+	struct p25_request_filter rf = {.now = at(T0)};
+	const struct p25_auth *all[] = {&op, &audrey};
+	struct fixture f;
+	json_t *v;
+	size_t i;
+
+	(void)state;
+	fixture_open(&f);
+	for (i = 0; i < 2; i++) {
+		const struct p25_auth *a = all[i];
+		assert_int_equal(p25_service_org_list(f.svc, a, &v), 0);
+		assert_int_equal(json_array_size(v), 2);
+		json_decref(v);
+		assert_int_equal(p25_service_org_show(f.svc, a, "b", &v), 0);
+		json_decref(v);
+		assert_int_equal(p25_service_permit_list(f.svc, a, &pf, &v), 0);
+		assert_int_equal(json_array_size(v), 4); /* one each, and each org's applied request's */
+		json_decref(v);
+		assert_int_equal(p25_service_request_list(f.svc, a, &rf, &v), 0);
+		assert_int_equal(json_array_size(v), 6);
+		json_decref(v);
+		assert_int_equal(p25_service_export(f.svc, a, &v), 0);
+		json_decref(v);
+	}
+	/* alice: a's rows only, whatever she asks for. */
+	assert_int_equal(p25_service_org_list(f.svc, &alice, &v), 0);
+	assert_int_equal(json_array_size(v), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(v, 0), "handle")), "a");
+	json_decref(v);
+	assert_int_equal(p25_service_org_show(f.svc, &alice, "a", &v), 0);
+	json_decref(v);
+	assert_int_equal(p25_service_org_show(f.svc, &alice, "b", &v), P25_ENOTFOUND);
+	assert_null(v);
+	assert_non_null(strstr(p25_service_error(f.svc), "no organization 'b'"));
+	assert_int_equal(p25_service_permit_list(f.svc, &alice, &pf, &v), 0);
+	assert_int_equal(json_array_size(v), 2);
+	for (i = 0; i < json_array_size(v); i++)
+		assert_string_equal(json_string_value(json_object_get(json_array_get(v, i), "org")),
+		                    "a");
+	json_decref(v);
+	/* a filter naming another org finds nothing, as an org that does not exist */
+	pf.org = "b";
+	assert_int_equal(p25_service_permit_list(f.svc, &alice, &pf, &v), P25_ENOTFOUND);
+	pf.org = NULL;
+	/* a scope the caller set is replaced by the actor's */
+	{
+		static const char *const both[] = {"a", "b"};
+		struct p25_scope wide = {both, 2};
+		pf.scope = &wide;
+		assert_int_equal(p25_service_permit_list(f.svc, &alice, &pf, &v), 0);
+		assert_int_equal(json_array_size(v), 2);
+		json_decref(v);
+		pf.scope = NULL;
+	}
+	assert_int_equal(p25_service_permit_show(f.svc, &alice, f.org[0].permit, &v), 0);
+	json_decref(v);
+	assert_int_equal(p25_service_permit_show(f.svc, &alice, f.org[1].permit, &v), P25_ENOTFOUND);
+	assert_int_equal(p25_service_request_list(f.svc, &alice, &rf, &v), 0);
+	assert_int_equal(json_array_size(v), 3);
+	json_decref(v);
+	assert_int_equal(p25_service_request_show(f.svc, &alice, f.org[0].submitted, &v), 0);
+	json_decref(v);
+	assert_int_equal(p25_service_request_show(f.svc, &alice, f.org[1].submitted, &v),
+	                 P25_ENOTFOUND);
+	assert_int_equal(p25_service_prefix_list(f.svc, &alice, NULL, &v), 0);
+	assert_int_equal(json_array_size(v), 2);
+	json_decref(v);
+	assert_int_equal(p25_service_contact_list(f.svc, &alice, NULL, &v), 0);
+	assert_int_equal(json_array_size(v), 2);
+	json_decref(v);
+	assert_int_equal(p25_service_contact_list(f.svc, &alice, "b", &v), P25_ENOTFOUND);
+	/* the audit log: the records of a's changes, none of b's */
+	assert_int_equal(p25_service_audit_list(f.svc, &alice, 0, &v), 0);
+	assert_true(json_array_size(v) > 0);
+	for (i = 0; i < json_array_size(v); i++) {
+		json_t *r = json_array_get(v, i);
+		char *dump = json_dumps(r, JSON_COMPACT);
+		if (strstr(dump, "\"b\"") || strstr(dump, "203.0.113."))
+			fail_msg("alice reads an audit record of b: %s", dump);
+		free(dump);
+	}
+	json_decref(v);
+	assert_int_equal(p25_service_export(f.svc, &alice, &v), P25_EDENIED);
+	/* bob: b's */
+	assert_int_equal(p25_service_org_list(f.svc, &bob, &v), 0);
+	assert_int_equal(json_array_size(v), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(v, 0), "handle")), "b");
+	json_decref(v);
+	assert_int_equal(p25_service_request_show(f.svc, &bob, f.org[0].applied, &v), P25_ENOTFOUND);
+	/* a member of no organization sees nothing at all */
+	assert_int_equal(p25_service_org_list(f.svc, &nobody, &v), 0);
+	assert_int_equal(json_array_size(v), 0);
+	json_decref(v);
+	assert_int_equal(p25_service_permit_list(f.svc, &nobody, &pf, &v), 0);
+	assert_int_equal(json_array_size(v), 0);
+	json_decref(v);
+	assert_int_equal(p25_service_audit_list(f.svc, &nobody, 0, &v), 0);
+	assert_int_equal(json_array_size(v), 0);
+	json_decref(v);
+	/* no actor, no service */
+	nobody.actor = "";
+	assert_int_equal(p25_service_org_list(f.svc, &nobody, &v), P25_EDENIED);
+	assert_int_equal(p25_service_org_list(f.svc, NULL, &v), P25_EDENIED);
+	fixture_close(&f);
+}
+
+/* The rules a member meets beyond the matrix: their own name, and the refusals' words. */
+static void test_member_requests(void **state)
+{
+	struct p25_auth alice = auth_of("alice", P25_ROLE_MEMBER, only_a);
+	struct p25_request_server server = {"192.0.2.77", P25_KIND_MAIL_SERVER, "mx", 0};
+	struct p25_request_spec spec = {.org = "a",
+	                                .type = P25_REQ_ADD_PERMIT,
+	                                .servers = &server,
+	                                .nservers = 1,
+	                                .requested_by = "mallory"};
+	struct fixture f;
+	json_t *r;
+	int64_t id;
+
+	(void)state;
+	fixture_open(&f);
+	assert_int_equal(p25_service_request_submit(f.svc, &alice, &spec, &id), P25_EDENIED);
+	assert_non_null(strstr(p25_service_error(f.svc), "mallory"));
+	spec.requested_by = NULL;
+	assert_int_equal(p25_service_request_submit(f.svc, &alice, &spec, &id), 0);
+	assert_int_equal(p25_service_request_show(f.svc, &alice, id, &r), 0);
+	assert_string_equal(json_string_value(json_object_get(r, "requested_by")), "alice");
+	json_decref(r);
+	assert_int_equal(p25_service_request_cancel(f.svc, &alice, id), 0);
+	assert_int_equal(p25_service_request_show(f.svc, &alice, id, &r), 0);
+	assert_string_equal(json_string_value(json_object_get(r, "status")), "cancelled");
+	assert_string_equal(json_string_value(json_object_get(r, "cancelled_by")), "alice");
+	json_decref(r);
+	/* closed: not hers to cancel twice, and an applied request is not cancelled either */
+	assert_int_equal(p25_service_request_cancel(f.svc, &alice, id), P25_ECONFLICT);
+	assert_int_equal(p25_service_request_cancel(f.svc, &alice, f.org[0].applied), P25_ECONFLICT);
+	/* refusals say who, what and why */
+	assert_int_equal(p25_service_request_approve(f.svc, &alice, f.org[0].submitted),
+	                 P25_EDENIED);
+	assert_string_equal(p25_service_error(f.svc),
+	                    "member 'alice' may not approve requests: only an operator may");
+	assert_int_equal(op_contact_add(&f, &alice, &f.org[1]), P25_EDENIED);
+	assert_string_equal(p25_service_error(f.svc), "member 'alice' may not add contacts for "
+	                                              "organization 'b': they act for a only");
+	/* an id that is not hers is refused alike whether it exists or not */
+	assert_int_equal(p25_service_contact_remove(f.svc, &alice, f.org[1].technical),
+	                 P25_EDENIED);
+	assert_non_null(strstr(p25_service_error(f.svc), "not of an organization of theirs"));
+	assert_int_equal(p25_service_contact_remove(f.svc, &alice, 999), P25_EDENIED);
+	assert_int_equal(p25_service_request_cancel(f.svc, &alice, 999), P25_EDENIED);
+	fixture_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -595,6 +1052,9 @@ int main(void)
 	    cmocka_unit_test(test_migration_6_keeps_requests),
 	    cmocka_unit_test_setup_teardown(test_follow_asks_the_kernel_only_for_policy, setup,
 	                                    teardown),
+	    cmocka_unit_test(test_authorization_matrix_writes),
+	    cmocka_unit_test(test_authorization_matrix_reads),
+	    cmocka_unit_test(test_member_requests),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

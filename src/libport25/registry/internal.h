@@ -62,8 +62,18 @@ int change_record(struct p25_registry *reg, const struct p25_actor *who,
 char *permit_text(const struct p25_prefix *p, char *buf, size_t buflen);
 void prefix_net_bytes(const struct p25_prefix *p, unsigned char out[16]);
 
+/*
+ * A scope as one query parameter: NULL (every org) or a JSON array of
+ * handles, which SCOPE_SQL reads with json_each; bind it twice ("ss").
+ * Returns 0, or P25_EDB when out of memory; *text is the caller's to free.
+ */
+int scope_text(struct p25_registry *reg, const struct p25_scope *scope, char **text);
+#define SCOPE_SQL "(? IS NULL OR o.handle IN (SELECT value FROM json_each(?)))"
+
 /* Lookups inside a transaction. */
 int org_id_of(struct p25_registry *reg, const char *handle, int64_t *id);
+/* ... of an org in scope (scope_text); outside it, as one that does not exist. */
+int org_id_in(struct p25_registry *reg, const char *handle, const char *scope, int64_t *id);
 json_t *org_json_by_id(struct p25_registry *reg, int64_t id);
 json_t *permit_json_by_id(struct p25_registry *reg, int64_t id, p25_time now);
 json_t *request_json_by_id(struct p25_registry *reg, int64_t id, p25_time now);

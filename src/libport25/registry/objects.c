@@ -55,25 +55,28 @@ static json_t *prefix_json_row(sqlite3_stmt *st)
 	                 col_text(st, 3), "created", col_text(st, 4));
 }
 
-/* Run a query and collect rows through fn into a new array. */
 /*
- * "SELECT_FROM [WHERE org_col = ?] ORDER BY order": one organization's rows
- * (org_id != 0) through its org_id index, or every organization's.  Two
- * statements rather than "? = 0 OR ...", which no index can serve.
+ * "SELECT_FROM WHERE [org_col = ? AND] SCOPE_SQL ORDER BY order": one
+ * organization's rows (org_id != 0) through its org_id index, or every
+ * organization's, of those in scope (scope_text).  Two statements rather
+ * than "? = 0 OR ...", which no index can serve.
  */
 static sqlite3_stmt *query_by_org(struct p25_registry *reg, const char *select_from,
-                                  const char *org_col, int64_t org_id, const char *order)
+                                  const char *org_col, int64_t org_id, const char *scope,
+                                  const char *order)
 {
-	char sql[512];
-	int n = org_id ? snprintf(sql, sizeof sql, "%s WHERE %s = ? ORDER BY %s", select_from,
-	                          org_col, order)
-	               : snprintf(sql, sizeof sql, "%s ORDER BY %s", select_from, order);
+	char sql[640];
+	int n = org_id ? snprintf(sql, sizeof sql, "%s WHERE %s = ? AND " SCOPE_SQL " ORDER BY %s",
+	                          select_from, org_col, order)
+	               : snprintf(sql, sizeof sql, "%s WHERE " SCOPE_SQL " ORDER BY %s", select_from,
+	                          order);
 
 	if (n < 0 || (size_t)n >= sizeof sql) {
 		snprintf(reg->error, sizeof reg->error, "internal error: query too long");
 		return NULL;
 	}
-	return org_id ? reg_query(reg, sql, "i", org_id) : reg_query(reg, sql, "");
+	return org_id ? reg_query(reg, sql, "iss", org_id, scope, scope)
+	              : reg_query(reg, sql, "ss", scope, scope);
 }
 
 static int collect(struct p25_registry *reg, sqlite3_stmt *st, json_t **out,
@@ -116,7 +119,13 @@ static json_t *prefix_row_fn(sqlite3_stmt *st, p25_time now, int64_t window)
 
 int org_id_of(struct p25_registry *reg, const char *handle, int64_t *id)
 {
-	sqlite3_stmt *st = reg_query(reg, "SELECT id FROM org WHERE handle = ?", "s", handle);
+	return org_id_in(reg, handle, NULL, id);
+}
+
+int org_id_in(struct p25_registry *reg, const char *handle, const char *scope, int64_t *id)
+{
+	sqlite3_stmt *st = reg_query(reg, "SELECT o.id FROM org o WHERE o.handle = ? AND " SCOPE_SQL,
+	                             "sss", handle, scope, scope);
 	int rc;
 
 	if (!st)
@@ -335,16 +344,29 @@ static json_t *org_list_row_fn(sqlite3_stmt *st, p25_time now, int64_t window)
 
 int p25_org_list(struct p25_registry *reg, json_t **out)
 {
+	return p25_org_list_in(reg, NULL, out);
+}
+
+int p25_org_list_in(struct p25_registry *reg, const struct p25_scope *scope, json_t **out)
+{
+	char *scoped;
+	int rc;
+
+	*out = NULL;
 	reg->error[0] = '\0';
-	return collect(reg,
-	               reg_query(reg,
-	                         "SELECT " ORG_COLS ", "
-	                         "(SELECT count(*) FROM prefix WHERE org_id = o.id), "
-	                         "(SELECT count(*) FROM contact WHERE org_id = o.id), "
-	                         "(SELECT count(*) FROM permit WHERE org_id = o.id) "
-	                         "FROM org o ORDER BY o.handle",
-	                         ""),
-	               out, org_list_row_fn, 0, 0);
+	if ((rc = scope_text(reg, scope, &scoped)) < 0)
+		return rc;
+	rc = collect(reg,
+	             reg_query(reg,
+	                       "SELECT " ORG_COLS ", "
+	                       "(SELECT count(*) FROM prefix WHERE org_id = o.id), "
+	                       "(SELECT count(*) FROM contact WHERE org_id = o.id), "
+	                       "(SELECT count(*) FROM permit WHERE org_id = o.id) "
+	                       "FROM org o WHERE " SCOPE_SQL " ORDER BY o.handle",
+	                       "ss", scoped, scoped),
+	             out, org_list_row_fn, 0, 0);
+	free(scoped);
+	return rc;
 }
 
 static json_t *permit_row_fn(sqlite3_stmt *st, p25_time now, int64_t window)
@@ -354,13 +376,24 @@ static json_t *permit_row_fn(sqlite3_stmt *st, p25_time now, int64_t window)
 
 int p25_org_show(struct p25_registry *reg, const char *handle, p25_time now, json_t **out)
 {
+	return p25_org_show_in(reg, handle, now, NULL, out);
+}
+
+int p25_org_show_in(struct p25_registry *reg, const char *handle, p25_time now,
+                    const struct p25_scope *scope, json_t **out)
+{
 	struct p25_request_filter rf = {.org = handle, .now = now};
 	json_t *org, *rows, *open;
+	char *scoped;
 	int64_t id = 0;
 	int rc;
 
 	*out = NULL;
-	if ((rc = org_id_of(reg, handle, &id)) < 0)
+	if ((rc = scope_text(reg, scope, &scoped)) < 0)
+		return rc;
+	rc = org_id_in(reg, handle, scoped, &id);
+	free(scoped);
+	if (rc < 0)
 		return rc;
 	org = org_json_by_id(reg, id);
 	if (!org)
@@ -569,18 +602,62 @@ int p25_prefix_remove(struct p25_registry *reg, const struct p25_actor *who, con
 
 int p25_prefix_list(struct p25_registry *reg, const char *org, json_t **out)
 {
+	return p25_prefix_list_in(reg, org, NULL, out);
+}
+
+int p25_prefix_list_in(struct p25_registry *reg, const char *org, const struct p25_scope *scope,
+                       json_t **out)
+{
+	char *scoped;
 	int64_t id = 0;
 	int rc;
 
 	*out = NULL;
-	if (org && (rc = org_id_of(reg, org, &id)) < 0)
+	if ((rc = scope_text(reg, scope, &scoped)) < 0)
 		return rc;
-	return collect(reg,
-	               query_by_org(reg,
-	                            "SELECT o.handle, x.text, x.family, x.description, x.created "
-	                            "FROM prefix x JOIN org o ON o.id = x.org_id",
-	                            "x.org_id", id, "x.family, x.net, x.len"),
-	               out, prefix_row_fn, 0, 0);
+	if (!org || (rc = org_id_in(reg, org, scoped, &id)) == 0)
+		rc = collect(reg,
+		             query_by_org(reg,
+		                          "SELECT o.handle, x.text, x.family, x.description, "
+		                          "x.created FROM prefix x JOIN org o ON o.id = x.org_id",
+		                          "x.org_id", id, scoped, "x.family, x.net, x.len"),
+		             out, prefix_row_fn, 0, 0);
+	free(scoped);
+	return rc;
+}
+
+int p25_prefix_show_in(struct p25_registry *reg, const char *prefix, const struct p25_scope *scope,
+                       json_t **out)
+{
+	struct p25_prefix p;
+	struct p25_diag diag;
+	char text[P25_PREFIX_STRLEN], *scoped;
+	sqlite3_stmt *st;
+	int rc;
+
+	*out = NULL;
+	reg->error[0] = '\0';
+	if (p25_prefix_parse(prefix, P25_PARSE_REQUIRE_LEN, &p, &diag) < 0)
+		return reg_fail(reg, P25_EINVAL, "%s", diag.error);
+	p25_prefix_format(&p, text, sizeof text);
+	if ((rc = scope_text(reg, scope, &scoped)) < 0)
+		return rc;
+	st = reg_query(reg,
+	               "SELECT o.handle, x.text, x.family, x.description, x.created FROM prefix x "
+	               "JOIN org o ON o.id = x.org_id WHERE x.text = ? AND " SCOPE_SQL,
+	               "sss", text, scoped, scoped);
+	free(scoped);
+	if (!st)
+		return P25_EDB;
+	if ((rc = reg_step(reg, st)) < 0)
+		return rc;
+	if (rc == 1)
+		*out = prefix_json_row(st);
+	sqlite3_finalize(st);
+	if (rc == 0)
+		return reg_fail(reg, P25_ENOTFOUND,
+		                "prefix %s is not registered (see port25 prefix list)", text);
+	return *out ? 0 : reg_fail(reg, P25_EDB, "registry: out of memory");
 }
 
 /* ---- contacts ---- */
@@ -710,18 +787,57 @@ int p25_contact_remove(struct p25_registry *reg, const struct p25_actor *who, in
 
 int p25_contact_list(struct p25_registry *reg, const char *org, json_t **out)
 {
+	return p25_contact_list_in(reg, org, NULL, out);
+}
+
+int p25_contact_list_in(struct p25_registry *reg, const char *org, const struct p25_scope *scope,
+                        json_t **out)
+{
+	char *scoped;
 	int64_t id = 0;
 	int rc;
 
 	*out = NULL;
-	if (org && (rc = org_id_of(reg, org, &id)) < 0)
+	if ((rc = scope_text(reg, scope, &scoped)) < 0)
 		return rc;
-	return collect(reg,
-	               query_by_org(reg,
-	                            "SELECT " CONTACT_COLS
-	                            " FROM contact c JOIN org o ON o.id = c.org_id",
-	                            "c.org_id", id, "o.handle, c.id"),
-	               out, contact_row_fn, 0, 0);
+	if (!org || (rc = org_id_in(reg, org, scoped, &id)) == 0)
+		rc = collect(reg,
+		             query_by_org(reg,
+		                          "SELECT " CONTACT_COLS
+		                          " FROM contact c JOIN org o ON o.id = c.org_id",
+		                          "c.org_id", id, scoped, "o.handle, c.id"),
+		             out, contact_row_fn, 0, 0);
+	free(scoped);
+	return rc;
+}
+
+int p25_contact_show_in(struct p25_registry *reg, int64_t id, const struct p25_scope *scope,
+                        json_t **out)
+{
+	sqlite3_stmt *st;
+	char *scoped;
+	int rc;
+
+	*out = NULL;
+	reg->error[0] = '\0';
+	if ((rc = scope_text(reg, scope, &scoped)) < 0)
+		return rc;
+	st = reg_query(reg,
+	               "SELECT " CONTACT_COLS " FROM contact c JOIN org o ON o.id = c.org_id WHERE "
+	               "c.id = ? AND " SCOPE_SQL,
+	               "iss", id, scoped, scoped);
+	free(scoped);
+	if (!st)
+		return P25_EDB;
+	if ((rc = reg_step(reg, st)) < 0)
+		return rc;
+	if (rc == 1)
+		*out = contact_json_row(st);
+	sqlite3_finalize(st);
+	if (rc == 0)
+		return reg_fail(reg, P25_ENOTFOUND, "no contact %" PRId64 " (see port25 contact list)",
+		                id);
+	return *out ? 0 : reg_fail(reg, P25_EDB, "registry: out of memory");
 }
 
 /* ---- permitted senders ---- */
@@ -898,19 +1014,23 @@ int p25_permit_list(struct p25_registry *reg, const struct p25_permit_filter *f,
 {
 	int64_t window = f->expiring_within > 0 ? f->expiring_within : P25_EXPIRING_WINDOW;
 	int64_t id = 0;
-	json_t *all, *row;
+	json_t *all = NULL, *row;
+	char *scoped;
 	size_t i;
 	int rc;
 
 	*out = NULL;
 	reg->error[0] = '\0';
-	if (f->org && (rc = org_id_of(reg, f->org, &id)) < 0)
+	if ((rc = scope_text(reg, f->scope, &scoped)) < 0)
 		return rc;
-	rc = collect(reg,
-	             query_by_org(reg,
-	                          "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = p.org_id",
-	                          "p.org_id", id, "o.handle, p.family, p.net, p.len"),
-	             &all, permit_row_fn, f->now, window);
+	if (!f->org || (rc = org_id_in(reg, f->org, scoped, &id)) == 0)
+		rc = collect(reg,
+		             query_by_org(reg,
+		                          "SELECT " PERMIT_COLS
+		                          " FROM permit p JOIN org o ON o.id = p.org_id",
+		                          "p.org_id", id, scoped, "o.handle, p.family, p.net, p.len"),
+		             &all, permit_row_fn, f->now, window);
+	free(scoped);
 	if (rc < 0 || (!f->expiring_within && !f->expired)) {
 		*out = all;
 		return rc;
@@ -929,13 +1049,36 @@ int p25_permit_list(struct p25_registry *reg, const struct p25_permit_filter *f,
 
 int p25_permit_show(struct p25_registry *reg, int64_t id, p25_time now, json_t **out)
 {
+	return p25_permit_show_in(reg, id, now, NULL, out);
+}
+
+int p25_permit_show_in(struct p25_registry *reg, int64_t id, p25_time now,
+                       const struct p25_scope *scope, json_t **out)
+{
+	sqlite3_stmt *st;
+	char *scoped;
+	int rc;
+
+	*out = NULL;
 	reg->error[0] = '\0';
-	*out = permit_json_by_id(reg, id, now);
-	if (*out)
-		return 0;
-	if (reg->error[0])
+	if ((rc = scope_text(reg, scope, &scoped)) < 0)
+		return rc;
+	st = reg_query(reg,
+	               "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = p.org_id WHERE "
+	               "p.id = ? AND " SCOPE_SQL,
+	               "iss", id, scoped, scoped);
+	free(scoped);
+	if (!st)
 		return P25_EDB;
-	return reg_fail(reg, P25_ENOTFOUND, "no permit %" PRId64 " (see port25 permit list)", id);
+	if ((rc = reg_step(reg, st)) < 0)
+		return rc;
+	if (rc == 1)
+		*out = permit_json_row(st, now, P25_EXPIRING_WINDOW);
+	sqlite3_finalize(st);
+	if (rc == 0)
+		return reg_fail(reg, P25_ENOTFOUND, "no permit %" PRId64 " (see port25 permit list)",
+		                id);
+	return *out ? 0 : reg_fail(reg, P25_EDB, "registry: out of memory");
 }
 
 int p25_permits_covering(struct p25_registry *reg, const char *org, const struct p25_prefix *p,

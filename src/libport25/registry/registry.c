@@ -953,19 +953,54 @@ static json_t *decoded_or_null(sqlite3_stmt *st, int col)
 	return v ? v : json_string(col_text(st, col));
 }
 
+int scope_text(struct p25_registry *reg, const struct p25_scope *scope, char **text)
+{
+	json_t *a;
+
+	*text = NULL;
+	if (!scope)
+		return 0;
+	a = json_array();
+	for (size_t i = 0; a && i < scope->n; i++)
+		if (json_array_append_new(a, json_string(scope->orgs[i] ? scope->orgs[i] : "")) < 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	*text = a ? json_dumps(a, JSON_COMPACT) : NULL;
+	json_decref(a);
+	if (!*text)
+		return reg_fail(reg, P25_EDB, "registry: out of memory");
+	return 0;
+}
+
 int p25_audit_list(struct p25_registry *reg, int limit, json_t **out)
+{
+	return p25_audit_list_in(reg, limit, NULL, out);
+}
+
+int p25_audit_list_in(struct p25_registry *reg, int limit, const struct p25_scope *scope,
+                      json_t **out)
 {
 	sqlite3_stmt *st;
 	json_t *rows;
+	char *scoped;
 	int rc;
 
 	*out = NULL;
 	reg->error[0] = '\0';
-	st =
-	    reg_query(reg,
-	              "SELECT id, at, actor, action, object_type, object, before, after FROM audit "
-	              "ORDER BY id DESC LIMIT ?",
-	              "i", (int64_t)(limit > 0 ? limit : -1));
+	if ((rc = scope_text(reg, scope, &scoped)) < 0)
+		return rc;
+	/* An org's records are those its change records name; alerts and imports have none. */
+	st = scoped ? reg_query(reg,
+	                        "SELECT id, at, actor, action, object_type, object, before, after "
+	                        "FROM audit WHERE id IN (SELECT audit_id FROM change WHERE org IN "
+	                        "(SELECT value FROM json_each(?))) ORDER BY id DESC LIMIT ?",
+	                        "si", scoped, (int64_t)(limit > 0 ? limit : -1))
+	            : reg_query(reg,
+	                        "SELECT id, at, actor, action, object_type, object, before, after "
+	                        "FROM audit ORDER BY id DESC LIMIT ?",
+	                        "i", (int64_t)(limit > 0 ? limit : -1));
+	free(scoped);
 	if (!st)
 		return P25_EDB;
 	rows = json_array();

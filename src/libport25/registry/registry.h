@@ -25,6 +25,7 @@ enum {
 	P25_ENOTFOUND = -2, /* the named object does not exist */
 	P25_ECONFLICT = -3, /* clashes with what is there (overlap, duplicate, wrong state) */
 	P25_EDB = -4,       /* storage or system failure */
+	P25_EDENIED = -5,   /* not this actor's to do (service/service.h) */
 };
 
 struct p25_registry;
@@ -98,6 +99,18 @@ const char *p25_permit_status(p25_time expires, p25_time now, int64_t window);
 const char *p25_registry_warning(const struct p25_registry *reg);
 
 /*
+ * Which organizations a read may see: NULL, every one; else only the orgs
+ * named (none when n is 0).  The listings and shows ending in _in take one
+ * and filter in their query, so that a caller that forgets a check still
+ * cannot read another organization's rows: an object outside the scope is
+ * not found, as one that does not exist.
+ */
+struct p25_scope {
+	const char *const *orgs;
+	size_t n;
+};
+
+/*
  * Organizations.  Listings and shows return new JSON values with stable keys
  * (the same objects `--json` prints); the caller owns them.
  */
@@ -125,8 +138,11 @@ int p25_org_set(struct p25_registry *reg, const struct p25_actor *who, const cha
 int p25_org_remove(struct p25_registry *reg, const struct p25_actor *who, const char *handle,
                    bool force);
 int p25_org_list(struct p25_registry *reg, json_t **out);
+int p25_org_list_in(struct p25_registry *reg, const struct p25_scope *scope, json_t **out);
 /* The org with its prefixes, contacts, permits (status at now) and open requests. */
 int p25_org_show(struct p25_registry *reg, const char *handle, p25_time now, json_t **out);
+int p25_org_show_in(struct p25_registry *reg, const char *handle, p25_time now,
+                    const struct p25_scope *scope, json_t **out);
 
 /* flags: P25_PARSE_NORMALIZE accepts host bits, leaving a warning. */
 int p25_prefix_add(struct p25_registry *reg, const struct p25_actor *who, const char *org,
@@ -134,12 +150,21 @@ int p25_prefix_add(struct p25_registry *reg, const struct p25_actor *who, const 
 /* Refused while permits lie inside the prefix. */
 int p25_prefix_remove(struct p25_registry *reg, const struct p25_actor *who, const char *prefix);
 int p25_prefix_list(struct p25_registry *reg, const char *org, json_t **out);
+int p25_prefix_list_in(struct p25_registry *reg, const char *org, const struct p25_scope *scope,
+                       json_t **out);
+/* The prefix as listed ({"org", "prefix", ...}); it must parse and be registered. */
+int p25_prefix_show_in(struct p25_registry *reg, const char *prefix, const struct p25_scope *scope,
+                       json_t **out);
 
 int p25_contact_add(struct p25_registry *reg, const struct p25_actor *who, const char *org,
                     const char *name, const char *email, const char *phone,
                     enum p25_contact_role role, int64_t *id);
 int p25_contact_remove(struct p25_registry *reg, const struct p25_actor *who, int64_t id);
 int p25_contact_list(struct p25_registry *reg, const char *org, json_t **out);
+int p25_contact_list_in(struct p25_registry *reg, const char *org, const struct p25_scope *scope,
+                        json_t **out);
+int p25_contact_show_in(struct p25_registry *reg, int64_t id, const struct p25_scope *scope,
+                        json_t **out);
 
 struct p25_permit_spec {
 	const char *org;
@@ -163,9 +188,12 @@ struct p25_permit_filter {
 	p25_time now;            /* status is relative to this */
 	int64_t expiring_within; /* > 0: only permits expiring within this many seconds */
 	bool expired;            /* only expired permits */
+	const struct p25_scope *scope; /* NULL: every org's */
 };
 int p25_permit_list(struct p25_registry *reg, const struct p25_permit_filter *filter, json_t **out);
 int p25_permit_show(struct p25_registry *reg, int64_t id, p25_time now, json_t **out);
+int p25_permit_show_in(struct p25_registry *reg, int64_t id, p25_time now,
+                       const struct p25_scope *scope, json_t **out);
 /*
  * The prefixes of org's permits valid at now that overlap p (one org's
  * permits may nest): what of p is still permitted once a permit of it
@@ -248,10 +276,13 @@ struct p25_request_filter {
 	bool by_status;
 	enum p25_request_status status;
 	p25_time now;
+	const struct p25_scope *scope; /* NULL: every org's */
 };
 int p25_request_list(struct p25_registry *reg, const struct p25_request_filter *filter,
                      json_t **out);
 int p25_request_show(struct p25_registry *reg, int64_t id, p25_time now, json_t **out);
+int p25_request_show_in(struct p25_registry *reg, int64_t id, p25_time now,
+                        const struct p25_scope *scope, json_t **out);
 /* The permits request id created that still exist: their ids, ascending (*ids malloc'd). */
 int p25_request_permits(struct p25_registry *reg, int64_t id, int64_t **ids, size_t *n);
 
@@ -275,6 +306,9 @@ int p25_analysis_latest(struct p25_registry *reg, const char *org, json_t **out)
 
 /* The newest limit audit records first (limit <= 0: all). */
 int p25_audit_list(struct p25_registry *reg, int limit, json_t **out);
+/* ... of the changes to the orgs in scope only (through their change records). */
+int p25_audit_list_in(struct p25_registry *reg, int limit, const struct p25_scope *scope,
+                      json_t **out);
 
 /*
  * Typed changes.  Every change to the registry writes, in its transaction

@@ -557,21 +557,29 @@ int p25_request_list(struct p25_registry *reg, const struct p25_request_filter *
 	json_t *rows;
 	int rc;
 
+	char *scoped;
+
 	*out = NULL;
 	reg->error[0] = '\0';
-	if (f->org && (rc = org_id_of(reg, f->org, &org_id)) < 0)
+	if ((rc = scope_text(reg, f->scope, &scoped)) < 0)
 		return rc;
+	if (f->org && (rc = org_id_in(reg, f->org, scoped, &org_id)) < 0) {
+		free(scoped);
+		return rc;
+	}
 	const char *status = f->by_status ? p25_request_status_name(f->status) : NULL;
 	/* One org's requests through the request_org index; "? = 0 OR ..." would scan. */
 	st = org_id
 	         ? reg_query(reg,
 	                     "SELECT " REQUEST_COLS " FROM request r JOIN org o ON o.id = r.org_id "
-	                     "WHERE r.org_id = ? AND (? IS NULL OR r.status = ?) ORDER BY r.id",
-	                     "iss", org_id, status, status)
+	                     "WHERE r.org_id = ? AND (? IS NULL OR r.status = ?) AND " SCOPE_SQL
+	                     " ORDER BY r.id",
+	                     "issss", org_id, status, status, scoped, scoped)
 	         : reg_query(reg,
 	                     "SELECT " REQUEST_COLS " FROM request r JOIN org o ON o.id = r.org_id "
-	                     "WHERE ? IS NULL OR r.status = ? ORDER BY r.id",
-	                     "ss", status, status);
+	                     "WHERE (? IS NULL OR r.status = ?) AND " SCOPE_SQL " ORDER BY r.id",
+	                     "ssss", status, status, scoped, scoped);
+	free(scoped);
 	if (!st)
 		return P25_EDB;
 	rows = json_array();
@@ -601,13 +609,37 @@ int p25_request_list(struct p25_registry *reg, const struct p25_request_filter *
 
 int p25_request_show(struct p25_registry *reg, int64_t id, p25_time now, json_t **out)
 {
+	return p25_request_show_in(reg, id, now, NULL, out);
+}
+
+int p25_request_show_in(struct p25_registry *reg, int64_t id, p25_time now,
+                        const struct p25_scope *scope, json_t **out)
+{
+	sqlite3_stmt *st;
+	char *scoped;
+	int rc;
+
+	*out = NULL;
 	reg->error[0] = '\0';
+	if ((rc = scope_text(reg, scope, &scoped)) < 0)
+		return rc;
+	st = reg_query(reg,
+	               "SELECT r.id FROM request r JOIN org o ON o.id = r.org_id WHERE r.id = ? "
+	               "AND " SCOPE_SQL,
+	               "iss", id, scoped, scoped);
+	free(scoped);
+	if (!st)
+		return P25_EDB;
+	if ((rc = reg_step(reg, st)) < 0)
+		return rc;
+	sqlite3_finalize(st);
+	if (rc == 0)
+		return reg_fail(reg, P25_ENOTFOUND, "no request %" PRId64 " (see port25 request list)",
+		                id);
 	*out = request_json_by_id(reg, id, now);
 	if (*out)
 		return 0;
-	if (reg->error[0])
-		return P25_EDB;
-	return reg_fail(reg, P25_ENOTFOUND, "no request %" PRId64 " (see port25 request list)", id);
+	return reg->error[0] ? P25_EDB : reg_fail(reg, P25_EDB, "registry: out of memory");
 }
 
 int p25_request_permits(struct p25_registry *reg, int64_t id, int64_t **ids, size_t *n)

@@ -1,0 +1,100 @@
+/*
+ * Requests, as the service does them: members submit and cancel their own,
+ * the operator does everything (approve, reject, apply, verify).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "service/service_int.h"
+
+int p25_service_request_submit(struct p25_service *svc, const struct p25_auth *auth,
+                               const struct p25_request_spec *spec, int64_t *id)
+{
+	struct p25_actor who;
+	int rc;
+
+	if ((rc = svc_allow(svc, auth, GRANT_MEMBER, spec->org, "submit requests")) < 0)
+		return rc;
+	if (auth->role == P25_ROLE_MEMBER && spec->requested_by && *spec->requested_by &&
+	    strcmp(spec->requested_by, auth->actor) != 0)
+		return svc_fail(svc, P25_EDENIED,
+		                "member '%s' may not submit a request in the name of '%s'", auth->actor,
+		                spec->requested_by);
+	if ((rc = svc_begin(svc)) < 0)
+		return rc;
+	who = svc_actor(auth);
+	return svc_end(svc, auth, p25_request_submit(svc->reg, &who, spec, id));
+}
+
+/* The operator's steps: a verb, an id. */
+static int operator_step(struct p25_service *svc, const struct p25_auth *auth, const char *what,
+                         int (*step)(struct p25_registry *, const struct p25_actor *, int64_t),
+                         int64_t id)
+{
+	struct p25_actor who;
+	int rc;
+
+	if ((rc = svc_allow(svc, auth, GRANT_OPERATOR, NULL, what)) < 0 || (rc = svc_begin(svc)) < 0)
+		return rc;
+	who = svc_actor(auth);
+	return svc_end(svc, auth, step(svc->reg, &who, id));
+}
+
+int p25_service_request_approve(struct p25_service *svc, const struct p25_auth *auth, int64_t id)
+{
+	return operator_step(svc, auth, "approve requests", p25_request_approve, id);
+}
+
+int p25_service_request_verify(struct p25_service *svc, const struct p25_auth *auth, int64_t id)
+{
+	return operator_step(svc, auth, "verify requests", p25_request_verify, id);
+}
+
+int p25_service_request_reject(struct p25_service *svc, const struct p25_auth *auth, int64_t id,
+                               const char *reason)
+{
+	struct p25_actor who;
+	int rc;
+
+	if ((rc = svc_allow(svc, auth, GRANT_OPERATOR, NULL, "reject requests")) < 0 ||
+	    (rc = svc_begin(svc)) < 0)
+		return rc;
+	who = svc_actor(auth);
+	return svc_end(svc, auth, p25_request_reject(svc->reg, &who, id, reason));
+}
+
+int p25_service_request_apply(struct p25_service *svc, const struct p25_auth *auth, int64_t id,
+                              bool no_servers)
+{
+	struct p25_actor who;
+	int rc;
+
+	if ((rc = svc_allow(svc, auth, GRANT_OPERATOR, NULL, "apply requests")) < 0 ||
+	    (rc = svc_begin(svc)) < 0)
+		return rc;
+	who = svc_actor(auth);
+	return svc_end(svc, auth, p25_request_apply_confirmed(svc->reg, &who, id, no_servers));
+}
+
+int p25_service_request_cancel(struct p25_service *svc, const struct p25_auth *auth, int64_t id)
+{
+	struct p25_actor who;
+	json_t *r = NULL;
+	char what[64];
+	int rc;
+
+	/* A member's request must be one of their organizations': look it up in their scope. */
+	if (auth && auth->role == P25_ROLE_MEMBER) {
+		struct p25_scope s;
+		if (p25_request_show_in(svc->reg, id, 0, svc_scope(auth, &s), &r) == P25_EDB)
+			return svc_reg(svc, P25_EDB);
+	}
+	snprintf(what, sizeof what, "cancel request %" PRId64, id);
+	rc = svc_allow(svc, auth, GRANT_MEMBER, svc_owner(auth, r), what);
+	json_decref(r);
+	if (rc < 0 || (rc = svc_begin(svc)) < 0)
+		return rc;
+	who = svc_actor(auth);
+	return svc_end(svc, auth, p25_request_cancel(svc->reg, &who, id));
+}
