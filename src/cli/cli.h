@@ -8,6 +8,7 @@
 
 #include "policy/policy.h"
 #include "registry/registry.h"
+#include "service/service.h"
 #include "util/time.h"
 
 /* Exit codes, documented in the README. */
@@ -28,10 +29,11 @@ struct cli {
 	bool json;
 	bool may_create; /* only `init` creates a registry file */
 	struct p25_registry *reg;
+	/* the registry commands' way in: the operator (actor), and enforcement if on */
+	struct p25_service *svc;
+	struct p25_auth auth;
 	/* live enforcement (enforce_hook.c): 1 on, -1 off, 0 not yet decided */
 	int enforce;
-	bool change_marked;
-	int64_t change_mark; /* the newest change before this command's (the change stream) */
 	struct timespec started; /* CLOCK_MONOTONIC at main() */
 };
 
@@ -45,8 +47,22 @@ int cli_open_registry(struct cli *cli);
 /* Print "port25: <message>" on stderr and return code. */
 int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Map a registry return code to an exit code, printing the registry's message. */
+/* Map a registry return code to an exit code, printing the registry's message and hint. */
 int cli_registry_fail(struct cli *cli, int rc);
+/* msg with the command line's words for its hint (an option or a command) put in. */
+const char *cli_with_hint(const char *msg, const struct p25_hint *h, char *out, size_t len);
+/*
+ * The registry commands call the service as the operator named by --actor:
+ * cli_open_service opens the registry and the service (enforcement on or
+ * off as --enforce, PORT25_ENFORCE and the configuration say).  A refusal or
+ * failure: cli_service_fail; a warning: cli_service_warn; after a change,
+ * cli_followup reports what followed it (the enforcement) and returns the
+ * exit code.
+ */
+int cli_open_service(struct cli *cli);
+int cli_service_fail(struct cli *cli, int rc);
+void cli_service_warn(struct cli *cli);
+int cli_followup(struct cli *cli);
 /*
  * Open the registry and load the model (initialised here; the caller frees it
  * on success).  Returns EXIT_OK or the exit code after printing the reason.
@@ -63,16 +79,8 @@ void cli_print_json(json_t *v);
 /* True when arg is --help or -h; prints usage text first. */
 bool cli_wants_help(int argc, char **argv, const char *usage);
 
-/*
- * Live enforcement: cli_enforce_mark() once the registry is open (the audit
- * high-water mark), cli_enforce_changed() after a change committed: sends
- * the change to the kernel when enforcement is on, returns an exit code.
- */
-int cli_enforce_mark(struct cli *cli);
-int cli_enforce_changed(struct cli *cli);
 /* What following the changes did, on stderr (nothing when it asked nothing of the kernel). */
-struct p25_follow_result;
-int cli_enforce_report(const struct cli *cli, const struct p25_follow_result *res);
+void cli_enforce_report(const struct cli *cli, const struct p25_follow_result *res);
 /* Where enforce keeps the cache of the loaded state: $PORT25_RUN_DIR, else /run/port25. */
 const char *cli_state_dir(void);
 

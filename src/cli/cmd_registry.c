@@ -20,11 +20,6 @@ struct verb {
 	const char *usage;
 };
 
-static struct p25_actor actor_of(const struct cli *cli)
-{
-	return (struct p25_actor){.name = cli->actor, .now = cli->now};
-}
-
 static int usage_error(const char *usage, const char *fmt, const char *arg)
 {
 	fprintf(stderr, "port25: ");
@@ -97,12 +92,10 @@ static int parse_id(const char *s, const char *what, int64_t *out)
 	return EXIT_OK;
 }
 
-/* Also marks where this command's changes begin, for live enforcement. */
+/* The registry commands act through the service, as the operator --actor names. */
 static int open_or_fail(struct cli *cli)
 {
-	int rc = cli_open_registry(cli);
-
-	return rc == EXIT_OK ? cli_enforce_mark(cli) : rc;
+	return cli_open_service(cli);
 }
 
 static void done(const struct cli *cli, json_t *obj, const char *fmt, const char *arg)
@@ -192,7 +185,6 @@ static int org_add(struct cli *cli, int argc, char **argv)
 	                                     {0}};
 	enum p25_mode mode = P25_MODE_OUTBOUND;
 	enum p25_action action = P25_ACTION_REJECT;
-	struct p25_actor who = actor_of(cli);
 	const char *name = NULL;
 	int c, rc;
 
@@ -222,11 +214,11 @@ static int org_add(struct cli *cli, int argc, char **argv)
 		return usage_error(org_add_usage, "org add %s: --name is required", argv[optind]);
 	if ((rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
-	if ((rc = p25_org_add(cli->reg, &who, argv[optind], name, mode, action)) < 0)
-		return cli_registry_fail(cli, rc);
+	if ((rc = p25_service_org_add(cli->svc, &cli->auth, argv[optind], name, mode, action)) < 0)
+		return cli_service_fail(cli, rc);
 	if (cli->json) {
 		json_t *o;
-		if (p25_org_show(cli->reg, argv[optind], cli->now, &o) == 0) {
+		if (p25_service_org_show(cli->svc, &cli->auth, argv[optind], &o) == 0) {
 			cli_print_json(o);
 			json_decref(o);
 		}
@@ -265,8 +257,8 @@ static int org_list(struct cli *cli, int argc, char **argv)
 	    (rc = check_positionals(argc, argv, 0, org_list_usage)) != EXIT_OK ||
 	    (rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
-	if ((rc = p25_org_list(cli->reg, &rows)) < 0)
-		return cli_registry_fail(cli, rc);
+	if ((rc = p25_service_org_list(cli->svc, &cli->auth, &rows)) < 0)
+		return cli_service_fail(cli, rc);
 	cli_print_rows(cli, rows, cols);
 	json_decref(rows);
 	return EXIT_OK;
@@ -329,8 +321,8 @@ static int org_show(struct cli *cli, int argc, char **argv)
 	    (rc = check_positionals(argc, argv, 1, org_show_usage)) != EXIT_OK ||
 	    (rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
-	if ((rc = p25_org_show(cli->reg, argv[optind], cli->now, &o)) < 0)
-		return cli_registry_fail(cli, rc);
+	if ((rc = p25_service_org_show(cli->svc, &cli->auth, argv[optind], &o)) < 0)
+		return cli_service_fail(cli, rc);
 	print_with_tables(cli, o, keys, cols);
 	json_decref(o);
 	return EXIT_OK;
@@ -354,7 +346,6 @@ static int org_set(struct cli *cli, int argc, char **argv)
 	                                     {"json", no_argument, NULL, 'j'},
 	                                     {0}};
 	struct p25_org_change change = {0};
-	struct p25_actor who = actor_of(cli);
 	int c, rc;
 
 	while ((c = next_option(argc, argv, opts, org_set_usage)) != -1) {
@@ -397,12 +388,11 @@ static int org_set(struct cli *cli, int argc, char **argv)
 		return usage_error(org_set_usage, "org set %s: nothing to change", argv[optind]);
 	if ((rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
-	if ((rc = p25_org_set(cli->reg, &who, argv[optind], &change)) < 0)
-		return cli_registry_fail(cli, rc);
-	if (*p25_registry_warning(cli->reg))
-		cli_warn("%s", p25_registry_warning(cli->reg));
+	if ((rc = p25_service_org_set(cli->svc, &cli->auth, argv[optind], &change)) < 0)
+		return cli_service_fail(cli, rc);
+	cli_service_warn(cli);
 	done(cli, NULL, "updated organization '%s'", argv[optind]);
-	return cli_enforce_changed(cli);
+	return cli_followup(cli);
 }
 
 static const char org_remove_usage[] =
@@ -414,7 +404,6 @@ static int org_remove(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"force", no_argument, NULL, 'f'}, {"json", no_argument, NULL, 'j'}, {0}};
-	struct p25_actor who = actor_of(cli);
 	bool force = false;
 	int c, rc;
 
@@ -429,10 +418,10 @@ static int org_remove(struct cli *cli, int argc, char **argv)
 	if ((rc = check_positionals(argc, argv, 1, org_remove_usage)) != EXIT_OK ||
 	    (rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
-	if ((rc = p25_org_remove(cli->reg, &who, argv[optind], force)) < 0)
-		return cli_registry_fail(cli, rc);
+	if ((rc = p25_service_org_remove(cli->svc, &cli->auth, argv[optind], force)) < 0)
+		return cli_service_fail(cli, rc);
 	done(cli, NULL, "removed organization '%s'", argv[optind]);
-	return cli_enforce_changed(cli);
+	return cli_followup(cli);
 }
 
 int cmd_org(struct cli *cli, int argc, char **argv)
@@ -463,7 +452,6 @@ static int prefix_add(struct cli *cli, int argc, char **argv)
 	                                     {"normalize", no_argument, NULL, 'n'},
 	                                     {"json", no_argument, NULL, 'j'},
 	                                     {0}};
-	struct p25_actor who = actor_of(cli);
 	const char *description = "";
 	unsigned flags = 0;
 	int c, rc;
@@ -486,11 +474,10 @@ static int prefix_add(struct cli *cli, int argc, char **argv)
 	if ((rc = check_positionals(argc, argv, 2, prefix_add_usage)) != EXIT_OK ||
 	    (rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
-	rc = p25_prefix_add(cli->reg, &who, argv[optind], argv[optind + 1], description, flags);
+	rc = p25_service_prefix_add(cli->svc, &cli->auth, argv[optind], argv[optind + 1], description, flags);
 	if (rc < 0)
-		return cli_registry_fail(cli, rc);
-	if (*p25_registry_warning(cli->reg))
-		cli_warn("%s", p25_registry_warning(cli->reg));
+		return cli_service_fail(cli, rc);
+	cli_service_warn(cli);
 	if (cli->json) {
 		cli_print_json(json_true());
 	} else {
@@ -502,7 +489,7 @@ static int prefix_add(struct cli *cli, int argc, char **argv)
 		printf("added %s to organization '%s'\n", p25_prefix_format(&p, text, sizeof text),
 		       argv[optind]);
 	}
-	return cli_enforce_changed(cli);
+	return cli_followup(cli);
 }
 
 static const char prefix_list_usage[] = "usage: port25 prefix list [--org HANDLE] [--json]\n"
@@ -535,8 +522,8 @@ static int prefix_list(struct cli *cli, int argc, char **argv)
 	if ((rc = org_filter_option(cli, argc, argv, prefix_list_usage, &org)) != EXIT_OK ||
 	    (rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
-	if ((rc = p25_prefix_list(cli->reg, org, &rows)) < 0)
-		return cli_registry_fail(cli, rc);
+	if ((rc = p25_service_prefix_list(cli->svc, &cli->auth, org, &rows)) < 0)
+		return cli_service_fail(cli, rc);
 	cli_print_rows(cli, rows, prefix_cols);
 	json_decref(rows);
 	return EXIT_OK;
@@ -548,17 +535,16 @@ static const char prefix_remove_usage[] =
 
 static int prefix_remove(struct cli *cli, int argc, char **argv)
 {
-	struct p25_actor who = actor_of(cli);
 	int rc;
 
 	if ((rc = only_json_option(cli, argc, argv, prefix_remove_usage)) != EXIT_OK ||
 	    (rc = check_positionals(argc, argv, 1, prefix_remove_usage)) != EXIT_OK ||
 	    (rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
-	if ((rc = p25_prefix_remove(cli->reg, &who, argv[optind])) < 0)
-		return cli_registry_fail(cli, rc);
+	if ((rc = p25_service_prefix_remove(cli->svc, &cli->auth, argv[optind])) < 0)
+		return cli_service_fail(cli, rc);
 	done(cli, NULL, "removed prefix %s", argv[optind]);
-	return cli_enforce_changed(cli);
+	return cli_followup(cli);
 }
 
 int cmd_prefix(struct cli *cli, int argc, char **argv)
@@ -589,7 +575,6 @@ static int contact_add(struct cli *cli, int argc, char **argv)
 	    {"name", required_argument, NULL, 'n'},  {"email", required_argument, NULL, 'e'},
 	    {"phone", required_argument, NULL, 'p'}, {"role", required_argument, NULL, 'r'},
 	    {"json", no_argument, NULL, 'j'},        {0}};
-	struct p25_actor who = actor_of(cli);
 	const char *name = NULL, *email = NULL, *phone = "", *role_text = NULL;
 	enum p25_contact_role role;
 	int64_t id = 0;
@@ -628,9 +613,9 @@ static int contact_add(struct cli *cli, int argc, char **argv)
 		                role_text);
 	if ((rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
-	rc = p25_contact_add(cli->reg, &who, argv[optind], name, email, phone, role, &id);
+	rc = p25_service_contact_add(cli->svc, &cli->auth, argv[optind], name, email, phone, role, &id);
 	if (rc < 0)
-		return cli_registry_fail(cli, rc);
+		return cli_service_fail(cli, rc);
 	if (cli->json) {
 		json_t *o = json_pack("{s:I}", "id", (json_int_t)id);
 		cli_print_json(o);
@@ -639,7 +624,7 @@ static int contact_add(struct cli *cli, int argc, char **argv)
 		printf("added contact %" PRId64 " (%s, %s) to organization '%s'\n", id, name,
 		       role_text, argv[optind]);
 	}
-	return EXIT_OK;
+	return cli_followup(cli);
 }
 
 static const char contact_list_usage[] = "usage: port25 contact list [--org HANDLE] [--json]\n";
@@ -653,8 +638,8 @@ static int contact_list(struct cli *cli, int argc, char **argv)
 	if ((rc = org_filter_option(cli, argc, argv, contact_list_usage, &org)) != EXIT_OK ||
 	    (rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
-	if ((rc = p25_contact_list(cli->reg, org, &rows)) < 0)
-		return cli_registry_fail(cli, rc);
+	if ((rc = p25_service_contact_list(cli->svc, &cli->auth, org, &rows)) < 0)
+		return cli_service_fail(cli, rc);
 	cli_print_rows(cli, rows, contact_cols);
 	json_decref(rows);
 	return EXIT_OK;
@@ -666,7 +651,6 @@ static const char contact_remove_usage[] =
 
 static int contact_remove(struct cli *cli, int argc, char **argv)
 {
-	struct p25_actor who = actor_of(cli);
 	int64_t id = 0;
 	int rc;
 
@@ -675,10 +659,10 @@ static int contact_remove(struct cli *cli, int argc, char **argv)
 	    (rc = parse_id(argv[optind], "contact", &id)) != EXIT_OK ||
 	    (rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
-	if ((rc = p25_contact_remove(cli->reg, &who, id)) < 0)
-		return cli_registry_fail(cli, rc);
+	if ((rc = p25_service_contact_remove(cli->svc, &cli->auth, id)) < 0)
+		return cli_service_fail(cli, rc);
 	done(cli, NULL, "removed contact %s", argv[optind]);
-	return EXIT_OK;
+	return cli_followup(cli);
 }
 
 int cmd_contact(struct cli *cli, int argc, char **argv)
@@ -744,7 +728,6 @@ static int permit_add(struct cli *cli, int argc, char **argv)
 	                                     {"json", no_argument, NULL, 'j'},
 	                                     {0}};
 	struct p25_permit_spec spec = {0};
-	struct p25_actor who = actor_of(cli);
 	bool have_kind = false;
 	int64_t id = 0;
 	int c, rc;
@@ -789,11 +772,11 @@ static int permit_add(struct cli *cli, int argc, char **argv)
 	spec.address = argv[optind + 1];
 	if ((rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
-	if ((rc = p25_permit_add(cli->reg, &who, &spec, &id)) < 0)
-		return cli_registry_fail(cli, rc);
+	if ((rc = p25_service_permit_add(cli->svc, &cli->auth, &spec, &id)) < 0)
+		return cli_service_fail(cli, rc);
 	if (cli->json) {
 		json_t *o;
-		if (p25_permit_show(cli->reg, id, cli->now, &o) == 0) {
+		if (p25_service_permit_show(cli->svc, &cli->auth, id, &o) == 0) {
 			cli_print_json(o);
 			json_decref(o);
 		}
@@ -801,7 +784,7 @@ static int permit_add(struct cli *cli, int argc, char **argv)
 		printf("added permit %" PRId64 " for %s (organization '%s')\n", id, spec.address,
 		       spec.org);
 	}
-	return cli_enforce_changed(cli);
+	return cli_followup(cli);
 }
 
 static const char permit_list_usage[] =
@@ -844,8 +827,8 @@ static int permit_list(struct cli *cli, int argc, char **argv)
 	if ((rc = check_positionals(argc, argv, 0, permit_list_usage)) != EXIT_OK ||
 	    (rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
-	if ((rc = p25_permit_list(cli->reg, &f, &rows)) < 0)
-		return cli_registry_fail(cli, rc);
+	if ((rc = p25_service_permit_list(cli->svc, &cli->auth, &f, &rows)) < 0)
+		return cli_service_fail(cli, rc);
 	json_array_foreach(rows, i, row)
 	{
 		const char *status = json_string_value(json_object_get(row, "status"));
@@ -875,8 +858,8 @@ static int permit_show(struct cli *cli, int argc, char **argv)
 	    (rc = parse_id(argv[optind], "permit", &id)) != EXIT_OK ||
 	    (rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
-	if ((rc = p25_permit_show(cli->reg, id, cli->now, &o)) < 0)
-		return cli_registry_fail(cli, rc);
+	if ((rc = p25_service_permit_show(cli->svc, &cli->auth, id, &o)) < 0)
+		return cli_service_fail(cli, rc);
 	cli_print_object(cli, o);
 	json_decref(o);
 	return EXIT_OK;
@@ -890,7 +873,6 @@ static int permit_set(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"expires", required_argument, NULL, 'e'}, {"json", no_argument, NULL, 'j'}, {0}};
-	struct p25_actor who = actor_of(cli);
 	bool have_expires = false;
 	p25_time expires = 0;
 	int64_t id = 0;
@@ -915,17 +897,16 @@ static int permit_set(struct cli *cli, int argc, char **argv)
 		                   argv[optind]);
 	if ((rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
-	if ((rc = p25_permit_set_expiry(cli->reg, &who, id, expires)) < 0)
-		return cli_registry_fail(cli, rc);
+	if ((rc = p25_service_permit_set_expiry(cli->svc, &cli->auth, id, expires)) < 0)
+		return cli_service_fail(cli, rc);
 	done(cli, NULL, "updated permit %s", argv[optind]);
-	return cli_enforce_changed(cli);
+	return cli_followup(cli);
 }
 
 static const char permit_remove_usage[] = "usage: port25 permit remove ID\n";
 
 static int permit_remove(struct cli *cli, int argc, char **argv)
 {
-	struct p25_actor who = actor_of(cli);
 	int64_t id = 0;
 	int rc;
 
@@ -934,10 +915,10 @@ static int permit_remove(struct cli *cli, int argc, char **argv)
 	    (rc = parse_id(argv[optind], "permit", &id)) != EXIT_OK ||
 	    (rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
-	if ((rc = p25_permit_remove(cli->reg, &who, id)) < 0)
-		return cli_registry_fail(cli, rc);
+	if ((rc = p25_service_permit_remove(cli->svc, &cli->auth, id)) < 0)
+		return cli_service_fail(cli, rc);
 	done(cli, NULL, "removed permit %s", argv[optind]);
-	return cli_enforce_changed(cli);
+	return cli_followup(cli);
 }
 
 int cmd_permit(struct cli *cli, int argc, char **argv)
@@ -954,7 +935,7 @@ int cmd_permit(struct cli *cli, int argc, char **argv)
 /* ---- request ---- */
 
 static const char request_usage[] =
-    "usage: port25 request submit|list|show|approve|reject|apply|verify ...\n"
+    "usage: port25 request submit|list|show|approve|reject|apply|verify|cancel ...\n"
     "  request submit ORG --type signup|add-permit|remove-permit [--server "
     "ADDRESS[,KIND[,DESC[,EXPIRES]]]]...\n"
     "                 [--permit ID|ADDRESS]... [--file servers.csv] [--requested-by X] [--note T]\n"
@@ -964,6 +945,7 @@ static const char request_usage[] =
     "  request reject ID --reason T\n"
     "  request apply ID [--no-servers]\n"
     "  request verify ID\n"
+    "  request cancel ID\n"
     "A request is due 48 hours after it is submitted.\n";
 
 static const char request_submit_usage[] =
@@ -995,7 +977,6 @@ static int request_submit(struct cli *cli, int argc, char **argv)
 	                                     {"json", no_argument, NULL, 'j'},
 	                                     {0}};
 	struct p25_request_spec spec = {0};
-	struct p25_actor who = actor_of(cli);
 	struct p25_server_list servers = {0};
 	char err[512];
 	int64_t *ids = NULL, id;
@@ -1015,7 +996,7 @@ static int request_submit(struct cli *cli, int argc, char **argv)
 			have_type = true;
 			break;
 		case 's':
-			if ((rc = p25_server_list_add_arg(&servers, optarg, cli->now, err,
+			if ((rc = p25_server_list_add_arg(&servers, "--server", optarg, cli->now, err,
 			                                  sizeof err)) < 0)
 				rc = server_list_fail(rc, EXIT_USAGE, err);
 			break;
@@ -1076,19 +1057,22 @@ static int request_submit(struct cli *cli, int argc, char **argv)
 		spec.nservers = servers.n;
 		spec.permit_ids = ids;
 		spec.addresses = addresses;
-		if ((rc = p25_request_submit(cli->reg, &who, &spec, &id)) < 0) {
-			rc = cli_registry_fail(cli, rc);
-		} else if (cli->json) {
-			json_t *o;
-			if (p25_request_show(cli->reg, id, cli->now, &o) == 0) {
-				cli_print_json(o);
-				json_decref(o);
-			}
+		if ((rc = p25_service_request_submit(cli->svc, &cli->auth, &spec, &id)) < 0) {
+			rc = cli_service_fail(cli, rc);
 		} else {
-			char due[P25_TIME_STRLEN];
-			printf("submitted request %" PRId64 " (%s for '%s'), due %s\n", id,
-			       p25_request_type_name(spec.type), spec.org,
-			       p25_time_format(cli->now + P25_REQUEST_DUE, due, sizeof due));
+			if (cli->json) {
+				json_t *o;
+				if (p25_service_request_show(cli->svc, &cli->auth, id, &o) == 0) {
+					cli_print_json(o);
+					json_decref(o);
+				}
+			} else {
+				char due[P25_TIME_STRLEN];
+				printf("submitted request %" PRId64 " (%s for '%s'), due %s\n", id,
+				       p25_request_type_name(spec.type), spec.org,
+				       p25_time_format(cli->now + P25_REQUEST_DUE, due, sizeof due));
+			}
+			rc = cli_followup(cli);
 		}
 	}
 	p25_server_list_free(&servers);
@@ -1140,8 +1124,8 @@ static int request_list(struct cli *cli, int argc, char **argv)
 	if ((rc = check_positionals(argc, argv, 0, request_list_usage)) != EXIT_OK ||
 	    (rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
-	if ((rc = p25_request_list(cli->reg, &f, &rows)) < 0)
-		return cli_registry_fail(cli, rc);
+	if ((rc = p25_service_request_list(cli->svc, &cli->auth, &f, &rows)) < 0)
+		return cli_service_fail(cli, rc);
 	cli_print_rows(cli, rows, request_cols);
 	json_decref(rows);
 	return EXIT_OK;
@@ -1165,8 +1149,8 @@ static int request_show(struct cli *cli, int argc, char **argv)
 	    (rc = parse_id(argv[optind], "request", &id)) != EXIT_OK ||
 	    (rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
-	if ((rc = p25_request_show(cli->reg, id, cli->now, &o)) < 0)
-		return cli_registry_fail(cli, rc);
+	if ((rc = p25_service_request_show(cli->svc, &cli->auth, id, &o)) < 0)
+		return cli_service_fail(cli, rc);
 	if (cli->json) {
 		cli_print_json(o);
 	} else {
@@ -1185,10 +1169,9 @@ static int request_show(struct cli *cli, int argc, char **argv)
 
 /* approve, apply and verify: a verb, an id, nothing else. */
 static int request_step(struct cli *cli, int argc, char **argv, const char *usage,
-                        int (*step)(struct p25_registry *, const struct p25_actor *, int64_t),
+                        int (*step)(struct p25_service *, const struct p25_auth *, int64_t),
                         const char *past)
 {
-	struct p25_actor who = actor_of(cli);
 	int64_t id = 0;
 	int rc;
 
@@ -1197,18 +1180,18 @@ static int request_step(struct cli *cli, int argc, char **argv, const char *usag
 	    (rc = parse_id(argv[optind], "request", &id)) != EXIT_OK ||
 	    (rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
-	if ((rc = step(cli->reg, &who, id)) < 0)
-		return cli_registry_fail(cli, rc);
+	if ((rc = step(cli->svc, &cli->auth, id)) < 0)
+		return cli_service_fail(cli, rc);
 	if (cli->json) {
 		json_t *o;
-		if (p25_request_show(cli->reg, id, cli->now, &o) == 0) {
+		if (p25_service_request_show(cli->svc, &cli->auth, id, &o) == 0) {
 			cli_print_json(o);
 			json_decref(o);
 		}
 	} else {
 		printf("request %s %s\n", argv[optind], past);
 	}
-	return cli_enforce_changed(cli);
+	return cli_followup(cli);
 }
 
 static const char request_approve_usage[] = "usage: port25 request approve ID\n"
@@ -1224,9 +1207,19 @@ static const char request_verify_usage[] =
     "No check runs: `port25 verify --request ID --mx HOST` sends a test message from\n"
     "each new server (and checks removed ones are blocked) and marks it only if all pass.\n";
 
+static const char request_cancel_usage[] =
+    "usage: port25 request cancel ID\n"
+    "Withdraw a submitted or approved request: nothing of it is applied.\n";
+
+static int request_cancel(struct cli *cli, int argc, char **argv)
+{
+	return request_step(cli, argc, argv, request_cancel_usage, p25_service_request_cancel,
+	                    "cancelled");
+}
+
 static int request_approve(struct cli *cli, int argc, char **argv)
 {
-	return request_step(cli, argc, argv, request_approve_usage, p25_request_approve,
+	return request_step(cli, argc, argv, request_approve_usage, p25_service_request_approve,
 	                    "approved");
 }
 
@@ -1234,7 +1227,6 @@ static int request_apply(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"no-servers", no_argument, NULL, 'N'}, {"json", no_argument, NULL, 'j'}, {0}};
-	struct p25_actor who = actor_of(cli);
 	bool no_servers = false;
 	int64_t id = 0;
 	int c, rc;
@@ -1251,25 +1243,24 @@ static int request_apply(struct cli *cli, int argc, char **argv)
 	    (rc = parse_id(argv[optind], "request", &id)) != EXIT_OK ||
 	    (rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
-	if ((rc = p25_request_apply_confirmed(cli->reg, &who, id, no_servers)) < 0)
-		return cli_registry_fail(cli, rc);
-	if (*p25_registry_warning(cli->reg))
-		cli_warn("%s", p25_registry_warning(cli->reg));
+	if ((rc = p25_service_request_apply(cli->svc, &cli->auth, id, no_servers)) < 0)
+		return cli_service_fail(cli, rc);
+	cli_service_warn(cli);
 	if (cli->json) {
 		json_t *o;
-		if (p25_request_show(cli->reg, id, cli->now, &o) == 0) {
+		if (p25_service_request_show(cli->svc, &cli->auth, id, &o) == 0) {
 			cli_print_json(o);
 			json_decref(o);
 		}
 	} else {
 		printf("request %s applied\n", argv[optind]);
 	}
-	return cli_enforce_changed(cli);
+	return cli_followup(cli);
 }
 
 static int request_verify(struct cli *cli, int argc, char **argv)
 {
-	int rc = request_step(cli, argc, argv, request_verify_usage, p25_request_verify,
+	int rc = request_step(cli, argc, argv, request_verify_usage, p25_service_request_verify,
 			      "verified");
 
 	if (rc == EXIT_OK)
@@ -1286,7 +1277,6 @@ static int request_reject(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"reason", required_argument, NULL, 'r'}, {"json", no_argument, NULL, 'j'}, {0}};
-	struct p25_actor who = actor_of(cli);
 	const char *reason = NULL;
 	int64_t id = 0;
 	int c, rc;
@@ -1307,10 +1297,10 @@ static int request_reject(struct cli *cli, int argc, char **argv)
 		                   argv[optind]);
 	if ((rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
-	if ((rc = p25_request_reject(cli->reg, &who, id, reason)) < 0)
-		return cli_registry_fail(cli, rc);
+	if ((rc = p25_service_request_reject(cli->svc, &cli->auth, id, reason)) < 0)
+		return cli_service_fail(cli, rc);
 	done(cli, NULL, "request %s rejected", argv[optind]);
-	return EXIT_OK;
+	return cli_followup(cli);
 }
 
 int cmd_request(struct cli *cli, int argc, char **argv)
@@ -1322,6 +1312,7 @@ int cmd_request(struct cli *cli, int argc, char **argv)
 	                                    {"reject", request_reject, request_reject_usage},
 	                                    {"apply", request_apply, request_apply_usage},
 	                                    {"verify", request_verify, request_verify_usage},
+	                                    {"cancel", request_cancel, request_cancel_usage},
 	                                    {NULL, NULL, NULL}};
 	return run_verb(cli, argc, argv, verbs, request_usage);
 }
@@ -1351,7 +1342,6 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 	                                     {0}};
 	struct p25_import_options opt = {0};
 	struct p25_import_result res;
-	struct p25_actor who = actor_of(cli);
 	int c, rc;
 
 	if (cli_wants_help(argc, argv, import_usage))
@@ -1393,8 +1383,8 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 	    (rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
 	opt.name = argv[optind];
-	if ((rc = p25_import_file(cli->reg, &who, argv[optind], &opt, &res)) < 0)
-		return cli_registry_fail(cli, rc);
+	if ((rc = p25_service_import_file(cli->svc, &cli->auth, argv[optind], &opt, &res)) < 0)
+		return cli_service_fail(cli, rc);
 	if (cli->json) {
 		json_t *o = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I}", "file", argv[optind],
 		                      "dry_run", opt.dry_run, "organizations", (json_int_t)res.orgs,
@@ -1409,7 +1399,7 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 		       opt.dry_run ? "checked (nothing written)" : "imported", argv[optind],
 		       res.orgs, res.prefixes, res.contacts, res.permits, res.requests);
 	}
-	return cli_enforce_changed(cli);
+	return cli_followup(cli);
 }
 
 static const char export_usage[] =
@@ -1429,8 +1419,8 @@ int cmd_export(struct cli *cli, int argc, char **argv)
 	    (rc = check_positionals(argc, argv, 0, export_usage)) != EXIT_OK ||
 	    (rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
-	if ((rc = p25_registry_export(cli->reg, &doc)) < 0)
-		return cli_registry_fail(cli, rc);
+	if ((rc = p25_service_export(cli->svc, &cli->auth, &doc)) < 0)
+		return cli_service_fail(cli, rc);
 	/* JSON is the only export format; --json is accepted for symmetry. */
 	cli_print_json(doc);
 	json_decref(doc);
@@ -1480,8 +1470,8 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 	if ((rc = check_positionals(argc, argv, 0, audit_usage)) != EXIT_OK ||
 	    (rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
-	if ((rc = p25_audit_list(cli->reg, (int)limit, &rows)) < 0)
-		return cli_registry_fail(cli, rc);
+	if ((rc = p25_service_audit_list(cli->svc, &cli->auth, (int)limit, &rows)) < 0)
+		return cli_service_fail(cli, rc);
 	cli_print_rows(cli, rows, cols);
 	json_decref(rows);
 	return EXIT_OK;

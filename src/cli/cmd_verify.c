@@ -167,68 +167,52 @@ static const char *req_str(const struct req_run *q, const char *key)
 	return v ? v : "?";
 }
 
-/* Load the requests; refuse (naming each) any that is missing or not applied. */
+/*
+ * Load the requests and what to check of each (the service's plan); refuse,
+ * naming each, any that is missing or not applied: then nothing is checked.
+ */
 static int load_requests(struct cli *cli, const struct p25_model *m, const int64_t *ids,
                          size_t nids, struct req_run *runs)
 {
 	int rc = EXIT_OK, r;
 
 	for (size_t i = 0; i < nids; i++) {
-		const char *status;
 		runs[i].id = ids[i];
-		if ((r = p25_request_show(cli->reg, ids[i], cli->now, &runs[i].req)) < 0) {
-			runs[i].req = NULL;
-			r = cli_registry_fail(cli, r);
-			rc = r > rc ? r : rc;
-			continue;
-		}
-		status = req_str(&runs[i], "status");
-		if (strcmp(status, "applied")) {
-			const char *why = !strcmp(status, "verified")   ? "it is verified already"
-			                  : !strcmp(status, "rejected") ? "it was rejected"
-			                  : !strcmp(status, "cancelled") ? "it was cancelled"
-			                                                : "apply it first";
-			cli_fail(EXIT_REFUSED,
-			         "verify: request %lld is %s, not applied: %s; nothing checked",
-			         (long long)ids[i], status, why);
-			rc = rc > EXIT_REFUSED ? rc : EXIT_REFUSED;
-		}
+		r = p25_service_verify_plan(cli->svc, &cli->auth, m, ids[i], &runs[i].req,
+		                            &runs[i].targets, &runs[i].ntargets);
+		if (r == P25_ECONFLICT)
+			r = cli_fail(EXIT_REFUSED, "verify: %s; nothing checked",
+			             p25_service_error(cli->svc));
+		else if (r == P25_EINVAL)
+			r = cli_fail(EXIT_REFUSED, "verify: %s", p25_service_error(cli->svc));
+		else if (r < 0)
+			r = cli_service_fail(cli, r);
+		rc = r > rc ? r : rc;
 	}
-	if (rc != EXIT_OK)
-		return rc;
-	for (size_t i = 0; i < nids; i++) {
-		int64_t *pids;
-		size_t npids;
-		ssize_t n;
-		char err[512];
-		if ((r = p25_request_permits(cli->reg, ids[i], &pids, &npids)) < 0)
-			return cli_registry_fail(cli, r);
-		n = p25_verify_request_targets(m, runs[i].req, pids, npids, &runs[i].targets, err,
-		                               sizeof err);
-		free(pids);
-		if (n < 0)
-			return cli_fail(EXIT_REFUSED, "verify: %s", err);
-		runs[i].ntargets = (size_t)n;
-	}
-	return EXIT_OK;
+	return rc;
 }
 
 /*
- * Check one request's targets and mark it verified when every check passed
- * and a message went through.  Returns its JSON element; *rc rises on failure.
+ * Check one request's targets, reporting each, and let the service decide
+ * whether that makes it verified (and mark it).  Returns its JSON element;
+ * *rc rises on failure.
  */
 static json_t *run_request(struct cli *cli, const struct p25_policy *pol, const struct p25_model *m,
                            const struct p25_verify_opts *o, struct req_run *q, size_t *passed,
                            size_t *failed, size_t *marked, int *rc)
 {
-	struct p25_actor who = {.name = cli->actor, .now = cli->now};
 	bool removal = !strcmp(req_str(q, "type"), "remove-permit");
 	json_t *servers = json_array(), *failures = json_array(), *after = NULL, *j;
-	struct p25_verify_result res;
-	char reason[1024] = "", checks[64], a[P25_ADDR_STRLEN];
-	size_t ok = 0, bad = 0;
+	struct p25_verify_result *res = calloc(q->ntargets ? q->ntargets : 1, sizeof *res);
+	struct p25_request_verdict v;
+	char checks[64], a[P25_ADDR_STRLEN];
+	const char *reason;
 	bool done = false;
 
+	if (!res) {
+		*rc = *rc > EXIT_SYSTEM ? *rc : cli_fail(EXIT_SYSTEM, "verify: out of memory");
+		return json_pack("{s:I, s:b}", "id", (json_int_t)q->id, "verified", 0);
+	}
 	if (!cli->json)
 		printf("request %lld %s %s: %zu %s\n", (long long)q->id, req_str(q, "type"),
 		       req_str(q, "org"), q->ntargets,
@@ -236,52 +220,48 @@ static json_t *run_request(struct cli *cli, const struct p25_policy *pol, const 
 		                                   : "addresses that must be blocked")
 		               : (q->ntargets == 1 ? "server" : "servers"));
 	for (size_t i = 0; i < q->ntargets; i++) {
-		p25_verify_run(pol, &q->targets[i], o, &res);
-		json_array_append_new(servers, p25_verify_result_json(&res, m));
+		p25_verify_run(pol, &q->targets[i], o, &res[i]);
+		json_array_append_new(servers, p25_verify_result_json(&res[i], m));
 		if (!cli->json)
-			print_result(&res, m);
-		if (res.pass) {
-			ok++;
+			print_result(&res[i], m);
+		if (res[i].pass)
 			continue;
-		}
-		const struct p25_check *first = p25_verify_failures(&res, checks, sizeof checks);
+		const struct p25_check *first = p25_verify_failures(&res[i], checks, sizeof checks);
 		const char *detail = first ? first->detail : "";
-		bad++;
-		p25_addr_format(&res.target.addr, a, sizeof a);
+		p25_addr_format(&res[i].target.addr, a, sizeof a);
 		json_array_append_new(failures, json_pack("{s:s, s:s, s:s}", "address", a, "checks",
 		                                          checks, "detail", detail));
 		cli_fail(EXIT_REFUSED, "verify: request %lld not verified: %s: %s failed: %s",
 		         (long long)q->id, a, checks, detail);
-		if (!reason[0])
-			snprintf(reason, sizeof reason, "%s %s failed", a, checks);
 	}
-	*passed += ok;
-	*failed += bad;
-	if (bad) {
-		*rc = *rc > EXIT_REFUSED ? *rc : EXIT_REFUSED;
-		if (bad > 1)
-			snprintf(reason + strlen(reason), sizeof reason - strlen(reason),
-			         " and %zu more", bad - 1);
-	} else if (q->ntargets == 0) {
-		snprintf(reason, sizeof reason, "the request lists nothing to check");
+	int marking = p25_service_verify_verdict(cli->svc, &cli->auth, q->id, o, res, q->ntargets, &v);
+	if (marking < 0) {
+		int r = cli_service_fail(cli, marking);
+		*rc = *rc > r ? *rc : r;
+	}
+	free(res);
+	*passed += v.passed;
+	*failed += v.failed;
+	/* The command line's words for "no test exchanger": the option that gives one. */
+	reason = v.outcome == P25_OUTCOME_UNSENT ? "no --mx, no test message sent" : v.reason;
+	switch (v.outcome) {
+	case P25_OUTCOME_VERIFIED:
+		done = true;
+		(*marked)++;
+		break;
+	case P25_OUTCOME_EMPTY:
 		cli_fail(EXIT_REFUSED, "verify: request %lld not verified: %s", (long long)q->id,
 		         reason);
+		/* fall through */
+	case P25_OUTCOME_FAILED:
 		*rc = *rc > EXIT_REFUSED ? *rc : EXIT_REFUSED;
-	} else if (o->nmx == 0) {
-		snprintf(reason, sizeof reason, "no --mx, no test message sent");
-	} else {
-		int r = p25_request_verify(cli->reg, &who, q->id);
-		if (r < 0) {
-			snprintf(reason, sizeof reason, "%s", p25_registry_error(cli->reg));
-			r = cli_registry_fail(cli, r);
-			*rc = *rc > r ? *rc : r;
-		} else {
-			done = true;
-			(*marked)++;
-		}
+		break;
+	case P25_OUTCOME_UNSENT:
+	case P25_OUTCOME_UNMARKED:
+		break;
 	}
 	/* What the registry says now, should anyone else have changed it meanwhile. */
-	if (p25_request_show(cli->reg, q->id, cli->now, &after) < 0)
+	if (p25_service_request_show(cli->svc, &cli->auth, q->id, &after) < 0)
 		after = NULL;
 	j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:b, s:o, s:I, s:I, s:o, s:o}", "id",
 	              (json_int_t)q->id, "type", req_str(q, "type"), "org", req_str(q, "org"),
@@ -289,20 +269,20 @@ static json_t *run_request(struct cli *cli, const struct p25_policy *pol, const 
 	              after ? json_string_value(json_object_get(after, "status"))
 	                    : req_str(q, "status"),
 	              "verified", done, "reason", reason[0] ? json_string(reason) : json_null(),
-	              "passed", (json_int_t)ok, "failed", (json_int_t)bad, "servers", servers,
-	              "failures", failures);
+	              "passed", (json_int_t)v.passed, "failed", (json_int_t)v.failed, "servers",
+	              servers, "failures", failures);
 	json_decref(after);
 	if (!cli->json) {
 		if (done)
-			printf("request %lld verified: %zu of %zu passed\n", (long long)q->id, ok,
+			printf("request %lld verified: %zu of %zu passed\n", (long long)q->id, v.passed,
 			       q->ntargets);
-		else if (bad || q->ntargets == 0)
+		else if (v.outcome == P25_OUTCOME_FAILED || v.outcome == P25_OUTCOME_EMPTY)
 			printf("request %lld NOT verified, stays applied: %s\n", (long long)q->id,
 			       reason);
-		else if (o->nmx == 0)
+		else if (v.outcome == P25_OUTCOME_UNSENT)
 			printf("request %lld not marked verified: %zu of %zu passed the policy "
 			       "check, but no --mx, no test message sent\n",
-			       (long long)q->id, ok, q->ntargets);
+			       (long long)q->id, v.passed, q->ntargets);
 		else
 			printf("request %lld not marked verified: %s\n", (long long)q->id, reason);
 	}
@@ -324,12 +304,14 @@ static int verify_requests(struct cli *cli, const struct p25_verify_opts *o, int
 
 	if ((rc = cli_load_policy(cli, "verify", &model, &pol)) != EXIT_OK)
 		return rc;
+	if ((rc = cli_open_service(cli)) != EXIT_OK)
+		goto out;
 	if (applied) {
 		struct p25_request_filter f = {.by_status = true,
 		                               .status = P25_REQ_APPLIED,
 		                               .now = cli->now};
-		if ((r = p25_request_list(cli->reg, &f, &list)) < 0) {
-			rc = cli_registry_fail(cli, r);
+		if ((r = p25_service_request_list(cli->svc, &cli->auth, &f, &list)) < 0) {
+			rc = cli_service_fail(cli, r);
 			goto out;
 		}
 		json_array_foreach(list, i, row)
@@ -444,7 +426,7 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		case OPT_MX:
 			if (p25_verify_mx_parse(optarg, mx, P25_VERIFY_MAX_MX, &o.nmx, err,
 			                        sizeof err) < 0) {
-				rc = cli_fail(EXIT_USAGE, "verify: %s", err);
+				rc = cli_fail(EXIT_USAGE, "verify: --mx %s", err);
 				goto out;
 			}
 			break;

@@ -66,22 +66,12 @@ static bool enforce_enabled(struct cli *cli)
 	return cli->enforce > 0;
 }
 
-int cli_enforce_mark(struct cli *cli)
-{
-	if (!enforce_enabled(cli) || cli->change_marked)
-		return EXIT_OK;
-	if (p25_registry_change_mark(cli->reg, &cli->change_mark) < 0)
-		return cli_registry_fail(cli, -1);
-	cli->change_marked = true;
-	return EXIT_OK;
-}
-
 static double ms_between(const struct timespec *t0, const struct timespec *t)
 {
 	return (double)(t->tv_sec - t0->tv_sec) * 1e3 + (double)(t->tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-int cli_enforce_report(const struct cli *cli, const struct p25_follow_result *res)
+void cli_enforce_report(const struct cli *cli, const struct p25_follow_result *res)
 {
 	const struct p25_enforce_result *r = &res->r;
 
@@ -117,19 +107,34 @@ int cli_enforce_report(const struct cli *cli, const struct p25_follow_result *re
 			fprintf(stderr, "enforce: %s\n", r->note);
 		break;
 	}
+}
+
+int cli_open_service(struct cli *cli)
+{
+	struct p25_service_options opt = {0};
+	int rc;
+
+	if (cli->svc)
+		return EXIT_OK;
+	if ((rc = cli_open_registry(cli)) != EXIT_OK)
+		return rc;
+	opt.enforce = enforce_enabled(cli);
+	opt.enforce_opts.state_dir = cli_state_dir();
+	if (p25_service_open(cli->reg, &opt, &cli->svc) < 0)
+		return cli_fail(EXIT_SYSTEM, "out of memory");
+	cli->auth = (struct p25_auth){.actor = cli->actor, .role = P25_ROLE_OPERATOR, .now = cli->now};
 	return EXIT_OK;
 }
 
-int cli_enforce_changed(struct cli *cli)
+int cli_followup(struct cli *cli)
 {
-	struct p25_enforce_opts o = {.now = cli->now, .state_dir = cli_state_dir()};
-	struct p25_follow_result res;
-	char err[600];
+	const struct p25_service_followup *f = p25_service_followup(cli->svc);
 
-	if (!cli->change_marked || cli->enforce <= 0)
+	if (!f->enforced)
 		return EXIT_OK;
-	if (p25_enforce_follow(cli->reg, cli->change_mark, &o, &res, err, sizeof err) < 0)
+	if (f->rc < 0)
 		return cli_fail(EXIT_SYSTEM, "the registry changed, but %s (run: port25 enforce sync)",
-		                err);
-	return cli_enforce_report(cli, &res);
+		                f->error);
+	cli_enforce_report(cli, &f->follow);
+	return EXIT_OK;
 }

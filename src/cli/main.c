@@ -22,7 +22,7 @@ static const char usage[] =
 	"  prefix   add|list|remove              an organization's address space\n"
 	"  contact  add|list|remove              security and other contacts\n"
 	"  permit   add|list|show|set|remove     permitted senders and variances\n"
-	"  request  submit|list|show|approve|reject|apply|verify   sign-up and variance requests\n"
+	"  request  submit|list|show|approve|reject|apply|verify|cancel   sign-up and variance requests\n"
 	"  import   FILE            bulk import of a server list (CSV or JSON), all or nothing\n"
 	"  export   --json          the whole registry as one JSON document\n"
 	"  audit                    the audit log of every change\n"
@@ -130,6 +130,7 @@ int main(int argc, char **argv)
 		if (strcmp(argv[0], commands[i].name) == 0) {
 			optind = 0; /* glibc: restart scanning for the subcommand */
 			rc = commands[i].run(&cli, argc, argv);
+			p25_service_close(cli.svc);
 			if (cli.reg)
 				p25_registry_close(cli.reg);
 			return rc;

@@ -98,13 +98,93 @@ int cli_load_policy(struct cli *cli, const char *who, struct p25_model *m,
 	return EXIT_OK;
 }
 
+/*
+ * The command line's words for the library's hints: the options and commands
+ * that would help.  %s is the hint's org, %lld its id.
+ */
+static const char *hint_format(enum p25_hint_code c)
+{
+	switch (c) {
+	case P25_HINT_NONE: return NULL;
+	case P25_HINT_LIST_ORGS: return " (see port25 org list)";
+	case P25_HINT_LIST_PREFIXES: return " (see port25 prefix list)";
+	case P25_HINT_LIST_CONTACTS: return " (see port25 contact list)";
+	case P25_HINT_LIST_PERMITS: return " (see port25 permit list)";
+	case P25_HINT_LIST_ORG_PERMITS: return " (see port25 permit list --org %s)";
+	case P25_HINT_LIST_REQUESTS: return " (see port25 request list)";
+	case P25_HINT_NORMALIZE: return " (use --normalize to accept it)";
+	case P25_HINT_FORCE_WIDE: return " (use --force if it really is)";
+	case P25_HINT_FORCE_REMOVE: return " or use --force";
+	case P25_HINT_ADD_PREFIX: return " (add them: port25 prefix add %s PREFIX)";
+	case P25_HINT_ADD_SECURITY:
+		return " (add one: port25 contact add %s --name N --email E --role security)";
+	case P25_HINT_NO_SERVERS:
+		return " (register them: port25 permit add %s ADDRESS ...; if none of its hosts "
+		       "sends mail, confirm with --no-servers)";
+	case P25_HINT_REGISTER_SERVERS: return " (register them: port25 permit add %s ADDRESS ...)";
+	case P25_HINT_EXTEND_PERMIT: return "; to keep it longer: port25 permit set %lld --expires WHEN";
+	case P25_HINT_REQUEST_PERMITS: return " (--permit ID or ADDRESS)";
+	case P25_HINT_REQUEST_SERVERS: return " (--server ADDRESS or --file)";
+	case P25_HINT_REQUEST_SERVER: return " (--server)";
+	case P25_HINT_IMPORT_ORG_COLUMN: return " or use --org";
+	case P25_HINT_IMPORT_ORG_HEADER: return " unless --org is given";
+	case P25_HINT_IMPORT_ORG_NAMED: return "--org";
+	}
+	return NULL;
+}
+
+const char *cli_with_hint(const char *msg, const struct p25_hint *h, char *out, size_t len)
+{
+	const char *fmt = h ? hint_format(h->code) : NULL;
+	size_t n = strlen(msg), at;
+	char words[256];
+
+	if (!fmt || h->tail + h->span > n) {
+		snprintf(out, len, "%s", msg);
+		return out;
+	}
+	if (strstr(fmt, "%lld"))
+		snprintf(words, sizeof words, fmt, (long long)h->id);
+	else if (strstr(fmt, "%s"))
+		snprintf(words, sizeof words, fmt, h->org);
+	else
+		snprintf(words, sizeof words, "%s", fmt);
+	at = n - h->tail - h->span;
+	snprintf(out, len, "%.*s%s%s", (int)at, msg, words, msg + n - h->tail);
+	return out;
+}
+
 int cli_registry_fail(struct cli *cli, int rc)
 {
 	const char *msg = cli->reg ? p25_registry_error(cli->reg) : NULL;
+	char text[1536];
 
 	if (!msg || !*msg)
 		msg = "registry operation failed";
-	return cli_fail(rc == P25_EDB ? EXIT_SYSTEM : EXIT_REFUSED, "%s", msg);
+	return cli_fail(rc == P25_EDB ? EXIT_SYSTEM : EXIT_REFUSED, "%s",
+	                cli_with_hint(msg, cli->reg ? p25_registry_hint(cli->reg) : NULL, text,
+	                              sizeof text));
+}
+
+int cli_service_fail(struct cli *cli, int rc)
+{
+	const char *msg = cli->svc ? p25_service_error(cli->svc) : NULL;
+	char text[1536];
+
+	if (!msg || !*msg)
+		msg = "registry operation failed";
+	return cli_fail(rc == P25_EDB ? EXIT_SYSTEM : EXIT_REFUSED, "%s",
+	                cli_with_hint(msg, cli->svc ? p25_service_hint(cli->svc) : NULL, text,
+	                              sizeof text));
+}
+
+void cli_service_warn(struct cli *cli)
+{
+	char text[1536];
+
+	if (*p25_service_warning(cli->svc))
+		cli_warn("%s", cli_with_hint(p25_service_warning(cli->svc),
+		                             p25_service_warning_hint(cli->svc), text, sizeof text));
 }
 
 void cli_print_json(json_t *v)

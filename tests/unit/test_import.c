@@ -135,7 +135,9 @@ static void test_csv_import(void **state)
 	                             "address,kind,description\n192.0.2.12,app,SIS\n", NULL, &res),
 	                 P25_EINVAL);
 	assert_true(contains(p25_registry_error(reg), "none.csv: line 2"));
-	assert_true(contains(p25_registry_error(reg), "--org"));
+	/* The library names no option: the hint says the import's org would do. */
+	assert_true(contains(p25_registry_error(reg), "no organization"));
+	assert_int_equal(p25_registry_hint(reg)->code, P25_HINT_IMPORT_ORG_COLUMN);
 }
 
 static void test_bad_row_rejects_whole_file(void **state)

@@ -312,7 +312,9 @@ static void test_org_rules(void **state)
 	/* Removal is refused while the org still has space, unless forced. */
 	add_prefix(reg, "k12", "192.0.2.0/24");
 	assert_int_equal(p25_org_remove(reg, &who, "k12", false), P25_ECONFLICT);
-	assert_true(contains(p25_registry_error(reg), "--force"));
+	/* The library names no option: the hint says forcing would remove them with it. */
+	assert_int_equal(p25_registry_hint(reg)->code, P25_HINT_FORCE_REMOVE);
+	assert_null(strstr(p25_registry_error(reg), "--"));
 	assert_int_equal(p25_org_remove(reg, &who, "k12", true), 0);
 	assert_int_equal(p25_org_show(reg, "k12", who.now, &o), P25_ENOTFOUND);
 	/* The prefix went with it: another org may now take the space. */
@@ -422,7 +424,8 @@ static void test_wide_permit_needs_force(void **state)
 	add_prefix(reg, "k12", "2001:db8::/32");
 	assert_int_equal(add_permit(reg, "k12", "10.1.0.0/23", false, 0, &id), P25_EINVAL);
 	assert_true(contains(p25_registry_error(reg), "wider than /24"));
-	assert_true(contains(p25_registry_error(reg), "--force"));
+	assert_int_equal(p25_registry_hint(reg)->code, P25_HINT_FORCE_WIDE);
+	assert_null(strstr(p25_registry_error(reg), "--"));
 	assert_int_equal(add_permit(reg, "k12", "10.1.0.0/24", false, 0, &id), 0);
 	assert_int_equal(add_permit(reg, "k12", "10.2.0.0/23", true, 0, &id), 0);
 	assert_int_equal(add_permit(reg, "k12", "2001:db8:2::/47", false, 0, &id), P25_EINVAL);
@@ -798,7 +801,10 @@ static void test_expired_permit_superseded(void **state)
 	assert_int_equal(p25_permit_add(reg, &then, &spec, &id), P25_ECONFLICT);
 	assert_true(contains(p25_registry_error(reg), "already permitted"));
 	assert_true(contains(p25_registry_error(reg), "until 2026-11-30T23:59:59Z"));
-	assert_true(contains(p25_registry_error(reg), "permit set"));
+	/* What to do instead (change its expiry) is the hint, said inside the parenthesis. */
+	assert_int_equal(p25_registry_hint(reg)->code, P25_HINT_EXTEND_PERMIT);
+	assert_int_equal(p25_registry_hint(reg)->id, 1);
+	assert_int_equal(p25_registry_hint(reg)->tail, 1);
 
 	/* Expired: the new permit is created and the old one superseded. */
 	assert_int_equal(p25_permit_add(reg, &later, &spec, &renewed), 0);
@@ -872,13 +878,13 @@ static void test_request_carries_expiry(void **state)
 	add_prefix(reg, "k12", "192.0.2.0/24");
 
 	/* --server: one CSV record; the fourth field is the expiry. */
-	assert_int_equal(p25_server_list_add_arg(&l, "192.0.2.15,app,temp,2026-12-31", now, err,
+	assert_int_equal(p25_server_list_add_arg(&l, "--server", "192.0.2.15,app,temp,2026-12-31", now, err,
 	                                         sizeof err),
 	                 0);
 	assert_int_equal(
-	    p25_server_list_add_arg(&l, "192.0.2.16,mail,\"Relay, north wing\"", now, err, sizeof err),
+	    p25_server_list_add_arg(&l, "--server", "192.0.2.16,mail,\"Relay, north wing\"", now, err, sizeof err),
 	    0);
-	assert_int_equal(p25_server_list_add_arg(&l, "192.0.2.17", now, err, sizeof err), 0);
+	assert_int_equal(p25_server_list_add_arg(&l, "--server", "192.0.2.17", now, err, sizeof err), 0);
 	assert_int_equal(l.n, 3);
 	assert_string_equal(l.servers[0].description, "temp");
 	assert_int_equal(l.servers[0].expires, at("2026-12-31T23:59:59Z"));
@@ -886,20 +892,20 @@ static void test_request_carries_expiry(void **state)
 	assert_int_equal(l.servers[1].expires, 0);
 	assert_int_equal(l.servers[2].kind, P25_KIND_MAIL_SERVER);
 	assert_string_equal(l.servers[2].description, "mail-server");
-	assert_int_equal(p25_server_list_add_arg(&l, "192.0.2.18,app,Relay, north wing", now, err,
+	assert_int_equal(p25_server_list_add_arg(&l, "--server", "192.0.2.18,app,Relay, north wing", now, err,
 	                                         sizeof err),
 	                 P25_EINVAL);
 	assert_true(contains(err, "--server '192.0.2.18,app,Relay, north wing': expires: "
 	                          "'north wing'"));
 	assert_int_equal(
-	    p25_server_list_add_arg(&l, "192.0.2.18,app,temp,someday", now, err, sizeof err),
+	    p25_server_list_add_arg(&l, "--server", "192.0.2.18,app,temp,someday", now, err, sizeof err),
 	    P25_EINVAL);
 	assert_true(contains(err, "'someday'"));
 	assert_int_equal(
-	    p25_server_list_add_arg(&l, "192.0.2.18,app,a,2026-12-31,x", now, err, sizeof err),
+	    p25_server_list_add_arg(&l, "--server", "192.0.2.18,app,a,2026-12-31,x", now, err, sizeof err),
 	    P25_EINVAL);
 	assert_true(contains(err, "one CSV record"));
-	assert_int_equal(p25_server_list_add_arg(&l, "192.0.2.18,printer", now, err, sizeof err),
+	assert_int_equal(p25_server_list_add_arg(&l, "--server", "192.0.2.18,printer", now, err, sizeof err),
 	                 P25_EINVAL);
 	assert_true(contains(err, "kind 'printer'"));
 	assert_int_equal(l.n, 3);
@@ -1015,7 +1021,9 @@ static void test_activation_needs_servers(void **state)
 	add_security(reg, "maple-library", &sec);
 	assert_int_equal(p25_org_set(reg, &who, "maple-library", &activate), P25_EINVAL);
 	assert_true(contains(p25_registry_error(reg), "'maple-library' has no valid permit"));
-	assert_true(contains(p25_registry_error(reg), "--no-servers"));
+	assert_int_equal(p25_registry_hint(reg)->code, P25_HINT_NO_SERVERS);
+	assert_string_equal(p25_registry_hint(reg)->org, "maple-library");
+	assert_null(strstr(p25_registry_error(reg), "--"));
 	assert_int_equal(p25_org_show(reg, "maple-library", who.now, &o), 0);
 	assert_string_equal(json_string_value(json_object_get(o, "enrollment")), "none");
 	json_decref(o);

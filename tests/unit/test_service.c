@@ -1039,6 +1039,155 @@ static void test_member_requests(void **state)
 	fixture_close(&f);
 }
 
+/*
+ * The library's messages name no command line option or command; where one
+ * would help, the hint says which and where, and a prefix keeps it.
+ */
+static void test_messages_carry_hints_not_options(void **state)
+{
+	struct p25_registry *reg = *state;
+	struct p25_actor who = who_at(T0);
+	struct p25_request_server server = {"192.0.2.10", P25_KIND_MAIL_SERVER, "mx", 0};
+	struct p25_request_spec spec = {
+	    .org = "k12", .type = P25_REQ_SIGNUP, .servers = &server, .nservers = 1};
+	struct p25_import_options opt = {.name = "x.json", .org = "other"};
+	static const char doc[] = "{\"org\": \"k12\", \"servers\": [{\"address\": \"192.0.2.9\", "
+	                          "\"kind\": \"mail\", \"description\": \"x\"}]}";
+	struct p25_import_result res;
+	const struct p25_hint *h = p25_registry_hint(reg);
+	const char *e = p25_registry_error(reg);
+	int64_t req, pid;
+
+	assert_int_equal(p25_org_add(reg, &who, "k12", "K12", 0, 0), 0);
+	assert_int_equal(p25_prefix_add(reg, &who, "k12", "10.1.2.3/16", "", 0), P25_EINVAL);
+	assert_int_equal(h->code, P25_HINT_NORMALIZE);
+	assert_int_equal(h->tail, 0);
+	assert_int_equal(p25_prefix_add(reg, &who, "k12", "192.0.2.0/24", "", 0), 0);
+	assert_int_equal(add_permit(reg, &who, "nobody", "192.0.2.9", 0, &pid), P25_ENOTFOUND);
+	assert_string_equal(e, "no organization 'nobody'");
+	assert_int_equal(h->code, P25_HINT_LIST_ORGS);
+
+	/* Inside the parenthesis: tail 1. */
+	assert_int_equal(add_permit(reg, &who, "k12", "192.0.2.9", who.now + P25_DAY, &pid), 0);
+	assert_int_equal(add_permit(reg, &who, "k12", "192.0.2.9", 0, &pid), P25_ECONFLICT);
+	assert_int_equal(h->code, P25_HINT_EXTEND_PERMIT);
+	assert_int_equal(h->id, 1);
+	assert_int_equal(h->tail, 1);
+	assert_string_equal(e + strlen(e) - 1, ")");
+
+	/* A sign-up applied without a security contact: the prefix keeps the hint. */
+	server.address = "192.0.2.10";
+	assert_int_equal(p25_request_submit(reg, &who, &spec, &req), 0);
+	assert_int_equal(p25_request_approve(reg, &who, req), 0);
+	assert_int_equal(p25_request_apply(reg, &who, req), P25_EINVAL);
+	assert_non_null(strstr(e, "applying request 1: organization 'k12' cannot become active"));
+	assert_int_equal(h->code, P25_HINT_ADD_SECURITY);
+	assert_string_equal(h->org, "k12");
+	assert_int_equal(h->tail, 0);
+
+	/* A span the front end words its own way. */
+	assert_int_equal(p25_import_buffer(reg, &who, doc, sizeof doc - 1, &opt, &res), P25_EINVAL);
+	assert_int_equal(h->code, P25_HINT_IMPORT_ORG_NAMED);
+	assert_int_equal(h->span, strlen("the import's organization"));
+	assert_int_equal(h->tail, strlen(" is 'other'"));
+	assert_string_equal(e + strlen(e) - h->tail - h->span,
+	                    "the import's organization is 'other'");
+	assert_null(strstr(e, "--"));
+
+	/* A new message drops the old hint. */
+	assert_int_equal(p25_org_add(reg, &who, "k12", "K12", 0, 0), P25_ECONFLICT);
+	assert_int_equal(h->code, P25_HINT_NONE);
+}
+
+/* A result of p25_verify_run, as far as the verdict reads it. */
+static struct p25_verify_result result(const char *addr, bool pass)
+{
+	struct p25_verify_result r;
+	struct p25_diag d;
+
+	memset(&r, 0, sizeof r);
+	assert_int_equal(p25_addr_parse(addr, 0, &r.target.addr, &d), 0);
+	r.pass = pass;
+	r.policy.status = P25_CHECK_PASS;
+	r.smtp.status = pass ? P25_CHECK_PASS : P25_CHECK_FAIL;
+	return r;
+}
+
+/* When a request counts as verified (port25 verify --request): the service decides. */
+static void test_verify_verdict(void **state)
+{
+	struct p25_auth op = auth_of("olga", P25_ROLE_OPERATOR, NULL),
+	                alice = auth_of("alice", P25_ROLE_MEMBER, only_a);
+	struct p25_verify_mx mx = {.port = 25};
+	struct p25_verify_opts with_mx = {.mx = &mx, .nmx = 1}, without = {0};
+	struct p25_verify_result ok[2] = {result("192.0.2.32", true), result("192.0.2.33", true)};
+	struct p25_verify_result bad[3] = {result("192.0.2.32", true),
+	                                   result("192.0.2.33", false),
+	                                   result("192.0.2.34", false)};
+	struct p25_verify_target *targets;
+	struct p25_request_verdict v;
+	struct p25_model m;
+	struct fixture f;
+	json_t *r;
+	size_t n;
+
+	(void)state;
+	fixture_open(&f);
+	assert_int_equal(p25_registry_load_model(f.reg, &m), 0);
+	/* Only an applied request is checked; the plan says why not. */
+	assert_int_equal(
+	    p25_service_verify_plan(f.svc, &op, &m, f.org[0].approved, &r, &targets, &n),
+	    P25_ECONFLICT);
+	assert_string_equal(p25_service_error(f.svc), "request 2 is approved, not applied: apply "
+	                                              "it first");
+	assert_int_equal(
+	    p25_service_verify_plan(f.svc, &alice, &m, f.org[0].applied, &r, &targets, &n),
+	    P25_EDENIED);
+	assert_int_equal(p25_service_verify_plan(f.svc, &op, &m, f.org[0].applied, &r, &targets, &n),
+	                 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(json_string_value(json_object_get(r, "status")), "applied");
+	json_decref(r);
+	free(targets);
+
+	/* A failed check: stays applied, the first failure named. */
+	assert_int_equal(
+	    p25_service_verify_verdict(f.svc, &op, f.org[0].applied, &with_mx, bad, 3, &v), 0);
+	assert_int_equal(v.outcome, P25_OUTCOME_FAILED);
+	assert_int_equal(v.passed, 1);
+	assert_int_equal(v.failed, 2);
+	assert_string_equal(v.reason, "192.0.2.33 smtp/25 failed and 1 more");
+	assert_int_equal(
+	    p25_service_verify_verdict(f.svc, &op, f.org[0].applied, &with_mx, bad, 2, &v), 0);
+	assert_string_equal(v.reason, "192.0.2.33 smtp/25 failed");
+	/* Nothing to check, or no message sent: not verified either. */
+	assert_int_equal(p25_service_verify_verdict(f.svc, &op, f.org[0].applied, &with_mx, ok, 0, &v),
+	                 0);
+	assert_int_equal(v.outcome, P25_OUTCOME_EMPTY);
+	assert_int_equal(p25_service_verify_verdict(f.svc, &op, f.org[0].applied, &without, ok, 2, &v),
+	                 0);
+	assert_int_equal(v.outcome, P25_OUTCOME_UNSENT);
+	assert_int_equal(p25_service_request_show(f.svc, &op, f.org[0].applied, &r), 0);
+	assert_string_equal(json_string_value(json_object_get(r, "status")), "applied");
+	json_decref(r);
+	/* Every check passed through an exchanger: verified, by the actor. */
+	assert_int_equal(p25_service_verify_verdict(f.svc, &op, f.org[0].applied, &with_mx, ok, 2, &v),
+	                 0);
+	assert_int_equal(v.outcome, P25_OUTCOME_VERIFIED);
+	assert_string_equal(v.reason, "");
+	assert_int_equal(p25_service_request_show(f.svc, &op, f.org[0].applied, &r), 0);
+	assert_string_equal(json_string_value(json_object_get(r, "status")), "verified");
+	assert_string_equal(json_string_value(json_object_get(r, "verified_by")), "olga");
+	json_decref(r);
+	/* Not twice: marking fails, and says so. */
+	assert_true(p25_service_verify_verdict(f.svc, &op, f.org[0].applied, &with_mx, ok, 2, &v) <
+	            0);
+	assert_int_equal(v.outcome, P25_OUTCOME_UNMARKED);
+	assert_non_null(strstr(v.reason, "verified"));
+	p25_model_free(&m);
+	fixture_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1055,6 +1204,8 @@ int main(void)
 	    cmocka_unit_test(test_authorization_matrix_writes),
 	    cmocka_unit_test(test_authorization_matrix_reads),
 	    cmocka_unit_test(test_member_requests),
+	    cmocka_unit_test_setup_teardown(test_messages_carry_hints_not_options, setup, teardown),
+	    cmocka_unit_test(test_verify_verdict),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -179,20 +179,8 @@ void p25_csv_free(struct p25_csv *csv)
 
 /* ---- locating errors ---- */
 
-/* Prefix the registry's message with where in the file it happened. */
-static int locate(struct p25_registry *reg, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int locate(struct p25_registry *reg, int rc, const char *fmt, ...)
-{
-	char where[256], msg[sizeof reg->error];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(where, sizeof where, fmt, ap);
-	va_end(ap);
-	snprintf(msg, sizeof msg, "%s", reg->error);
-	return reg_fail(reg, rc, "%s: %s", where, msg);
-}
+/* Prefix the registry's message with where in the file it happened (reg_wrap). */
+#define locate reg_wrap
 
 /* ---- server lists ---- */
 
@@ -236,13 +224,18 @@ static int import_server(struct p25_registry *reg, const struct p25_actor *who,
 	int rc;
 
 	if (!org || !*org)
-		return reg_fail(reg, P25_EINVAL,
-		                "%s: %s: no organization (add an org column or use --org)",
-		                opt->name, where);
+		return reg_hint(reg,
+		                reg_fail(reg, P25_EINVAL,
+		                         "%s: %s: no organization (add an org column)", opt->name,
+		                         where),
+		                P25_HINT_IMPORT_ORG_COLUMN, NULL, 0, 1);
 	if (opt->org && *opt->org && strcmp(org, opt->org) != 0)
-		return reg_fail(reg, P25_EINVAL,
-		                "%s: %s: the row is for organization '%s' but --org is '%s'",
-		                opt->name, where, org, opt->org);
+		return reg_hint_replace(reg,
+		                        reg_fail(reg, P25_EINVAL,
+		                                 "%s: %s: the row is for organization '%s' but the "
+		                                 "import's organization is '%s'",
+		                                 opt->name, where, org, opt->org),
+		                        P25_HINT_IMPORT_ORG_NAMED, "the import's organization");
 	if (rule_kind_text(row->kind, true, &spec.kind, err, sizeof err) < 0 ||
 	    rule_expiry_text(row->expires, who->now, &spec.expires, err, sizeof err) < 0)
 		return reg_fail(reg, P25_EINVAL, "%s: %s: %s", opt->name, where, err);
@@ -408,10 +401,15 @@ static int import_csv(struct p25_registry *reg, const struct p25_actor *who, con
 	int rc;
 
 	rc = server_table_read(&t, data, len, opt->name, IMPORT_COLUMNS,
-	                       COLUMN(COL_ADDRESS) | COLUMN(COL_KIND),
-	                       " (and org unless --org is given)", err, sizeof err);
-	if (rc < 0)
-		return reg_fail(reg, rc, "%s", err);
+	                       COLUMN(COL_ADDRESS) | COLUMN(COL_KIND), " (and org)", err, sizeof err);
+	if (rc < 0) {
+		/* Only that message ends with the org column's parenthesis. */
+		size_t n = strlen(err);
+		reg_fail(reg, rc, "%s", err);
+		return n > 10 && !strcmp(err + n - 10, " (and org)")
+		           ? reg_hint(reg, rc, P25_HINT_IMPORT_ORG_HEADER, NULL, 0, 1)
+		           : rc;
+	}
 	for (size_t r = 1; r < t.csv.nrecords && rc == 0; r++) {
 		struct server_row row;
 		char where[32];
@@ -489,8 +487,8 @@ void p25_server_list_free(struct p25_server_list *l)
 	memset(l, 0, sizeof *l);
 }
 
-int p25_server_list_add_arg(struct p25_server_list *l, const char *arg, p25_time now, char *err,
-                            size_t errlen)
+int p25_server_list_add_arg(struct p25_server_list *l, const char *label, const char *arg,
+                            p25_time now, char *err, size_t errlen)
 {
 	struct p25_csv csv;
 	struct server_row row = {0};
@@ -498,7 +496,7 @@ int p25_server_list_add_arg(struct p25_server_list *l, const char *arg, p25_time
 	char **f;
 	int rc;
 
-	snprintf(where, sizeof where, "--server '%s'", arg ? arg : "");
+	snprintf(where, sizeof where, "%s '%s'", label ? label : "server", arg ? arg : "");
 	if (p25_csv_parse(arg ? arg : "", arg ? strlen(arg) : 0, &csv, msg, sizeof msg) < 0) {
 		snprintf(err, errlen, "%s: %s", where, msg);
 		return P25_EINVAL;
@@ -646,9 +644,12 @@ static int import_server_list(struct p25_registry *reg, const struct p25_actor *
 	if (json_object_get(doc, "org") && !org)
 		return reg_fail(reg, P25_EINVAL, "%s: \"org\" must be a string", opt->name);
 	if (org && opt->org && *opt->org && strcmp(org, opt->org) != 0)
-		return reg_fail(reg, P25_EINVAL,
-		                "%s: the file is for organization '%s' but --org is '%s'",
-		                opt->name, org, opt->org);
+		return reg_hint_replace(reg,
+		                        reg_fail(reg, P25_EINVAL,
+		                                 "%s: the file is for organization '%s' but the "
+		                                 "import's organization is '%s'",
+		                                 opt->name, org, opt->org),
+		                        P25_HINT_IMPORT_ORG_NAMED, "the import's organization");
 	if (org)
 		o.org = org;
 	if (!json_is_array(servers))

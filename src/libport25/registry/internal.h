@@ -10,10 +10,26 @@ struct p25_registry {
 	sqlite3 *db;
 	char error[1024];
 	char warning[1024];
+	struct p25_hint hint, warning_hint;
 };
 
+/* A new message (its hint cleared). */
 int reg_fail(struct p25_registry *reg, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The message prefixed with where ("file: line 3: ..."), its hint kept. */
+int reg_wrap(struct p25_registry *reg, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/*
+ * The message's hint: inserted tail characters before its end, or in place
+ * of the last occurrence of span (reg_hint_replace).  Return code, for
+ * "return reg_hint(reg, reg_fail(...), ...)".
+ */
+int reg_hint(struct p25_registry *reg, int code, enum p25_hint_code hint, const char *org,
+             int64_t id, size_t tail);
+int reg_hint_replace(struct p25_registry *reg, int code, enum p25_hint_code hint,
+                     const char *span);
+/* The same for the warning. */
+void reg_warning_hint(struct p25_registry *reg, enum p25_hint_code hint, const char *org);
 int reg_dbfail(struct p25_registry *reg, const char *what);
 
 /*

@@ -137,8 +137,10 @@ int org_id_in(struct p25_registry *reg, const char *handle, const char *scope, i
 		*id = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	if (rc == 0)
-		return reg_fail(reg, P25_ENOTFOUND, "no organization '%s' (see port25 org list)",
-		                handle ? handle : "");
+		return reg_hint(reg,
+		                reg_fail(reg, P25_ENOTFOUND, "no organization '%s'",
+		                         handle ? handle : ""),
+		                P25_HINT_LIST_ORGS, NULL, 0, 0);
 	return 0;
 }
 
@@ -279,8 +281,10 @@ static int org_set_tx(struct p25_registry *reg, const struct p25_actor *who, con
 /* reg_end leaves the warning alone; keep it only for a change that was made. */
 int keep_warning(struct p25_registry *reg, int rc)
 {
-	if (rc < 0)
+	if (rc < 0) {
 		reg->warning[0] = '\0';
+		memset(&reg->warning_hint, 0, sizeof reg->warning_hint);
+	}
 	return rc;
 }
 
@@ -307,10 +311,12 @@ static int org_remove_tx(struct p25_registry *reg, const struct p25_actor *who, 
 	    (rc = count(reg, "SELECT count(*) FROM permit WHERE org_id = ?", id, &npermits)) < 0)
 		return rc;
 	if ((nprefixes || npermits) && !force)
-		return reg_fail(reg, P25_ECONFLICT,
-		                "organization '%s' still has %" PRId64 " prefix(es) and %" PRId64
-		                " permit(s); remove them first or use --force",
-		                handle, nprefixes, npermits);
+		return reg_hint(reg,
+		                reg_fail(reg, P25_ECONFLICT,
+		                         "organization '%s' still has %" PRId64
+		                         " prefix(es) and %" PRId64 " permit(s); remove them first",
+		                         handle, nprefixes, npermits),
+		                P25_HINT_FORCE_REMOVE, handle, 0, 0);
 	/* The audit record keeps everything the removal takes with it. */
 	rc = p25_org_show(reg, handle, 0, &before);
 	if (rc < 0)
@@ -499,9 +505,9 @@ int prefix_add_tx(struct p25_registry *reg, const struct p25_actor *who, const c
 		return rc;
 	if (p25_prefix_parse(prefix, (flags & P25_PARSE_NORMALIZE) | P25_PARSE_REQUIRE_LEN, &p,
 	                     &diag) < 0)
-		return reg_fail(reg, P25_EINVAL, "%s%s", diag.error,
-		                strstr(diag.error, "host bits") ? " (use --normalize to accept it)"
-		                                                : "");
+		return reg_hint(reg, reg_fail(reg, P25_EINVAL, "%s", diag.error),
+		                strstr(diag.error, "host bits") ? P25_HINT_NORMALIZE : P25_HINT_NONE,
+		                NULL, 0, 0);
 	snprintf(reg->warning, sizeof reg->warning, "%s", diag.warning);
 	p25_prefix_format(&p, text, sizeof text);
 	if ((rc = space_conflict(reg, &p, text, org)) < 0)
@@ -556,8 +562,9 @@ static int prefix_remove_tx(struct p25_registry *reg, const struct p25_actor *wh
 		return rc;
 	if (rc == 0) {
 		sqlite3_finalize(st);
-		return reg_fail(reg, P25_ENOTFOUND,
-		                "prefix %s is not registered (see port25 prefix list)", text);
+		return reg_hint(reg,
+		                reg_fail(reg, P25_ENOTFOUND, "prefix %s is not registered", text),
+		                P25_HINT_LIST_PREFIXES, NULL, 0, 0);
 	}
 	id = sqlite3_column_int64(st, 0);
 	org_id = sqlite3_column_int64(st, 1);
@@ -655,8 +662,9 @@ int p25_prefix_show_in(struct p25_registry *reg, const char *prefix, const struc
 		*out = prefix_json_row(st);
 	sqlite3_finalize(st);
 	if (rc == 0)
-		return reg_fail(reg, P25_ENOTFOUND,
-		                "prefix %s is not registered (see port25 prefix list)", text);
+		return reg_hint(reg,
+		                reg_fail(reg, P25_ENOTFOUND, "prefix %s is not registered", text),
+		                P25_HINT_LIST_PREFIXES, NULL, 0, 0);
 	return *out ? 0 : reg_fail(reg, P25_EDB, "registry: out of memory");
 }
 
@@ -748,8 +756,8 @@ static int contact_remove_tx(struct p25_registry *reg, const struct p25_actor *w
 		return rc;
 	if (rc == 0) {
 		sqlite3_finalize(st);
-		return reg_fail(reg, P25_ENOTFOUND,
-		                "no contact %" PRId64 " (see port25 contact list)", id);
+		return reg_hint(reg, reg_fail(reg, P25_ENOTFOUND, "no contact %" PRId64, id),
+		                P25_HINT_LIST_CONTACTS, NULL, 0, 0);
 	}
 	before = contact_json_row(st);
 	org_id = sqlite3_column_int64(st, 6);
@@ -835,8 +843,8 @@ int p25_contact_show_in(struct p25_registry *reg, int64_t id, const struct p25_s
 		*out = contact_json_row(st);
 	sqlite3_finalize(st);
 	if (rc == 0)
-		return reg_fail(reg, P25_ENOTFOUND, "no contact %" PRId64 " (see port25 contact list)",
-		                id);
+		return reg_hint(reg, reg_fail(reg, P25_ENOTFOUND, "no contact %" PRId64, id),
+		                P25_HINT_LIST_CONTACTS, NULL, 0, 0);
 	return *out ? 0 : reg_fail(reg, P25_EDB, "registry: out of memory");
 }
 
@@ -948,8 +956,8 @@ static int permit_remove_tx(struct p25_registry *reg, const struct p25_actor *wh
 	if (!before)
 		return reg->error[0]
 		           ? P25_EDB
-		           : reg_fail(reg, P25_ENOTFOUND,
-		                      "no permit %" PRId64 " (see port25 permit list)", id);
+		           : reg_hint(reg, reg_fail(reg, P25_ENOTFOUND, "no permit %" PRId64, id),
+		                      P25_HINT_LIST_PERMITS, NULL, 0, 0);
 	snprintf(object, sizeof object, "%" PRId64, id);
 	rc = reg_exec(reg, "DELETE FROM permit WHERE id = ?", "i", id);
 	if (rc == 0)
@@ -981,8 +989,8 @@ static int permit_set_expiry_tx(struct p25_registry *reg, const struct p25_actor
 	if (!before)
 		return reg->error[0]
 		           ? P25_EDB
-		           : reg_fail(reg, P25_ENOTFOUND,
-		                      "no permit %" PRId64 " (see port25 permit list)", id);
+		           : reg_hint(reg, reg_fail(reg, P25_ENOTFOUND, "no permit %" PRId64, id),
+		                      P25_HINT_LIST_PERMITS, NULL, 0, 0);
 	if (expires && expires <= who->now) {
 		char t[P25_TIME_STRLEN];
 		json_decref(before);
@@ -1076,8 +1084,8 @@ int p25_permit_show_in(struct p25_registry *reg, int64_t id, p25_time now,
 		*out = permit_json_row(st, now, P25_EXPIRING_WINDOW);
 	sqlite3_finalize(st);
 	if (rc == 0)
-		return reg_fail(reg, P25_ENOTFOUND, "no permit %" PRId64 " (see port25 permit list)",
-		                id);
+		return reg_hint(reg, reg_fail(reg, P25_ENOTFOUND, "no permit %" PRId64, id),
+		                P25_HINT_LIST_PERMITS, NULL, 0, 0);
 	return *out ? 0 : reg_fail(reg, P25_EDB, "registry: out of memory");
 }
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "registry/internal.h"
+#include "util/buf.h"
 
 /*
  * Each step moves the schema one version forward and runs in its own
@@ -242,7 +243,73 @@ int reg_fail(struct p25_registry *reg, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(reg->error, sizeof reg->error, fmt, ap);
 	va_end(ap);
+	memset(&reg->hint, 0, sizeof reg->hint);
 	return code;
+}
+
+int reg_wrap(struct p25_registry *reg, int code, const char *fmt, ...)
+{
+	char where[512], msg[sizeof reg->error];
+	struct p25_buf b;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(where, sizeof where, fmt, ap);
+	va_end(ap);
+	snprintf(msg, sizeof msg, "%s", reg->error);
+	/* The hint counts from the end, which a prefix leaves where it was. */
+	if (strlen(where) + 2 + strlen(msg) >= sizeof reg->error)
+		memset(&reg->hint, 0, sizeof reg->hint); /* truncated: the end moves */
+	p25_buf_init(&b);
+	p25_buf_printf(&b, "%s: %s", where, msg);
+	snprintf(reg->error, sizeof reg->error, "%s", b.data ? b.data : where);
+	p25_buf_free(&b);
+	return code;
+}
+
+static void hint_set(struct p25_hint *h, enum p25_hint_code code, const char *org, int64_t id,
+                     size_t tail, size_t span)
+{
+	memset(h, 0, sizeof *h);
+	h->code = code;
+	snprintf(h->org, sizeof h->org, "%s", org ? org : "");
+	h->id = id;
+	h->tail = tail;
+	h->span = span;
+}
+
+int reg_hint(struct p25_registry *reg, int code, enum p25_hint_code hint, const char *org,
+             int64_t id, size_t tail)
+{
+	hint_set(&reg->hint, hint, org, id, tail, 0);
+	return code;
+}
+
+int reg_hint_replace(struct p25_registry *reg, int code, enum p25_hint_code hint,
+                     const char *span)
+{
+	const char *at = NULL;
+
+	for (const char *p = reg->error; (p = strstr(p, span)); p++)
+		at = p;
+	if (at)
+		hint_set(&reg->hint, hint, NULL, 0, strlen(at + strlen(span)), strlen(span));
+	return code;
+}
+
+void reg_warning_hint(struct p25_registry *reg, enum p25_hint_code hint, const char *org)
+{
+	hint_set(&reg->warning_hint, hint, org, 0, 0, 0);
+}
+
+const struct p25_hint *p25_registry_hint(const struct p25_registry *reg)
+{
+	return &reg->hint;
+}
+
+const struct p25_hint *p25_registry_warning_hint(const struct p25_registry *reg)
+{
+	return &reg->warning_hint;
 }
 
 int reg_dbfail(struct p25_registry *reg, const char *what)
@@ -376,6 +443,8 @@ json_t *json_time_or_null(p25_time t)
 int reg_begin(struct p25_registry *reg)
 {
 	reg->error[0] = reg->warning[0] = '\0';
+	memset(&reg->hint, 0, sizeof reg->hint);
+	memset(&reg->warning_hint, 0, sizeof reg->warning_hint);
 	/* IMMEDIATE: take the write lock now, so two operators cannot interleave checks. */
 	if (sqlite3_exec(reg->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return reg_dbfail(reg, "starting a transaction");

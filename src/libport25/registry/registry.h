@@ -99,6 +99,49 @@ const char *p25_permit_status(p25_time expires, p25_time now, int64_t window);
 const char *p25_registry_warning(const struct p25_registry *reg);
 
 /*
+ * What a front end may suggest with a refusal or a warning.  The library's
+ * messages name no command line option or command: where one would help,
+ * the message carries a hint instead, a code with the organization or id it
+ * concerns, and where its words belong in the message: before the last tail
+ * characters, in place of the span characters before them (0: inserted).
+ * A message wrapped in a prefix ("applying request 3: ...") keeps its hint.
+ */
+enum p25_hint_code {
+	P25_HINT_NONE,
+	P25_HINT_LIST_ORGS,         /* an org that is not there: the list of them */
+	P25_HINT_LIST_PREFIXES,     /* ... a prefix */
+	P25_HINT_LIST_CONTACTS,     /* ... a contact */
+	P25_HINT_LIST_PERMITS,      /* ... a permit */
+	P25_HINT_LIST_ORG_PERMITS,  /* ... a permit of org */
+	P25_HINT_LIST_REQUESTS,     /* ... a request */
+	P25_HINT_NORMALIZE,         /* host bits: accepted if normalized */
+	P25_HINT_FORCE_WIDE,        /* a permit wider than /24 or /48: accepted if forced */
+	P25_HINT_FORCE_REMOVE,      /* an org with prefixes or permits: removed with them if forced */
+	P25_HINT_ADD_PREFIX,        /* org has no prefixes: add them */
+	P25_HINT_ADD_SECURITY,      /* org has no security contact: add one */
+	P25_HINT_NO_SERVERS,        /* org has no valid permit: register its servers, or confirm none */
+	P25_HINT_REGISTER_SERVERS,  /* (warning) unpermitted servers of org: register them */
+	P25_HINT_EXTEND_PERMIT,     /* permit id holds the address until a time: change its expiry */
+	P25_HINT_REQUEST_PERMITS,   /* a removal names permits, by id or address */
+	P25_HINT_REQUEST_SERVERS,   /* a request lists servers, one by one or from a file */
+	P25_HINT_REQUEST_SERVER,    /* a request lists servers (no more said) */
+	P25_HINT_IMPORT_ORG_COLUMN, /* a row without an org: a column, or the import's org */
+	P25_HINT_IMPORT_ORG_HEADER, /* the org column, needed unless the import names the org */
+	P25_HINT_IMPORT_ORG_NAMED,  /* (span) the import names another org than the row or file */
+};
+
+struct p25_hint {
+	enum p25_hint_code code;
+	char org[64];
+	int64_t id;
+	size_t tail, span;
+};
+
+/* The hint of the last failure's message, and of the warning. */
+const struct p25_hint *p25_registry_hint(const struct p25_registry *reg);
+const struct p25_hint *p25_registry_warning_hint(const struct p25_registry *reg);
+
+/*
  * Which organizations a read may see: NULL, every one; else only the orgs
  * named (none when n is 0).  The listings and shows ending in _in take one
  * and filter in their query, so that a caller that forgets a check still
@@ -229,11 +272,12 @@ struct p25_server_list {
 };
 void p25_server_list_free(struct p25_server_list *l);
 /*
- * One --server value, read as one CSV record: ADDRESS[,KIND[,DESCRIPTION[,EXPIRES]]].
+ * One server given as one CSV record: ADDRESS[,KIND[,DESCRIPTION[,EXPIRES]]].
  * A description holding commas is quoted: 192.0.2.9,app,"Relay, north wing",2026-12-31.
+ * label names where the value came from in messages (the CLI: "--server").
  */
-int p25_server_list_add_arg(struct p25_server_list *l, const char *arg, p25_time now, char *err,
-                            size_t errlen);
+int p25_server_list_add_arg(struct p25_server_list *l, const char *label, const char *arg,
+                            p25_time now, char *err, size_t errlen);
 /* CSV with a header row; a row naming another org than org is refused. */
 int p25_server_list_add_csv(struct p25_server_list *l, const char *data, size_t len,
                             const char *name, const char *org, p25_time now, char *err,

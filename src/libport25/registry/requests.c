@@ -147,11 +147,8 @@ static int check_servers(struct p25_registry *reg, const struct p25_request_spec
 		struct p25_prefix q;
 		struct p25_diag diag;
 		int rc = rule_permit(reg, &ps, now, 0, &chk);
-		if (rc < 0) {
-			char msg[sizeof reg->error];
-			snprintf(msg, sizeof msg, "%s", reg->error);
-			return reg_fail(reg, rc, "server %zu of the request: %s", i + 1, msg);
-		}
+		if (rc < 0)
+			return reg_wrap(reg, rc, "server %zu of the request", i + 1);
 		for (size_t j = 0; j < i; j++)
 			if (p25_prefix_parse(spec->servers[j].address, 0, &q, &diag) == 0 &&
 			    p25_prefix_equal(&chk.prefix, &q))
@@ -201,11 +198,10 @@ static int find_permit(struct p25_registry *reg, int64_t org_id, const char *org
 		if (address)
 			return reg_fail(reg, P25_ENOTFOUND,
 			                "organization '%s' has no permit for %s", org, canon);
-		return reg_fail(reg, P25_ENOTFOUND,
-		                "organization '%s' has no permit %" PRId64
-		                " (see port25 permit list "
-		                "--org %s)",
-		                org, want, org);
+		return reg_hint(reg,
+		                reg_fail(reg, P25_ENOTFOUND,
+		                         "organization '%s' has no permit %" PRId64, org, want),
+		                P25_HINT_LIST_ORG_PERMITS, org, 0, 0);
 	}
 	*id = sqlite3_column_int64(st, 0);
 	snprintf(text, textlen, "%s", col_text(st, 1));
@@ -225,22 +221,27 @@ static int submit_tx(struct p25_registry *reg, const struct p25_actor *who,
 	if ((rc = org_id_of(reg, spec->org, &org_id)) < 0)
 		return rc;
 	if (removal && spec->nservers)
-		return reg_fail(reg, P25_EINVAL,
-		                "a remove-permit request names permits (--permit ID or ADDRESS), "
-		                "not servers");
+		return reg_hint(reg,
+		                reg_fail(reg, P25_EINVAL,
+		                         "a remove-permit request names permits, not servers"),
+		                P25_HINT_REQUEST_PERMITS, NULL, 0, strlen(", not servers"));
 	if (!removal && (spec->npermit_ids || spec->naddresses))
-		return reg_fail(reg, P25_EINVAL,
-		                "a %s request lists servers (--server), not permits", type);
+		return reg_hint(reg,
+		                reg_fail(reg, P25_EINVAL, "a %s request lists servers, not permits",
+		                         type),
+		                P25_HINT_REQUEST_SERVER, NULL, 0, strlen(", not permits"));
 	if (removal && !spec->npermit_ids && !spec->naddresses)
-		return reg_fail(reg, P25_EINVAL,
-		                "a remove-permit request for '%s' needs at least one permit "
-		                "(--permit ID or ADDRESS)",
-		                spec->org);
+		return reg_hint(reg,
+		                reg_fail(reg, P25_EINVAL,
+		                         "a remove-permit request for '%s' needs at least one permit",
+		                         spec->org),
+		                P25_HINT_REQUEST_PERMITS, NULL, 0, 0);
 	if (!removal && !spec->nservers)
-		return reg_fail(reg, P25_EINVAL,
-		                "a %s request for '%s' needs at least one server (--server ADDRESS "
-		                "or --file)",
-		                type, spec->org);
+		return reg_hint(reg,
+		                reg_fail(reg, P25_EINVAL,
+		                         "a %s request for '%s' needs at least one server", type,
+		                         spec->org),
+		                P25_HINT_REQUEST_SERVERS, NULL, 0, 0);
 	org = org_json_by_id(reg, org_id);
 	if (spec->type == P25_REQ_SIGNUP &&
 	    !strcmp(json_string_value(json_object_get(org, "enrollment")), "active")) {
@@ -320,8 +321,8 @@ static int load_for(struct p25_registry *reg, int64_t id, const char *const *fro
 	if (!r)
 		return reg->error[0]
 		           ? P25_EDB
-		           : reg_fail(reg, P25_ENOTFOUND,
-		                      "no request %" PRId64 " (see port25 request list)", id);
+		           : reg_hint(reg, reg_fail(reg, P25_ENOTFOUND, "no request %" PRId64, id),
+		                      P25_HINT_LIST_REQUESTS, NULL, 0, 0);
 	status = json_string_value(json_object_get(r, "status"));
 	for (; *from; from++) {
 		if (!strcmp(status, *from)) {
@@ -422,10 +423,7 @@ int p25_request_cancel(struct p25_registry *reg, const struct p25_actor *who, in
 
 static int prefixed(struct p25_registry *reg, int rc, int64_t id)
 {
-	char msg[sizeof reg->error];
-
-	snprintf(msg, sizeof msg, "%s", reg->error);
-	return reg_fail(reg, rc, "applying request %" PRId64 ": %s", id, msg);
+	return reg_wrap(reg, rc, "applying request %" PRId64, id);
 }
 
 static int apply_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
@@ -634,8 +632,8 @@ int p25_request_show_in(struct p25_registry *reg, int64_t id, p25_time now,
 		return rc;
 	sqlite3_finalize(st);
 	if (rc == 0)
-		return reg_fail(reg, P25_ENOTFOUND, "no request %" PRId64 " (see port25 request list)",
-		                id);
+		return reg_hint(reg, reg_fail(reg, P25_ENOTFOUND, "no request %" PRId64, id),
+		                P25_HINT_LIST_REQUESTS, NULL, 0, 0);
 	*out = request_json_by_id(reg, id, now);
 	if (*out)
 		return 0;

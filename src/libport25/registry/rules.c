@@ -67,10 +67,12 @@ static int outside_space(struct p25_registry *reg, const char *text, const char 
 		              "%s is outside the address space of organization '%s' (%s)", text,
 		              org, list.data);
 	else if (rc == 0)
-		rc = reg_fail(reg, P25_EINVAL,
-		              "%s is outside the address space of organization '%s', which has no "
-		              "prefixes yet (add them: port25 prefix add %s PREFIX)",
-		              text, org, org);
+		rc = reg_hint(reg,
+		              reg_fail(reg, P25_EINVAL,
+		                       "%s is outside the address space of organization '%s', which "
+		                       "has no prefixes yet",
+		                       text, org),
+		              P25_HINT_ADD_PREFIX, org, 0, 0);
 	p25_buf_free(&list);
 	return rc;
 }
@@ -107,7 +109,7 @@ static int same_address(struct p25_registry *reg, const struct p25_permit_spec *
 	sqlite3_stmt *st =
 	    reg_query(reg, "SELECT id, expires FROM permit WHERE org_id = ? AND text = ?", "is",
 	              chk->org_id, chk->text);
-	char until[P25_TIME_STRLEN + 80] = "";
+	char until[P25_TIME_STRLEN + 16] = "";
 	p25_time expires;
 	int64_t id;
 	int rc;
@@ -129,14 +131,13 @@ static int same_address(struct p25_registry *reg, const struct p25_permit_spec *
 	}
 	if (expires) {
 		char t[P25_TIME_STRLEN];
-		snprintf(until, sizeof until,
-		         ", until %s; to keep it longer: port25 permit set %" PRId64
-		         " --expires WHEN",
-		         p25_time_format(expires, t, sizeof t), id);
+		snprintf(until, sizeof until, ", until %s", p25_time_format(expires, t, sizeof t));
 	}
-	return reg_fail(reg, P25_ECONFLICT,
-	                "%s is already permitted for organization '%s' (permit %" PRId64 "%s)",
-	                chk->text, spec->org, id, until);
+	rc = reg_fail(reg, P25_ECONFLICT,
+	              "%s is already permitted for organization '%s' (permit %" PRId64 "%s)",
+	              chk->text, spec->org, id, until);
+	/* Its expiry is what to change instead: said inside the parenthesis. */
+	return expires ? reg_hint(reg, rc, P25_HINT_EXTEND_PERMIT, spec->org, id, 1) : rc;
 }
 
 int rule_permit(struct p25_registry *reg, const struct p25_permit_spec *spec, p25_time now,
@@ -168,11 +169,12 @@ int rule_permit(struct p25_registry *reg, const struct p25_permit_spec *spec, p2
 		                chk->text);
 	max = chk->prefix.family == P25_INET ? P25_PERMIT_MAX_V4 : P25_PERMIT_MAX_V6;
 	if (chk->prefix.len < max && !spec->force)
-		return reg_fail(
-		    reg, P25_EINVAL,
-		    "permit %s is wider than /%u; a permit is for mail servers, not whole "
-		    "networks (use --force if it really is)",
-		    chk->text, max);
+		return reg_hint(reg,
+		                reg_fail(reg, P25_EINVAL,
+		                         "permit %s is wider than /%u; a permit is for mail servers, "
+		                         "not whole networks",
+		                         chk->text, max),
+		                P25_HINT_FORCE_WIDE, spec->org, 0, 0);
 	if ((rc = inside_space(reg, &chk->prefix, chk->org_id, &inside)) < 0)
 		return rc;
 	if (!inside)
@@ -282,19 +284,20 @@ int rule_activation(struct p25_registry *reg, int64_t org_id, const char *handle
 	permits = sqlite3_column_int64(st, 1);
 	sqlite3_finalize(st);
 	if (contacts == 0)
-		return reg_fail(
-		    reg, P25_EINVAL,
-		    "organization '%s' cannot become active without a security contact "
-		    "(add one: port25 contact add %s --name N --email E --role security)",
-		    handle, handle);
+		return reg_hint(reg,
+		                reg_fail(reg, P25_EINVAL,
+		                         "organization '%s' cannot become active without a security "
+		                         "contact",
+		                         handle),
+		                P25_HINT_ADD_SECURITY, handle, 0, 0);
 	if (permits == 0 && !no_servers)
-		return reg_fail(
-		    reg, P25_EINVAL,
-		    "organization '%s' has no valid permit: becoming active would block "
-		    "port 25 for every host of it, its mail servers too (register them: "
-		    "port25 permit add %s ADDRESS ...; if none of its hosts sends mail, "
-		    "confirm with --no-servers)",
-		    handle, handle);
+		return reg_hint(reg,
+		                reg_fail(reg, P25_EINVAL,
+		                         "organization '%s' has no valid permit: becoming active "
+		                         "would block port 25 for every host of it, its mail servers "
+		                         "too",
+		                         handle),
+		                P25_HINT_NO_SERVERS, handle, 0, 0);
 	if ((rc = unpermitted_findings(reg, org_id, now, &at, &left)) < 0)
 		return rc;
 	if (json_array_size(left)) {
@@ -312,10 +315,9 @@ int rule_activation(struct p25_registry *reg, int64_t org_id, const char *handle
 		}
 		snprintf(reg->warning, sizeof reg->warning,
 		         "the analysis of organization '%s' at %s found %zu unregistered mail "
-		         "server(s) that no valid permit covers, now blocked: %s (register them: "
-		         "port25 permit add %s ADDRESS ...)",
-		         handle, p25_time_format(at, t, sizeof t), json_array_size(left), list,
-		         handle);
+		         "server(s) that no valid permit covers, now blocked: %s",
+		         handle, p25_time_format(at, t, sizeof t), json_array_size(left), list);
+		reg_warning_hint(reg, P25_HINT_REGISTER_SERVERS, handle);
 	}
 	json_decref(left);
 	return 0;

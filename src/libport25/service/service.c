@@ -58,6 +58,18 @@ const char *p25_service_warning(const struct p25_service *svc)
 	return svc->warning;
 }
 
+const struct p25_hint *p25_service_hint(const struct p25_service *svc)
+{
+	static const struct p25_hint none = {.code = P25_HINT_NONE};
+
+	return svc->own_error ? &none : p25_registry_hint(svc->reg);
+}
+
+const struct p25_hint *p25_service_warning_hint(const struct p25_service *svc)
+{
+	return &svc->warning_hint;
+}
+
 const struct p25_service_followup *p25_service_followup(const struct p25_service *svc)
 {
 	return &svc->followup;
@@ -124,8 +136,12 @@ int svc_allow(struct p25_service *svc, const struct p25_auth *auth, enum svc_gra
 	char orgs[256];
 
 	svc->own_error = false;
-	svc->warning[0] = '\0';
-	memset(&svc->followup, 0, sizeof svc->followup);
+	/* A read leaves what the last change left: its warning and what followed it. */
+	if (grant != GRANT_READ) {
+		svc->warning[0] = '\0';
+		memset(&svc->warning_hint, 0, sizeof svc->warning_hint);
+		memset(&svc->followup, 0, sizeof svc->followup);
+	}
 	if (!auth || !auth->actor || !*auth->actor)
 		return svc_fail(svc, P25_EDENIED,
 		                "no actor: every change and read is made by someone, audited");
@@ -178,6 +194,7 @@ int svc_end(struct p25_service *svc, const struct p25_auth *auth, int rc)
 	if (rc < 0)
 		return rc;
 	snprintf(svc->warning, sizeof svc->warning, "%s", p25_registry_warning(svc->reg));
+	svc->warning_hint = *p25_registry_warning_hint(svc->reg);
 	if (!svc->opt.enforce)
 		return 0;
 	/* The change stands whatever happens here: a failure is the follow-up's, not the call's. */

@@ -71,13 +71,16 @@ int p25_service_open(struct p25_registry *reg, const struct p25_service_options 
                      struct p25_service **out);
 void p25_service_close(struct p25_service *svc);
 
-/* Why the last call failed. */
+/* Why the last call failed, and what the front end may suggest (registry.h, struct p25_hint). */
 const char *p25_service_error(const struct p25_service *svc);
-/* A warning left by the last successful call (e.g. a normalized prefix), or "". */
+const struct p25_hint *p25_service_hint(const struct p25_service *svc);
+/* A warning left by the last successful call (e.g. a normalized prefix), or "", and its hint. */
 const char *p25_service_warning(const struct p25_service *svc);
+const struct p25_hint *p25_service_warning_hint(const struct p25_service *svc);
 
 /*
- * What followed the last successful change.  enforced: enforcement ran
+ * What followed the last successful change (reads leave it, and the
+ * warning, as they were).  enforced: enforcement ran
  * (on, and the change committed); rc -1: the change stands, but the kernel
  * was not updated (error says why; a sync will catch up).
  */
@@ -136,6 +139,46 @@ int p25_service_request_apply(struct p25_service *svc, const struct p25_auth *au
 int p25_service_request_verify(struct p25_service *svc, const struct p25_auth *auth, int64_t id);
 /* A submitted or approved request withdrawn, by its member or the operator. */
 int p25_service_request_cancel(struct p25_service *svc, const struct p25_auth *auth, int64_t id);
+
+/*
+ * ---- verifying what a request changed (port25 verify --request) ----
+ *
+ * The plan: an applied request's targets (p25_verify_request_targets: its
+ * servers through the permits it created must be permitted, its removed
+ * addresses blocked); a request in any other status is refused
+ * (P25_ECONFLICT, saying why) and nothing is to be checked.  *request is the
+ * request as shown; both are the caller's to free.
+ */
+int p25_service_verify_plan(struct p25_service *svc, const struct p25_auth *auth,
+                            const struct p25_model *m, int64_t id, json_t **request,
+                            struct p25_verify_target **targets, size_t *n);
+
+enum p25_verify_outcome {
+	P25_OUTCOME_VERIFIED, /* every check passed and a message went through: marked verified */
+	P25_OUTCOME_FAILED,   /* a check failed: stays applied */
+	P25_OUTCOME_EMPTY,    /* nothing to check: stays applied */
+	P25_OUTCOME_UNSENT,   /* the policy passed, but no test exchanger: nothing sent, not marked */
+	P25_OUTCOME_UNMARKED, /* every check passed, but marking failed (the error says why) */
+};
+
+struct p25_request_verdict {
+	enum p25_verify_outcome outcome;
+	size_t passed, failed;
+	/* why not verified: "192.0.2.78 smtp/25 failed and 1 more", ...; "" when verified */
+	char reason[1024];
+};
+/*
+ * When a request counts as verified: every one of its checks (results, in
+ * the order of the plan's targets) passed, there was one, and the checks
+ * went through a test exchanger (o->nmx > 0: a message delivered, or for a
+ * removal port 25 refused).  Then it is marked verified, as
+ * p25_service_request_verify.  0 with the verdict, or a negative code when
+ * marking failed (outcome UNMARKED).
+ */
+int p25_service_verify_verdict(struct p25_service *svc, const struct p25_auth *auth, int64_t id,
+                               const struct p25_verify_opts *o,
+                               const struct p25_verify_result *results, size_t n,
+                               struct p25_request_verdict *out);
 
 /* ---- reads ---- */
 

@@ -10,6 +10,7 @@ struct p25_service {
 	bool own_error; /* error holds the service's refusal, else the registry's is current */
 	char error[1024];
 	char warning[1024];
+	struct p25_hint warning_hint;
 	struct p25_service_followup followup;
 	int64_t mark; /* the change stream before the operation in progress */
 };

@@ -317,7 +317,7 @@ void p25_verify_run(const struct p25_policy *pol, const struct p25_verify_target
 		if (!mx) {
 			r->smtp.status = P25_CHECK_FAIL;
 			snprintf(r->smtp.detail, sizeof r->smtp.detail,
-				 "no --mx of the IPv%d family to send from this address",
+				 "no test exchanger of the IPv%d family to send from this address",
 				 t->addr.family);
 		} else {
 			r->have_mx = true;
@@ -367,7 +367,7 @@ int p25_verify_mx_parse(const char *text, struct p25_verify_mx *mx, size_t cap, 
 	if (text[0] == '[') {
 		const char *close_br = strchr(text, ']');
 		if (!close_br || (close_br[1] && close_br[1] != ':')) {
-			snprintf(err, errlen, "--mx '%s': want [IPV6] or [IPV6]:PORT", text);
+			snprintf(err, errlen, "'%s': want [IPV6] or [IPV6]:PORT", text);
 			return -1;
 		}
 		hl = (size_t)(close_br - text - 1);
@@ -396,12 +396,12 @@ int p25_verify_mx_parse(const char *text, struct p25_verify_mx *mx, size_t cap, 
 		errno = 0;
 		port = strtoul(port_text, &end, 10);
 		if (!*port_text || *end || errno || port == 0 || port > 65535) {
-			snprintf(err, errlen, "--mx '%s': bad port '%s'", text, port_text);
+			snprintf(err, errlen, "'%s': bad port '%s'", text, port_text);
 			return -1;
 		}
 	}
 	if (!*host) {
-		snprintf(err, errlen, "--mx '%s': no host", text);
+		snprintf(err, errlen, "'%s': no host", text);
 		return -1;
 	}
 	memset(&hints, 0, sizeof hints);
@@ -412,7 +412,7 @@ int p25_verify_mx_parse(const char *text, struct p25_verify_mx *mx, size_t cap, 
 		/* AI_ADDRCONFIG hides literals of a family without addresses here. */
 		hints.ai_flags = AI_NUMERICHOST;
 		if (getaddrinfo(host, NULL, &hints, &res) != 0) {
-			snprintf(err, errlen, "--mx '%s': %s", text, gai_strerror(rc));
+			snprintf(err, errlen, "'%s': %s", text, gai_strerror(rc));
 			return -1;
 		}
 	}
@@ -434,7 +434,7 @@ int p25_verify_mx_parse(const char *text, struct p25_verify_mx *mx, size_t cap, 
 			continue;
 		if (*n >= cap) {
 			freeaddrinfo(res);
-			snprintf(err, errlen, "--mx: more than %zu test exchanger addresses", cap);
+			snprintf(err, errlen, "'%s': more than %zu test exchanger addresses", text, cap);
 			return -1;
 		}
 		mx[(*n)++] = m;
@@ -442,7 +442,7 @@ int p25_verify_mx_parse(const char *text, struct p25_verify_mx *mx, size_t cap, 
 	freeaddrinfo(res);
 	return 0;
 toolong:
-	snprintf(err, errlen, "--mx: host name too long");
+	snprintf(err, errlen, "'%.64s...': host name too long", text);
 	return -1;
 }
 

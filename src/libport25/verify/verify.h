@@ -38,7 +38,8 @@ struct p25_verify_mx {
 /*
  * Parse "HOST", "HOST:PORT", "[V6]", "[V6]:PORT" or a bare IPv6 address
  * (port 25) and append every address HOST resolves to.  Returns 0, or -1
- * with a message in err (bad syntax, unknown name, too many).
+ * with a message in err (bad syntax, unknown name, too many), starting with
+ * the quoted text (the caller names the option or field it came from).
  */
 int p25_verify_mx_parse(const char *text, struct p25_verify_mx *mx, size_t cap, size_t *n,
 			char *err, size_t errlen);
