@@ -1049,6 +1049,72 @@ static void test_alert_resolution(void **state)
 	p25_registry_close(reg);
 }
 
+/* A flood passes 65,535 attempts a minute: the peak is the flood's, not a 16-bit ceiling. */
+static void test_peak_beyond_16_bits(void **state)
+{
+	char path[] = "/tmp/p25-watch-XXXXXX", err[512];
+	struct p25_registry *reg;
+	struct p25_agg *a;
+	struct p25_thresholds th;
+	struct p25_flush_result res;
+	struct p25_actor who = {.name = "tester", .now = at("2026-11-23T10:00:00Z")};
+	p25_time t0 = at("2026-11-23T09:00:00Z");
+	const uint32_t n = 70000;
+	struct p25_addr addr;
+	struct p25_host *h;
+	json_t *row, *ev = NULL;
+	size_t loaded;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(p25_registry_open(path, &reg, err, sizeof err), 0);
+	assert_int_equal(p25_org_add(reg, &who, "acme", "Acme", P25_MODE_OUTBOUND, P25_ACTION_REJECT), 0);
+	p25_thresholds_default(&th);
+	a = p25_agg_new(1 << 20, err, sizeof err);
+	assert_non_null(a);
+	/* One host, one destination, a new source port each time: every one an attempt, in one minute. */
+	for (uint32_t i = 0; i < n; i++) {
+		struct p25_attempt x = mk(0xc000021e, 0xc6336419, (uint16_t)i, t0 + (p25_time)(i % 60));
+		assert_non_null(p25_agg_record(a, &x));
+	}
+	p25_addr_from_v4(&addr, 0xc000021e);
+	h = p25_agg_find(a, &addr, P25_WDIR_OUT);
+	assert_non_null(h);
+	assert_int_equal(h->attempts, n);
+	assert_int_equal(h->peak_minute, n);
+	assert_int_equal(p25_host_classify(a, h, &th, &ev), P25_ALERT_INFECTED);
+	assert_int_equal(json_integer_value(json_object_get(ev, "peak_per_minute")), n);
+	assert_non_null(strstr(json_string_value(json_object_get(ev, "reason")), "70000"));
+	json_decref(ev);
+	assert_int_equal(p25_watch_flush(reg, a, &th, t0 + 60, &res), 0);
+	p25_agg_free(a);
+	row = summary_of(reg, "192.0.2.30");
+	assert_non_null(row);
+	assert_int_equal(json_integer_value(json_object_get(row, "peak_per_minute")), n);
+	json_decref(row);
+	/* Read back after a restart, and a threshold above 16 bits is a valid setting. */
+	a = p25_agg_new(1 << 20, err, sizeof err);
+	assert_int_equal(p25_watch_load(reg, a, &loaded), 0);
+	h = p25_agg_find(a, &addr, P25_WDIR_OUT);
+	assert_non_null(h);
+	assert_int_equal(h->peak_minute, n);
+	{
+		struct p25_watch_config c;
+		p25_watch_config_default(&c);
+		assert_int_equal(p25_watch_config_set(&c, "infected-burst-per-minute", "100000", err,
+						      sizeof err), 0);
+		assert_int_equal(c.thresholds.infected_burst, 100000);
+		c.thresholds.infected_burst = 80000;
+		assert_int_equal(p25_host_classify(a, h, &c.thresholds, &ev), P25_ALERT_NONE);
+		json_decref(ev);
+	}
+	p25_agg_free(a);
+	p25_registry_close(reg);
+	unlink(path);
+}
+
 static void test_config(void **state)
 {
 	char path[] = "/tmp/p25-conf-XXXXXX", err[512];
@@ -1108,6 +1174,7 @@ int main(void)
 	    cmocka_unit_test(test_classify),
 	    cmocka_unit_test(test_persistence_round_trip),
 	    cmocka_unit_test(test_alert_resolution),
+	    cmocka_unit_test(test_peak_beyond_16_bits),
 	    cmocka_unit_test(test_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

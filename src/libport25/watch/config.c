@@ -141,7 +141,7 @@ static int set_key(struct p25_watch_config *c, const char *k, const char *v)
 	if (!strcmp(k, "infected-min-destinations"))
 		return parse_u32(v, UINT32_MAX, &t->infected_min_dests) < 0 ? -1 : 1;
 	if (!strcmp(k, "infected-burst-per-minute"))
-		return parse_u32(v, UINT16_MAX, &t->infected_burst) < 0 ? -1 : 1;
+		return parse_u32(v, UINT32_MAX, &t->infected_burst) < 0 ? -1 : 1;
 	if (!strcmp(k, "alert-quiet")) {
 		/* "7d"; 0 or off: open alerts never resolve as quiet */
 		if (!strcmp(v, "off")) {

@@ -135,7 +135,7 @@ int p25_watch_load(struct p25_registry *reg, struct p25_agg *a, size_t *loaded)
 		h->org = p25_agg_org_intern(a, col_text(st, 2));
 		h->attempts = (uint64_t)sqlite3_column_int64(st, 3);
 		h->packets = (uint64_t)sqlite3_column_int64(st, 4);
-		h->peak_minute = peak > UINT16_MAX ? UINT16_MAX : (uint16_t)peak;
+		h->peak_minute = peak < 0 ? 0 : peak > UINT32_MAX ? UINT32_MAX : (uint32_t)peak;
 		h->active_hours = (uint32_t)sqlite3_column_int64(st, 6);
 		h->first = col_time(st, 7);
 		h->last = col_time(st, 8);

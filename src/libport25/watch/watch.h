@@ -98,15 +98,15 @@ struct p25_host {
 	uint8_t ndests;
 	bool dests_overflow; /* more destinations than fit: count from the sketch */
 	uint16_t org;	     /* index into the org table, 0 unknown */
-	uint16_t peak_minute;
+	uint32_t peak_minute; /* 32 bits: a flood passes 65,535 attempts a minute */
 	uint32_t hash_next, lru_prev, lru_next;
 	uint64_t attempts, packets;	/* totals, including what was loaded */
 	uint32_t d_attempts, d_packets; /* not yet flushed */
 	uint32_t active_hours;
 	p25_time first, last;
 	int64_t minute_at, hour_at; /* the minute and hour of the newest bucket */
-	uint16_t minutes[60];	    /* attempts per minute, ring */
-	uint16_t hours[24];	    /* attempts per hour, ring */
+	uint32_t minutes[60];	    /* attempts per minute, ring */
+	uint32_t hours[24];	    /* attempts per hour, ring */
 	uint8_t hll[P25_WATCH_HLL];
 	struct p25_dest dests[P25_WATCH_DESTS];
 };
