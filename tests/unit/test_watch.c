@@ -1,6 +1,7 @@
 /* The blocked-attempt monitor: parsers, bounded aggregation, alerts, persistence, config. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -8,6 +9,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cmocka.h>
 
@@ -440,6 +445,149 @@ static void test_lines_keep_good_around_bad(void **state)
 	assert_int_equal(st.malformed, 1);
 	assert_int_equal(st.ignored, 1);
 	assert_int_equal(st.overlong, 1);
+}
+
+/* One datagram to 127.0.0.1 or ::1 at port, from the address src. */
+static void send_from(const char *src, uint16_t port, const char *line)
+{
+	struct sockaddr_storage from = {0}, to = {0};
+	bool v6 = strchr(src, ':') != NULL;
+	socklen_t len = v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	if (v6) {
+		struct sockaddr_in6 *f = (struct sockaddr_in6 *)&from, *t = (struct sockaddr_in6 *)&to;
+		f->sin6_family = t->sin6_family = AF_INET6;
+		assert_int_equal(inet_pton(AF_INET6, src, &f->sin6_addr), 1);
+		t->sin6_addr = in6addr_loopback;
+		t->sin6_port = htons(port);
+	} else {
+		struct sockaddr_in *f = (struct sockaddr_in *)&from, *t = (struct sockaddr_in *)&to;
+		f->sin_family = t->sin_family = AF_INET;
+		assert_int_equal(inet_pton(AF_INET, src, &f->sin_addr), 1);
+		t->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		t->sin_port = htons(port);
+	}
+	assert_int_equal(bind(fd, (struct sockaddr *)&from, len), 0);
+	assert_int_equal(sendto(fd, line, strlen(line), 0, (struct sockaddr *)&to, len),
+			 (ssize_t)strlen(line));
+	close(fd);
+}
+
+/* Reads until want datagrams (believed or not) were handled; a bounded wait, no timing asserted. */
+static void udp_settle(struct p25_syslog_udp *u, uint64_t want, struct p25_syslog_udp_stats *st)
+{
+	for (int i = 0; i < 500; i++) {
+		p25_syslog_udp_read(u, 1000);
+		p25_syslog_udp_stats(u, st);
+		if (st->datagrams + st->denied >= want)
+			return;
+		usleep(10000);
+	}
+	fail_msg("%llu of %llu datagrams handled", (unsigned long long)(st->datagrams + st->denied),
+		 (unsigned long long)want);
+}
+
+#define DENY_LINE(host)                                                                        \
+	"<190>1: %SEC-6-IPACCESSLOGP: list A denied tcp " host "(40000) -> 198.51.100.7(25), 1 " \
+	"packet\n"
+
+/* Plain UDP syslog is unauthenticated: only the allowed senders are believed, the rest counted. */
+static void test_udp_allowed_senders(void **state)
+{
+	struct p25_watch_config c;
+	struct p25_syslog_udp_opts o = {0};
+	struct p25_syslog_udp_stats st;
+	struct p25_syslog_udp *u;
+	struct collect got = {0};
+	char err[512];
+	uint16_t port;
+
+	(void)state;
+	p25_watch_config_default(&c);
+	assert_int_equal(c.nsyslog_senders, 0);
+	assert_int_equal(p25_watch_config_set(&c, "syslog-allowed-senders", "127.0.0.2,  ::1", err,
+					      sizeof err), 0);
+	assert_int_equal(c.nsyslog_senders, 2);
+
+	/* A dual-stack listener: IPv4 senders arrive IPv4-mapped and are matched as IPv4. */
+	o.listen = "[::]:0";
+	o.senders = c.syslog_senders;
+	o.nsenders = c.nsyslog_senders;
+	assert_int_equal(p25_syslog_udp_open(&o, collect_fn, &got, &u, err, sizeof err), 0);
+	port = p25_syslog_udp_port(u);
+	assert_true(port > 0);
+	send_from("127.0.0.2", port, DENY_LINE("10.0.0.1"));
+	send_from("127.0.0.3", port, DENY_LINE("10.0.0.66")); /* forged: not an allowed router */
+	send_from("::1", port, DENY_LINE("10.0.0.2"));
+	udp_settle(u, 3, &st);
+	assert_int_equal(st.datagrams, 2);
+	assert_int_equal(st.denied, 1);
+	assert_string_equal(fmt_addr(&st.last_denied), "127.0.0.3");
+	assert_int_equal(st.lines.attempts, 2);
+	assert_int_equal(got.n, 2);
+	assert_string_equal(fmt_addr(&got.v[0].src), "10.0.0.1");
+	assert_string_equal(fmt_addr(&got.v[1].src), "10.0.0.2");
+	p25_syslog_udp_close(u);
+
+	/* None configured: loopback only. */
+	o.listen = "127.0.0.1:0";
+	o.senders = NULL;
+	o.nsenders = 0;
+	got.n = 0;
+	assert_int_equal(p25_syslog_udp_open(&o, collect_fn, &got, &u, err, sizeof err), 0);
+	send_from("127.0.0.5", p25_syslog_udp_port(u), DENY_LINE("10.0.0.3"));
+	udp_settle(u, 1, &st);
+	assert_int_equal(st.datagrams, 1);
+	assert_int_equal(got.n, 1);
+	p25_syslog_udp_close(u);
+
+	/* An IPv6 sender outside the allowed prefix. */
+	assert_int_equal(p25_watch_config_set(&c, "syslog-allowed-senders", "2001:db8::/64", err,
+					      sizeof err), 0);
+	o.listen = "[::1]:0";
+	o.senders = c.syslog_senders;
+	o.nsenders = c.nsyslog_senders;
+	got.n = 0;
+	assert_int_equal(p25_syslog_udp_open(&o, collect_fn, &got, &u, err, sizeof err), 0);
+	send_from("::1", p25_syslog_udp_port(u), DENY_LINE("10.0.0.4"));
+	udp_settle(u, 1, &st);
+	assert_int_equal(st.denied, 1);
+	assert_int_equal(st.datagrams, 0);
+	assert_string_equal(fmt_addr(&st.last_denied), "::1");
+	assert_int_equal(got.n, 0);
+	p25_syslog_udp_close(u);
+
+	/* Bad lists are refused, naming what is wrong; the list in force stays. */
+	assert_int_equal(p25_watch_config_set(&c, "syslog-allowed-senders", "192.0.2.1/24", err,
+					      sizeof err), -1);
+	assert_non_null(strstr(err, "host bits"));
+	assert_int_equal(p25_watch_config_set(&c, "syslog-allowed-senders", "192.0.2.1, router1",
+					      err, sizeof err), -1);
+	assert_non_null(strstr(err, "router1"));
+	assert_int_equal(p25_watch_config_set(&c, "syslog-allowed-senders", " , ", err, sizeof err),
+			 -1);
+	assert_int_equal(c.nsyslog_senders, 1);
+
+	/* A listener the network can reach needs senders named; loopback does not. */
+	p25_watch_config_default(&c);
+	strcpy(c.syslog_listen, "0.0.0.0:514");
+	assert_int_equal(p25_watch_config_check(&c, err, sizeof err), -1);
+	assert_non_null(strstr(err, "syslog-allowed-senders"));
+	strcpy(c.syslog_listen, "[::]:514");
+	assert_int_equal(p25_watch_config_check(&c, err, sizeof err), -1);
+	strcpy(c.syslog_listen, "127.0.0.1:514");
+	assert_int_equal(p25_watch_config_check(&c, err, sizeof err), 0);
+	strcpy(c.syslog_listen, "[::1]:514");
+	assert_int_equal(p25_watch_config_check(&c, err, sizeof err), 0);
+	strcpy(c.syslog_listen, "514");
+	assert_int_equal(p25_watch_config_check(&c, err, sizeof err), -1);
+	assert_non_null(strstr(err, "ADDR:PORT"));
+	strcpy(c.syslog_listen, "[::]:514");
+	assert_int_equal(p25_watch_config_set(&c, "syslog-allowed-senders", "192.0.2.1", err,
+					      sizeof err), 0);
+	assert_int_equal(p25_watch_config_check(&c, err, sizeof err), 0);
 }
 
 static size_t build_v4_syn(uint8_t *p, uint32_t src, uint32_t dst, uint16_t sport, uint8_t flags)
@@ -1168,6 +1316,7 @@ int main(void)
 	    cmocka_unit_test(test_asa_lines),
 	    cmocka_unit_test(test_asa_truncated),
 	    cmocka_unit_test(test_lines_keep_good_around_bad),
+	    cmocka_unit_test(test_udp_allowed_senders),
 	    cmocka_unit_test(test_nflog_prefix_and_packet),
 	    cmocka_unit_test(test_bounded_memory),
 	    cmocka_unit_test(test_eviction_spills_unflushed),

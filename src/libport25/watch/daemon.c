@@ -44,7 +44,12 @@ struct watch {
 	struct p25_policy *policy;
 	p25_time policy_expiry;
 	int64_t new_host_due_ms; /* 0: no first sighting waiting */
+	/* Dropped datagrams are logged when they happen, then at most once a minute. */
+	int64_t drop_check_ms, drop_log_ms;
+	uint64_t logged_denied;
 };
+
+#define DROP_LOG_MS 60000
 
 static int64_t mono_ms(void)
 {
@@ -160,6 +165,29 @@ static int flush(struct watch *w, bool verbose)
 	return 0;
 }
 
+/* Datagrams dropped since the last word about them, rate limited: a flood of forgeries must not flood the log. */
+static void note_drops(struct watch *w, struct p25_syslog_udp *su, int64_t now_ms, bool final)
+{
+	struct p25_syslog_udp_stats s;
+	char who[P25_ADDR_STRLEN];
+
+	if (!su || (!final && now_ms < w->drop_check_ms))
+		return;
+	w->drop_check_ms = now_ms + 1000;
+	p25_syslog_udp_stats(su, &s);
+	if (s.denied == w->logged_denied)
+		return;
+	if (!final && w->drop_log_ms && now_ms - w->drop_log_ms < DROP_LOG_MS)
+		return;
+	say("syslog udp: dropped %llu datagram%s from senders not in syslog-allowed-senders "
+	    "(the latest from %s)%s",
+	    (unsigned long long)(s.denied - w->logged_denied), s.denied - w->logged_denied == 1 ? "" : "s",
+	    p25_addr_format(&s.last_denied, who, sizeof who),
+	    w->drop_log_ms || final ? "" : "; more are summed up at most once a minute");
+	w->logged_denied = s.denied;
+	w->drop_log_ms = now_ms;
+}
+
 static void report(struct watch *w, struct p25_nflog *nf, struct p25_syslog_file *sf,
 		   struct p25_syslog_udp *su)
 {
@@ -176,8 +204,11 @@ static void report(struct watch *w, struct p25_nflog *nf, struct p25_syslog_file
 		    (unsigned long long)s->foreign, (unsigned long long)s->malformed,
 		    (unsigned long long)s->overruns);
 	}
+	struct p25_syslog_udp_stats us;
+	if (su)
+		p25_syslog_udp_stats(su, &us);
 	const struct p25_syslog_stats *ss[2] = {sf ? p25_syslog_file_stats(sf) : NULL,
-						 su ? p25_syslog_udp_stats(su) : NULL};
+						 su ? &us.lines : NULL};
 	const char *names[2] = {"syslog file", "syslog udp"};
 	for (int i = 0; i < 2; i++)
 		if (ss[i])
@@ -185,6 +216,23 @@ static void report(struct watch *w, struct p25_nflog *nf, struct p25_syslog_file
 			    names[i], (unsigned long long)ss[i]->lines,
 			    (unsigned long long)ss[i]->attempts, (unsigned long long)ss[i]->ignored,
 			    (unsigned long long)ss[i]->malformed, (unsigned long long)ss[i]->overlong);
+	if (su)
+		say("syslog udp: %llu datagrams read; dropped: %llu from senders not allowed",
+		    (unsigned long long)us.datagrams, (unsigned long long)us.denied);
+}
+
+/* "10.0.0.1/32, 2001:db8::/64", or "loopback" when none is configured. */
+static void senders_text(const struct p25_watch_config *c, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	snprintf(buf, len, "loopback");
+	for (size_t i = 0; i < c->nsyslog_senders && used < len; i++) {
+		char p[P25_PREFIX_STRLEN];
+		int n = snprintf(buf + used, len - used, "%s%s", i ? ", " : "",
+				 p25_prefix_format(&c->syslog_senders[i], p, sizeof p));
+		used += n > 0 ? (size_t)n : 0;
+	}
 }
 
 int p25_watch_run(const struct p25_watch_config *c, const char *actor, char *err, size_t errlen)
@@ -197,6 +245,7 @@ int p25_watch_run(const struct p25_watch_config *c, const char *actor, char *err
 	sigset_t block, orig;
 	size_t loaded = 0;
 	int64_t next_flush;
+	char senders[P25_WATCH_SENDERS_MAX * (P25_PREFIX_STRLEN + 2)];
 	int rc = -1;
 
 	(void)actor;
@@ -206,6 +255,8 @@ int p25_watch_run(const struct p25_watch_config *c, const char *actor, char *err
 		snprintf(err, errlen, "no source: enable nflog-group, syslog-listen or syslog-file");
 		return -1;
 	}
+	if (p25_watch_config_check(c, err, errlen) < 0)
+		return -1;
 	if (p25_registry_open(c->registry, &w.reg, err, errlen) < 0)
 		return -1;
 	if (!(w.agg = p25_agg_new(c->max_memory, err, errlen)))
@@ -232,9 +283,13 @@ int p25_watch_run(const struct p25_watch_config *c, const char *actor, char *err
 	if (c->nflog_group >= 0 &&
 	    p25_nflog_open((uint16_t)c->nflog_group, on_attempt, &w, &nf, err, errlen) < 0)
 		goto out;
-	if (c->syslog_listen[0] &&
-	    p25_syslog_udp_open(c->syslog_listen, on_attempt, &w, &su, err, errlen) < 0)
-		goto out;
+	if (c->syslog_listen[0]) {
+		struct p25_syslog_udp_opts uo = {.listen = c->syslog_listen,
+						 .senders = c->syslog_senders,
+						 .nsenders = c->nsyslog_senders};
+		if (p25_syslog_udp_open(&uo, on_attempt, &w, &su, err, errlen) < 0)
+			goto out;
+	}
 	if (c->syslog_file[0] &&
 	    p25_syslog_file_open(c->syslog_file, c->from_start || c->once, on_attempt, &w, &sf, err,
 				 errlen) < 0)
@@ -242,10 +297,11 @@ int p25_watch_run(const struct p25_watch_config *c, const char *actor, char *err
 	if (c->drop_privileges && drop_capabilities() < 0)
 		say("warning: cannot drop capabilities: %s", strerror(errno));
 
-	say("started: %zu summaries loaded; table of %zu hosts in %zu KiB; nflog group %d%s%s%s%s",
+	senders_text(c, senders, sizeof senders);
+	say("started: %zu summaries loaded; table of %zu hosts in %zu KiB; nflog group %d%s%s%s%s%s%s",
 	    loaded, p25_agg_capacity(w.agg), p25_agg_memory(w.agg) >> 10, c->nflog_group,
-	    su ? "; syslog " : "", su ? c->syslog_listen : "", sf ? "; file " : "",
-	    sf ? c->syslog_file : "");
+	    su ? "; syslog " : "", su ? c->syslog_listen : "", su ? " from " : "",
+	    su ? senders : "", sf ? "; file " : "", sf ? c->syslog_file : "");
 	sd_notify_msg("READY=1\nSTATUS=watching");
 
 	next_flush = mono_ms() + (int64_t)c->flush_interval * 1000;
@@ -286,6 +342,7 @@ int p25_watch_run(const struct p25_watch_config *c, const char *actor, char *err
 				break;
 		}
 		now_ms = mono_ms();
+		note_drops(&w, su, now_ms, false);
 		if (now_ms >= next_flush) {
 			refresh_policy(&w, p25_time_now());
 			flush(&w, false);
@@ -297,6 +354,7 @@ int p25_watch_run(const struct p25_watch_config *c, const char *actor, char *err
 	}
 	if (watch_stop_signal)
 		say("signal %d: flushing and stopping", (int)watch_stop_signal);
+	note_drops(&w, su, mono_ms(), true);
 	sd_notify_msg("STOPPING=1");
 	/* The last flush matters most: try again if the registry is briefly locked. */
 	rc = -1;

@@ -2,6 +2,7 @@
 #ifndef P25_WATCH_SOURCES_H
 #define P25_WATCH_SOURCES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "watch/watch.h"
@@ -52,13 +53,33 @@ int p25_syslog_file_read(struct p25_syslog_file *f, p25_time now, bool once);
 const struct p25_syslog_stats *p25_syslog_file_stats(const struct p25_syslog_file *f);
 void p25_syslog_file_close(struct p25_syslog_file *f);
 
-/* A UDP syslog listener on "ADDR:PORT" or "[ADDR6]:PORT". */
+/*
+ * A UDP syslog listener on "ADDR:PORT" or "[ADDR6]:PORT" that believes only
+ * the allowed senders (none given: loopback only) and counts the others.
+ */
+struct p25_syslog_udp_opts {
+	const char *listen;
+	const struct p25_prefix *senders;
+	size_t nsenders;
+};
+
+struct p25_syslog_udp_stats {
+	struct p25_syslog_stats lines; /* what the allowed senders' datagrams held */
+	uint64_t datagrams;	       /* from allowed senders */
+	uint64_t denied;	       /* dropped unread: the sender is not allowed */
+	struct p25_addr last_denied;   /* the latest such sender */
+};
+
+/* Whether "ADDR:PORT" is well formed, and on a loopback address. */
+int p25_syslog_listen_check(const char *listen, bool *loopback, char *err, size_t errlen);
 struct p25_syslog_udp;
-int p25_syslog_udp_open(const char *listen, p25_attempt_fn *fn, void *ctx,
+int p25_syslog_udp_open(const struct p25_syslog_udp_opts *o, p25_attempt_fn *fn, void *ctx,
 			struct p25_syslog_udp **out, char *err, size_t errlen);
 int p25_syslog_udp_fd(const struct p25_syslog_udp *u);
+/* The port bound (for a listener opened on port 0). */
+uint16_t p25_syslog_udp_port(const struct p25_syslog_udp *u);
 void p25_syslog_udp_read(struct p25_syslog_udp *u, p25_time now);
-const struct p25_syslog_stats *p25_syslog_udp_stats(const struct p25_syslog_udp *u);
+void p25_syslog_udp_stats(const struct p25_syslog_udp *u, struct p25_syslog_udp_stats *out);
 void p25_syslog_udp_close(struct p25_syslog_udp *u);
 
 #endif

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,22 +194,40 @@ void p25_syslog_file_close(struct p25_syslog_file *f)
 	free(f);
 }
 
+/*
+ * A UDP listener.  Plain UDP syslog (RFC 5426) is unauthenticated: anyone
+ * who can reach the port can write any line, so a datagram is read only
+ * from an allowed sender (rsyslog's AllowedSender) and otherwise counted
+ * and dropped unread.  Source addresses can be spoofed where the network
+ * does not filter them; the allowed list narrows who can lie, it does not
+ * make a line true.
+ */
+#define UDP_BATCH 64
+#define UDP_MAX	  8192 /* larger than any router's log line: longer ones count as overlong */
+
 struct p25_syslog_udp {
 	int fd;
+	struct p25_prefix *senders;
+	size_t nsenders;
 	struct p25_lines lines;
-	struct p25_syslog_stats stats;
+	struct p25_syslog_udp_stats stats;
+	struct mmsghdr msgs[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	struct sockaddr_storage from[UDP_BATCH];
+	char buf[UDP_BATCH][UDP_MAX];
 };
 
-int p25_syslog_udp_open(const char *listen, p25_attempt_fn *fn, void *ctx,
-			struct p25_syslog_udp **out, char *err, size_t errlen)
+/* What a listener accepts when no sender is configured: this host only. */
+static const char *const loopback_senders[] = {"127.0.0.0/8", "::1"};
+
+static int listen_resolve(const char *listen, struct addrinfo **ai, char *err, size_t errlen)
 {
-	struct addrinfo hints = {0}, *ai = NULL;
+	struct addrinfo hints = {0};
 	char host[128];
 	const char *port;
-	struct p25_syslog_udp *u;
-	int rc, one = 1, zero = 0;
+	int rc;
 
-	*out = NULL;
+	*ai = NULL;
 	if (listen[0] == '[') {
 		const char *close_br = strchr(listen, ']');
 		if (!close_br || close_br[1] != ':' || (size_t)(close_br - listen - 1) >= sizeof host)
@@ -229,16 +248,88 @@ int p25_syslog_udp_open(const char *listen, p25_attempt_fn *fn, void *ctx,
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_DGRAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
-	if ((rc = getaddrinfo(host, port, &hints, &ai)) != 0) {
+	if ((rc = getaddrinfo(host, port, &hints, ai)) != 0) {
 		snprintf(err, errlen, "syslog-listen %s: %s", listen, gai_strerror(rc));
 		return -1;
 	}
+	return 0;
+bad:
+	snprintf(err, errlen, "syslog-listen %s: want ADDR:PORT or [ADDR6]:PORT", listen);
+	return -1;
+}
+
+/* A socket address as an address; an IPv4-mapped IPv6 one (a dual-stack socket's IPv4 peer) as IPv4. */
+static bool sockaddr_addr(const struct sockaddr_storage *ss, struct p25_addr *a)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+		p25_addr_from_v4(a, ntohl(in->sin_addr.s_addr));
+		return true;
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+		const uint8_t *b = in6->sin6_addr.s6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+			p25_addr_from_v4(a, (uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 |
+						(uint32_t)b[14] << 8 | b[15]);
+		else
+			p25_addr_from_v6(a, b);
+		return true;
+	}
+	return false;
+}
+
+int p25_syslog_listen_check(const char *listen, bool *loopback, char *err, size_t errlen)
+{
+	struct addrinfo *ai;
+	struct p25_addr a;
+
+	if (listen_resolve(listen, &ai, err, errlen) < 0)
+		return -1;
+	*loopback = false;
+	if (ai->ai_addrlen <= sizeof(struct sockaddr_storage)) {
+		struct sockaddr_storage ss = {0};
+		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+		if (sockaddr_addr(&ss, &a))
+			*loopback = a.family == P25_INET ? p25_addr_v4(&a) >> 24 == 127
+							  : a.bits == 1;
+	}
+	freeaddrinfo(ai);
+	return 0;
+}
+
+static bool sender_allowed(const struct p25_syslog_udp *u, const struct p25_addr *a)
+{
+	for (size_t i = 0; i < u->nsenders; i++)
+		if (p25_prefix_contains_addr(&u->senders[i], a))
+			return true;
+	return false;
+}
+
+int p25_syslog_udp_open(const struct p25_syslog_udp_opts *o, p25_attempt_fn *fn, void *ctx,
+			struct p25_syslog_udp **out, char *err, size_t errlen)
+{
+	struct addrinfo *ai = NULL;
+	struct p25_syslog_udp *u;
+	size_t n = o->nsenders ? o->nsenders : sizeof loopback_senders / sizeof loopback_senders[0];
+	int one = 1, zero = 0;
+
+	*out = NULL;
+	if (listen_resolve(o->listen, &ai, err, errlen) < 0)
+		return -1;
 	u = calloc(1, sizeof *u);
-	if (!u) {
+	if (!u || !(u->senders = calloc(n, sizeof *u->senders))) {
+		free(u);
 		freeaddrinfo(ai);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	u->nsenders = n;
+	if (o->nsenders)
+		memcpy(u->senders, o->senders, n * sizeof *u->senders);
+	else
+		for (size_t i = 0; i < n; i++)
+			p25_prefix_parse(loopback_senders[i], 0, &u->senders[i], NULL);
 	u->fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (u->fd >= 0) {
 		setsockopt(u->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -247,18 +338,19 @@ int p25_syslog_udp_open(const char *listen, p25_attempt_fn *fn, void *ctx,
 			setsockopt(u->fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
 	}
 	if (u->fd < 0 || bind(u->fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-		snprintf(err, errlen, "syslog-listen %s: %s", listen, strerror(errno));
+		snprintf(err, errlen, "syslog-listen %s: %s", o->listen, strerror(errno));
 		freeaddrinfo(ai);
 		p25_syslog_udp_close(u);
 		return -1;
 	}
 	freeaddrinfo(ai);
-	p25_lines_init(&u->lines, fn, ctx, &u->stats);
+	for (size_t i = 0; i < UDP_BATCH; i++) {
+		u->iov[i] = (struct iovec){.iov_base = u->buf[i], .iov_len = UDP_MAX};
+		u->msgs[i].msg_hdr = (struct msghdr){.msg_iov = &u->iov[i], .msg_iovlen = 1};
+	}
+	p25_lines_init(&u->lines, fn, ctx, &u->stats.lines);
 	*out = u;
 	return 0;
-bad:
-	snprintf(err, errlen, "syslog-listen %s: want ADDR:PORT or [ADDR6]:PORT", listen);
-	return -1;
 }
 
 int p25_syslog_udp_fd(const struct p25_syslog_udp *u)
@@ -266,28 +358,61 @@ int p25_syslog_udp_fd(const struct p25_syslog_udp *u)
 	return u->fd;
 }
 
+uint16_t p25_syslog_udp_port(const struct p25_syslog_udp *u)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+
+	if (getsockname(u->fd, (struct sockaddr *)&ss, &len) < 0)
+		return 0;
+	return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+					      : ((struct sockaddr_in *)&ss)->sin_port);
+}
+
+/* One datagram from a sender: counted and dropped unread unless the sender is allowed. */
+static void udp_datagram(struct p25_syslog_udp *u, const struct mmsghdr *m,
+			 const struct sockaddr_storage *from, p25_time now)
+{
+	struct p25_addr a = {0};
+
+	if (!sockaddr_addr(from, &a) || !sender_allowed(u, &a)) {
+		u->stats.denied++;
+		u->stats.last_denied = a;
+		return;
+	}
+	u->stats.datagrams++;
+	if (m->msg_hdr.msg_flags & MSG_TRUNC) {
+		/* A datagram larger than any router log line: count it, drop it. */
+		u->stats.lines.lines++;
+		u->stats.lines.overlong++;
+		return;
+	}
+	/* One datagram is one message (RFC 5426); it may hold several lines. */
+	p25_lines_feed(&u->lines, m->msg_hdr.msg_iov->iov_base, m->msg_len, now, true);
+}
+
 void p25_syslog_udp_read(struct p25_syslog_udp *u, p25_time now)
 {
-	char buf[8192];
-
-	for (int i = 0; i < 256; i++) {
-		ssize_t n = recv(u->fd, buf, sizeof buf, MSG_DONTWAIT | MSG_TRUNC);
-		if (n < 0)
-			return;
-		if ((size_t)n > sizeof buf) {
-			/* A datagram larger than any router log line: count it, drop it. */
-			u->stats.lines++;
-			u->stats.overlong++;
-			continue;
+	for (int round = 0; round < 4; round++) {
+		int n;
+		for (int i = 0; i < UDP_BATCH; i++) {
+			u->msgs[i].msg_hdr.msg_name = &u->from[i];
+			u->msgs[i].msg_hdr.msg_namelen = sizeof u->from[i];
+			u->msgs[i].msg_hdr.msg_flags = 0;
 		}
-		/* One datagram is one message (RFC 5426); it may hold several lines. */
-		p25_lines_feed(&u->lines, buf, (size_t)n, now, true);
+		n = recvmmsg(u->fd, u->msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			return;
+		for (int i = 0; i < n; i++)
+			udp_datagram(u, &u->msgs[i], &u->from[i], now);
+		if (n < UDP_BATCH)
+			return;
 	}
 }
 
-const struct p25_syslog_stats *p25_syslog_udp_stats(const struct p25_syslog_udp *u)
+void p25_syslog_udp_stats(const struct p25_syslog_udp *u, struct p25_syslog_udp_stats *out)
 {
-	return &u->stats;
+	*out = u->stats;
 }
 
 void p25_syslog_udp_close(struct p25_syslog_udp *u)
@@ -296,5 +421,6 @@ void p25_syslog_udp_close(struct p25_syslog_udp *u)
 		return;
 	if (u->fd >= 0)
 		close(u->fd);
+	free(u->senders);
 	free(u);
 }

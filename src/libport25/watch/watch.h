@@ -221,10 +221,20 @@ int p25_alert_expire(struct p25_registry *reg, const struct p25_actor *who, uint
 int p25_host_summary_list(struct p25_registry *reg, const char *org, int limit, json_t **out);
 
 /* The daemon. */
+#define P25_WATCH_SENDERS_MAX 64
+
 struct p25_watch_config {
 	char registry[512];
 	int nflog_group; /* -1: no NFLOG source */
 	char syslog_listen[128];
+	/*
+	 * Who may send syslog datagrams: plain UDP syslog is unauthenticated, so
+	 * a line is believed only from these routers' addresses or prefixes.
+	 * None configured: loopback only (and a listener on another address is
+	 * refused by p25_watch_config_check).
+	 */
+	struct p25_prefix syslog_senders[P25_WATCH_SENDERS_MAX];
+	size_t nsyslog_senders;
 	char syslog_file[512];
 	bool once;	 /* read syslog_file to its end, flush and exit */
 	bool from_start; /* follow syslog_file from its beginning, not its end */
@@ -242,6 +252,9 @@ int p25_watch_config_set(struct p25_watch_config *c, const char *key, const char
 /* A missing file is an error only when required. */
 int p25_watch_config_load(struct p25_watch_config *c, const char *path, bool required,
 			  char *err, size_t errlen);
+
+/* Settings that are valid one by one but not together; err says which and why. */
+int p25_watch_config_check(const struct p25_watch_config *c, char *err, size_t errlen);
 
 /* Runs until SIGTERM or SIGINT (or the end of the file with once); 0 on a clean stop. */
 int p25_watch_run(const struct p25_watch_config *c, const char *actor, char *err, size_t errlen);
