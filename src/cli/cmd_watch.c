@@ -37,7 +37,8 @@ static const char watch_usage[] =
 	"  --once                 read the file to its end, flush and exit\n"
 	"  --flush-interval SECS  write summaries this often (default 60)\n"
 	"  --max-memory SIZE      memory for the host table, e.g. 64M (default)\n"
-	"  --set KEY=VALUE        any configuration setting (thresholds: see docs/watch.md)\n"
+	"  --set KEY=VALUE        any configuration setting (thresholds, syslog-rcvbuf,\n"
+	"                         syslog-queue: see docs/watch.md)\n"
 	"  --keep-privileges      do not drop capabilities after opening the sources\n"
 	"The registry is --db, else the configuration's `registry`.\n";
 

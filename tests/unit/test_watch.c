@@ -12,6 +12,8 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 
 #include <cmocka.h>
@@ -479,8 +481,9 @@ static void send_from(const char *src, uint16_t port, const char *line)
 static void udp_settle(struct p25_syslog_udp *u, uint64_t want, struct p25_syslog_udp_stats *st)
 {
 	for (int i = 0; i < 500; i++) {
-		p25_syslog_udp_read(u, 1000);
 		p25_syslog_udp_stats(u, st);
+		/* Intake queues a datagram's attempts before it counts the datagram. */
+		p25_syslog_udp_read(u, SIZE_MAX);
 		if (st->datagrams + st->denied >= want)
 			return;
 		usleep(10000);
@@ -516,6 +519,7 @@ static void test_udp_allowed_senders(void **state)
 	o.senders = c.syslog_senders;
 	o.nsenders = c.nsyslog_senders;
 	assert_int_equal(p25_syslog_udp_open(&o, collect_fn, &got, &u, err, sizeof err), 0);
+	assert_int_equal(p25_syslog_udp_start(u, err, sizeof err), 0);
 	port = p25_syslog_udp_port(u);
 	assert_true(port > 0);
 	send_from("127.0.0.2", port, DENY_LINE("10.0.0.1"));
@@ -537,6 +541,7 @@ static void test_udp_allowed_senders(void **state)
 	o.nsenders = 0;
 	got.n = 0;
 	assert_int_equal(p25_syslog_udp_open(&o, collect_fn, &got, &u, err, sizeof err), 0);
+	assert_int_equal(p25_syslog_udp_start(u, err, sizeof err), 0);
 	send_from("127.0.0.5", p25_syslog_udp_port(u), DENY_LINE("10.0.0.3"));
 	udp_settle(u, 1, &st);
 	assert_int_equal(st.datagrams, 1);
@@ -551,6 +556,7 @@ static void test_udp_allowed_senders(void **state)
 	o.nsenders = c.nsyslog_senders;
 	got.n = 0;
 	assert_int_equal(p25_syslog_udp_open(&o, collect_fn, &got, &u, err, sizeof err), 0);
+	assert_int_equal(p25_syslog_udp_start(u, err, sizeof err), 0);
 	send_from("::1", p25_syslog_udp_port(u), DENY_LINE("10.0.0.4"));
 	udp_settle(u, 1, &st);
 	assert_int_equal(st.denied, 1);
@@ -588,6 +594,177 @@ static void test_udp_allowed_senders(void **state)
 	assert_int_equal(p25_watch_config_set(&c, "syslog-allowed-senders", "192.0.2.1", err,
 					      sizeof err), 0);
 	assert_int_equal(p25_watch_config_check(&c, err, sizeof err), 0);
+}
+
+struct counter {
+	uint64_t n, packets;
+};
+
+static void count_fn(void *ctx, const struct p25_attempt *a)
+{
+	struct counter *c = ctx;
+	c->n++;
+	c->packets += a->packets;
+}
+
+/* count deny lines from 5,000 hosts to 127.0.0.1:port, at most rate a millisecond, never catching up. */
+static void send_lines(uint16_t port, int count, int per_ms, int first)
+{
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port)};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	char line[200];
+
+	assert_true(fd >= 0);
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (int i = first; i < first + count; i++) {
+		int h = i % 5000;
+		int n = snprintf(line, sizeof line,
+				 "<190>%d: %%SEC-6-IPACCESSLOGP: list A denied tcp 10.250.%d.%d(%d) -> "
+				 "198.51.100.7(25), 1 packet",
+				 i, h / 256, h % 256, 1024 + i / 5000);
+		assert_int_equal(sendto(fd, line, (size_t)n, 0, (struct sockaddr *)&to, sizeof to), n);
+		if (per_ms && i % per_ms == per_ms - 1)
+			usleep(1000);
+	}
+	close(fd);
+}
+
+static void wait_lines(struct p25_syslog_udp *u, uint64_t want, struct p25_syslog_udp_stats *st)
+{
+	for (int i = 0; i < 1000; i++) {
+		p25_syslog_udp_stats(u, st);
+		if (st->lines.lines + st->kernel_drops >= want)
+			return;
+		usleep(10000);
+	}
+	fail_msg("%llu lines read and %llu dropped of %llu", (unsigned long long)st->lines.lines,
+		 (unsigned long long)st->kernel_drops, (unsigned long long)want);
+}
+
+/*
+ * The aggregator stalls (a flush of thousands of hosts) while lines keep
+ * coming: intake keeps reading into its queue, nothing is lost, and every
+ * line reaches the aggregator once it drains.  The lines are paced (10 a
+ * millisecond at most) so that only the consumer's stall is tested, not the
+ * scheduler's.
+ */
+static void test_udp_burst_during_stall(void **state)
+{
+	struct p25_syslog_udp_opts o = {.listen = "127.0.0.1:0", .rcvbuf = P25_SYSLOG_RCVBUF_DEFAULT};
+	struct p25_syslog_udp_stats st;
+	struct p25_syslog_udp *u;
+	struct counter got = {0};
+	const int n = 20000;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(p25_syslog_udp_open(&o, count_fn, &got, &u, err, sizeof err), 0);
+	assert_true(p25_syslog_udp_queue(u) >= (size_t)n);
+	assert_int_equal(p25_syslog_udp_start(u, err, sizeof err), 0);
+	/* The consumer does not read at all while the lines arrive. */
+	send_lines(p25_syslog_udp_port(u), n, 10, 0);
+	wait_lines(u, n, &st);
+	assert_int_equal(got.n, 0);
+	assert_int_equal(st.kernel_drops, 0);
+	assert_int_equal(st.lines.lines, n);
+	assert_int_equal(st.lines.attempts, n);
+	/* Then it drains: every line, once. */
+	while (p25_syslog_udp_read(u, 1000) > 0)
+		;
+	assert_int_equal(got.n, n);
+	assert_int_equal(got.packets, n);
+	/* Stopping hands over what is still queued, and what the socket still held. */
+	send_lines(p25_syslog_udp_port(u), 100, 0, n);
+	p25_syslog_udp_stop(u);
+	p25_syslog_udp_stats(u, &st);
+	assert_int_equal(got.n, n + 100);
+	assert_int_equal(st.lines.lines, n + 100);
+	p25_syslog_udp_close(u);
+}
+
+/* What the kernel drops when the receive buffer is full is counted (SO_RXQ_OVFL, SO_MEMINFO). */
+static void test_udp_kernel_drops_counted(void **state)
+{
+	struct p25_syslog_udp_opts o = {.listen = "127.0.0.1:0", .rcvbuf = 4096};
+	struct p25_syslog_udp_stats st;
+	struct p25_syslog_udp *u;
+	struct counter got = {0};
+	const int n = 2000;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(p25_syslog_udp_open(&o, count_fn, &got, &u, err, sizeof err), 0);
+	assert_true(p25_syslog_udp_rcvbuf(u) < 64 << 10);
+	/* Nothing reads yet: a small buffer overflows for certain. */
+	send_lines(p25_syslog_udp_port(u), n, 0, 0);
+	assert_int_equal(p25_syslog_udp_start(u, err, sizeof err), 0);
+	wait_lines(u, n, &st);
+	print_message("%d lines into a %zu-byte buffer nobody read: %llu read, %llu dropped by the kernel\n",
+		      n, p25_syslog_udp_rcvbuf(u), (unsigned long long)st.lines.lines,
+		      (unsigned long long)st.kernel_drops);
+	assert_true(st.kernel_drops > 0);
+	assert_int_equal(st.lines.lines + st.kernel_drops, n);
+	/* A datagram after the drops brings the count as of its arrival: the same drops, not more. */
+	send_lines(p25_syslog_udp_port(u), 1, 0, n);
+	wait_lines(u, n + 1, &st);
+	assert_int_equal(st.lines.lines + st.kernel_drops, n + 1);
+	p25_syslog_udp_stop(u);
+	assert_int_equal(got.n, st.lines.lines);
+	p25_syslog_udp_close(u);
+}
+
+struct sender {
+	uint16_t port;
+	int count;
+};
+
+static void *sender_main(void *arg)
+{
+	struct sender *s = arg;
+	send_lines(s->port, s->count, 10, 0);
+	return NULL;
+}
+
+/*
+ * Intake and the consumer at once, with a queue far smaller than the burst:
+ * intake waits for room while the consumer is slow, the socket holds what
+ * comes meanwhile, and the consumer, woken through the fd, gets every line.
+ */
+static void test_udp_small_queue_concurrent(void **state)
+{
+	struct p25_syslog_udp_opts o = {.listen = "127.0.0.1:0",
+					.rcvbuf = P25_SYSLOG_RCVBUF_DEFAULT,
+					.queue = 256};
+	struct p25_syslog_udp_stats st;
+	struct p25_syslog_udp *u;
+	struct counter got = {0};
+	struct sender snd = {.count = 20000};
+	pthread_t t;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(p25_syslog_udp_open(&o, count_fn, &got, &u, err, sizeof err), 0);
+	assert_int_equal(p25_syslog_udp_queue(u), 256);
+	assert_int_equal(p25_syslog_udp_start(u, err, sizeof err), 0);
+	snd.port = p25_syslog_udp_port(u);
+	assert_int_equal(pthread_create(&t, NULL, sender_main, &snd), 0);
+	for (int i = 0; i < 3000 && got.n < (uint64_t)snd.count; i++) {
+		struct pollfd pfd = {.fd = p25_syslog_udp_fd(u), .events = POLLIN};
+		if (p25_syslog_udp_arm(u))
+			poll(&pfd, 1, 100);
+		p25_syslog_udp_read(u, SIZE_MAX);
+		usleep(50000); /* a slow consumer: the queue fills between reads */
+	}
+	pthread_join(t, NULL);
+	p25_syslog_udp_stop(u);
+	p25_syslog_udp_stats(u, &st);
+	print_message("20000 lines through a queue of 256: intake waited %llu times, %llu kernel drops\n",
+		      (unsigned long long)st.queue_full, (unsigned long long)st.kernel_drops);
+	assert_int_equal(got.n, snd.count);
+	assert_int_equal(st.lines.attempts, snd.count);
+	assert_int_equal(st.kernel_drops, 0);
+	assert_true(st.queue_full > 0);
+	p25_syslog_udp_close(u);
 }
 
 static size_t build_v4_syn(uint8_t *p, uint32_t src, uint32_t dst, uint16_t sport, uint8_t flags)
@@ -1317,6 +1494,9 @@ int main(void)
 	    cmocka_unit_test(test_asa_truncated),
 	    cmocka_unit_test(test_lines_keep_good_around_bad),
 	    cmocka_unit_test(test_udp_allowed_senders),
+	    cmocka_unit_test(test_udp_burst_during_stall),
+	    cmocka_unit_test(test_udp_kernel_drops_counted),
+	    cmocka_unit_test(test_udp_small_queue_concurrent),
 	    cmocka_unit_test(test_nflog_prefix_and_packet),
 	    cmocka_unit_test(test_bounded_memory),
 	    cmocka_unit_test(test_eviction_spills_unflushed),

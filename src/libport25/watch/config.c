@@ -21,6 +21,8 @@ void p25_watch_config_default(struct p25_watch_config *c)
 	c->flush_interval = 60;
 	c->new_host_flush = 250;
 	c->max_memory = 64u << 20;
+	c->syslog_rcvbuf = P25_SYSLOG_RCVBUF_DEFAULT;
+	c->syslog_queue = P25_SYSLOG_QUEUE_DEFAULT;
 	c->drop_privileges = true;
 	p25_thresholds_default(&c->thresholds);
 }
@@ -165,6 +167,20 @@ static int set_key(struct p25_watch_config *c, const char *k, const char *v, cha
 		return copy_str(c->syslog_listen, sizeof c->syslog_listen, v) < 0 ? -1 : 1;
 	if (!strcmp(k, "syslog-allowed-senders"))
 		return parse_senders(c, v, why, whylen) < 0 ? -1 : 1;
+	if (!strcmp(k, "syslog-rcvbuf")) {
+		if (parse_size(v, &c->syslog_rcvbuf) < 0 || c->syslog_rcvbuf > (1u << 30)) {
+			snprintf(why, whylen, "want a size up to 1G, e.g. 8M");
+			return -1;
+		}
+		return 1;
+	}
+	if (!strcmp(k, "syslog-queue")) {
+		if (parse_u32(v, P25_SYSLOG_QUEUE_MAX, &c->syslog_queue) < 0 || c->syslog_queue < 256) {
+			snprintf(why, whylen, "want 256 to %u lines", P25_SYSLOG_QUEUE_MAX);
+			return -1;
+		}
+		return 1;
+	}
 	if (!strcmp(k, "syslog-file"))
 		return copy_str(c->syslog_file, sizeof c->syslog_file, v) < 0 ? -1 : 1;
 	if (!strcmp(k, "flush-interval"))

@@ -235,6 +235,8 @@ struct p25_watch_config {
 	 */
 	struct p25_prefix syslog_senders[P25_WATCH_SENDERS_MAX];
 	size_t nsyslog_senders;
+	size_t syslog_rcvbuf; /* the socket's receive buffer, bytes */
+	uint32_t syslog_queue; /* attempts queued between intake and the aggregator */
 	char syslog_file[512];
 	bool once;	 /* read syslog_file to its end, flush and exit */
 	bool from_start; /* follow syslog_file from its beginning, not its end */
