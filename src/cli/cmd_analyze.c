@@ -330,6 +330,10 @@ static int report(struct cli *cli, const struct opts *o, struct p25_analyzer *an
 		       (unsigned long long)st->decode.packets, (unsigned long long)st->segments,
 		       (unsigned long long)st->flows, (unsigned long long)st->flows_used,
 		       (unsigned long long)st->conns, (unsigned long long)st->conns_midstream);
+		if (st->decode.tcp_options_cut)
+			printf("snap length: %llu segments had their TCP options cut; their fixed "
+			       "headers were used\n",
+			       (unsigned long long)st->decode.tcp_options_cut);
 		if (st->flows_sampled)
 			printf("sampled flows: %llu records at up to 1 in %u packets; bytes and packets "
 			       "are scaled up, connection counts are lower bounds\n",

@@ -85,6 +85,7 @@ H6(uint16_t last) {
 struct gen {
 	struct wb file;
 	uint32_t snaplen; /* 0: whole packets */
+	uint32_t syn_opts; /* bytes of TCP options on SYNs (a multiple of 4, up to 40) */
 	uint64_t packets;
 };
 
@@ -106,8 +107,9 @@ static void seg(struct gen *g, uint64_t t, const struct host *a, const struct ho
 {
 	uint8_t f[1600] = {0};
 	size_t o = 12, ip, iplen;
+	uint32_t opts = (flags & 2) ? g->syn_opts : 0;
 
-	assert_true(n <= 1400);
+	assert_true(n <= 1400 && opts % 4 == 0 && opts <= 40);
 	if (a->vlan) {
 		put16be(f + o, 0x8100);
 		put16be(f + o + 2, a->vlan);
@@ -118,7 +120,7 @@ static void seg(struct gen *g, uint64_t t, const struct host *a, const struct ho
 	ip = o;
 	if (a->v6) {
 		f[o] = 0x60;
-		put16be(f + o + 4, (uint16_t)(20 + n));
+		put16be(f + o + 4, (uint16_t)(20 + opts + n));
 		f[o + 6] = 6;
 		f[o + 7] = 64;
 		memcpy(f + o + 8, a->a, 16);
@@ -126,7 +128,7 @@ static void seg(struct gen *g, uint64_t t, const struct host *a, const struct ho
 		o += 40;
 	} else {
 		f[o] = 0x45;
-		put16be(f + o + 2, (uint16_t)(40 + n));
+		put16be(f + o + 2, (uint16_t)(40 + opts + n));
 		f[o + 8] = 64;
 		f[o + 9] = 6;
 		memcpy(f + o + 12, a->a, 4);
@@ -137,10 +139,18 @@ static void seg(struct gen *g, uint64_t t, const struct host *a, const struct ho
 	put16be(f + o + 2, dport);
 	put32be(f + o + 4, seq);
 	put32be(f + o + 8, ack);
-	f[o + 12] = 5 << 4;
+	f[o + 12] = (uint8_t)((5 + opts / 4) << 4);
 	f[o + 13] = flags;
 	put16be(f + o + 14, 65535);
 	o += 20;
+	if (opts) {
+		/* MSS, SACK permitted, timestamps, window scale: what Linux sends. */
+		static const uint8_t linux_opts[20] = {2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0,
+		                                       0, 1, 0, 0, 0, 0, 1, 3, 3, 7};
+		for (uint32_t k = 0; k < opts; k++)
+			f[o + k] = k < 20 ? linux_opts[k] : 1;
+		o += opts;
+	}
 	if (n)
 		memcpy(f + o, data, n);
 	o += n;
@@ -1010,6 +1020,67 @@ static void test_threads_same(void **state)
 	free(g.file.p);
 }
 
+/*
+ * SYNs whose options the snap length cut (tcpdump -s 68 / -s 96): the fixed
+ * header is whole, so each is a connection attempt, counted, not dropped as
+ * a truncated header.  A bot's unanswered SYNs are exactly these.
+ */
+static void test_snaplen_syn_options(void **state)
+{
+	struct gen g;
+	struct p25_prefix net[2];
+	struct p25_diag d;
+	char path[] = "/tmp/p25an-snap-XXXXXX", err[512];
+	struct host bot = H4(0x0a000005), bot6 = H6(0x55);
+	struct p25_an_summary s;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	gen_start(&g);
+	g.syn_opts = 20;
+	g.snaplen = 68; /* 14 + 20 + 20: the options are lost */
+	for (int i = 0; i < 3; i++) {
+		struct host victim = H4(0xc6336300 + (uint32_t)i);
+		seg(&g, T0 + (uint64_t)i * 3000000, &bot, &victim, (uint16_t)(40000 + i), 25, 2,
+		    7777u * (uint32_t)i, 0, NULL, 0);
+	}
+	g.snaplen = 88; /* 14 + 40 + 20 + 14 of the 20 */
+	struct host victim6 = H6(0x99);
+	victim6.a[5] = 9;
+	seg(&g, T0 + 10000000, &bot6, &victim6, 40100, 25, 2, 1, 0, NULL, 0);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(g.file.p, 1, g.file.len, f), g.file.len);
+	fclose(f);
+	assert_int_equal(p25_prefix_parse("10.0.0.0/8", 0, &net[0], &d), 0);
+	assert_int_equal(p25_prefix_parse("2001:db8:1::/48", 0, &net[1], &d), 0);
+	for (unsigned t = 1; t <= 2; t++) {
+		struct p25_analyzer *a = p25_an_new(NULL, NULL, NULL, net, 2, 0, err, sizeof err);
+		assert_non_null(a);
+		p25_an_set_threads(a, t);
+		assert_int_equal(p25_an_read_capture(a, path, err, sizeof err), 0);
+		p25_an_finish(a);
+		const struct p25_an_stats *st = p25_an_stats(a);
+		assert_int_equal(st->decode.count[P25_DEC_TCP], 4);
+		assert_int_equal(st->decode.count[P25_DEC_TRUNC_TCP], 0);
+		assert_int_equal(st->decode.tcp_options_cut, 4);
+		const struct p25_an_host *h = find(a, "10.0.0.5");
+		assert_int_equal(h->out25.conns, 3);
+		assert_int_equal(h->out25.syn_packets, 3);
+		assert_int_equal(h->out25.outcome[P25_AN_NOANSWER], 3);
+		h = find(a, "2001:db8:1::55");
+		assert_int_equal(h->out25.conns, 1);
+		p25_an_summarize(a, &s);
+		assert_int_equal(s.send, 2);
+		p25_an_free(a);
+	}
+	unlink(path);
+	free(g.file.p);
+}
+
 /* Sampled flow records: bytes and packets scaled by the rate, connections as seen. */
 static void test_flow_sampling(void **state)
 {
@@ -1060,6 +1131,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_netflow9),         cmocka_unit_test(test_ipfix),
 	    cmocka_unit_test(test_real_captures),    cmocka_unit_test(test_truncated_file),
 	    cmocka_unit_test(test_threads_same),     cmocka_unit_test(test_flow_sampling),
+	    cmocka_unit_test(test_snaplen_syn_options),
 	};
 
 	if (argc == 3 && strcmp(argv[1], "--write") == 0) {

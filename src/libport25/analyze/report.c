@@ -167,6 +167,9 @@ static json_t *report_head(const struct p25_analyzer *a)
 		if (st->decode.count[r])
 			json_object_set_new(dec, p25_decode_reason((enum p25_decode_result)r),
 			                    json_integer((json_int_t)st->decode.count[r]));
+	if (st->decode.tcp_options_cut)
+		json_object_set_new(dec, "TCP options cut",
+		                    json_integer((json_int_t)st->decode.tcp_options_cut));
 	return json_pack(
 	    "{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
 	    "s:I, s:I, s:I, s:I, s:o}}",
