@@ -87,7 +87,26 @@ struct gen {
 	uint32_t snaplen; /* 0: whole packets */
 	uint32_t syn_opts; /* bytes of TCP options on SYNs (a multiple of 4, up to 40) */
 	uint64_t packets;
+	/* Where each connection's packets begin in file: units to shuffle. */
+	size_t *units;
+	size_t nunits, capunits;
 };
+
+static void gen_free(struct gen *g)
+{
+	free(g->file.p);
+	free(g->units);
+}
+
+static void unit_mark(struct gen *g)
+{
+	if (g->nunits == g->capunits) {
+		g->capunits = g->capunits * 2 + 64;
+		g->units = realloc(g->units, g->capunits * sizeof *g->units);
+		assert_non_null(g->units);
+	}
+	g->units[g->nunits++] = g->file.len;
+}
 
 static void gen_start(struct gen *g)
 {
@@ -179,6 +198,7 @@ static uint64_t conn(struct gen *g, uint64_t t, const struct host *c, const stru
 	uint32_t cs = 1000 + cport * 7u, ss = 50000 + cport * 13u;
 	const uint8_t SYN = 2, ACK = 16, RST = 4, FIN = 1, PSH = 8;
 
+	unit_mark(g);
 	seg(g, t, c, s, cport, sport, SYN, cs, 0, NULL, 0);
 	if (oc == NOANSWER) {
 		seg(g, t + 1000000, c, s, cport, sport, SYN, cs, 0, NULL, 0);
@@ -480,7 +500,7 @@ static void test_scenario_classes(void **state)
 
 	p25_an_free(a);
 	p25_model_free(&m);
-	free(g.file.p);
+	gen_free(&g);
 }
 
 static void test_reports(void **state)
@@ -543,7 +563,7 @@ static void test_reports(void **state)
 	json_decref(j);
 	p25_an_free(a);
 	p25_model_free(&m);
-	free(g.file.p);
+	gen_free(&g);
 }
 
 /* ---- the same traffic as flows ---- */
@@ -729,7 +749,7 @@ static void flows_match_capture(int ipfix)
 	p25_flow_decoder_free(d);
 	p25_model_free(&m);
 	free(fs.v);
-	free(g.file.p);
+	gen_free(&g);
 }
 
 static void test_netflow9(void **state)
@@ -958,7 +978,7 @@ static void test_truncated_file(void **state)
 	assert_true(find(a, "10.0.0.10")->out25.conns > 10);
 	p25_an_free(a);
 	unlink(path);
-	free(g.file.p);
+	gen_free(&g);
 }
 
 /* The decode thread changes nothing: the same report, stats and error with one thread or two. */
@@ -1017,7 +1037,7 @@ static void test_threads_same(void **state)
 	}
 	fclose(f);
 	unlink(path);
-	free(g.file.p);
+	gen_free(&g);
 }
 
 /*
@@ -1078,7 +1098,311 @@ static void test_snaplen_syn_options(void **state)
 		p25_an_free(a);
 	}
 	unlink(path);
-	free(g.file.p);
+	gen_free(&g);
+}
+
+/* ---- order independence: any order of the same connections, any split into files ---- */
+
+static uint64_t rng_next(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/* The report as a JSON text, without what may differ by the input's layout. */
+static json_t *order_free_report(struct p25_analyzer *a)
+{
+	json_t *doc = p25_an_report_json(a);
+	return doc;
+}
+
+static void report_same(json_t *want, json_t *got, const char *what)
+{
+	if (json_equal(want, got))
+		return;
+	json_t *hw = json_object_get(want, "hosts"), *hg = json_object_get(got, "hosts");
+	for (size_t i = 0; i < json_array_size(hw) && i < json_array_size(hg); i++) {
+		if (json_equal(json_array_get(hw, i), json_array_get(hg, i)))
+			continue;
+		char *x = json_dumps(json_array_get(hw, i), JSON_SORT_KEYS | JSON_COMPACT);
+		char *y = json_dumps(json_array_get(hg, i), JSON_SORT_KEYS | JSON_COMPACT);
+		fprintf(stderr, "in order: %s\n%s:  %s\n", x, what, y);
+		free(x);
+		free(y);
+		break;
+	}
+	fail_msg("%s: the report differs from the one of the records in order", what);
+}
+
+/*
+ * Feed the units of g (each a connection's packets, in their own order) in
+ * the order perm, cut into nfiles pieces, each read as a capture of its own.
+ */
+static struct p25_analyzer *analyze_units(const struct gen *g, const size_t *perm, size_t nfiles,
+                                          uint64_t *rng, const struct p25_prefix *net,
+                                          size_t nnet)
+{
+	char err[256];
+	struct p25_analyzer *a = p25_an_new(NULL, NULL, NULL, net, nnet, 0, err, sizeof err);
+	size_t *cut = calloc(nfiles + 1, sizeof *cut);
+
+	assert_non_null(a);
+	assert_non_null(cut);
+	/* Random piece boundaries over the units, in order. */
+	cut[nfiles] = g->nunits;
+	for (size_t k = 1; k < nfiles; k++)
+		cut[k] = (size_t)(rng_next(rng) % (g->nunits + 1));
+	for (size_t k = 1; k < nfiles; k++)
+		for (size_t j = k + 1; j < nfiles; j++)
+			if (cut[j] < cut[k]) {
+				size_t x = cut[j];
+				cut[j] = cut[k];
+				cut[k] = x;
+			}
+	for (size_t k = 0; k < nfiles; k++) {
+		struct wb f = {0};
+		put(&f, g->file.p, 24);
+		for (size_t i = cut[k]; i < cut[k + 1]; i++) {
+			size_t u = perm[i];
+			size_t end = u + 1 < g->nunits ? g->units[u + 1] : g->file.len;
+			put(&f, g->file.p + g->units[u], end - g->units[u]);
+		}
+		struct p25_capture *c = p25_capture_open_mem(f.p, f.len, "piece", err, sizeof err);
+		struct p25_packet pkt;
+		assert_non_null(c);
+		while (p25_capture_next(c, &pkt) == 1)
+			p25_an_packet(a, &pkt);
+		p25_capture_close(c);
+		free(f.p);
+	}
+	free(cut);
+	p25_an_finish(a);
+	return a;
+}
+
+static void shuffle(size_t *perm, size_t n, uint64_t *rng)
+{
+	for (size_t i = n; i > 1; i--) {
+		size_t j = (size_t)(rng_next(rng) % i), x = perm[i - 1];
+		perm[i - 1] = perm[j];
+		perm[j] = x;
+	}
+}
+
+static void units_any_order(struct gen *g, const struct p25_prefix *net, size_t nnet)
+{
+	size_t *perm = malloc(g->nunits * sizeof *perm);
+	uint64_t rng = 0x9e3779b97f4a7c15ULL;
+
+	assert_non_null(perm);
+	for (size_t i = 0; i < g->nunits; i++)
+		perm[i] = i;
+	struct p25_analyzer *a = analyze_units(g, perm, 1, &rng, net, nnet);
+	json_t *want = order_free_report(a);
+	p25_an_free(a);
+	for (int seed = 1; seed <= 6; seed++) {
+		char what[64];
+		rng = 0x2545f4914f6cdd1dULL * (uint64_t)seed;
+		/* Seed 1: the files in reverse; then random orders, split into 1 to 4 files. */
+		if (seed == 1) {
+			for (size_t i = 0; i < g->nunits; i++)
+				perm[i] = g->nunits - 1 - i;
+		} else {
+			shuffle(perm, g->nunits, &rng);
+		}
+		size_t nfiles = 1 + (size_t)seed % 4;
+		snprintf(what, sizeof what, "seed %d, %zu files", seed, nfiles);
+		a = analyze_units(g, perm, nfiles, &rng, net, nnet);
+		json_t *got = order_free_report(a);
+		report_same(want, got, what);
+		json_decref(got);
+		p25_an_free(a);
+	}
+	json_decref(want);
+	free(perm);
+}
+
+/*
+ * The issue's case: 100 unanswered SYNs 3 s apart.  Read in time order, in
+ * reverse, shuffled or split into files, fan-out and burst are the same.
+ */
+static void test_order_syns(void **state)
+{
+	struct gen g;
+	struct p25_prefix net;
+	struct p25_diag d;
+	struct host bot = H4(0x0a000007);
+	char err[256];
+
+	(void)state;
+	gen_start(&g);
+	for (int i = 0; i < 100; i++) {
+		struct host victim = H4(0xc6330000 + (uint32_t)i * 101);
+		unit_mark(&g);
+		seg(&g, T0 + (uint64_t)i * 3000000, &bot, &victim, (uint16_t)(30000 + i), 25, 2,
+		    (uint32_t)i * 1000, 0, NULL, 0);
+	}
+	assert_int_equal(p25_prefix_parse("10.0.0.0/8", 0, &net, &d), 0);
+	units_any_order(&g, &net, 1);
+	/* And the figures themselves: one burst of 20 a minute, 100 destinations in 5 minutes. */
+	struct p25_analyzer *a = p25_an_new(NULL, NULL, NULL, &net, 1, 0, err, sizeof err);
+	struct p25_capture *c = p25_capture_open_mem(g.file.p, g.file.len, "syns", err, sizeof err);
+	struct p25_packet pkt;
+	while (p25_capture_next(c, &pkt) == 1)
+		p25_an_packet(a, &pkt);
+	p25_capture_close(c);
+	p25_an_finish(a);
+	const struct p25_an_host *h = find(a, "10.0.0.7");
+	assert_int_equal(h->burst_max, 20);
+	assert_in_range(h->fan_max, 95, 100);
+	assert_int_equal(h->out25.outcome[P25_AN_NOANSWER], 100);
+	p25_an_free(a);
+	gen_free(&g);
+}
+
+/* The whole scenario (servers, retries, the bot, clients), its connections in any order. */
+static void test_order_scenario(void **state)
+{
+	struct gen g;
+	struct p25_prefix net[2];
+	struct p25_diag d;
+
+	(void)state;
+	gen_start(&g);
+	build_scenario(&g);
+	assert_int_equal(p25_prefix_parse("10.0.0.0/24", 0, &net[0], &d), 0);
+	assert_int_equal(p25_prefix_parse("2001:db8:1::/48", 0, &net[1], &d), 0);
+	units_any_order(&g, net, 2);
+	gen_free(&g);
+}
+
+/* Flow records: each connection's pair in either order, the pairs in any order and batches. */
+static void test_order_flows(void **state)
+{
+	struct gen g;
+	struct flowset fs = {0};
+	struct p25_prefix net[2];
+	struct p25_diag d;
+	char err[256];
+	json_t *want = NULL;
+
+	(void)state;
+	gen_start(&g);
+	build_scenario(&g);
+	assert_int_equal(p25_prefix_parse("10.0.0.0/24", 0, &net[0], &d), 0);
+	assert_int_equal(p25_prefix_parse("2001:db8:1::/48", 0, &net[1], &d), 0);
+	struct p25_capture *c = p25_capture_open_mem(g.file.p, g.file.len, "s", err, sizeof err);
+	assert_non_null(c);
+	assert_int_equal(p25_capture_foreach(c, to_flow, &fs), 0);
+	p25_capture_close(c);
+	/* Units: a flow and, when there is one, its reverse right after it. */
+	size_t *unit = malloc(fs.n * sizeof *unit), nunit = 0;
+	char *used = calloc(fs.n, 1);
+	struct p25_flow *rec = malloc(fs.n * sizeof *rec);
+	size_t *perm = malloc(fs.n * sizeof *perm);
+	assert_true(unit && used && rec && perm);
+	for (size_t i = 0; i < fs.n; i++) {
+		const struct frec *r = &fs.v[i];
+		struct p25_flow *f = &rec[i];
+		memset(f, 0, sizeof *f);
+		f->src.family = f->dst.family = r->k.v6 ? P25_INET6 : P25_INET;
+		if (r->k.v6) {
+			uint8_t sa[16], da[16];
+			memcpy(sa, r->k.src, 16);
+			memcpy(da, r->k.dst, 16);
+			p25_u128 x = 0, y = 0;
+			for (int b = 0; b < 16; b++) {
+				x = x << 8 | sa[b];
+				y = y << 8 | da[b];
+			}
+			f->src.bits = x;
+			f->dst.bits = y;
+		} else {
+			f->src.bits = (p25_u128)((uint32_t)r->k.src[0] << 24 | r->k.src[1] << 16 |
+			                         r->k.src[2] << 8 | r->k.src[3])
+			              << 96;
+			f->dst.bits = (p25_u128)((uint32_t)r->k.dst[0] << 24 | r->k.dst[1] << 16 |
+			                         r->k.dst[2] << 8 | r->k.dst[3])
+			              << 96;
+		}
+		f->sport = r->k.sport;
+		f->dport = r->k.dport;
+		f->protocol = 6;
+		f->tcp_flags = r->flags;
+		f->bytes = r->bytes;
+		f->packets = r->pkts;
+		f->first_ms = (int64_t)r->first_ms;
+		f->last_ms = (int64_t)r->last_ms;
+	}
+	for (size_t i = 0; i < fs.n; i++) {
+		if (used[i])
+			continue;
+		used[i] = 1;
+		unit[nunit++] = i;
+		for (size_t j = i + 1; j < fs.n && j < i + 64; j++)
+			if (!used[j] && fs.v[j].k.sport == fs.v[i].k.dport &&
+			    fs.v[j].k.dport == fs.v[i].k.sport &&
+			    memcmp(fs.v[j].k.src, fs.v[i].k.dst, 16) == 0) {
+				used[j] = 2; /* the partner of unit nunit-1 */
+				break;
+			}
+	}
+	for (int seed = 0; seed <= 6; seed++) {
+		uint64_t rng = 0x853c49e6748fea9bULL * (uint64_t)(seed + 1);
+		struct p25_analyzer *a = p25_an_new(NULL, NULL, NULL, net, 2, 0, err, sizeof err);
+		assert_non_null(a);
+		for (size_t i = 0; i < nunit; i++)
+			perm[i] = i;
+		if (seed)
+			shuffle(perm, nunit, &rng);
+		/* Records in unit order, each pair swapped half the time, fed in random batches. */
+		struct p25_flow *batch = malloc(fs.n * sizeof *batch);
+		size_t nb = 0;
+		assert_non_null(batch);
+		for (size_t k = 0; k < nunit; k++) {
+			size_t i = unit[perm[k]], j;
+			for (j = i + 1; j < fs.n && j < i + 64; j++)
+				if (used[j] == 2 && fs.v[j].k.sport == fs.v[i].k.dport &&
+				    fs.v[j].k.dport == fs.v[i].k.sport &&
+				    memcmp(fs.v[j].k.src, fs.v[i].k.dst, 16) == 0)
+					break;
+			bool pair = j < fs.n && j < i + 64;
+			bool swap = seed && (rng_next(&rng) & 1);
+			if (pair && swap)
+				batch[nb++] = rec[j];
+			batch[nb++] = rec[i];
+			if (pair && !swap)
+				batch[nb++] = rec[j];
+		}
+		for (size_t off = 0; off < nb;) {
+			size_t n = seed ? 1 + (size_t)(rng_next(&rng) % 50) : 20;
+			if (n > nb - off)
+				n = nb - off;
+			p25_an_flows(a, batch + off, n);
+			off += n;
+		}
+		free(batch);
+		p25_an_finish(a);
+		json_t *got = order_free_report(a);
+		p25_an_free(a);
+		if (!want) {
+			want = got;
+			continue;
+		}
+		char what[32];
+		snprintf(what, sizeof what, "flows, seed %d", seed);
+		report_same(want, got, what);
+		json_decref(got);
+	}
+	json_decref(want);
+	free(unit);
+	free(used);
+	free(rec);
+	free(perm);
+	free(fs.v);
+	gen_free(&g);
 }
 
 /* Sampled flow records: bytes and packets scaled by the rate, connections as seen. */
@@ -1131,7 +1455,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_netflow9),         cmocka_unit_test(test_ipfix),
 	    cmocka_unit_test(test_real_captures),    cmocka_unit_test(test_truncated_file),
 	    cmocka_unit_test(test_threads_same),     cmocka_unit_test(test_flow_sampling),
-	    cmocka_unit_test(test_snaplen_syn_options),
+	    cmocka_unit_test(test_snaplen_syn_options), cmocka_unit_test(test_order_syns),
+	    cmocka_unit_test(test_order_scenario),      cmocka_unit_test(test_order_flows),
 	};
 
 	if (argc == 3 && strcmp(argv[1], "--write") == 0) {
@@ -1146,7 +1471,7 @@ int main(int argc, char **argv)
 			perror(path);
 			return 1;
 		}
-		free(g.file.p);
+		gen_free(&g);
 		return 0;
 	}
 	return cmocka_run_group_tests(tests, NULL, NULL);

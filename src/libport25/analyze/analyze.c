@@ -40,7 +40,6 @@ struct an_conn {
 	 * Gaps seen meanwhile, per direction, are replayed into it.
 	 */
 	uint8_t lazy_skip;  /* bit per direction */
-	int8_t recent_slot; /* the client's track.recent slot of this attempt, or -1 */
 	uint32_t lazy_gaps[2];
 	struct p25_smtp *smtp;
 };
@@ -430,61 +429,219 @@ static void hour_add(struct p25_an_host *h, int64_t sec)
 	h->hours[i]++;
 }
 
+static inline int64_t floor_div(int64_t a, int64_t b)
+{
+	return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+/* Fan-out is measured over pairs of adjacent half-windows: any burst of up to half a window
+ * falls wholly inside one pair, whatever the grid's phase. */
+static int64_t half_window(const struct p25_an_config *cfg)
+{
+	return cfg->fanout_window > 1 ? (cfg->fanout_window + 1) / 2 : 1;
+}
+
 /*
- * A new outbound port-25 connection of h to dst at sec.  Returns the slot of
- * the destination among the recent ones, for the outcome to mark, or -1.
+ * The entries of a host are bounded by the hourly series' span (62 days);
+ * past that many, new periods are not kept.  In time order the lookup is
+ * the last entry; out of order, a binary search and a move.
  */
-static int host_conn_out(const struct p25_an_config *cfg, struct p25_an_host *h,
-                         const struct p25_addr *dst, int64_t sec)
+static struct an_win *win_at(struct p25_an_track *t, int64_t idx, uint32_t max)
+{
+	uint32_t lo = 0, hi = t->nwin;
+
+	if (hi && t->win[hi - 1].idx <= idx) {
+		if (t->win[hi - 1].idx == idx)
+			return &t->win[hi - 1];
+		lo = hi;
+	}
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (t->win[mid].idx < idx)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < t->nwin && t->win[lo].idx == idx)
+		return &t->win[lo];
+	if (t->nwin >= max)
+		return NULL;
+	if (t->nwin == t->capwin) {
+		uint32_t cap = t->capwin ? t->capwin * 2 : 4;
+		struct an_win *p = realloc(t->win, cap * sizeof *p);
+		if (!p)
+			return NULL;
+		t->win = p;
+		t->capwin = cap;
+	}
+	memmove(&t->win[lo + 1], &t->win[lo], (t->nwin - lo) * sizeof *t->win);
+	memset(&t->win[lo], 0, sizeof *t->win);
+	t->win[lo].idx = idx;
+	t->nwin++;
+	return &t->win[lo];
+}
+
+static struct an_minute *minute_at(struct p25_an_track *t, int32_t minute)
+{
+	uint32_t lo = 0, hi = t->nmin;
+
+	if (hi && t->min[hi - 1].minute <= minute) {
+		if (t->min[hi - 1].minute == minute)
+			return &t->min[hi - 1];
+		lo = hi;
+	}
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (t->min[mid].minute < minute)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < t->nmin && t->min[lo].minute == minute)
+		return &t->min[lo];
+	if (t->nmin >= P25_AN_MAX_HOURS * 60)
+		return NULL;
+	if (t->nmin == t->capmin) {
+		uint32_t cap = t->capmin ? t->capmin * 2 : 4;
+		struct an_minute *p = realloc(t->min, cap * sizeof *p);
+		if (!p)
+			return NULL;
+		t->min = p;
+		t->capmin = cap;
+	}
+	memmove(&t->min[lo + 1], &t->min[lo], (t->nmin - lo) * sizeof *t->min);
+	t->min[lo].minute = minute;
+	t->min[lo].conns = 0;
+	t->nmin++;
+	return &t->min[lo];
+}
+
+/* A new outbound port-25 connection of h to dst at sec. */
+static void host_conn_out(const struct p25_an_config *cfg, struct p25_an_host *h,
+                          const struct p25_addr *dst, int64_t sec)
 {
 	uint64_t d = addr_hash(dst);
-	int slot = -1, oldest = 0;
 	struct p25_an_track *t = h->track;
+	int64_t half = half_window(cfg);
 
 	h->out25.conns++;
 	hour_add(h, sec);
 	if (!t) {
 		t = h->track = calloc(1, sizeof *t);
 		if (!t)
-			return -1; /* counted, but not in the windows */
+			return; /* counted, but not in the windows */
 	}
-	if (dest_add(t, d)) {
-		if (t->fan_new == 0 || sec - t->fan_start >= (int64_t)cfg->fanout_window ||
-		    sec < t->fan_start) {
-			t->fan_start = sec;
-			t->fan_new = 0;
-		}
-		if (++t->fan_new > h->fan_max)
-			h->fan_max = t->fan_new;
+	dest_add(t, d);
+	struct an_win *w =
+	    win_at(t, floor_div(sec, half), (uint32_t)(P25_AN_MAX_HOURS * 3600 / half + 2));
+	if (w) {
+		unsigned b = (unsigned)(d >> 40) % (P25_AN_WIN_WORDS * 64);
+		w->conns++;
+		w->bits[b / 64] |= 1ULL << (b % 64);
 	}
-	if (sec / 60 != t->burst_minute) {
-		t->burst_minute = sec / 60;
-		t->burst_n = 0;
-	}
-	if (++t->burst_n > h->burst_max)
-		h->burst_max = t->burst_n;
-	for (int i = 0; i < P25_AN_RECENT; i++) {
-		if (t->recent_dest[i] == d) {
-			slot = i;
+	struct an_minute *m = minute_at(t, (int32_t)floor_div(sec, 60));
+	if (m)
+		m->conns++;
+}
+
+/*
+ * The outcome of an attempt to destination d that began at sec, for the
+ * retry schedule.  Only the destinations of the P25_AN_RECENT smallest
+ * hashes are followed: once a destination is pushed out by smaller ones it
+ * can never come back, so the kept set is the same in any order.
+ */
+static void retry_note(struct p25_an_track *t, uint64_t d, int64_t sec, bool failed)
+{
+	unsigned k, worst = 0;
+	uint32_t ts = sec < 0 ? 0 : sec > UINT32_MAX ? UINT32_MAX : (uint32_t)sec;
+
+	for (k = 0; k < t->nrdest; k++) {
+		if (t->rdest[k] == d)
 			break;
+		if (t->rdest[k] > t->rdest[worst])
+			worst = k;
+	}
+	if (k == t->nrdest) {
+		if (t->nrdest < P25_AN_RECENT) {
+			t->nrdest++;
+		} else {
+			if (d > t->rdest[worst])
+				return;
+			k = worst;
 		}
-		if (t->recent_last[i] < t->recent_last[oldest] || !t->recent_dest[i])
-			oldest = i;
+		t->rdest[k] = d;
+		t->rn[k] = 0;
+		t->rfail[k] = 0;
 	}
-	if (slot >= 0) {
-		int64_t gap = sec - t->recent_last[slot];
-		/* A queue runner comes back to a destination that failed, minutes to hours later.
-		 */
-		if ((t->recent_failed >> slot & 1) && gap >= (int64_t)cfg->retry_min &&
-		    gap <= (int64_t)cfg->retry_max)
-			h->retries++;
-	} else {
-		slot = oldest;
-		t->recent_dest[slot] = d;
+	/* Insert (ts, failed) into the sorted list, keeping the earliest P25_AN_TRIES. */
+	uint32_t *tm = t->rtime[k];
+	unsigned n = t->rn[k], i = n;
+	while (i > 0 && (tm[i - 1] > ts || (tm[i - 1] == ts && (t->rfail[k] >> (i - 1) & 1) >
+	                                                            (unsigned)failed)))
+		i--;
+	if (i >= P25_AN_TRIES)
+		return;
+	if (n == P25_AN_TRIES)
+		n--; /* the latest one goes */
+	for (unsigned j = n; j > i; j--)
+		tm[j] = tm[j - 1];
+	unsigned lowmask = (1u << i) - 1;
+	uint8_t f = t->rfail[k];
+	t->rfail[k] =
+	    (uint8_t)((f & lowmask) | ((f & ~lowmask) << 1) | ((unsigned)failed << i));
+	t->rfail[k] &= (uint8_t)((1u << P25_AN_TRIES) - 1);
+	tm[i] = ts;
+	t->rn[k] = (uint8_t)(n + 1);
+}
+
+static unsigned linear_count(const uint64_t *bits, unsigned words)
+{
+	unsigned zero = 0;
+	const double m = words * 64.0;
+
+	for (unsigned i = 0; i < words; i++)
+		zero += 64 - (unsigned)__builtin_popcountll(bits[i]);
+	if (zero == 0)
+		zero = 1; /* saturated: the estimate is a floor */
+	/* Linear counting (Whang et al.): n = -m ln(V). */
+	return (unsigned)llround(-m * log(zero / m));
+}
+
+/* Fan-out, burst and retries from what the host's connections left, in any order. */
+static void track_finish(const struct p25_an_config *cfg, struct p25_an_host *h)
+{
+	const struct p25_an_track *t = h->track;
+
+	h->fan_max = h->burst_max = 0;
+	h->retries = 0;
+	if (!t)
+		return;
+	for (uint32_t i = 0; i < t->nwin; i++) {
+		uint64_t bits[P25_AN_WIN_WORDS];
+		uint64_t conns = t->win[i].conns;
+		memcpy(bits, t->win[i].bits, sizeof bits);
+		if (i + 1 < t->nwin && t->win[i + 1].idx == t->win[i].idx + 1) {
+			for (int k = 0; k < P25_AN_WIN_WORDS; k++)
+				bits[k] |= t->win[i + 1].bits[k];
+			conns += t->win[i + 1].conns;
+		}
+		/* An estimate: never more destinations than connections. */
+		uint64_t n = linear_count(bits, P25_AN_WIN_WORDS);
+		if (n > conns)
+			n = conns;
+		if (n > h->fan_max)
+			h->fan_max = (unsigned)n;
 	}
-	t->recent_last[slot] = sec;
-	t->recent_failed |= 1u << slot; /* until the connection shows otherwise */
-	return slot;
+	for (uint32_t i = 0; i < t->nmin; i++)
+		if (t->min[i].conns > h->burst_max)
+			h->burst_max = t->min[i].conns;
+	/* A queue runner comes back to a destination that failed, minutes to hours later. */
+	for (unsigned k = 0; k < t->nrdest; k++)
+		for (unsigned i = 0; i + 1 < t->rn[k]; i++) {
+			uint32_t gap = t->rtime[k][i + 1] - t->rtime[k][i];
+			if ((t->rfail[k] >> i & 1) && gap >= cfg->retry_min && gap <= cfg->retry_max)
+				h->retries++;
+		}
 }
 
 /* ---- connections ---- */
@@ -611,9 +768,8 @@ static void conn_settle(struct p25_analyzer *a, struct an_conn *c)
 		c->counted = true;
 		a->stats.conns_midstream++;
 		if (c->hcli >= 0 && c->kind == KIND_SMTP)
-			c->recent_slot =
-			    (int8_t)host_conn_out(&a->cfg, &a->hosts[c->hcli], &c->srv,
-			                          (int64_t)(c->start_ns / 1000000000ULL));
+			host_conn_out(&a->cfg, &a->hosts[c->hcli], &c->srv,
+			              (int64_t)(c->start_ns / 1000000000ULL));
 		else if (c->hcli >= 0)
 			a->hosts[c->hcli].sub.conns++;
 		if (c->hsrv >= 0 && c->kind == KIND_SMTP)
@@ -630,21 +786,14 @@ static void conn_settle(struct p25_analyzer *a, struct an_conn *c)
 		if (c->hcli >= 0) {
 			struct p25_an_host *hc = &a->hosts[c->hcli];
 			(c->kind == KIND_SMTP ? &hc->out25 : &hc->sub)->outcome[o]++;
-			struct p25_an_track *t = hc->track;
-			int k = c->recent_slot;
-			/* The slot is still this attempt's unless a later one took it over. */
-			if (c->kind == KIND_SMTP && t && k >= 0 &&
-			    t->recent_dest[k] == addr_hash(&c->srv) &&
-			    t->recent_last[k] == (int64_t)(c->start_ns / 1000000000ULL)) {
+			if (c->kind == KIND_SMTP && hc->track) {
 				bool failed = o != P25_AN_ESTABLISHED;
 				if (c->smtp) {
 					const struct p25_an_smtp *r = p25_smtp_result(c->smtp);
 					failed |= r->replies[4] > 0 && r->messages == 0;
 				}
-				if (failed)
-					t->recent_failed |= 1u << k;
-				else
-					t->recent_failed &= ~(1u << k);
+				retry_note(hc->track, addr_hash(&c->srv),
+				           (int64_t)(c->start_ns / 1000000000ULL), failed);
 			}
 		}
 		if (c->hsrv >= 0 && c->kind == KIND_SMTP)
@@ -764,7 +913,6 @@ static struct an_conn *conn_new(struct p25_analyzer *a, const struct p25_addr *c
 	c->hsrv = hsrv;
 	c->start_ns = c->last_ns = ns;
 	c->kind = sport == 25 ? KIND_SMTP : KIND_SUB;
-	c->recent_slot = -1;
 	h = conn_hash(cli, srv, cport, sport) & (a->cbucket_cap - 1);
 	c->hnext = a->cbucket[h];
 	a->cbucket[h] = (uint32_t)(c - a->conns) + 1;
@@ -780,8 +928,7 @@ static void conn_count(struct p25_analyzer *a, struct an_conn *c)
 	c->counted = true;
 	if (c->hcli >= 0) {
 		if (c->kind == KIND_SMTP)
-			c->recent_slot =
-			    (int8_t)host_conn_out(&a->cfg, &a->hosts[c->hcli], &c->srv, sec);
+			host_conn_out(&a->cfg, &a->hosts[c->hcli], &c->srv, sec);
 		else
 			a->hosts[c->hcli].sub.conns++;
 	}
@@ -822,12 +969,19 @@ static void account(struct p25_analyzer *a, struct an_conn *c, bool from_client,
 	}
 }
 
+/*
+ * Idleness is measured on the input's clock (the latest time seen) at the
+ * moment of the connection's last record, not on the record's own time: a
+ * connection whose records come late (an older file after a newer one,
+ * flows exported out of order) stays open for its other records instead
+ * of being settled at once and counted twice.  In time order the two are
+ * the same.
+ */
 static void touch(struct p25_analyzer *a, struct an_conn *c, uint64_t ns)
 {
-	if (ns > c->last_ns)
-		c->last_ns = ns;
 	if (ns > a->clock_ns)
 		a->clock_ns = ns;
+	c->last_ns = a->clock_ns;
 	if (a->lru_tail != (uint32_t)(c - a->conns) + 1) {
 		lru_unlink(a, c);
 		lru_append(a, c);
@@ -1146,8 +1300,11 @@ void p25_an_free(struct p25_analyzer *a)
 			p25_smtp_free(a->conns[i].smtp);
 	for (size_t i = 0; i < a->nhosts; i++) {
 		free(a->hosts[i].hours);
-		if (a->hosts[i].track)
+		if (a->hosts[i].track) {
 			free(a->hosts[i].track->dest_bits);
+			free(a->hosts[i].track->win);
+			free(a->hosts[i].track->min);
+		}
 		free(a->hosts[i].track);
 		free(a->hosts[i].smtp);
 	}
@@ -1261,6 +1418,7 @@ void p25_an_finish(struct p25_analyzer *a)
 			}
 		}
 		h->days_active = days;
+		track_finish(&a->cfg, h);
 		p25_an_classify(&a->cfg, h, reasons);
 		h->reasons = keep_text(a, reasons);
 	}
@@ -1298,7 +1456,9 @@ size_t p25_an_memory(const struct p25_analyzer *a)
 		const struct p25_an_host *h = &a->hosts[i];
 		m += h->nhours * sizeof(uint32_t) + (h->smtp ? sizeof *h->smtp : 0);
 		if (h->track)
-			m += sizeof *h->track + (h->track->dest_bits ? P25_AN_DEST_WORDS * 8 : 0);
+			m += sizeof *h->track + (h->track->dest_bits ? P25_AN_DEST_WORDS * 8 : 0) +
+			     h->track->capwin * sizeof *h->track->win +
+			     h->track->capmin * sizeof *h->track->min;
 	}
 	for (const struct an_text_block *b = a->texts; b; b = b->next)
 		m += sizeof *b + b->cap;

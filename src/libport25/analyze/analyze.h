@@ -6,8 +6,9 @@
  * into one connection table keyed by the 4-tuple; a connection's handshake
  * outcome (established, reset, no answer) is settled when it ends, idles
  * out or the input ends.  Per internal host the analyzer keeps counters, a
- * bounded distinct-destination sketch, a short table of recent destinations
- * (to recognise MTA queue retries) and hourly activity; memory grows with
+ * bounded distinct-destination sketch, fan-out and burst counters keyed by
+ * time, a sample of destinations with their attempts (to recognise MTA
+ * queue retries) and hourly activity, all independent of the input's order; memory grows with
  * the number of hosts, not with the input.  Segments carrying SMTP are fed
  * to a per-connection dialogue parser whose state is bounded.
  *
@@ -32,7 +33,7 @@
 
 /* Thresholds of the classifier; see docs/analyzer.md. */
 struct p25_an_config {
-	/* Fan-out: new distinct destinations within fanout_window seconds. */
+	/* Fan-out: distinct destinations within fanout_window seconds. */
 	unsigned fanout_window;
 	unsigned fanout_min;
 	/* Share of outbound connections reset or unanswered, over at least failed_min_conns. */
@@ -152,7 +153,7 @@ struct p25_an_host {
 	int64_t hour0;
 	uint32_t *hours;
 	uint32_t nhours;
-	unsigned fan_max;   /* most new destinations within one fan-out window */
+	unsigned fan_max;   /* most destinations within one fan-out window (an estimate) */
 	unsigned burst_max; /* most connections opened within one minute */
 	uint64_t retries;   /* returns to a failed destination on a queue schedule */
 	unsigned days_active, hours_active;

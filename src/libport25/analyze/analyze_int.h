@@ -12,20 +12,50 @@
 
 struct an_conn;
 
+/* Linear-counting bitmap of the destinations of one fan-out half-window, in 64-bit words. */
+#define P25_AN_WIN_WORDS 4
+/* Attempts kept per destination for the retry schedule: the earliest ones. */
+#define P25_AN_TRIES 6
+
+/* A half fan-out window of a host: connections opened and their destinations. */
+struct an_win {
+	int64_t idx; /* start second / half window */
+	uint32_t conns;
+	uint64_t bits[P25_AN_WIN_WORDS];
+};
+
+/* Connections a host opened in one minute. */
+struct an_minute {
+	int32_t minute; /* start second / 60 */
+	uint32_t conns;
+};
+
+/*
+ * Outbound port-25 tracking of a host.  Records arrive in any order (flows
+ * are exported when they end, files are given in any order), so every
+ * structure here ends in the same state for any order of the same
+ * connections: sets and counters keyed by time, never "the current window"
+ * or "the last attempt".  The maxima are taken in p25_an_finish().
+ */
 struct p25_an_track {
 	/* distinct destinations of port-25 connections */
 	uint64_t dest_exact[32];
 	unsigned ndest_exact;
 	uint64_t *dest_bits; /* linear-counting bitmap once past the exact set */
-	/* fan-out and burst windows */
-	int64_t fan_start;
-	unsigned fan_new;
-	unsigned burst_n;
-	int64_t burst_minute;
-	/* recent destinations, for queue retries; apart so that a lookup reads 4 lines */
-	uint64_t recent_dest[P25_AN_RECENT];
-	int64_t recent_last[P25_AN_RECENT]; /* start of the last attempt, seconds */
-	uint32_t recent_failed;             /* bit per slot */
+	/* fan-out: half-windows sorted by idx; burst: minutes sorted */
+	struct an_win *win;
+	uint32_t nwin, capwin;
+	struct an_minute *min;
+	uint32_t nmin, capmin;
+	/*
+	 * Queue retries: the attempts to the P25_AN_RECENT destinations of
+	 * smallest hash (a sample that does not depend on order), each with
+	 * its earliest P25_AN_TRIES attempts sorted by (time, failed).
+	 */
+	uint64_t rdest[P25_AN_RECENT];
+	uint32_t rtime[P25_AN_RECENT][P25_AN_TRIES]; /* seconds */
+	uint8_t rn[P25_AN_RECENT], rfail[P25_AN_RECENT];
+	unsigned nrdest;
 };
 
 /* Blocks of text that stay where they are: the hosts' reasons point into them. */

@@ -58,7 +58,7 @@ void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, cha
 	/* What speaks for a bot. */
 	if (h->fan_max >= cfg->fanout_min) {
 		bot += 3;
-		why(reasons, "fan-out: %u new destinations within %u s", h->fan_max,
+		why(reasons, "fan-out: %u destinations within %u s", h->fan_max,
 		    cfg->fanout_window);
 	}
 	if (o->conns >= cfg->failed_min_conns && failed >= cfg->failed_share * (double)o->conns) {
