@@ -832,6 +832,59 @@ static void test_dialogue(void **state)
 	p25_smtp_free(s);
 }
 
+/*
+ * A bot whose every MAIL FROM is refused: the 5xx share is of the replies to
+ * the transaction (MAIL, RCPT, DATA and the end of data), not of the banner,
+ * EHLO and QUIT replies, which every session has and which are never 5xx.
+ */
+static void test_reject_share(void **state)
+{
+	static const char *const refused[] = {
+	    "220 mx.example.net ESMTP\r\n",
+	    "EHLO pc\r\n",
+	    "250 mx.example.net\r\n",
+	    "MAIL FROM:<a@b.example>\r\n",
+	    "554 5.7.1 Service unavailable; client host blocked\r\n",
+	    "QUIT\r\n",
+	    "221 Bye\r\n",
+	    NULL,
+	};
+	struct gen g;
+	struct p25_prefix net;
+	struct p25_diag d;
+	char err[256];
+	struct host pc = H4(0x0a000008), mx = H4(0xc6336401);
+
+	(void)state;
+	/* The parser alone: four replies, one to the transaction. */
+	struct p25_smtp *s = p25_smtp_new();
+	for (int i = 0; refused[i]; i++)
+		feed(s, i % 2 == 1, refused[i]);
+	const struct p25_an_smtp *r = p25_smtp_result(s);
+	assert_int_equal(r->replies[2] + r->replies[5], 4);
+	assert_int_equal(r->txn_replies[5], 1);
+	assert_int_equal(r->txn_replies[2] + r->txn_replies[3] + r->txn_replies[4], 0);
+	p25_smtp_free(s);
+
+	/* 119 sessions, an hour apart to one server: nothing but the refusals speaks for a bot. */
+	gen_start(&g);
+	for (int i = 0; i < 119; i++)
+		conn(&g, T0 + (uint64_t)i * HOUR, &pc, &mx, (uint16_t)(30000 + i), 25, OK, refused);
+	assert_int_equal(p25_prefix_parse("10.0.0.0/8", 0, &net, &d), 0);
+	struct p25_analyzer *a = p25_an_new(NULL, NULL, NULL, &net, 1, 0, err, sizeof err);
+	struct p25_capture *c = p25_capture_open_mem(g.file.p, g.file.len, "r", err, sizeof err);
+	struct p25_packet pkt;
+	while (p25_capture_next(c, &pkt) == 1)
+		p25_an_packet(a, &pkt);
+	p25_capture_close(c);
+	p25_an_finish(a);
+	const struct p25_an_host *h = find(a, "10.0.0.8");
+	assert_int_equal(h->smtp->txn_replies[5], 119);
+	assert_non_null(strstr(h->reasons, "119 of 119 replies to MAIL, RCPT and DATA were 5xx"));
+	p25_an_free(a);
+	gen_free(&g);
+}
+
 /* ---- configuration ---- */
 
 static void test_config(void **state)
@@ -1457,6 +1510,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_threads_same),     cmocka_unit_test(test_flow_sampling),
 	    cmocka_unit_test(test_snaplen_syn_options), cmocka_unit_test(test_order_syns),
 	    cmocka_unit_test(test_order_scenario),      cmocka_unit_test(test_order_flows),
+	    cmocka_unit_test(test_reject_share),
 	};
 
 	if (argc == 3 && strcmp(argv[1], "--write") == 0) {

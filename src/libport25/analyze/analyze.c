@@ -737,8 +737,10 @@ static void merge_smtp(struct p25_analyzer *a, struct an_conn *c)
 	t->tls_ok += r->tls_ok;
 	t->mail_from += r->mail_from;
 	t->rcpt_to += r->rcpt_to;
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 6; i++) {
 		t->replies[i] += r->replies[i];
+		t->txn_replies[i] += r->txn_replies[i];
+	}
 	t->messages += r->messages;
 	t->msg_bytes += r->msg_bytes;
 	t->msg_sumsq += r->msg_sumsq;

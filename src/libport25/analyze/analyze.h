@@ -41,7 +41,7 @@ struct p25_an_config {
 	unsigned failed_min_conns;
 	/* Burst: connections opened within one minute. */
 	unsigned burst_per_minute;
-	/* Share of 5xx replies among all replies, over at least reply_min replies. */
+	/* Share of 5xx among the replies to MAIL, RCPT and DATA, over at least reply_min of them. */
 	double reject_share;
 	unsigned reply_min;
 	/* Distinct HELO names that mark a randomising engine. */
@@ -120,6 +120,8 @@ struct p25_an_smtp {
 	uint64_t starttls, tls_ok; /* STARTTLS sent / answered 220 */
 	uint64_t mail_from, rcpt_to;
 	uint64_t replies[6]; /* by first digit 0..5 (1xx..5xx; 0: malformed) */
+	/* The replies to MAIL, RCPT, DATA and the end of data, by first digit. */
+	uint64_t txn_replies[6];
 	uint64_t messages;   /* DATA accepted with 250 after the dot */
 	uint64_t msg_bytes;
 	double msg_sumsq;        /* for the size variation */

@@ -40,7 +40,9 @@ void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, cha
 	const struct p25_an_smtp *s = p25_an_host_smtp(h);
 	const struct p25_an_side *o = &h->out25;
 	uint64_t failed = o->outcome[P25_AN_RESET] + o->outcome[P25_AN_NOANSWER];
-	uint64_t nrep = s->replies[2] + s->replies[3] + s->replies[4] + s->replies[5];
+	/* Replies to the transaction: banner, EHLO and QUIT replies would dilute a refusal. */
+	uint64_t nrep =
+	    s->txn_replies[2] + s->txn_replies[3] + s->txn_replies[4] + s->txn_replies[5];
 	int bot = 0, srv = 0;
 
 	reasons[0] = 0;
@@ -70,10 +72,10 @@ void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, cha
 		bot += 1;
 		why(reasons, "burst: %u connections in one minute", h->burst_max);
 	}
-	if (nrep >= cfg->reply_min && s->replies[5] >= cfg->reject_share * (double)nrep) {
+	if (nrep >= cfg->reply_min && s->txn_replies[5] >= cfg->reject_share * (double)nrep) {
 		bot += 2;
-		why(reasons, "%llu of %llu replies were 5xx rejections",
-		    (unsigned long long)s->replies[5], (unsigned long long)nrep);
+		why(reasons, "%llu of %llu replies to MAIL, RCPT and DATA were 5xx rejections",
+		    (unsigned long long)s->txn_replies[5], (unsigned long long)nrep);
 	}
 	if (s->helo_bare_ip) {
 		bot += 2;
@@ -123,7 +125,7 @@ void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, cha
 		    (unsigned long long)h->in25.outcome[P25_AN_ESTABLISHED],
 		    s->banner[0] ? ", banner '" : "", s->banner, s->banner[0] ? "'" : "");
 	}
-	if (o->conns >= 3 && failed * 5 < o->conns && nrep && s->replies[5] * 10 < nrep) {
+	if (o->conns >= 3 && failed * 5 < o->conns && nrep && s->txn_replies[5] * 10 < nrep) {
 		srv += 1;
 		why(reasons, "deliveries succeed (%llu of %llu connections established)",
 		    (unsigned long long)(o->conns - failed), (unsigned long long)o->conns);

@@ -144,6 +144,11 @@ json_t *p25_an_host_json(const struct p25_analyzer *a, const struct p25_an_host 
 	              "message_bytes", (json_int_t)s->msg_bytes, "banner",
 	              s->banner[0] ? json_string(s->banner) : json_null(), "sender_domains",
 	              (json_int_t)s->sender_domains));
+	json_object_set_new(json_object_get(j, "smtp"), "transaction_replies",
+	                    json_pack("{s:I, s:I, s:I, s:I}", "2xx", (json_int_t)s->txn_replies[2],
+	                              "3xx", (json_int_t)s->txn_replies[3], "4xx",
+	                              (json_int_t)s->txn_replies[4], "5xx",
+	                              (json_int_t)s->txn_replies[5]));
 	json_object_set_new(j, "features",
 	                    json_pack("{s:i, s:i, s:I, s:i, s:i}", "fanout_max", (int)h->fan_max,
 	                              "burst_per_minute_max", (int)h->burst_max, "queue_retries",
@@ -435,7 +440,12 @@ static void jw_host(struct jw *w, const struct p25_analyzer *a, const struct p25
 	else
 		jw_lit(w, "null");
 	jw_kint(w, "sender_domains", s->sender_domains);
-	jw_lit(w, "}, \"features\": {\"fanout_max\": ");
+	jw_lit(w, ", \"transaction_replies\": {\"2xx\": ");
+	jw_u64(w, s->txn_replies[2]);
+	jw_kint(w, "3xx", (int64_t)s->txn_replies[3]);
+	jw_kint(w, "4xx", (int64_t)s->txn_replies[4]);
+	jw_kint(w, "5xx", (int64_t)s->txn_replies[5]);
+	jw_lit(w, "}}, \"features\": {\"fanout_max\": ");
 	jw_u64(w, h->fan_max);
 	jw_kint(w, "burst_per_minute_max", h->burst_max);
 	jw_kint(w, "queue_retries", (int64_t)h->retries);
