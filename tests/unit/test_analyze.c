@@ -885,6 +885,87 @@ static void test_reject_share(void **state)
 	gen_free(&g);
 }
 
+/*
+ * Hosts that only receive: 465/587 only is nothing port-25 blocking touches
+ * (not listed); port 25 only is an inbound server, which blocking touches
+ * only in mode both, and the class, would_block and the summary agree.
+ */
+static void test_receive_only(void **state)
+{
+	static const char *const inbound[] = {
+	    "220 mail.example.org ESMTP\r\n", "EHLO sender.example.com\r\n",
+	    "250 mail.example.org\r\n",       "QUIT\r\n",
+	    "221 Bye\r\n",                    NULL,
+	};
+	struct gen g;
+	struct p25_model m;
+	struct p25_prefix p;
+	struct p25_diag d;
+	struct p25_an_summary s;
+	char err[256], *buf = NULL;
+	size_t len = 0, n;
+	struct host ext = H4(0xcb007101), subsrv = H4(0x0a00001e), mx = H4(0x0a00001f),
+	            mxboth = H4(0x0a010005);
+
+	(void)state;
+	gen_start(&g);
+	for (int i = 0; i < 6; i++) {
+		uint64_t t = T0 + (uint64_t)i * HOUR;
+		conn(&g, t, &ext, &subsrv, (uint16_t)(31000 + i), i % 2 ? 587 : 465, OK, NULL);
+		conn(&g, t + MIN, &ext, &mx, (uint16_t)(32000 + i), 25, OK, inbound);
+		conn(&g, t + 2 * MIN, &ext, &mxboth, (uint16_t)(33000 + i), 25, OK, inbound);
+	}
+	p25_model_init(&m);
+	assert_int_equal(p25_model_add_org(&m, 1, "campus", "Campus", P25_ENROLL_PENDING,
+	                                   P25_MODE_OUTBOUND, P25_ACTION_REJECT),
+	                 0);
+	assert_int_equal(p25_model_add_org(&m, 2, "univ", "Univ", P25_ENROLL_PENDING,
+	                                   P25_MODE_BOTH, P25_ACTION_REJECT),
+	                 1);
+	assert_int_equal(p25_prefix_parse("10.0.0.0/24", 0, &p, &d), 0);
+	assert_int_equal(p25_model_add_space(&m, 1, 0, &p, "campus"), 0);
+	assert_int_equal(p25_prefix_parse("10.1.0.0/24", 0, &p, &d), 0);
+	assert_int_equal(p25_model_add_space(&m, 2, 1, &p, "univ"), 1);
+	struct p25_analyzer *a = p25_an_new(NULL, &m, NULL, NULL, 0, 1700000000, err, sizeof err);
+	assert_non_null(a);
+	struct p25_capture *c = p25_capture_open_mem(g.file.p, g.file.len, "r", err, sizeof err);
+	struct p25_packet pkt;
+	while (p25_capture_next(c, &pkt) == 1)
+		p25_an_packet(a, &pkt);
+	p25_capture_close(c);
+	p25_an_finish(a);
+
+	/* Only the two port-25 receivers are reported. */
+	const struct p25_an_host *hosts = p25_an_hosts(a, &n);
+	assert_int_equal(n, 2);
+	for (size_t i = 0; i < n; i++)
+		assert_int_not_equal(p25_addr_v4(&hosts[i].addr), 0x0a00001e);
+	assert_int_equal(p25_an_stats(a)->hosts_unlisted, 1);
+
+	const struct p25_an_host *h = find(a, "10.0.0.31");
+	assert_string_equal(p25_an_class_name(h->cls), "inbound-server");
+	assert_non_null(strstr(h->reasons, "accepts SMTP"));
+	h = find(a, "10.1.0.5");
+	assert_string_equal(p25_an_class_name(h->cls), "inbound-server");
+	assert_true(h->block_in);
+	p25_an_summarize(a, &s);
+	assert_int_equal(s.hosts, 2);
+	assert_int_equal(s.send, 0);
+	assert_int_equal(s.blocked, 1); /* univ's, inbound */
+	assert_int_equal(s.servers, 1);
+	assert_int_equal(s.inbound, 2);
+
+	/* The one blocking would cut off is suggested; the other is not. */
+	FILE *f = open_memstream(&buf, &len);
+	assert_int_equal(p25_an_suggest_csv(a, "noc", f), 1);
+	fclose(f);
+	assert_non_null(strstr(buf, "univ,10.1.0.5,mail-server,"));
+	free(buf);
+	p25_an_free(a);
+	p25_model_free(&m);
+	gen_free(&g);
+}
+
 /* ---- configuration ---- */
 
 static void test_config(void **state)
@@ -1510,7 +1591,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_threads_same),     cmocka_unit_test(test_flow_sampling),
 	    cmocka_unit_test(test_snaplen_syn_options), cmocka_unit_test(test_order_syns),
 	    cmocka_unit_test(test_order_scenario),      cmocka_unit_test(test_order_flows),
-	    cmocka_unit_test(test_reject_share),
+	    cmocka_unit_test(test_reject_share),        cmocka_unit_test(test_receive_only),
 	};
 
 	if (argc == 3 && strcmp(argv[1], "--write") == 0) {

@@ -200,6 +200,8 @@ const char *p25_an_class_name(enum p25_an_class c)
 		return "suspected-bot";
 	case P25_AN_CLIENT:
 		return "client-only";
+	case P25_AN_INBOUND:
+		return "inbound-server";
 	default:
 		return "unknown";
 	}
@@ -1404,6 +1406,29 @@ void p25_an_finish(struct p25_analyzer *a)
 	memset(a->cbucket, 0, a->cbucket_cap * sizeof *a->cbucket);
 	a->draining = false;
 	a->finished = true;
+	/*
+	 * A host with no connection that blocking would touch (it only accepts
+	 * 465/587, or left only stray segments) has nothing to report: listed,
+	 * it was an "unknown" of all zeros counted among SMTP hosts.
+	 */
+	size_t kept = 0;
+	for (size_t i = 0; i < a->nhosts; i++) {
+		struct p25_an_host *h = &a->hosts[i];
+		if (h->out25.conns || h->in25.conns || h->sub.conns) {
+			a->hosts[kept++] = *h;
+			continue;
+		}
+		a->stats.hosts_unlisted++;
+		free(h->hours);
+		if (h->track) {
+			free(h->track->dest_bits);
+			free(h->track->win);
+			free(h->track->min);
+		}
+		free(h->track);
+		free(h->smtp);
+	}
+	a->nhosts = kept;
 	for (size_t i = 0; i < a->nhosts; i++) {
 		struct p25_an_host *h = &a->hosts[i];
 		unsigned days = 0;

@@ -81,6 +81,7 @@ enum p25_an_class {
 	P25_AN_BOT,    /* suspected-bot */
 	P25_AN_CLIENT, /* client-only: submission ports only */
 	P25_AN_UNKNOWN,
+	P25_AN_INBOUND, /* inbound-server: receives port-25 mail, sends none */
 };
 const char *p25_an_class_name(enum p25_an_class c);
 
@@ -182,6 +183,11 @@ struct p25_an_stats {
 	uint64_t conns_evicted;   /* settled early because the table was full */
 	uint64_t orphans;         /* client-only segments without SYN: not counted */
 	uint64_t hosts_dropped;   /* hosts beyond max_hosts */
+	/*
+	 * Internal hosts seen without a connection port-25 blocking would touch
+	 * (only accepting 465/587, or only stray segments): not listed.
+	 */
+	uint64_t hosts_unlisted;
 	uint64_t smtp_gaps;       /* reassembly gaps */
 	uint64_t files, files_failed;
 };
@@ -243,6 +249,7 @@ struct p25_an_summary {
 	size_t servers; /* ... that look like servers to register first */
 	size_t bots;
 	size_t clients;
+	size_t inbound; /* inbound-server: only receive port-25 mail (blocked only in mode both) */
 };
 void p25_an_summarize(const struct p25_analyzer *a, struct p25_an_summary *s);
 /* "N hosts send SMTP, M are permitted, K would be blocked, of which S look like servers ..." */

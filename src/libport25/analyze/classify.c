@@ -137,6 +137,10 @@ void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, cha
 	if (h->permit >= 0) {
 		h->cls = P25_AN_PERMITTED;
 		why(reasons, "covered by a permit");
+	} else if (o->conns == 0 && h->in25.outcome[P25_AN_ESTABLISHED]) {
+		/* Outbound blocking leaves it alone; only mode both would cut its mail off. */
+		h->cls = P25_AN_INBOUND;
+		why(reasons, "sends no port-25 mail, only receives it");
 	} else if (srv >= cfg->server_score) {
 		h->cls = P25_AN_SERVER;
 	} else if (bot >= cfg->bot_score) {

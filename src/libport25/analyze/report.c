@@ -16,6 +16,12 @@ static bool would_block(const struct p25_an_host *h)
 	return (h->block_out && h->out25.conns) || (h->block_in && h->in25.conns);
 }
 
+/* A server that blocking would cut off: outbound, or inbound in mode both. */
+static bool to_register(const struct p25_an_host *h)
+{
+	return (h->cls == P25_AN_SERVER || h->cls == P25_AN_INBOUND) && would_block(h);
+}
+
 void p25_an_summarize(const struct p25_analyzer *a, struct p25_an_summary *s)
 {
 	memset(s, 0, sizeof *s);
@@ -28,9 +34,11 @@ void p25_an_summarize(const struct p25_analyzer *a, struct p25_an_summary *s)
 			s->permitted++;
 		if (h->cls == P25_AN_CLIENT)
 			s->clients++;
+		if (h->cls == P25_AN_INBOUND)
+			s->inbound++;
 		if (would_block(h)) {
 			s->blocked++;
-			if (h->cls == P25_AN_SERVER)
+			if (to_register(h))
 				s->servers++;
 			if (h->cls == P25_AN_BOT)
 				s->bots++;
@@ -176,19 +184,20 @@ static json_t *report_head(const struct p25_analyzer *a)
 		json_object_set_new(dec, "TCP options cut",
 		                    json_integer((json_int_t)st->decode.tcp_options_cut));
 	return json_pack(
-	    "{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-	    "s:I, s:I, s:I, s:I, s:o}}",
+	    "{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I, "
+	    "s:I, s:I, s:I, s:I, s:I, s:I, s:o}}",
 	    "summary", line, "counts", "hosts", (json_int_t)s.hosts, "send_smtp",
 	    (json_int_t)s.send, "permitted", (json_int_t)s.permitted, "would_block",
 	    (json_int_t)s.blocked, "servers_to_register", (json_int_t)s.servers, "suspected_bots",
-	    (json_int_t)s.bots, "client_only", (json_int_t)s.clients, "input", "segments",
+	    (json_int_t)s.bots, "client_only", (json_int_t)s.clients, "inbound_servers",
+	    (json_int_t)s.inbound, "input", "segments",
 	    (json_int_t)st->segments, "flows", (json_int_t)st->flows, "flows_used",
 	    (json_int_t)st->flows_used, "flows_sampled", (json_int_t)st->flows_sampled,
 	    "sampling_max", (json_int_t)st->sampling_max, "connections", (json_int_t)st->conns,
 	    "connections_midstream", (json_int_t)st->conns_midstream, "connections_evicted",
 	    (json_int_t)st->conns_evicted, "orphan_segments", (json_int_t)st->orphans, "smtp_gaps",
-	    (json_int_t)st->smtp_gaps, "hosts_dropped", (json_int_t)st->hosts_dropped, "decode",
-	    dec);
+	    (json_int_t)st->smtp_gaps, "hosts_dropped", (json_int_t)st->hosts_dropped,
+	    "hosts_unlisted", (json_int_t)st->hosts_unlisted, "decode", dec);
 }
 
 json_t *p25_an_report_json(const struct p25_analyzer *a)
@@ -722,6 +731,7 @@ int p25_an_report_html(const struct p25_analyzer *a, const char *title, FILE *f)
 	      "vertical-align:top}\n"
 	      "th{background:#eee}.num{text-align:right}\n"
 	      ".suspected-bot{background:#fadbd8}.unregistered-server{background:#d6eaf8}\n"
+	      ".inbound-server{background:#ebf5fb}\n"
 	      ".permitted{background:#d5f5e3}.summary{font-size:1.2em;font-weight:bold}\n"
 	      "svg text{font-size:11px;font-family:monospace}.bot{fill:#c0392b}.srv{fill:#2471a3}\n"
 	      ".ax{fill:#666}\n"
@@ -746,7 +756,7 @@ int p25_an_report_html(const struct p25_analyzer *a, const char *title, FILE *f)
 			perm += h->cls == P25_AN_PERMITTED;
 			if (would_block(h)) {
 				blk++;
-				srv += h->cls == P25_AN_SERVER;
+				srv += to_register(h);
 				bot += h->cls == P25_AN_BOT;
 			}
 		}
@@ -812,7 +822,7 @@ long p25_an_suggest_csv(const struct p25_analyzer *a, const char *requested_by, 
 		const struct p25_an_host *h = &a->hosts[i];
 		char buf[P25_PREFIX_STRLEN], desc[200], helo[P25_AN_HELO_LEN];
 		const char *org = org_handle(a, h);
-		if (h->cls != P25_AN_SERVER || !would_block(h))
+		if (!to_register(h))
 			continue;
 		/* Description text goes into firewall comments later: keep it inert. */
 		p25_text_inert(p25_an_host_smtp(h)->nhelo_names ? h->smtp->helo_names[0] : "", helo,
