@@ -966,6 +966,73 @@ static void test_receive_only(void **state)
 	gen_free(&g);
 }
 
+/*
+ * An established connection needs a handshake or data both ways: a lone
+ * payload-less ACK from port 25 makes nobody a sender, nor its source a server.
+ */
+static void test_established_evidence(void **state)
+{
+	struct gen g;
+	struct p25_prefix net;
+	struct p25_diag d;
+	char err[256];
+	const uint8_t ACK = 16, SYN = 2, PSH = 8;
+	struct host ext = H4(0xc6336407), pc = H4(0x0a000009), srv = H4(0x0a00000c),
+	            mid = H4(0x0a00000d), half = H4(0x0a00000e);
+	size_t n;
+
+	(void)state;
+	gen_start(&g);
+	/* A stray ACK from an outside port 25 to an inside host, and from an inside 25 out. */
+	seg(&g, T0, &ext, &pc, 25, 40000, ACK, 1, 1, NULL, 0);
+	seg(&g, T0 + 1000, &srv, &ext, 25, 40001, ACK, 1, 1, NULL, 0);
+	/* Joined mid-dialogue, data both ways: established. */
+	seg(&g, T0 + 2000, &ext, &mid, 25, 40002, PSH | ACK, 100, 200, "250 ok\r\n", 8);
+	seg(&g, T0 + 3000, &mid, &ext, 40002, 25, PSH | ACK, 200, 108, "QUIT\r\n", 6);
+	/* A SYN answered by a bare ACK (no SYN-ACK, no data): not established. */
+	seg(&g, T0 + 4000, &half, &ext, 40003, 25, SYN, 500, 0, NULL, 0);
+	seg(&g, T0 + 5000, &ext, &half, 25, 40003, ACK, 9, 501, NULL, 0);
+	assert_int_equal(p25_prefix_parse("10.0.0.0/8", 0, &net, &d), 0);
+	struct p25_analyzer *a = p25_an_new(NULL, NULL, NULL, &net, 1, 0, err, sizeof err);
+	struct p25_capture *c = p25_capture_open_mem(g.file.p, g.file.len, "e", err, sizeof err);
+	struct p25_packet pkt;
+	while (p25_capture_next(c, &pkt) == 1)
+		p25_an_packet(a, &pkt);
+	p25_capture_close(c);
+	p25_an_finish(a);
+	p25_an_hosts(a, &n);
+	assert_int_equal(n, 2);
+	const struct p25_an_host *h = find(a, "10.0.0.13");
+	assert_int_equal(h->out25.conns, 1);
+	assert_int_equal(h->out25.outcome[P25_AN_ESTABLISHED], 1);
+	h = find(a, "10.0.0.14");
+	assert_int_equal(h->out25.conns, 1);
+	assert_int_equal(h->out25.outcome[P25_AN_ESTABLISHED], 0);
+	assert_int_equal(h->out25.outcome[P25_AN_NOANSWER], 1);
+	assert_int_equal(p25_an_stats(a)->orphans, 2);
+	p25_an_free(a);
+	gen_free(&g);
+
+	/* The same from flow records: a lone ACK flow counts for nothing. */
+	struct p25_flow f;
+	memset(&f, 0, sizeof f);
+	a = p25_an_new(NULL, NULL, NULL, &net, 1, 0, err, sizeof err);
+	assert_int_equal(p25_addr_parse("198.51.100.7", 0, &f.src, &d), 0);
+	assert_int_equal(p25_addr_parse("10.0.0.9", 0, &f.dst, &d), 0);
+	f.protocol = 6;
+	f.sport = 25;
+	f.dport = 40000;
+	f.tcp_flags = P25_TCP_ACK;
+	f.packets = 1;
+	f.bytes = 40;
+	f.first_ms = f.last_ms = 1700000000000LL;
+	p25_an_flows(a, &f, 1);
+	p25_an_finish(a);
+	p25_an_hosts(a, &n);
+	assert_int_equal(n, 0);
+	p25_an_free(a);
+}
+
 /* ---- configuration ---- */
 
 static void test_config(void **state)
@@ -1592,6 +1659,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_snaplen_syn_options), cmocka_unit_test(test_order_syns),
 	    cmocka_unit_test(test_order_scenario),      cmocka_unit_test(test_order_flows),
 	    cmocka_unit_test(test_reject_share),        cmocka_unit_test(test_receive_only),
+	    cmocka_unit_test(test_established_evidence),
 	};
 
 	if (argc == 3 && strcmp(argv[1], "--write") == 0) {

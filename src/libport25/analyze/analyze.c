@@ -31,6 +31,7 @@ struct an_conn {
 	bool synack;      /* the server answered the SYN */
 	bool server_seen; /* anything at all from the server */
 	bool server_rst;
+	bool cli_data, srv_data; /* payload seen from the client / the server */
 	bool counted;
 	uint8_t kind;
 	/*
@@ -767,7 +768,13 @@ static void conn_settle(struct p25_analyzer *a, struct an_conn *c)
 	}
 	lru_unlink(a, c);
 
-	if (!c->counted && c->server_seen) {
+	/*
+	 * Established means a handshake, or data both ways: a lone ACK (a
+	 * scan's, a stray retransmission's) proves no connection, and counting
+	 * one made its peer a sender and itself a server.
+	 */
+	bool established = c->synack || (c->cli_data && c->srv_data);
+	if (!c->counted && established) {
 		/* The SYN was before the capture began: count it now, as established. */
 		c->counted = true;
 		a->stats.conns_midstream++;
@@ -781,7 +788,7 @@ static void conn_settle(struct p25_analyzer *a, struct an_conn *c)
 	}
 	if (c->counted) {
 		a->stats.conns++;
-		if (c->synack || (!c->syn && c->server_seen) || (c->server_seen && !c->server_rst))
+		if (established)
 			o = P25_AN_ESTABLISHED;
 		else if (c->server_rst)
 			o = P25_AN_RESET;
@@ -1099,6 +1106,12 @@ void p25_an_segment(struct p25_analyzer *a, const struct p25_tcp_segment *s)
 		if (s->flags & P25_TCP_RST)
 			c->server_rst = true;
 	}
+	if (s->payload_len > 0 && !(s->flags & P25_TCP_RST)) {
+		if (from_client)
+			c->cli_data = true;
+		else
+			c->srv_data = true;
+	}
 	account(a, c, from_client, s->ip_len, 1, s->ts_ns, s->ts_ns);
 	if (s->payload_len > 0 && c->kind == KIND_SMTP && !(s->flags & P25_TCP_RST) &&
 	    !(c->smtp && p25_smtp_encrypted(c->smtp)))
@@ -1150,6 +1163,18 @@ void p25_an_packet(struct p25_analyzer *a, const struct p25_packet *p)
 
 	if (p25_decode_tcp(p, &a->filter, &seg, &a->stats.decode) == P25_DEC_TCP)
 		p25_an_segment(a, &seg);
+}
+
+/*
+ * Whether a flow carried payload: PSH (SMTP lines are pushed), or more
+ * bytes a packet than headers with the largest usual options take (IP,
+ * TCP and 24 bytes of options: a SYN's MSS, SACK, timestamps, scale).
+ */
+static bool flow_has_data(const struct p25_flow *f)
+{
+	uint64_t hdr = f->src.family == P25_INET6 ? 40 + 20 + 24 : 20 + 20 + 24;
+
+	return (f->tcp_flags & P25_TCP_PSH) || (f->packets && f->bytes > f->packets * hdr);
 }
 
 void p25_an_flows(void *arg, const struct p25_flow *f, size_t n)
@@ -1208,6 +1233,12 @@ void p25_an_flows(void *arg, const struct p25_flow *f, size_t n)
 			/* A reset with no handshake: the answer was a refusal. */
 			if ((f->tcp_flags & P25_TCP_RST) && !(f->tcp_flags & P25_TCP_SYN))
 				c->server_rst = true;
+		}
+		if (flow_has_data(f)) {
+			if (from_client)
+				c->cli_data = true;
+			else
+				c->srv_data = true;
 		}
 		/*
 		 * A sampled record counts 1 in N packets: bytes and packets scale
