@@ -260,7 +260,7 @@ static void print_table(const struct cli *cli, struct p25_analyzer *an)
 {
 	static const struct cli_column cols[] = {
 		{"address", "ADDRESS"},	   {"organization", "ORG"}, {"class", "CLASS"},
-		{"score", "SCORE"},	   {"out", "OUT25"},	    {"est", "EST"},
+		{"score", "BOT%"},	   {"out", "OUT25"},	    {"est", "EST"},
 		{"rst", "RST"},		   {"noans", "NOANS"},	    {"dests", "DESTS"},
 		{"in", "IN25"},		   {"sub", "465/587"},	    {"helo", "HELO"},
 		{"messages", "MSGS"},	   {"reasons", "REASONS"},  {NULL, NULL},
@@ -275,19 +275,23 @@ static void print_table(const struct cli *cli, struct p25_analyzer *an)
 		json_t *j = p25_an_host_json(an, &h[i]), *o = json_object_get(j, "smtp_out");
 		json_t *names = json_object_get(json_object_get(j, "smtp"), "helo_names");
 		json_t *reasons = json_object_get(j, "reasons"), *r;
-		char why[600] = "";
+		char why[600] = "", dests[32];
 		size_t k;
+		/* An estimate reads as one: "~420", not "420". */
+		snprintf(dests, sizeof dests, "%s%llu",
+			 json_is_true(json_object_get(o, "distinct_destinations_estimated")) ? "~" : "",
+			 (unsigned long long)json_integer_value(
+				 json_object_get(o, "distinct_destinations")));
 		json_array_foreach(reasons, k, r)
 			snprintf(why + strlen(why), sizeof why - strlen(why), "%s%s", k ? "; " : "",
 				 json_string_value(r));
 		json_t *row = json_pack(
-			"{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:s}",
+			"{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:s, s:O, s:O, s:O, s:O, s:s}",
 			"address", json_object_get(j, "address"), "organization",
 			json_object_get(j, "organization"), "class", json_object_get(j, "class"),
 			"score", json_object_get(j, "score"), "out", json_object_get(o, "connections"),
 			"est", json_object_get(o, "established"), "rst", json_object_get(o, "reset"),
-			"noans", json_object_get(o, "no_answer"), "dests",
-			json_object_get(o, "distinct_destinations"), "in",
+			"noans", json_object_get(o, "no_answer"), "dests", dests, "in",
 			json_object_get(json_object_get(j, "smtp_in"), "connections"), "sub",
 			json_object_get(json_object_get(j, "submission"), "connections"), "helo",
 			json_array_size(names) ? json_array_get(names, 0) : json_null(), "messages",

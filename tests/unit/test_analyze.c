@@ -442,7 +442,9 @@ static void test_scenario_classes(void **state)
 	assert_int_equal(h->smtp->messages, 72 * 2);
 	assert_int_equal(h->smtp->tls_ok, 72);
 	assert_true(h->retries >= 3);
-	assert_int_equal(h->days_active, 4); /* 72 hours from 22:13 UTC touch four dates */
+	/* 72 hours from 22:13 UTC touch four dates, but are three days of traffic. */
+	assert_int_equal(h->days_active, 3);
+	assert_non_null(strstr(h->reasons, "steady: active in 72 hours over 3 days"));
 	assert_string_equal(h->smtp->helo_names[0], "mail.example.org");
 	assert_string_equal(h->smtp->banner, "mail.example.org ESMTP Postfix");
 	assert_non_null(strstr(h->reasons, "steady"));
@@ -489,7 +491,15 @@ static void test_scenario_classes(void **state)
 	            0);
 
 	/* No external host is reported. */
-	p25_an_hosts(a, &n);
+	/* The score is a bot likelihood, 0 to 100, in every class. */
+	const struct p25_an_host *all = p25_an_hosts(a, &n);
+	for (size_t i = 0; i < n; i++) {
+		assert_in_range(all[i].score, 0, 100);
+		if (all[i].cls == P25_AN_BOT)
+			assert_true(all[i].score >= 50);
+		if (all[i].cls == P25_AN_SERVER || all[i].cls == P25_AN_UNKNOWN)
+			assert_true(all[i].score < 50);
+	}
 	assert_int_equal(n, 7);
 	p25_an_summarize(a, &s);
 	assert_int_equal(s.send, 5);
@@ -522,6 +532,10 @@ static void test_reports(void **state)
 	assert_null(strstr(buf, "http://") == NULL ? NULL : strstr(strstr(buf, "http://"), "src="));
 	assert_null(strstr(buf, "<script"));
 	assert_null(strstr(buf, "<link"));
+	/* The bot's 300 destinations are an estimate, and said to be one. */
+	const char *row = strstr(buf, "<td>10.0.0.66</td>");
+	assert_non_null(row);
+	assert_non_null(strstr(row, "<td class=\"num\">~"));
 	free(buf);
 
 	f = open_memstream(&buf, &len);
@@ -1030,6 +1044,51 @@ static void test_established_evidence(void **state)
 	p25_an_finish(a);
 	p25_an_hosts(a, &n);
 	assert_int_equal(n, 0);
+	p25_an_free(a);
+}
+
+/*
+ * Distinct destinations past the exact set are an estimate: never more than
+ * the connections made, and marked as an estimate.
+ */
+static void test_distinct_capped(void **state)
+{
+	struct p25_prefix net;
+	struct p25_diag d;
+	char err[256];
+	struct p25_flow f[400];
+
+	(void)state;
+	assert_int_equal(p25_prefix_parse("10.0.0.0/8", 0, &net, &d), 0);
+	struct p25_analyzer *a = p25_an_new(NULL, NULL, NULL, &net, 1, 0, err, sizeof err);
+	assert_non_null(a);
+	/* 40 hosts, each 400 connections to 400 addresses: some estimates fall above 400. */
+	for (uint32_t hst = 0; hst < 40; hst++) {
+		memset(f, 0, sizeof f);
+		for (uint32_t i = 0; i < 400; i++) {
+			f[i].src.family = f[i].dst.family = P25_INET;
+			f[i].src.bits = (p25_u128)(0x0a000100 + hst) << 96;
+			f[i].dst.bits = (p25_u128)(0x50000000 + hst * 7919 * 401 + i * 7919) << 96;
+			f[i].protocol = 6;
+			f[i].sport = (uint16_t)(20000 + i);
+			f[i].dport = 25;
+			f[i].tcp_flags = P25_TCP_SYN;
+			f[i].packets = 1;
+			f[i].bytes = 60;
+			f[i].first_ms = f[i].last_ms = 1700000000000LL + i * 1000LL + hst * 3600000LL;
+		}
+		p25_an_flows(a, f, 400);
+	}
+	p25_an_finish(a);
+	size_t n;
+	const struct p25_an_host *h = p25_an_hosts(a, &n);
+	assert_int_equal(n, 40);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(h[i].out25.conns, 400);
+		assert_true(p25_an_distinct_dests(&h[i]) <= 400);
+		assert_true(p25_an_distinct_estimated(&h[i]));
+		assert_true(h[i].fan_max <= 400);
+	}
 	p25_an_free(a);
 }
 
@@ -1659,7 +1718,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_snaplen_syn_options), cmocka_unit_test(test_order_syns),
 	    cmocka_unit_test(test_order_scenario),      cmocka_unit_test(test_order_flows),
 	    cmocka_unit_test(test_reject_share),        cmocka_unit_test(test_receive_only),
-	    cmocka_unit_test(test_established_evidence),
+	    cmocka_unit_test(test_established_evidence), cmocka_unit_test(test_distinct_capped),
 	};
 
 	if (argc == 3 && strcmp(argv[1], "--write") == 0) {

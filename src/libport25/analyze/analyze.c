@@ -369,22 +369,35 @@ static bool dest_add(struct p25_an_track *t, uint64_t d)
 	return true;
 }
 
-uint64_t p25_an_distinct_dests(const struct p25_an_host *h)
+static unsigned linear_count(const uint64_t *bits, unsigned words)
 {
 	unsigned zero = 0;
-	const double m = P25_AN_DEST_WORDS * 64.0;
+	const double m = words * 64.0;
+
+	for (unsigned i = 0; i < words; i++)
+		zero += 64 - (unsigned)__builtin_popcountll(bits[i]);
+	if (zero == 0)
+		zero = 1; /* saturated: the estimate is a floor */
+	/* Linear counting (Whang et al.): n = -m ln(V). */
+	return (unsigned)llround(-m * log(zero / m));
+}
+
+uint64_t p25_an_distinct_dests(const struct p25_an_host *h)
+{
 	const struct p25_an_track *t = h->track;
 
 	if (!t)
 		return 0;
 	if (!t->dest_bits)
 		return t->ndest_exact;
-	for (unsigned i = 0; i < P25_AN_DEST_WORDS; i++)
-		zero += 64 - (unsigned)__builtin_popcountll(t->dest_bits[i]);
-	if (zero == 0)
-		zero = 1; /* saturated: the estimate is a floor */
-	/* Linear counting (Whang et al.): n = -m ln(V). */
-	return (uint64_t)llround(-m * log(zero / m));
+	/* An estimate: it must not claim more destinations than connections. */
+	uint64_t n = linear_count(t->dest_bits, P25_AN_DEST_WORDS);
+	return n < h->out25.conns ? n : h->out25.conns;
+}
+
+bool p25_an_distinct_estimated(const struct p25_an_host *h)
+{
+	return h->track && h->track->dest_bits;
 }
 
 static void hour_add(struct p25_an_host *h, int64_t sec)
@@ -595,19 +608,6 @@ static void retry_note(struct p25_an_track *t, uint64_t d, int64_t sec, bool fai
 	t->rfail[k] &= (uint8_t)((1u << P25_AN_TRIES) - 1);
 	tm[i] = ts;
 	t->rn[k] = (uint8_t)(n + 1);
-}
-
-static unsigned linear_count(const uint64_t *bits, unsigned words)
-{
-	unsigned zero = 0;
-	const double m = words * 64.0;
-
-	for (unsigned i = 0; i < words; i++)
-		zero += 64 - (unsigned)__builtin_popcountll(bits[i]);
-	if (zero == 0)
-		zero = 1; /* saturated: the estimate is a floor */
-	/* Linear counting (Whang et al.): n = -m ln(V). */
-	return (unsigned)llround(-m * log(zero / m));
 }
 
 /* Fan-out, burst and retries from what the host's connections left, in any order. */
@@ -1462,20 +1462,22 @@ void p25_an_finish(struct p25_analyzer *a)
 	a->nhosts = kept;
 	for (size_t i = 0; i < a->nhosts; i++) {
 		struct p25_an_host *h = &a->hosts[i];
-		unsigned days = 0;
-		int64_t lastday = INT64_MIN;
+		int64_t first = -1, last = -1;
 		h->hours_active = 0;
 		for (uint32_t k = 0; k < h->nhours; k++) {
 			if (!h->hours[k])
 				continue;
 			h->hours_active++;
-			int64_t day = (h->hour0 + k) / 24;
-			if (day != lastday) {
-				days++;
-				lastday = day;
-			}
+			if (first < 0)
+				first = k;
+			last = k;
 		}
-		h->days_active = days;
+		/*
+		 * Days of elapsed time from the first active hour to the last, not
+		 * calendar dates: 72 hours from 22:00 UTC touch four dates but are
+		 * three days.
+		 */
+		h->days_active = first < 0 ? 0 : (unsigned)((last - first + 1 + 23) / 24);
 		track_finish(&a->cfg, h);
 		p25_an_classify(&a->cfg, h, reasons);
 		h->reasons = keep_text(a, reasons);

@@ -159,12 +159,14 @@ struct p25_an_host {
 	unsigned fan_max;   /* most destinations within one fan-out window (an estimate) */
 	unsigned burst_max; /* most connections opened within one minute */
 	uint64_t retries;   /* returns to a failed destination on a queue schedule */
-	unsigned days_active, hours_active;
+	unsigned days_active;  /* elapsed days from the first active hour to the last */
+	unsigned hours_active; /* hours with outbound port-25 connections */
 	struct p25_an_track *track; /* NULL until the first outbound port-25 connection */
 	struct p25_an_smtp *smtp;   /* NULL until a dialogue is seen: read p25_an_host_smtp() */
 	/* classification */
 	enum p25_an_class cls;
-	int bot_score, server_score, score;
+	int bot_score, server_score; /* points of evidence */
+	int score;                   /* bot likelihood 0..100, the same scale in every class */
 	const char *reasons; /* "; "-separated, after p25_an_finish */
 };
 
@@ -238,7 +240,12 @@ void p25_an_finish(struct p25_analyzer *a);
 /* Hosts in address order (after p25_an_finish). */
 const struct p25_an_host *p25_an_hosts(const struct p25_analyzer *a, size_t *n);
 struct p25_an_stats *p25_an_stats(struct p25_analyzer *a);
+/*
+ * Distinct destinations of the host's outbound port-25 connections: exact up
+ * to 32, then an estimate (never above the connections made).
+ */
 uint64_t p25_an_distinct_dests(const struct p25_an_host *h);
+bool p25_an_distinct_estimated(const struct p25_an_host *h);
 size_t p25_an_memory(const struct p25_analyzer *a);
 
 struct p25_an_summary {

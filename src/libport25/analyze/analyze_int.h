@@ -150,6 +150,8 @@ void p25_an_segments(struct p25_analyzer *a, const struct p25_tcp_segment *segs,
 void p25_an_prefetch(const struct p25_analyzer *a, const struct p25_tcp_segment *s, int stage);
 uint64_t p25_an_hash_text(const char *p, size_t n);
 void p25_an_add_domain(struct p25_an_smtp *r, uint64_t h);
+/* The 0..100 bot likelihood of bot and server points. */
+int p25_an_likelihood(const struct p25_an_config *cfg, int bot, int srv);
 /* Class, scores and reasons (written to reasons, of P25_AN_REASONS_LEN bytes). */
 void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, char *reasons);
 

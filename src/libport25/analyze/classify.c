@@ -35,6 +35,20 @@ static void why(char *reasons, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * The bot likelihood, 0 to 100, on the same scale in every class: 0 without
+ * bot evidence; 50 when the bot points alone reach bot_score and there are
+ * no server points; toward 100 as bot points mount; down as server points
+ * add up.  The class is decided by the rules (server evidence first), the
+ * score only ranks.
+ */
+int p25_an_likelihood(const struct p25_an_config *cfg, int bot, int srv)
+{
+	if (bot <= 0)
+		return 0;
+	return (int)lround(100.0 * bot / (double)(bot + srv + cfg->bot_score));
+}
+
 void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, char *reasons)
 {
 	const struct p25_an_smtp *s = p25_an_host_smtp(h);
@@ -60,7 +74,7 @@ void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, cha
 	/* What speaks for a bot. */
 	if (h->fan_max >= cfg->fanout_min) {
 		bot += 3;
-		why(reasons, "fan-out: %u destinations within %u s", h->fan_max,
+		why(reasons, "fan-out: about %u destinations within %u s", h->fan_max,
 		    cfg->fanout_window);
 	}
 	if (o->conns >= cfg->failed_min_conns && failed >= cfg->failed_share * (double)o->conns) {
@@ -133,7 +147,7 @@ void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, cha
 
 	h->bot_score = bot;
 	h->server_score = srv;
-	h->score = bot - srv;
+	h->score = p25_an_likelihood(cfg, bot, srv);
 	if (h->permit >= 0) {
 		h->cls = P25_AN_PERMITTED;
 		why(reasons, "covered by a permit");

@@ -116,6 +116,8 @@ json_t *p25_an_host_json(const struct p25_analyzer *a, const struct p25_an_host 
 	out = side_json(&h->out25, true);
 	json_object_set_new(out, "distinct_destinations",
 	                    json_integer((json_int_t)p25_an_distinct_dests(h)));
+	json_object_set_new(out, "distinct_destinations_estimated",
+	                    json_boolean(p25_an_distinct_estimated(h)));
 	json_object_set_new(j, "smtp_out", out);
 	json_object_set_new(j, "smtp_in", side_json(&h->in25, true));
 	json_object_set_new(j, "submission", side_json(&h->sub, true));
@@ -350,8 +352,11 @@ static void jw_side(struct jw *w, const char *key, const struct p25_an_side *s,
 	jw_kint(w, "packets_sent", (int64_t)s->packets_sent);
 	jw_kint(w, "packets_received", (int64_t)s->packets_recv);
 	jw_kint(w, "syn_packets", (int64_t)s->syn_packets);
-	if (dests)
+	if (dests) {
 		jw_kint(w, "distinct_destinations", (int64_t)p25_an_distinct_dests(dests));
+		jw_key(w, "distinct_destinations_estimated", false);
+		jw_lit(w, p25_an_distinct_estimated(dests) ? "true" : "false");
+	}
 	jw_raw(w, "}", 1);
 }
 
@@ -774,8 +779,8 @@ int p25_an_report_html(const struct p25_analyzer *a, const char *title, FILE *f)
 	      f);
 	html_timeline(a, f);
 	fputs("<h2>Hosts</h2>\n<table><tr><th>address</th><th>organization</th><th>class</th>"
-	      "<th>score</th><th>out</th><th>established</th><th>reset</th><th>no answer</th>"
-	      "<th>destinations</th><th>in</th><th>465/587</th><th>HELO</th><th>messages</th>"
+	      "<th>bot likelihood</th><th>out</th><th>established</th><th>reset</th><th>no answer</th>"
+	      "<th>destinations (~ estimated)</th><th>in</th><th>465/587</th><th>HELO</th><th>messages</th>"
 	      "<th>first seen</th><th>last seen</th><th>reasons</th></tr>\n",
 	      f);
 	for (size_t i = 0; i < a->nhosts; i++) {
@@ -793,12 +798,13 @@ int p25_an_report_html(const struct p25_analyzer *a, const char *title, FILE *f)
 		    f,
 		    "</td><td>%s</td><td class=\"num\">%d</td><td class=\"num\">%llu</td>"
 		    "<td class=\"num\">%llu</td><td class=\"num\">%llu</td><td "
-		    "class=\"num\">%llu</td><td class=\"num\">%llu</td><td class=\"num\">%llu</td>"
+		    "class=\"num\">%llu</td><td class=\"num\">%s%llu</td><td class=\"num\">%llu</td>"
 		    "<td class=\"num\">%llu</td><td>",
 		    p25_an_class_name(h->cls), h->score, (unsigned long long)h->out25.conns,
 		    (unsigned long long)h->out25.outcome[P25_AN_ESTABLISHED],
 		    (unsigned long long)h->out25.outcome[P25_AN_RESET],
 		    (unsigned long long)h->out25.outcome[P25_AN_NOANSWER],
+		    p25_an_distinct_estimated(h) ? "~" : "",
 		    (unsigned long long)p25_an_distinct_dests(h), (unsigned long long)h->in25.conns,
 		    (unsigned long long)h->sub.conns);
 		html_text(f, p25_an_host_smtp(h)->nhelo_names ? h->smtp->helo_names[0] : "-");
