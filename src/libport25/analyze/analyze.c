@@ -61,6 +61,10 @@ static const struct p25_an_config defaults = {
     .retry_min = 60,
     .retry_max = 6 * 3600,
     .retry_count = 2,
+    .abandon_after = 3600,
+    .abandoned_min = 5,
+    .novel_share = 0.8,
+    .novel_min_conns = 50,
     .server_score = 3,
     .bot_score = 4,
     .conn_timeout = 300,
@@ -79,6 +83,8 @@ const char *const p25_an_config_keys[] = {
     "reply_min",        "helo_distinct_max", "size_cv",
     "size_min_msgs",    "steady_days",       "steady_hours",
     "retry_min",        "retry_max",         "retry_count",
+    "abandon_after",    "abandoned_min",     "novel_share",
+    "novel_min_conns",
     "server_score",     "bot_score",         "conn_timeout",
     "max_conns",        "max_hosts",         NULL,
 };
@@ -108,6 +114,10 @@ int p25_an_config_set(struct p25_an_config *c, const char *key, const char *valu
 	    {"retry_min", &c->retry_min, NULL, NULL, 1, 86400 * 7},
 	    {"retry_max", &c->retry_max, NULL, NULL, 1, 86400 * 7},
 	    {"retry_count", &c->retry_count, NULL, NULL, 1, 1e9},
+	    {"abandon_after", &c->abandon_after, NULL, NULL, 60, 86400 * 7},
+	    {"abandoned_min", &c->abandoned_min, NULL, NULL, 1, 1e9},
+	    {"novel_share", NULL, &c->novel_share, NULL, 0, 1},
+	    {"novel_min_conns", &c->novel_min_conns, NULL, NULL, 1, 1e9},
 	    {"server_score", NULL, NULL, &c->server_score, 1, 100},
 	    {"bot_score", NULL, NULL, &c->bot_score, 1, 100},
 	    {"conn_timeout", &c->conn_timeout, NULL, NULL, 1, 86400},
@@ -548,6 +558,8 @@ static void host_conn_out(const struct p25_an_config *cfg, struct p25_an_host *h
 			return; /* counted, but not in the windows */
 	}
 	dest_add(t, d);
+	if (sec > t->last_start)
+		t->last_start = sec;
 	struct an_win *w =
 	    win_at(t, floor_div(sec, half), (uint32_t)(P25_AN_MAX_HOURS * 3600 / half + 2));
 	if (w) {
@@ -638,12 +650,25 @@ static void track_finish(const struct p25_an_config *cfg, struct p25_an_host *h)
 	for (uint32_t i = 0; i < t->nmin; i++)
 		if (t->min[i].conns > h->burst_max)
 			h->burst_max = t->min[i].conns;
-	/* A queue runner comes back to a destination that failed, minutes to hours later. */
+	/*
+	 * A queue runner comes back to a destination that failed, minutes to
+	 * hours later; a spam engine has no queue and abandons it.  A failure
+	 * is abandoned when nothing follows within abandon_after s, judged only
+	 * where the input goes on that long after it and where the kept
+	 * attempts do not end before the answer.
+	 */
+	h->abandoned = 0;
 	for (unsigned k = 0; k < t->nrdest; k++)
-		for (unsigned i = 0; i + 1 < t->rn[k]; i++) {
-			uint32_t gap = t->rtime[k][i + 1] - t->rtime[k][i];
-			if ((t->rfail[k] >> i & 1) && gap >= cfg->retry_min && gap <= cfg->retry_max)
+		for (unsigned i = 0; i < t->rn[k]; i++) {
+			if (!(t->rfail[k] >> i & 1))
+				continue;
+			bool next = i + 1 < t->rn[k];
+			uint32_t gap = next ? t->rtime[k][i + 1] - t->rtime[k][i] : 0;
+			if (next && gap >= cfg->retry_min && gap <= cfg->retry_max)
 				h->retries++;
+			else if ((next ? gap > cfg->abandon_after : t->rn[k] < P25_AN_TRIES) &&
+			         (int64_t)t->rtime[k][i] + cfg->abandon_after <= t->last_start)
+				h->abandoned++;
 		}
 }
 

@@ -56,7 +56,20 @@ struct p25_an_config {
 	unsigned retry_min;
 	unsigned retry_max;
 	unsigned retry_count;
-	/* Verdict: server evidence at or above server_score wins; else bot at or above bot_score.
+	/*
+	 * A failed attempt not retried within abandon_after s is abandoned; at
+	 * least abandoned_min of them, and 80% of the failures, mark a sender
+	 * without a queue.
+	 */
+	unsigned abandon_after;
+	unsigned abandoned_min;
+	/* Novelty: distinct destinations at least novel_share of the connections, over novel_min_conns. */
+	double novel_share;
+	unsigned novel_min_conns;
+	/*
+	 * Verdict: server points at or above server_score win unless the bot
+	 * points are more than twice as many; else bot points at or above
+	 * bot_score make a bot.
 	 */
 	int server_score;
 	int bot_score;
@@ -159,6 +172,7 @@ struct p25_an_host {
 	unsigned fan_max;   /* most destinations within one fan-out window (an estimate) */
 	unsigned burst_max; /* most connections opened within one minute */
 	uint64_t retries;   /* returns to a failed destination on a queue schedule */
+	uint64_t abandoned; /* failed attempts never retried (in the sample of destinations) */
 	unsigned days_active;  /* elapsed days from the first active hour to the last */
 	unsigned hours_active; /* hours with outbound port-25 connections */
 	struct p25_an_track *track; /* NULL until the first outbound port-25 connection */

@@ -56,6 +56,7 @@ struct p25_an_track {
 	uint32_t rtime[P25_AN_RECENT][P25_AN_TRIES]; /* seconds */
 	uint8_t rn[P25_AN_RECENT], rfail[P25_AN_RECENT];
 	unsigned nrdest;
+	int64_t last_start; /* the latest connection's start, seconds */
 };
 
 /* Blocks of text that stay where they are: the hosts' reasons point into them. */

@@ -103,6 +103,23 @@ void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, cha
 		bot += 2;
 		why(reasons, "%u different HELO names", s->nhelo_names);
 	}
+	/*
+	 * A queue retries every failure; a bot's returns to a popular MX now and
+	 * then are chance, so two abandoned failures in three are enough.
+	 */
+	bool abandons = h->abandoned >= cfg->abandoned_min && h->abandoned >= 2 * h->retries;
+	if (abandons) {
+		bot += 2;
+		why(reasons, "%llu failed destinations never retried (a mail queue retries)",
+		    (unsigned long long)h->abandoned);
+	}
+	/* Spam goes to harvested addresses: nearly every connection to a new destination. */
+	uint64_t dests = p25_an_distinct_dests(h);
+	if (o->conns >= cfg->novel_min_conns && dests >= cfg->novel_share * (double)o->conns) {
+		bot += 2;
+		why(reasons, "%s%llu destinations in %llu connections", p25_an_distinct_estimated(h) ? "about " : "",
+		    (unsigned long long)dests, (unsigned long long)o->conns);
+	}
 	if (s->messages >= cfg->size_min_msgs) {
 		double mean = (double)s->msg_bytes / (double)s->messages;
 		double var = s->msg_sumsq / (double)s->messages - mean * mean;
@@ -115,12 +132,20 @@ void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, cha
 	}
 
 	/* What speaks for a mail server. */
-	if (h->days_active >= cfg->steady_days && h->hours_active >= cfg->steady_hours) {
+	/*
+	 * Steady delivery is a server's; a machine left on that fails most of
+	 * its connections for days is a low-and-slow bot, not a steady server.
+	 */
+	bool mostly_failing =
+	    o->conns >= cfg->failed_min_conns && failed >= cfg->failed_share * (double)o->conns;
+	if (h->days_active >= cfg->steady_days && h->hours_active >= cfg->steady_hours &&
+	    !mostly_failing && !abandons) {
 		srv += 2;
 		why(reasons, "steady: active in %u hours over %u days", h->hours_active,
 		    h->days_active);
 	}
-	if (h->retries >= cfg->retry_count) {
+	/* Most failures retried: a bot's chance returns to a popular MX are not a queue. */
+	if (h->retries >= cfg->retry_count && h->retries >= h->abandoned) {
 		srv += 2;
 		why(reasons, "%llu retries after failures, on a queue schedule",
 		    (unsigned long long)h->retries);
@@ -155,7 +180,7 @@ void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, cha
 		/* Outbound blocking leaves it alone; only mode both would cut its mail off. */
 		h->cls = P25_AN_INBOUND;
 		why(reasons, "sends no port-25 mail, only receives it");
-	} else if (srv >= cfg->server_score) {
+	} else if (srv >= cfg->server_score && 2 * srv >= bot) {
 		h->cls = P25_AN_SERVER;
 	} else if (bot >= cfg->bot_score) {
 		h->cls = P25_AN_BOT;
