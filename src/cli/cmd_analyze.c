@@ -260,7 +260,7 @@ static void print_table(const struct cli *cli, struct p25_analyzer *an)
 {
 	static const struct cli_column cols[] = {
 		{"address", "ADDRESS"},	   {"organization", "ORG"}, {"class", "CLASS"},
-		{"score", "BOT%"},	   {"out", "OUT25"},	    {"est", "EST"},
+		{"score", "BOT%"},	   {"confidence", "CONF"},	   {"out", "OUT25"},	    {"est", "EST"},
 		{"rst", "RST"},		   {"noans", "NOANS"},	    {"dests", "DESTS"},
 		{"in", "IN25"},		   {"sub", "465/587"},	    {"helo", "HELO"},
 		{"messages", "MSGS"},	   {"reasons", "REASONS"},  {NULL, NULL},
@@ -286,10 +286,11 @@ static void print_table(const struct cli *cli, struct p25_analyzer *an)
 			snprintf(why + strlen(why), sizeof why - strlen(why), "%s%s", k ? "; " : "",
 				 json_string_value(r));
 		json_t *row = json_pack(
-			"{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:s, s:O, s:O, s:O, s:O, s:s}",
+			"{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:s, s:O, s:O, s:O, s:O, s:s}",
 			"address", json_object_get(j, "address"), "organization",
 			json_object_get(j, "organization"), "class", json_object_get(j, "class"),
-			"score", json_object_get(j, "score"), "out", json_object_get(o, "connections"),
+			"score", json_object_get(j, "score"), "confidence",
+			json_object_get(j, "confidence"), "out", json_object_get(o, "connections"),
 			"est", json_object_get(o, "established"), "rst", json_object_get(o, "reset"),
 			"noans", json_object_get(o, "no_answer"), "dests", dests, "in",
 			json_object_get(json_object_get(j, "smtp_in"), "connections"), "sub",

@@ -105,8 +105,12 @@ expect 0 'suspected-bot' $P analyze --org campus "$syn"
 expect 1 "no organization 'nope'" $P analyze --org nope "$syn"
 expect 0 '^address,organization,class' $P analyze --csv "$syn"
 # The score is a bot likelihood (0..100) and an estimated destination count reads as one.
-expect 0 '^10\.0\.0\.66 +campus +suspected-bot +([5-9][0-9]|100) +300 +100 +100 +100 +~[0-9]+ ' $P analyze "$syn"
-expect 0 '^10\.0\.0\.10 +campus +unregistered-server +[0-9] +221 +216 +0 +5 +21 ' $P analyze "$syn"
+# Then the confidence: a bot with every sign, a server with every sign, a client's ports.
+expect 0 '^10\.0\.0\.66 +campus +suspected-bot +([5-9][0-9]|100) +100 +300 +100 +100 +100 +~[0-9]+ ' $P analyze "$syn"
+expect 0 '^10\.0\.0\.10 +campus +unregistered-server +[0-9] +100 +221 +216 +0 +5 +21 ' $P analyze "$syn"
+expect 0 '^10\.0\.0\.20 +campus +client-only +0 +100 ' $P analyze "$syn"
+# CSV ends with the confidence.
+expect 0 'out_syn_packets,confidence$' $P analyze --csv "$syn"
 # Thresholds: demand more evidence and the bot is no longer called one.
 expect 0 '10.0.0.66 +campus +unknown' $P analyze --set bot_score=50 "$syn"
 

@@ -751,6 +751,23 @@ static void flows_match_capture(int ipfix)
 	assert_int_equal(na, nb);
 	for (size_t i = 0; i < na; i++) {
 		same_host(&ha[i], &hb[i]);
+		/* Flows say what they lack; packets with dialogues do not. */
+		if (ha[i].out25.conns || ha[i].in25.conns) {
+			assert_non_null(
+			    strstr(hb[i].reasons, "from flow records: no SMTP dialogue evidence"));
+			assert_null(strstr(ha[i].reasons, "from flow records"));
+		}
+		/* Confidence: 0..100, and lower for a verdict without the dialogue. */
+		assert_in_range(ha[i].confidence, 0, 100);
+		assert_in_range(hb[i].confidence, 0, 100);
+		if (ha[i].cls == P25_AN_BOT && hb[i].cls == P25_AN_BOT) {
+			assert_int_equal(ha[i].confidence, 100);
+			assert_true(hb[i].confidence < ha[i].confidence);
+		}
+		if (ha[i].cls == P25_AN_PERMITTED || ha[i].cls == P25_AN_CLIENT)
+			assert_int_equal(ha[i].confidence, 100);
+		if (ha[i].cls == P25_AN_UNKNOWN)
+			assert_int_equal(ha[i].confidence, 0);
 		/* Without the dialogue, flows see less: but never a server as a bot. */
 		if (ha[i].cls == P25_AN_SERVER)
 			assert_int_not_equal(hb[i].cls, P25_AN_BOT);

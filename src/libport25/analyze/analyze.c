@@ -32,6 +32,7 @@ struct an_conn {
 	bool server_seen; /* anything at all from the server */
 	bool server_rst;
 	bool cli_data, srv_data; /* payload seen from the client / the server */
+	bool from_flow;          /* known from flow records, which carry no dialogue */
 	bool counted;
 	uint8_t kind;
 	/*
@@ -813,6 +814,12 @@ static void conn_settle(struct p25_analyzer *a, struct an_conn *c)
 	}
 	if (c->counted) {
 		a->stats.conns++;
+		if (c->from_flow) {
+			if (c->hcli >= 0)
+				a->hosts[c->hcli].flow_conns++;
+			if (c->hsrv >= 0)
+				a->hosts[c->hsrv].flow_conns++;
+		}
 		if (established)
 			o = P25_AN_ESTABLISHED;
 		else if (c->server_rst)
@@ -1238,6 +1245,7 @@ void p25_an_flows(void *arg, const struct p25_flow *f, size_t n)
 		}
 		if (first && first < c->start_ns)
 			c->start_ns = first;
+		c->from_flow = true;
 		touch(a, c, last);
 		if (from_client) {
 			if ((f->tcp_flags & P25_TCP_SYN) && c->hcli >= 0)

@@ -181,6 +181,8 @@ struct p25_an_host {
 	enum p25_an_class cls;
 	int bot_score, server_score; /* points of evidence */
 	int score;                   /* bot likelihood 0..100, the same scale in every class */
+	int confidence;              /* 0..100: how strongly the evidence supports the class */
+	uint32_t flow_conns;         /* of its connections, those known from flow records */
 	const char *reasons; /* "; "-separated, after p25_an_finish */
 };
 

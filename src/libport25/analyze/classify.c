@@ -49,6 +49,39 @@ int p25_an_likelihood(const struct p25_an_config *cfg, int bot, int srv)
 	return (int)lround(100.0 * bot / (double)(bot + srv + cfg->bot_score));
 }
 
+/*
+ * How strongly the evidence supports the class, 0..100.  A permit and the
+ * ports a client uses are facts: 100.  A verdict from points is at 50 when
+ * its points just reach the threshold and at 100 from twice the threshold;
+ * without the SMTP dialogue (flows, or encrypted or cut sessions) it is
+ * worth three quarters of that.  An unknown host has no verdict: 0.
+ */
+static int confidence(const struct p25_an_config *cfg, const struct p25_an_host *h, int bot,
+                      int srv, bool dialogue)
+{
+	double c;
+
+	switch (h->cls) {
+	case P25_AN_PERMITTED:
+	case P25_AN_CLIENT:
+		return 100;
+	case P25_AN_BOT:
+		c = (double)bot / (2.0 * cfg->bot_score);
+		break;
+	case P25_AN_SERVER:
+	case P25_AN_INBOUND:
+		c = (double)srv / (2.0 * cfg->server_score);
+		break;
+	default:
+		return 0;
+	}
+	if (c > 1)
+		c = 1;
+	if (!dialogue)
+		c *= 0.75;
+	return (int)lround(100 * c);
+}
+
 void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, char *reasons)
 {
 	const struct p25_an_smtp *s = p25_an_host_smtp(h);
@@ -63,6 +96,7 @@ void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, cha
 	if (o->conns == 0 && h->in25.conns == 0) {
 		h->cls = h->sub.conns ? P25_AN_CLIENT : P25_AN_UNKNOWN;
 		h->score = h->bot_score = h->server_score = 0;
+		h->confidence = h->sub.conns ? 100 : 0;
 		if (h->sub.conns)
 			why(reasons,
 			    "only submission (465/587), which port-25 blocking leaves alone");
@@ -192,4 +226,9 @@ void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, cha
 			    "judge",
 			    (unsigned long long)o->conns, (unsigned long long)h->in25.conns);
 	}
+	/* What a verdict from flows could not use, so that a reader weighs it. */
+	bool dialogue = s->sessions > 0 || s->banner[0];
+	if (h->flow_conns && !dialogue)
+		why(reasons, "from flow records: no SMTP dialogue evidence");
+	h->confidence = confidence(cfg, h, bot, srv, dialogue);
 }

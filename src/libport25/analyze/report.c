@@ -93,11 +93,11 @@ json_t *p25_an_host_json(const struct p25_analyzer *a, const struct p25_an_host 
 	json_t *j, *out, *reasons = json_array(), *names = json_array(), *hod = json_array(),
 	                 *hours;
 
-	j = json_pack("{s:s, s:o, s:s, s:i, s:i, s:i}", "address",
+	j = json_pack("{s:s, s:o, s:s, s:i, s:i, s:i, s:i}", "address",
 	              p25_addr_format(&h->addr, buf, sizeof buf), "organization",
 	              org ? json_string(org) : json_null(), "class", p25_an_class_name(h->cls),
-	              "score", h->score, "bot_score", h->bot_score, "server_score",
-	              h->server_score);
+	              "score", h->score, "confidence", h->confidence, "bot_score", h->bot_score,
+	              "server_score", h->server_score);
 	for (const char *r = h->reasons; *r;) {
 		size_t n = strcspn(r, ";");
 		json_array_append_new(reasons, json_stringn(r, n));
@@ -380,6 +380,7 @@ static void jw_host(struct jw *w, const struct p25_analyzer *a, const struct p25
 	jw_key(w, "class", false);
 	jw_str(w, cls, strlen(cls));
 	jw_kint(w, "score", h->score);
+	jw_kint(w, "confidence", h->confidence);
 	jw_kint(w, "bot_score", h->bot_score);
 	jw_kint(w, "server_score", h->server_score);
 	jw_key(w, "reasons", false);
@@ -573,7 +574,7 @@ int p25_an_report_csv(const struct p25_analyzer *a, FILE *f)
 	          "out_no_answer,distinct_destinations,out_bytes_sent,out_bytes_received,"
 	          "out_packets_sent,out_packets_received,in_connections,in_established,"
 	          "submission_connections,first_seen,last_seen,helo,messages,would_block,reasons,"
-	          "out_syn_packets\n");
+	          "out_syn_packets,confidence\n");
 	/* Hosts share the same few seconds: format each second once (gmtime, strftime). */
 	char t1[P25_TIME_STRLEN] = "", t2[P25_TIME_STRLEN] = "";
 	uint64_t s1 = 0, s2 = 0;
@@ -617,6 +618,8 @@ int p25_an_report_csv(const struct p25_analyzer *a, FILE *f)
 		jw_lit(w, would_block(h) ? "yes," : "no,");
 		jw_csv(w, h->reasons, false);
 		jw_u64(w, h->out25.syn_packets);
+		jw_raw(w, ",", 1);
+		jw_int(w, h->confidence);
 		jw_raw(w, "\n", 1);
 	}
 	jw_flush(w);
@@ -782,7 +785,7 @@ int p25_an_report_html(const struct p25_analyzer *a, const char *title, FILE *f)
 	      f);
 	html_timeline(a, f);
 	fputs("<h2>Hosts</h2>\n<table><tr><th>address</th><th>organization</th><th>class</th>"
-	      "<th>bot likelihood</th><th>out</th><th>established</th><th>reset</th><th>no answer</th>"
+	      "<th>bot likelihood</th><th>confidence</th><th>out</th><th>established</th><th>reset</th><th>no answer</th>"
 	      "<th>destinations (~ estimated)</th><th>in</th><th>465/587</th><th>HELO</th><th>messages</th>"
 	      "<th>first seen</th><th>last seen</th><th>reasons</th></tr>\n",
 	      f);
@@ -799,11 +802,13 @@ int p25_an_report_html(const struct p25_analyzer *a, const char *title, FILE *f)
 		html_text(f, org ? org : "-");
 		fprintf(
 		    f,
-		    "</td><td>%s</td><td class=\"num\">%d</td><td class=\"num\">%llu</td>"
+		    "</td><td>%s</td><td class=\"num\">%d</td><td class=\"num\">%d</td>"
+		    "<td class=\"num\">%llu</td>"
 		    "<td class=\"num\">%llu</td><td class=\"num\">%llu</td><td "
 		    "class=\"num\">%llu</td><td class=\"num\">%s%llu</td><td class=\"num\">%llu</td>"
 		    "<td class=\"num\">%llu</td><td>",
-		    p25_an_class_name(h->cls), h->score, (unsigned long long)h->out25.conns,
+		    p25_an_class_name(h->cls), h->score, h->confidence,
+		    (unsigned long long)h->out25.conns,
 		    (unsigned long long)h->out25.outcome[P25_AN_ESTABLISHED],
 		    (unsigned long long)h->out25.outcome[P25_AN_RESET],
 		    (unsigned long long)h->out25.outcome[P25_AN_NOANSWER],
