@@ -332,8 +332,8 @@ static void delivery(struct dlg *d, const char *mx, const char *helo, const char
 		say(d, "STARTTLS\r\n");
 		say(d, "220 2.0.0 Ready to start TLS\r\n");
 		blob(d, 300, '\x16');
-		blob(d, 1800, '\x17');
-		blob(d, size + 200 < 2000 ? size + 200 : 2000, '\x17');
+		blob(d, 600, '\x17');
+		blob(d, size + 100 < 1400 ? size + 100 : 1400, '\x17');
 		blob(d, 60, '\x17');
 		return;
 	}
@@ -487,7 +487,7 @@ static void mta_deliver(uint64_t t, const struct ep *m, const struct ep *mx, con
 		} else {
 			bool g = grey && attempt == 0;
 			delivery(&d, mxname, helo, "news@example.org", "someone@example.net",
-			         rnd_in(800, 12000), tls && !g, g ? R_GREYLIST : R_OK);
+			         rnd_in(500, 4000), tls && !g, g ? R_GREYLIST : R_OK);
 			conn(t, m, mx, 25, OK, &d);
 			if (!g)
 				return;
@@ -508,7 +508,7 @@ static void inbound(uint64_t t, const struct ep *mx, const char *name, bool v6)
 	char helo[64];
 
 	snprintf(helo, sizeof helo, "out%u.sender.example", (unsigned)rnd_in(1, 999));
-	delivery(&d, name, helo, "a@sender.example", "b@example.org", rnd_in(1000, 20000),
+	delivery(&d, name, helo, "a@sender.example", "b@example.org", rnd_in(500, 5000),
 	         chance(0.7), R_OK);
 	conn(t, &sender, mx, 25, OK, &d);
 }
@@ -614,22 +614,22 @@ static void bot_attempt(uint64_t t, const struct ep *b, bool v6, int helo_mode, 
 static void bot_run(const struct ep *b, bool v6, bool fast)
 {
 	int helo_mode = (int)rnd_in(0, 2);
-	size_t size = rnd_in(1500, 6000);
+	size_t size = rnd_in(800, 3000);
 	char me[64];
 
 	ep_text(b, me, sizeof me);
 	if (fast) {
-		/* Sessions of 10-40 minutes at 5-40 connections a minute. */
+		/* Sessions of 10-30 minutes at 5-25 connections a minute. */
 		for (unsigned s = (unsigned)rnd_in(1, 3); s > 0; s--) {
-			uint64_t t = rnd_in(0, SPAN / SEC - 3600) * SEC, end = t + rnd_in(10, 40) * MIN;
-			uint64_t gap = MIN / rnd_in(5, 40);
+			uint64_t t = rnd_in(0, SPAN / SEC - 3600) * SEC, end = t + rnd_in(10, 30) * MIN;
+			uint64_t gap = MIN / rnd_in(5, 25);
 			for (; t < end; t += expo(gap))
 				bot_attempt(t, b, v6, helo_mode, me, size);
 		}
 	} else {
-		/* Low and slow: one every 30-300 s while the machine is on, 8-48 hours in all. */
-		uint64_t t = rnd_in(0, SPAN / SEC / 2) * SEC, end = t + rnd_in(8, 48) * HOUR;
-		uint64_t gap = rnd_in(30, 300) * SEC;
+		/* Low and slow: one every 1-5 minutes while the machine is on, 8-36 hours in all. */
+		uint64_t t = rnd_in(0, SPAN / SEC / 2) * SEC, end = t + rnd_in(8, 36) * HOUR;
+		uint64_t gap = rnd_in(60, 300) * SEC;
 		for (; t < end && t < SPAN; t += expo(gap))
 			bot_attempt(t, b, v6, helo_mode, me, size);
 	}
