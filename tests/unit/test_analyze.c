@@ -1109,6 +1109,82 @@ static void test_distinct_capped(void **state)
 	p25_an_free(a);
 }
 
+/* One flow record, and its reverse when rev_flags is not 0. */
+static void flow_pair(struct p25_analyzer *a, const char *cli, const char *srv, uint16_t cport,
+                      uint16_t sport, uint8_t flags, uint8_t rev_flags, int64_t ms)
+{
+	struct p25_flow f[2];
+	struct p25_diag d;
+
+	memset(f, 0, sizeof f);
+	assert_int_equal(p25_addr_parse(cli, 0, &f[0].src, &d), 0);
+	assert_int_equal(p25_addr_parse(srv, 0, &f[0].dst, &d), 0);
+	f[0].sport = cport;
+	f[0].dport = sport;
+	f[0].protocol = 6;
+	f[0].tcp_flags = flags;
+	f[0].packets = 8;
+	f[0].bytes = 2000;
+	f[0].first_ms = ms;
+	f[0].last_ms = ms + 900;
+	f[1] = f[0];
+	f[1].src = f[0].dst;
+	f[1].dst = f[0].src;
+	f[1].sport = sport;
+	f[1].dport = cport;
+	f[1].tcp_flags = rev_flags;
+	p25_an_flows(a, f, rev_flags ? 2 : 1);
+}
+
+/*
+ * A host that also serves its users' mail (POP3, IMAP, submission) is a mail
+ * server, which flows show without any dialogue; its clients are not listed.
+ */
+static void test_serves_mailboxes(void **state)
+{
+	struct p25_prefix net;
+	struct p25_diag d;
+	char err[256];
+	const uint8_t S = P25_TCP_SYN | P25_TCP_ACK | P25_TCP_PSH | P25_TCP_FIN;
+	static const uint16_t ports[] = {993, 143, 995, 110, 587, 465};
+	size_t n;
+
+	(void)state;
+	assert_int_equal(p25_prefix_parse("10.0.0.0/8", 0, &net, &d), 0);
+	for (int serving = 0; serving <= 1; serving++) {
+		struct p25_analyzer *a = p25_an_new(NULL, NULL, NULL, &net, 1, 0, err, sizeof err);
+		int64_t ms = 1772409600000LL;
+		assert_non_null(a);
+		for (int i = 0; i < 5; i++, ms += 3600000) {
+			char mx[32];
+			snprintf(mx, sizeof mx, "198.51.100.%d", 10 + i);
+			flow_pair(a, "10.0.0.40", mx, (uint16_t)(40000 + i), 25, S, S, ms);
+			flow_pair(a, "203.0.113.9", "10.0.0.40", (uint16_t)(41000 + i), 25, S, S, ms + 60000);
+			if (serving)
+				for (size_t k = 0; k < sizeof ports / sizeof ports[0]; k++)
+					/* An inside reader of mailboxes, a roaming user submitting. */
+					flow_pair(a, k < 4 ? "10.0.0.41" : "203.0.113.50", "10.0.0.40",
+					          (uint16_t)(42000 + i * 10 + (int)k), ports[k], S, S,
+					          ms + 120000);
+		}
+		p25_an_finish(a);
+		const struct p25_an_host *h = find(a, "10.0.0.40");
+		if (serving) {
+			assert_string_equal(p25_an_class_name(h->cls), "unregistered-server");
+			assert_int_equal(h->mail_served, 30);
+			assert_non_null(strstr(h->reasons, "serves its users' mail"));
+		} else {
+			assert_string_equal(p25_an_class_name(h->cls), "unknown");
+			assert_int_equal(h->mail_served, 0);
+		}
+		/* The mail reader is nothing port-25 blocking touches: not even counted as a host. */
+		p25_an_hosts(a, &n);
+		assert_int_equal(n, 1);
+		assert_int_equal(p25_an_stats(a)->hosts_unlisted, 0);
+		p25_an_free(a);
+	}
+}
+
 /* ---- configuration ---- */
 
 static void test_config(void **state)
@@ -1736,6 +1812,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_order_scenario),      cmocka_unit_test(test_order_flows),
 	    cmocka_unit_test(test_reject_share),        cmocka_unit_test(test_receive_only),
 	    cmocka_unit_test(test_established_evidence), cmocka_unit_test(test_distinct_capped),
+	    cmocka_unit_test(test_serves_mailboxes),
 	};
 
 	if (argc == 3 && strcmp(argv[1], "--write") == 0) {

@@ -11,7 +11,8 @@
  *   for 2 h, then growing): steady deliveries over days to popular and
  *   long-tail domains, STARTTLS mostly, a stable EHLO, greylisting (4xx,
  *   retried after 5-15 min, RFC 6647) and dead destinations retried on the
- *   backoff schedule; most are also the domain's MX and receive mail.
+ *   backoff schedule; most are also the domain's MX and receive mail, and
+ *   some keep their users' mailboxes too (IMAP, POP3, submission).
  * - List servers (Mailman/Sympa): the same, plus a digest or announcement
  *   a day fanned out to hundreds of subscriber domains within minutes.
  * - Alerting appliances (UPS, NAS, printers, monitoring): a few identical
@@ -520,6 +521,7 @@ static void gen_mta(bool v6, bool mx_role, bool list)
 	uint32_t seed = (uint32_t)rnd();
 	unsigned ntail = (unsigned)rnd_in(60, 200);
 	double rate = (double)rnd_in(2, 8); /* deliveries an hour, busier in the day */
+	bool users = mx_role && !list && chance(0.6);
 
 	snprintf(helo, sizeof helo, "mail%u.org%u.example", (unsigned)(seed % 10), seed % 997);
 	for (uint64_t h = 0; h < SPAN / HOUR; h++) {
@@ -538,6 +540,15 @@ static void gen_mta(bool v6, bool mx_role, bool list)
 		if (mx_role)
 			for (unsigned k = (unsigned)rnd_in(0, 4); k > 0; k--)
 				inbound(h * HOUR + rnd_in(0, 3599) * SEC, &m, helo, v6);
+		/* An all-in-one server: its users read mail (IMAP, POP3) and submit it. */
+		if (users)
+			for (unsigned k = (unsigned)rnd_in(0, 3); k > 0; k--) {
+				static const uint16_t svc[] = {993, 143, 995, 587, 465};
+				struct ep reader = chance(0.7) ? ip4(0x0a32c800 | (uint32_t)rnd_in(1, 250))
+				                               : outside(false);
+				conn(h * HOUR + rnd_in(0, 3599) * SEC, &reader, &m,
+				     svc[rnd_in(0, 4)], OK, NULL);
+			}
 	}
 	if (!list)
 		return;

@@ -14,6 +14,7 @@
 enum {
 	KIND_SMTP = 1, /* port 25 */
 	KIND_SUB = 2,  /* 465, 587 */
+	KIND_MBOX = 3, /* 110, 143, 993, 995: only their internal servers are followed */
 };
 
 struct an_conn {
@@ -841,6 +842,8 @@ static void conn_settle(struct p25_analyzer *a, struct an_conn *c)
 		}
 		if (c->hsrv >= 0 && c->kind == KIND_SMTP)
 			a->hosts[c->hsrv].in25.outcome[o]++;
+		else if (c->hsrv >= 0 && o == P25_AN_ESTABLISHED)
+			a->hosts[c->hsrv].mail_served++;
 	} else {
 		a->stats.orphans++;
 	}
@@ -955,7 +958,7 @@ static struct an_conn *conn_new(struct p25_analyzer *a, const struct p25_addr *c
 	c->hcli = hcli;
 	c->hsrv = hsrv;
 	c->start_ns = c->last_ns = ns;
-	c->kind = sport == 25 ? KIND_SMTP : KIND_SUB;
+	c->kind = sport == 25 ? KIND_SMTP : p25_an_mailbox_port(sport) ? KIND_MBOX : KIND_SUB;
 	h = conn_hash(cli, srv, cport, sport) & (a->cbucket_cap - 1);
 	c->hnext = a->cbucket[h];
 	a->cbucket[h] = (uint32_t)(c - a->conns) + 1;
@@ -1107,7 +1110,8 @@ void p25_an_segment(struct p25_analyzer *a, const struct p25_tcp_segment *s)
 		c = NULL;
 	}
 	if (!c) {
-		int32_t hc = host_get(a, cli), hs = host_get(a, srv);
+		/* A mailbox reader is nothing blocking touches: only the server is followed. */
+		int32_t hc = p25_an_mailbox_port(sport) ? -1 : host_get(a, cli), hs = host_get(a, srv);
 		if (hc < 0 && hs < 0)
 			return;
 		c = conn_new(a, cli, srv, cport, sport, hc, hs, s->ts_ns);
@@ -1187,6 +1191,10 @@ void p25_an_port_filter(struct p25_port_filter *f)
 {
 	p25_port_filter_clear(f);
 	p25_port_filter_smtp(f);
+	p25_port_filter_add(f, 110);
+	p25_port_filter_add(f, 143);
+	p25_port_filter_add(f, 993);
+	p25_port_filter_add(f, 995);
 }
 
 void p25_an_packet(struct p25_analyzer *a, const struct p25_packet *p)
@@ -1236,7 +1244,8 @@ void p25_an_flows(void *arg, const struct p25_flow *f, size_t n)
 			c = NULL;
 		}
 		if (!c) {
-			int32_t hc = host_get(a, cli), hs = host_get(a, srv);
+			int32_t hc = p25_an_mailbox_port(sport) ? -1 : host_get(a, cli),
+				hs = host_get(a, srv);
 			if (hc < 0 && hs < 0)
 				continue;
 			c = conn_new(a, cli, srv, cport, sport, hc, hs, first);

@@ -183,6 +183,8 @@ struct p25_an_host {
 	int score;                   /* bot likelihood 0..100, the same scale in every class */
 	int confidence;              /* 0..100: how strongly the evidence supports the class */
 	uint32_t flow_conns;         /* of its connections, those known from flow records */
+	/* Established connections to its POP3, IMAP and submission ports: it serves users' mail. */
+	uint64_t mail_served;
 	const char *reasons; /* "; "-separated, after p25_an_finish */
 };
 
@@ -223,7 +225,7 @@ struct p25_analyzer *p25_an_new(const struct p25_an_config *cfg, const struct p2
                                 size_t ninternal, p25_time now, char *err, size_t errlen);
 void p25_an_free(struct p25_analyzer *a);
 
-/* The port filter captures need: 25, 465, 587. */
+/* The port filter captures need: 25, 465, 587, and 110, 143, 993, 995 (mailboxes). */
 void p25_an_port_filter(struct p25_port_filter *f);
 
 /* One decoded TCP segment (any port; non-SMTP ports are ignored). */

@@ -118,6 +118,18 @@ static inline bool p25_an_smtp_port(uint16_t p)
 	return p == 25 || p == 465 || p == 587;
 }
 
+/* POP3, IMAP and their TLS ports: a host serving them keeps its users' mailboxes. */
+static inline bool p25_an_mailbox_port(uint16_t p)
+{
+	return p == 110 || p == 143 || p == 993 || p == 995;
+}
+
+/* Ports whose connections the analyzer follows: SMTP, submission, mailboxes. */
+static inline bool p25_an_service_port(uint16_t p)
+{
+	return p25_an_smtp_port(p) || p25_an_mailbox_port(p);
+}
+
 /* A TCP exchange seen from its SMTP side. */
 struct an_ends {
 	const struct p25_addr *cli, *srv;
@@ -125,24 +137,24 @@ struct an_ends {
 	bool from_client; /* src is the client */
 };
 
-/* Orient src:sp -> dst:dp by its SMTP port; false when neither port is one. */
+/* Orient src:sp -> dst:dp by its service port; false when neither port is one. */
 static inline bool p25_an_orient(const struct p25_addr *src, const struct p25_addr *dst,
 				 uint16_t sp, uint16_t dp, struct an_ends *e)
 {
-	if (p25_an_smtp_port(dp))
+	if (p25_an_service_port(dp))
 		*e = (struct an_ends){src, dst, sp, dp, true};
-	else if (p25_an_smtp_port(sp))
+	else if (p25_an_service_port(sp))
 		*e = (struct an_ends){dst, src, dp, sp, false};
 	else
 		return false;
 	return true;
 }
 
-/* A flow record the analyzer counts: TCP, both addresses, an SMTP port. */
+/* A flow record the analyzer counts: TCP, both addresses, a service port. */
 static inline bool p25_an_flow_wanted(const struct p25_flow *f)
 {
 	return f->protocol == 6 && f->src.family && f->dst.family &&
-	       (p25_an_smtp_port(f->dport) || p25_an_smtp_port(f->sport));
+	       (p25_an_service_port(f->dport) || p25_an_service_port(f->sport));
 }
 
 /* Segments known in advance (a block), with the loads of later ones issued early. */

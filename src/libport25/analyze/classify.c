@@ -198,6 +198,11 @@ void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, cha
 		    (unsigned long long)h->in25.outcome[P25_AN_ESTABLISHED],
 		    s->banner[0] ? ", banner '" : "", s->banner, s->banner[0] ? "'" : "");
 	}
+	if (h->mail_served >= 2) {
+		srv += 2;
+		why(reasons, "serves its users' mail: %llu POP3, IMAP or submission connections",
+		    (unsigned long long)h->mail_served);
+	}
 	if (o->conns >= 3 && failed * 5 < o->conns && nrep && s->txn_replies[5] * 10 < nrep) {
 		srv += 1;
 		why(reasons, "deliveries succeed (%llu of %llu connections established)",

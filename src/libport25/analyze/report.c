@@ -160,12 +160,13 @@ json_t *p25_an_host_json(const struct p25_analyzer *a, const struct p25_an_host 
 	                              (json_int_t)s->txn_replies[4], "5xx",
 	                              (json_int_t)s->txn_replies[5]));
 	json_object_set_new(j, "features",
-	                    json_pack("{s:i, s:i, s:I, s:I, s:i, s:i}", "fanout_max",
+	                    json_pack("{s:i, s:i, s:I, s:I, s:i, s:i, s:I}", "fanout_max",
 	                              (int)h->fan_max, "burst_per_minute_max", (int)h->burst_max,
 	                              "queue_retries", (json_int_t)h->retries,
 	                              "failures_not_retried", (json_int_t)h->abandoned,
 	                              "days_active", (int)h->days_active, "hours_active",
-	                              (int)h->hours_active));
+	                              (int)h->hours_active, "mail_served",
+	                              (json_int_t)h->mail_served));
 	return j;
 }
 
@@ -469,6 +470,7 @@ static void jw_host(struct jw *w, const struct p25_analyzer *a, const struct p25
 	jw_kint(w, "failures_not_retried", (int64_t)h->abandoned);
 	jw_kint(w, "days_active", h->days_active);
 	jw_kint(w, "hours_active", h->hours_active);
+	jw_kint(w, "mail_served", (int64_t)h->mail_served);
 	jw_raw(w, "}}", 2);
 }
 
