@@ -495,10 +495,13 @@ static struct an_win *win_at(struct p25_an_track *t, int64_t idx, uint32_t max)
 	if (t->nwin >= max)
 		return NULL;
 	if (t->nwin == t->capwin) {
-		uint32_t cap = t->capwin ? t->capwin * 2 : 4;
-		struct an_win *p = realloc(t->win, cap * sizeof *p);
+		uint32_t cap = t->capwin * 2;
+		struct an_win *p = t->win == t->win_inline ? malloc(cap * sizeof *p)
+		                                             : realloc(t->win, cap * sizeof *p);
 		if (!p)
 			return NULL;
+		if (t->win == t->win_inline)
+			memcpy(p, t->win_inline, sizeof t->win_inline);
 		t->win = p;
 		t->capwin = cap;
 	}
@@ -530,10 +533,13 @@ static struct an_minute *minute_at(struct p25_an_track *t, int32_t minute)
 	if (t->nmin >= P25_AN_MAX_HOURS * 60)
 		return NULL;
 	if (t->nmin == t->capmin) {
-		uint32_t cap = t->capmin ? t->capmin * 2 : 4;
-		struct an_minute *p = realloc(t->min, cap * sizeof *p);
+		uint32_t cap = t->capmin * 2;
+		struct an_minute *p = t->min == t->min_inline ? malloc(cap * sizeof *p)
+		                                                : realloc(t->min, cap * sizeof *p);
 		if (!p)
 			return NULL;
+		if (t->min == t->min_inline)
+			memcpy(p, t->min_inline, sizeof t->min_inline);
 		t->min = p;
 		t->capmin = cap;
 	}
@@ -542,6 +548,15 @@ static struct an_minute *minute_at(struct p25_an_track *t, int32_t minute)
 	t->min[lo].conns = 0;
 	t->nmin++;
 	return &t->min[lo];
+}
+
+static void track_free_arrays(struct p25_an_track *t)
+{
+	free(t->dest_bits);
+	if (t->win != t->win_inline)
+		free(t->win);
+	if (t->min != t->min_inline)
+		free(t->min);
 }
 
 /* A new outbound port-25 connection of h to dst at sec. */
@@ -558,6 +573,10 @@ static void host_conn_out(const struct p25_an_config *cfg, struct p25_an_host *h
 		t = h->track = calloc(1, sizeof *t);
 		if (!t)
 			return; /* counted, but not in the windows */
+		t->win = t->win_inline;
+		t->capwin = sizeof t->win_inline / sizeof *t->win_inline;
+		t->min = t->min_inline;
+		t->capmin = sizeof t->min_inline / sizeof *t->min_inline;
 	}
 	dest_add(t, d);
 	if (sec > t->last_start)
@@ -582,26 +601,29 @@ static void host_conn_out(const struct p25_an_config *cfg, struct p25_an_host *h
  */
 static void retry_note(struct p25_an_track *t, uint64_t d, int64_t sec, bool failed)
 {
-	unsigned k, worst = 0;
+	unsigned k;
 	uint32_t ts = sec < 0 ? 0 : sec > UINT32_MAX ? UINT32_MAX : (uint32_t)sec;
 
-	for (k = 0; k < t->nrdest; k++) {
+	/* Past the sample's largest hash: not followed (most of a bot's destinations). */
+	if (t->nrdest == P25_AN_RECENT && d > t->rdest[t->rworst])
+		return;
+	for (k = 0; k < t->nrdest; k++)
 		if (t->rdest[k] == d)
 			break;
-		if (t->rdest[k] > t->rdest[worst])
-			worst = k;
-	}
 	if (k == t->nrdest) {
-		if (t->nrdest < P25_AN_RECENT) {
+		if (t->nrdest < P25_AN_RECENT)
 			t->nrdest++;
-		} else {
-			if (d > t->rdest[worst])
-				return;
-			k = worst;
-		}
+		else
+			k = t->rworst;
 		t->rdest[k] = d;
 		t->rn[k] = 0;
 		t->rfail[k] = 0;
+		if (t->nrdest == P25_AN_RECENT) {
+			t->rworst = 0;
+			for (unsigned j = 1; j < P25_AN_RECENT; j++)
+				if (t->rdest[j] > t->rdest[t->rworst])
+					t->rworst = j;
+		}
 	}
 	/* Insert (ts, failed) into the sorted list, keeping the earliest P25_AN_TRIES. */
 	uint32_t *tm = t->rtime[k];
@@ -1377,11 +1399,8 @@ void p25_an_free(struct p25_analyzer *a)
 			p25_smtp_free(a->conns[i].smtp);
 	for (size_t i = 0; i < a->nhosts; i++) {
 		free(a->hosts[i].hours);
-		if (a->hosts[i].track) {
-			free(a->hosts[i].track->dest_bits);
-			free(a->hosts[i].track->win);
-			free(a->hosts[i].track->min);
-		}
+		if (a->hosts[i].track)
+			track_free_arrays(a->hosts[i].track);
 		free(a->hosts[i].track);
 		free(a->hosts[i].smtp);
 	}
@@ -1493,11 +1512,8 @@ void p25_an_finish(struct p25_analyzer *a)
 		}
 		a->stats.hosts_unlisted++;
 		free(h->hours);
-		if (h->track) {
-			free(h->track->dest_bits);
-			free(h->track->win);
-			free(h->track->min);
-		}
+		if (h->track)
+			track_free_arrays(h->track);
 		free(h->track);
 		free(h->smtp);
 	}
@@ -1559,8 +1575,12 @@ size_t p25_an_memory(const struct p25_analyzer *a)
 		m += h->nhours * sizeof(uint32_t) + (h->smtp ? sizeof *h->smtp : 0);
 		if (h->track)
 			m += sizeof *h->track + (h->track->dest_bits ? P25_AN_DEST_WORDS * 8 : 0) +
-			     h->track->capwin * sizeof *h->track->win +
-			     h->track->capmin * sizeof *h->track->min;
+			     (h->track->win != h->track->win_inline
+			          ? h->track->capwin * sizeof *h->track->win
+			          : 0) +
+			     (h->track->min != h->track->min_inline
+			          ? h->track->capmin * sizeof *h->track->min
+			          : 0);
 	}
 	for (const struct an_text_block *b = a->texts; b; b = b->next)
 		m += sizeof *b + b->cap;

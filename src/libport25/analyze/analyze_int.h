@@ -15,7 +15,7 @@ struct an_conn;
 /* Linear-counting bitmap of the destinations of one fan-out half-window, in 64-bit words. */
 #define P25_AN_WIN_WORDS 4
 /* Attempts kept per destination for the retry schedule: the earliest ones. */
-#define P25_AN_TRIES 6
+#define P25_AN_TRIES 4
 
 /* A half fan-out window of a host: connections opened and their destinations. */
 struct an_win {
@@ -47,6 +47,9 @@ struct p25_an_track {
 	uint32_t nwin, capwin;
 	struct an_minute *min;
 	uint32_t nmin, capmin;
+	/* Most hosts open connections in a few periods only: no allocation for those. */
+	struct an_win win_inline[2];
+	struct an_minute min_inline[4];
 	/*
 	 * Queue retries: the attempts to the P25_AN_RECENT destinations of
 	 * smallest hash (a sample that does not depend on order), each with
@@ -56,6 +59,7 @@ struct p25_an_track {
 	uint32_t rtime[P25_AN_RECENT][P25_AN_TRIES]; /* seconds */
 	uint8_t rn[P25_AN_RECENT], rfail[P25_AN_RECENT];
 	unsigned nrdest;
+	unsigned rworst; /* the slot of the largest hash kept, once the sample is full */
 	int64_t last_start; /* the latest connection's start, seconds */
 };
 
@@ -124,10 +128,24 @@ static inline bool p25_an_mailbox_port(uint16_t p)
 	return p == 110 || p == 143 || p == 993 || p == 995;
 }
 
-/* Ports whose connections the analyzer follows: SMTP, submission, mailboxes. */
+/*
+ * Ports whose connections the analyzer follows: SMTP, submission, mailboxes.
+ * A bit table: orientation asks this three times a segment, mostly of an
+ * ephemeral port, where seven comparisons all fail.
+ */
 static inline bool p25_an_service_port(uint16_t p)
 {
-	return p25_an_smtp_port(p) || p25_an_mailbox_port(p);
+#define P25_AN_BIT(n) (1ULL << ((n) & 63))
+	static const uint64_t bits[16] = {
+	    [25 / 64] = P25_AN_BIT(25),
+	    [110 / 64] = P25_AN_BIT(110),
+	    [143 / 64] = P25_AN_BIT(143),
+	    [465 / 64] = P25_AN_BIT(465),
+	    [587 / 64] = P25_AN_BIT(587),
+	    [993 / 64] = P25_AN_BIT(993) | P25_AN_BIT(995),
+	};
+#undef P25_AN_BIT
+	return p < 1024 && (bits[p >> 6] >> (p & 63) & 1);
 }
 
 /* A TCP exchange seen from its SMTP side. */
