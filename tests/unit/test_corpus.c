@@ -242,7 +242,8 @@ static void seg(uint64_t t, const struct ep *a, const struct ep *b, uint16_t sp,
 	o += 20;
 	memcpy(fr + o, opts, nopt);
 	o += nopt;
-	memcpy(fr + o, data, n);
+	if (n)
+		memcpy(fr + o, data, n);
 	o += n;
 
 	out.bytes = grow(out.bytes, &out.cap, out.used + o, 1);
