@@ -112,4 +112,6 @@ format:
 clean:
 	rm -rf build build-asan build-o3 build-tsan build-bench build-fuzz
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
+# Test and bench objects too: without their dependencies a changed header left them stale.
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_SRCS:%.c=$(BUILD)/%.d) \
+	$(TEST_HELPER_OBJS:.o=.d) $(BENCH_SRCS:%.c=$(BUILD)/%.d)
