@@ -77,11 +77,13 @@ test: all
 asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
 
-# The analyzer's decode thread (the only threaded code) under ThreadSanitizer.
+# The threaded code under ThreadSanitizer: the analyzer's decode thread, and
+# watch's UDP syslog intake thread with its queue (test_watch's udp tests).
 TSAN_FLAGS := -fsanitize=thread -fno-sanitize-recover=all
 tsan:
-	$(MAKE) BUILD=build-tsan OPT=-O1 SAN="$(TSAN_FLAGS)" build-tsan/tests/test_analyze
+	$(MAKE) BUILD=build-tsan OPT=-O1 SAN="$(TSAN_FLAGS)" build-tsan/tests/test_analyze build-tsan/tests/test_watch
 	TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/test_analyze
+	TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/test_watch
 
 # deps runs first and alone: the pkg-config flags above are computed when make reads this
 # file, so the build that needs them is a sub-make started after the -dev packages exist.
@@ -110,4 +112,6 @@ format:
 clean:
 	rm -rf build build-asan build-o3 build-tsan build-bench build-fuzz
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
+# Test and bench objects too: without their dependencies a changed header left them stale.
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_SRCS:%.c=$(BUILD)/%.d) \
+	$(TEST_HELPER_OBJS:.o=.d) $(BENCH_SRCS:%.c=$(BUILD)/%.d)

@@ -266,7 +266,7 @@ static void print_table(const struct cli *cli, struct p25_analyzer *an)
 {
 	static const struct cli_column cols[] = {
 		{"address", "ADDRESS"},	   {"organization", "ORG"}, {"class", "CLASS"},
-		{"score", "SCORE"},	   {"out", "OUT25"},	    {"est", "EST"},
+		{"score", "BOT%"},	   {"confidence", "CONF"},	   {"out", "OUT25"},	    {"est", "EST"},
 		{"rst", "RST"},		   {"noans", "NOANS"},	    {"dests", "DESTS"},
 		{"in", "IN25"},		   {"sub", "465/587"},	    {"helo", "HELO"},
 		{"messages", "MSGS"},	   {"reasons", "REASONS"},  {NULL, NULL},
@@ -281,19 +281,24 @@ static void print_table(const struct cli *cli, struct p25_analyzer *an)
 		json_t *j = p25_an_host_json(an, &h[i]), *o = json_object_get(j, "smtp_out");
 		json_t *names = json_object_get(json_object_get(j, "smtp"), "helo_names");
 		json_t *reasons = json_object_get(j, "reasons"), *r;
-		char why[600] = "";
+		char why[600] = "", dests[32];
 		size_t k;
+		/* An estimate reads as one: "~420", not "420". */
+		snprintf(dests, sizeof dests, "%s%llu",
+			 json_is_true(json_object_get(o, "distinct_destinations_estimated")) ? "~" : "",
+			 (unsigned long long)json_integer_value(
+				 json_object_get(o, "distinct_destinations")));
 		json_array_foreach(reasons, k, r)
 			snprintf(why + strlen(why), sizeof why - strlen(why), "%s%s", k ? "; " : "",
 				 json_string_value(r));
 		json_t *row = json_pack(
-			"{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:s}",
+			"{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:s, s:O, s:O, s:O, s:O, s:s}",
 			"address", json_object_get(j, "address"), "organization",
 			json_object_get(j, "organization"), "class", json_object_get(j, "class"),
-			"score", json_object_get(j, "score"), "out", json_object_get(o, "connections"),
+			"score", json_object_get(j, "score"), "confidence",
+			json_object_get(j, "confidence"), "out", json_object_get(o, "connections"),
 			"est", json_object_get(o, "established"), "rst", json_object_get(o, "reset"),
-			"noans", json_object_get(o, "no_answer"), "dests",
-			json_object_get(o, "distinct_destinations"), "in",
+			"noans", json_object_get(o, "no_answer"), "dests", dests, "in",
 			json_object_get(json_object_get(j, "smtp_in"), "connections"), "sub",
 			json_object_get(json_object_get(j, "submission"), "connections"), "helo",
 			json_array_size(names) ? json_array_get(names, 0) : json_null(), "messages",
@@ -336,6 +341,10 @@ static int report(struct cli *cli, const struct opts *o, struct p25_analyzer *an
 		       (unsigned long long)st->decode.packets, (unsigned long long)st->segments,
 		       (unsigned long long)st->flows, (unsigned long long)st->flows_used,
 		       (unsigned long long)st->conns, (unsigned long long)st->conns_midstream);
+		if (st->decode.tcp_options_cut)
+			printf("snap length: %llu segments had their TCP options cut; their fixed "
+			       "headers were used\n",
+			       (unsigned long long)st->decode.tcp_options_cut);
 		if (st->flows_sampled)
 			printf("sampled flows: %llu records at up to 1 in %u packets; bytes and packets "
 			       "are scaled up, connection counts are lower bounds\n",

@@ -28,12 +28,17 @@ static const char watch_usage[] =
 	"  --config FILE          configuration file (default " DEFAULT_CONFIG ", if present)\n"
 	"  --nflog-group N|off    NFLOG group of port25's log statements (default 25)\n"
 	"  --syslog-listen A:P    receive syslog datagrams, e.g. 0.0.0.0:514 or [::]:514\n"
+	"  --syslog-allowed-senders LIST\n"
+	"                         routers whose datagrams are believed, e.g.\n"
+	"                         192.0.2.1,2001:db8::/64 (default: loopback only; UDP\n"
+	"                         syslog is unauthenticated, others are counted and dropped)\n"
 	"  --syslog-file FILE     follow a syslog file from its end (tail -F)\n"
 	"  --from-start           ... from its beginning\n"
 	"  --once                 read the file to its end, flush and exit\n"
 	"  --flush-interval SECS  write summaries this often (default 60)\n"
 	"  --max-memory SIZE      memory for the host table, e.g. 64M (default)\n"
-	"  --set KEY=VALUE        any configuration setting (thresholds: see docs/watch.md)\n"
+	"  --set KEY=VALUE        any configuration setting (thresholds, syslog-rcvbuf,\n"
+	"                         syslog-queue: see docs/watch.md)\n"
 	"  --keep-privileges      do not drop capabilities after opening the sources\n"
 	"The registry is --db, else the configuration's `registry`.\n";
 
@@ -120,6 +125,7 @@ static int watch_run(struct cli *cli, int argc, char **argv)
 		{"config", required_argument, NULL, 'c'},
 		{"nflog-group", required_argument, NULL, 'g'},
 		{"syslog-listen", required_argument, NULL, 'l'},
+		{"syslog-allowed-senders", required_argument, NULL, 'A'},
 		{"syslog-file", required_argument, NULL, 'f'},
 		{"from-start", no_argument, NULL, 'F'},
 		{"once", no_argument, NULL, '1'},
@@ -147,6 +153,7 @@ static int watch_run(struct cli *cli, int argc, char **argv)
 		case 'c': config = optarg; continue;
 		case 'g': key = "nflog-group"; break;
 		case 'l': key = "syslog-listen"; break;
+		case 'A': key = "syslog-allowed-senders"; break;
 		case 'f': key = "syslog-file"; break;
 		case 'F': cfg.from_start = true; continue;
 		case '1': cfg.once = true; continue;
@@ -191,6 +198,8 @@ static int watch_run(struct cli *cli, int argc, char **argv)
 		return bad_usage(watch_usage, "watch: --once needs --syslog-file", NULL);
 	if (cfg.once)
 		cfg.nflog_group = -1;
+	if (p25_watch_config_check(&cfg, err, sizeof err) < 0)
+		return bad_usage(watch_usage, "watch: ", err);
 	/* Like every command but init: a mistyped path must not start an empty registry. */
 	if (access(cfg.registry, F_OK) != 0)
 		return cli_fail(EXIT_SYSTEM, "no registry at %s (create it with: port25 --db %s init)",

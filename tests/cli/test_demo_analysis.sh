@@ -135,7 +135,8 @@ for a in ("192.0.2.30", "10.20.12.101", "198.51.100.44", "203.0.113.77", "10.64.
     want(a not in hosts, a + " reported without any SMTP traffic")
 want(len(hosts) == 11, "%d hosts reported, wanted 11: %s" % (len(hosts), sorted(hosts)))
 want(d["counts"] == {"hosts": 11, "send_smtp": 10, "permitted": 4, "would_block": 6,
-                     "servers_to_register": 4, "suspected_bots": 1, "client_only": 1},
+                     "servers_to_register": 4, "suspected_bots": 1, "client_only": 1,
+                     "inbound_servers": 0},
      "counts %s" % d["counts"])
 inp = d["input"]
 want(inp["decode"]["packets"] == 8649, "packets %s" % inp["decode"]["packets"])

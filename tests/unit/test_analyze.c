@@ -85,8 +85,28 @@ H6(uint16_t last) {
 struct gen {
 	struct wb file;
 	uint32_t snaplen; /* 0: whole packets */
+	uint32_t syn_opts; /* bytes of TCP options on SYNs (a multiple of 4, up to 40) */
 	uint64_t packets;
+	/* Where each connection's packets begin in file: units to shuffle. */
+	size_t *units;
+	size_t nunits, capunits;
 };
+
+static void gen_free(struct gen *g)
+{
+	free(g->file.p);
+	free(g->units);
+}
+
+static void unit_mark(struct gen *g)
+{
+	if (g->nunits == g->capunits) {
+		g->capunits = g->capunits * 2 + 64;
+		g->units = realloc(g->units, g->capunits * sizeof *g->units);
+		assert_non_null(g->units);
+	}
+	g->units[g->nunits++] = g->file.len;
+}
 
 static void gen_start(struct gen *g)
 {
@@ -106,8 +126,9 @@ static void seg(struct gen *g, uint64_t t, const struct host *a, const struct ho
 {
 	uint8_t f[1600] = {0};
 	size_t o = 12, ip, iplen;
+	uint32_t opts = (flags & 2) ? g->syn_opts : 0;
 
-	assert_true(n <= 1400);
+	assert_true(n <= 1400 && opts % 4 == 0 && opts <= 40);
 	if (a->vlan) {
 		put16be(f + o, 0x8100);
 		put16be(f + o + 2, a->vlan);
@@ -118,7 +139,7 @@ static void seg(struct gen *g, uint64_t t, const struct host *a, const struct ho
 	ip = o;
 	if (a->v6) {
 		f[o] = 0x60;
-		put16be(f + o + 4, (uint16_t)(20 + n));
+		put16be(f + o + 4, (uint16_t)(20 + opts + n));
 		f[o + 6] = 6;
 		f[o + 7] = 64;
 		memcpy(f + o + 8, a->a, 16);
@@ -126,7 +147,7 @@ static void seg(struct gen *g, uint64_t t, const struct host *a, const struct ho
 		o += 40;
 	} else {
 		f[o] = 0x45;
-		put16be(f + o + 2, (uint16_t)(40 + n));
+		put16be(f + o + 2, (uint16_t)(40 + opts + n));
 		f[o + 8] = 64;
 		f[o + 9] = 6;
 		memcpy(f + o + 12, a->a, 4);
@@ -137,10 +158,18 @@ static void seg(struct gen *g, uint64_t t, const struct host *a, const struct ho
 	put16be(f + o + 2, dport);
 	put32be(f + o + 4, seq);
 	put32be(f + o + 8, ack);
-	f[o + 12] = 5 << 4;
+	f[o + 12] = (uint8_t)((5 + opts / 4) << 4);
 	f[o + 13] = flags;
 	put16be(f + o + 14, 65535);
 	o += 20;
+	if (opts) {
+		/* MSS, SACK permitted, timestamps, window scale: what Linux sends. */
+		static const uint8_t linux_opts[20] = {2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0,
+		                                       0, 1, 0, 0, 0, 0, 1, 3, 3, 7};
+		for (uint32_t k = 0; k < opts; k++)
+			f[o + k] = k < 20 ? linux_opts[k] : 1;
+		o += opts;
+	}
 	if (n)
 		memcpy(f + o, data, n);
 	o += n;
@@ -169,6 +198,7 @@ static uint64_t conn(struct gen *g, uint64_t t, const struct host *c, const stru
 	uint32_t cs = 1000 + cport * 7u, ss = 50000 + cport * 13u;
 	const uint8_t SYN = 2, ACK = 16, RST = 4, FIN = 1, PSH = 8;
 
+	unit_mark(g);
 	seg(g, t, c, s, cport, sport, SYN, cs, 0, NULL, 0);
 	if (oc == NOANSWER) {
 		seg(g, t + 1000000, c, s, cport, sport, SYN, cs, 0, NULL, 0);
@@ -412,7 +442,9 @@ static void test_scenario_classes(void **state)
 	assert_int_equal(h->smtp->messages, 72 * 2);
 	assert_int_equal(h->smtp->tls_ok, 72);
 	assert_true(h->retries >= 3);
-	assert_int_equal(h->days_active, 4); /* 72 hours from 22:13 UTC touch four dates */
+	/* 72 hours from 22:13 UTC touch four dates, but are three days of traffic. */
+	assert_int_equal(h->days_active, 3);
+	assert_non_null(strstr(h->reasons, "steady: active in 72 hours over 3 days"));
 	assert_string_equal(h->smtp->helo_names[0], "mail.example.org");
 	assert_string_equal(h->smtp->banner, "mail.example.org ESMTP Postfix");
 	assert_non_null(strstr(h->reasons, "steady"));
@@ -459,7 +491,15 @@ static void test_scenario_classes(void **state)
 	            0);
 
 	/* No external host is reported. */
-	p25_an_hosts(a, &n);
+	/* The score is a bot likelihood, 0 to 100, in every class. */
+	const struct p25_an_host *all = p25_an_hosts(a, &n);
+	for (size_t i = 0; i < n; i++) {
+		assert_in_range(all[i].score, 0, 100);
+		if (all[i].cls == P25_AN_BOT)
+			assert_true(all[i].score >= 50);
+		if (all[i].cls == P25_AN_SERVER || all[i].cls == P25_AN_UNKNOWN)
+			assert_true(all[i].score < 50);
+	}
 	assert_int_equal(n, 7);
 	p25_an_summarize(a, &s);
 	assert_int_equal(s.send, 5);
@@ -470,7 +510,7 @@ static void test_scenario_classes(void **state)
 
 	p25_an_free(a);
 	p25_model_free(&m);
-	free(g.file.p);
+	gen_free(&g);
 }
 
 static void test_reports(void **state)
@@ -492,6 +532,10 @@ static void test_reports(void **state)
 	assert_null(strstr(buf, "http://") == NULL ? NULL : strstr(strstr(buf, "http://"), "src="));
 	assert_null(strstr(buf, "<script"));
 	assert_null(strstr(buf, "<link"));
+	/* The bot's 300 destinations are an estimate, and said to be one. */
+	const char *row = strstr(buf, "<td>10.0.0.66</td>");
+	assert_non_null(row);
+	assert_non_null(strstr(row, "<td class=\"num\">~"));
 	free(buf);
 
 	f = open_memstream(&buf, &len);
@@ -533,7 +577,7 @@ static void test_reports(void **state)
 	json_decref(j);
 	p25_an_free(a);
 	p25_model_free(&m);
-	free(g.file.p);
+	gen_free(&g);
 }
 
 /* ---- the same traffic as flows ---- */
@@ -707,6 +751,23 @@ static void flows_match_capture(int ipfix)
 	assert_int_equal(na, nb);
 	for (size_t i = 0; i < na; i++) {
 		same_host(&ha[i], &hb[i]);
+		/* Flows say what they lack; packets with dialogues do not. */
+		if (ha[i].out25.conns || ha[i].in25.conns) {
+			assert_non_null(
+			    strstr(hb[i].reasons, "from flow records: no SMTP dialogue evidence"));
+			assert_null(strstr(ha[i].reasons, "from flow records"));
+		}
+		/* Confidence: 0..100, and lower for a verdict without the dialogue. */
+		assert_in_range(ha[i].confidence, 0, 100);
+		assert_in_range(hb[i].confidence, 0, 100);
+		if (ha[i].cls == P25_AN_BOT && hb[i].cls == P25_AN_BOT) {
+			assert_int_equal(ha[i].confidence, 100);
+			assert_true(hb[i].confidence < ha[i].confidence);
+		}
+		if (ha[i].cls == P25_AN_PERMITTED || ha[i].cls == P25_AN_CLIENT)
+			assert_int_equal(ha[i].confidence, 100);
+		if (ha[i].cls == P25_AN_UNKNOWN)
+			assert_int_equal(ha[i].confidence, 0);
 		/* Without the dialogue, flows see less: but never a server as a bot. */
 		if (ha[i].cls == P25_AN_SERVER)
 			assert_int_not_equal(hb[i].cls, P25_AN_BOT);
@@ -719,7 +780,7 @@ static void flows_match_capture(int ipfix)
 	p25_flow_decoder_free(d);
 	p25_model_free(&m);
 	free(fs.v);
-	free(g.file.p);
+	gen_free(&g);
 }
 
 static void test_netflow9(void **state)
@@ -800,6 +861,328 @@ static void test_dialogue(void **state)
 	}
 	feed(s, true, "\r\n");
 	p25_smtp_free(s);
+}
+
+/*
+ * A bot whose every MAIL FROM is refused: the 5xx share is of the replies to
+ * the transaction (MAIL, RCPT, DATA and the end of data), not of the banner,
+ * EHLO and QUIT replies, which every session has and which are never 5xx.
+ */
+static void test_reject_share(void **state)
+{
+	static const char *const refused[] = {
+	    "220 mx.example.net ESMTP\r\n",
+	    "EHLO pc\r\n",
+	    "250 mx.example.net\r\n",
+	    "MAIL FROM:<a@b.example>\r\n",
+	    "554 5.7.1 Service unavailable; client host blocked\r\n",
+	    "QUIT\r\n",
+	    "221 Bye\r\n",
+	    NULL,
+	};
+	struct gen g;
+	struct p25_prefix net;
+	struct p25_diag d;
+	char err[256];
+	struct host pc = H4(0x0a000008), mx = H4(0xc6336401);
+
+	(void)state;
+	/* The parser alone: four replies, one to the transaction. */
+	struct p25_smtp *s = p25_smtp_new();
+	for (int i = 0; refused[i]; i++)
+		feed(s, i % 2 == 1, refused[i]);
+	const struct p25_an_smtp *r = p25_smtp_result(s);
+	assert_int_equal(r->replies[2] + r->replies[5], 4);
+	assert_int_equal(r->txn_replies[5], 1);
+	assert_int_equal(r->txn_replies[2] + r->txn_replies[3] + r->txn_replies[4], 0);
+	p25_smtp_free(s);
+
+	/* 119 sessions, an hour apart to one server: nothing but the refusals speaks for a bot. */
+	gen_start(&g);
+	for (int i = 0; i < 119; i++)
+		conn(&g, T0 + (uint64_t)i * HOUR, &pc, &mx, (uint16_t)(30000 + i), 25, OK, refused);
+	assert_int_equal(p25_prefix_parse("10.0.0.0/8", 0, &net, &d), 0);
+	struct p25_analyzer *a = p25_an_new(NULL, NULL, NULL, &net, 1, 0, err, sizeof err);
+	struct p25_capture *c = p25_capture_open_mem(g.file.p, g.file.len, "r", err, sizeof err);
+	struct p25_packet pkt;
+	while (p25_capture_next(c, &pkt) == 1)
+		p25_an_packet(a, &pkt);
+	p25_capture_close(c);
+	p25_an_finish(a);
+	const struct p25_an_host *h = find(a, "10.0.0.8");
+	assert_int_equal(h->smtp->txn_replies[5], 119);
+	assert_non_null(strstr(h->reasons, "119 of 119 replies to MAIL, RCPT and DATA were 5xx"));
+	p25_an_free(a);
+	gen_free(&g);
+}
+
+/*
+ * Hosts that only receive: 465/587 only is nothing port-25 blocking touches
+ * (not listed); port 25 only is an inbound server, which blocking touches
+ * only in mode both, and the class, would_block and the summary agree.
+ */
+static void test_receive_only(void **state)
+{
+	static const char *const inbound[] = {
+	    "220 mail.example.org ESMTP\r\n", "EHLO sender.example.com\r\n",
+	    "250 mail.example.org\r\n",       "QUIT\r\n",
+	    "221 Bye\r\n",                    NULL,
+	};
+	struct gen g;
+	struct p25_model m;
+	struct p25_prefix p;
+	struct p25_diag d;
+	struct p25_an_summary s;
+	char err[256], *buf = NULL;
+	size_t len = 0, n;
+	struct host ext = H4(0xcb007101), subsrv = H4(0x0a00001e), mx = H4(0x0a00001f),
+	            mxboth = H4(0x0a010005);
+
+	(void)state;
+	gen_start(&g);
+	for (int i = 0; i < 6; i++) {
+		uint64_t t = T0 + (uint64_t)i * HOUR;
+		conn(&g, t, &ext, &subsrv, (uint16_t)(31000 + i), i % 2 ? 587 : 465, OK, NULL);
+		conn(&g, t + MIN, &ext, &mx, (uint16_t)(32000 + i), 25, OK, inbound);
+		conn(&g, t + 2 * MIN, &ext, &mxboth, (uint16_t)(33000 + i), 25, OK, inbound);
+	}
+	p25_model_init(&m);
+	assert_int_equal(p25_model_add_org(&m, 1, "campus", "Campus", P25_ENROLL_PENDING,
+	                                   P25_MODE_OUTBOUND, P25_ACTION_REJECT),
+	                 0);
+	assert_int_equal(p25_model_add_org(&m, 2, "univ", "Univ", P25_ENROLL_PENDING,
+	                                   P25_MODE_BOTH, P25_ACTION_REJECT),
+	                 1);
+	assert_int_equal(p25_prefix_parse("10.0.0.0/24", 0, &p, &d), 0);
+	assert_int_equal(p25_model_add_space(&m, 1, 0, &p, "campus"), 0);
+	assert_int_equal(p25_prefix_parse("10.1.0.0/24", 0, &p, &d), 0);
+	assert_int_equal(p25_model_add_space(&m, 2, 1, &p, "univ"), 1);
+	struct p25_analyzer *a = p25_an_new(NULL, &m, NULL, NULL, 0, 1700000000, err, sizeof err);
+	assert_non_null(a);
+	struct p25_capture *c = p25_capture_open_mem(g.file.p, g.file.len, "r", err, sizeof err);
+	struct p25_packet pkt;
+	while (p25_capture_next(c, &pkt) == 1)
+		p25_an_packet(a, &pkt);
+	p25_capture_close(c);
+	p25_an_finish(a);
+
+	/* Only the two port-25 receivers are reported. */
+	const struct p25_an_host *hosts = p25_an_hosts(a, &n);
+	assert_int_equal(n, 2);
+	for (size_t i = 0; i < n; i++)
+		assert_int_not_equal(p25_addr_v4(&hosts[i].addr), 0x0a00001e);
+	assert_int_equal(p25_an_stats(a)->hosts_unlisted, 1);
+
+	const struct p25_an_host *h = find(a, "10.0.0.31");
+	assert_string_equal(p25_an_class_name(h->cls), "inbound-server");
+	assert_non_null(strstr(h->reasons, "accepts SMTP"));
+	h = find(a, "10.1.0.5");
+	assert_string_equal(p25_an_class_name(h->cls), "inbound-server");
+	assert_true(h->block_in);
+	p25_an_summarize(a, &s);
+	assert_int_equal(s.hosts, 2);
+	assert_int_equal(s.send, 0);
+	assert_int_equal(s.blocked, 1); /* univ's, inbound */
+	assert_int_equal(s.servers, 1);
+	assert_int_equal(s.inbound, 2);
+
+	/* The one blocking would cut off is suggested; the other is not. */
+	FILE *f = open_memstream(&buf, &len);
+	assert_int_equal(p25_an_suggest_csv(a, "noc", f), 1);
+	fclose(f);
+	assert_non_null(strstr(buf, "univ,10.1.0.5,mail-server,"));
+	free(buf);
+	p25_an_free(a);
+	p25_model_free(&m);
+	gen_free(&g);
+}
+
+/*
+ * An established connection needs a handshake or data both ways: a lone
+ * payload-less ACK from port 25 makes nobody a sender, nor its source a server.
+ */
+static void test_established_evidence(void **state)
+{
+	struct gen g;
+	struct p25_prefix net;
+	struct p25_diag d;
+	char err[256];
+	const uint8_t ACK = 16, SYN = 2, PSH = 8;
+	struct host ext = H4(0xc6336407), pc = H4(0x0a000009), srv = H4(0x0a00000c),
+	            mid = H4(0x0a00000d), half = H4(0x0a00000e);
+	size_t n;
+
+	(void)state;
+	gen_start(&g);
+	/* A stray ACK from an outside port 25 to an inside host, and from an inside 25 out. */
+	seg(&g, T0, &ext, &pc, 25, 40000, ACK, 1, 1, NULL, 0);
+	seg(&g, T0 + 1000, &srv, &ext, 25, 40001, ACK, 1, 1, NULL, 0);
+	/* Joined mid-dialogue, data both ways: established. */
+	seg(&g, T0 + 2000, &ext, &mid, 25, 40002, PSH | ACK, 100, 200, "250 ok\r\n", 8);
+	seg(&g, T0 + 3000, &mid, &ext, 40002, 25, PSH | ACK, 200, 108, "QUIT\r\n", 6);
+	/* A SYN answered by a bare ACK (no SYN-ACK, no data): not established. */
+	seg(&g, T0 + 4000, &half, &ext, 40003, 25, SYN, 500, 0, NULL, 0);
+	seg(&g, T0 + 5000, &ext, &half, 25, 40003, ACK, 9, 501, NULL, 0);
+	assert_int_equal(p25_prefix_parse("10.0.0.0/8", 0, &net, &d), 0);
+	struct p25_analyzer *a = p25_an_new(NULL, NULL, NULL, &net, 1, 0, err, sizeof err);
+	struct p25_capture *c = p25_capture_open_mem(g.file.p, g.file.len, "e", err, sizeof err);
+	struct p25_packet pkt;
+	while (p25_capture_next(c, &pkt) == 1)
+		p25_an_packet(a, &pkt);
+	p25_capture_close(c);
+	p25_an_finish(a);
+	p25_an_hosts(a, &n);
+	assert_int_equal(n, 2);
+	const struct p25_an_host *h = find(a, "10.0.0.13");
+	assert_int_equal(h->out25.conns, 1);
+	assert_int_equal(h->out25.outcome[P25_AN_ESTABLISHED], 1);
+	h = find(a, "10.0.0.14");
+	assert_int_equal(h->out25.conns, 1);
+	assert_int_equal(h->out25.outcome[P25_AN_ESTABLISHED], 0);
+	assert_int_equal(h->out25.outcome[P25_AN_NOANSWER], 1);
+	assert_int_equal(p25_an_stats(a)->orphans, 2);
+	p25_an_free(a);
+	gen_free(&g);
+
+	/* The same from flow records: a lone ACK flow counts for nothing. */
+	struct p25_flow f;
+	memset(&f, 0, sizeof f);
+	a = p25_an_new(NULL, NULL, NULL, &net, 1, 0, err, sizeof err);
+	assert_int_equal(p25_addr_parse("198.51.100.7", 0, &f.src, &d), 0);
+	assert_int_equal(p25_addr_parse("10.0.0.9", 0, &f.dst, &d), 0);
+	f.protocol = 6;
+	f.sport = 25;
+	f.dport = 40000;
+	f.tcp_flags = P25_TCP_ACK;
+	f.packets = 1;
+	f.bytes = 40;
+	f.first_ms = f.last_ms = 1700000000000LL;
+	p25_an_flows(a, &f, 1);
+	p25_an_finish(a);
+	p25_an_hosts(a, &n);
+	assert_int_equal(n, 0);
+	p25_an_free(a);
+}
+
+/*
+ * Distinct destinations past the exact set are an estimate: never more than
+ * the connections made, and marked as an estimate.
+ */
+static void test_distinct_capped(void **state)
+{
+	struct p25_prefix net;
+	struct p25_diag d;
+	char err[256];
+	struct p25_flow f[400];
+
+	(void)state;
+	assert_int_equal(p25_prefix_parse("10.0.0.0/8", 0, &net, &d), 0);
+	struct p25_analyzer *a = p25_an_new(NULL, NULL, NULL, &net, 1, 0, err, sizeof err);
+	assert_non_null(a);
+	/* 40 hosts, each 400 connections to 400 addresses: some estimates fall above 400. */
+	for (uint32_t hst = 0; hst < 40; hst++) {
+		memset(f, 0, sizeof f);
+		for (uint32_t i = 0; i < 400; i++) {
+			f[i].src.family = f[i].dst.family = P25_INET;
+			f[i].src.bits = (p25_u128)(0x0a000100 + hst) << 96;
+			f[i].dst.bits = (p25_u128)(0x50000000 + hst * 7919 * 401 + i * 7919) << 96;
+			f[i].protocol = 6;
+			f[i].sport = (uint16_t)(20000 + i);
+			f[i].dport = 25;
+			f[i].tcp_flags = P25_TCP_SYN;
+			f[i].packets = 1;
+			f[i].bytes = 60;
+			f[i].first_ms = f[i].last_ms = 1700000000000LL + i * 1000LL + hst * 3600000LL;
+		}
+		p25_an_flows(a, f, 400);
+	}
+	p25_an_finish(a);
+	size_t n;
+	const struct p25_an_host *h = p25_an_hosts(a, &n);
+	assert_int_equal(n, 40);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(h[i].out25.conns, 400);
+		assert_true(p25_an_distinct_dests(&h[i]) <= 400);
+		assert_true(p25_an_distinct_estimated(&h[i]));
+		assert_true(h[i].fan_max <= 400);
+	}
+	p25_an_free(a);
+}
+
+/* One flow record, and its reverse when rev_flags is not 0. */
+static void flow_pair(struct p25_analyzer *a, const char *cli, const char *srv, uint16_t cport,
+                      uint16_t sport, uint8_t flags, uint8_t rev_flags, int64_t ms)
+{
+	struct p25_flow f[2];
+	struct p25_diag d;
+
+	memset(f, 0, sizeof f);
+	assert_int_equal(p25_addr_parse(cli, 0, &f[0].src, &d), 0);
+	assert_int_equal(p25_addr_parse(srv, 0, &f[0].dst, &d), 0);
+	f[0].sport = cport;
+	f[0].dport = sport;
+	f[0].protocol = 6;
+	f[0].tcp_flags = flags;
+	f[0].packets = 8;
+	f[0].bytes = 2000;
+	f[0].first_ms = ms;
+	f[0].last_ms = ms + 900;
+	f[1] = f[0];
+	f[1].src = f[0].dst;
+	f[1].dst = f[0].src;
+	f[1].sport = sport;
+	f[1].dport = cport;
+	f[1].tcp_flags = rev_flags;
+	p25_an_flows(a, f, rev_flags ? 2 : 1);
+}
+
+/*
+ * A host that also serves its users' mail (POP3, IMAP, submission) is a mail
+ * server, which flows show without any dialogue; its clients are not listed.
+ */
+static void test_serves_mailboxes(void **state)
+{
+	struct p25_prefix net;
+	struct p25_diag d;
+	char err[256];
+	const uint8_t S = P25_TCP_SYN | P25_TCP_ACK | P25_TCP_PSH | P25_TCP_FIN;
+	static const uint16_t ports[] = {993, 143, 995, 110, 587, 465};
+	size_t n;
+
+	(void)state;
+	assert_int_equal(p25_prefix_parse("10.0.0.0/8", 0, &net, &d), 0);
+	for (int serving = 0; serving <= 1; serving++) {
+		struct p25_analyzer *a = p25_an_new(NULL, NULL, NULL, &net, 1, 0, err, sizeof err);
+		int64_t ms = 1772409600000LL;
+		assert_non_null(a);
+		for (int i = 0; i < 5; i++, ms += 3600000) {
+			char mx[32];
+			snprintf(mx, sizeof mx, "198.51.100.%d", 10 + i);
+			flow_pair(a, "10.0.0.40", mx, (uint16_t)(40000 + i), 25, S, S, ms);
+			flow_pair(a, "203.0.113.9", "10.0.0.40", (uint16_t)(41000 + i), 25, S, S, ms + 60000);
+			if (serving)
+				for (size_t k = 0; k < sizeof ports / sizeof ports[0]; k++)
+					/* An inside reader of mailboxes, a roaming user submitting. */
+					flow_pair(a, k < 4 ? "10.0.0.41" : "203.0.113.50", "10.0.0.40",
+					          (uint16_t)(42000 + i * 10 + (int)k), ports[k], S, S,
+					          ms + 120000);
+		}
+		p25_an_finish(a);
+		const struct p25_an_host *h = find(a, "10.0.0.40");
+		if (serving) {
+			assert_string_equal(p25_an_class_name(h->cls), "unregistered-server");
+			assert_int_equal(h->mail_served, 30);
+			assert_non_null(strstr(h->reasons, "serves its users' mail"));
+		} else {
+			assert_string_equal(p25_an_class_name(h->cls), "unknown");
+			assert_int_equal(h->mail_served, 0);
+		}
+		/* The mail reader is nothing port-25 blocking touches: not even counted as a host. */
+		p25_an_hosts(a, &n);
+		assert_int_equal(n, 1);
+		assert_int_equal(p25_an_stats(a)->hosts_unlisted, 0);
+		p25_an_free(a);
+	}
 }
 
 /* ---- configuration ---- */
@@ -948,7 +1331,7 @@ static void test_truncated_file(void **state)
 	assert_true(find(a, "10.0.0.10")->out25.conns > 10);
 	p25_an_free(a);
 	unlink(path);
-	free(g.file.p);
+	gen_free(&g);
 }
 
 /* The decode thread changes nothing: the same report, stats and error with one thread or two. */
@@ -1007,7 +1390,372 @@ static void test_threads_same(void **state)
 	}
 	fclose(f);
 	unlink(path);
-	free(g.file.p);
+	gen_free(&g);
+}
+
+/*
+ * SYNs whose options the snap length cut (tcpdump -s 68 / -s 96): the fixed
+ * header is whole, so each is a connection attempt, counted, not dropped as
+ * a truncated header.  A bot's unanswered SYNs are exactly these.
+ */
+static void test_snaplen_syn_options(void **state)
+{
+	struct gen g;
+	struct p25_prefix net[2];
+	struct p25_diag d;
+	char path[] = "/tmp/p25an-snap-XXXXXX", err[512];
+	struct host bot = H4(0x0a000005), bot6 = H6(0x55);
+	struct p25_an_summary s;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	gen_start(&g);
+	g.syn_opts = 20;
+	g.snaplen = 68; /* 14 + 20 + 20: the options are lost */
+	for (int i = 0; i < 3; i++) {
+		struct host victim = H4(0xc6336300 + (uint32_t)i);
+		seg(&g, T0 + (uint64_t)i * 3000000, &bot, &victim, (uint16_t)(40000 + i), 25, 2,
+		    7777u * (uint32_t)i, 0, NULL, 0);
+	}
+	g.snaplen = 88; /* 14 + 40 + 20 + 14 of the 20 */
+	struct host victim6 = H6(0x99);
+	victim6.a[5] = 9;
+	seg(&g, T0 + 10000000, &bot6, &victim6, 40100, 25, 2, 1, 0, NULL, 0);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(g.file.p, 1, g.file.len, f), g.file.len);
+	fclose(f);
+	assert_int_equal(p25_prefix_parse("10.0.0.0/8", 0, &net[0], &d), 0);
+	assert_int_equal(p25_prefix_parse("2001:db8:1::/48", 0, &net[1], &d), 0);
+	for (unsigned t = 1; t <= 2; t++) {
+		struct p25_analyzer *a = p25_an_new(NULL, NULL, NULL, net, 2, 0, err, sizeof err);
+		assert_non_null(a);
+		p25_an_set_threads(a, t);
+		assert_int_equal(p25_an_read_capture(a, path, err, sizeof err), 0);
+		p25_an_finish(a);
+		const struct p25_an_stats *st = p25_an_stats(a);
+		assert_int_equal(st->decode.count[P25_DEC_TCP], 4);
+		assert_int_equal(st->decode.count[P25_DEC_TRUNC_TCP], 0);
+		assert_int_equal(st->decode.tcp_options_cut, 4);
+		const struct p25_an_host *h = find(a, "10.0.0.5");
+		assert_int_equal(h->out25.conns, 3);
+		assert_int_equal(h->out25.syn_packets, 3);
+		assert_int_equal(h->out25.outcome[P25_AN_NOANSWER], 3);
+		h = find(a, "2001:db8:1::55");
+		assert_int_equal(h->out25.conns, 1);
+		p25_an_summarize(a, &s);
+		assert_int_equal(s.send, 2);
+		p25_an_free(a);
+	}
+	unlink(path);
+	gen_free(&g);
+}
+
+/* ---- order independence: any order of the same connections, any split into files ---- */
+
+static uint64_t rng_next(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/* The report as a JSON text, without what may differ by the input's layout. */
+static json_t *order_free_report(struct p25_analyzer *a)
+{
+	json_t *doc = p25_an_report_json(a);
+	return doc;
+}
+
+static void report_same(json_t *want, json_t *got, const char *what)
+{
+	if (json_equal(want, got))
+		return;
+	json_t *hw = json_object_get(want, "hosts"), *hg = json_object_get(got, "hosts");
+	for (size_t i = 0; i < json_array_size(hw) && i < json_array_size(hg); i++) {
+		if (json_equal(json_array_get(hw, i), json_array_get(hg, i)))
+			continue;
+		char *x = json_dumps(json_array_get(hw, i), JSON_SORT_KEYS | JSON_COMPACT);
+		char *y = json_dumps(json_array_get(hg, i), JSON_SORT_KEYS | JSON_COMPACT);
+		fprintf(stderr, "in order: %s\n%s:  %s\n", x, what, y);
+		free(x);
+		free(y);
+		break;
+	}
+	fail_msg("%s: the report differs from the one of the records in order", what);
+}
+
+/*
+ * Feed the units of g (each a connection's packets, in their own order) in
+ * the order perm, cut into nfiles pieces, each read as a capture of its own.
+ */
+static struct p25_analyzer *analyze_units(const struct gen *g, const size_t *perm, size_t nfiles,
+                                          uint64_t *rng, const struct p25_prefix *net,
+                                          size_t nnet)
+{
+	char err[256];
+	struct p25_analyzer *a = p25_an_new(NULL, NULL, NULL, net, nnet, 0, err, sizeof err);
+	size_t *cut = calloc(nfiles + 1, sizeof *cut);
+
+	assert_non_null(a);
+	assert_non_null(cut);
+	/* Random piece boundaries over the units, in order. */
+	cut[nfiles] = g->nunits;
+	for (size_t k = 1; k < nfiles; k++)
+		cut[k] = (size_t)(rng_next(rng) % (g->nunits + 1));
+	for (size_t k = 1; k < nfiles; k++)
+		for (size_t j = k + 1; j < nfiles; j++)
+			if (cut[j] < cut[k]) {
+				size_t x = cut[j];
+				cut[j] = cut[k];
+				cut[k] = x;
+			}
+	for (size_t k = 0; k < nfiles; k++) {
+		struct wb f = {0};
+		put(&f, g->file.p, 24);
+		for (size_t i = cut[k]; i < cut[k + 1]; i++) {
+			size_t u = perm[i];
+			size_t end = u + 1 < g->nunits ? g->units[u + 1] : g->file.len;
+			put(&f, g->file.p + g->units[u], end - g->units[u]);
+		}
+		struct p25_capture *c = p25_capture_open_mem(f.p, f.len, "piece", err, sizeof err);
+		struct p25_packet pkt;
+		assert_non_null(c);
+		while (p25_capture_next(c, &pkt) == 1)
+			p25_an_packet(a, &pkt);
+		p25_capture_close(c);
+		free(f.p);
+	}
+	free(cut);
+	p25_an_finish(a);
+	return a;
+}
+
+static void shuffle(size_t *perm, size_t n, uint64_t *rng)
+{
+	for (size_t i = n; i > 1; i--) {
+		size_t j = (size_t)(rng_next(rng) % i), x = perm[i - 1];
+		perm[i - 1] = perm[j];
+		perm[j] = x;
+	}
+}
+
+static void units_any_order(struct gen *g, const struct p25_prefix *net, size_t nnet)
+{
+	size_t *perm = malloc(g->nunits * sizeof *perm);
+	uint64_t rng = 0x9e3779b97f4a7c15ULL;
+
+	assert_non_null(perm);
+	for (size_t i = 0; i < g->nunits; i++)
+		perm[i] = i;
+	struct p25_analyzer *a = analyze_units(g, perm, 1, &rng, net, nnet);
+	json_t *want = order_free_report(a);
+	p25_an_free(a);
+	for (int seed = 1; seed <= 6; seed++) {
+		char what[64];
+		rng = 0x2545f4914f6cdd1dULL * (uint64_t)seed;
+		/* Seed 1: the files in reverse; then random orders, split into 1 to 4 files. */
+		if (seed == 1) {
+			for (size_t i = 0; i < g->nunits; i++)
+				perm[i] = g->nunits - 1 - i;
+		} else {
+			shuffle(perm, g->nunits, &rng);
+		}
+		size_t nfiles = 1 + (size_t)seed % 4;
+		snprintf(what, sizeof what, "seed %d, %zu files", seed, nfiles);
+		a = analyze_units(g, perm, nfiles, &rng, net, nnet);
+		json_t *got = order_free_report(a);
+		report_same(want, got, what);
+		json_decref(got);
+		p25_an_free(a);
+	}
+	json_decref(want);
+	free(perm);
+}
+
+/*
+ * The issue's case: 100 unanswered SYNs 3 s apart.  Read in time order, in
+ * reverse, shuffled or split into files, fan-out and burst are the same.
+ */
+static void test_order_syns(void **state)
+{
+	struct gen g;
+	struct p25_prefix net;
+	struct p25_diag d;
+	struct host bot = H4(0x0a000007);
+	char err[256];
+
+	(void)state;
+	gen_start(&g);
+	for (int i = 0; i < 100; i++) {
+		struct host victim = H4(0xc6330000 + (uint32_t)i * 101);
+		unit_mark(&g);
+		seg(&g, T0 + (uint64_t)i * 3000000, &bot, &victim, (uint16_t)(30000 + i), 25, 2,
+		    (uint32_t)i * 1000, 0, NULL, 0);
+	}
+	assert_int_equal(p25_prefix_parse("10.0.0.0/8", 0, &net, &d), 0);
+	units_any_order(&g, &net, 1);
+	/* And the figures themselves: one burst of 20 a minute, 100 destinations in 5 minutes. */
+	struct p25_analyzer *a = p25_an_new(NULL, NULL, NULL, &net, 1, 0, err, sizeof err);
+	struct p25_capture *c = p25_capture_open_mem(g.file.p, g.file.len, "syns", err, sizeof err);
+	struct p25_packet pkt;
+	while (p25_capture_next(c, &pkt) == 1)
+		p25_an_packet(a, &pkt);
+	p25_capture_close(c);
+	p25_an_finish(a);
+	const struct p25_an_host *h = find(a, "10.0.0.7");
+	assert_int_equal(h->burst_max, 20);
+	assert_in_range(h->fan_max, 95, 100);
+	assert_int_equal(h->out25.outcome[P25_AN_NOANSWER], 100);
+	p25_an_free(a);
+	gen_free(&g);
+}
+
+/* The whole scenario (servers, retries, the bot, clients), its connections in any order. */
+static void test_order_scenario(void **state)
+{
+	struct gen g;
+	struct p25_prefix net[2];
+	struct p25_diag d;
+
+	(void)state;
+	gen_start(&g);
+	build_scenario(&g);
+	assert_int_equal(p25_prefix_parse("10.0.0.0/24", 0, &net[0], &d), 0);
+	assert_int_equal(p25_prefix_parse("2001:db8:1::/48", 0, &net[1], &d), 0);
+	units_any_order(&g, net, 2);
+	gen_free(&g);
+}
+
+/* Flow records: each connection's pair in either order, the pairs in any order and batches. */
+static void test_order_flows(void **state)
+{
+	struct gen g;
+	struct flowset fs = {0};
+	struct p25_prefix net[2];
+	struct p25_diag d;
+	char err[256];
+	json_t *want = NULL;
+
+	(void)state;
+	gen_start(&g);
+	build_scenario(&g);
+	assert_int_equal(p25_prefix_parse("10.0.0.0/24", 0, &net[0], &d), 0);
+	assert_int_equal(p25_prefix_parse("2001:db8:1::/48", 0, &net[1], &d), 0);
+	struct p25_capture *c = p25_capture_open_mem(g.file.p, g.file.len, "s", err, sizeof err);
+	assert_non_null(c);
+	assert_int_equal(p25_capture_foreach(c, to_flow, &fs), 0);
+	p25_capture_close(c);
+	/* Units: a flow and, when there is one, its reverse right after it. */
+	size_t *unit = malloc(fs.n * sizeof *unit), nunit = 0;
+	char *used = calloc(fs.n, 1);
+	struct p25_flow *rec = malloc(fs.n * sizeof *rec);
+	size_t *perm = malloc(fs.n * sizeof *perm);
+	assert_true(unit && used && rec && perm);
+	for (size_t i = 0; i < fs.n; i++) {
+		const struct frec *r = &fs.v[i];
+		struct p25_flow *f = &rec[i];
+		memset(f, 0, sizeof *f);
+		f->src.family = f->dst.family = r->k.v6 ? P25_INET6 : P25_INET;
+		if (r->k.v6) {
+			uint8_t sa[16], da[16];
+			memcpy(sa, r->k.src, 16);
+			memcpy(da, r->k.dst, 16);
+			p25_u128 x = 0, y = 0;
+			for (int b = 0; b < 16; b++) {
+				x = x << 8 | sa[b];
+				y = y << 8 | da[b];
+			}
+			f->src.bits = x;
+			f->dst.bits = y;
+		} else {
+			f->src.bits = (p25_u128)((uint32_t)r->k.src[0] << 24 | r->k.src[1] << 16 |
+			                         r->k.src[2] << 8 | r->k.src[3])
+			              << 96;
+			f->dst.bits = (p25_u128)((uint32_t)r->k.dst[0] << 24 | r->k.dst[1] << 16 |
+			                         r->k.dst[2] << 8 | r->k.dst[3])
+			              << 96;
+		}
+		f->sport = r->k.sport;
+		f->dport = r->k.dport;
+		f->protocol = 6;
+		f->tcp_flags = r->flags;
+		f->bytes = r->bytes;
+		f->packets = r->pkts;
+		f->first_ms = (int64_t)r->first_ms;
+		f->last_ms = (int64_t)r->last_ms;
+	}
+	for (size_t i = 0; i < fs.n; i++) {
+		if (used[i])
+			continue;
+		used[i] = 1;
+		unit[nunit++] = i;
+		for (size_t j = i + 1; j < fs.n && j < i + 64; j++)
+			if (!used[j] && fs.v[j].k.sport == fs.v[i].k.dport &&
+			    fs.v[j].k.dport == fs.v[i].k.sport &&
+			    memcmp(fs.v[j].k.src, fs.v[i].k.dst, 16) == 0) {
+				used[j] = 2; /* the partner of unit nunit-1 */
+				break;
+			}
+	}
+	for (int seed = 0; seed <= 6; seed++) {
+		uint64_t rng = 0x853c49e6748fea9bULL * (uint64_t)(seed + 1);
+		struct p25_analyzer *a = p25_an_new(NULL, NULL, NULL, net, 2, 0, err, sizeof err);
+		assert_non_null(a);
+		for (size_t i = 0; i < nunit; i++)
+			perm[i] = i;
+		if (seed)
+			shuffle(perm, nunit, &rng);
+		/* Records in unit order, each pair swapped half the time, fed in random batches. */
+		struct p25_flow *batch = malloc(fs.n * sizeof *batch);
+		size_t nb = 0;
+		assert_non_null(batch);
+		for (size_t k = 0; k < nunit; k++) {
+			size_t i = unit[perm[k]], j;
+			for (j = i + 1; j < fs.n && j < i + 64; j++)
+				if (used[j] == 2 && fs.v[j].k.sport == fs.v[i].k.dport &&
+				    fs.v[j].k.dport == fs.v[i].k.sport &&
+				    memcmp(fs.v[j].k.src, fs.v[i].k.dst, 16) == 0)
+					break;
+			bool pair = j < fs.n && j < i + 64;
+			bool swap = seed && (rng_next(&rng) & 1);
+			if (pair && swap)
+				batch[nb++] = rec[j];
+			batch[nb++] = rec[i];
+			if (pair && !swap)
+				batch[nb++] = rec[j];
+		}
+		for (size_t off = 0; off < nb;) {
+			size_t n = seed ? 1 + (size_t)(rng_next(&rng) % 50) : 20;
+			if (n > nb - off)
+				n = nb - off;
+			p25_an_flows(a, batch + off, n);
+			off += n;
+		}
+		free(batch);
+		p25_an_finish(a);
+		json_t *got = order_free_report(a);
+		p25_an_free(a);
+		if (!want) {
+			want = got;
+			continue;
+		}
+		char what[32];
+		snprintf(what, sizeof what, "flows, seed %d", seed);
+		report_same(want, got, what);
+		json_decref(got);
+	}
+	json_decref(want);
+	free(unit);
+	free(used);
+	free(rec);
+	free(perm);
+	free(fs.v);
+	gen_free(&g);
 }
 
 /* Sampled flow records: bytes and packets scaled by the rate, connections as seen. */
@@ -1060,6 +1808,11 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_netflow9),         cmocka_unit_test(test_ipfix),
 	    cmocka_unit_test(test_real_captures),    cmocka_unit_test(test_truncated_file),
 	    cmocka_unit_test(test_threads_same),     cmocka_unit_test(test_flow_sampling),
+	    cmocka_unit_test(test_snaplen_syn_options), cmocka_unit_test(test_order_syns),
+	    cmocka_unit_test(test_order_scenario),      cmocka_unit_test(test_order_flows),
+	    cmocka_unit_test(test_reject_share),        cmocka_unit_test(test_receive_only),
+	    cmocka_unit_test(test_established_evidence), cmocka_unit_test(test_distinct_capped),
+	    cmocka_unit_test(test_serves_mailboxes),
 	};
 
 	if (argc == 3 && strcmp(argv[1], "--write") == 0) {
@@ -1074,7 +1827,7 @@ int main(int argc, char **argv)
 			perror(path);
 			return 1;
 		}
-		free(g.file.p);
+		gen_free(&g);
 		return 0;
 	}
 	return cmocka_run_group_tests(tests, NULL, NULL);

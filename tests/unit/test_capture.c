@@ -977,6 +977,53 @@ static void test_decode_ethernet(void **state)
 	assert_int_equal(st.count[P25_DEC_TCP], 9);
 }
 
+/*
+ * A snap length of 68 or 96 (tcpdump -s 68) keeps a SYN's fixed header and
+ * cuts its options: the segment is used, without payload, and counted.
+ */
+static void test_decode_options_cut(void **state)
+{
+	struct p25_port_filter f;
+	p25_port_filter_smtp(&f);
+	struct p25_tcp_segment s;
+	struct p25_decode_stats st = { 0 };
+	struct tcpspec t = { .sport = 40000, .dport = 25, .flags = P25_TCP_SYN,
+			     .seq = 0x11223344, .doff = 10 };
+	struct wb b = { 0 };
+
+	(void)state;
+	eth(&b, NULL, 0, 0x0800);
+	ip4_tcp(&b, A4(10, 0, 0, 5), A4(198, 51, 100, 7), &t);
+	assert_int_equal(b.len, 14 + 20 + 40);
+	b.len = 68;
+	assert_int_equal(dec(&b, 1, &f, &s, &st), P25_DEC_TCP);
+	assert_int_equal(s.flags, P25_TCP_SYN);
+	assert_int_equal(s.seq, 0x11223344);
+	assert_int_equal(s.dport, 25);
+	assert_int_equal(s.payload_len, 0);
+	assert_int_equal(s.ip_len, 60);
+	assert_int_equal(st.tcp_options_cut, 1);
+	/* Exactly the fixed header: still used. */
+	b.len = 54;
+	assert_int_equal(dec(&b, 1, &f, &s, &st), P25_DEC_TCP);
+	/* Short of it: truncated, as before. */
+	b.len = 53;
+	assert_int_equal(dec(&b, 1, &f, &s, &st), P25_DEC_TRUNC_TCP);
+	assert_int_equal(st.tcp_options_cut, 2);
+	wb_free(&b);
+
+	/* IPv6 as raw IP: the fixed header and 8 of the 20 bytes of options. */
+	ip6_tcp(&b, &t);
+	b.len = 40 + 20 + 8;
+	assert_int_equal(dec(&b, 101, &f, &s, &st), P25_DEC_TCP);
+	assert_int_equal(s.src.family, P25_INET6);
+	assert_int_equal(s.payload_len, 0);
+	assert_int_equal(st.tcp_options_cut, 3);
+	wb_free(&b);
+	assert_int_equal(st.count[P25_DEC_TCP], 3);
+	assert_int_equal(st.count[P25_DEC_TRUNC_TCP], 1);
+}
+
 static void test_decode_links(void **state)
 {
 	struct p25_port_filter f;
@@ -1268,8 +1315,8 @@ static void test_decode_skips(void **state)
 	b.p[14] = 0x45;
 	b.p[14 + 20 + 12] = 0x30; /* data offset 12 bytes */
 	assert_int_equal(dec(&b, 1, &f, &s, &st), P25_DEC_BAD_TCP);
-	b.p[14 + 20 + 12] = 0xf0; /* data offset 60: past the packet */
-	assert_int_equal(dec(&b, 1, &f, &s, &st), P25_DEC_TRUNC_TCP);
+	b.p[14 + 20 + 12] = 0xf0; /* data offset 60: past the IP packet's end */
+	assert_int_equal(dec(&b, 1, &f, &s, &st), P25_DEC_BAD_TCP);
 	b.p[14 + 20 + 12] = 0x50;
 	b.p[14 + 2] = 0;
 	b.p[14 + 3] = 10; /* IP total length below its header */
@@ -1285,9 +1332,10 @@ static void test_decode_skips(void **state)
 	assert_int_equal(st.count[P25_DEC_NOT_TCP], 1);
 	assert_int_equal(st.count[P25_DEC_TRUNC_LINK], 2);
 	assert_int_equal(st.count[P25_DEC_TRUNC_IP], 1);
-	assert_int_equal(st.count[P25_DEC_TRUNC_TCP], 3);
+	assert_int_equal(st.count[P25_DEC_TRUNC_TCP], 2);
 	assert_int_equal(st.count[P25_DEC_BAD_IP], 3);
-	assert_int_equal(st.count[P25_DEC_BAD_TCP], 1);
+	assert_int_equal(st.count[P25_DEC_BAD_TCP], 2);
+	assert_int_equal(st.tcp_options_cut, 0);
 	assert_string_equal(p25_decode_reason(P25_DEC_FRAGMENT), "non-first fragment");
 	wb_free(&b);
 }
@@ -1486,6 +1534,7 @@ int main(void)
 		cmocka_unit_test(test_foreach),
 		cmocka_unit_test(test_decode_ethernet),
 		cmocka_unit_test(test_decode_links),
+		cmocka_unit_test(test_decode_options_cut),
 		cmocka_unit_test(test_decode_ipv6_ext),
 		cmocka_unit_test(test_decode_skips),
 		cmocka_unit_test_setup_teardown(test_mixed_capture, setup_dir, teardown_dir),

@@ -1,6 +1,7 @@
 /* The blocked-attempt monitor: parsers, bounded aggregation, alerts, persistence, config. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -8,6 +9,12 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
 
 #include <cmocka.h>
 
@@ -440,6 +447,324 @@ static void test_lines_keep_good_around_bad(void **state)
 	assert_int_equal(st.malformed, 1);
 	assert_int_equal(st.ignored, 1);
 	assert_int_equal(st.overlong, 1);
+}
+
+/* One datagram to 127.0.0.1 or ::1 at port, from the address src. */
+static void send_from(const char *src, uint16_t port, const char *line)
+{
+	struct sockaddr_storage from = {0}, to = {0};
+	bool v6 = strchr(src, ':') != NULL;
+	socklen_t len = v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	if (v6) {
+		struct sockaddr_in6 *f = (struct sockaddr_in6 *)&from, *t = (struct sockaddr_in6 *)&to;
+		f->sin6_family = t->sin6_family = AF_INET6;
+		assert_int_equal(inet_pton(AF_INET6, src, &f->sin6_addr), 1);
+		t->sin6_addr = in6addr_loopback;
+		t->sin6_port = htons(port);
+	} else {
+		struct sockaddr_in *f = (struct sockaddr_in *)&from, *t = (struct sockaddr_in *)&to;
+		f->sin_family = t->sin_family = AF_INET;
+		assert_int_equal(inet_pton(AF_INET, src, &f->sin_addr), 1);
+		t->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		t->sin_port = htons(port);
+	}
+	assert_int_equal(bind(fd, (struct sockaddr *)&from, len), 0);
+	assert_int_equal(sendto(fd, line, strlen(line), 0, (struct sockaddr *)&to, len),
+			 (ssize_t)strlen(line));
+	close(fd);
+}
+
+/* Reads until want datagrams (believed or not) were handled; a bounded wait, no timing asserted. */
+static void udp_settle(struct p25_syslog_udp *u, uint64_t want, struct p25_syslog_udp_stats *st)
+{
+	for (int i = 0; i < 500; i++) {
+		p25_syslog_udp_stats(u, st);
+		/* Intake queues a datagram's attempts before it counts the datagram. */
+		p25_syslog_udp_read(u, SIZE_MAX);
+		if (st->datagrams + st->denied >= want)
+			return;
+		usleep(10000);
+	}
+	fail_msg("%llu of %llu datagrams handled", (unsigned long long)(st->datagrams + st->denied),
+		 (unsigned long long)want);
+}
+
+#define DENY_LINE(host)                                                                        \
+	"<190>1: %SEC-6-IPACCESSLOGP: list A denied tcp " host "(40000) -> 198.51.100.7(25), 1 " \
+	"packet\n"
+
+/* Plain UDP syslog is unauthenticated: only the allowed senders are believed, the rest counted. */
+static void test_udp_allowed_senders(void **state)
+{
+	struct p25_watch_config c;
+	struct p25_syslog_udp_opts o = {0};
+	struct p25_syslog_udp_stats st;
+	struct p25_syslog_udp *u;
+	struct collect got = {0};
+	char err[512];
+	uint16_t port;
+
+	(void)state;
+	p25_watch_config_default(&c);
+	assert_int_equal(c.nsyslog_senders, 0);
+	assert_int_equal(p25_watch_config_set(&c, "syslog-allowed-senders", "127.0.0.2,  ::1", err,
+					      sizeof err), 0);
+	assert_int_equal(c.nsyslog_senders, 2);
+
+	/* A dual-stack listener: IPv4 senders arrive IPv4-mapped and are matched as IPv4. */
+	o.listen = "[::]:0";
+	o.senders = c.syslog_senders;
+	o.nsenders = c.nsyslog_senders;
+	assert_int_equal(p25_syslog_udp_open(&o, collect_fn, &got, &u, err, sizeof err), 0);
+	assert_int_equal(p25_syslog_udp_start(u, err, sizeof err), 0);
+	port = p25_syslog_udp_port(u);
+	assert_true(port > 0);
+	send_from("127.0.0.2", port, DENY_LINE("10.0.0.1"));
+	send_from("127.0.0.3", port, DENY_LINE("10.0.0.66")); /* forged: not an allowed router */
+	send_from("::1", port, DENY_LINE("10.0.0.2"));
+	udp_settle(u, 3, &st);
+	assert_int_equal(st.datagrams, 2);
+	assert_int_equal(st.denied, 1);
+	assert_string_equal(fmt_addr(&st.last_denied), "127.0.0.3");
+	assert_int_equal(st.lines.attempts, 2);
+	assert_int_equal(got.n, 2);
+	assert_string_equal(fmt_addr(&got.v[0].src), "10.0.0.1");
+	assert_string_equal(fmt_addr(&got.v[1].src), "10.0.0.2");
+	p25_syslog_udp_close(u);
+
+	/* None configured: loopback only. */
+	o.listen = "127.0.0.1:0";
+	o.senders = NULL;
+	o.nsenders = 0;
+	got.n = 0;
+	assert_int_equal(p25_syslog_udp_open(&o, collect_fn, &got, &u, err, sizeof err), 0);
+	assert_int_equal(p25_syslog_udp_start(u, err, sizeof err), 0);
+	send_from("127.0.0.5", p25_syslog_udp_port(u), DENY_LINE("10.0.0.3"));
+	udp_settle(u, 1, &st);
+	assert_int_equal(st.datagrams, 1);
+	assert_int_equal(got.n, 1);
+	p25_syslog_udp_close(u);
+
+	/* An IPv6 sender outside the allowed prefix. */
+	assert_int_equal(p25_watch_config_set(&c, "syslog-allowed-senders", "2001:db8::/64", err,
+					      sizeof err), 0);
+	o.listen = "[::1]:0";
+	o.senders = c.syslog_senders;
+	o.nsenders = c.nsyslog_senders;
+	got.n = 0;
+	assert_int_equal(p25_syslog_udp_open(&o, collect_fn, &got, &u, err, sizeof err), 0);
+	assert_int_equal(p25_syslog_udp_start(u, err, sizeof err), 0);
+	send_from("::1", p25_syslog_udp_port(u), DENY_LINE("10.0.0.4"));
+	udp_settle(u, 1, &st);
+	assert_int_equal(st.denied, 1);
+	assert_int_equal(st.datagrams, 0);
+	assert_string_equal(fmt_addr(&st.last_denied), "::1");
+	assert_int_equal(got.n, 0);
+	p25_syslog_udp_close(u);
+
+	/* Bad lists are refused, naming what is wrong; the list in force stays. */
+	assert_int_equal(p25_watch_config_set(&c, "syslog-allowed-senders", "192.0.2.1/24", err,
+					      sizeof err), -1);
+	assert_non_null(strstr(err, "host bits"));
+	assert_int_equal(p25_watch_config_set(&c, "syslog-allowed-senders", "192.0.2.1, router1",
+					      err, sizeof err), -1);
+	assert_non_null(strstr(err, "router1"));
+	assert_int_equal(p25_watch_config_set(&c, "syslog-allowed-senders", " , ", err, sizeof err),
+			 -1);
+	assert_int_equal(c.nsyslog_senders, 1);
+
+	/* A listener the network can reach needs senders named; loopback does not. */
+	p25_watch_config_default(&c);
+	strcpy(c.syslog_listen, "0.0.0.0:514");
+	assert_int_equal(p25_watch_config_check(&c, err, sizeof err), -1);
+	assert_non_null(strstr(err, "syslog-allowed-senders"));
+	strcpy(c.syslog_listen, "[::]:514");
+	assert_int_equal(p25_watch_config_check(&c, err, sizeof err), -1);
+	strcpy(c.syslog_listen, "127.0.0.1:514");
+	assert_int_equal(p25_watch_config_check(&c, err, sizeof err), 0);
+	strcpy(c.syslog_listen, "[::1]:514");
+	assert_int_equal(p25_watch_config_check(&c, err, sizeof err), 0);
+	strcpy(c.syslog_listen, "514");
+	assert_int_equal(p25_watch_config_check(&c, err, sizeof err), -1);
+	assert_non_null(strstr(err, "ADDR:PORT"));
+	strcpy(c.syslog_listen, "[::]:514");
+	assert_int_equal(p25_watch_config_set(&c, "syslog-allowed-senders", "192.0.2.1", err,
+					      sizeof err), 0);
+	assert_int_equal(p25_watch_config_check(&c, err, sizeof err), 0);
+}
+
+struct counter {
+	uint64_t n, packets;
+};
+
+static void count_fn(void *ctx, const struct p25_attempt *a)
+{
+	struct counter *c = ctx;
+	c->n++;
+	c->packets += a->packets;
+}
+
+/* count deny lines from 5,000 hosts to 127.0.0.1:port, at most rate a millisecond, never catching up. */
+static void send_lines(uint16_t port, int count, int per_ms, int first)
+{
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port)};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	char line[200];
+
+	assert_true(fd >= 0);
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (int i = first; i < first + count; i++) {
+		int h = i % 5000;
+		int n = snprintf(line, sizeof line,
+				 "<190>%d: %%SEC-6-IPACCESSLOGP: list A denied tcp 10.250.%d.%d(%d) -> "
+				 "198.51.100.7(25), 1 packet",
+				 i, h / 256, h % 256, 1024 + i / 5000);
+		assert_int_equal(sendto(fd, line, (size_t)n, 0, (struct sockaddr *)&to, sizeof to), n);
+		if (per_ms && i % per_ms == per_ms - 1)
+			usleep(1000);
+	}
+	close(fd);
+}
+
+static void wait_lines(struct p25_syslog_udp *u, uint64_t want, struct p25_syslog_udp_stats *st)
+{
+	for (int i = 0; i < 1000; i++) {
+		p25_syslog_udp_stats(u, st);
+		if (st->lines.lines + st->kernel_drops >= want)
+			return;
+		usleep(10000);
+	}
+	fail_msg("%llu lines read and %llu dropped of %llu", (unsigned long long)st->lines.lines,
+		 (unsigned long long)st->kernel_drops, (unsigned long long)want);
+}
+
+/*
+ * The aggregator stalls (a flush of thousands of hosts) while lines keep
+ * coming: intake keeps reading into its queue, nothing is lost, and every
+ * line reaches the aggregator once it drains.  The lines are paced (10 a
+ * millisecond at most) so that only the consumer's stall is tested, not the
+ * scheduler's.
+ */
+static void test_udp_burst_during_stall(void **state)
+{
+	struct p25_syslog_udp_opts o = {.listen = "127.0.0.1:0", .rcvbuf = P25_SYSLOG_RCVBUF_DEFAULT};
+	struct p25_syslog_udp_stats st;
+	struct p25_syslog_udp *u;
+	struct counter got = {0};
+	const int n = 20000;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(p25_syslog_udp_open(&o, count_fn, &got, &u, err, sizeof err), 0);
+	assert_true(p25_syslog_udp_queue(u) >= (size_t)n);
+	assert_int_equal(p25_syslog_udp_start(u, err, sizeof err), 0);
+	/* The consumer does not read at all while the lines arrive. */
+	send_lines(p25_syslog_udp_port(u), n, 10, 0);
+	wait_lines(u, n, &st);
+	assert_int_equal(got.n, 0);
+	assert_int_equal(st.kernel_drops, 0);
+	assert_int_equal(st.lines.lines, n);
+	assert_int_equal(st.lines.attempts, n);
+	/* Then it drains: every line, once. */
+	while (p25_syslog_udp_read(u, 1000) > 0)
+		;
+	assert_int_equal(got.n, n);
+	assert_int_equal(got.packets, n);
+	/* Stopping hands over what is still queued, and what the socket still held. */
+	send_lines(p25_syslog_udp_port(u), 100, 0, n);
+	p25_syslog_udp_stop(u);
+	p25_syslog_udp_stats(u, &st);
+	assert_int_equal(got.n, n + 100);
+	assert_int_equal(st.lines.lines, n + 100);
+	p25_syslog_udp_close(u);
+}
+
+/* What the kernel drops when the receive buffer is full is counted (SO_RXQ_OVFL, SO_MEMINFO). */
+static void test_udp_kernel_drops_counted(void **state)
+{
+	struct p25_syslog_udp_opts o = {.listen = "127.0.0.1:0", .rcvbuf = 4096};
+	struct p25_syslog_udp_stats st;
+	struct p25_syslog_udp *u;
+	struct counter got = {0};
+	const int n = 2000;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(p25_syslog_udp_open(&o, count_fn, &got, &u, err, sizeof err), 0);
+	assert_true(p25_syslog_udp_rcvbuf(u) < 64 << 10);
+	/* Nothing reads yet: a small buffer overflows for certain. */
+	send_lines(p25_syslog_udp_port(u), n, 0, 0);
+	assert_int_equal(p25_syslog_udp_start(u, err, sizeof err), 0);
+	wait_lines(u, n, &st);
+	print_message("%d lines into a %zu-byte buffer nobody read: %llu read, %llu dropped by the kernel\n",
+		      n, p25_syslog_udp_rcvbuf(u), (unsigned long long)st.lines.lines,
+		      (unsigned long long)st.kernel_drops);
+	assert_true(st.kernel_drops > 0);
+	assert_int_equal(st.lines.lines + st.kernel_drops, n);
+	/* A datagram after the drops brings the count as of its arrival: the same drops, not more. */
+	send_lines(p25_syslog_udp_port(u), 1, 0, n);
+	wait_lines(u, n + 1, &st);
+	assert_int_equal(st.lines.lines + st.kernel_drops, n + 1);
+	p25_syslog_udp_stop(u);
+	assert_int_equal(got.n, st.lines.lines);
+	p25_syslog_udp_close(u);
+}
+
+struct sender {
+	uint16_t port;
+	int count;
+};
+
+static void *sender_main(void *arg)
+{
+	struct sender *s = arg;
+	send_lines(s->port, s->count, 10, 0);
+	return NULL;
+}
+
+/*
+ * Intake and the consumer at once, with a queue far smaller than the burst:
+ * intake waits for room while the consumer is slow, the socket holds what
+ * comes meanwhile, and the consumer, woken through the fd, gets every line.
+ */
+static void test_udp_small_queue_concurrent(void **state)
+{
+	struct p25_syslog_udp_opts o = {.listen = "127.0.0.1:0",
+					.rcvbuf = P25_SYSLOG_RCVBUF_DEFAULT,
+					.queue = 256};
+	struct p25_syslog_udp_stats st;
+	struct p25_syslog_udp *u;
+	struct counter got = {0};
+	struct sender snd = {.count = 20000};
+	pthread_t t;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(p25_syslog_udp_open(&o, count_fn, &got, &u, err, sizeof err), 0);
+	assert_int_equal(p25_syslog_udp_queue(u), 256);
+	assert_int_equal(p25_syslog_udp_start(u, err, sizeof err), 0);
+	snd.port = p25_syslog_udp_port(u);
+	assert_int_equal(pthread_create(&t, NULL, sender_main, &snd), 0);
+	for (int i = 0; i < 3000 && got.n < (uint64_t)snd.count; i++) {
+		struct pollfd pfd = {.fd = p25_syslog_udp_fd(u), .events = POLLIN};
+		if (p25_syslog_udp_arm(u))
+			poll(&pfd, 1, 100);
+		p25_syslog_udp_read(u, SIZE_MAX);
+		usleep(50000); /* a slow consumer: the queue fills between reads */
+	}
+	pthread_join(t, NULL);
+	p25_syslog_udp_stop(u);
+	p25_syslog_udp_stats(u, &st);
+	print_message("20000 lines through a queue of 256: intake waited %llu times, %llu kernel drops\n",
+		      (unsigned long long)st.queue_full, (unsigned long long)st.kernel_drops);
+	assert_int_equal(got.n, snd.count);
+	assert_int_equal(st.lines.attempts, snd.count);
+	assert_int_equal(st.kernel_drops, 0);
+	assert_true(st.queue_full > 0);
+	p25_syslog_udp_close(u);
 }
 
 static size_t build_v4_syn(uint8_t *p, uint32_t src, uint32_t dst, uint16_t sport, uint8_t flags)
@@ -1049,6 +1374,72 @@ static void test_alert_resolution(void **state)
 	p25_registry_close(reg);
 }
 
+/* A flood passes 65,535 attempts a minute: the peak is the flood's, not a 16-bit ceiling. */
+static void test_peak_beyond_16_bits(void **state)
+{
+	char path[] = "/tmp/p25-watch-XXXXXX", err[512];
+	struct p25_registry *reg;
+	struct p25_agg *a;
+	struct p25_thresholds th;
+	struct p25_flush_result res;
+	struct p25_actor who = {.name = "tester", .now = at("2026-11-23T10:00:00Z")};
+	p25_time t0 = at("2026-11-23T09:00:00Z");
+	const uint32_t n = 70000;
+	struct p25_addr addr;
+	struct p25_host *h;
+	json_t *row, *ev = NULL;
+	size_t loaded;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(p25_registry_open(path, &reg, err, sizeof err), 0);
+	assert_int_equal(p25_org_add(reg, &who, "acme", "Acme", P25_MODE_OUTBOUND, P25_ACTION_REJECT), 0);
+	p25_thresholds_default(&th);
+	a = p25_agg_new(1 << 20, err, sizeof err);
+	assert_non_null(a);
+	/* One host, one destination, a new source port each time: every one an attempt, in one minute. */
+	for (uint32_t i = 0; i < n; i++) {
+		struct p25_attempt x = mk(0xc000021e, 0xc6336419, (uint16_t)i, t0 + (p25_time)(i % 60));
+		assert_non_null(p25_agg_record(a, &x));
+	}
+	p25_addr_from_v4(&addr, 0xc000021e);
+	h = p25_agg_find(a, &addr, P25_WDIR_OUT);
+	assert_non_null(h);
+	assert_int_equal(h->attempts, n);
+	assert_int_equal(h->peak_minute, n);
+	assert_int_equal(p25_host_classify(a, h, &th, &ev), P25_ALERT_INFECTED);
+	assert_int_equal(json_integer_value(json_object_get(ev, "peak_per_minute")), n);
+	assert_non_null(strstr(json_string_value(json_object_get(ev, "reason")), "70000"));
+	json_decref(ev);
+	assert_int_equal(p25_watch_flush(reg, a, &th, t0 + 60, &res), 0);
+	p25_agg_free(a);
+	row = summary_of(reg, "192.0.2.30");
+	assert_non_null(row);
+	assert_int_equal(json_integer_value(json_object_get(row, "peak_per_minute")), n);
+	json_decref(row);
+	/* Read back after a restart, and a threshold above 16 bits is a valid setting. */
+	a = p25_agg_new(1 << 20, err, sizeof err);
+	assert_int_equal(p25_watch_load(reg, a, &loaded), 0);
+	h = p25_agg_find(a, &addr, P25_WDIR_OUT);
+	assert_non_null(h);
+	assert_int_equal(h->peak_minute, n);
+	{
+		struct p25_watch_config c;
+		p25_watch_config_default(&c);
+		assert_int_equal(p25_watch_config_set(&c, "infected-burst-per-minute", "100000", err,
+						      sizeof err), 0);
+		assert_int_equal(c.thresholds.infected_burst, 100000);
+		c.thresholds.infected_burst = 80000;
+		assert_int_equal(p25_host_classify(a, h, &c.thresholds, &ev), P25_ALERT_NONE);
+		json_decref(ev);
+	}
+	p25_agg_free(a);
+	p25_registry_close(reg);
+	unlink(path);
+}
+
 static void test_config(void **state)
 {
 	char path[] = "/tmp/p25-conf-XXXXXX", err[512];
@@ -1102,12 +1493,17 @@ int main(void)
 	    cmocka_unit_test(test_asa_lines),
 	    cmocka_unit_test(test_asa_truncated),
 	    cmocka_unit_test(test_lines_keep_good_around_bad),
+	    cmocka_unit_test(test_udp_allowed_senders),
+	    cmocka_unit_test(test_udp_burst_during_stall),
+	    cmocka_unit_test(test_udp_kernel_drops_counted),
+	    cmocka_unit_test(test_udp_small_queue_concurrent),
 	    cmocka_unit_test(test_nflog_prefix_and_packet),
 	    cmocka_unit_test(test_bounded_memory),
 	    cmocka_unit_test(test_eviction_spills_unflushed),
 	    cmocka_unit_test(test_classify),
 	    cmocka_unit_test(test_persistence_round_trip),
 	    cmocka_unit_test(test_alert_resolution),
+	    cmocka_unit_test(test_peak_beyond_16_bits),
 	    cmocka_unit_test(test_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,6 +14,7 @@
 enum {
 	KIND_SMTP = 1, /* port 25 */
 	KIND_SUB = 2,  /* 465, 587 */
+	KIND_MBOX = 3, /* 110, 143, 993, 995: only their internal servers are followed */
 };
 
 struct an_conn {
@@ -31,6 +32,8 @@ struct an_conn {
 	bool synack;      /* the server answered the SYN */
 	bool server_seen; /* anything at all from the server */
 	bool server_rst;
+	bool cli_data, srv_data; /* payload seen from the client / the server */
+	bool from_flow;          /* known from flow records, which carry no dialogue */
 	bool counted;
 	uint8_t kind;
 	/*
@@ -40,7 +43,6 @@ struct an_conn {
 	 * Gaps seen meanwhile, per direction, are replayed into it.
 	 */
 	uint8_t lazy_skip;  /* bit per direction */
-	int8_t recent_slot; /* the client's track.recent slot of this attempt, or -1 */
 	uint32_t lazy_gaps[2];
 	struct p25_smtp *smtp;
 };
@@ -61,6 +63,10 @@ static const struct p25_an_config defaults = {
     .retry_min = 60,
     .retry_max = 6 * 3600,
     .retry_count = 2,
+    .abandon_after = 3600,
+    .abandoned_min = 5,
+    .novel_share = 0.8,
+    .novel_min_conns = 50,
     .server_score = 3,
     .bot_score = 4,
     .conn_timeout = 300,
@@ -79,6 +85,8 @@ const char *const p25_an_config_keys[] = {
     "reply_min",        "helo_distinct_max", "size_cv",
     "size_min_msgs",    "steady_days",       "steady_hours",
     "retry_min",        "retry_max",         "retry_count",
+    "abandon_after",    "abandoned_min",     "novel_share",
+    "novel_min_conns",
     "server_score",     "bot_score",         "conn_timeout",
     "max_conns",        "max_hosts",         NULL,
 };
@@ -108,6 +116,10 @@ int p25_an_config_set(struct p25_an_config *c, const char *key, const char *valu
 	    {"retry_min", &c->retry_min, NULL, NULL, 1, 86400 * 7},
 	    {"retry_max", &c->retry_max, NULL, NULL, 1, 86400 * 7},
 	    {"retry_count", &c->retry_count, NULL, NULL, 1, 1e9},
+	    {"abandon_after", &c->abandon_after, NULL, NULL, 60, 86400 * 7},
+	    {"abandoned_min", &c->abandoned_min, NULL, NULL, 1, 1e9},
+	    {"novel_share", NULL, &c->novel_share, NULL, 0, 1},
+	    {"novel_min_conns", &c->novel_min_conns, NULL, NULL, 1, 1e9},
 	    {"server_score", NULL, NULL, &c->server_score, 1, 100},
 	    {"bot_score", NULL, NULL, &c->bot_score, 1, 100},
 	    {"conn_timeout", &c->conn_timeout, NULL, NULL, 1, 86400},
@@ -201,6 +213,8 @@ const char *p25_an_class_name(enum p25_an_class c)
 		return "suspected-bot";
 	case P25_AN_CLIENT:
 		return "client-only";
+	case P25_AN_INBOUND:
+		return "inbound-server";
 	default:
 		return "unknown";
 	}
@@ -367,22 +381,35 @@ static bool dest_add(struct p25_an_track *t, uint64_t d)
 	return true;
 }
 
-uint64_t p25_an_distinct_dests(const struct p25_an_host *h)
+static unsigned linear_count(const uint64_t *bits, unsigned words)
 {
 	unsigned zero = 0;
-	const double m = P25_AN_DEST_WORDS * 64.0;
+	const double m = words * 64.0;
+
+	for (unsigned i = 0; i < words; i++)
+		zero += 64 - (unsigned)__builtin_popcountll(bits[i]);
+	if (zero == 0)
+		zero = 1; /* saturated: the estimate is a floor */
+	/* Linear counting (Whang et al.): n = -m ln(V). */
+	return (unsigned)llround(-m * log(zero / m));
+}
+
+uint64_t p25_an_distinct_dests(const struct p25_an_host *h)
+{
 	const struct p25_an_track *t = h->track;
 
 	if (!t)
 		return 0;
 	if (!t->dest_bits)
 		return t->ndest_exact;
-	for (unsigned i = 0; i < P25_AN_DEST_WORDS; i++)
-		zero += 64 - (unsigned)__builtin_popcountll(t->dest_bits[i]);
-	if (zero == 0)
-		zero = 1; /* saturated: the estimate is a floor */
-	/* Linear counting (Whang et al.): n = -m ln(V). */
-	return (uint64_t)llround(-m * log(zero / m));
+	/* An estimate: it must not claim more destinations than connections. */
+	uint64_t n = linear_count(t->dest_bits, P25_AN_DEST_WORDS);
+	return n < h->out25.conns ? n : h->out25.conns;
+}
+
+bool p25_an_distinct_estimated(const struct p25_an_host *h)
+{
+	return h->track && h->track->dest_bits;
 }
 
 static void hour_add(struct p25_an_host *h, int64_t sec)
@@ -430,61 +457,243 @@ static void hour_add(struct p25_an_host *h, int64_t sec)
 	h->hours[i]++;
 }
 
+static inline int64_t floor_div(int64_t a, int64_t b)
+{
+	return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+/* Fan-out is measured over pairs of adjacent half-windows: any burst of up to half a window
+ * falls wholly inside one pair, whatever the grid's phase. */
+static int64_t half_window(const struct p25_an_config *cfg)
+{
+	return cfg->fanout_window > 1 ? (cfg->fanout_window + 1) / 2 : 1;
+}
+
 /*
- * A new outbound port-25 connection of h to dst at sec.  Returns the slot of
- * the destination among the recent ones, for the outcome to mark, or -1.
+ * The entries of a host are bounded by the hourly series' span (62 days);
+ * past that many, new periods are not kept.  In time order the lookup is
+ * the last entry; out of order, a binary search and a move.
  */
-static int host_conn_out(const struct p25_an_config *cfg, struct p25_an_host *h,
-                         const struct p25_addr *dst, int64_t sec)
+static struct an_win *win_at(struct p25_an_track *t, int64_t idx, uint32_t max)
+{
+	uint32_t lo = 0, hi = t->nwin;
+
+	if (hi && t->win[hi - 1].idx <= idx) {
+		if (t->win[hi - 1].idx == idx)
+			return &t->win[hi - 1];
+		lo = hi;
+	}
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (t->win[mid].idx < idx)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < t->nwin && t->win[lo].idx == idx)
+		return &t->win[lo];
+	if (t->nwin >= max)
+		return NULL;
+	if (t->nwin == t->capwin) {
+		uint32_t cap = t->capwin * 2;
+		struct an_win *p = t->win == t->win_inline ? malloc(cap * sizeof *p)
+		                                             : realloc(t->win, cap * sizeof *p);
+		if (!p)
+			return NULL;
+		if (t->win == t->win_inline)
+			memcpy(p, t->win_inline, sizeof t->win_inline);
+		t->win = p;
+		t->capwin = cap;
+	}
+	memmove(&t->win[lo + 1], &t->win[lo], (t->nwin - lo) * sizeof *t->win);
+	memset(&t->win[lo], 0, sizeof *t->win);
+	t->win[lo].idx = idx;
+	t->nwin++;
+	return &t->win[lo];
+}
+
+static struct an_minute *minute_at(struct p25_an_track *t, int32_t minute)
+{
+	uint32_t lo = 0, hi = t->nmin;
+
+	if (hi && t->min[hi - 1].minute <= minute) {
+		if (t->min[hi - 1].minute == minute)
+			return &t->min[hi - 1];
+		lo = hi;
+	}
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (t->min[mid].minute < minute)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < t->nmin && t->min[lo].minute == minute)
+		return &t->min[lo];
+	if (t->nmin >= P25_AN_MAX_HOURS * 60)
+		return NULL;
+	if (t->nmin == t->capmin) {
+		uint32_t cap = t->capmin * 2;
+		struct an_minute *p = t->min == t->min_inline ? malloc(cap * sizeof *p)
+		                                                : realloc(t->min, cap * sizeof *p);
+		if (!p)
+			return NULL;
+		if (t->min == t->min_inline)
+			memcpy(p, t->min_inline, sizeof t->min_inline);
+		t->min = p;
+		t->capmin = cap;
+	}
+	memmove(&t->min[lo + 1], &t->min[lo], (t->nmin - lo) * sizeof *t->min);
+	t->min[lo].minute = minute;
+	t->min[lo].conns = 0;
+	t->nmin++;
+	return &t->min[lo];
+}
+
+static void track_free_arrays(struct p25_an_track *t)
+{
+	free(t->dest_bits);
+	if (t->win != t->win_inline)
+		free(t->win);
+	if (t->min != t->min_inline)
+		free(t->min);
+}
+
+/* A new outbound port-25 connection of h to dst at sec. */
+static void host_conn_out(const struct p25_an_config *cfg, struct p25_an_host *h,
+                          const struct p25_addr *dst, int64_t sec)
 {
 	uint64_t d = addr_hash(dst);
-	int slot = -1, oldest = 0;
 	struct p25_an_track *t = h->track;
+	int64_t half = half_window(cfg);
 
 	h->out25.conns++;
 	hour_add(h, sec);
 	if (!t) {
 		t = h->track = calloc(1, sizeof *t);
 		if (!t)
-			return -1; /* counted, but not in the windows */
+			return; /* counted, but not in the windows */
+		t->win = t->win_inline;
+		t->capwin = sizeof t->win_inline / sizeof *t->win_inline;
+		t->min = t->min_inline;
+		t->capmin = sizeof t->min_inline / sizeof *t->min_inline;
 	}
-	if (dest_add(t, d)) {
-		if (t->fan_new == 0 || sec - t->fan_start >= (int64_t)cfg->fanout_window ||
-		    sec < t->fan_start) {
-			t->fan_start = sec;
-			t->fan_new = 0;
-		}
-		if (++t->fan_new > h->fan_max)
-			h->fan_max = t->fan_new;
+	dest_add(t, d);
+	if (sec > t->last_start)
+		t->last_start = sec;
+	struct an_win *w =
+	    win_at(t, floor_div(sec, half), (uint32_t)(P25_AN_MAX_HOURS * 3600 / half + 2));
+	if (w) {
+		unsigned b = (unsigned)(d >> 40) % (P25_AN_WIN_WORDS * 64);
+		w->conns++;
+		w->bits[b / 64] |= 1ULL << (b % 64);
 	}
-	if (sec / 60 != t->burst_minute) {
-		t->burst_minute = sec / 60;
-		t->burst_n = 0;
-	}
-	if (++t->burst_n > h->burst_max)
-		h->burst_max = t->burst_n;
-	for (int i = 0; i < P25_AN_RECENT; i++) {
-		if (t->recent_dest[i] == d) {
-			slot = i;
+	struct an_minute *m = minute_at(t, (int32_t)floor_div(sec, 60));
+	if (m)
+		m->conns++;
+}
+
+/*
+ * The outcome of an attempt to destination d that began at sec, for the
+ * retry schedule.  Only the destinations of the P25_AN_RECENT smallest
+ * hashes are followed: once a destination is pushed out by smaller ones it
+ * can never come back, so the kept set is the same in any order.
+ */
+static void retry_note(struct p25_an_track *t, uint64_t d, int64_t sec, bool failed)
+{
+	unsigned k;
+	uint32_t ts = sec < 0 ? 0 : sec > UINT32_MAX ? UINT32_MAX : (uint32_t)sec;
+
+	/* Past the sample's largest hash: not followed (most of a bot's destinations). */
+	if (t->nrdest == P25_AN_RECENT && d > t->rdest[t->rworst])
+		return;
+	for (k = 0; k < t->nrdest; k++)
+		if (t->rdest[k] == d)
 			break;
+	if (k == t->nrdest) {
+		if (t->nrdest < P25_AN_RECENT)
+			t->nrdest++;
+		else
+			k = t->rworst;
+		t->rdest[k] = d;
+		t->rn[k] = 0;
+		t->rfail[k] = 0;
+		if (t->nrdest == P25_AN_RECENT) {
+			t->rworst = 0;
+			for (unsigned j = 1; j < P25_AN_RECENT; j++)
+				if (t->rdest[j] > t->rdest[t->rworst])
+					t->rworst = j;
 		}
-		if (t->recent_last[i] < t->recent_last[oldest] || !t->recent_dest[i])
-			oldest = i;
 	}
-	if (slot >= 0) {
-		int64_t gap = sec - t->recent_last[slot];
-		/* A queue runner comes back to a destination that failed, minutes to hours later.
-		 */
-		if ((t->recent_failed >> slot & 1) && gap >= (int64_t)cfg->retry_min &&
-		    gap <= (int64_t)cfg->retry_max)
-			h->retries++;
-	} else {
-		slot = oldest;
-		t->recent_dest[slot] = d;
+	/* Insert (ts, failed) into the sorted list, keeping the earliest P25_AN_TRIES. */
+	uint32_t *tm = t->rtime[k];
+	unsigned n = t->rn[k], i = n;
+	while (i > 0 && (tm[i - 1] > ts || (tm[i - 1] == ts && (t->rfail[k] >> (i - 1) & 1) >
+	                                                            (unsigned)failed)))
+		i--;
+	if (i >= P25_AN_TRIES)
+		return;
+	if (n == P25_AN_TRIES)
+		n--; /* the latest one goes */
+	for (unsigned j = n; j > i; j--)
+		tm[j] = tm[j - 1];
+	unsigned lowmask = (1u << i) - 1;
+	uint8_t f = t->rfail[k];
+	t->rfail[k] =
+	    (uint8_t)((f & lowmask) | ((f & ~lowmask) << 1) | ((unsigned)failed << i));
+	t->rfail[k] &= (uint8_t)((1u << P25_AN_TRIES) - 1);
+	tm[i] = ts;
+	t->rn[k] = (uint8_t)(n + 1);
+}
+
+/* Fan-out, burst and retries from what the host's connections left, in any order. */
+static void track_finish(const struct p25_an_config *cfg, struct p25_an_host *h)
+{
+	const struct p25_an_track *t = h->track;
+
+	h->fan_max = h->burst_max = 0;
+	h->retries = 0;
+	if (!t)
+		return;
+	for (uint32_t i = 0; i < t->nwin; i++) {
+		uint64_t bits[P25_AN_WIN_WORDS];
+		uint64_t conns = t->win[i].conns;
+		memcpy(bits, t->win[i].bits, sizeof bits);
+		if (i + 1 < t->nwin && t->win[i + 1].idx == t->win[i].idx + 1) {
+			for (int k = 0; k < P25_AN_WIN_WORDS; k++)
+				bits[k] |= t->win[i + 1].bits[k];
+			conns += t->win[i + 1].conns;
+		}
+		/* An estimate: never more destinations than connections. */
+		uint64_t n = linear_count(bits, P25_AN_WIN_WORDS);
+		if (n > conns)
+			n = conns;
+		if (n > h->fan_max)
+			h->fan_max = (unsigned)n;
 	}
-	t->recent_last[slot] = sec;
-	t->recent_failed |= 1u << slot; /* until the connection shows otherwise */
-	return slot;
+	for (uint32_t i = 0; i < t->nmin; i++)
+		if (t->min[i].conns > h->burst_max)
+			h->burst_max = t->min[i].conns;
+	/*
+	 * A queue runner comes back to a destination that failed, minutes to
+	 * hours later; a spam engine has no queue and abandons it.  A failure
+	 * is abandoned when nothing follows within abandon_after s, judged only
+	 * where the input goes on that long after it and where the kept
+	 * attempts do not end before the answer.
+	 */
+	h->abandoned = 0;
+	for (unsigned k = 0; k < t->nrdest; k++)
+		for (unsigned i = 0; i < t->rn[k]; i++) {
+			if (!(t->rfail[k] >> i & 1))
+				continue;
+			bool next = i + 1 < t->rn[k];
+			uint32_t gap = next ? t->rtime[k][i + 1] - t->rtime[k][i] : 0;
+			if (next && gap >= cfg->retry_min && gap <= cfg->retry_max)
+				h->retries++;
+			else if ((next ? gap > cfg->abandon_after : t->rn[k] < P25_AN_TRIES) &&
+			         (int64_t)t->rtime[k][i] + cfg->abandon_after <= t->last_start)
+				h->abandoned++;
+		}
 }
 
 /* ---- connections ---- */
@@ -580,8 +789,10 @@ static void merge_smtp(struct p25_analyzer *a, struct an_conn *c)
 	t->tls_ok += r->tls_ok;
 	t->mail_from += r->mail_from;
 	t->rcpt_to += r->rcpt_to;
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 6; i++) {
 		t->replies[i] += r->replies[i];
+		t->txn_replies[i] += r->txn_replies[i];
+	}
 	t->messages += r->messages;
 	t->msg_bytes += r->msg_bytes;
 	t->msg_sumsq += r->msg_sumsq;
@@ -606,14 +817,19 @@ static void conn_settle(struct p25_analyzer *a, struct an_conn *c)
 	}
 	lru_unlink(a, c);
 
-	if (!c->counted && c->server_seen) {
+	/*
+	 * Established means a handshake, or data both ways: a lone ACK (a
+	 * scan's, a stray retransmission's) proves no connection, and counting
+	 * one made its peer a sender and itself a server.
+	 */
+	bool established = c->synack || (c->cli_data && c->srv_data);
+	if (!c->counted && established) {
 		/* The SYN was before the capture began: count it now, as established. */
 		c->counted = true;
 		a->stats.conns_midstream++;
 		if (c->hcli >= 0 && c->kind == KIND_SMTP)
-			c->recent_slot =
-			    (int8_t)host_conn_out(&a->cfg, &a->hosts[c->hcli], &c->srv,
-			                          (int64_t)(c->start_ns / 1000000000ULL));
+			host_conn_out(&a->cfg, &a->hosts[c->hcli], &c->srv,
+			              (int64_t)(c->start_ns / 1000000000ULL));
 		else if (c->hcli >= 0)
 			a->hosts[c->hcli].sub.conns++;
 		if (c->hsrv >= 0 && c->kind == KIND_SMTP)
@@ -621,7 +837,13 @@ static void conn_settle(struct p25_analyzer *a, struct an_conn *c)
 	}
 	if (c->counted) {
 		a->stats.conns++;
-		if (c->synack || (!c->syn && c->server_seen) || (c->server_seen && !c->server_rst))
+		if (c->from_flow) {
+			if (c->hcli >= 0)
+				a->hosts[c->hcli].flow_conns++;
+			if (c->hsrv >= 0)
+				a->hosts[c->hsrv].flow_conns++;
+		}
+		if (established)
 			o = P25_AN_ESTABLISHED;
 		else if (c->server_rst)
 			o = P25_AN_RESET;
@@ -630,25 +852,20 @@ static void conn_settle(struct p25_analyzer *a, struct an_conn *c)
 		if (c->hcli >= 0) {
 			struct p25_an_host *hc = &a->hosts[c->hcli];
 			(c->kind == KIND_SMTP ? &hc->out25 : &hc->sub)->outcome[o]++;
-			struct p25_an_track *t = hc->track;
-			int k = c->recent_slot;
-			/* The slot is still this attempt's unless a later one took it over. */
-			if (c->kind == KIND_SMTP && t && k >= 0 &&
-			    t->recent_dest[k] == addr_hash(&c->srv) &&
-			    t->recent_last[k] == (int64_t)(c->start_ns / 1000000000ULL)) {
+			if (c->kind == KIND_SMTP && hc->track) {
 				bool failed = o != P25_AN_ESTABLISHED;
 				if (c->smtp) {
 					const struct p25_an_smtp *r = p25_smtp_result(c->smtp);
 					failed |= r->replies[4] > 0 && r->messages == 0;
 				}
-				if (failed)
-					t->recent_failed |= 1u << k;
-				else
-					t->recent_failed &= ~(1u << k);
+				retry_note(hc->track, addr_hash(&c->srv),
+				           (int64_t)(c->start_ns / 1000000000ULL), failed);
 			}
 		}
 		if (c->hsrv >= 0 && c->kind == KIND_SMTP)
 			a->hosts[c->hsrv].in25.outcome[o]++;
+		else if (c->hsrv >= 0 && o == P25_AN_ESTABLISHED)
+			a->hosts[c->hsrv].mail_served++;
 	} else {
 		a->stats.orphans++;
 	}
@@ -763,8 +980,7 @@ static struct an_conn *conn_new(struct p25_analyzer *a, const struct p25_addr *c
 	c->hcli = hcli;
 	c->hsrv = hsrv;
 	c->start_ns = c->last_ns = ns;
-	c->kind = sport == 25 ? KIND_SMTP : KIND_SUB;
-	c->recent_slot = -1;
+	c->kind = sport == 25 ? KIND_SMTP : p25_an_mailbox_port(sport) ? KIND_MBOX : KIND_SUB;
 	h = conn_hash(cli, srv, cport, sport) & (a->cbucket_cap - 1);
 	c->hnext = a->cbucket[h];
 	a->cbucket[h] = (uint32_t)(c - a->conns) + 1;
@@ -780,8 +996,7 @@ static void conn_count(struct p25_analyzer *a, struct an_conn *c)
 	c->counted = true;
 	if (c->hcli >= 0) {
 		if (c->kind == KIND_SMTP)
-			c->recent_slot =
-			    (int8_t)host_conn_out(&a->cfg, &a->hosts[c->hcli], &c->srv, sec);
+			host_conn_out(&a->cfg, &a->hosts[c->hcli], &c->srv, sec);
 		else
 			a->hosts[c->hcli].sub.conns++;
 	}
@@ -822,12 +1037,19 @@ static void account(struct p25_analyzer *a, struct an_conn *c, bool from_client,
 	}
 }
 
+/*
+ * Idleness is measured on the input's clock (the latest time seen) at the
+ * moment of the connection's last record, not on the record's own time: a
+ * connection whose records come late (an older file after a newer one,
+ * flows exported out of order) stays open for its other records instead
+ * of being settled at once and counted twice.  In time order the two are
+ * the same.
+ */
 static void touch(struct p25_analyzer *a, struct an_conn *c, uint64_t ns)
 {
-	if (ns > c->last_ns)
-		c->last_ns = ns;
 	if (ns > a->clock_ns)
 		a->clock_ns = ns;
+	c->last_ns = a->clock_ns;
 	if (a->lru_tail != (uint32_t)(c - a->conns) + 1) {
 		lru_unlink(a, c);
 		lru_append(a, c);
@@ -910,7 +1132,8 @@ void p25_an_segment(struct p25_analyzer *a, const struct p25_tcp_segment *s)
 		c = NULL;
 	}
 	if (!c) {
-		int32_t hc = host_get(a, cli), hs = host_get(a, srv);
+		/* A mailbox reader is nothing blocking touches: only the server is followed. */
+		int32_t hc = p25_an_mailbox_port(sport) ? -1 : host_get(a, cli), hs = host_get(a, srv);
 		if (hc < 0 && hs < 0)
 			return;
 		c = conn_new(a, cli, srv, cport, sport, hc, hs, s->ts_ns);
@@ -940,6 +1163,12 @@ void p25_an_segment(struct p25_analyzer *a, const struct p25_tcp_segment *s)
 		}
 		if (s->flags & P25_TCP_RST)
 			c->server_rst = true;
+	}
+	if (s->payload_len > 0 && !(s->flags & P25_TCP_RST)) {
+		if (from_client)
+			c->cli_data = true;
+		else
+			c->srv_data = true;
 	}
 	account(a, c, from_client, s->ip_len, 1, s->ts_ns, s->ts_ns);
 	if (s->payload_len > 0 && c->kind == KIND_SMTP && !(s->flags & P25_TCP_RST) &&
@@ -984,6 +1213,10 @@ void p25_an_port_filter(struct p25_port_filter *f)
 {
 	p25_port_filter_clear(f);
 	p25_port_filter_smtp(f);
+	p25_port_filter_add(f, 110);
+	p25_port_filter_add(f, 143);
+	p25_port_filter_add(f, 993);
+	p25_port_filter_add(f, 995);
 }
 
 void p25_an_packet(struct p25_analyzer *a, const struct p25_packet *p)
@@ -992,6 +1225,18 @@ void p25_an_packet(struct p25_analyzer *a, const struct p25_packet *p)
 
 	if (p25_decode_tcp(p, &a->filter, &seg, &a->stats.decode) == P25_DEC_TCP)
 		p25_an_segment(a, &seg);
+}
+
+/*
+ * Whether a flow carried payload: PSH (SMTP lines are pushed), or more
+ * bytes a packet than headers with the largest usual options take (IP,
+ * TCP and 24 bytes of options: a SYN's MSS, SACK, timestamps, scale).
+ */
+static bool flow_has_data(const struct p25_flow *f)
+{
+	uint64_t hdr = f->src.family == P25_INET6 ? 40 + 20 + 24 : 20 + 20 + 24;
+
+	return (f->tcp_flags & P25_TCP_PSH) || (f->packets && f->bytes > f->packets * hdr);
 }
 
 void p25_an_flows(void *arg, const struct p25_flow *f, size_t n)
@@ -1021,7 +1266,8 @@ void p25_an_flows(void *arg, const struct p25_flow *f, size_t n)
 			c = NULL;
 		}
 		if (!c) {
-			int32_t hc = host_get(a, cli), hs = host_get(a, srv);
+			int32_t hc = p25_an_mailbox_port(sport) ? -1 : host_get(a, cli),
+				hs = host_get(a, srv);
 			if (hc < 0 && hs < 0)
 				continue;
 			c = conn_new(a, cli, srv, cport, sport, hc, hs, first);
@@ -1030,6 +1276,7 @@ void p25_an_flows(void *arg, const struct p25_flow *f, size_t n)
 		}
 		if (first && first < c->start_ns)
 			c->start_ns = first;
+		c->from_flow = true;
 		touch(a, c, last);
 		if (from_client) {
 			if ((f->tcp_flags & P25_TCP_SYN) && c->hcli >= 0)
@@ -1050,6 +1297,12 @@ void p25_an_flows(void *arg, const struct p25_flow *f, size_t n)
 			/* A reset with no handshake: the answer was a refusal. */
 			if ((f->tcp_flags & P25_TCP_RST) && !(f->tcp_flags & P25_TCP_SYN))
 				c->server_rst = true;
+		}
+		if (flow_has_data(f)) {
+			if (from_client)
+				c->cli_data = true;
+			else
+				c->srv_data = true;
 		}
 		/*
 		 * A sampled record counts 1 in N packets: bytes and packets scale
@@ -1147,7 +1400,7 @@ void p25_an_free(struct p25_analyzer *a)
 	for (size_t i = 0; i < a->nhosts; i++) {
 		free(a->hosts[i].hours);
 		if (a->hosts[i].track)
-			free(a->hosts[i].track->dest_bits);
+			track_free_arrays(a->hosts[i].track);
 		free(a->hosts[i].track);
 		free(a->hosts[i].smtp);
 	}
@@ -1245,22 +1498,45 @@ void p25_an_finish(struct p25_analyzer *a)
 	memset(a->cbucket, 0, a->cbucket_cap * sizeof *a->cbucket);
 	a->draining = false;
 	a->finished = true;
+	/*
+	 * A host with no connection that blocking would touch (it only accepts
+	 * 465/587, or left only stray segments) has nothing to report: listed,
+	 * it was an "unknown" of all zeros counted among SMTP hosts.
+	 */
+	size_t kept = 0;
 	for (size_t i = 0; i < a->nhosts; i++) {
 		struct p25_an_host *h = &a->hosts[i];
-		unsigned days = 0;
-		int64_t lastday = INT64_MIN;
+		if (h->out25.conns || h->in25.conns || h->sub.conns) {
+			a->hosts[kept++] = *h;
+			continue;
+		}
+		a->stats.hosts_unlisted++;
+		free(h->hours);
+		if (h->track)
+			track_free_arrays(h->track);
+		free(h->track);
+		free(h->smtp);
+	}
+	a->nhosts = kept;
+	for (size_t i = 0; i < a->nhosts; i++) {
+		struct p25_an_host *h = &a->hosts[i];
+		int64_t first = -1, last = -1;
 		h->hours_active = 0;
 		for (uint32_t k = 0; k < h->nhours; k++) {
 			if (!h->hours[k])
 				continue;
 			h->hours_active++;
-			int64_t day = (h->hour0 + k) / 24;
-			if (day != lastday) {
-				days++;
-				lastday = day;
-			}
+			if (first < 0)
+				first = k;
+			last = k;
 		}
-		h->days_active = days;
+		/*
+		 * Days of elapsed time from the first active hour to the last, not
+		 * calendar dates: 72 hours from 22:00 UTC touch four dates but are
+		 * three days.
+		 */
+		h->days_active = first < 0 ? 0 : (unsigned)((last - first + 1 + 23) / 24);
+		track_finish(&a->cfg, h);
 		p25_an_classify(&a->cfg, h, reasons);
 		h->reasons = keep_text(a, reasons);
 	}
@@ -1298,7 +1574,13 @@ size_t p25_an_memory(const struct p25_analyzer *a)
 		const struct p25_an_host *h = &a->hosts[i];
 		m += h->nhours * sizeof(uint32_t) + (h->smtp ? sizeof *h->smtp : 0);
 		if (h->track)
-			m += sizeof *h->track + (h->track->dest_bits ? P25_AN_DEST_WORDS * 8 : 0);
+			m += sizeof *h->track + (h->track->dest_bits ? P25_AN_DEST_WORDS * 8 : 0) +
+			     (h->track->win != h->track->win_inline
+			          ? h->track->capwin * sizeof *h->track->win
+			          : 0) +
+			     (h->track->min != h->track->min_inline
+			          ? h->track->capmin * sizeof *h->track->min
+			          : 0);
 	}
 	for (const struct an_text_block *b = a->texts; b; b = b->next)
 		m += sizeof *b + b->cap;

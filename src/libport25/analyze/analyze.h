@@ -6,8 +6,9 @@
  * into one connection table keyed by the 4-tuple; a connection's handshake
  * outcome (established, reset, no answer) is settled when it ends, idles
  * out or the input ends.  Per internal host the analyzer keeps counters, a
- * bounded distinct-destination sketch, a short table of recent destinations
- * (to recognise MTA queue retries) and hourly activity; memory grows with
+ * bounded distinct-destination sketch, fan-out and burst counters keyed by
+ * time, a sample of destinations with their attempts (to recognise MTA
+ * queue retries) and hourly activity, all independent of the input's order; memory grows with
  * the number of hosts, not with the input.  Segments carrying SMTP are fed
  * to a per-connection dialogue parser whose state is bounded.
  *
@@ -32,7 +33,7 @@
 
 /* Thresholds of the classifier; see docs/analyzer.md. */
 struct p25_an_config {
-	/* Fan-out: new distinct destinations within fanout_window seconds. */
+	/* Fan-out: distinct destinations within fanout_window seconds. */
 	unsigned fanout_window;
 	unsigned fanout_min;
 	/* Share of outbound connections reset or unanswered, over at least failed_min_conns. */
@@ -40,7 +41,7 @@ struct p25_an_config {
 	unsigned failed_min_conns;
 	/* Burst: connections opened within one minute. */
 	unsigned burst_per_minute;
-	/* Share of 5xx replies among all replies, over at least reply_min replies. */
+	/* Share of 5xx among the replies to MAIL, RCPT and DATA, over at least reply_min of them. */
 	double reject_share;
 	unsigned reply_min;
 	/* Distinct HELO names that mark a randomising engine. */
@@ -55,7 +56,20 @@ struct p25_an_config {
 	unsigned retry_min;
 	unsigned retry_max;
 	unsigned retry_count;
-	/* Verdict: server evidence at or above server_score wins; else bot at or above bot_score.
+	/*
+	 * A failed attempt not retried within abandon_after s is abandoned; at
+	 * least abandoned_min of them, and 80% of the failures, mark a sender
+	 * without a queue.
+	 */
+	unsigned abandon_after;
+	unsigned abandoned_min;
+	/* Novelty: distinct destinations at least novel_share of the connections, over novel_min_conns. */
+	double novel_share;
+	unsigned novel_min_conns;
+	/*
+	 * Verdict: server points at or above server_score win unless the bot
+	 * points are more than twice as many; else bot points at or above
+	 * bot_score make a bot.
 	 */
 	int server_score;
 	int bot_score;
@@ -80,6 +94,7 @@ enum p25_an_class {
 	P25_AN_BOT,    /* suspected-bot */
 	P25_AN_CLIENT, /* client-only: submission ports only */
 	P25_AN_UNKNOWN,
+	P25_AN_INBOUND, /* inbound-server: receives port-25 mail, sends none */
 };
 const char *p25_an_class_name(enum p25_an_class c);
 
@@ -119,6 +134,8 @@ struct p25_an_smtp {
 	uint64_t starttls, tls_ok; /* STARTTLS sent / answered 220 */
 	uint64_t mail_from, rcpt_to;
 	uint64_t replies[6]; /* by first digit 0..5 (1xx..5xx; 0: malformed) */
+	/* The replies to MAIL, RCPT, DATA and the end of data, by first digit. */
+	uint64_t txn_replies[6];
 	uint64_t messages;   /* DATA accepted with 250 after the dot */
 	uint64_t msg_bytes;
 	double msg_sumsq;        /* for the size variation */
@@ -152,15 +169,22 @@ struct p25_an_host {
 	int64_t hour0;
 	uint32_t *hours;
 	uint32_t nhours;
-	unsigned fan_max;   /* most new destinations within one fan-out window */
+	unsigned fan_max;   /* most destinations within one fan-out window (an estimate) */
 	unsigned burst_max; /* most connections opened within one minute */
 	uint64_t retries;   /* returns to a failed destination on a queue schedule */
-	unsigned days_active, hours_active;
+	uint64_t abandoned; /* failed attempts never retried (in the sample of destinations) */
+	unsigned days_active;  /* elapsed days from the first active hour to the last */
+	unsigned hours_active; /* hours with outbound port-25 connections */
 	struct p25_an_track *track; /* NULL until the first outbound port-25 connection */
 	struct p25_an_smtp *smtp;   /* NULL until a dialogue is seen: read p25_an_host_smtp() */
 	/* classification */
 	enum p25_an_class cls;
-	int bot_score, server_score, score;
+	int bot_score, server_score; /* points of evidence */
+	int score;                   /* bot likelihood 0..100, the same scale in every class */
+	int confidence;              /* 0..100: how strongly the evidence supports the class */
+	uint32_t flow_conns;         /* of its connections, those known from flow records */
+	/* Established connections to its POP3, IMAP and submission ports: it serves users' mail. */
+	uint64_t mail_served;
 	const char *reasons; /* "; "-separated, after p25_an_finish */
 };
 
@@ -179,6 +203,11 @@ struct p25_an_stats {
 	uint64_t conns_evicted;   /* settled early because the table was full */
 	uint64_t orphans;         /* client-only segments without SYN: not counted */
 	uint64_t hosts_dropped;   /* hosts beyond max_hosts */
+	/*
+	 * Internal hosts seen without a connection port-25 blocking would touch
+	 * (only accepting 465/587, or only stray segments): not listed.
+	 */
+	uint64_t hosts_unlisted;
 	uint64_t smtp_gaps;       /* reassembly gaps */
 	uint64_t files, files_failed;
 };
@@ -196,7 +225,7 @@ struct p25_analyzer *p25_an_new(const struct p25_an_config *cfg, const struct p2
                                 size_t ninternal, p25_time now, char *err, size_t errlen);
 void p25_an_free(struct p25_analyzer *a);
 
-/* The port filter captures need: 25, 465, 587. */
+/* The port filter captures need: 25, 465, 587, and 110, 143, 993, 995 (mailboxes). */
 void p25_an_port_filter(struct p25_port_filter *f);
 
 /* One decoded TCP segment (any port; non-SMTP ports are ignored). */
@@ -229,7 +258,12 @@ void p25_an_finish(struct p25_analyzer *a);
 /* Hosts in address order (after p25_an_finish). */
 const struct p25_an_host *p25_an_hosts(const struct p25_analyzer *a, size_t *n);
 struct p25_an_stats *p25_an_stats(struct p25_analyzer *a);
+/*
+ * Distinct destinations of the host's outbound port-25 connections: exact up
+ * to 32, then an estimate (never above the connections made).
+ */
 uint64_t p25_an_distinct_dests(const struct p25_an_host *h);
+bool p25_an_distinct_estimated(const struct p25_an_host *h);
 size_t p25_an_memory(const struct p25_analyzer *a);
 
 struct p25_an_summary {
@@ -240,6 +274,7 @@ struct p25_an_summary {
 	size_t servers; /* ... that look like servers to register first */
 	size_t bots;
 	size_t clients;
+	size_t inbound; /* inbound-server: only receive port-25 mail (blocked only in mode both) */
 };
 void p25_an_summarize(const struct p25_analyzer *a, struct p25_an_summary *s);
 /* "N hosts send SMTP, M are permitted, K would be blocked, of which S look like servers ..." */

@@ -12,20 +12,55 @@
 
 struct an_conn;
 
+/* Linear-counting bitmap of the destinations of one fan-out half-window, in 64-bit words. */
+#define P25_AN_WIN_WORDS 4
+/* Attempts kept per destination for the retry schedule: the earliest ones. */
+#define P25_AN_TRIES 4
+
+/* A half fan-out window of a host: connections opened and their destinations. */
+struct an_win {
+	int64_t idx; /* start second / half window */
+	uint32_t conns;
+	uint64_t bits[P25_AN_WIN_WORDS];
+};
+
+/* Connections a host opened in one minute. */
+struct an_minute {
+	int32_t minute; /* start second / 60 */
+	uint32_t conns;
+};
+
+/*
+ * Outbound port-25 tracking of a host.  Records arrive in any order (flows
+ * are exported when they end, files are given in any order), so every
+ * structure here ends in the same state for any order of the same
+ * connections: sets and counters keyed by time, never "the current window"
+ * or "the last attempt".  The maxima are taken in p25_an_finish().
+ */
 struct p25_an_track {
 	/* distinct destinations of port-25 connections */
 	uint64_t dest_exact[32];
 	unsigned ndest_exact;
 	uint64_t *dest_bits; /* linear-counting bitmap once past the exact set */
-	/* fan-out and burst windows */
-	int64_t fan_start;
-	unsigned fan_new;
-	unsigned burst_n;
-	int64_t burst_minute;
-	/* recent destinations, for queue retries; apart so that a lookup reads 4 lines */
-	uint64_t recent_dest[P25_AN_RECENT];
-	int64_t recent_last[P25_AN_RECENT]; /* start of the last attempt, seconds */
-	uint32_t recent_failed;             /* bit per slot */
+	/* fan-out: half-windows sorted by idx; burst: minutes sorted */
+	struct an_win *win;
+	uint32_t nwin, capwin;
+	struct an_minute *min;
+	uint32_t nmin, capmin;
+	/* Most hosts open connections in a few periods only: no allocation for those. */
+	struct an_win win_inline[2];
+	struct an_minute min_inline[4];
+	/*
+	 * Queue retries: the attempts to the P25_AN_RECENT destinations of
+	 * smallest hash (a sample that does not depend on order), each with
+	 * its earliest P25_AN_TRIES attempts sorted by (time, failed).
+	 */
+	uint64_t rdest[P25_AN_RECENT];
+	uint32_t rtime[P25_AN_RECENT][P25_AN_TRIES]; /* seconds */
+	uint8_t rn[P25_AN_RECENT], rfail[P25_AN_RECENT];
+	unsigned nrdest;
+	unsigned rworst; /* the slot of the largest hash kept, once the sample is full */
+	int64_t last_start; /* the latest connection's start, seconds */
 };
 
 /* Blocks of text that stay where they are: the hosts' reasons point into them. */
@@ -87,6 +122,32 @@ static inline bool p25_an_smtp_port(uint16_t p)
 	return p == 25 || p == 465 || p == 587;
 }
 
+/* POP3, IMAP and their TLS ports: a host serving them keeps its users' mailboxes. */
+static inline bool p25_an_mailbox_port(uint16_t p)
+{
+	return p == 110 || p == 143 || p == 993 || p == 995;
+}
+
+/*
+ * Ports whose connections the analyzer follows: SMTP, submission, mailboxes.
+ * A bit table: orientation asks this three times a segment, mostly of an
+ * ephemeral port, where seven comparisons all fail.
+ */
+static inline bool p25_an_service_port(uint16_t p)
+{
+#define P25_AN_BIT(n) (1ULL << ((n) & 63))
+	static const uint64_t bits[16] = {
+	    [25 / 64] = P25_AN_BIT(25),
+	    [110 / 64] = P25_AN_BIT(110),
+	    [143 / 64] = P25_AN_BIT(143),
+	    [465 / 64] = P25_AN_BIT(465),
+	    [587 / 64] = P25_AN_BIT(587),
+	    [993 / 64] = P25_AN_BIT(993) | P25_AN_BIT(995),
+	};
+#undef P25_AN_BIT
+	return p < 1024 && (bits[p >> 6] >> (p & 63) & 1);
+}
+
 /* A TCP exchange seen from its SMTP side. */
 struct an_ends {
 	const struct p25_addr *cli, *srv;
@@ -94,24 +155,24 @@ struct an_ends {
 	bool from_client; /* src is the client */
 };
 
-/* Orient src:sp -> dst:dp by its SMTP port; false when neither port is one. */
+/* Orient src:sp -> dst:dp by its service port; false when neither port is one. */
 static inline bool p25_an_orient(const struct p25_addr *src, const struct p25_addr *dst,
 				 uint16_t sp, uint16_t dp, struct an_ends *e)
 {
-	if (p25_an_smtp_port(dp))
+	if (p25_an_service_port(dp))
 		*e = (struct an_ends){src, dst, sp, dp, true};
-	else if (p25_an_smtp_port(sp))
+	else if (p25_an_service_port(sp))
 		*e = (struct an_ends){dst, src, dp, sp, false};
 	else
 		return false;
 	return true;
 }
 
-/* A flow record the analyzer counts: TCP, both addresses, an SMTP port. */
+/* A flow record the analyzer counts: TCP, both addresses, a service port. */
 static inline bool p25_an_flow_wanted(const struct p25_flow *f)
 {
 	return f->protocol == 6 && f->src.family && f->dst.family &&
-	       (p25_an_smtp_port(f->dport) || p25_an_smtp_port(f->sport));
+	       (p25_an_service_port(f->dport) || p25_an_service_port(f->sport));
 }
 
 /* Segments known in advance (a block), with the loads of later ones issued early. */
@@ -120,6 +181,8 @@ void p25_an_segments(struct p25_analyzer *a, const struct p25_tcp_segment *segs,
 void p25_an_prefetch(const struct p25_analyzer *a, const struct p25_tcp_segment *s, int stage);
 uint64_t p25_an_hash_text(const char *p, size_t n);
 void p25_an_add_domain(struct p25_an_smtp *r, uint64_t h);
+/* The 0..100 bot likelihood of bot and server points. */
+int p25_an_likelihood(const struct p25_an_config *cfg, int bot, int srv);
 /* Class, scores and reasons (written to reasons, of P25_AN_REASONS_LEN bytes). */
 void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, char *reasons);
 

@@ -35,18 +35,68 @@ static void why(char *reasons, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * The bot likelihood, 0 to 100, on the same scale in every class: 0 without
+ * bot evidence; 50 when the bot points alone reach bot_score and there are
+ * no server points; toward 100 as bot points mount; down as server points
+ * add up.  The class is decided by the rules (server evidence first), the
+ * score only ranks.
+ */
+int p25_an_likelihood(const struct p25_an_config *cfg, int bot, int srv)
+{
+	if (bot <= 0)
+		return 0;
+	return (int)lround(100.0 * bot / (double)(bot + srv + cfg->bot_score));
+}
+
+/*
+ * How strongly the evidence supports the class, 0..100.  A permit and the
+ * ports a client uses are facts: 100.  A verdict from points is at 50 when
+ * its points just reach the threshold and at 100 from twice the threshold;
+ * without the SMTP dialogue (flows, or encrypted or cut sessions) it is
+ * worth three quarters of that.  An unknown host has no verdict: 0.
+ */
+static int confidence(const struct p25_an_config *cfg, const struct p25_an_host *h, int bot,
+                      int srv, bool dialogue)
+{
+	double c;
+
+	switch (h->cls) {
+	case P25_AN_PERMITTED:
+	case P25_AN_CLIENT:
+		return 100;
+	case P25_AN_BOT:
+		c = (double)bot / (2.0 * cfg->bot_score);
+		break;
+	case P25_AN_SERVER:
+	case P25_AN_INBOUND:
+		c = (double)srv / (2.0 * cfg->server_score);
+		break;
+	default:
+		return 0;
+	}
+	if (c > 1)
+		c = 1;
+	if (!dialogue)
+		c *= 0.75;
+	return (int)lround(100 * c);
+}
+
 void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, char *reasons)
 {
 	const struct p25_an_smtp *s = p25_an_host_smtp(h);
 	const struct p25_an_side *o = &h->out25;
 	uint64_t failed = o->outcome[P25_AN_RESET] + o->outcome[P25_AN_NOANSWER];
-	uint64_t nrep = s->replies[2] + s->replies[3] + s->replies[4] + s->replies[5];
+	/* Replies to the transaction: banner, EHLO and QUIT replies would dilute a refusal. */
+	uint64_t nrep =
+	    s->txn_replies[2] + s->txn_replies[3] + s->txn_replies[4] + s->txn_replies[5];
 	int bot = 0, srv = 0;
 
 	reasons[0] = 0;
 	if (o->conns == 0 && h->in25.conns == 0) {
 		h->cls = h->sub.conns ? P25_AN_CLIENT : P25_AN_UNKNOWN;
 		h->score = h->bot_score = h->server_score = 0;
+		h->confidence = h->sub.conns ? 100 : 0;
 		if (h->sub.conns)
 			why(reasons,
 			    "only submission (465/587), which port-25 blocking leaves alone");
@@ -58,7 +108,7 @@ void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, cha
 	/* What speaks for a bot. */
 	if (h->fan_max >= cfg->fanout_min) {
 		bot += 3;
-		why(reasons, "fan-out: %u new destinations within %u s", h->fan_max,
+		why(reasons, "fan-out: about %u destinations within %u s", h->fan_max,
 		    cfg->fanout_window);
 	}
 	if (o->conns >= cfg->failed_min_conns && failed >= cfg->failed_share * (double)o->conns) {
@@ -70,10 +120,10 @@ void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, cha
 		bot += 1;
 		why(reasons, "burst: %u connections in one minute", h->burst_max);
 	}
-	if (nrep >= cfg->reply_min && s->replies[5] >= cfg->reject_share * (double)nrep) {
+	if (nrep >= cfg->reply_min && s->txn_replies[5] >= cfg->reject_share * (double)nrep) {
 		bot += 2;
-		why(reasons, "%llu of %llu replies were 5xx rejections",
-		    (unsigned long long)s->replies[5], (unsigned long long)nrep);
+		why(reasons, "%llu of %llu replies to MAIL, RCPT and DATA were 5xx rejections",
+		    (unsigned long long)s->txn_replies[5], (unsigned long long)nrep);
 	}
 	if (s->helo_bare_ip) {
 		bot += 2;
@@ -87,6 +137,23 @@ void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, cha
 		bot += 2;
 		why(reasons, "%u different HELO names", s->nhelo_names);
 	}
+	/*
+	 * A queue retries every failure; a bot's returns to a popular MX now and
+	 * then are chance, so two abandoned failures in three are enough.
+	 */
+	bool abandons = h->abandoned >= cfg->abandoned_min && h->abandoned >= 2 * h->retries;
+	if (abandons) {
+		bot += 2;
+		why(reasons, "%llu failed destinations never retried (a mail queue retries)",
+		    (unsigned long long)h->abandoned);
+	}
+	/* Spam goes to harvested addresses: nearly every connection to a new destination. */
+	uint64_t dests = p25_an_distinct_dests(h);
+	if (o->conns >= cfg->novel_min_conns && dests >= cfg->novel_share * (double)o->conns) {
+		bot += 2;
+		why(reasons, "%s%llu destinations in %llu connections", p25_an_distinct_estimated(h) ? "about " : "",
+		    (unsigned long long)dests, (unsigned long long)o->conns);
+	}
 	if (s->messages >= cfg->size_min_msgs) {
 		double mean = (double)s->msg_bytes / (double)s->messages;
 		double var = s->msg_sumsq / (double)s->messages - mean * mean;
@@ -99,12 +166,20 @@ void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, cha
 	}
 
 	/* What speaks for a mail server. */
-	if (h->days_active >= cfg->steady_days && h->hours_active >= cfg->steady_hours) {
+	/*
+	 * Steady delivery is a server's; a machine left on that fails most of
+	 * its connections for days is a low-and-slow bot, not a steady server.
+	 */
+	bool mostly_failing =
+	    o->conns >= cfg->failed_min_conns && failed >= cfg->failed_share * (double)o->conns;
+	if (h->days_active >= cfg->steady_days && h->hours_active >= cfg->steady_hours &&
+	    !mostly_failing && !abandons) {
 		srv += 2;
 		why(reasons, "steady: active in %u hours over %u days", h->hours_active,
 		    h->days_active);
 	}
-	if (h->retries >= cfg->retry_count) {
+	/* Most failures retried: a bot's chance returns to a popular MX are not a queue. */
+	if (h->retries >= cfg->retry_count && h->retries >= h->abandoned) {
 		srv += 2;
 		why(reasons, "%llu retries after failures, on a queue schedule",
 		    (unsigned long long)h->retries);
@@ -123,7 +198,12 @@ void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, cha
 		    (unsigned long long)h->in25.outcome[P25_AN_ESTABLISHED],
 		    s->banner[0] ? ", banner '" : "", s->banner, s->banner[0] ? "'" : "");
 	}
-	if (o->conns >= 3 && failed * 5 < o->conns && nrep && s->replies[5] * 10 < nrep) {
+	if (h->mail_served >= 2) {
+		srv += 2;
+		why(reasons, "serves its users' mail: %llu POP3, IMAP or submission connections",
+		    (unsigned long long)h->mail_served);
+	}
+	if (o->conns >= 3 && failed * 5 < o->conns && nrep && s->txn_replies[5] * 10 < nrep) {
 		srv += 1;
 		why(reasons, "deliveries succeed (%llu of %llu connections established)",
 		    (unsigned long long)(o->conns - failed), (unsigned long long)o->conns);
@@ -131,11 +211,15 @@ void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, cha
 
 	h->bot_score = bot;
 	h->server_score = srv;
-	h->score = bot - srv;
+	h->score = p25_an_likelihood(cfg, bot, srv);
 	if (h->permit >= 0) {
 		h->cls = P25_AN_PERMITTED;
 		why(reasons, "covered by a permit");
-	} else if (srv >= cfg->server_score) {
+	} else if (o->conns == 0 && h->in25.outcome[P25_AN_ESTABLISHED]) {
+		/* Outbound blocking leaves it alone; only mode both would cut its mail off. */
+		h->cls = P25_AN_INBOUND;
+		why(reasons, "sends no port-25 mail, only receives it");
+	} else if (srv >= cfg->server_score && 2 * srv >= bot) {
 		h->cls = P25_AN_SERVER;
 	} else if (bot >= cfg->bot_score) {
 		h->cls = P25_AN_BOT;
@@ -147,4 +231,9 @@ void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, cha
 			    "judge",
 			    (unsigned long long)o->conns, (unsigned long long)h->in25.conns);
 	}
+	/* What a verdict from flows could not use, so that a reader weighs it. */
+	bool dialogue = s->sessions > 0 || s->banner[0];
+	if (h->flow_conns && !dialogue)
+		why(reasons, "from flow records: no SMTP dialogue evidence");
+	h->confidence = confidence(cfg, h, bot, srv, dialogue);
 }

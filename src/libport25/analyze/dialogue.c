@@ -223,6 +223,9 @@ static void server_line(struct p25_smtp *s, const char *l, size_t n)
 		return;
 	s->r.replies[code / 100 <= 5 ? code / 100 : 0]++;
 	cmd = pop(s);
+	/* What a refusal means is in these: the banner, EHLO and QUIT replies are the same for all. */
+	if (cmd == CMD_MAIL || cmd == CMD_RCPT || cmd == CMD_DATA || cmd == CMD_DOT)
+		s->r.txn_replies[code / 100 <= 5 ? code / 100 : 0]++;
 	switch (cmd) {
 	case CMD_BANNER:
 		s->banner_done = true;

@@ -219,6 +219,7 @@ static void decode_stats_add(struct p25_decode_stats *to, const struct p25_decod
 {
 	to->packets += from->packets;
 	to->bytes += from->bytes;
+	to->tcp_options_cut += from->tcp_options_cut;
 	for (int i = 0; i < P25_DEC_NREASONS; i++)
 		to->count[i] += from->count[i];
 }

@@ -16,6 +16,12 @@ static bool would_block(const struct p25_an_host *h)
 	return (h->block_out && h->out25.conns) || (h->block_in && h->in25.conns);
 }
 
+/* A server that blocking would cut off: outbound, or inbound in mode both. */
+static bool to_register(const struct p25_an_host *h)
+{
+	return (h->cls == P25_AN_SERVER || h->cls == P25_AN_INBOUND) && would_block(h);
+}
+
 void p25_an_summarize(const struct p25_analyzer *a, struct p25_an_summary *s)
 {
 	memset(s, 0, sizeof *s);
@@ -28,9 +34,11 @@ void p25_an_summarize(const struct p25_analyzer *a, struct p25_an_summary *s)
 			s->permitted++;
 		if (h->cls == P25_AN_CLIENT)
 			s->clients++;
+		if (h->cls == P25_AN_INBOUND)
+			s->inbound++;
 		if (would_block(h)) {
 			s->blocked++;
-			if (h->cls == P25_AN_SERVER)
+			if (to_register(h))
 				s->servers++;
 			if (h->cls == P25_AN_BOT)
 				s->bots++;
@@ -85,11 +93,11 @@ json_t *p25_an_host_json(const struct p25_analyzer *a, const struct p25_an_host 
 	json_t *j, *out, *reasons = json_array(), *names = json_array(), *hod = json_array(),
 	                 *hours;
 
-	j = json_pack("{s:s, s:o, s:s, s:i, s:i, s:i}", "address",
+	j = json_pack("{s:s, s:o, s:s, s:i, s:i, s:i, s:i}", "address",
 	              p25_addr_format(&h->addr, buf, sizeof buf), "organization",
 	              org ? json_string(org) : json_null(), "class", p25_an_class_name(h->cls),
-	              "score", h->score, "bot_score", h->bot_score, "server_score",
-	              h->server_score);
+	              "score", h->score, "confidence", h->confidence, "bot_score", h->bot_score,
+	              "server_score", h->server_score);
 	for (const char *r = h->reasons; *r;) {
 		size_t n = strcspn(r, ";");
 		json_array_append_new(reasons, json_stringn(r, n));
@@ -108,6 +116,8 @@ json_t *p25_an_host_json(const struct p25_analyzer *a, const struct p25_an_host 
 	out = side_json(&h->out25, true);
 	json_object_set_new(out, "distinct_destinations",
 	                    json_integer((json_int_t)p25_an_distinct_dests(h)));
+	json_object_set_new(out, "distinct_destinations_estimated",
+	                    json_boolean(p25_an_distinct_estimated(h)));
 	json_object_set_new(j, "smtp_out", out);
 	json_object_set_new(j, "smtp_in", side_json(&h->in25, true));
 	json_object_set_new(j, "submission", side_json(&h->sub, true));
@@ -144,11 +154,19 @@ json_t *p25_an_host_json(const struct p25_analyzer *a, const struct p25_an_host 
 	              "message_bytes", (json_int_t)s->msg_bytes, "banner",
 	              s->banner[0] ? json_string(s->banner) : json_null(), "sender_domains",
 	              (json_int_t)s->sender_domains));
+	json_object_set_new(json_object_get(j, "smtp"), "transaction_replies",
+	                    json_pack("{s:I, s:I, s:I, s:I}", "2xx", (json_int_t)s->txn_replies[2],
+	                              "3xx", (json_int_t)s->txn_replies[3], "4xx",
+	                              (json_int_t)s->txn_replies[4], "5xx",
+	                              (json_int_t)s->txn_replies[5]));
 	json_object_set_new(j, "features",
-	                    json_pack("{s:i, s:i, s:I, s:i, s:i}", "fanout_max", (int)h->fan_max,
-	                              "burst_per_minute_max", (int)h->burst_max, "queue_retries",
-	                              (json_int_t)h->retries, "days_active", (int)h->days_active,
-	                              "hours_active", (int)h->hours_active));
+	                    json_pack("{s:i, s:i, s:I, s:I, s:i, s:i, s:I}", "fanout_max",
+	                              (int)h->fan_max, "burst_per_minute_max", (int)h->burst_max,
+	                              "queue_retries", (json_int_t)h->retries,
+	                              "failures_not_retried", (json_int_t)h->abandoned,
+	                              "days_active", (int)h->days_active, "hours_active",
+	                              (int)h->hours_active, "mail_served",
+	                              (json_int_t)h->mail_served));
 	return j;
 }
 
@@ -167,20 +185,24 @@ static json_t *report_head(const struct p25_analyzer *a)
 		if (st->decode.count[r])
 			json_object_set_new(dec, p25_decode_reason((enum p25_decode_result)r),
 			                    json_integer((json_int_t)st->decode.count[r]));
+	if (st->decode.tcp_options_cut)
+		json_object_set_new(dec, "TCP options cut",
+		                    json_integer((json_int_t)st->decode.tcp_options_cut));
 	return json_pack(
-	    "{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-	    "s:I, s:I, s:I, s:I, s:o}}",
+	    "{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I, "
+	    "s:I, s:I, s:I, s:I, s:I, s:I, s:o}}",
 	    "summary", line, "counts", "hosts", (json_int_t)s.hosts, "send_smtp",
 	    (json_int_t)s.send, "permitted", (json_int_t)s.permitted, "would_block",
 	    (json_int_t)s.blocked, "servers_to_register", (json_int_t)s.servers, "suspected_bots",
-	    (json_int_t)s.bots, "client_only", (json_int_t)s.clients, "input", "segments",
+	    (json_int_t)s.bots, "client_only", (json_int_t)s.clients, "inbound_servers",
+	    (json_int_t)s.inbound, "input", "segments",
 	    (json_int_t)st->segments, "flows", (json_int_t)st->flows, "flows_used",
 	    (json_int_t)st->flows_used, "flows_sampled", (json_int_t)st->flows_sampled,
 	    "sampling_max", (json_int_t)st->sampling_max, "connections", (json_int_t)st->conns,
 	    "connections_midstream", (json_int_t)st->conns_midstream, "connections_evicted",
 	    (json_int_t)st->conns_evicted, "orphan_segments", (json_int_t)st->orphans, "smtp_gaps",
-	    (json_int_t)st->smtp_gaps, "hosts_dropped", (json_int_t)st->hosts_dropped, "decode",
-	    dec);
+	    (json_int_t)st->smtp_gaps, "hosts_dropped", (json_int_t)st->hosts_dropped,
+	    "hosts_unlisted", (json_int_t)st->hosts_unlisted, "decode", dec);
 }
 
 json_t *p25_an_report_json(const struct p25_analyzer *a)
@@ -333,8 +355,11 @@ static void jw_side(struct jw *w, const char *key, const struct p25_an_side *s,
 	jw_kint(w, "packets_sent", (int64_t)s->packets_sent);
 	jw_kint(w, "packets_received", (int64_t)s->packets_recv);
 	jw_kint(w, "syn_packets", (int64_t)s->syn_packets);
-	if (dests)
+	if (dests) {
 		jw_kint(w, "distinct_destinations", (int64_t)p25_an_distinct_dests(dests));
+		jw_key(w, "distinct_destinations_estimated", false);
+		jw_lit(w, p25_an_distinct_estimated(dests) ? "true" : "false");
+	}
 	jw_raw(w, "}", 1);
 }
 
@@ -356,6 +381,7 @@ static void jw_host(struct jw *w, const struct p25_analyzer *a, const struct p25
 	jw_key(w, "class", false);
 	jw_str(w, cls, strlen(cls));
 	jw_kint(w, "score", h->score);
+	jw_kint(w, "confidence", h->confidence);
 	jw_kint(w, "bot_score", h->bot_score);
 	jw_kint(w, "server_score", h->server_score);
 	jw_key(w, "reasons", false);
@@ -432,12 +458,19 @@ static void jw_host(struct jw *w, const struct p25_analyzer *a, const struct p25
 	else
 		jw_lit(w, "null");
 	jw_kint(w, "sender_domains", s->sender_domains);
-	jw_lit(w, "}, \"features\": {\"fanout_max\": ");
+	jw_lit(w, ", \"transaction_replies\": {\"2xx\": ");
+	jw_u64(w, s->txn_replies[2]);
+	jw_kint(w, "3xx", (int64_t)s->txn_replies[3]);
+	jw_kint(w, "4xx", (int64_t)s->txn_replies[4]);
+	jw_kint(w, "5xx", (int64_t)s->txn_replies[5]);
+	jw_lit(w, "}}, \"features\": {\"fanout_max\": ");
 	jw_u64(w, h->fan_max);
 	jw_kint(w, "burst_per_minute_max", h->burst_max);
 	jw_kint(w, "queue_retries", (int64_t)h->retries);
+	jw_kint(w, "failures_not_retried", (int64_t)h->abandoned);
 	jw_kint(w, "days_active", h->days_active);
 	jw_kint(w, "hours_active", h->hours_active);
+	jw_kint(w, "mail_served", (int64_t)h->mail_served);
 	jw_raw(w, "}}", 2);
 }
 
@@ -543,7 +576,7 @@ int p25_an_report_csv(const struct p25_analyzer *a, FILE *f)
 	          "out_no_answer,distinct_destinations,out_bytes_sent,out_bytes_received,"
 	          "out_packets_sent,out_packets_received,in_connections,in_established,"
 	          "submission_connections,first_seen,last_seen,helo,messages,would_block,reasons,"
-	          "out_syn_packets\n");
+	          "out_syn_packets,confidence\n");
 	/* Hosts share the same few seconds: format each second once (gmtime, strftime). */
 	char t1[P25_TIME_STRLEN] = "", t2[P25_TIME_STRLEN] = "";
 	uint64_t s1 = 0, s2 = 0;
@@ -587,6 +620,8 @@ int p25_an_report_csv(const struct p25_analyzer *a, FILE *f)
 		jw_lit(w, would_block(h) ? "yes," : "no,");
 		jw_csv(w, h->reasons, false);
 		jw_u64(w, h->out25.syn_packets);
+		jw_raw(w, ",", 1);
+		jw_int(w, h->confidence);
 		jw_raw(w, "\n", 1);
 	}
 	jw_flush(w);
@@ -709,6 +744,7 @@ int p25_an_report_html(const struct p25_analyzer *a, const char *title, FILE *f)
 	      "vertical-align:top}\n"
 	      "th{background:#eee}.num{text-align:right}\n"
 	      ".suspected-bot{background:#fadbd8}.unregistered-server{background:#d6eaf8}\n"
+	      ".inbound-server{background:#ebf5fb}\n"
 	      ".permitted{background:#d5f5e3}.summary{font-size:1.2em;font-weight:bold}\n"
 	      "svg text{font-size:11px;font-family:monospace}.bot{fill:#c0392b}.srv{fill:#2471a3}\n"
 	      ".ax{fill:#666}\n"
@@ -733,7 +769,7 @@ int p25_an_report_html(const struct p25_analyzer *a, const char *title, FILE *f)
 			perm += h->cls == P25_AN_PERMITTED;
 			if (would_block(h)) {
 				blk++;
-				srv += h->cls == P25_AN_SERVER;
+				srv += to_register(h);
 				bot += h->cls == P25_AN_BOT;
 			}
 		}
@@ -751,8 +787,8 @@ int p25_an_report_html(const struct p25_analyzer *a, const char *title, FILE *f)
 	      f);
 	html_timeline(a, f);
 	fputs("<h2>Hosts</h2>\n<table><tr><th>address</th><th>organization</th><th>class</th>"
-	      "<th>score</th><th>out</th><th>established</th><th>reset</th><th>no answer</th>"
-	      "<th>destinations</th><th>in</th><th>465/587</th><th>HELO</th><th>messages</th>"
+	      "<th>bot likelihood</th><th>confidence</th><th>out</th><th>established</th><th>reset</th><th>no answer</th>"
+	      "<th>destinations (~ estimated)</th><th>in</th><th>465/587</th><th>HELO</th><th>messages</th>"
 	      "<th>first seen</th><th>last seen</th><th>reasons</th></tr>\n",
 	      f);
 	for (size_t i = 0; i < a->nhosts; i++) {
@@ -768,14 +804,17 @@ int p25_an_report_html(const struct p25_analyzer *a, const char *title, FILE *f)
 		html_text(f, org ? org : "-");
 		fprintf(
 		    f,
-		    "</td><td>%s</td><td class=\"num\">%d</td><td class=\"num\">%llu</td>"
+		    "</td><td>%s</td><td class=\"num\">%d</td><td class=\"num\">%d</td>"
+		    "<td class=\"num\">%llu</td>"
 		    "<td class=\"num\">%llu</td><td class=\"num\">%llu</td><td "
-		    "class=\"num\">%llu</td><td class=\"num\">%llu</td><td class=\"num\">%llu</td>"
+		    "class=\"num\">%llu</td><td class=\"num\">%s%llu</td><td class=\"num\">%llu</td>"
 		    "<td class=\"num\">%llu</td><td>",
-		    p25_an_class_name(h->cls), h->score, (unsigned long long)h->out25.conns,
+		    p25_an_class_name(h->cls), h->score, h->confidence,
+		    (unsigned long long)h->out25.conns,
 		    (unsigned long long)h->out25.outcome[P25_AN_ESTABLISHED],
 		    (unsigned long long)h->out25.outcome[P25_AN_RESET],
 		    (unsigned long long)h->out25.outcome[P25_AN_NOANSWER],
+		    p25_an_distinct_estimated(h) ? "~" : "",
 		    (unsigned long long)p25_an_distinct_dests(h), (unsigned long long)h->in25.conns,
 		    (unsigned long long)h->sub.conns);
 		html_text(f, p25_an_host_smtp(h)->nhelo_names ? h->smtp->helo_names[0] : "-");
@@ -799,7 +838,7 @@ long p25_an_suggest_csv(const struct p25_analyzer *a, const char *requested_by, 
 		const struct p25_an_host *h = &a->hosts[i];
 		char buf[P25_PREFIX_STRLEN], desc[200], helo[P25_AN_HELO_LEN];
 		const char *org = org_handle(a, h);
-		if (h->cls != P25_AN_SERVER || !would_block(h))
+		if (!to_register(h))
 			continue;
 		/* Description text goes into firewall comments later: keep it inert. */
 		p25_text_inert(p25_an_host_smtp(h)->nhelo_names ? h->smtp->helo_names[0] : "", helo,

@@ -105,11 +105,13 @@ int p25_capture_is_mapped(const struct p25_capture *c);
 
 /*
  * Live capture through libpcap.  The default filter keeps only the SMTP
- * ports (25, 465, 587), tagged or not.
+ * ports (25, 465, 587) and the mailbox ports (110, 143, 993, 995), whose
+ * servers the analyzer counts as mail servers, tagged or not.
  */
-#define P25_LIVE_FILTER                                                                            \
-	"(tcp port 25 or tcp port 465 or tcp port 587) or "                                        \
-	"(vlan and (tcp port 25 or tcp port 465 or tcp port 587))"
+#define P25_LIVE_PORTS                                                                             \
+	"(tcp port 25 or tcp port 465 or tcp port 587 or tcp port 110 or tcp port 143 or "         \
+	"tcp port 993 or tcp port 995)"
+#define P25_LIVE_FILTER P25_LIVE_PORTS " or (vlan and " P25_LIVE_PORTS ")"
 
 struct p25_live_opts {
 	const char *ifname;

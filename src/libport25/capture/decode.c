@@ -73,12 +73,19 @@ const char *p25_decode_reason(enum p25_decode_result r)
 }
 
 /*
- * The TCP header at t: cap bytes captured, lim of them inside the IP
- * packet (lim <= cap).
+ * The TCP header at t: cap bytes captured; len bytes of TCP header and
+ * payload as the IP header says (UINT32_MAX when it does not say).
+ *
+ * A snap length of 68 or 96 bytes, common with tcpdump, keeps the fixed
+ * 20 bytes of a SYN but cuts its options (MSS, SACK, timestamps: 12 to 20
+ * bytes).  Ports, sequence numbers and flags are all in the fixed part,
+ * so such a segment is used, without payload, and counted in
+ * tcp_options_cut; dropping it would hide every unanswered SYN, which is
+ * what a bot's traffic mostly is.
  */
-static enum p25_decode_result tcp(const uint8_t *t, uint32_t cap, uint32_t lim,
+static enum p25_decode_result tcp(const uint8_t *t, uint32_t cap, uint32_t len,
 				  const struct p25_port_filter *filter,
-				  struct p25_tcp_segment *seg)
+				  struct p25_tcp_segment *seg, struct p25_decode_stats *stats)
 {
 	if (cap < 20)
 		return P25_DEC_TRUNC_TCP;
@@ -86,15 +93,21 @@ static enum p25_decode_result tcp(const uint8_t *t, uint32_t cap, uint32_t lim,
 	if (filter && !p25_port_filter_has(filter, sport) && !p25_port_filter_has(filter, dport))
 		return P25_DEC_PORT;
 	uint32_t doff = (uint32_t)(t[12] >> 4) * 4;
-	if (doff < 20)
+	if (doff < 20 || doff > len)
 		return P25_DEC_BAD_TCP;
-	if (doff > lim)
-		return doff > cap ? P25_DEC_TRUNC_TCP : P25_DEC_BAD_TCP;
+	uint32_t lim = len < cap ? len : cap;
 	seg->sport = sport;
 	seg->dport = dport;
 	seg->seq = be32(t + 4);
 	seg->ack = be32(t + 8);
 	seg->flags = t[13];
+	if (doff > lim) {
+		if (stats)
+			stats->tcp_options_cut++;
+		seg->payload = t + lim;
+		seg->payload_len = 0;
+		return P25_DEC_TCP;
+	}
 	seg->payload = t + doff;
 	seg->payload_len = lim - doff;
 	return P25_DEC_TCP;
@@ -102,7 +115,7 @@ static enum p25_decode_result tcp(const uint8_t *t, uint32_t cap, uint32_t lim,
 
 static enum p25_decode_result ipv4(const uint8_t *ip, uint32_t rem,
 				   const struct p25_port_filter *filter,
-				   struct p25_tcp_segment *seg)
+				   struct p25_tcp_segment *seg, struct p25_decode_stats *stats)
 {
 	if (rem < 20)
 		return P25_DEC_TRUNC_IP;
@@ -118,12 +131,13 @@ static enum p25_decode_result ipv4(const uint8_t *ip, uint32_t rem,
 	if (rem < ihl)
 		return P25_DEC_TRUNC_IP;
 	uint32_t tot = be16(ip + 2);
-	if (tot == 0)
+	bool said = tot != 0;
+	if (!said)
 		tot = rem; /* segmentation offload: the length is not filled in */
 	else if (tot < ihl)
 		return P25_DEC_BAD_IP;
-	uint32_t lim = tot < rem ? tot : rem;
-	enum p25_decode_result r = tcp(ip + ihl, rem - ihl, lim - ihl, filter, seg);
+	enum p25_decode_result r =
+	    tcp(ip + ihl, rem - ihl, said ? tot - ihl : UINT32_MAX, filter, seg, stats);
 	if (r != P25_DEC_TCP)
 		return r;
 	seg->src.family = P25_INET;
@@ -136,7 +150,7 @@ static enum p25_decode_result ipv4(const uint8_t *ip, uint32_t rem,
 
 static enum p25_decode_result ipv6(const uint8_t *ip, uint32_t rem,
 				   const struct p25_port_filter *filter,
-				   struct p25_tcp_segment *seg)
+				   struct p25_tcp_segment *seg, struct p25_decode_stats *stats)
 {
 	if (rem < 40)
 		return P25_DEC_TRUNC_IP;
@@ -183,7 +197,8 @@ found:
 		return P25_DEC_TRUNC_IP;
 	if (off > lim)
 		return P25_DEC_BAD_IP;
-	enum p25_decode_result r = tcp(ip + off, rem - off, lim - off, filter, seg);
+	enum p25_decode_result r =
+	    tcp(ip + off, rem - off, plen ? tot - off : UINT32_MAX, filter, seg, stats);
 	if (r != P25_DEC_TCP)
 		return r;
 	seg->src.family = P25_INET6;
@@ -196,7 +211,7 @@ found:
 
 static enum p25_decode_result decode(const struct p25_packet *pkt,
 				     const struct p25_port_filter *filter,
-				     struct p25_tcp_segment *seg)
+				     struct p25_tcp_segment *seg, struct p25_decode_stats *stats)
 {
 	const uint8_t *p = pkt->data;
 	uint32_t n = pkt->caplen, off;
@@ -266,9 +281,9 @@ static enum p25_decode_result decode(const struct p25_packet *pkt,
 		off += 4;
 	}
 	if (et == ETH_IPV4)
-		return ipv4(p + off, n - off, filter, seg);
+		return ipv4(p + off, n - off, filter, seg, stats);
 	if (et == ETH_IPV6)
-		return ipv6(p + off, n - off, filter, seg);
+		return ipv6(p + off, n - off, filter, seg, stats);
 	return P25_DEC_NOT_IP;
 }
 
@@ -276,7 +291,7 @@ enum p25_decode_result p25_decode_tcp(const struct p25_packet *pkt,
 				      const struct p25_port_filter *filter,
 				      struct p25_tcp_segment *seg, struct p25_decode_stats *stats)
 {
-	enum p25_decode_result r = decode(pkt, filter, seg);
+	enum p25_decode_result r = decode(pkt, filter, seg, stats);
 	if (r == P25_DEC_TCP)
 		seg->ts_ns = pkt->ts_ns;
 	if (stats) {

@@ -49,7 +49,7 @@ enum p25_decode_result {
 	P25_DEC_TRUNC_IP,	/* ... for the IP header or an extension header */
 	P25_DEC_TRUNC_TCP,	/* ... for the TCP header */
 	P25_DEC_BAD_IP,		/* bad version or header length */
-	P25_DEC_BAD_TCP,	/* TCP data offset below 5 or past the packet */
+	P25_DEC_BAD_TCP,	/* TCP data offset below 5 or past the IP packet's end */
 	P25_DEC_NREASONS,
 };
 
@@ -57,6 +57,11 @@ struct p25_decode_stats {
 	uint64_t packets;
 	uint64_t bytes;
 	uint64_t count[P25_DEC_NREASONS];
+	/*
+	 * Of the P25_DEC_TCP segments, those whose TCP options the snap length
+	 * cut: the fixed header was used, the options and payload were not.
+	 */
+	uint64_t tcp_options_cut;
 };
 
 /* Ports of interest: a segment passes when its source or destination is set. */

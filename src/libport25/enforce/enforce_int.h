@@ -1,6 +1,8 @@
 /*
- * What enforce.c (netlink) and state.c (the cache of what was loaded, and
- * the targeted delta of one permit change) share.
+ * What the files of enforce share: enforce.c (the public operations),
+ * netlink.c (the transport), build.c (the objects sent), readback.c (the
+ * table read back), diff.c (two states compared) and state.c (the cache of
+ * what was loaded, and the targeted delta of one permit change).
  */
 #ifndef P25_ENFORCE_INT_H
 #define P25_ENFORCE_INT_H
@@ -9,6 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+#include <libmnl/libmnl.h>
+
 #include "addr/addr.h"
 #include "compile/nftables.h"
 
@@ -16,7 +21,7 @@
 #define CHAIN_LEN 40 /* "out_" + 32-character handle, NUL, room */
 #define SIG_LEN 96
 
-/* Set slots, as enforce.c's set_names: 0/1 permit_v4/v6 (intervals), 6/7 permit_hosts_v4/v6. */
+/* Set slots, as build.c's set_names: 0/1 permit_v4/v6 (intervals), 6/7 permit_hosts_v4/v6. */
 #define SET_PERMIT(fam) (fam)
 #define SET_HOSTS(fam) (6 + (fam))
 
@@ -76,6 +81,100 @@ typedef int (*enf_view_fn)(void *ctx, int fam, p25_u128 lo, p25_u128 hi, struct 
 int enf_permit_delta(int fam, const struct p25_prefix *p, const struct p25_prefix *cover,
 		     size_t ncover, enf_view_fn view, void *ctx, struct rlist *del,
 		     struct rlist *ins);
+
+/* ---- netlink: a growable batch, sent in one sendmsg so it is one transaction (netlink.c) ---- */
+
+struct nl {
+	struct mnl_socket *sock;
+	unsigned portid;
+	uint32_t seq;
+	char *buf;
+	size_t len, cap;
+	size_t msgs;
+	size_t last; /* offset of the last message, which asks for the ack */
+	char (*what)[112]; /* per message, what it does: named when the kernel refuses it */
+	size_t what_cap;
+	uint32_t first_seq;
+	char *err;
+	size_t errlen;
+};
+
+/* Set n->err to fmt with arg and strerror(errno); returns -1. */
+int nl_fail(struct nl *n, const char *fmt, const char *arg);
+/* Open and bind the netfilter netlink socket; errors go to err from then on. */
+int nl_open(struct nl *n, char *err, size_t errlen);
+/* Close the socket and free the batch. */
+void nl_close(struct nl *n);
+/* Account message h, just built, to the batch, with what it does for error reports. */
+void nl_done(struct nl *n, struct nlmsghdr *h, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The header of a new message at the end of the batch; NULL when out of memory. */
+struct nlmsghdr *nl_msg(struct nl *n, uint16_t type, uint16_t flags);
+/* Start an empty batch. */
+void nl_begin(struct nl *n);
+/* Send the batch and read its acks; -1 with n->err set if the kernel refused it. */
+int nl_commit(struct nl *n);
+/* One request (a dump, or a get of the table or generation), replies through cb. */
+int enf_dump(struct nl *n, uint16_t type, const char *set, mnl_cb_t cb, void *data);
+/* The ruleset generation of this namespace (NFT_MSG_GETGEN). */
+int get_genid(struct nl *n, uint32_t *genid);
+
+/* ---- building objects (build.c) ---- */
+
+/* The kernel's names of the set slots. */
+extern const char *const set_names[NSETS];
+/* The family of set slot s: 0 IPv4, 1 IPv6. */
+int set_fam(int s);
+/* Whether set slot s holds intervals (else single addresses, a hash set). */
+bool set_interval(int s);
+/* The desired state of a compile plan. */
+int st_from_plan(const struct p25_nft_plan *p, struct st *s);
+/* Append a table message (create or delete), with comment as its userdata. */
+int put_table(struct nl *n, uint16_t type, uint16_t flags, const char *comment);
+/* Append the messages adding (or, del, removing) cnt ranges of set slot s. */
+int put_elems(struct nl *n, int s, const struct range *v, size_t cnt, bool del);
+/* Append a chain message (create or delete); base: the forward hook chain. */
+int put_chain(struct nl *n, uint16_t type, const char *name, bool base);
+/* Append a named counter message (create or delete). */
+int put_counter(struct nl *n, uint16_t type, const char *name);
+/* Append the rules of org chain c, as nftables.c prints them. */
+int put_org_rules(struct nl *n, const struct chain_st *c, unsigned nflog_group);
+/* Append org chain c whole: its counters, the chain, its rules. */
+int put_org_chain(struct nl *n, const struct chain_st *c, unsigned nflog_group);
+/* Append the whole table of state want, replacing whatever table is loaded. */
+int build_full(struct nl *n, const struct st *want, unsigned nflog_group, const char *comment);
+
+/* ---- reading the kernel's table back (readback.c) ---- */
+
+/* The packet counts of the org counters, for status. */
+struct ctr {
+	json_t *orgs; /* object: org -> {out_permit, out_block, in_permit, in_block} */
+};
+
+/* enf_dump callback of NFT_MSG_GETTABLE: s->table, handle and comment. */
+int table_cb(const struct nlmsghdr *h, void *data);
+/* The loaded state.  No table: s->table false and 0 returned. */
+int st_from_kernel(struct nl *n, struct st *s);
+/* enf_dump callback of NFT_MSG_GETOBJ: each counter into a struct ctr. */
+int obj_cb(const struct nlmsghdr *h, void *data);
+
+/* ---- the difference between two states (diff.c) ---- */
+
+struct diff {
+	struct rlist add[NSETS], del[NSETS];
+	const struct chain_st **cadd, **crewrite; /* desired chains */
+	const struct chain_st **cdel;		  /* loaded chains */
+	size_t ncadd, ncrewrite, ncdel;
+};
+
+/* The hash of a state: equal states, loaded or desired, hash alike. */
+void st_hash(const struct st *s, char out[17]);
+/* Free what diff_states allocated. */
+void diff_free(struct diff *d);
+/* What turns have into want: elements to add and remove, chains to add, rewrite, remove. */
+int diff_states(const struct st *want, const struct st *have, struct diff *d);
+/* The number of ranges in all the sets of s. */
+size_t st_intervals(const struct st *s);
 
 /* ---- the cache of the loaded state (state.c) ---- */
 

@@ -40,12 +40,24 @@ int reg_dbfail(struct p25_registry *reg, const char *what);
  *   T  p25_time as ISO text, always
  *   b  the 16-byte network of a const struct p25_prefix *
  */
-sqlite3_stmt *reg_query(struct p25_registry *reg, const char *sql, const char *fmt, ...);
+/*
+ * The storage seam: new code names a statement reg_stmt and reads it with the
+ * col_* accessors and reg_done, never with sqlite3_ calls, so that the SQL
+ * engine is known to one file.
+ */
+typedef sqlite3_stmt reg_stmt;
+reg_stmt *reg_query(struct p25_registry *reg, const char *sql, const char *fmt, ...);
 int reg_exec(struct p25_registry *reg, const char *sql, const char *fmt, ...);
 /* Step a prepared query: 1 a row, 0 done, or P25_EDB (the statement is then finalized). */
 int reg_step(struct p25_registry *reg, sqlite3_stmt *st);
 
 const char *col_text(sqlite3_stmt *st, int col);
+int64_t col_int(reg_stmt *st, int col);
+bool col_null(reg_stmt *st, int col);
+/* Finish with a statement (NULL is a no-op). */
+void reg_done(reg_stmt *st);
+/* The id of the row the last INSERT made. */
+int64_t reg_last_id(struct p25_registry *reg);
 p25_time col_time(sqlite3_stmt *st, int col);
 json_t *json_text_or_null(const char *s);
 json_t *json_time_or_null(p25_time t);

@@ -417,6 +417,26 @@ const char *col_text(sqlite3_stmt *st, int col)
 	return s ? (const char *)s : "";
 }
 
+int64_t col_int(reg_stmt *st, int col)
+{
+	return sqlite3_column_int64(st, col);
+}
+
+bool col_null(reg_stmt *st, int col)
+{
+	return sqlite3_column_type(st, col) == SQLITE_NULL;
+}
+
+void reg_done(reg_stmt *st)
+{
+	sqlite3_finalize(st);
+}
+
+int64_t reg_last_id(struct p25_registry *reg)
+{
+	return sqlite3_last_insert_rowid(reg->db);
+}
+
 p25_time col_time(sqlite3_stmt *st, int col)
 {
 	char err[8];

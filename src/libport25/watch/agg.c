@@ -289,14 +289,14 @@ uint32_t p25_host_destinations(const struct p25_host *h, bool *approx)
 	return est > UINT32_MAX ? UINT32_MAX : (uint32_t)(est + 0.5);
 }
 
-static void bump16(uint16_t *v)
+static void bump32(uint32_t *v)
 {
-	if (*v < UINT16_MAX)
+	if (*v < UINT32_MAX)
 		(*v)++;
 }
 
 /* Move a ring of n buckets forward to period now, zeroing the periods skipped. */
-static void ring_advance(uint16_t *ring, unsigned n, int64_t *at, int64_t now)
+static void ring_advance(uint32_t *ring, unsigned n, int64_t *at, int64_t now)
 {
 	if (now <= *at)
 		return;
@@ -400,12 +400,12 @@ struct p25_host *p25_agg_record(struct p25_agg *a, const struct p25_attempt *at)
 		ring_advance(h->hours, 24, &h->hour_at, hour);
 		/* Attempts older than the rings (a replayed file out of order) only count. */
 		if (minute > h->minute_at - 60) {
-			bump16(&h->minutes[minute % 60]);
+			bump32(&h->minutes[minute % 60]);
 			if (h->minutes[minute % 60] > h->peak_minute)
 				h->peak_minute = h->minutes[minute % 60];
 		}
 		if (hour > h->hour_at - 24)
-			bump16(&h->hours[hour % 24]);
+			bump32(&h->hours[hour % 24]);
 	}
 	return h;
 }

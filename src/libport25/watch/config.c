@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "watch/sources.h"
 #include "watch/watch.h"
 
 void p25_watch_config_default(struct p25_watch_config *c)
@@ -20,6 +21,8 @@ void p25_watch_config_default(struct p25_watch_config *c)
 	c->flush_interval = 60;
 	c->new_host_flush = 250;
 	c->max_memory = 64u << 20;
+	c->syslog_rcvbuf = P25_SYSLOG_RCVBUF_DEFAULT;
+	c->syslog_queue = P25_SYSLOG_QUEUE_DEFAULT;
 	c->drop_privileges = true;
 	p25_thresholds_default(&c->thresholds);
 }
@@ -97,11 +100,56 @@ static int copy_str(char *dst, size_t dstlen, const char *v)
 	return 0;
 }
 
-/* 1 set, 0 unknown key, -1 bad value. */
-static int set_key(struct p25_watch_config *c, const char *k, const char *v)
+/* "192.0.2.1, 2001:db8::/64": addresses or prefixes, separated by commas or spaces. */
+static int parse_senders(struct p25_watch_config *c, const char *v, char *why, size_t whylen)
+{
+	struct p25_prefix list[P25_WATCH_SENDERS_MAX];
+	size_t n = 0;
+
+	while (*v) {
+		char tok[P25_PREFIX_STRLEN + 1];
+		size_t len = strcspn(v, ", \t");
+		struct p25_diag diag;
+
+		if (len == 0) {
+			v++;
+			continue;
+		}
+		if (len >= sizeof tok) {
+			snprintf(why, whylen, "'%.*s...' is no address or prefix", 40, v);
+			return -1;
+		}
+		memcpy(tok, v, len);
+		tok[len] = '\0';
+		if (n == P25_WATCH_SENDERS_MAX) {
+			snprintf(why, whylen, "more than %d senders (name prefixes instead)",
+				 P25_WATCH_SENDERS_MAX);
+			return -1;
+		}
+		if (p25_prefix_parse(tok, P25_PARSE_UNMAP, &list[n], &diag) < 0) {
+			snprintf(why, whylen, "%s", diag.error);
+			return -1;
+		}
+		n++;
+		v += len;
+	}
+	if (n == 0) {
+		snprintf(why, whylen, "no address or prefix given");
+		return -1;
+	}
+	memcpy(c->syslog_senders, list, n * sizeof list[0]);
+	c->nsyslog_senders = n;
+	return 0;
+}
+
+/* 1 set, 0 unknown key, -1 bad value (why, when not empty, says what is wrong with it). */
+static int set_key(struct p25_watch_config *c, const char *k, const char *v, char *why,
+		   size_t whylen)
 {
 	struct p25_thresholds *t = &c->thresholds;
 	uint32_t u;
+
+	why[0] = '\0';
 
 	if (!strcmp(k, "registry"))
 		return copy_str(c->registry, sizeof c->registry, v) < 0 || !*v ? -1 : 1;
@@ -117,6 +165,22 @@ static int set_key(struct p25_watch_config *c, const char *k, const char *v)
 	}
 	if (!strcmp(k, "syslog-listen"))
 		return copy_str(c->syslog_listen, sizeof c->syslog_listen, v) < 0 ? -1 : 1;
+	if (!strcmp(k, "syslog-allowed-senders"))
+		return parse_senders(c, v, why, whylen) < 0 ? -1 : 1;
+	if (!strcmp(k, "syslog-rcvbuf")) {
+		if (parse_size(v, &c->syslog_rcvbuf) < 0 || c->syslog_rcvbuf > (1u << 30)) {
+			snprintf(why, whylen, "want a size up to 1G, e.g. 8M");
+			return -1;
+		}
+		return 1;
+	}
+	if (!strcmp(k, "syslog-queue")) {
+		if (parse_u32(v, P25_SYSLOG_QUEUE_MAX, &c->syslog_queue) < 0 || c->syslog_queue < 256) {
+			snprintf(why, whylen, "want 256 to %u lines", P25_SYSLOG_QUEUE_MAX);
+			return -1;
+		}
+		return 1;
+	}
 	if (!strcmp(k, "syslog-file"))
 		return copy_str(c->syslog_file, sizeof c->syslog_file, v) < 0 ? -1 : 1;
 	if (!strcmp(k, "flush-interval"))
@@ -141,7 +205,7 @@ static int set_key(struct p25_watch_config *c, const char *k, const char *v)
 	if (!strcmp(k, "infected-min-destinations"))
 		return parse_u32(v, UINT32_MAX, &t->infected_min_dests) < 0 ? -1 : 1;
 	if (!strcmp(k, "infected-burst-per-minute"))
-		return parse_u32(v, UINT16_MAX, &t->infected_burst) < 0 ? -1 : 1;
+		return parse_u32(v, UINT32_MAX, &t->infected_burst) < 0 ? -1 : 1;
 	if (!strcmp(k, "alert-quiet")) {
 		/* "7d"; 0 or off: open alerts never resolve as quiet */
 		if (!strcmp(v, "off")) {
@@ -156,13 +220,35 @@ static int set_key(struct p25_watch_config *c, const char *k, const char *v)
 int p25_watch_config_set(struct p25_watch_config *c, const char *key, const char *value,
 			 char *err, size_t errlen)
 {
-	int rc = set_key(c, key, value);
+	char why[300];
+	int rc = set_key(c, key, value, why, sizeof why);
 
 	if (rc == 0)
 		snprintf(err, errlen, "unknown setting '%s'", key);
 	else if (rc < 0)
-		snprintf(err, errlen, "%s: bad value '%s'", key, value);
+		snprintf(err, errlen, "%s: bad value '%s'%s%s", key, value, why[0] ? ": " : "", why);
 	return rc > 0 ? 0 : -1;
+}
+
+int p25_watch_config_check(const struct p25_watch_config *c, char *err, size_t errlen)
+{
+	bool loopback;
+
+	if (!c->syslog_listen[0])
+		return 0;
+	if (p25_syslog_listen_check(c->syslog_listen, &loopback, err, errlen) < 0)
+		return -1;
+	/* Loopback only by default: anything else would believe whoever reaches the port. */
+	if (!loopback && c->nsyslog_senders == 0) {
+		snprintf(err, errlen,
+			 "syslog-listen %s is reachable from the network and UDP syslog is "
+			 "unauthenticated: name the routers allowed to send, e.g. "
+			 "syslog-allowed-senders = 192.0.2.1, 2001:db8::/64 "
+			 "(--syslog-allowed-senders)",
+			 c->syslog_listen);
+		return -1;
+	}
+	return 0;
 }
 
 static char *trim(char *s)
@@ -193,7 +279,7 @@ int p25_watch_config_load(struct p25_watch_config *c, const char *path, bool req
 		return -1;
 	}
 	while (fgets(line, sizeof line, f)) {
-		char *k, *v, *eq, *hash;
+		char *k, *v, *eq, *hash, why[300];
 		lineno++;
 		if (!strchr(line, '\n') && !feof(f)) {
 			snprintf(err, errlen, "%s:%zu: line too long", path, lineno);
@@ -213,7 +299,7 @@ int p25_watch_config_load(struct p25_watch_config *c, const char *path, bool req
 		*eq = '\0';
 		v = trim(eq + 1);
 		k = trim(k);
-		switch (set_key(c, k, v)) {
+		switch (set_key(c, k, v, why, sizeof why)) {
 		case 0:
 			/* Another command's setting, or a typo: say so, do not stop the gateway. */
 			if (!err[0])
@@ -221,7 +307,8 @@ int p25_watch_config_load(struct p25_watch_config *c, const char *path, bool req
 					 path, lineno, k);
 			break;
 		case -1:
-			snprintf(err, errlen, "%s:%zu: %s: bad value '%s'", path, lineno, k, v);
+			snprintf(err, errlen, "%s:%zu: %s: bad value '%s'%s%s", path, lineno, k, v,
+				 why[0] ? ": " : "", why);
 			rc = -1;
 			break;
 		default:

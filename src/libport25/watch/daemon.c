@@ -1,7 +1,10 @@
 /*
- * The watch daemon: one thread, one poll loop over the sources, flushes on
- * a timer.  It only reads logs; the kernel enforces whether it runs or not,
- * so a failure here costs visibility, never blocking or permitting.
+ * The watch daemon: one poll loop over the sources, flushes on a timer.
+ * It only reads logs; the kernel enforces whether it runs or not, so a
+ * failure here costs visibility, never blocking or permitting.  The loop's
+ * thread owns the aggregator and the registry; the UDP syslog socket alone
+ * has an intake thread (syslog.c), because UDP loses what is not read in
+ * time and a flush holds the loop for as long as the registry takes.
  *
  * Privileges: binding the NFLOG group needs CAP_NET_ADMIN (and a syslog
  * port below 1024 CAP_NET_BIND_SERVICE).  Once the sources are open the
@@ -44,7 +47,12 @@ struct watch {
 	struct p25_policy *policy;
 	p25_time policy_expiry;
 	int64_t new_host_due_ms; /* 0: no first sighting waiting */
+	/* Dropped datagrams are logged when they happen, then at most once a minute. */
+	int64_t drop_check_ms, drop_log_ms;
+	uint64_t logged_denied, logged_kernel;
 };
+
+#define DROP_LOG_MS 60000
 
 static int64_t mono_ms(void)
 {
@@ -160,6 +168,66 @@ static int flush(struct watch *w, bool verbose)
 	return 0;
 }
 
+/*
+ * Datagrams dropped since the last word about them: logged when they
+ * happen, then summed up at most once a minute, so that a flood of
+ * forgeries or an overrun does not flood the log as well.
+ */
+static void note_drops(struct watch *w, struct p25_syslog_udp *su, int64_t now_ms, bool final)
+{
+	struct p25_syslog_udp_stats s;
+	char who[P25_ADDR_STRLEN];
+	uint64_t denied, kernel;
+	const char *more;
+
+	if (!su || (!final && now_ms < w->drop_check_ms))
+		return;
+	w->drop_check_ms = now_ms + 1000;
+	p25_syslog_udp_stats(su, &s);
+	denied = s.denied - w->logged_denied;
+	kernel = s.kernel_drops - w->logged_kernel;
+	if (!denied && !kernel)
+		return;
+	if (!final && w->drop_log_ms && now_ms - w->drop_log_ms < DROP_LOG_MS)
+		return;
+	more = w->drop_log_ms || final ? "" : "; more are summed up at most once a minute";
+	if (denied)
+		say("syslog udp: dropped %llu datagram%s from senders not in syslog-allowed-senders "
+		    "(the latest from %s)%s",
+		    (unsigned long long)denied, denied == 1 ? "" : "s",
+		    p25_addr_format(&s.last_denied, who, sizeof who), more);
+	if (kernel)
+		say("syslog udp: the kernel dropped %llu datagram%s: the receive buffer was full "
+		    "(%llu in all; raise syslog-rcvbuf)%s",
+		    (unsigned long long)kernel, kernel == 1 ? "" : "s",
+		    (unsigned long long)s.kernel_drops, more);
+	w->logged_denied = s.denied;
+	w->logged_kernel = s.kernel_drops;
+	w->drop_log_ms = now_ms;
+}
+
+/* What `systemctl status` shows: the counts that say whether anything is being lost. */
+static void notify_status(struct watch *w, struct p25_nflog *nf, struct p25_syslog_udp *su)
+{
+	char msg[400];
+	int n = snprintf(msg, sizeof msg, "STATUS=watching: %zu hosts, %llu attempts",
+			 p25_agg_count(w->agg), (unsigned long long)p25_agg_stats(w->agg)->attempts);
+
+	if (nf && n > 0 && (size_t)n < sizeof msg)
+		n += snprintf(msg + n, sizeof msg - (size_t)n, "; nflog overruns %llu",
+			      (unsigned long long)p25_nflog_stats(nf)->overruns);
+	if (su && n > 0 && (size_t)n < sizeof msg) {
+		struct p25_syslog_udp_stats s;
+		p25_syslog_udp_stats(su, &s);
+		snprintf(msg + n, sizeof msg - (size_t)n,
+			 "; syslog udp %llu lines, dropped %llu from senders not allowed, "
+			 "%llu by the kernel",
+			 (unsigned long long)s.lines.lines, (unsigned long long)s.denied,
+			 (unsigned long long)s.kernel_drops);
+	}
+	sd_notify_msg(msg);
+}
+
 static void report(struct watch *w, struct p25_nflog *nf, struct p25_syslog_file *sf,
 		   struct p25_syslog_udp *su)
 {
@@ -176,8 +244,11 @@ static void report(struct watch *w, struct p25_nflog *nf, struct p25_syslog_file
 		    (unsigned long long)s->foreign, (unsigned long long)s->malformed,
 		    (unsigned long long)s->overruns);
 	}
+	struct p25_syslog_udp_stats us;
+	if (su)
+		p25_syslog_udp_stats(su, &us);
 	const struct p25_syslog_stats *ss[2] = {sf ? p25_syslog_file_stats(sf) : NULL,
-						 su ? p25_syslog_udp_stats(su) : NULL};
+						 su ? &us.lines : NULL};
 	const char *names[2] = {"syslog file", "syslog udp"};
 	for (int i = 0; i < 2; i++)
 		if (ss[i])
@@ -185,6 +256,25 @@ static void report(struct watch *w, struct p25_nflog *nf, struct p25_syslog_file
 			    names[i], (unsigned long long)ss[i]->lines,
 			    (unsigned long long)ss[i]->attempts, (unsigned long long)ss[i]->ignored,
 			    (unsigned long long)ss[i]->malformed, (unsigned long long)ss[i]->overlong);
+	if (su)
+		say("syslog udp: %llu datagrams read; dropped: %llu from senders not allowed, %llu by "
+		    "the kernel (receive buffer full); intake waited for the aggregator %llu times",
+		    (unsigned long long)us.datagrams, (unsigned long long)us.denied,
+		    (unsigned long long)us.kernel_drops, (unsigned long long)us.queue_full);
+}
+
+/* "10.0.0.1/32, 2001:db8::/64", or "loopback" when none is configured. */
+static void senders_text(const struct p25_watch_config *c, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	snprintf(buf, len, "loopback");
+	for (size_t i = 0; i < c->nsyslog_senders && used < len; i++) {
+		char p[P25_PREFIX_STRLEN];
+		int n = snprintf(buf + used, len - used, "%s%s", i ? ", " : "",
+				 p25_prefix_format(&c->syslog_senders[i], p, sizeof p));
+		used += n > 0 ? (size_t)n : 0;
+	}
 }
 
 int p25_watch_run(const struct p25_watch_config *c, const char *actor, char *err, size_t errlen)
@@ -197,6 +287,8 @@ int p25_watch_run(const struct p25_watch_config *c, const char *actor, char *err
 	sigset_t block, orig;
 	size_t loaded = 0;
 	int64_t next_flush;
+	char senders[P25_WATCH_SENDERS_MAX * (P25_PREFIX_STRLEN + 2)];
+	bool udp_batched = false; /* few syslog attempts last time: nap before the next look */
 	int rc = -1;
 
 	(void)actor;
@@ -206,6 +298,8 @@ int p25_watch_run(const struct p25_watch_config *c, const char *actor, char *err
 		snprintf(err, errlen, "no source: enable nflog-group, syslog-listen or syslog-file");
 		return -1;
 	}
+	if (p25_watch_config_check(c, err, errlen) < 0)
+		return -1;
 	if (p25_registry_open(c->registry, &w.reg, err, errlen) < 0)
 		return -1;
 	if (!(w.agg = p25_agg_new(c->max_memory, err, errlen)))
@@ -232,20 +326,37 @@ int p25_watch_run(const struct p25_watch_config *c, const char *actor, char *err
 	if (c->nflog_group >= 0 &&
 	    p25_nflog_open((uint16_t)c->nflog_group, on_attempt, &w, &nf, err, errlen) < 0)
 		goto out;
-	if (c->syslog_listen[0] &&
-	    p25_syslog_udp_open(c->syslog_listen, on_attempt, &w, &su, err, errlen) < 0)
-		goto out;
+	if (c->syslog_listen[0]) {
+		struct p25_syslog_udp_opts uo = {.listen = c->syslog_listen,
+						 .senders = c->syslog_senders,
+						 .nsenders = c->nsyslog_senders,
+						 .rcvbuf = c->syslog_rcvbuf,
+						 .queue = c->syslog_queue};
+		if (p25_syslog_udp_open(&uo, on_attempt, &w, &su, err, errlen) < 0)
+			goto out;
+	}
 	if (c->syslog_file[0] &&
 	    p25_syslog_file_open(c->syslog_file, c->from_start || c->once, on_attempt, &w, &sf, err,
 				 errlen) < 0)
 		goto out;
 	if (c->drop_privileges && drop_capabilities() < 0)
 		say("warning: cannot drop capabilities: %s", strerror(errno));
+	/* After the drop: a thread keeps the capabilities it was created with. */
+	if (su && p25_syslog_udp_start(su, err, errlen) < 0)
+		goto out;
 
-	say("started: %zu summaries loaded; table of %zu hosts in %zu KiB; nflog group %d%s%s%s%s",
+	senders_text(c, senders, sizeof senders);
+	say("started: %zu summaries loaded; table of %zu hosts in %zu KiB; nflog group %d%s%s%s%s%s%s",
 	    loaded, p25_agg_capacity(w.agg), p25_agg_memory(w.agg) >> 10, c->nflog_group,
-	    su ? "; syslog " : "", su ? c->syslog_listen : "", sf ? "; file " : "",
-	    sf ? c->syslog_file : "");
+	    su ? "; syslog " : "", su ? c->syslog_listen : "", su ? " from " : "",
+	    su ? senders : "", sf ? "; file " : "", sf ? c->syslog_file : "");
+	if (su && p25_syslog_udp_rcvbuf(su) < c->syslog_rcvbuf)
+		say("warning: syslog udp: receive buffer %zu KiB, not the %zu KiB of syslog-rcvbuf "
+		    "(net.core.rmem_max limits it without CAP_NET_ADMIN)",
+		    p25_syslog_udp_rcvbuf(su) >> 10, c->syslog_rcvbuf >> 10);
+	else if (su)
+		say("syslog udp: receive buffer %zu KiB, queue of %zu lines",
+		    p25_syslog_udp_rcvbuf(su) >> 10, p25_syslog_udp_queue(su));
 	sd_notify_msg("READY=1\nSTATUS=watching");
 
 	next_flush = mono_ms() + (int64_t)c->flush_interval * 1000;
@@ -267,8 +378,19 @@ int p25_watch_run(const struct p25_watch_config *c, const char *actor, char *err
 		ts.tv_nsec = (long)((wake - now_ms) % 1000) * 1000000;
 		if (nf)
 			pfd[n++] = (struct pollfd){.fd = p25_nflog_fd(nf), .events = POLLIN};
-		if (su)
+		/*
+		 * Attempts already queued: look again at once.  Lines trickling in
+		 * one by one are taken a millisecond's worth at a time, not with a
+		 * wake-up of this thread each.
+		 */
+		if (su && udp_batched) {
+			if (ts.tv_sec || ts.tv_nsec > 1000000)
+				ts = (struct timespec){0, 1000000};
+		} else if (su && !p25_syslog_udp_arm(su)) {
+			ts.tv_sec = ts.tv_nsec = 0;
+		} else if (su) {
 			pfd[n++] = (struct pollfd){.fd = p25_syslog_udp_fd(su), .events = POLLIN};
+		}
 		if (ppoll(pfd, n, &ts, &orig) < 0 && errno != EINTR) {
 			snprintf(err, errlen, "poll: %s", strerror(errno));
 			break;
@@ -276,8 +398,10 @@ int p25_watch_run(const struct p25_watch_config *c, const char *actor, char *err
 		now = p25_time_now();
 		if (nf && p25_nflog_read(nf) < 0)
 			say("nflog: read error: %s", strerror(errno));
-		if (su)
-			p25_syslog_udp_read(su, now);
+		if (su) {
+			size_t got = p25_syslog_udp_read(su, 65536);
+			udp_batched = got > 0 && got < 256;
+		}
 		if (sf) {
 			int frc = p25_syslog_file_read(sf, now, c->once);
 			if (frc < 0)
@@ -286,9 +410,11 @@ int p25_watch_run(const struct p25_watch_config *c, const char *actor, char *err
 				break;
 		}
 		now_ms = mono_ms();
+		note_drops(&w, su, now_ms, false);
 		if (now_ms >= next_flush) {
 			refresh_policy(&w, p25_time_now());
 			flush(&w, false);
+			notify_status(&w, nf, su);
 			next_flush = now_ms + (int64_t)c->flush_interval * 1000;
 		} else if ((w.new_host_due_ms && now_ms >= w.new_host_due_ms) ||
 			   p25_agg_flush_wanted(w.agg)) {
@@ -297,6 +423,10 @@ int p25_watch_run(const struct p25_watch_config *c, const char *actor, char *err
 	}
 	if (watch_stop_signal)
 		say("signal %d: flushing and stopping", (int)watch_stop_signal);
+	/* What intake has read reaches the final flush. */
+	if (su)
+		p25_syslog_udp_stop(su);
+	note_drops(&w, su, mono_ms(), true);
 	sd_notify_msg("STOPPING=1");
 	/* The last flush matters most: try again if the registry is briefly locked. */
 	rc = -1;

@@ -135,7 +135,7 @@ int p25_watch_load(struct p25_registry *reg, struct p25_agg *a, size_t *loaded)
 		h->org = p25_agg_org_intern(a, col_text(st, 2));
 		h->attempts = (uint64_t)sqlite3_column_int64(st, 3);
 		h->packets = (uint64_t)sqlite3_column_int64(st, 4);
-		h->peak_minute = peak > UINT16_MAX ? UINT16_MAX : (uint16_t)peak;
+		h->peak_minute = peak < 0 ? 0 : peak > UINT32_MAX ? UINT32_MAX : (uint32_t)peak;
 		h->active_hours = (uint32_t)sqlite3_column_int64(st, 6);
 		h->first = col_time(st, 7);
 		h->last = col_time(st, 8);
@@ -150,33 +150,63 @@ int p25_watch_load(struct p25_registry *reg, struct p25_agg *a, size_t *loaded)
 	return 0;
 }
 
-static int upsert_summary(struct p25_registry *reg, const struct p25_addr *addr, uint8_t dir,
-			  const char *org, uint32_t d_attempts, uint32_t d_packets, uint32_t dests,
-			  bool approx, uint32_t peak, uint32_t hours, p25_time first,
-			  p25_time last, p25_time now, const char *state)
-{
-	char host[P25_ADDR_STRLEN];
+#define UPSERT_SUMMARY                                                                       \
+	"INSERT INTO host_summary (host, direction, family, org, attempts, packets, "            \
+	"destinations, destinations_approx, peak_per_minute, active_hours, first_seen, "         \
+	"last_seen, updated, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "           \
+	"ON CONFLICT (host, direction) DO UPDATE SET "                                           \
+	"org = coalesce(excluded.org, org), "                                                    \
+	"attempts = attempts + excluded.attempts, packets = packets + excluded.packets, "        \
+	"destinations = max(destinations, excluded.destinations), "                              \
+	"destinations_approx = excluded.destinations_approx OR destinations_approx, "            \
+	"peak_per_minute = max(peak_per_minute, excluded.peak_per_minute), "                     \
+	"active_hours = max(active_hours, excluded.active_hours), "                              \
+	"first_seen = min(first_seen, excluded.first_seen), "                                    \
+	"last_seen = max(last_seen, excluded.last_seen), updated = excluded.updated, "           \
+	"state = coalesce(excluded.state, state)"
 
-	/* Scalars that are not counts keep the larger of the stored and the new value. */
-	return reg_exec(
-	    reg,
-	    "INSERT INTO host_summary (host, direction, family, org, attempts, packets, "
-	    "destinations, destinations_approx, peak_per_minute, active_hours, first_seen, "
-	    "last_seen, updated, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-	    "ON CONFLICT (host, direction) DO UPDATE SET "
-	    "org = coalesce(excluded.org, org), "
-	    "attempts = attempts + excluded.attempts, packets = packets + excluded.packets, "
-	    "destinations = max(destinations, excluded.destinations), "
-	    "destinations_approx = excluded.destinations_approx OR destinations_approx, "
-	    "peak_per_minute = max(peak_per_minute, excluded.peak_per_minute), "
-	    "active_hours = max(active_hours, excluded.active_hours), "
-	    "first_seen = min(first_seen, excluded.first_seen), "
-	    "last_seen = max(last_seen, excluded.last_seen), updated = excluded.updated, "
-	    "state = coalesce(excluded.state, state)",
-	    "ssisiiiiiiTTTs", p25_addr_format(addr, host, sizeof host), dir_text(dir),
-	    (int64_t)addr->family, org && *org ? org : NULL, (int64_t)d_attempts,
-	    (int64_t)d_packets, (int64_t)dests, (int64_t)approx, (int64_t)peak, (int64_t)hours,
-	    first, last, now, state);
+/*
+ * One host's row, with the statement the flush prepared once: compiling it
+ * for each of thousands of hosts was most of a flush's time.  Scalars that
+ * are not counts keep the larger of the stored and the new value.
+ */
+static int upsert_summary(struct p25_registry *reg, sqlite3_stmt *st,
+			  const struct p25_addr *addr, uint8_t dir, const char *org,
+			  uint32_t d_attempts, uint32_t d_packets, uint32_t dests, bool approx,
+			  uint32_t peak, uint32_t hours, p25_time first, p25_time last, p25_time now,
+			  const char *state)
+{
+	char host[P25_ADDR_STRLEN], tf[P25_TIME_STRLEN], tl[P25_TIME_STRLEN], tn[P25_TIME_STRLEN];
+	const int64_t ints[] = {d_attempts, d_packets, dests, approx, peak, hours};
+	int rc;
+
+	sqlite3_reset(st);
+	rc = sqlite3_bind_text(st, 1, p25_addr_format(addr, host, sizeof host), -1, SQLITE_TRANSIENT);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 2, dir_text(dir), -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 3, addr->family);
+	if (rc == SQLITE_OK)
+		rc = org && *org ? sqlite3_bind_text(st, 4, org, -1, SQLITE_TRANSIENT)
+				 : sqlite3_bind_null(st, 4);
+	for (int i = 0; rc == SQLITE_OK && i < 6; i++)
+		rc = sqlite3_bind_int64(st, 5 + i, ints[i]);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 11, p25_time_format(first, tf, sizeof tf), -1,
+				       SQLITE_TRANSIENT);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 12, p25_time_format(last, tl, sizeof tl), -1,
+				       SQLITE_TRANSIENT);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 13, p25_time_format(now, tn, sizeof tn), -1,
+				       SQLITE_TRANSIENT);
+	if (rc == SQLITE_OK)
+		rc = state ? sqlite3_bind_text(st, 14, state, -1, SQLITE_TRANSIENT)
+			   : sqlite3_bind_null(st, 14);
+	if (rc != SQLITE_OK)
+		return reg_dbfail(reg, "binding a host summary");
+	rc = sqlite3_step(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : reg_dbfail(reg, "writing a host summary");
 }
 
 static int upsert_alert(struct p25_registry *reg, const struct p25_actor *who, int kind,
@@ -443,8 +473,12 @@ static int flush_tx(struct p25_registry *reg, struct p25_agg *a, const struct p2
 	struct permit_set ps = {0};
 	size_t cursor = 0, nspill;
 	const struct p25_spill *spill = p25_agg_spill(a, &nspill);
+	sqlite3_stmt *up = reg_query(reg, UPSERT_SUMMARY, "");
 	struct p25_host *h;
 	int rc = 0;
+
+	if (!up)
+		return P25_EDB;
 
 	while (rc == 0 && (h = p25_agg_next(a, &cursor)) != NULL) {
 		bool approx;
@@ -461,9 +495,10 @@ static int flush_tx(struct p25_registry *reg, struct p25_agg *a, const struct p2
 		json_decref(sj);
 		if (!state) {
 			free(ps.v);
+			sqlite3_finalize(up);
 			return reg_fail(reg, P25_EDB, "watch: out of memory writing summaries");
 		}
-		rc = upsert_summary(reg, &h->addr, h->dir, p25_agg_org(a, h->org), h->d_attempts,
+		rc = upsert_summary(reg, up, &h->addr, h->dir, p25_agg_org(a, h->org), h->d_attempts,
 				    h->d_packets, nd, approx, h->peak_minute, h->active_hours,
 				    h->first, h->last, who->now, state);
 		free(state);
@@ -479,9 +514,10 @@ static int flush_tx(struct p25_registry *reg, struct p25_agg *a, const struct p2
 		res->hosts++;
 	}
 	for (size_t i = 0; rc == 0 && i < nspill; i++, res->spilled++)
-		rc = upsert_summary(reg, &spill[i].addr, spill[i].dir, p25_agg_org(a, spill[i].org),
+		rc = upsert_summary(reg, up, &spill[i].addr, spill[i].dir, p25_agg_org(a, spill[i].org),
 				    spill[i].d_attempts, spill[i].d_packets, spill[i].destinations,
 				    false, 0, 0, spill[i].first, spill[i].last, who->now, NULL);
+	sqlite3_finalize(up);
 	/* After the writes, so this flush's attempts count against quiet. */
 	if (rc == 0)
 		rc = resolve_tx(reg, who, t->alert_quiet, &ps, &res->alerts_permitted,

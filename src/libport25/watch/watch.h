@@ -98,15 +98,15 @@ struct p25_host {
 	uint8_t ndests;
 	bool dests_overflow; /* more destinations than fit: count from the sketch */
 	uint16_t org;	     /* index into the org table, 0 unknown */
-	uint16_t peak_minute;
+	uint32_t peak_minute; /* 32 bits: a flood passes 65,535 attempts a minute */
 	uint32_t hash_next, lru_prev, lru_next;
 	uint64_t attempts, packets;	/* totals, including what was loaded */
 	uint32_t d_attempts, d_packets; /* not yet flushed */
 	uint32_t active_hours;
 	p25_time first, last;
 	int64_t minute_at, hour_at; /* the minute and hour of the newest bucket */
-	uint16_t minutes[60];	    /* attempts per minute, ring */
-	uint16_t hours[24];	    /* attempts per hour, ring */
+	uint32_t minutes[60];	    /* attempts per minute, ring */
+	uint32_t hours[24];	    /* attempts per hour, ring */
 	uint8_t hll[P25_WATCH_HLL];
 	struct p25_dest dests[P25_WATCH_DESTS];
 };
@@ -221,10 +221,22 @@ int p25_alert_expire(struct p25_registry *reg, const struct p25_actor *who, uint
 int p25_host_summary_list(struct p25_registry *reg, const char *org, int limit, json_t **out);
 
 /* The daemon. */
+#define P25_WATCH_SENDERS_MAX 64
+
 struct p25_watch_config {
 	char registry[512];
 	int nflog_group; /* -1: no NFLOG source */
 	char syslog_listen[128];
+	/*
+	 * Who may send syslog datagrams: plain UDP syslog is unauthenticated, so
+	 * a line is believed only from these routers' addresses or prefixes.
+	 * None configured: loopback only (and a listener on another address is
+	 * refused by p25_watch_config_check).
+	 */
+	struct p25_prefix syslog_senders[P25_WATCH_SENDERS_MAX];
+	size_t nsyslog_senders;
+	size_t syslog_rcvbuf; /* the socket's receive buffer, bytes */
+	uint32_t syslog_queue; /* attempts queued between intake and the aggregator */
 	char syslog_file[512];
 	bool once;	 /* read syslog_file to its end, flush and exit */
 	bool from_start; /* follow syslog_file from its beginning, not its end */
@@ -242,6 +254,9 @@ int p25_watch_config_set(struct p25_watch_config *c, const char *key, const char
 /* A missing file is an error only when required. */
 int p25_watch_config_load(struct p25_watch_config *c, const char *path, bool required,
 			  char *err, size_t errlen);
+
+/* Settings that are valid one by one but not together; err says which and why. */
+int p25_watch_config_check(const struct p25_watch_config *c, char *err, size_t errlen);
 
 /* Runs until SIGTERM or SIGINT (or the end of the file with once); 0 on a clean stop. */
 int p25_watch_run(const struct p25_watch_config *c, const char *actor, char *err, size_t errlen);
