@@ -204,16 +204,16 @@ int change_record(struct p25_registry *reg, const struct p25_actor *who,
 	"present_after, expires_before, expires_after, state_before, state_after, mode_before, "   \
 	"mode_after, action_before, action_after"
 
-static const char *text_or_null(sqlite3_stmt *st, int col)
+static const char *text_or_null(reg_stmt *st, int col)
 {
-	return sqlite3_column_type(st, col) == SQLITE_NULL ? NULL : col_text(st, col);
+	return col_null(st, col) ? NULL : col_text(st, col);
 }
 
-static void state_of(sqlite3_stmt *st, int present, int expires, int state, int mode, int action,
+static void state_of(reg_stmt *st, int present, int expires, int state, int mode, int action,
                      bool is_request, struct p25_change_state *s)
 {
 	memset(s, 0, sizeof *s);
-	s->present = sqlite3_column_int(st, present) != 0;
+	s->present = col_int(st, present) != 0;
 	s->expires = col_time(st, expires);
 	if (is_request)
 		p25_request_status_parse(text_or_null(st, state), &s->status);
@@ -223,22 +223,22 @@ static void state_of(sqlite3_stmt *st, int present, int expires, int state, int 
 	p25_action_parse(text_or_null(st, action), &s->action);
 }
 
-static void change_of_row(sqlite3_stmt *st, struct p25_change *c)
+static void change_of_row(reg_stmt *st, struct p25_change *c)
 {
 	bool is_request;
 
 	memset(c, 0, sizeof *c);
-	c->seq = sqlite3_column_int64(st, 0);
-	c->audit_id = sqlite3_column_int64(st, 1);
+	c->seq = col_int(st, 0);
+	c->audit_id = col_int(st, 1);
 	c->at = col_time(st, 2);
 	c->actor = col_text(st, 3);
 	/* A kind this port25 does not know (a newer writer's) reads as an import: sync. */
 	if (p25_change_kind_parse(col_text(st, 4), &c->kind) < 0)
 		c->kind = P25_CHANGE_IMPORT;
 	c->org = text_or_null(st, 5);
-	c->id = sqlite3_column_int64(st, 6);
+	c->id = col_int(st, 6);
 	c->subject = text_or_null(st, 7);
-	c->related = sqlite3_column_int64(st, 8);
+	c->related = col_int(st, 8);
 	is_request = c->kind >= P25_CHANGE_REQUEST_SUBMITTED && c->kind <= P25_CHANGE_REQUEST_IMPORTED;
 	state_of(st, 9, 11, 13, 15, 17, is_request, &c->before);
 	state_of(st, 10, 12, 14, 16, 18, is_request, &c->after);
@@ -246,7 +246,7 @@ static void change_of_row(sqlite3_stmt *st, struct p25_change *c)
 
 int p25_registry_change_mark(struct p25_registry *reg, int64_t *mark)
 {
-	sqlite3_stmt *st;
+	reg_stmt *st;
 	int rc;
 
 	reg->error[0] = '\0';
@@ -256,15 +256,15 @@ int p25_registry_change_mark(struct p25_registry *reg, int64_t *mark)
 		return P25_EDB;
 	if ((rc = reg_step(reg, st)) < 0)
 		return rc;
-	*mark = rc ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
+	*mark = rc ? col_int(st, 0) : 0;
+	reg_done(st);
 	return 0;
 }
 
 int p25_registry_changes_since(struct p25_registry *reg, int64_t mark, size_t limit,
                                p25_change_fn fn, void *ctx)
 {
-	sqlite3_stmt *st;
+	reg_stmt *st;
 	int n = 0, rc;
 
 	reg->error[0] = '\0';
@@ -281,7 +281,7 @@ int p25_registry_changes_since(struct p25_registry *reg, int64_t mark, size_t li
 	}
 	if (rc < 0)
 		return rc;
-	sqlite3_finalize(st);
+	reg_done(st);
 	return n;
 }
 

@@ -124,7 +124,7 @@ int org_id_of(struct p25_registry *reg, const char *handle, int64_t *id)
 
 int org_id_in(struct p25_registry *reg, const char *handle, const char *scope, int64_t *id)
 {
-	sqlite3_stmt *st = reg_query(reg, "SELECT o.id FROM org o WHERE o.handle = ? AND " SCOPE_SQL,
+	reg_stmt *st = reg_query(reg, "SELECT o.id FROM org o WHERE o.handle = ? AND " SCOPE_SQL,
 	                             "sss", handle, scope, scope);
 	int rc;
 
@@ -134,8 +134,8 @@ int org_id_in(struct p25_registry *reg, const char *handle, const char *scope, i
 	if (rc < 0)
 		return rc;
 	if (rc == 1)
-		*id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+		*id = col_int(st, 0);
+	reg_done(st);
 	if (rc == 0)
 		return reg_hint(reg,
 		                reg_fail(reg, P25_ENOTFOUND, "no organization '%s'",
@@ -639,7 +639,7 @@ int p25_prefix_show_in(struct p25_registry *reg, const char *prefix, const struc
 	struct p25_prefix p;
 	struct p25_diag diag;
 	char text[P25_PREFIX_STRLEN], *scoped;
-	sqlite3_stmt *st;
+	reg_stmt *st;
 	int rc;
 
 	*out = NULL;
@@ -660,7 +660,7 @@ int p25_prefix_show_in(struct p25_registry *reg, const char *prefix, const struc
 		return rc;
 	if (rc == 1)
 		*out = prefix_json_row(st);
-	sqlite3_finalize(st);
+	reg_done(st);
 	if (rc == 0)
 		return reg_hint(reg,
 		                reg_fail(reg, P25_ENOTFOUND, "prefix %s is not registered", text),
@@ -822,7 +822,7 @@ int p25_contact_list_in(struct p25_registry *reg, const char *org, const struct 
 int p25_contact_show_in(struct p25_registry *reg, int64_t id, const struct p25_scope *scope,
                         json_t **out)
 {
-	sqlite3_stmt *st;
+	reg_stmt *st;
 	char *scoped;
 	int rc;
 
@@ -841,7 +841,7 @@ int p25_contact_show_in(struct p25_registry *reg, int64_t id, const struct p25_s
 		return rc;
 	if (rc == 1)
 		*out = contact_json_row(st);
-	sqlite3_finalize(st);
+	reg_done(st);
 	if (rc == 0)
 		return reg_hint(reg, reg_fail(reg, P25_ENOTFOUND, "no contact %" PRId64, id),
 		                P25_HINT_LIST_CONTACTS, NULL, 0, 0);
@@ -1063,7 +1063,7 @@ int p25_permit_show(struct p25_registry *reg, int64_t id, p25_time now, json_t *
 int p25_permit_show_in(struct p25_registry *reg, int64_t id, p25_time now,
                        const struct p25_scope *scope, json_t **out)
 {
-	sqlite3_stmt *st;
+	reg_stmt *st;
 	char *scoped;
 	int rc;
 
@@ -1082,7 +1082,7 @@ int p25_permit_show_in(struct p25_registry *reg, int64_t id, p25_time now,
 		return rc;
 	if (rc == 1)
 		*out = permit_json_row(st, now, P25_EXPIRING_WINDOW);
-	sqlite3_finalize(st);
+	reg_done(st);
 	if (rc == 0)
 		return reg_hint(reg, reg_fail(reg, P25_ENOTFOUND, "no permit %" PRId64, id),
 		                P25_HINT_LIST_PERMITS, NULL, 0, 0);
@@ -1093,7 +1093,7 @@ int p25_permits_covering(struct p25_registry *reg, const char *org, const struct
                          p25_time now, struct p25_prefix **out, size_t *n)
 {
 	struct p25_prefix *v = NULL, *nv;
-	sqlite3_stmt *st;
+	reg_stmt *st;
 	int rc;
 
 	*out = NULL;
@@ -1112,7 +1112,7 @@ int p25_permits_covering(struct p25_registry *reg, const char *org, const struct
 		if (p25_prefix_parse(col_text(st, 0), 0, &q, &diag) < 0 || !p25_prefix_overlaps(p, &q))
 			continue;
 		if (!(nv = realloc(v, (*n + 1) * sizeof *nv))) {
-			sqlite3_finalize(st);
+			reg_done(st);
 			free(v);
 			*n = 0;
 			return reg_fail(reg, P25_EDB, "registry: out of memory");
@@ -1125,14 +1125,14 @@ int p25_permits_covering(struct p25_registry *reg, const char *org, const struct
 		*n = 0;
 		return rc;
 	}
-	sqlite3_finalize(st);
+	reg_done(st);
 	*out = v;
 	return 0;
 }
 
 int p25_registry_next_expiry(struct p25_registry *reg, p25_time now, p25_time *next)
 {
-	sqlite3_stmt *st;
+	reg_stmt *st;
 	int rc;
 
 	*next = 0;
@@ -1143,6 +1143,6 @@ int p25_registry_next_expiry(struct p25_registry *reg, p25_time now, p25_time *n
 	if ((rc = reg_step(reg, st)) < 0)
 		return rc;
 	*next = rc ? col_time(st, 0) : 0;
-	sqlite3_finalize(st);
+	reg_done(st);
 	return 0;
 }

@@ -509,7 +509,7 @@ static int audit_write(struct p25_registry *reg, const struct p25_actor *who, co
 	free(b);
 	free(a);
 	if (rc == 0 && change_kind_of_action(action, &kind) == 0)
-		rc = change_record(reg, who, kind, sqlite3_last_insert_rowid(reg->db), object,
+		rc = change_record(reg, who, kind, reg_last_id(reg), object,
 		                   before, after);
 	return rc;
 }
@@ -553,7 +553,7 @@ void prefix_net_bytes(const struct p25_prefix *p, unsigned char out[16])
 /* After a migration step: no row refers to a row that is not there. */
 static int foreign_keys_hold(struct p25_registry *reg)
 {
-	sqlite3_stmt *st = reg_query(reg, "PRAGMA foreign_key_check", "");
+	reg_stmt *st = reg_query(reg, "PRAGMA foreign_key_check", "");
 	int rc;
 
 	if (!st)
@@ -564,10 +564,10 @@ static int foreign_keys_hold(struct p25_registry *reg)
 	if (rc == 1) {
 		rc = reg_fail(reg, P25_EDB, "registry: a row of table %s refers to a missing row of %s",
 		              col_text(st, 0), col_text(st, 2));
-		sqlite3_finalize(st);
+		reg_done(st);
 		return rc;
 	}
-	sqlite3_finalize(st);
+	reg_done(st);
 	return 0;
 }
 

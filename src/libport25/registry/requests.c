@@ -82,7 +82,7 @@ static json_t *request_json_row(sqlite3_stmt *st, p25_time now)
 	for (int i = 0; i < 9; i++)
 		json_object_set_new(o, later[i], nullable(st, 8 + i));
 	/* Only a cancelled request says so: the other requests' objects stay as they were. */
-	if (sqlite3_column_type(st, 18) != SQLITE_NULL) {
+	if (!col_null(st, 18)) {
 		json_object_set_new(o, "cancelled", nullable(st, 18));
 		json_object_set_new(o, "cancelled_by", nullable(st, 19));
 	}
@@ -613,7 +613,7 @@ int p25_request_show(struct p25_registry *reg, int64_t id, p25_time now, json_t 
 int p25_request_show_in(struct p25_registry *reg, int64_t id, p25_time now,
                         const struct p25_scope *scope, json_t **out)
 {
-	sqlite3_stmt *st;
+	reg_stmt *st;
 	char *scoped;
 	int rc;
 
@@ -630,7 +630,7 @@ int p25_request_show_in(struct p25_registry *reg, int64_t id, p25_time now,
 		return P25_EDB;
 	if ((rc = reg_step(reg, st)) < 0)
 		return rc;
-	sqlite3_finalize(st);
+	reg_done(st);
 	if (rc == 0)
 		return reg_hint(reg, reg_fail(reg, P25_ENOTFOUND, "no request %" PRId64, id),
 		                P25_HINT_LIST_REQUESTS, NULL, 0, 0);
