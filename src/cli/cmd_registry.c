@@ -1322,14 +1322,34 @@ int cmd_request(struct cli *cli, int argc, char **argv)
 static const char import_usage[] =
     "usage: port25 import FILE [--org HANDLE] [--format csv|json] [--force] [--no-servers]\n"
     "                    [--dry-run]\n"
-    "Import a server list, all or nothing: one bad row rejects the whole file.\n"
+    "       port25 import --template\n"
+    "Import a server list, all or nothing: every bad row is named, with its line, and\n"
+    "nothing is imported until the file is right.\n"
+    "A list of addresses, one per line or comma-separated, each optionally followed by\n"
+    "what it is (192.0.2.10 Exchange edge): mail servers.\n"
     "CSV: a header row with columns org,address,kind,description,requested_by,\n"
-    "approved_by,expires (org may be left out with --org; RFC 4180 quoting).\n"
+    "approved_by,expires, or the names members use (IP Address, IP, Host; Type; Server\n"
+    "Name, Purpose, Notes: the description), in any case (org may be left out with --org;\n"
+    "RFC 4180 quoting).  The kind defaults to mail-server and the description to the kind.\n"
+    "--template prints a CSV file to fill in.\n"
     "JSON: {\"org\": H, \"servers\": [{\"address\", \"kind\", \"description\", ...}]}, or a\n"
     "whole registry document as `port25 export` writes it, which restores everything;\n"
     "its active organizations are held to the rules of org set (--no-servers for those\n"
     "without a valid permit).\n"
     "The format follows the extension or the content unless --format says.\n";
+
+/* Every bad row of a server list, one line each, then what it came to. */
+static int import_fail(struct cli *cli, int rc, const struct p25_import_result *res)
+{
+	char text[1536];
+
+	if (res->nproblems > 1)
+		for (size_t i = 0; i < res->nproblems; i++)
+			cli_fail(EXIT_REFUSED, "%s",
+			         cli_with_hint(res->problems[i].message, &res->problems[i].hint,
+			                       text, sizeof text));
+	return cli_service_fail(cli, rc);
+}
 
 int cmd_import(struct cli *cli, int argc, char **argv)
 {
@@ -1338,10 +1358,12 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 	                                     {"force", no_argument, NULL, 'f'},
 	                                     {"dry-run", no_argument, NULL, 'n'},
 	                                     {"no-servers", no_argument, NULL, 'N'},
+	                                     {"template", no_argument, NULL, 'T'},
 	                                     {"json", no_argument, NULL, 'j'},
 	                                     {0}};
 	struct p25_import_options opt = {0};
-	struct p25_import_result res;
+	struct p25_import_result res = {0};
+	bool template = false;
 	int c, rc;
 
 	if (cli_wants_help(argc, argv, import_usage))
@@ -1370,6 +1392,9 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 		case 'N':
 			opt.no_servers = true;
 			break;
+		case 'T':
+			template = true;
+			break;
 		case 'j':
 			cli->json = true;
 			break;
@@ -1377,14 +1402,24 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	if (template) {
+		if ((rc = check_positionals(argc, argv, 0, import_usage)) != EXIT_OK)
+			return rc;
+		fputs(p25_import_template(), stdout);
+		return EXIT_OK;
+	}
 	/* Restoring an exported registry into a new file is an import's job too. */
 	cli->may_create = true;
 	if ((rc = check_positionals(argc, argv, 1, import_usage)) != EXIT_OK ||
 	    (rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
 	opt.name = argv[optind];
-	if ((rc = p25_service_import_file(cli->svc, &cli->auth, argv[optind], &opt, &res)) < 0)
-		return cli_service_fail(cli, rc);
+	if ((rc = p25_service_import_file(cli->svc, &cli->auth, argv[optind], &opt, &res)) < 0) {
+		rc = import_fail(cli, rc, &res);
+		p25_import_result_free(&res);
+		return rc;
+	}
+	p25_import_result_free(&res);
 	if (cli->json) {
 		json_t *o = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I}", "file", argv[optind],
 		                      "dry_run", opt.dry_run, "organizations", (json_int_t)res.orgs,

@@ -320,7 +320,7 @@ ok '192.0.2.77 +application-server +active +2026-12-31T23:59:59Z +Yearbook vendo
 ok '192.0.2.15 +application-server +active +2026-12-31T23:59:59Z +temp$' $P permit list
 PORT25_NOW=2027-01-01T00:00:00Z ok '192.0.2.15 .* expired' $P permit list --expired
 printf 'address,kind,description,colour\n192.0.2.78,app,x,red\n' >"$tmp/colour.csv"
-refused "colour.csv: line 1: unknown column 'colour' in the header \(expected org, address, kind, description, expires\)" \
+refused "colour.csv: line 1: unknown column 'colour' in the header \(expected org \(or organization\), address \(or IP, IP Address, Host\), kind \(or Type\), description \(or Server Name, Purpose, Notes\), expires" \
 	$P request submit springfield-k12 --type add-permit --file "$tmp/colour.csv"
 printf 'address,kind,description,expires\n192.0.2.78,app,x,\n192.0.2.79,app,y,someday\n' >"$tmp/someday.csv"
 refused "someday.csv: line 3: expires: 'someday'" \

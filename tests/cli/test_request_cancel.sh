@@ -79,13 +79,14 @@ refused "'10.1.2.3/16' has host bits set \(the network is 10.1.0.0/16\) \(use --
 refused "organization 'k12' still has 1 prefix\(es\) and 1 permit\(s\); remove them first or use --force" \
 	$P org remove k12
 printf 'address,kind,description\n192.0.2.20,mail,x\n' >"$tmp/noorg.csv"
-refused 'noorg.csv: line 2: no organization \(add an org column or use --org\)' $P import "$tmp/noorg.csv"
+refused 'noorg.csv: no organization for its servers \(add an org column or use --org\)' $P import "$tmp/noorg.csv"
 printf 'org,address,kind,description\nk12,192.0.2.20,mail,x\n' >"$tmp/k12.csv"
 refused "k12.csv: line 2: the row is for organization 'k12' but --org is 'other'" \
 	$P import "$tmp/k12.csv" --org other
 printf 'address,description\n192.0.2.20,x\n' >"$tmp/nokind.csv"
-refused 'the header needs at least the columns address, kind \(and org unless --org is given\)' \
-	$P import "$tmp/nokind.csv" --org k12
+# a list without kinds: mail servers, as members mean (issue 14)
+$P import "$tmp/nokind.csv" --org k12 >/dev/null || { echo "FAIL: a list without a kind column refused"; failures=$((failures + 1)); }
+$P permit list --org k12 | grep -qE '192\.0\.2\.20 +mail-server' || { echo "FAIL: the kind did not default to mail-server"; failures=$((failures + 1)); }
 usage "verify: --mx '198.51.100.7:0': bad port '0'" $P verify --mx 198.51.100.7:0 --rcpt a@b.example
 
 [ "$failures" -eq 0 ] || { echo "$failures check(s) failed" >&2; exit 1; }

@@ -134,7 +134,8 @@ static void test_csv_import(void **state)
 	assert_int_equal(import_text(reg, "none.csv",
 	                             "address,kind,description\n192.0.2.12,app,SIS\n", NULL, &res),
 	                 P25_EINVAL);
-	assert_true(contains(p25_registry_error(reg), "none.csv: line 2"));
+	/* Said once for the file, not once a row. */
+	assert_true(contains(p25_registry_error(reg), "none.csv: no organization for its servers"));
 	/* The library names no option: the hint says the import's org would do. */
 	assert_true(contains(p25_registry_error(reg), "no organization"));
 	assert_int_equal(p25_registry_hint(reg)->code, P25_HINT_IMPORT_ORG_COLUMN);
@@ -190,7 +191,9 @@ static void test_bad_row_rejects_whole_file(void **state)
 	                             "k12,192.0.2.30,mail,b\n",
 	                             NULL, &res),
 	                 P25_ECONFLICT);
-	assert_true(contains(p25_registry_error(reg), "d.csv: line 3: 192.0.2.30 repeats an earlier row"));
+	/* A repeated row names the row it repeats. */
+	assert_true(contains(p25_registry_error(reg), "d.csv: line 3: 192.0.2.30 repeats line 2"));
+	p25_import_result_free(&res);
 	assert_int_equal(import_text(reg, "w.csv",
 	                             "org,address,kind,description\nk12,192.0.2.0/23,mail,a\n",
 	                             NULL, &res),
@@ -505,6 +508,157 @@ static void test_same_rules_every_path(void **state)
 	}
 }
 
+
+/* Every bad row of a member's list in one run, each with its line; nothing imported. */
+static void test_every_bad_row_in_one_run(void **state)
+{
+	struct p25_registry *reg = *state;
+	struct p25_import_result res;
+	json_t *before = export(reg), *after;
+	static const char text[] = "IP Address,Server Name,Purpose,Type\n"
+	                           "192.0.2.10,mx1.k12.example,Outbound relay,Mail Server\n"
+	                           "192.0.2.300,mx2.k12.example,Backup relay,mail\n"
+	                           "198.51.100.7,web.k12.example,Web forms,application server\n"
+	                           "192.0.2.11,sis.k12.example,SIS notices,toaster\n"
+	                           "192.0.2.10,mx1-again,Typed twice,mail\n"
+	                           "192.0.2.12,printer\n"
+	                           "2001:db8:1::25,mx6.k12.example,IPv6 relay,\n";
+
+	assert_int_equal(import_text(reg, "members.csv", text, "k12", &res), P25_EINVAL);
+	assert_int_equal(res.permits, 0);
+	assert_int_equal(res.nproblems, 5);
+	assert_true(contains(res.problems[0].message, "members.csv: line 3: "));
+	assert_true(contains(res.problems[0].message, "192.0.2.300"));
+	assert_true(contains(res.problems[1].message, "members.csv: line 4: "));
+	assert_true(contains(res.problems[1].message, "outside"));
+	assert_true(contains(res.problems[2].message, "members.csv: line 5: kind 'toaster'"));
+	assert_true(contains(res.problems[3].message,
+	                     "members.csv: line 6: 192.0.2.10 repeats line 2"));
+	assert_int_equal(res.problems[3].code, P25_ECONFLICT);
+	assert_true(contains(res.problems[4].message,
+	                     "members.csv: line 7: expected 4 fields, found 2"));
+	assert_true(contains(p25_registry_error(reg), "members.csv: 5 rows refused; nothing imported"));
+	p25_import_result_free(&res);
+	after = export(reg);
+	assert_true(json_equal(before, after));
+	json_decref(after);
+	json_decref(before);
+
+	/* The same list put right goes in whole; the header's names are mapped. */
+	assert_int_equal(import_text(reg, "fixed.csv",
+	                             "IP Address,Server Name,Purpose,Type\n"
+	                             "192.0.2.10,mx1.k12.example,Outbound relay,Mail Server\n"
+	                             "192.0.2.11,sis.k12.example,SIS notices,Application Server\n"
+	                             "2001:db8:1::25,mx6.k12.example,,\n",
+	                             "k12", &res),
+	                 0);
+	assert_int_equal(res.permits, 3);
+	assert_int_equal(res.nproblems, 0);
+	{
+		struct p25_permit_filter f = {.now = who.now};
+		json_t *rows, *p;
+		assert_int_equal(p25_permit_list(reg, &f, &rows), 0);
+		p = json_array_get(rows, 0);
+		assert_string_equal(json_string_value(json_object_get(p, "address")), "192.0.2.10");
+		assert_string_equal(json_string_value(json_object_get(p, "description")),
+		                    "mx1.k12.example - Outbound relay");
+		assert_string_equal(json_string_value(json_object_get(p, "kind")), "mail-server");
+		p = json_array_get(rows, 1);
+		assert_string_equal(json_string_value(json_object_get(p, "kind")),
+		                    "application-server");
+		p = json_array_get(rows, 2);
+		assert_string_equal(json_string_value(json_object_get(p, "kind")), "mail-server");
+		assert_string_equal(json_string_value(json_object_get(p, "description")),
+		                    "mx6.k12.example");
+		json_decref(rows);
+	}
+}
+
+/* A bare list: one per line or comma-separated, what it is after the address. */
+static void test_bare_list(void **state)
+{
+	struct p25_registry *reg = *state;
+	struct p25_import_result res;
+	struct p25_permit_filter f = {.now = who.now};
+	json_t *rows;
+	static const char text[] = "# our mail servers\n"
+	                           "192.0.2.10\n"
+	                           "192.0.2.11, 192.0.2.12\n"
+	                           "\n"
+	                           "192.0.2.13 - Exchange edge\n"
+	                           "2001:db8:1::25 2001:db8:1::26\n";
+
+	assert_int_equal(import_text(reg, "list.txt", text, "k12", &res), 0);
+	assert_int_equal(res.permits, 6);
+	assert_int_equal(p25_permit_list(reg, &f, &rows), 0);
+	assert_int_equal(json_array_size(rows), 6);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(rows, 0), "kind")), "mail-server");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(rows, 0), "description")),
+	    "mail-server");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(rows, 3), "description")),
+	    "Exchange edge");
+	json_decref(rows);
+
+	/* Bad addresses in a bare list: each named by its line. */
+	assert_int_equal(import_text(reg, "bad.txt", "192.0.2.20, 192.0.2.999\n192.0.2.21\n192.0.2.20\n",
+	                             "k12", &res),
+	                 P25_EINVAL);
+	assert_int_equal(res.nproblems, 2);
+	assert_true(contains(res.problems[0].message, "bad.txt: line 1: "));
+	assert_true(contains(res.problems[0].message, "192.0.2.999"));
+	assert_true(contains(res.problems[1].message, "bad.txt: line 3: 192.0.2.20 repeats line 1"));
+	p25_import_result_free(&res);
+
+	/* The request path reads the same. */
+	{
+		struct p25_server_list l = {0};
+		char err[512];
+		assert_int_equal(p25_server_list_add_csv(&l, text, strlen(text), "list.txt", "k12",
+		                                         who.now, err, sizeof err),
+		                 0);
+		assert_int_equal(l.n, 6);
+		assert_string_equal(l.servers[3].description, "Exchange edge");
+		p25_server_list_free(&l);
+		assert_int_equal(p25_server_list_add_csv(&l, "Host,Type\n192.0.2.30,SMTP relay\n",
+		                                         32, "h.csv", "k12", who.now, err,
+		                                         sizeof err),
+		                 0);
+		assert_int_equal(l.servers[0].kind, P25_KIND_MAIL_SERVER);
+		p25_server_list_free(&l);
+	}
+}
+
+/* The template is a list import reads as it is. */
+static void test_template_imports(void **state)
+{
+	struct p25_registry *reg = *state;
+	struct p25_import_result res;
+	const char *t = p25_import_template();
+
+	assert_int_equal(p25_prefix_add(reg, &who, "k12", "2001:db8:100::/48", "", 0), 0);
+	assert_int_equal(import_text(reg, "template.csv", t, "k12", &res), 0);
+	assert_int_equal(res.permits, 3);
+}
+
+static void test_unknown_column_names_the_understood(void **state)
+{
+	struct p25_registry *reg = *state;
+	struct p25_import_result res;
+
+	assert_int_equal(import_text(reg, "loc.csv", "IP,Location\n192.0.2.10,Room 4\n", "k12", &res),
+	                 P25_EINVAL);
+	assert_true(contains(p25_registry_error(reg), "loc.csv: line 1: unknown column 'Location'"));
+	assert_true(contains(p25_registry_error(reg), "address (or IP, IP Address, Host)"));
+	assert_int_equal(import_text(reg, "two.csv", "IP,Address\n192.0.2.10,192.0.2.11\n", "k12",
+	                             &res),
+	                 P25_EINVAL);
+	assert_true(contains(p25_registry_error(reg),
+	                     "columns 'IP' and 'Address' both give the address"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -516,6 +670,11 @@ int main(void)
 	    cmocka_unit_test(test_document_round_trip),
 	    cmocka_unit_test_setup_teardown(test_document_errors, setup, teardown),
 	    cmocka_unit_test(test_same_rules_every_path),
+	    cmocka_unit_test_setup_teardown(test_every_bad_row_in_one_run, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bare_list, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_template_imports, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unknown_column_names_the_understood, setup,
+	                                    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -188,37 +188,85 @@ struct server_row {
 	const char *org, *address, *kind, *description, *requested_by, *approved_by, *expires;
 };
 
-static bool repeated_in_file(struct p25_registry *reg, const char *org, const char *address,
-                             int64_t first_new)
+/* What one import of a server list has seen: its rows' addresses, and its bad rows. */
+struct seen_row {
+	const char *org;
+	char text[P25_PREFIX_STRLEN];
+	char where[48];
+};
+struct import_run {
+	const struct p25_import_options *opt;
+	struct p25_import_result *result;
+	struct seen_row *seen;
+	size_t nseen;
+};
+
+void p25_import_result_free(struct p25_import_result *r)
+{
+	for (size_t i = 0; i < r->nproblems; i++)
+		free(r->problems[i].message);
+	free(r->problems);
+	r->problems = NULL;
+	r->nproblems = 0;
+}
+
+/* The registry's message about a bad row, kept in the result. */
+static int add_problem(struct p25_registry *reg, struct p25_import_result *res, int code)
+{
+	struct p25_import_problem *v = realloc(res->problems, (res->nproblems + 1) * sizeof *v);
+
+	if (!v)
+		return reg_fail(reg, P25_EDB, "registry: out of memory");
+	res->problems = v;
+	v[res->nproblems].message = strdup(reg->error);
+	v[res->nproblems].hint = reg->hint;
+	v[res->nproblems].code = code;
+	if (!v[res->nproblems].message)
+		return reg_fail(reg, P25_EDB, "registry: out of memory");
+	res->nproblems++;
+	return 0;
+}
+
+/*
+ * The earlier row of this file that holds the same address for the same
+ * organization ("line 3"), or NULL; a row whose address parses is
+ * remembered, bad or not, so a repeat of it is named as one.
+ */
+static const char *repeats(struct import_run *run, const char *org, const char *address,
+                           const char *where)
 {
 	struct p25_prefix p;
 	struct p25_diag diag;
 	char text[P25_PREFIX_STRLEN];
-	sqlite3_stmt *st;
-	bool repeated = false;
+	struct seen_row *v;
 
-	if (p25_prefix_parse(address, 0, &p, &diag) < 0)
-		return false;
-	st = reg_query(reg,
-	               "SELECT p.id FROM permit p JOIN org o ON o.id = p.org_id WHERE o.handle = ? "
-	               "AND p.text = ?",
-	               "ss", org, permit_text(&p, text, sizeof text));
-	if (!st || reg_step(reg, st) != 1) {
-		sqlite3_finalize(st);
-		return false;
-	}
-	repeated = sqlite3_column_int64(st, 0) >= first_new;
-	sqlite3_finalize(st);
-	return repeated;
+	if (!org || !address || p25_prefix_parse(address, 0, &p, &diag) < 0)
+		return NULL;
+	permit_text(&p, text, sizeof text);
+	for (size_t i = 0; i < run->nseen; i++)
+		if (!strcmp(run->seen[i].org, org) && !strcmp(run->seen[i].text, text))
+			return run->seen[i].where;
+	if (!(v = realloc(run->seen, (run->nseen + 1) * sizeof *v)))
+		return NULL;
+	run->seen = v;
+	v[run->nseen].org = org;
+	snprintf(v[run->nseen].text, sizeof v[run->nseen].text, "%s", text);
+	snprintf(v[run->nseen].where, sizeof v[run->nseen].where, "%s", where);
+	run->nseen++;
+	return NULL;
 }
 
-/* Permit ids from first_new on were created by this import: a clash with one is a repeated row. */
+/*
+ * One server of a list: the kind defaults to mail-server and the description
+ * to the kind, as on a request; then the rules of permit add.
+ */
 static int import_server(struct p25_registry *reg, const struct p25_actor *who,
-                         const struct p25_import_options *opt, const struct server_row *row,
-                         const char *where, int64_t first_new, struct p25_import_result *result)
+                         struct import_run *run, const struct server_row *row, const char *where)
 {
+	const struct p25_import_options *opt = run->opt;
 	struct p25_permit_spec spec = {0};
 	const char *org = row->org && *row->org ? row->org : opt->org;
+	const char *earlier;
 	char err[256];
 	int64_t id = 0;
 	int rc;
@@ -236,190 +284,116 @@ static int import_server(struct p25_registry *reg, const struct p25_actor *who,
 		                                 "import's organization is '%s'",
 		                                 opt->name, where, org, opt->org),
 		                        P25_HINT_IMPORT_ORG_NAMED, "the import's organization");
-	if (rule_kind_text(row->kind, true, &spec.kind, err, sizeof err) < 0 ||
+	if (!row->address || !*row->address)
+		return reg_fail(reg, P25_EINVAL, "%s: %s: the address is missing", opt->name,
+		                where);
+	if ((earlier = repeats(run, org, row->address, where)))
+		return reg_fail(reg, P25_ECONFLICT, "%s: %s: %s repeats %s", opt->name, where,
+		                row->address, earlier);
+	if (intake_kind(row->kind, false, &spec.kind, err, sizeof err) < 0 ||
 	    rule_expiry_text(row->expires, who->now, &spec.expires, err, sizeof err) < 0)
 		return reg_fail(reg, P25_EINVAL, "%s: %s: %s", opt->name, where, err);
 	spec.org = org;
 	spec.address = row->address;
-	spec.description = row->description;
+	spec.description =
+	    row->description && *row->description ? row->description : p25_kind_name(spec.kind);
 	spec.requested_by = row->requested_by;
 	spec.approved_by = row->approved_by;
 	spec.force = opt->force;
 	rc = permit_add_tx(reg, who, &spec, NULL, &id);
-	if (rc == P25_ECONFLICT && repeated_in_file(reg, org, row->address, first_new))
-		return reg_fail(reg, rc, "%s: %s: %s repeats an earlier row of this file",
-		                opt->name, where, row->address);
 	if (rc < 0)
 		return rc == P25_EDB ? rc : locate(reg, rc, "%s: %s", opt->name, where);
-	result->permits++;
+	run->result->permits++;
 	return 0;
 }
 
-static char *trim(char *s)
+/*
+ * A row in a savepoint of its own: a bad row is undone and kept as a
+ * problem, and the rows after it are still checked (against the good rows
+ * before them), so that one run names every bad row.  Only a storage
+ * failure stops the run.
+ */
+static int import_row(struct p25_registry *reg, const struct p25_actor *who,
+                      struct import_run *run, const struct server_row *row, const char *where,
+                      const char *problem)
 {
-	char *e;
+	int rc = reg_exec(reg, "SAVEPOINT import_row", "");
 
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
+	if (rc < 0)
+		return rc;
+	rc = problem ? reg_fail(reg, P25_EINVAL, "%s: %s: %s", run->opt->name, where, problem)
+	             : import_server(reg, who, run, row, where);
+	if (rc == 0)
+		return reg_exec(reg, "RELEASE import_row", "");
+	if (rc == P25_EDB || (rc = add_problem(reg, run->result, rc)) < 0)
+		return rc;
+	if (reg_exec(reg, "ROLLBACK TO import_row", "") < 0 ||
+	    reg_exec(reg, "RELEASE import_row", "") < 0)
+		return P25_EDB;
+	return 0;
 }
 
-/*
- * The columns of a server list, as members fill in the form.  Import reads
- * them all; a request reads them too, except requested_by and approved_by,
- * which a request has once for all its servers.  One header mapping serves
- * both, so a column means the same in either, and a column one of them does
- * not understand is refused rather than dropped.
- */
-enum column {
-	COL_ORG,
-	COL_ADDRESS,
-	COL_KIND,
-	COL_DESCRIPTION,
-	COL_REQUESTED_BY,
-	COL_APPROVED_BY,
-	COL_EXPIRES,
-	NCOLUMNS
-};
-static const char *const column_names[NCOLUMNS] = {
-    "org", "address", "kind", "description", "requested_by", "approved_by", "expires"};
-#define COLUMN(c)      (1u << (c))
-#define IMPORT_COLUMNS (COLUMN(NCOLUMNS) - 1)
-#define REQUEST_COLUMNS                                                                            \
-	(COLUMN(COL_ORG) | COLUMN(COL_ADDRESS) | COLUMN(COL_KIND) | COLUMN(COL_DESCRIPTION) |      \
-	 COLUMN(COL_EXPIRES))
-
-struct server_table {
-	struct p25_csv csv;
-	int col[NCOLUMNS]; /* field index of each column, or -1 */
-};
-
-static void column_list(unsigned set, const char *sep, char *out, size_t outlen)
+/* After the last row: no problem, one (its own message), or a count of them. */
+static int import_verdict(struct p25_registry *reg, struct import_run *run)
 {
-	size_t n = 0;
+	struct p25_import_result *res = run->result;
+	int code;
 
-	out[0] = '\0';
-	for (int c = 0; c < NCOLUMNS; c++)
-		if (set & COLUMN(c) && n < outlen)
-			n += (size_t)snprintf(out + n, outlen - n, "%s%s", n ? sep : "",
-			                      column_names[c]);
-}
-
-/*
- * Parse CSV with a header row naming some of the allowed columns, at least
- * the required ones, and at least one row after it.  err names the file,
- * the line and the problem.  On success the caller frees t->csv.
- */
-static int server_table_read(struct server_table *t, const char *data, size_t len, const char *name,
-                             unsigned allowed, unsigned required, const char *hint, char *err,
-                             size_t errlen)
-{
-	struct p25_csv_record *head;
-	char list[128], msg[256];
-	unsigned have = 0;
-
-	if (p25_csv_parse(data, len, &t->csv, msg, sizeof msg) < 0) {
-		snprintf(err, errlen, "%s: %s", name, msg);
-		return P25_EINVAL;
-	}
-	if (t->csv.nrecords == 0) {
-		column_list(allowed, ",", list, sizeof list);
-		snprintf(err, errlen, "%s: empty file (expected a header row: %s)", name, list);
-		p25_csv_free(&t->csv);
-		return P25_EINVAL;
-	}
-	head = &t->csv.records[0];
-	for (int c = 0; c < NCOLUMNS; c++)
-		t->col[c] = -1;
-	for (size_t f = 0; f < head->nfields; f++) {
-		char *col = trim(head->fields[f]);
-		int c;
-		for (char *p = col; *p; p++)
-			*p = (char)tolower((unsigned char)*p);
-		for (c = 0; c < NCOLUMNS && strcmp(col, column_names[c]) != 0; c++)
-			;
-		if (c == NCOLUMNS || !(allowed & COLUMN(c))) {
-			column_list(allowed, ", ", list, sizeof list);
-			snprintf(err, errlen,
-			         "%s: line %zu: unknown column '%s' in the header (expected %s)",
-			         name, head->line, col, list);
-		} else if (t->col[c] >= 0) {
-			snprintf(err, errlen, "%s: line %zu: column '%s' appears twice", name,
-			         head->line, col);
-		} else {
-			t->col[c] = (int)f;
-			have |= COLUMN(c);
-			continue;
-		}
-		p25_csv_free(&t->csv);
-		return P25_EINVAL;
-	}
-	if ((have & required) != required) {
-		column_list(required, ", ", list, sizeof list);
-		snprintf(err, errlen, "%s: line %zu: the header needs at least the columns %s%s",
-		         name, head->line, list, hint);
-	} else if (t->csv.nrecords == 1) {
-		snprintf(err, errlen, "%s: no servers after the header row", name);
-	} else {
+	free(run->seen);
+	run->seen = NULL;
+	if (res->nproblems == 0)
 		return 0;
+	code = res->problems[0].code;
+	if (res->nproblems == 1) {
+		snprintf(reg->error, sizeof reg->error, "%s", res->problems[0].message);
+		reg->hint = res->problems[0].hint;
+		return code;
 	}
-	p25_csv_free(&t->csv);
-	return P25_EINVAL;
-}
-
-/* Row r (from 1) as a server_row of trimmed fields, and where it is ("line N"). */
-static int server_table_row(struct server_table *t, size_t r, const char *name,
-                            struct server_row *row, char *where, size_t wherelen, char *err,
-                            size_t errlen)
-{
-	struct p25_csv_record *rec = &t->csv.records[r];
-	const char *v[NCOLUMNS];
-
-	snprintf(where, wherelen, "line %zu", rec->line);
-	if (rec->nfields != t->csv.records[0].nfields) {
-		snprintf(err, errlen, "%s: %s: expected %zu fields, found %zu", name, where,
-		         t->csv.records[0].nfields, rec->nfields);
-		return P25_EINVAL;
-	}
-	for (int c = 0; c < NCOLUMNS; c++)
-		v[c] = t->col[c] >= 0 ? trim(rec->fields[t->col[c]]) : NULL;
-	*row = (struct server_row){v[COL_ORG],         v[COL_ADDRESS],      v[COL_KIND],
-	                           v[COL_DESCRIPTION], v[COL_REQUESTED_BY], v[COL_APPROVED_BY],
-	                           v[COL_EXPIRES]};
-	return 0;
+	for (size_t i = 1; i < res->nproblems; i++)
+		if (res->problems[i].code != code)
+			code = P25_EINVAL;
+	return reg_fail(reg, code, "%s: %zu rows refused; nothing imported", run->opt->name,
+	                res->nproblems);
 }
 
 static int import_csv(struct p25_registry *reg, const struct p25_actor *who, const char *data,
-                      size_t len, const struct p25_import_options *opt, int64_t first_new,
+                      size_t len, const struct p25_import_options *opt,
                       struct p25_import_result *result)
 {
-	struct server_table t;
-	char err[512];
+	struct import_run run = {.opt = opt, .result = result};
+	struct intake t;
+	char err[1024];
 	int rc;
 
-	rc = server_table_read(&t, data, len, opt->name, IMPORT_COLUMNS,
-	                       COLUMN(COL_ADDRESS) | COLUMN(COL_KIND), " (and org)", err, sizeof err);
-	if (rc < 0) {
-		/* Only that message ends with the org column's parenthesis. */
-		size_t n = strlen(err);
-		reg_fail(reg, rc, "%s", err);
-		return n > 10 && !strcmp(err + n - 10, " (and org)")
-		           ? reg_hint(reg, rc, P25_HINT_IMPORT_ORG_HEADER, NULL, 0, 1)
-		           : rc;
+	if ((rc = intake_read(&t, data, len, opt->name, INTAKE_ALL, err, sizeof err)) < 0)
+		return reg_fail(reg, rc, "%s", err);
+	/* Said once for the file, not once a row. */
+	if (!(t.have & INTAKE_COLUMN(INTAKE_ORG)) && (!opt->org || !*opt->org)) {
+		intake_free(&t);
+		return reg_hint(reg,
+		                reg_fail(reg, P25_EINVAL,
+		                         "%s: no organization for its servers (add an org column)",
+		                         opt->name),
+		                P25_HINT_IMPORT_ORG_COLUMN, NULL, 0, 1);
 	}
-	for (size_t r = 1; r < t.csv.nrecords && rc == 0; r++) {
-		struct server_row row;
+	if (t.n == 0) {
+		intake_free(&t);
+		return reg_fail(reg, P25_EINVAL, "%s: no addresses in the list", opt->name);
+	}
+	for (size_t r = 0; r < t.n && rc == 0; r++) {
+		const struct intake_row *ir = &t.rows[r];
+		struct server_row row = {ir->v[INTAKE_ORG],          ir->v[INTAKE_ADDRESS],
+		                         ir->v[INTAKE_KIND],         ir->v[INTAKE_DESCRIPTION],
+		                         ir->v[INTAKE_REQUESTED_BY], ir->v[INTAKE_APPROVED_BY],
+		                         ir->v[INTAKE_EXPIRES]};
 		char where[32];
-		rc = server_table_row(&t, r, opt->name, &row, where, sizeof where, err, sizeof err);
-		if (rc < 0)
-			rc = reg_fail(reg, rc, "%s", err);
-		else
-			rc = import_server(reg, who, opt, &row, where, first_new, result);
+		snprintf(where, sizeof where, "line %zu", ir->line);
+		rc = import_row(reg, who, &run, &row, where, ir->problem);
 	}
-	p25_csv_free(&t.csv);
+	if (rc == 0)
+		rc = import_verdict(reg, &run);
+	free(run.seen);
+	intake_free(&t);
 	return rc;
 }
 
@@ -458,7 +432,7 @@ static int list_add(struct p25_server_list *l, const struct server_row *row, p25
 		snprintf(err, errlen, "%s: the address is missing", where);
 		return P25_EINVAL;
 	}
-	if (rule_kind_text(row->kind, false, &s.kind, msg, sizeof msg) < 0 ||
+	if (intake_kind(row->kind, false, &s.kind, msg, sizeof msg) < 0 ||
 	    rule_expiry_text(row->expires, now, &s.expires, msg, sizeof msg) < 0) {
 		snprintf(err, errlen, "%s: %s", where, msg);
 		return P25_EINVAL;
@@ -485,6 +459,18 @@ void p25_server_list_free(struct p25_server_list *l)
 	free(l->strings);
 	free(l->servers);
 	memset(l, 0, sizeof *l);
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
 }
 
 int p25_server_list_add_arg(struct p25_server_list *l, const char *label, const char *arg,
@@ -537,27 +523,34 @@ int p25_server_list_add_csv(struct p25_server_list *l, const char *data, size_t 
                             const char *name, const char *org, p25_time now, char *err,
                             size_t errlen)
 {
-	struct server_table t;
+	struct intake t;
 	size_t n0 = l->n, nstrings0 = l->nstrings;
-	int rc = server_table_read(&t, data, len, name, REQUEST_COLUMNS, COLUMN(COL_ADDRESS), "",
-	                           err, errlen);
+	int rc = intake_read(&t, data, len, name, INTAKE_REQUEST, err, errlen);
 
-	for (size_t r = 1; rc == 0 && r < t.csv.nrecords; r++) {
-		struct server_row row;
-		char where[300], line[32];
-		rc = server_table_row(&t, r, name, &row, line, sizeof line, err, errlen);
-		if (rc < 0)
-			break;
-		snprintf(where, sizeof where, "%s: %s", name, line);
-		if (row.org && *row.org && org && strcmp(row.org, org) != 0) {
+	for (size_t r = 0; rc == 0 && r < t.n; r++) {
+		const struct intake_row *ir = &t.rows[r];
+		struct server_row row = {ir->v[INTAKE_ORG],  ir->v[INTAKE_ADDRESS],
+		                         ir->v[INTAKE_KIND], ir->v[INTAKE_DESCRIPTION],
+		                         NULL,               NULL,
+		                         ir->v[INTAKE_EXPIRES]};
+		char where[300];
+		snprintf(where, sizeof where, "%s: line %zu", name, ir->line);
+		if (ir->problem) {
+			snprintf(err, errlen, "%s: %s", where, ir->problem);
+			rc = P25_EINVAL;
+		} else if (row.org && *row.org && org && strcmp(row.org, org) != 0) {
 			snprintf(err, errlen, "%s: the row is for organization '%s', not '%s'",
 			         where, row.org, org);
 			rc = P25_EINVAL;
-			break;
+		} else {
+			rc = list_add(l, &row, now, where, err, errlen);
 		}
-		rc = list_add(l, &row, now, where, err, errlen);
 	}
-	p25_csv_free(&t.csv); /* zeroed already when server_table_read failed */
+	if (rc == 0 && t.n == 0) {
+		snprintf(err, errlen, "%s: no addresses in the list", name);
+		rc = P25_EINVAL;
+	}
+	intake_free(&t); /* zeroed already when intake_read failed */
 	/* All or nothing, like an import: a bad row leaves the list as it was. */
 	while (rc < 0 && l->nstrings > nstrings0)
 		free(l->strings[--l->nstrings]);
@@ -630,16 +623,17 @@ static int check_strings(struct p25_registry *reg, json_t *obj, const char *cons
 }
 
 static int import_server_list(struct p25_registry *reg, const struct p25_actor *who, json_t *doc,
-                              const struct p25_import_options *opt, int64_t first_new,
+                              const struct p25_import_options *opt,
                               struct p25_import_result *result)
 {
 	static const char *const keys[] = {"address",     "kind",    "description", "requested_by",
 	                                   "approved_by", "expires", NULL};
 	json_t *servers = json_object_get(doc, "servers"), *s;
 	struct p25_import_options o = *opt;
+	struct import_run run = {.opt = &o, .result = result};
 	const char *org = str_of(doc, "org");
 	size_t i;
-	int rc;
+	int rc = 0;
 
 	if (json_object_get(doc, "org") && !org)
 		return reg_fail(reg, P25_EINVAL, "%s: \"org\" must be a string", opt->name);
@@ -658,22 +652,32 @@ static int import_server_list(struct p25_registry *reg, const struct p25_actor *
 		return reg_fail(reg, P25_EINVAL, "%s: \"servers\" is empty", opt->name);
 	json_array_foreach(servers, i, s)
 	{
-		char where[48];
-		struct server_row row;
+		char where[48], msg[96];
+		const char *problem = NULL;
+		struct server_row row = {0};
 		snprintf(where, sizeof where, "servers[%zu]", i);
 		if (!json_is_object(s))
-			return reg_fail(reg, P25_EINVAL, "%s: %s: expected an object", opt->name,
-			                where);
-		if ((rc = check_strings(reg, s, keys, where)) < 0)
-			return locate(reg, rc, "%s", opt->name);
-		row = (struct server_row){str_of(s, "org"),          str_of(s, "address"),
-		                          str_of(s, "kind"),         str_of(s, "description"),
-		                          str_of(s, "requested_by"), str_of(s, "approved_by"),
-		                          str_of(s, "expires")};
-		if ((rc = import_server(reg, who, &o, &row, where, first_new, result)) < 0)
-			return rc;
+			problem = "expected an object";
+		/* Keys that are present must be strings (or null): a number is a mistake. */
+		for (const char *const *k = keys; !problem && *k; k++) {
+			json_t *v = json_object_get(s, *k);
+			if (v && !json_is_string(v) && !json_is_null(v)) {
+				snprintf(msg, sizeof msg, "\"%s\" must be a string", *k);
+				problem = msg;
+			}
+		}
+		if (!problem)
+			row = (struct server_row){str_of(s, "org"),          str_of(s, "address"),
+			                          str_of(s, "kind"),         str_of(s, "description"),
+			                          str_of(s, "requested_by"), str_of(s, "approved_by"),
+			                          str_of(s, "expires")};
+		if ((rc = import_row(reg, who, &run, &row, where, problem)) < 0)
+			break;
 	}
-	return 0;
+	if (rc == 0)
+		rc = import_verdict(reg, &run);
+	free(run.seen);
+	return rc;
 }
 
 /* ---- whole registry documents ---- */
@@ -875,7 +879,7 @@ static int import_document(struct p25_registry *reg, const struct p25_actor *who
 }
 
 static int import_json(struct p25_registry *reg, const struct p25_actor *who, const char *data,
-                       size_t len, const struct p25_import_options *opt, int64_t first_new,
+                       size_t len, const struct p25_import_options *opt,
                        struct p25_import_result *result)
 {
 	json_error_t jerr;
@@ -890,7 +894,7 @@ static int import_json(struct p25_registry *reg, const struct p25_actor *who, co
 	else if (json_object_get(doc, "organizations"))
 		rc = import_document(reg, who, doc, opt, result);
 	else if (json_object_get(doc, "servers"))
-		rc = import_server_list(reg, who, doc, opt, first_new, result);
+		rc = import_server_list(reg, who, doc, opt, result);
 	else
 		rc = reg_fail(reg, P25_EINVAL,
 		              "%s: neither a server list ({\"org\", \"servers\"}) nor a registry "
@@ -921,20 +925,13 @@ static int import_tx(struct p25_registry *reg, const struct p25_actor *who, cons
                      struct p25_import_result *result)
 {
 	enum p25_import_format format = opt->format;
-	sqlite3_stmt *st;
-	int64_t first_new = 0;
 	json_t *summary;
 	int rc;
 
 	if (format == P25_IMPORT_AUTO)
 		format = detect(opt->name, data, len);
-	st = reg_query(reg, "SELECT coalesce(max(id), 0) + 1 FROM permit", "");
-	if (!st || (rc = reg_step(reg, st)) < 0)
-		return P25_EDB;
-	first_new = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	rc = format == P25_IMPORT_CSV ? import_csv(reg, who, data, len, opt, first_new, result)
-	                              : import_json(reg, who, data, len, opt, first_new, result);
+	rc = format == P25_IMPORT_CSV ? import_csv(reg, who, data, len, opt, result)
+	                              : import_json(reg, who, data, len, opt, result);
 	if (rc < 0)
 		return rc;
 	summary = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "format",
@@ -965,8 +962,10 @@ int p25_import_buffer(struct p25_registry *reg, const struct p25_actor *who, con
 		return 0;
 	}
 	rc = reg_end(reg, rc);
+	/* Nothing was imported; what was wrong stays. */
 	if (rc < 0)
-		memset(result, 0, sizeof *result);
+		result->orgs = result->prefixes = result->contacts = result->permits =
+		    result->requests = 0;
 	return rc;
 }
 

@@ -159,6 +159,48 @@ int permit_add_tx(struct p25_registry *reg, const struct p25_actor *who,
 
 int permit_remove_in_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id);
 
+/*
+ * intake.c: a server list as members send it (a CSV file whose header is
+ * read through one table of the names people use, or a bare list of
+ * addresses), as rows of text; a row that cannot be read carries its problem.
+ */
+enum intake_column {
+	INTAKE_ORG,
+	INTAKE_ADDRESS,
+	INTAKE_KIND,
+	INTAKE_DESCRIPTION,
+	INTAKE_REQUESTED_BY,
+	INTAKE_APPROVED_BY,
+	INTAKE_EXPIRES,
+	INTAKE_NCOLUMNS
+};
+#define INTAKE_COLUMN(c) (1u << (c))
+#define INTAKE_ALL       (INTAKE_COLUMN(INTAKE_NCOLUMNS) - 1)
+/* A request has one requester and approver, not one per server. */
+#define INTAKE_REQUEST                                                                             \
+	(INTAKE_ALL & ~(INTAKE_COLUMN(INTAKE_REQUESTED_BY) | INTAKE_COLUMN(INTAKE_APPROVED_BY)))
+extern const char *const intake_column_names[INTAKE_NCOLUMNS];
+struct intake_row {
+	size_t line;
+	const char *v[INTAKE_NCOLUMNS]; /* NULL: not given */
+	const char *problem;            /* the row could not be read: why */
+};
+struct intake {
+	struct intake_row *rows;
+	size_t n;
+	bool bare;    /* a bare list of addresses, not a CSV file with a header */
+	unsigned have; /* the columns given */
+	char **strings;
+	size_t nstrings;
+};
+/* 0, or P25_EINVAL / P25_EDB with err naming the file (and the header's line). */
+int intake_read(struct intake *t, const char *data, size_t len, const char *name,
+                unsigned allowed, char *err, size_t errlen);
+void intake_free(struct intake *t);
+/* A kind as rule_kind_text reads it, or in a member's words ("Mail Server", "relay"). */
+int intake_kind(const char *s, bool required, enum p25_permit_kind *out, char *err,
+                size_t errlen);
+
 int request_restore_tx(struct p25_registry *reg, const struct p25_actor *who, json_t *req,
                        const char *where);
 json_t *requests_export(struct p25_registry *reg, int *rc);

@@ -257,9 +257,10 @@ struct p25_request_server {
 
 /*
  * The servers of a request as a member gives them, from --server values and
- * CSV files; the list owns its strings.  Both read the columns of an import
+ * files; the list owns its strings.  Both read the columns of an import
  * file (org, address, kind, description, expires; not requested_by and
- * approved_by, which a request has once) with the same rules: the kind
+ * approved_by, which a request has once) through import's reader (the same
+ * header names, or a bare list of addresses) with the same rules: the kind
  * defaults to mail-server and the description to the kind; an unknown
  * column, a bad kind or a bad expiry is refused, naming the file and line
  * (or the --server value).  0, P25_EINVAL (err says why) or P25_EDB.
@@ -278,7 +279,7 @@ void p25_server_list_free(struct p25_server_list *l);
  */
 int p25_server_list_add_arg(struct p25_server_list *l, const char *label, const char *arg,
                             p25_time now, char *err, size_t errlen);
-/* CSV with a header row; a row naming another org than org is refused. */
+/* CSV with a header row, or a bare list; a row naming another org than org is refused. */
 int p25_server_list_add_csv(struct p25_server_list *l, const char *data, size_t len,
                             const char *name, const char *org, p25_time now, char *err,
                             size_t errlen);
@@ -470,16 +471,38 @@ struct p25_import_options {
 	bool no_servers; /* as org set --no-servers, for active orgs of a document */
 };
 
-struct p25_import_result {
-	size_t orgs, prefixes, contacts, permits, requests;
+/* One bad row of a server list: "servers.csv: line 4: ...", and its hint. */
+struct p25_import_problem {
+	char *message;
+	struct p25_hint hint;
+	int code; /* P25_EINVAL, P25_ECONFLICT, P25_ENOTFOUND */
 };
 
-/* All or nothing: the first bad row names the file, the line (or JSON path) and the problem. */
+struct p25_import_result {
+	size_t orgs, prefixes, contacts, permits, requests;
+	/*
+	 * A server list (CSV, a bare list, JSON servers) is read to its end:
+	 * every bad row is here, each naming its line (a row repeating another
+	 * names the earlier one), and nothing was imported.  One problem is also
+	 * the error; more make the error a count.  Free with p25_import_result_free.
+	 */
+	struct p25_import_problem *problems;
+	size_t nproblems;
+};
+void p25_import_result_free(struct p25_import_result *r);
+
+/*
+ * All or nothing.  A server list reports every bad row (result->problems);
+ * a registry document stops at the first, naming its JSON path.
+ */
 int p25_import_buffer(struct p25_registry *reg, const struct p25_actor *who, const char *data,
                       size_t len, const struct p25_import_options *opt,
                       struct p25_import_result *result);
 int p25_import_file(struct p25_registry *reg, const struct p25_actor *who, const char *path,
                     const struct p25_import_options *opt, struct p25_import_result *result);
+/* A server list a member can fill in: CSV with a header row and example rows. */
+const char *p25_import_template(void);
+
 /* The whole registry as one document, in a deterministic order; import reads it back. */
 int p25_registry_export(struct p25_registry *reg, json_t **out);
 
