@@ -32,8 +32,12 @@ step "Permitted senders"
 run permit list
 step "Temporary variances ending within 14 days (and expired ones)"
 run permit list --expiring 14d
-step "Requests past the 48-hour promise"
+step "Requests past the 48-hour promise (variances; a sign-up is scheduled instead)"
 run request list --overdue
+step "A sign-up, approved and applied: its servers now, its block at the time agreed with the member"
+run request approve 2
+run request apply 2 --at 2026-11-24T06:00:00Z
+run org list --upcoming
 step "Why is an address blocked or not?"
 run explain 192.0.2.10 192.0.2.50 192.0.2.41 2001:db8:300::99 203.0.113.140 192.0.2.200
 

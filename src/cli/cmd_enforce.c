@@ -32,8 +32,10 @@ static const char enforce_usage[] =
 	"sync    send only what changed since (permits added, removed or expired, orgs\n"
 	"        activated or suspended) as element updates in one transaction; loads the\n"
 	"        whole table when there is none.  Run it after registry changes and when\n"
-	"        a permit expires (a timer, or the watch daemon)\n"
+	"        a permit expires (a timer, or the watch daemon).  Both first activate\n"
+	"        the organizations whose scheduled activation is due (org set --at)\n"
 	"        --wait: keep running; sync, then sleep until the next permit expiry or\n"
+	"        scheduled activation (carried out within a second of its time) or\n"
 	"        --interval seconds (default 60), whichever comes first, and again; any\n"
 	"        change committed to the registry (by any process, with or without\n"
 	"        --enforce) wakes it within a second.  A SIGHUP syncs at once, SIGTERM\n"
@@ -76,6 +78,62 @@ static void print_result(const struct cli *cli, const char *verb, const struct p
 		       r->compile_ms, r->cached ? "cache" : "read back", r->read_ms, r->commit_ms);
 	}
 	json_decref(j);
+}
+
+/*
+ * The sign-ups whose agreed activation time has come are activated before
+ * the policy is read (audited in the name of whoever scheduled them), so
+ * that a sync from a timer carries them out too; a dry run only names them.
+ */
+static int scheduled_activations(struct cli *cli, bool dry)
+{
+	json_t *rows, *o;
+	size_t i;
+	int rc;
+
+	/* This command sends what follows itself: the service must not too. */
+	cli->enforce = -1;
+	if ((rc = cli_open_service(cli)) != EXIT_OK)
+		return rc;
+	if (dry) {
+		if ((rc = p25_service_org_upcoming(cli->svc, &cli->auth, &rows)) < 0)
+			return cli_service_fail(cli, rc);
+		json_array_foreach(rows, i, o)
+		{
+			json_t *a = json_object_get(o, "activation");
+			const char *at = json_string_value(json_object_get(a, "at"));
+			p25_time t = 0;
+			char err[8];
+			if (!at || p25_time_parse(at, &t, err, sizeof err) < 0 || t > cli->now)
+				continue;
+			fprintf(stderr,
+			        "enforce: organization '%s' is due to be activated (scheduled for %s "
+			        "by %s): not in a dry run\n",
+			        json_string_value(json_object_get(o, "handle")), at,
+			        json_string_value(json_object_get(a, "by")));
+		}
+		json_decref(rows);
+		return EXIT_OK;
+	}
+	if ((rc = p25_service_activate_due(cli->svc, &cli->auth, &rows)) < 0)
+		return cli_service_fail(cli, rc);
+	json_array_foreach(rows, i, o)
+	{
+		const char *org = json_string_value(json_object_get(o, "org")),
+		           *at = json_string_value(json_object_get(o, "at")),
+		           *by = json_string_value(json_object_get(o, "by")),
+		           *warning = json_string_value(json_object_get(o, "warning"));
+		if (json_is_true(json_object_get(o, "activated")))
+			fprintf(stderr, "enforce: organization '%s' activated as scheduled for %s by %s\n",
+			        org, at, by);
+		else
+			cli_warn("organization '%s' NOT activated as scheduled for %s by %s: %s", org,
+			         at, by, json_string_value(json_object_get(o, "reason")));
+		if (warning && *warning)
+			cli_warn("%s", warning);
+	}
+	json_decref(rows);
+	return EXIT_OK;
 }
 
 static void print_status(const struct cli *cli, json_t *s)
@@ -199,6 +257,8 @@ int cmd_enforce(struct cli *cli, int argc, char **argv)
 	}
 	o.now = cli->now;
 	o.state_dir = cli_state_dir();
+	if (strcmp(verb, "status") != 0 && (rc = scheduled_activations(cli, o.dry_run)) != EXIT_OK)
+		return rc;
 	/* apply and sync send what they read: read it holding the enforcers' lock */
 	if (strcmp(verb, "status") != 0 && p25_enforce_lock(&o, err, sizeof err) < 0)
 		return cli_fail(EXIT_SYSTEM, "enforce %s: %s", verb, err);

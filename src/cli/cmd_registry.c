@@ -150,10 +150,10 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 static const char org_usage[] =
     "usage: port25 org add|list|show|set|remove ...\n"
     "  org add HANDLE --name NAME [--mode outbound|both] [--action reject|drop]\n"
-    "  org list\n"
+    "  org list [--upcoming]\n"
     "  org show HANDLE\n"
     "  org set HANDLE [--name NAME] [--mode M] [--action A] [--enrollment "
-    "none|pending|active|suspended] [--no-servers]\n"
+    "none|pending|active|suspended] [--at WHEN] [--no-servers]\n"
     "  org remove HANDLE [--force]\n";
 
 static const char org_add_usage[] =
@@ -228,8 +228,10 @@ static int org_add(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
-static const char org_list_usage[] = "usage: port25 org list [--json]\n"
-                                     "List the organizations with their enrollment and counts.\n";
+static const char org_list_usage[] =
+    "usage: port25 org list [--upcoming] [--json]\n"
+    "List the organizations with their enrollment, counts and scheduled activation.\n"
+    "--upcoming: only those whose activation is scheduled, soonest first.\n";
 
 static int only_json_option(struct cli *cli, int argc, char **argv, const char *usage)
 {
@@ -249,15 +251,28 @@ static int org_list(struct cli *cli, int argc, char **argv)
 	static const struct cli_column cols[] = {
 	    {"handle", "HANDLE"},     {"name", "NAME"},       {"enrollment", "ENROLLMENT"},
 	    {"mode", "MODE"},         {"action", "ACTION"},   {"prefixes", "PREFIXES"},
-	    {"contacts", "CONTACTS"}, {"permits", "PERMITS"}, {NULL, NULL}};
+	    {"contacts", "CONTACTS"}, {"permits", "PERMITS"}, {"activates", "ACTIVATES"},
+	    {NULL, NULL}};
+	static const struct option opts[] = {
+	    {"upcoming", no_argument, NULL, 'u'}, {"json", no_argument, NULL, 'j'}, {0}};
+	bool upcoming = false;
 	json_t *rows;
-	int rc;
+	int c, rc;
 
-	if ((rc = only_json_option(cli, argc, argv, org_list_usage)) != EXIT_OK ||
-	    (rc = check_positionals(argc, argv, 0, org_list_usage)) != EXIT_OK ||
+	while ((c = next_option(argc, argv, opts, org_list_usage)) != -1) {
+		if (c == 'u')
+			upcoming = true;
+		else if (c == 'j')
+			cli->json = true;
+		else
+			return EXIT_USAGE;
+	}
+	if ((rc = check_positionals(argc, argv, 0, org_list_usage)) != EXIT_OK ||
 	    (rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
-	if ((rc = p25_service_org_list(cli->svc, &cli->auth, &rows)) < 0)
+	rc = upcoming ? p25_service_org_upcoming(cli->svc, &cli->auth, &rows)
+	              : p25_service_org_list(cli->svc, &cli->auth, &rows);
+	if (rc < 0)
 		return cli_service_fail(cli, rc);
 	cli_print_rows(cli, rows, cols);
 	json_decref(rows);
@@ -330,11 +345,27 @@ static int org_show(struct cli *cli, int argc, char **argv)
 
 static const char org_set_usage[] =
     "usage: port25 org set HANDLE [--name NAME] [--mode outbound|both] [--action reject|drop]\n"
-    "                      [--enrollment none|pending|active|suspended] [--no-servers]\n"
+    "                      [--enrollment none|pending|active|suspended] [--at WHEN]\n"
+    "                      [--no-servers]\n"
     "Change an organization.  Enrollment active needs a security contact and a valid\n"
     "permit: without one every host of the organization is blocked, its mail servers\n"
     "too.  --no-servers confirms that none of its hosts sends mail.  Activation warns\n"
-    "about mail servers the latest `port25 analyze` of its traffic found unpermitted.\n";
+    "about mail servers the latest `port25 analyze` of its traffic found unpermitted.\n"
+    "--at WHEN (with --enrollment active) schedules the activation at the time agreed\n"
+    "with the member (2026-12-01T06:00:00Z, or a duration from now like 2d) instead of\n"
+    "now: the rules are checked now and again then, and `port25 enforce sync --wait`\n"
+    "(port25-enforce.service) or the next `enforce sync` carries it out.  `org list\n"
+    "--upcoming` lists what is scheduled; setting the enrollment again replaces it.\n";
+
+/* --at: a time, or a duration from now; said back in UTC. */
+static int parse_when(const struct cli *cli, const char *opt, const char *s, p25_time *out)
+{
+	char err[200];
+
+	if (p25_when_parse(s, cli->now, out, err, sizeof err) < 0)
+		return cli_fail(EXIT_USAGE, "%s %s", opt, err);
+	return EXIT_OK;
+}
 
 static int org_set(struct cli *cli, int argc, char **argv)
 {
@@ -343,6 +374,7 @@ static int org_set(struct cli *cli, int argc, char **argv)
 	                                     {"action", required_argument, NULL, 'a'},
 	                                     {"enrollment", required_argument, NULL, 'e'},
 	                                     {"no-servers", no_argument, NULL, 'N'},
+	                                     {"at", required_argument, NULL, 'A'},
 	                                     {"json", no_argument, NULL, 'j'},
 	                                     {0}};
 	struct p25_org_change change = {0};
@@ -375,6 +407,10 @@ static int org_set(struct cli *cli, int argc, char **argv)
 		case 'N':
 			change.no_servers = true;
 			break;
+		case 'A':
+			if ((rc = parse_when(cli, "--at", optarg, &change.activate_at)) != EXIT_OK)
+				return rc;
+			break;
 		case 'j':
 			cli->json = true;
 			break;
@@ -386,12 +422,23 @@ static int org_set(struct cli *cli, int argc, char **argv)
 		return rc;
 	if (!change.name && !change.set_mode && !change.set_action && !change.set_enrollment)
 		return usage_error(org_set_usage, "org set %s: nothing to change", argv[optind]);
+	if (change.activate_at &&
+	    !(change.set_enrollment && change.enrollment == P25_ENROLL_ACTIVE))
+		return usage_error(org_set_usage, "org set %s: --at goes with --enrollment active",
+		                   argv[optind]);
 	if ((rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
 	if ((rc = p25_service_org_set(cli->svc, &cli->auth, argv[optind], &change)) < 0)
 		return cli_service_fail(cli, rc);
 	cli_service_warn(cli);
-	done(cli, NULL, "updated organization '%s'", argv[optind]);
+	if (change.activate_at && !cli->json) {
+		char t[P25_TIME_STRLEN];
+		printf("organization '%s' will be activated at %s (UTC), as agreed; `port25 enforce "
+		       "sync --wait` carries it out (see port25 org list --upcoming)\n",
+		       argv[optind], p25_time_format(change.activate_at, t, sizeof t));
+	} else {
+		done(cli, NULL, "updated organization '%s'", argv[optind]);
+	}
 	return cli_followup(cli);
 }
 
@@ -946,14 +993,16 @@ static const char request_usage[] =
     "  request apply ID [--no-servers]\n"
     "  request verify ID\n"
     "  request cancel ID\n"
-    "A request is due 48 hours after it is submitted.\n";
+    "A variance (add-permit, remove-permit) is due 48 hours after it is submitted; a\n"
+    "sign-up is scheduled with the member instead (request apply ID --at WHEN).\n";
 
 static const char request_submit_usage[] =
     "usage: port25 request submit ORG --type signup|add-permit|remove-permit\n"
     "          [--server ADDRESS[,KIND[,DESCRIPTION[,EXPIRES]]]]... [--permit ID|ADDRESS]...\n"
     "          [--file servers.csv] [--requested-by X] [--note T]\n"
     "Record a member's request: a sign-up with its server list, more permitted servers,\n"
-    "or the removal of permits.  Due in 48 hours.  --server is one CSV record: KIND\n"
+    "or the removal of permits.  A variance is due in 48 hours; a sign-up is scheduled\n"
+    "with the member (request apply ID --at WHEN).  --server is one CSV record: KIND\n"
     "defaults to mail-server, DESCRIPTION to the kind; quote a description holding\n"
     "commas (192.0.2.9,app,\"Relay, north wing\",2026-12-31).  EXPIRES (a date, a time or\n"
     "a duration like 30d) makes a temporary variance: the permit the request creates\n"
@@ -1068,9 +1117,16 @@ static int request_submit(struct cli *cli, int argc, char **argv)
 				}
 			} else {
 				char due[P25_TIME_STRLEN];
-				printf("submitted request %" PRId64 " (%s for '%s'), due %s\n", id,
-				       p25_request_type_name(spec.type), spec.org,
-				       p25_time_format(cli->now + P25_REQUEST_DUE, due, sizeof due));
+				if (spec.type == P25_REQ_SIGNUP)
+					printf("submitted request %" PRId64 " (signup for '%s'): agree a "
+					       "time with the member, then port25 request apply %" PRId64
+					       " --at WHEN\n",
+					       id, spec.org, id);
+				else
+					printf("submitted request %" PRId64 " (%s for '%s'), due %s\n",
+					       id, p25_request_type_name(spec.type), spec.org,
+					       p25_time_format(cli->now + P25_REQUEST_DUE, due,
+					                       sizeof due));
 			}
 			rc = cli_followup(cli);
 		}
@@ -1085,7 +1141,8 @@ static const char request_list_usage[] =
     "usage: port25 request list [--overdue] [--status S] [--org HANDLE] [--json]\n"
     "List requests with their due time (48 hours after submission), whether they are\n"
     "overdue and the hours left (negative: hours over).  --overdue: open requests past\n"
-    "due.  S: submitted, approved, applied, verified, rejected, cancelled.\n";
+    "due.  A sign-up has no due time: it is scheduled with the member (org list\n"
+    "--upcoming).  S: submitted, approved, applied, verified, rejected, cancelled.\n";
 
 static int request_list(struct cli *cli, int argc, char **argv)
 {
@@ -1197,10 +1254,12 @@ static int request_step(struct cli *cli, int argc, char **argv, const char *usag
 static const char request_approve_usage[] = "usage: port25 request approve ID\n"
                                             "Approve a submitted request.\n";
 static const char request_apply_usage[] =
-    "usage: port25 request apply ID [--no-servers]\n"
+    "usage: port25 request apply ID [--no-servers] [--at WHEN]\n"
     "Apply an approved request: create (or remove) its permits, and for a sign-up make\n"
     "the organization active (it needs a security contact and a valid permit, or\n"
-    "--no-servers to confirm none of its hosts sends mail), all at once or not at all.\n";
+    "--no-servers to confirm none of its hosts sends mail), all at once or not at all.\n"
+    "--at WHEN (a sign-up): the permits now, the activation at the time agreed with the\n"
+    "member, as org set --enrollment active --at WHEN.\n";
 static const char request_verify_usage[] =
     "usage: port25 request verify ID\n"
     "Record by hand that the member confirmed their mail still flows after the change.\n"
@@ -1225,16 +1284,22 @@ static int request_approve(struct cli *cli, int argc, char **argv)
 
 static int request_apply(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"no-servers", no_argument, NULL, 'N'}, {"json", no_argument, NULL, 'j'}, {0}};
+	static const struct option opts[] = {{"no-servers", no_argument, NULL, 'N'},
+	                                     {"at", required_argument, NULL, 'A'},
+	                                     {"json", no_argument, NULL, 'j'},
+	                                     {0}};
 	bool no_servers = false;
+	p25_time at = 0;
 	int64_t id = 0;
 	int c, rc;
 
 	while ((c = next_option(argc, argv, opts, request_apply_usage)) != -1) {
 		if (c == 'N')
 			no_servers = true;
-		else if (c == 'j')
+		else if (c == 'A') {
+			if ((rc = parse_when(cli, "--at", optarg, &at)) != EXIT_OK)
+				return rc;
+		} else if (c == 'j')
 			cli->json = true;
 		else
 			return EXIT_USAGE;
@@ -1243,7 +1308,7 @@ static int request_apply(struct cli *cli, int argc, char **argv)
 	    (rc = parse_id(argv[optind], "request", &id)) != EXIT_OK ||
 	    (rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
-	if ((rc = p25_service_request_apply(cli->svc, &cli->auth, id, no_servers)) < 0)
+	if ((rc = p25_service_request_apply_at(cli->svc, &cli->auth, id, no_servers, at)) < 0)
 		return cli_service_fail(cli, rc);
 	cli_service_warn(cli);
 	if (cli->json) {
@@ -1252,6 +1317,11 @@ static int request_apply(struct cli *cli, int argc, char **argv)
 			cli_print_json(o);
 			json_decref(o);
 		}
+	} else if (at) {
+		char t[P25_TIME_STRLEN];
+		printf("request %s applied; the organization will be activated at %s (UTC), as "
+		       "agreed (see port25 org list --upcoming)\n",
+		       argv[optind], p25_time_format(at, t, sizeof t));
 	} else {
 		printf("request %s applied\n", argv[optind]);
 	}

@@ -15,7 +15,7 @@
 
 #include "registry/registry.h"
 
-#define SCHEMA_VERSION 6
+#define SCHEMA_VERSION 7
 
 static p25_time at(const char *iso)
 {
@@ -224,6 +224,10 @@ static void test_migration_v2_alerts(void **state)
 	        "ALTER TABLE request_item DROP COLUMN expires;"
 	        "DROP TABLE analysis;"
 	        "DROP TABLE change;"
+	        "DROP INDEX org_activate;"
+	        "ALTER TABLE org DROP COLUMN activate_at;"
+	        "ALTER TABLE org DROP COLUMN activate_by;"
+	        "ALTER TABLE org DROP COLUMN activate_no_servers;"
 	        "PRAGMA user_version = 2;",
 	        NULL, NULL, NULL),
 	    SQLITE_OK);
@@ -499,30 +503,49 @@ static void test_request_lifecycle(void **state)
 
 	r = request_at(reg, id, "2026-11-01T15:30:00Z");
 	assert_string_equal(json_string_value(json_object_get(r, "status")), "submitted");
-	assert_string_equal(json_string_value(json_object_get(r, "due")), "2026-11-03T15:30:00Z");
+	/* A sign-up is scheduled with the member, not due in 48 hours (issue 14). */
+	assert_true(json_is_null(json_object_get(r, "due")));
+	json_decref(r);
+	r = request_at(reg, id, "2026-11-03T16:30:00Z");
+	assert_false(json_is_true(json_object_get(r, "overdue")));
+	assert_true(json_is_null(json_object_get(r, "hours_left")));
 	json_decref(r);
 	/* A sign-up in progress makes the enrollment pending. */
 	assert_int_equal(p25_org_show(reg, "k12", submit.now, &org), 0);
 	assert_string_equal(json_string_value(json_object_get(org, "enrollment")), "pending");
 	json_decref(org);
 
-	/* One hour before due: not overdue; one hour after: overdue. */
-	r = request_at(reg, id, "2026-11-03T14:30:00Z");
-	assert_false(json_is_true(json_object_get(r, "overdue")));
-	assert_int_equal(json_integer_value(json_object_get(r, "hours_left")), 1);
-	json_decref(r);
-	r = request_at(reg, id, "2026-11-03T16:30:00Z");
-	assert_true(json_is_true(json_object_get(r, "overdue")));
-	assert_int_equal(json_integer_value(json_object_get(r, "hours_left")), -1);
-	json_decref(r);
-	overdue.now = at("2026-11-03T15:30:00Z"); /* exactly due is not yet over */
-	assert_int_equal(p25_request_list(reg, &overdue, &rows), 0);
-	assert_int_equal(json_array_size(rows), 0);
-	json_decref(rows);
-	overdue.now = at("2026-11-03T15:30:01Z");
-	assert_int_equal(p25_request_list(reg, &overdue, &rows), 0);
-	assert_int_equal(json_array_size(rows), 1);
-	json_decref(rows);
+	/* A variance is due in 48 hours: one hour before, not overdue; one hour after, overdue. */
+	{
+		struct p25_request_server more = {"192.0.2.12", P25_KIND_MAIL_SERVER, "mx3", 0};
+		struct p25_request_spec variance = {
+		    .org = "k12", .type = P25_REQ_ADD_PERMIT, .servers = &more, .nservers = 1};
+		int64_t vid;
+		assert_int_equal(p25_request_submit(reg, &submit, &variance, &vid), 0);
+		r = request_at(reg, vid, "2026-11-01T15:30:00Z");
+		assert_string_equal(json_string_value(json_object_get(r, "due")),
+		                    "2026-11-03T15:30:00Z");
+		json_decref(r);
+		r = request_at(reg, vid, "2026-11-03T14:30:00Z");
+		assert_false(json_is_true(json_object_get(r, "overdue")));
+		assert_int_equal(json_integer_value(json_object_get(r, "hours_left")), 1);
+		json_decref(r);
+		r = request_at(reg, vid, "2026-11-03T16:30:00Z");
+		assert_true(json_is_true(json_object_get(r, "overdue")));
+		assert_int_equal(json_integer_value(json_object_get(r, "hours_left")), -1);
+		json_decref(r);
+		overdue.now = at("2026-11-03T15:30:00Z"); /* exactly due is not yet over */
+		assert_int_equal(p25_request_list(reg, &overdue, &rows), 0);
+		assert_int_equal(json_array_size(rows), 0);
+		json_decref(rows);
+		overdue.now = at("2026-11-03T15:30:01Z");
+		assert_int_equal(p25_request_list(reg, &overdue, &rows), 0);
+		assert_int_equal(json_array_size(rows), 1); /* the variance, not the sign-up */
+		assert_int_equal(json_integer_value(json_object_get(json_array_get(rows, 0), "id")),
+		                 vid);
+		json_decref(rows);
+		assert_int_equal(p25_request_cancel(reg, &submit, vid), 0);
+	}
 
 	/* Order of the steps. */
 	assert_int_equal(p25_request_apply(reg, &later, id), P25_ECONFLICT);
@@ -1154,6 +1177,148 @@ static void test_registry_file_modes(void **state)
 	assert_int_equal(system(name), 0);
 }
 
+/*
+ * A sign-up is scheduled with the member (issue 14): not a 48-hour variance
+ * (never overdue), activated at the agreed time by the rules checked when
+ * it was scheduled and again when it is due.
+ */
+static void test_scheduled_activation(void **state)
+{
+	struct p25_registry *reg = *state;
+	struct p25_actor who = who_at("2026-11-23T10:00:00Z");
+	struct p25_org_change c = {.set_enrollment = true,
+	                           .enrollment = P25_ENROLL_ACTIVE,
+	                           .activate_at = at("2026-12-01T06:00:00Z")};
+	struct p25_request_filter f = {.overdue = true, .now = at("2026-11-30T10:00:00Z")};
+	struct p25_request_server server = {.address = "192.0.2.11",
+	                                    .kind = P25_KIND_MAIL_SERVER,
+	                                    .description = "mx2"};
+	struct p25_request_spec signup = {
+	    .org = "k12", .type = P25_REQ_SIGNUP, .servers = &server, .nservers = 1};
+	json_t *rows, *o, *done;
+	p25_time next = 0;
+	int64_t sec = 0, req = 0;
+
+	add_org(reg, "k12");
+	add_prefix(reg, "k12", "192.0.2.0/24");
+	/* The rules hold when it is scheduled: no contact, no permit, a past time. */
+	assert_int_equal(p25_org_set(reg, &who, "k12", &c), P25_EINVAL);
+	assert_true(contains(p25_registry_error(reg), "security contact"));
+	add_security(reg, "k12", &sec);
+	assert_int_equal(p25_org_set(reg, &who, "k12", &c), P25_EINVAL);
+	assert_true(contains(p25_registry_error(reg), "no valid permit"));
+	assert_int_equal(add_permit(reg, "k12", "192.0.2.10", false, 0, NULL), 0);
+	c.activate_at = at("2026-11-23T09:00:00Z");
+	assert_int_equal(p25_org_set(reg, &who, "k12", &c), P25_EINVAL);
+	assert_true(contains(p25_registry_error(reg), "already past"));
+	c.activate_at = at("2026-12-01T06:00:00Z");
+	assert_int_equal(p25_org_set(reg, &who, "k12", &c), 0);
+
+	/* Scheduled, not active; listed as upcoming; the next activation known. */
+	assert_int_equal(p25_org_show(reg, "k12", who.now, &o), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "enrollment")), "none");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(o, "activation"), "at")),
+	    "2026-12-01T06:00:00Z");
+	json_decref(o);
+	assert_int_equal(p25_org_upcoming_in(reg, NULL, &rows), 0);
+	assert_int_equal(json_array_size(rows), 1);
+	json_decref(rows);
+	assert_int_equal(p25_registry_next_activation(reg, &next), 0);
+	assert_int_equal(next, at("2026-12-01T06:00:00Z"));
+
+	/* A sign-up request: no due time, never overdue. */
+	assert_int_equal(p25_request_submit(reg, &who, &signup, &req), 0);
+	assert_int_equal(p25_request_list(reg, &f, &rows), 0);
+	assert_int_equal(json_array_size(rows), 0);
+	json_decref(rows);
+	assert_int_equal(p25_request_show(reg, req, f.now, &o), 0);
+	assert_true(json_is_null(json_object_get(o, "due")));
+	assert_true(json_is_false(json_object_get(o, "overdue")));
+	json_decref(o);
+
+	/* Not before its time; at its time, activated in the scheduler's name. */
+	assert_int_equal(p25_org_activate_due(reg, at("2026-12-01T05:59:59Z"), NULL), 0);
+	assert_int_equal(p25_org_activate_due(reg, at("2026-12-01T06:00:00Z"), &done), 1);
+	assert_true(json_is_true(json_object_get(json_array_get(done, 0), "activated")));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(done, 0), "by")),
+	                    "tester");
+	json_decref(done);
+	assert_int_equal(p25_org_show(reg, "k12", who.now, &o), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "enrollment")), "active");
+	assert_true(json_is_null(json_object_get(o, "activation")));
+	json_decref(o);
+	assert_int_equal(p25_registry_next_activation(reg, &next), 0);
+	assert_int_equal(next, 0);
+	assert_int_equal(p25_org_activate_due(reg, at("2026-12-02T00:00:00Z"), NULL), 0);
+
+	/* Checked again when due: a permit that expired meanwhile refuses it, audited. */
+	add_org(reg, "county");
+	add_prefix(reg, "county", "198.51.100.0/24");
+	add_security(reg, "county", NULL);
+	assert_int_equal(add_permit(reg, "county", "198.51.100.10", false,
+	                            at("2026-11-25T00:00:00Z"), NULL),
+	                 0);
+	assert_int_equal(p25_org_set(reg, &who, "county", &c), 0);
+	assert_int_equal(p25_org_activate_due(reg, at("2026-12-01T06:00:01Z"), &done), 1);
+	o = json_array_get(done, 0);
+	assert_true(json_is_false(json_object_get(o, "activated")));
+	assert_true(contains(json_string_value(json_object_get(o, "reason")), "no valid permit"));
+	json_decref(done);
+	assert_int_equal(p25_org_show(reg, "county", who.now, &o), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "enrollment")), "none");
+	assert_true(json_is_null(json_object_get(o, "activation")));
+	json_decref(o);
+	assert_int_equal(p25_audit_list(reg, 1, &rows), 0);
+	assert_true(json_is_string(json_object_get(
+	    json_object_get(json_array_get(rows, 0), "after"), "activation_refused")));
+	json_decref(rows);
+
+	/* Setting the enrollment again replaces a schedule. */
+	assert_int_equal(add_permit(reg, "county", "198.51.100.11", false, 0, NULL), 0);
+	assert_int_equal(p25_org_set(reg, &who, "county", &c), 0);
+	{
+		struct p25_org_change none = {.set_enrollment = true,
+		                              .enrollment = P25_ENROLL_PENDING};
+		assert_int_equal(p25_org_set(reg, &who, "county", &none), 0);
+	}
+	assert_int_equal(p25_registry_next_activation(reg, &next), 0);
+	assert_int_equal(next, 0);
+}
+
+/* A sign-up applied with its activation scheduled: its permits now, its block then. */
+static void test_signup_applied_at(void **state)
+{
+	struct p25_registry *reg = *state;
+	struct p25_actor who = who_at("2026-11-23T10:00:00Z");
+	struct p25_request_server server = {.address = "192.0.2.11",
+	                                    .kind = P25_KIND_MAIL_SERVER,
+	                                    .description = "mx2"};
+	struct p25_request_spec signup = {
+	    .org = "k12", .type = P25_REQ_SIGNUP, .servers = &server, .nservers = 1};
+	json_t *o;
+	int64_t req = 0;
+
+	add_org(reg, "k12");
+	add_prefix(reg, "k12", "192.0.2.0/24");
+	add_security(reg, "k12", NULL);
+	assert_int_equal(p25_request_submit(reg, &who, &signup, &req), 0);
+	assert_int_equal(p25_request_approve(reg, &who, req), 0);
+	assert_int_equal(p25_request_apply_at(reg, &who, req, false, at("2026-11-23T08:00:00Z")),
+	                 P25_EINVAL);
+	assert_true(contains(p25_registry_error(reg), "already past"));
+	assert_int_equal(p25_request_apply_at(reg, &who, req, false, at("2026-12-01T06:00:00Z")), 0);
+	assert_int_equal(permit_count(reg), 1);
+	assert_int_equal(p25_org_show(reg, "k12", who.now, &o), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "enrollment")), "pending");
+	assert_false(json_is_null(json_object_get(o, "activation")));
+	json_decref(o);
+	assert_int_equal(p25_org_activate_due(reg, at("2026-12-01T06:00:00Z"), NULL), 1);
+	assert_int_equal(p25_org_show(reg, "k12", who.now, &o), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "enrollment")), "active");
+	json_decref(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1175,6 +1340,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_request_carries_expiry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_activation_needs_servers, setup, teardown),
 	    cmocka_unit_test(test_registry_file_modes),
+	    cmocka_unit_test_setup_teardown(test_scheduled_activation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_signup_applied_at, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,9 @@
  * itself, and every change committed to the registry reach the kernel
  * whoever committed it.  The kernel has no notion of a permit's end, so
  * something must remove the element when it comes: this loop wakes at the
- * earliest expiry in the registry (or after the interval) and syncs.
+ * earliest expiry in the registry (or after the interval) and syncs.  It is
+ * also what carries out a sign-up's scheduled activation: it wakes at that
+ * time too, activates the org (the rules checked again) and syncs.
  *
  * The earliest expiry is only known as of the last read: a variance added
  * later can expire before it.  So while it sleeps the loop follows the
@@ -53,6 +55,40 @@ static void say_sync(FILE *log, const struct p25_enforce_result *r)
 	    r->full ? "full table" : r->messages ? "update" : "in sync", r->intervals, r->added,
 	    r->removed, r->chains_added, r->chains_rewritten, r->chains_removed, r->commit_ms,
 	    r->note[0] ? "; " : "", r->note);
+}
+
+/*
+ * The sign-ups whose agreed activation time has come: activated (audited in
+ * the name of whoever scheduled them) before the policy is read, so that the
+ * sync after it loads their block on time.  How many were carried out.
+ */
+static int activate_round(struct p25_registry *reg, p25_time now, FILE *log)
+{
+	json_t *done = NULL, *o;
+	size_t i;
+	int n = p25_org_activate_due(reg, now, &done);
+
+	if (n < 0) {
+		say(log, "enforce sync: scheduled activations: registry: %s", p25_registry_error(reg));
+		return 0;
+	}
+	json_array_foreach(done, i, o)
+	{
+		const char *org = json_string_value(json_object_get(o, "org")),
+		           *at = json_string_value(json_object_get(o, "at")),
+		           *by = json_string_value(json_object_get(o, "by")),
+		           *reason = json_string_value(json_object_get(o, "reason")),
+		           *warning = json_string_value(json_object_get(o, "warning"));
+		if (json_is_true(json_object_get(o, "activated")))
+			say(log, "enforce sync: organization '%s' activated as scheduled for %s by %s%s%s",
+			    org, at, by, warning && *warning ? "; warning: " : "",
+			    warning ? warning : "");
+		else
+			say(log, "enforce sync: organization '%s' NOT activated as scheduled for %s by %s: %s",
+			    org, at, by, reason ? reason : "");
+	}
+	json_decref(done);
+	return n;
 }
 
 /* A whole sync under the enforcers' lock; *mark: every change up to it is in the kernel. */
@@ -117,7 +153,7 @@ int p25_enforce_follow_loop(struct p25_registry *reg, const struct p25_enforce_o
 	struct sigaction sa = {0}, old_term, old_int, old_hup;
 	sigset_t block, orig;
 	char when[P25_TIME_STRLEN];
-	p25_time last_next = -1;
+	p25_time last_next = -1, last_activation = 0;
 	int64_t mark = 0, version = 0;
 	bool first = true, failing = false, full = true;
 
@@ -139,19 +175,26 @@ int p25_enforce_follow_loop(struct p25_registry *reg, const struct p25_enforce_o
 		sigdelset(&during, SIGHUP);
 		say(log, "enforce sync --wait: started (interval %d s)", interval);
 		while (!loop_stop) {
-			p25_time now = p25_time_now(), next = 0, wake;
+			p25_time now = p25_time_now(), next = 0, activation = 0, wake;
 			bool changes = false;
 
 			loop_hup = 0;
 			o.now = now;
+			if (activate_round(reg, now, log) > 0)
+				full = true;
 			if (full)
 				failing = sync_round(reg, &o, first || failing, &mark, log) < 0;
 			else
 				failing = follow_round(reg, &o, &mark, log) < 0;
-			if (!failing && p25_registry_next_expiry(reg, now, &next) < 0) {
+			if (!failing && (p25_registry_next_expiry(reg, now, &next) < 0 ||
+			                 p25_registry_next_activation(reg, &activation) < 0)) {
 				say(log, "enforce sync: registry: %s", p25_registry_error(reg));
 				failing = true;
 			}
+			if (!failing && activation != last_activation && activation)
+				say(log, "enforce sync: next scheduled activation %s",
+				    p25_time_format(activation, when, sizeof when));
+			last_activation = activation;
 			if (!failing) {
 				if (next != last_next)
 					say(log, "enforce sync: next expiry %s",
@@ -163,6 +206,9 @@ int p25_enforce_follow_loop(struct p25_registry *reg, const struct p25_enforce_o
 			wake = now + (failing ? (interval < 5 ? interval : 5) : interval);
 			if (next && next < wake)
 				wake = next;
+			/* An activation is due at its second too (one past due: at once). */
+			if (!failing && activation && activation < wake)
+				wake = activation > now ? activation : now + 1;
 			while (!loop_stop && !loop_hup) {
 				struct timespec rt, left;
 				clock_gettime(CLOCK_REALTIME, &rt);

@@ -696,6 +696,31 @@ static int restore_time(struct p25_registry *reg, json_t *obj, const char *key, 
 	return 0;
 }
 
+/* A scheduled activation, as export writes it: {"at", "by", "no_servers"}, or null. */
+static int restore_activation(struct p25_registry *reg, json_t *o, const char *handle,
+                              const char *where)
+{
+	json_t *a = json_object_get(o, "activation");
+	p25_time at = 0;
+	int rc;
+
+	if (!a || json_is_null(a))
+		return 0;
+	if (!json_is_object(a))
+		return reg_fail(reg, P25_EINVAL, "%s: \"activation\" must be an object or null",
+		                where);
+	if ((rc = restore_time(reg, a, "at", where, &at)) < 0)
+		return rc;
+	if (!at || !str_of(a, "by"))
+		return reg_fail(reg, P25_EINVAL, "%s: \"activation\" needs \"at\" and \"by\"",
+		                where);
+	return reg_exec(reg,
+	                "UPDATE org SET activate_at = ?, activate_by = ?, activate_no_servers = ? "
+	                "WHERE handle = ?",
+	                "Tsis", at, str_of(a, "by"),
+	                (int64_t)json_is_true(json_object_get(a, "no_servers")), handle);
+}
+
 static int restore_org(struct p25_registry *reg, const struct p25_actor *who, json_t *o,
                        const char *where, struct p25_import_result *result)
 {
@@ -732,6 +757,8 @@ static int restore_org(struct p25_registry *reg, const struct p25_actor *who, js
 	if ((rc = org_add_tx(reg, who, handle, str_of(o, "name"), mode, action, &restore)) < 0)
 		return locate(reg, rc, "%s", where);
 	result->orgs++;
+	if ((rc = restore_activation(reg, o, handle, where)) < 0)
+		return rc;
 
 	list = json_object_get(o, "prefixes");
 	if (list && !json_is_array(list))

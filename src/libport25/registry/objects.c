@@ -7,7 +7,9 @@
 #include "registry/internal.h"
 #include "util/text.h"
 
-#define ORG_COLS "o.handle, o.name, o.enrollment, o.mode, o.action, o.created, o.updated"
+#define ORG_COLS                                                                                   \
+	"o.handle, o.name, o.enrollment, o.mode, o.action, o.created, o.updated, o.activate_at, "  \
+	"o.activate_by, o.activate_no_servers"
 #define PERMIT_COLS                                                                                \
 	"p.id, o.handle, p.text, p.kind, p.description, p.requested_by, p.approved_by, "           \
 	"p.created, p.expires, p.request_id"
@@ -15,10 +17,15 @@
 
 static json_t *org_json_row(sqlite3_stmt *st)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "handle", col_text(st, 0), "name",
-	                 col_text(st, 1), "enrollment", col_text(st, 2), "mode", col_text(st, 3),
-	                 "action", col_text(st, 4), "created", col_text(st, 5), "updated",
-	                 col_text(st, 6));
+	/* A scheduled activation: when, who agreed it, and whether no host sends mail. */
+	json_t *activation = col_null(st, 7)
+	                         ? json_null()
+	                         : json_pack("{s:s, s:s, s:b}", "at", col_text(st, 7), "by",
+	                                     col_text(st, 8), "no_servers", col_int(st, 9) != 0);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "handle", col_text(st, 0),
+	                 "name", col_text(st, 1), "enrollment", col_text(st, 2), "mode",
+	                 col_text(st, 3), "action", col_text(st, 4), "created", col_text(st, 5),
+	                 "updated", col_text(st, 6), "activation", activation);
 }
 
 /* now 0: no status, as in the audit log and exports, where it would go stale. */
@@ -249,26 +256,52 @@ static int org_set_tx(struct p25_registry *reg, const struct p25_actor *who, con
 	int64_t id = 0;
 	json_t *before, *after;
 	int rc;
+	bool activating = c->set_enrollment && c->enrollment == P25_ENROLL_ACTIVE;
+	bool schedule = activating && c->activate_at;
+	char t[P25_TIME_STRLEN];
 
 	if (!c->name && !c->set_mode && !c->set_action && !c->set_enrollment)
 		return reg_fail(reg, P25_EINVAL, "org set %s: nothing to change", handle);
 	if (c->name && !*c->name)
 		return reg_fail(reg, P25_EINVAL, "organization '%s': the name must not be empty",
 		                handle);
+	if (c->activate_at && !activating)
+		return reg_fail(reg, P25_EINVAL,
+		                "organization '%s': a time of activation goes with enrollment active",
+		                handle);
+	if (schedule && c->activate_at <= who->now)
+		return reg_fail(reg, P25_EINVAL,
+		                "organization '%s': the activation time %s is already past (activate "
+		                "it now, without a time)",
+		                handle, p25_time_format(c->activate_at, t, sizeof t));
 	rc = org_id_of(reg, handle, &id);
 	if (rc < 0)
 		return rc;
-	if (c->set_enrollment && c->enrollment == P25_ENROLL_ACTIVE &&
-	    (rc = rule_activation(reg, id, handle, who->now, c->no_servers)) < 0)
-		return rc;
 	before = org_json_by_id(reg, id);
+	if (schedule && !strcmp(json_string_value(json_object_get(before, "enrollment")), "active")) {
+		json_decref(before);
+		return reg_fail(reg, P25_ECONFLICT, "organization '%s' is active already", handle);
+	}
+	/* A schedule is held to the rules now, and again when it is due. */
+	if (activating && (rc = rule_activation(reg, id, handle, who->now, c->no_servers)) < 0) {
+		json_decref(before);
+		return rc;
+	}
+	/* Setting the enrollment, to anything, replaces a schedule: the operator decided. */
 	rc = reg_exec(reg,
 	              "UPDATE org SET name = coalesce(?, name), mode = coalesce(?, mode), "
 	              "action = coalesce(?, action), enrollment = coalesce(?, enrollment), "
+	              "activate_at = CASE WHEN ? THEN ? ELSE activate_at END, "
+	              "activate_by = CASE WHEN ? THEN ? ELSE activate_by END, "
+	              "activate_no_servers = CASE WHEN ? THEN ? ELSE activate_no_servers END, "
 	              "updated = ? WHERE id = ?",
-	              "ssssTi", c->name, c->set_mode ? p25_mode_name(c->mode) : NULL,
+	              "ssssitisiiTi", c->name, c->set_mode ? p25_mode_name(c->mode) : NULL,
 	              c->set_action ? p25_action_name(c->action) : NULL,
-	              c->set_enrollment ? p25_enrollment_name(c->enrollment) : NULL, who->now, id);
+	              c->set_enrollment && !schedule ? p25_enrollment_name(c->enrollment) : NULL,
+	              (int64_t)c->set_enrollment, schedule ? c->activate_at : 0,
+	              (int64_t)c->set_enrollment, schedule ? who->name : NULL,
+	              (int64_t)c->set_enrollment, (int64_t)(schedule && c->no_servers), who->now,
+	              id);
 	if (rc == 0) {
 		after = org_json_by_id(reg, id);
 		rc = reg_change(reg, who, P25_CHANGE_ORG_CHANGED, handle, before, after);
@@ -341,9 +374,12 @@ static json_t *org_list_row_fn(sqlite3_stmt *st, p25_time now, int64_t window)
 {
 	json_t *o = org_json_row(st);
 	if (o) {
-		json_object_set_new(o, "prefixes", json_integer(sqlite3_column_int64(st, 7)));
-		json_object_set_new(o, "contacts", json_integer(sqlite3_column_int64(st, 8)));
-		json_object_set_new(o, "permits", json_integer(sqlite3_column_int64(st, 9)));
+		json_object_set_new(o, "prefixes", json_integer(col_int(st, 10)));
+		json_object_set_new(o, "contacts", json_integer(col_int(st, 11)));
+		json_object_set_new(o, "permits", json_integer(col_int(st, 12)));
+		/* For the table: when a scheduled activation is due. */
+		json_object_set_new(o, "activates", col_null(st, 7) ? json_null()
+		                                                    : json_string(col_text(st, 7)));
 	}
 	return o;
 }
@@ -369,6 +405,29 @@ int p25_org_list_in(struct p25_registry *reg, const struct p25_scope *scope, jso
 	                       "(SELECT count(*) FROM contact WHERE org_id = o.id), "
 	                       "(SELECT count(*) FROM permit WHERE org_id = o.id) "
 	                       "FROM org o WHERE " SCOPE_SQL " ORDER BY o.handle",
+	                       "ss", scoped, scoped),
+	             out, org_list_row_fn, 0, 0);
+	free(scoped);
+	return rc;
+}
+
+int p25_org_upcoming_in(struct p25_registry *reg, const struct p25_scope *scope, json_t **out)
+{
+	char *scoped;
+	int rc;
+
+	*out = NULL;
+	reg->error[0] = '\0';
+	if ((rc = scope_text(reg, scope, &scoped)) < 0)
+		return rc;
+	rc = collect(reg,
+	             reg_query(reg,
+	                       "SELECT " ORG_COLS ", "
+	                       "(SELECT count(*) FROM prefix WHERE org_id = o.id), "
+	                       "(SELECT count(*) FROM contact WHERE org_id = o.id), "
+	                       "(SELECT count(*) FROM permit WHERE org_id = o.id) "
+	                       "FROM org o WHERE o.activate_at IS NOT NULL AND " SCOPE_SQL
+	                       " ORDER BY o.activate_at, o.handle",
 	                       "ss", scoped, scoped),
 	             out, org_list_row_fn, 0, 0);
 	free(scoped);

@@ -174,6 +174,13 @@ struct p25_org_change {
 	 * traffic found mail servers no valid permit covers.
 	 */
 	bool no_servers;
+	/*
+	 * With enrollment active: activate at this time, agreed with the member,
+	 * not now (0: now).  The rules are checked now and again when it is due
+	 * (p25_org_activate_due); setting the enrollment again, to anything,
+	 * replaces the schedule.  The org's JSON shows it as "activation".
+	 */
+	p25_time activate_at;
 };
 int p25_org_set(struct p25_registry *reg, const struct p25_actor *who, const char *handle,
                 const struct p25_org_change *change);
@@ -186,6 +193,23 @@ int p25_org_list_in(struct p25_registry *reg, const struct p25_scope *scope, jso
 int p25_org_show(struct p25_registry *reg, const char *handle, p25_time now, json_t **out);
 int p25_org_show_in(struct p25_registry *reg, const char *handle, p25_time now,
                     const struct p25_scope *scope, json_t **out);
+
+/*
+ * Scheduled activations (schedule.c).  The orgs whose activation is
+ * scheduled, soonest first, as org list rows ("upcoming").
+ */
+int p25_org_upcoming_in(struct p25_registry *reg, const struct p25_scope *scope, json_t **out);
+/* The earliest scheduled activation (past ones too: they are due), or 0. */
+int p25_registry_next_activation(struct p25_registry *reg, p25_time *next);
+/*
+ * Carry out the activations due at now, each in its own transaction,
+ * audited in the name of whoever scheduled it: the rules of activation are
+ * checked again, and an org that no longer meets them is not activated (its
+ * schedule is dropped, the refusal audited).  *out (may be NULL): one
+ * object per org, {"org", "at", "by", "activated": bool, "reason", "warning"}.
+ * Returns how many were due, or a negative P25_E* code (storage).
+ */
+int p25_org_activate_due(struct p25_registry *reg, p25_time now, json_t **out);
 
 /* flags: P25_PARSE_NORMALIZE accepts host bits, leaving a warning. */
 int p25_prefix_add(struct p25_registry *reg, const struct p25_actor *who, const char *org,
@@ -313,11 +337,18 @@ int p25_request_cancel(struct p25_registry *reg, const struct p25_actor *who, in
 int p25_request_apply(struct p25_registry *reg, const struct p25_actor *who, int64_t id);
 int p25_request_apply_confirmed(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
                                 bool no_servers);
+/*
+ * A sign-up applied with its activation scheduled at activate_at (0: now,
+ * as p25_request_apply_confirmed): its permits are created now, the org is
+ * made active when p25_org_activate_due finds it due.
+ */
+int p25_request_apply_at(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
+                         bool no_servers, p25_time activate_at);
 int p25_request_verify(struct p25_registry *reg, const struct p25_actor *who, int64_t id);
 
 struct p25_request_filter {
 	const char *org; /* NULL: all */
-	bool overdue;    /* only open requests past due at now */
+	bool overdue;    /* only open requests past due at now (never a sign-up: it is scheduled) */
 	bool by_status;
 	enum p25_request_status status;
 	p25_time now;

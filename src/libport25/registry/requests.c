@@ -86,8 +86,16 @@ static json_t *request_json_row(sqlite3_stmt *st, p25_time now)
 		json_object_set_new(o, "cancelled", nullable(st, 18));
 		json_object_set_new(o, "cancelled_by", nullable(st, 19));
 	}
+	/*
+	 * A sign-up is scheduled with the member (org set --at, or apply --at),
+	 * not held to the 48 hours of a variance: it has no due time and is never
+	 * overdue.
+	 */
+	bool signup = !strcmp(col_text(st, 2), "signup");
+	if (signup)
+		json_object_set_new(o, "due", json_null());
 	if (now) {
-		bool open = is_open(status);
+		bool open = is_open(status) && !signup;
 		json_object_set_new(o, "overdue", json_boolean(open && now > due));
 		/* Whole hours until due; negative once overdue.  Closed requests have none. */
 		json_object_set_new(o, "hours_left",
@@ -427,7 +435,7 @@ static int prefixed(struct p25_registry *reg, int rc, int64_t id)
 }
 
 static int apply_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
-                    bool no_servers)
+                    bool no_servers, p25_time activate_at)
 {
 	static const char *const from[] = {"approved", NULL};
 	json_t *before, *items, *item;
@@ -442,6 +450,20 @@ static int apply_tx(struct p25_registry *reg, const struct p25_actor *who, int64
 	}
 	org = json_string_value(json_object_get(before, "org"));
 	type = json_string_value(json_object_get(before, "type"));
+	if (activate_at && strcmp(type, "signup") != 0) {
+		json_decref(before);
+		return reg_fail(reg, P25_EINVAL,
+		                "applying request %" PRId64 ": only a sign-up has an activation time "
+		                "(a %s takes effect when applied)",
+		                id, type);
+	}
+	if (activate_at && activate_at <= who->now) {
+		char t[P25_TIME_STRLEN];
+		json_decref(before);
+		return reg_fail(reg, P25_EINVAL,
+		                "applying request %" PRId64 ": the activation time %s is already past",
+		                id, p25_time_format(activate_at, t, sizeof t));
+	}
 	rc = org_id_of(reg, org, &org_id);
 	if (rc < 0) {
 		json_decref(before);
@@ -493,8 +515,17 @@ static int apply_tx(struct p25_registry *reg, const struct p25_actor *who, int64
 		rc = rule_activation(reg, org_id, org, who->now, no_servers);
 	if (rc == 0 && !strcmp(type, "signup")) {
 		json_t *org_before = org_json_by_id(reg, org_id), *org_after;
-		rc = reg_exec(reg, "UPDATE org SET enrollment = 'active', updated = ? WHERE id = ?",
-		              "Ti", who->now, org_id);
+		/* Scheduled: its permits are in now, its block starts at the agreed time. */
+		rc = activate_at ? reg_exec(reg,
+		                            "UPDATE org SET activate_at = ?, activate_by = ?, "
+		                            "activate_no_servers = ?, updated = ? WHERE id = ?",
+		                            "TsiTi", activate_at, who->name, (int64_t)no_servers,
+		                            who->now, org_id)
+		                 : reg_exec(reg,
+		                            "UPDATE org SET enrollment = 'active', activate_at = NULL, "
+		                            "activate_by = NULL, activate_no_servers = 0, updated = ? "
+		                            "WHERE id = ?",
+		                            "Ti", who->now, org_id);
 		org_after = org_json_by_id(reg, org_id);
 		if (rc == 0)
 			rc = reg_change(reg, who, P25_CHANGE_ORG_CHANGED, org, org_before, org_after);
@@ -518,7 +549,16 @@ int p25_request_apply_confirmed(struct p25_registry *reg, const struct p25_actor
 	int rc = reg_begin(reg);
 	if (rc < 0)
 		return rc;
-	return keep_warning(reg, reg_end(reg, apply_tx(reg, who, id, no_servers)));
+	return keep_warning(reg, reg_end(reg, apply_tx(reg, who, id, no_servers, 0)));
+}
+
+int p25_request_apply_at(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
+                         bool no_servers, p25_time activate_at)
+{
+	int rc = reg_begin(reg);
+	if (rc < 0)
+		return rc;
+	return keep_warning(reg, reg_end(reg, apply_tx(reg, who, id, no_servers, activate_at)));
 }
 
 int p25_request_apply(struct p25_registry *reg, const struct p25_actor *who, int64_t id)

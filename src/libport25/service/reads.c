@@ -16,6 +16,17 @@ int p25_service_org_list(struct p25_service *svc, const struct p25_auth *auth, j
 	return svc_reg(svc, p25_org_list_in(svc->reg, svc_scope(auth, &s), out));
 }
 
+int p25_service_org_upcoming(struct p25_service *svc, const struct p25_auth *auth, json_t **out)
+{
+	struct p25_scope s;
+	int rc;
+
+	*out = NULL;
+	if ((rc = svc_allow(svc, auth, GRANT_READ, NULL, "list organizations")) < 0)
+		return rc;
+	return svc_reg(svc, p25_org_upcoming_in(svc->reg, svc_scope(auth, &s), out));
+}
+
 int p25_service_org_show(struct p25_service *svc, const struct p25_auth *auth, const char *handle,
                          json_t **out)
 {

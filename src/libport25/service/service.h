@@ -135,6 +135,9 @@ int p25_service_request_reject(struct p25_service *svc, const struct p25_auth *a
 /* no_servers: as org set's, for a sign-up that leaves the org without a valid permit. */
 int p25_service_request_apply(struct p25_service *svc, const struct p25_auth *auth, int64_t id,
                               bool no_servers);
+/* A sign-up applied now, its activation at the time agreed with the member (0: now). */
+int p25_service_request_apply_at(struct p25_service *svc, const struct p25_auth *auth, int64_t id,
+                                 bool no_servers, p25_time activate_at);
 /* Marks an applied request verified by hand, without checks. */
 int p25_service_request_verify(struct p25_service *svc, const struct p25_auth *auth, int64_t id);
 /* A submitted or approved request withdrawn, by its member or the operator. */
@@ -180,7 +183,19 @@ int p25_service_verify_verdict(struct p25_service *svc, const struct p25_auth *a
                                const struct p25_verify_result *results, size_t n,
                                struct p25_request_verdict *out);
 
+/*
+ * The scheduled activations due at the actor's now, carried out
+ * (p25_org_activate_due; operators only, whoever runs the clock): *out, one
+ * object per org due (may be NULL).  Returns how many were due, or a
+ * negative code; what followed (enforcement) as after any change.
+ */
+int p25_service_activate_due(struct p25_service *svc, const struct p25_auth *auth,
+                             json_t **out);
+
 /* ---- reads ---- */
+
+/* The organizations whose activation is scheduled, soonest first. */
+int p25_service_org_upcoming(struct p25_service *svc, const struct p25_auth *auth, json_t **out);
 
 int p25_service_org_list(struct p25_service *svc, const struct p25_auth *auth, json_t **out);
 int p25_service_org_show(struct p25_service *svc, const struct p25_auth *auth, const char *handle,

@@ -77,6 +77,36 @@ int p25_service_request_apply(struct p25_service *svc, const struct p25_auth *au
 	return svc_end(svc, auth, p25_request_apply_confirmed(svc->reg, &who, id, no_servers));
 }
 
+int p25_service_request_apply_at(struct p25_service *svc, const struct p25_auth *auth, int64_t id,
+                                 bool no_servers, p25_time activate_at)
+{
+	struct p25_actor who;
+	int rc;
+
+	if ((rc = svc_allow(svc, auth, GRANT_OPERATOR, NULL, "apply requests")) < 0 ||
+	    (rc = svc_begin(svc)) < 0)
+		return rc;
+	who = svc_actor(auth);
+	return svc_end(svc, auth,
+	               p25_request_apply_at(svc->reg, &who, id, no_servers, activate_at));
+}
+
+int p25_service_activate_due(struct p25_service *svc, const struct p25_auth *auth,
+                             json_t **out)
+{
+	int rc, n;
+
+	if (out)
+		*out = NULL;
+	/* Each activation is audited in the name of whoever scheduled it; running them is the operator's. */
+	if ((rc = svc_allow(svc, auth, GRANT_OPERATOR, NULL, "carry out scheduled activations")) < 0 ||
+	    (rc = svc_begin(svc)) < 0)
+		return rc;
+	n = p25_org_activate_due(svc->reg, svc_now(auth), out);
+	rc = svc_end(svc, auth, n < 0 ? n : 0);
+	return rc < 0 ? rc : n;
+}
+
 int p25_service_request_cancel(struct p25_service *svc, const struct p25_auth *auth, int64_t id)
 {
 	struct p25_actor who;

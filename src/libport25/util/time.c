@@ -128,6 +128,25 @@ int p25_expiry_parse(const char *text, p25_time now, p25_time *out, char *err, s
 	return 0;
 }
 
+int p25_when_parse(const char *text, p25_time now, p25_time *out, char *err, size_t errlen)
+{
+	int64_t secs;
+	char scratch[8];
+
+	if (text && strlen(text) > 0 && strchr("smhdw", text[strlen(text) - 1]) &&
+	    p25_duration_parse(text, &secs, scratch, sizeof scratch) == 0) {
+		*out = now + secs;
+		return 0;
+	}
+	if (p25_time_parse(text, out, err, errlen) < 0) {
+		snprintf(err, errlen,
+			 "'%s': expected a time (2026-12-01T06:00:00Z, 2026-12-01) or a duration from now (2d)",
+			 text ? text : "");
+		return -1;
+	}
+	return 0;
+}
+
 p25_time p25_time_now(void)
 {
 	return (p25_time)time(NULL);

@@ -21,6 +21,11 @@ int p25_duration_parse(const char *text, int64_t *seconds, char *err, size_t err
  * counted from now ("30d").  A bare date means the end of that day in UTC.
  */
 int p25_expiry_parse(const char *text, p25_time now, p25_time *out, char *err, size_t errlen);
+/*
+ * A moment to act at (a scheduled activation): an ISO date or time, or a
+ * duration counted from now ("2d").  A bare date means the start of that day.
+ */
+int p25_when_parse(const char *text, p25_time now, p25_time *out, char *err, size_t errlen);
 p25_time p25_time_now(void);
 
 #endif
