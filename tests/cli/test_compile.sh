@@ -57,7 +57,7 @@ p org set gamma --enrollment pending >/dev/null
 for t in nftables iptables cisco-ios junos pf; do
 	p compile --target "$t" >"$tmp/$t.out" 2>"$tmp/$t.err" || fail "$t: compile failed: $(cat "$tmp/$t.err")"
 	# an informational line on stderr (stdout carries the configuration), not shaped like an error
-	grep -Eq "^compiled $t: [0-9]+ entries( in [0-9] parts)? \(policy at 2026-11-23T10:00:00Z\)$" "$tmp/$t.err" ||
+	grep -Eq "^compiled $t: [0-9]+ entries( in [0-9] parts)? \(policy at 2026-11-23T10:00:00Z; (valid until [0-9TZ:-]+|no expiry)\)$" "$tmp/$t.err" ||
 		fail "$t: no entry count: $(cat "$tmp/$t.err")"
 	grep -q '^port25:' "$tmp/$t.err" && fail "$t: the entry count looks like an error: $(cat "$tmp/$t.err")"
 	p compile --target "$t" 2>/dev/null | cmp -s - "$tmp/$t.out" || fail "$t: output differs between runs"
@@ -141,7 +141,7 @@ grep -q 'exceed' "$tmp/big.err" || fail "--max-entries: no clear message"
 # --- the report with -o: on stdout, stderr silent; --json: target, entries, generated, parts
 p compile --target nftables -o "$tmp/r.nft" >"$tmp/r.out" 2>"$tmp/r.err" || fail "compile -o failed"
 [ ! -s "$tmp/r.err" ] || fail "compile -o wrote on stderr: $(cat "$tmp/r.err")"
-grep -Eq "^compiled nftables: [0-9]+ entries, wrote $tmp/r.nft \(policy at 2026-11-23T10:00:00Z\)$" "$tmp/r.out" ||
+grep -Eq "^compiled nftables: [0-9]+ entries, wrote $tmp/r.nft \(policy at 2026-11-23T10:00:00Z; valid until 2026-12-31T23:59:59Z\)$" "$tmp/r.out" ||
 	fail "compile -o: no report on stdout: $(cat "$tmp/r.out")"
 nft_n=$(sed -n 's/^compiled nftables: \([0-9]*\) entries.*/\1/p' "$tmp/nftables.err")
 p compile --target iptables -o "$tmp/j" --json >"$tmp/j.json" 2>"$tmp/j.err" || fail "compile --json -o failed"

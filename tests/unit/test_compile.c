@@ -194,9 +194,11 @@ static const char *part(const struct p25_compile_output *o, const char *name)
 	return NULL;
 }
 
+static bool compile_log; /* compile --log: every target must decide the same */
+
 static void compile_load(const struct p25_model *m, enum p25_target t, struct compiled *c)
 {
-	struct p25_compile_opts o = {.now = NOW};
+	struct p25_compile_opts o = {.now = NOW, .log = compile_log};
 	char err[512] = "";
 
 	memset(c, 0, sizeof *c);
@@ -538,6 +540,12 @@ static void injection_model(struct p25_model *m, const char *name)
 				.description = (char *)name, .requested_by = (char *)name,
 				.approved_by = (char *)name};
 	p25_model_add_permit(m, &pm);
+	/* A temporary permit: its description goes into the comment next to its entry. */
+	pm.id = 4;
+	pm.prefix = P("192.0.2.26/32");
+	pm.expires = NOW + 10 * P25_DAY;
+	p25_model_add_permit(m, &pm);
+	pm.expires = 0;
 	pm.id = 2;
 	pm.prefix = P("2001:db8:1::25/128");
 	p25_model_add_permit(m, &pm);
@@ -830,6 +838,111 @@ static void test_target_names(void **state)
 	assert_int_equal(p25_target_parse(NULL, &t), -1);
 }
 
+/* compile --log: every target still decides every packet as the engine does. */
+static void test_log_decides_the_same(void **state)
+{
+	size_t blocked = 0;
+	struct p25_model m;
+	static const char *const logged[] = {" log\n", "syslog;", "block return-rst log quick",
+					     "-j NFLOG --nflog-group 25"};
+	struct p25_compile_opts o = {.now = NOW, .log = true};
+	struct p25_compile_output out;
+	char err[256];
+	size_t found = 0;
+
+	(void)state;
+	compile_log = true;
+	random_model(&m, 5, 30);
+	differential(&m, 5, 8000, &blocked);
+	for (size_t t = 0; t < NTARGETS; t++) {
+		assert_int_equal(p25_compile(&m, all_targets[t], &o, &out, err, sizeof err), 0);
+		for (size_t i = 0; i < out.nparts; i++)
+			for (size_t k = 0; k < 4; k++)
+				found += strstr(out.parts[i].text, logged[k]) != NULL;
+		p25_compile_output_free(&out);
+	}
+	assert_true(found >= 4);
+	compile_log = false;
+	p25_model_free(&m);
+}
+
+/* Until when a file is the policy, and each temporary permit noted next to its entry. */
+static void test_valid_until_and_notes(void **state)
+{
+	struct p25_model m;
+	struct p25_compile_opts o = {.now = NOW};
+	struct p25_compile_output out;
+	char err[256], t[P25_TIME_STRLEN], line[128];
+
+	(void)state;
+	injection_model(&m, "Yearbook vendor");
+	for (size_t k = 0; k < NTARGETS; k++) {
+		assert_int_equal(p25_compile(&m, all_targets[k], &o, &out, err, sizeof err), 0);
+		assert_int_equal(out.valid_until, NOW + 10 * P25_DAY);
+		snprintf(line, sizeof line, "Valid until %s: recompile before then",
+			 p25_time_format(NOW + 10 * P25_DAY, t, sizeof t));
+		assert_non_null(strstr(out.parts[0].text, line));
+		snprintf(line, sizeof line, "temporary 192.0.2.26 (org evil) until %s: Yearbook vendor", t);
+		assert_non_null(strstr(out.parts[0].text, line));
+		p25_compile_output_free(&out);
+	}
+	/* A scheduled activation comes first: the policy changes then. */
+	m.orgs[2].activate_at = NOW + P25_DAY;
+	assert_int_equal(p25_compile(&m, P25_TARGET_PF, &o, &out, err, sizeof err), 0);
+	assert_int_equal(out.valid_until, NOW + P25_DAY);
+	assert_non_null(strstr(out.parts[0].text, "an organization is activated as scheduled"));
+	p25_compile_output_free(&out);
+	/* Nothing ahead: no expiry. */
+	m.orgs[2].activate_at = 0;
+	m.permits[1].expires = 0;
+	assert_int_equal(p25_compile(&m, P25_TARGET_PF, &o, &out, err, sizeof err), 0);
+	assert_int_equal(out.valid_until, 0);
+	assert_non_null(strstr(out.parts[0].text, "No expiry"));
+	p25_compile_output_free(&out);
+	p25_model_free(&m);
+}
+
+/* compile --org: one member's part, named after it where a router holds several. */
+static void test_one_org(void **state)
+{
+	struct p25_model m;
+	struct p25_compile_opts o = {.now = NOW, .org = "evil-2"};
+	struct p25_compile_output out;
+	char err[256];
+
+	(void)state;
+	injection_model(&m, "Name");
+	assert_int_equal(p25_compile(&m, P25_TARGET_CISCO_IOS, &o, &out, err, sizeof err), 0);
+	assert_non_null(strstr(out.parts[0].text, "ip access-list extended PORT25-OUTBOUND-EVIL-2\n"));
+	assert_non_null(strstr(out.parts[0].text, "198.51.100.0"));
+	assert_null(strstr(out.parts[0].text, "192.0.2."));
+	assert_null(strstr(out.parts[0].text, "ip access-list extended PORT25-OUTBOUND\n"));
+	p25_compile_output_free(&out);
+	assert_int_equal(p25_compile(&m, P25_TARGET_JUNOS, &o, &out, err, sizeof err), 0);
+	assert_non_null(strstr(out.parts[0].text, "replace: filter port25-evil-2-outbound {"));
+	assert_non_null(strstr(out.parts[0].text, "prefix-list port25-evil-2-permit-v4 {"));
+	assert_null(strstr(out.parts[0].text, "192.0.2."));
+	p25_compile_output_free(&out);
+	assert_int_equal(p25_compile(&m, P25_TARGET_PF, &o, &out, err, sizeof err), 0);
+	assert_non_null(strstr(out.parts[0].text, "pfctl -a port25/evil-2 -f FILE"));
+	assert_null(strstr(out.parts[0].text, "192.0.2."));
+	p25_compile_output_free(&out);
+	for (size_t k = 0; k < NTARGETS; k++) {
+		assert_int_equal(p25_compile(&m, all_targets[k], &o, &out, err, sizeof err), 0);
+		for (size_t i = 0; i < out.nparts; i++)
+			assert_null(strstr(out.parts[i].text, "192.0.2.0"));
+		p25_compile_output_free(&out);
+	}
+	/* An organization that is not enforced, or not there, has no part. */
+	o.org = "0rg";
+	assert_int_equal(p25_compile(&m, P25_TARGET_PF, &o, &out, err, sizeof err), -1);
+	assert_non_null(strstr(err, "organization '0rg' is not enforced (enrollment suspended)"));
+	o.org = "nobody";
+	assert_int_equal(p25_compile(&m, P25_TARGET_PF, &o, &out, err, sizeof err), -1);
+	assert_non_null(strstr(err, "no organization 'nobody'"));
+	p25_model_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -843,6 +956,9 @@ int main(void)
 		cmocka_unit_test(test_ipset_maxelem),
 		cmocka_unit_test(test_nothing_enforced),
 		cmocka_unit_test(test_inconsistent_refused),
+		cmocka_unit_test(test_log_decides_the_same),
+		cmocka_unit_test(test_valid_until_and_notes),
+		cmocka_unit_test(test_one_org),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

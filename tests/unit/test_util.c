@@ -3,11 +3,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "util/buf.h"
+#include "util/linediff.h"
 #include "util/text.h"
 #include "util/time.h"
 
@@ -92,6 +94,111 @@ static void test_buf(void **state)
 	p25_buf_free(&b);
 }
 
+/* The script of a line diff, applied to a, must give b. */
+struct script {
+	char op[4096];
+	size_t idx[4096];
+	size_t n;
+};
+
+static void record(void *ctx, char op, const struct p25_line *line, size_t index)
+{
+	struct script *s = ctx;
+	(void)line;
+	assert_true(s->n < 4096);
+	s->op[s->n] = op;
+	s->idx[s->n++] = index;
+}
+
+static size_t lcs(const char *const *a, size_t na, const char *const *b, size_t nb)
+{
+	static size_t t[41][41];
+	for (size_t i = 0; i <= na; i++)
+		for (size_t j = 0; j <= nb; j++)
+			t[i][j] = !i || !j ? 0
+			          : !strcmp(a[i - 1], b[j - 1]) ? t[i - 1][j - 1] + 1
+			          : t[i - 1][j] > t[i][j - 1] ? t[i - 1][j] : t[i][j - 1];
+	return t[na][nb];
+}
+
+static void test_line_diff(void **state)
+{
+	static const char *const words[] = {"permit a", "permit b", "deny c", "permit d", "end"};
+	uint64_t r = 88172645463325252ULL;
+
+	(void)state;
+	for (int round = 0; round < 400; round++) {
+		const char *a[40], *b[40];
+		struct p25_line la[40], lb[40];
+		struct script sc = {.n = 0};
+		size_t na, nb, ia = 0;
+		long n;
+
+		r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+		na = r % 40;
+		nb = (r >> 8) % 40;
+		for (size_t i = 0; i < na; i++, r ^= r << 13, r ^= r >> 7, r ^= r << 17)
+			a[i] = words[r % 5];
+		for (size_t i = 0; i < nb; i++, r ^= r << 13, r ^= r >> 7, r ^= r << 17)
+			b[i] = words[r % 5];
+		for (size_t i = 0; i < na; i++)
+			la[i] = (struct p25_line){a[i], strlen(a[i])};
+		for (size_t i = 0; i < nb; i++)
+			lb[i] = (struct p25_line){b[i], strlen(b[i])};
+		n = p25_line_diff(la, na, lb, nb, record, &sc);
+		/* The fewest edits: what the longest common subsequence leaves. */
+		assert_int_equal(n, (long)(na + nb - 2 * lcs(a, na, b, nb)));
+		/* Applied in order, the script turns a into b. */
+		{
+			size_t out = 0;
+			const char *res[80];
+			for (size_t k = 0; k < sc.n; k++) {
+				if (sc.op[k] == '+') {
+					/* kept lines of a come first, up to its place in b */
+					while (out < sc.idx[k] && ia < na)
+						res[out++] = a[ia++];
+					assert_int_equal(out, sc.idx[k]);
+					res[out++] = b[sc.idx[k]];
+				} else {
+					while (ia < sc.idx[k])
+						res[out++] = a[ia++];
+					ia++; /* the removed line */
+				}
+			}
+			while (ia < na)
+				res[out++] = a[ia++];
+			assert_int_equal(out, nb);
+			for (size_t i = 0; i < nb; i++)
+				assert_string_equal(res[i], b[i]);
+		}
+	}
+}
+
+/* Past the bound of the search: every line counted as often as each text has it. */
+static void test_line_diff_many(void **state)
+{
+	enum { N = 3000 };
+	static char abuf[N][16], bbuf[N][16];
+	static struct p25_line la[N], lb[N];
+	struct script *sc = calloc(1, sizeof *sc);
+	long n;
+
+	(void)state;
+	for (int i = 0; i < N; i++) {
+		snprintf(abuf[i], 16, "a%d", i);
+		snprintf(bbuf[i], 16, i % 2 ? "a%d" : "b%d", i);
+		la[i] = (struct p25_line){abuf[i], strlen(abuf[i])};
+		lb[i] = (struct p25_line){bbuf[i], strlen(bbuf[i])};
+	}
+	/* 1500 removed and 1500 added: 3000 edits, more than the search goes to. */
+	n = p25_line_diff(la, N, lb, N, record, sc);
+	assert_int_equal(n, N);
+	assert_int_equal(sc->op[0], '-');
+	assert_int_equal(sc->idx[0], 0);
+	assert_int_equal(sc->op[N - 1], '+');
+	free(sc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -99,6 +206,8 @@ int main(void)
 		cmocka_unit_test(test_duration_expiry),
 		cmocka_unit_test(test_inert_text),
 		cmocka_unit_test(test_buf),
+		cmocka_unit_test(test_line_diff),
+		cmocka_unit_test(test_line_diff_many),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

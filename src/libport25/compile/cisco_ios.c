@@ -18,6 +18,20 @@ static const char *const acl_name[2][CP_FAMILIES] = {
 	{"PORT25-INBOUND", "PORT25-INBOUND-V6"},
 };
 
+/* The list's name; one organization's part (--org) carries its handle, in capitals. */
+static char *list_name(const struct cp *c, int dir, int f, char *buf, size_t len)
+{
+	size_t n = (size_t)snprintf(buf, len, "%s", acl_name[dir][f]);
+
+	if (c->tag && n < len) {
+		snprintf(buf + n, len - n, "-%s", c->tag);
+		for (char *p = buf + n; *p; p++)
+			if (*p >= 'a' && *p <= 'z')
+				*p = (char)(*p - 'a' + 'A');
+	}
+	return buf;
+}
+
 /* "host A", "A WILDCARD" or "A/len" as IOS writes an address match. */
 static char *match(const struct p25_prefix *p, char *buf, size_t len)
 {
@@ -37,11 +51,14 @@ static void ace(struct cp *c, struct p25_buf *b, const char *verb, int dir,
 {
 	char m[P25_PREFIX_STRLEN + 24];
 
+	/* Denied attempts logged (--log): the router rate-limits, see the operator guide. */
+	const char *log = c->opts->log && verb[0] == 'd' ? " log" : "";
+
 	match(p, m, sizeof m);
 	if (dir == CP_OUT)
-		p25_buf_printf(b, " %s tcp %s any eq smtp\n", verb, m);
+		p25_buf_printf(b, " %s tcp %s any eq smtp%s\n", verb, m, log);
 	else
-		p25_buf_printf(b, " %s tcp any %s eq smtp\n", verb, m);
+		p25_buf_printf(b, " %s tcp any %s eq smtp%s\n", verb, m, log);
 	c->entries++;
 }
 
@@ -53,8 +70,9 @@ static void remark(struct p25_buf *b, const char *text)
 
 static void acl(struct cp *c, struct p25_buf *b, int dir, int f)
 {
-	const char *name = acl_name[dir][f];
-	char text[160], inert[64];
+	char text[160], inert[64], name[64];
+
+	list_name(c, dir, f, name, sizeof name);
 
 	if (f == CP_V4)
 		p25_buf_printf(b, "no ip access-list extended %s\nip access-list extended %s\n", name,
@@ -73,8 +91,11 @@ static void acl(struct cp *c, struct p25_buf *b, int dir, int f)
 		snprintf(text, sizeof text, "org %s (%s) %s", co->o->handle,
 			 cp_inert(co->o->name, inert, sizeof inert), p25_action_name(co->o->action));
 		remark(b, text);
-		for (size_t k = 0; k < co->permit[f].n; k++)
+		for (size_t k = 0; k < co->permit[f].n; k++) {
+			/* IOS keeps 100 characters of a remark. */
+			cp_temp_notes(c, b, &co->permit[f].v[k], " remark %s\n", 100);
 			ace(c, b, "permit", dir, &co->permit[f].v[k]);
+		}
 		for (size_t k = 0; k < co->space[f].n; k++)
 			ace(c, b, "deny", dir, &co->space[f].v[k]);
 	}
@@ -85,13 +106,20 @@ static void acl(struct cp *c, struct p25_buf *b, int dir, int f)
 int cp_cisco_ios(struct cp *c, struct p25_compile_output *out)
 {
 	struct p25_buf b;
+	char load[400], out4[64], out6[64];
 
 	p25_buf_init(&b);
-	cp_header(c, &b, "Cisco IOS access lists",
-		  "copy FILE running-config; then on member-facing interfaces "
-		  "`ip access-group PORT25-OUTBOUND in` and `ipv6 traffic-filter "
-		  "PORT25-OUTBOUND-V6 in`, on upstream interfaces the -INBOUND lists, in");
+	list_name(c, CP_OUT, CP_V4, out4, sizeof out4);
+	list_name(c, CP_OUT, CP_V6, out6, sizeof out6);
+	snprintf(load, sizeof load,
+		 "copy FILE running-config; then on %s interfaces `ip access-group %s in` and "
+		 "`ipv6 traffic-filter %s in`, on upstream interfaces the -INBOUND lists, in",
+		 c->tag ? "the member's" : "member-facing", out4, out6);
+	cp_header(c, &b, "Cisco IOS access lists", load);
 	cp_comment(c, &b, "IOS cannot answer with a TCP reset: reject and drop both become deny.");
+	if (c->opts->log)
+		cp_comment(c, &b, "Denied attempts are logged (log): rate-limit them with `ip access-list "
+			   "logging interval` and `logging rate-limit`.");
 	for (int f = 0; f < CP_FAMILIES; f++)
 		for (int d = 0; d < 2; d++)
 			acl(c, &b, d, f);

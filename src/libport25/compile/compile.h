@@ -30,6 +30,22 @@ struct p25_compile_opts {
 	int nflog_group;
 	/* nftables: when set, also filled with what the text loads (compile/nftables.h) */
 	struct p25_nft_plan *nft_plan;
+	/*
+	 * Only this organization's part (NULL: every enforced one), for the
+	 * router or interface its traffic crosses.  Cisco IOS and Junos name its
+	 * lists and filters after it (PORT25-OUTBOUND-HANDLE, port25-handle-...)
+	 * so that several members' parts live side by side on one router; pf
+	 * loads it into the anchor port25/HANDLE; nftables and iptables keep
+	 * their names (a Linux gateway holds one port25 policy).
+	 */
+	const char *org;
+	/*
+	 * Log each denied connection attempt the target's way: IOS `log` on the
+	 * deny entries, Junos `syslog` in the reject and discard terms, pf `log`
+	 * on the block rules, iptables an NFLOG rule (rate-limited) before each
+	 * block rule.  nftables logs to its NFLOG group always (nflog_group).
+	 */
+	bool log;
 };
 
 /* A target may produce several files, e.g. iptables: ipset, rules.v4, rules.v6. */
@@ -44,6 +60,12 @@ struct p25_compile_output {
 	struct p25_compile_part parts[P25_COMPILE_MAX_PARTS];
 	size_t nparts;
 	size_t entries; /* set elements + ACL/filter entries + rules, as the device counts them */
+	/*
+	 * When the output stops being the policy: the next expiry of a permit in
+	 * it, or the next scheduled activation (of the organizations it covers),
+	 * whichever comes first; 0: neither.  Every part's header says it.
+	 */
+	p25_time valid_until;
 };
 
 int p25_target_parse(const char *name, enum p25_target *out);
@@ -53,5 +75,8 @@ const char *p25_target_name(enum p25_target t);
 int p25_compile(const struct p25_model *m, enum p25_target t, const struct p25_compile_opts *o,
 		struct p25_compile_output *out, char *err, size_t errlen);
 void p25_compile_output_free(struct p25_compile_output *out);
+
+/* A line of the target's output that is only a comment (left out of --diff). */
+bool p25_compile_comment_line(enum p25_target t, const char *line, size_t len);
 
 #endif

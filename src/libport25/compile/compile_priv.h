@@ -32,6 +32,13 @@ struct cp_org {
 	size_t nspaces, npermits;	   /* model rows, for comments */
 };
 
+/* A temporary permit in the output, for the comment next to the entry holding it. */
+struct cp_temp {
+	struct p25_prefix p;
+	const struct p25_permit *permit;
+	const char *org;
+};
+
 struct cp {
 	const struct p25_model *m;
 	const struct p25_compile_opts *opts;
@@ -46,6 +53,12 @@ struct cp {
 	size_t entries;
 	const char *hash; /* comment leader: "#", "!", or NULL for C-style */
 	char err[200];	  /* why a target refused, when it did (else: out of memory) */
+	/* the temporary permits of the enforced orgs, valid now, sorted by prefix */
+	struct cp_temp *temps;
+	size_t ntemps;
+	p25_time valid_until; /* see p25_compile_output */
+	const char *valid_why;
+	const char *tag; /* --org: its handle, for the names of IOS and Junos lists */
 };
 
 static inline int cp_fam(int family)
@@ -64,6 +77,14 @@ void cp_comment(struct cp *c, struct p25_buf *b, const char *fmt, ...)
 void cp_header(struct cp *c, struct p25_buf *b, const char *what, const char *load);
 /* One line per enforced org describing it, inert. */
 void cp_org_summary(struct cp *c, struct p25_buf *b, const struct cp_org *co);
+/*
+ * The note of each temporary permit inside entry: fmt (one %s, the text
+ * "temporary ADDRESS (org H) until T: DESCRIPTION", inert, at most max
+ * characters) appended once per permit.  Entries are visited in order, so
+ * the search starts where the previous one ended.
+ */
+void cp_temp_notes(struct cp *c, struct p25_buf *b, const struct p25_prefix *entry,
+		   const char *fmt, size_t max);
 /* Inert copy of free text, at most 60 characters. */
 char *cp_inert(const char *in, char *out, size_t outlen);
 char *cp_pfx(const struct p25_prefix *p, char *buf);

@@ -61,8 +61,11 @@ static int one_set(struct cp *c, struct p25_buf *b, int dir, int act, int f,
 	p25_buf_printf(b, "create %s hash:net family %s " SET_PARAMS " -exist\n", tmp,
 		       fam_ipset[f]);
 	p25_buf_printf(b, "flush %s\n", tmp);
-	for (size_t i = 0; i < v->n; i++)
+	for (size_t i = 0; i < v->n; i++) {
+		if (dir < 0)
+			cp_temp_notes(c, b, &v->v[i], "# %s\n", 160);
 		add_elem(c, b, tmp, &v->v[i]);
+	}
 	if (c->entries - before > SET_MAXELEM) {
 		snprintf(c->err, sizeof c->err,
 			 "iptables: ipset set %s would hold %zu entries, more than its maxelem of "
@@ -86,6 +89,18 @@ static void rules(struct cp *c, struct p25_buf *b, int f)
 			if (c->space[d][a][f].n == 0)
 				continue;
 			set_name(set, sizeof set, d, a, f);
+			/* Logged attempts (--log): SYNs only, rate-limited, before the verdict. */
+			if (c->opts->log) {
+				p25_buf_printf(b,
+					       "-A PORT25 -p tcp -m tcp --dport 25 --tcp-flags SYN,ACK SYN "
+					       "-m set --match-set %s %s -m set ! --match-set %s %s "
+					       "-m limit --limit 20/second --limit-burst 100 "
+					       "-j NFLOG --nflog-group %d --nflog-prefix \"port25 %s %s\"\n",
+					       set, dir_flag[d], permit, dir_flag[d],
+					       c->opts->nflog_group > 0 ? c->opts->nflog_group : 25,
+					       d == CP_OUT ? "out" : "in", act_name[a]);
+				c->entries++;
+			}
 			p25_buf_printf(b,
 				       "-A PORT25 -p tcp -m tcp --dport 25 -m set --match-set %s %s "
 				       "-m set ! --match-set %s %s "

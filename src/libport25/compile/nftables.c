@@ -135,6 +135,7 @@ int cp_nftables(struct cp *c, struct p25_compile_output *out)
 		if (plan.nhosts[f])
 			p25_buf_puts(&b, "\t\telements = {\n");
 		for (size_t i = 0; i < plan.nhosts[f]; i++) {
+			cp_temp_notes(c, &b, &plan.hosts[f][i], "\t\t\t# %s\n", 160);
 			p25_buf_printf(&b, "\t\t\t%s%s\n", cp_addr(&plan.hosts[f][i], a),
 				       i + 1 < plan.nhosts[f] ? "," : "");
 			c->entries++;
@@ -149,6 +150,7 @@ int cp_nftables(struct cp *c, struct p25_compile_output *out)
 		if (plan.npermit[f])
 			p25_buf_puts(&b, "\t\telements = {\n");
 		for (size_t i = 0; i < plan.npermit[f]; i++) {
+			cp_temp_notes(c, &b, &plan.permit[f][i], "\t\t\t# %s\n", 160);
 			p25_buf_printf(&b, "\t\t\t%s%s\n", cp_pfx(&plan.permit[f][i], a),
 				       i + 1 < plan.npermit[f] ? "," : "");
 			c->entries++;

@@ -7,6 +7,7 @@
  */
 #include "compile/compile_priv.h"
 
+#include <stdio.h>
 
 static const char *const dir_name[2] = {"out", "in"};
 static const char *const act_name[2] = {"reject", "drop"};
@@ -55,16 +56,31 @@ int cp_pf(struct cp *c, struct p25_compile_output *out)
 {
 	struct p25_buf b, t;
 	bool used[2][2] = {{false}};
+	char load[200];
 
 	p25_buf_init(&b);
 	p25_buf_init(&t);
-	cp_header(c, &b, "pf anchor", "pfctl -a port25 -f FILE (with `anchor port25` in pf.conf)");
+	/* One organization's part goes into an anchor of its own, under port25. */
+	if (c->tag)
+		snprintf(load, sizeof load,
+			 "pfctl -a port25/%s -f FILE (with `anchor \"port25/*\"` in pf.conf)", c->tag);
+	else
+		snprintf(load, sizeof load, "pfctl -a port25 -f FILE (with `anchor port25` in pf.conf)");
+	cp_header(c, &b, "pf anchor", load);
+	if (c->opts->log)
+		cp_comment(c, &b, "Blocked attempts are logged to pflog0 (log): see the operator guide "
+			   "for pflogd and its rate.");
 	for (int d = 0; d < 2; d++) {
 		for (int a = 0; a < 2; a++) {
 			p25_buf_reset(&t);
 			if (table(c, &t, d, a) == 0)
 				continue;
 			used[d][a] = true;
+			/* A table is one line: its temporary permits are noted above it. */
+			for (int f = 0; f < CP_FAMILIES; f++)
+				for (size_t k = 0; k < c->class_permit[d][a][f].n; k++)
+					cp_temp_notes(c, &b, &c->class_permit[d][a][f].v[k], "# %s\n",
+						      160);
 			p25_buf_printf(&b, "table <port25_%s_%s> const { %s }\n", dir_name[d],
 				       act_name[a], t.data);
 		}
@@ -73,8 +89,9 @@ int cp_pf(struct cp *c, struct p25_compile_output *out)
 		for (int a = 0; a < 2; a++) {
 			if (!used[d][a])
 				continue;
-			p25_buf_printf(&b, "block %s quick proto tcp from %s%s%s to %s%s%s port smtp\n",
+			p25_buf_printf(&b, "block %s%s quick proto tcp from %s%s%s to %s%s%s port smtp\n",
 				       a == P25_ACTION_REJECT ? "return-rst" : "drop",
+				       c->opts->log ? " log" : "",
 				       d == CP_OUT ? "<port25_" : "any",
 				       d == CP_OUT ? dir_name[d] : "",
 				       d == CP_OUT ? (a ? "_drop>" : "_reject>") : "",

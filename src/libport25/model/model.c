@@ -63,6 +63,7 @@ ssize_t p25_model_add_org(struct p25_model *m, int64_t id, const char *handle, c
 	o->enrollment = e;
 	o->mode = mode;
 	o->action = action;
+	o->activate_at = 0;
 	if (!o->handle || !o->name) {
 		free(o->handle);
 		free(o->name);

@@ -45,6 +45,7 @@ struct p25_org {
 	enum p25_enrollment enrollment;
 	enum p25_mode mode;
 	enum p25_action action;
+	p25_time activate_at; /* a scheduled activation (the policy changes then), or 0 */
 };
 
 struct p25_space {

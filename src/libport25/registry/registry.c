@@ -882,8 +882,10 @@ static int load_model_tx(struct p25_registry *reg, struct p25_model *m)
 	sqlite3_stmt *st;
 	int rc;
 
-	st = reg_query(
-	    reg, "SELECT id, handle, name, enrollment, mode, action FROM org ORDER BY id", "");
+	st = reg_query(reg,
+	               "SELECT id, handle, name, enrollment, mode, action, activate_at FROM org "
+	               "ORDER BY id",
+	               "");
 	if (!st)
 		return P25_EDB;
 	while ((rc = reg_step(reg, st)) == 1) {
@@ -893,11 +895,13 @@ static int load_model_tx(struct p25_registry *reg, struct p25_model *m)
 		p25_enrollment_parse(col_text(st, 3), &e);
 		p25_mode_parse(col_text(st, 4), &mode);
 		p25_action_parse(col_text(st, 5), &action);
-		if (p25_model_add_org(m, sqlite3_column_int64(st, 0), col_text(st, 1),
-		                      col_text(st, 2), e, mode, action) < 0) {
+		ssize_t k = p25_model_add_org(m, sqlite3_column_int64(st, 0), col_text(st, 1),
+		                              col_text(st, 2), e, mode, action);
+		if (k < 0) {
 			sqlite3_finalize(st);
 			return reg_fail(reg, P25_EDB, "registry: out of memory loading orgs");
 		}
+		m->orgs[k].activate_at = col_time(st, 6);
 	}
 	if (rc < 0)
 		return rc;

@@ -138,3 +138,56 @@ int p25_write_file(const char *path, const char *text, size_t len, char *err, si
 	p25_outfile_discard(&o);
 	return 0;
 }
+
+int p25_file_read(const char *path, size_t max, char **text, size_t *len, char *err,
+		  size_t errlen)
+{
+	size_t cap = 65536, n = 0, got;
+	char *buf = NULL;
+	struct stat st;
+	FILE *f;
+
+	*text = NULL;
+	*len = 0;
+	f = fopen(path, "rb");
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: is a directory, not a file", path);
+		fclose(f);
+		return -1;
+	}
+	for (;;) {
+		char *b = n + 1 >= cap || !buf ? realloc(buf, cap *= 2) : buf;
+		if (!b) {
+			snprintf(err, errlen, "%s: out of memory", path);
+			goto fail2;
+		}
+		buf = b;
+		got = fread(buf + n, 1, cap - n - 1, f);
+		n += got;
+		if (n > max) {
+			snprintf(err, errlen, "%s: larger than %zu MiB", path, max >> 20);
+			free(buf);
+			fclose(f);
+			return -1;
+		}
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+		goto fail2;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*text = buf;
+	*len = n;
+	return 0;
+fail2:
+	free(buf);
+	fclose(f);
+	return -2;
+}

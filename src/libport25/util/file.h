@@ -37,4 +37,13 @@ void p25_outfile_discard(struct p25_outfile *o);
 /* The whole sequence for one text: open, write, close, publish. */
 int p25_write_file(const char *path, const char *text, size_t len, char *err, size_t errlen);
 
+/*
+ * Reading an input file whole (at most max bytes, NUL-terminated; *text
+ * malloc'd).  0; -1 when it cannot be opened (missing, not readable, a
+ * directory: bad input, the caller's to say so) or is larger than max; -2
+ * when reading failed (a system error).  err says "PATH: reason".
+ */
+int p25_file_read(const char *path, size_t max, char **text, size_t *len, char *err,
+		  size_t errlen);
+
 #endif
