@@ -1510,7 +1510,10 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 static const char export_usage[] =
     "usage: port25 export --json\n"
     "Write the whole registry as one JSON document (organizations with their prefixes,\n"
-    "contacts and permits, then requests) in a stable order; `port25 import` reads it.\n";
+    "contacts and permits, then requests, then the audit history) in a stable order;\n"
+    "`port25 import` reads it back into an empty registry, the audit records as they\n"
+    "were.  For backups prefer `port25 backup`: the file itself, watch's summaries and\n"
+    "alerts and the analyses included.\n";
 
 int cmd_export(struct cli *cli, int argc, char **argv)
 {
@@ -1532,25 +1535,32 @@ int cmd_export(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
-static const char audit_usage[] = "usage: port25 audit [--limit N] [--json]\n"
-                                  "Show the audit log, newest first (default: the last 50 "
-                                  "records; --limit 0 for all).\n"
-                                  "--json includes each record's before and after.\n";
+static const char audit_usage[] =
+    "usage: port25 audit [--org HANDLE] [--since WHEN] [--actor NAME] [--kind KIND]\n"
+    "                    [--limit N] [--json]\n"
+    "Show the audit log, newest first (default: the last 50 records; --limit 0 for all):\n"
+    "who changed what, when, and the organization and address each change concerns.\n"
+    "--since: a time (2026-11-20, 2026-11-20T08:00:00Z) or a duration back from now (7d).\n"
+    "--kind: org, prefix, contact, permit, request, import, or one change (permit-added,\n"
+    "request-applied, ...).  --json includes each record's before and after.\n";
 
 int cmd_audit(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"limit", required_argument, NULL, 'l'}, {"json", no_argument, NULL, 'j'}, {0}};
-	static const struct cli_column cols[] = {{"id", "ID"},
-	                                         {"at", "AT"},
-	                                         {"actor", "ACTOR"},
-	                                         {"action", "ACTION"},
-	                                         {"object_type", "TYPE"},
-	                                         {"object", "OBJECT"},
-	                                         {NULL, NULL}};
-	long limit = 50;
+	static const struct option opts[] = {{"limit", required_argument, NULL, 'l'},
+	                                     {"org", required_argument, NULL, 'o'},
+	                                     {"since", required_argument, NULL, 's'},
+	                                     {"actor", required_argument, NULL, 'a'},
+	                                     {"kind", required_argument, NULL, 'k'},
+	                                     {"json", no_argument, NULL, 'j'},
+	                                     {0}};
+	static const struct cli_column cols[] = {{"id", "ID"},         {"at", "AT"},
+	                                         {"actor", "ACTOR"},   {"action", "ACTION"},
+	                                         {"org", "ORG"},       {"address", "ADDRESS"},
+	                                         {"object", "OBJECT"}, {NULL, NULL}};
+	struct p25_audit_filter f = {.limit = 50};
 	json_t *rows;
-	char *end;
+	char *end, err[200];
+	long limit;
 	int c, rc;
 
 	if (cli_wants_help(argc, argv, audit_usage))
@@ -1564,6 +1574,20 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 				return cli_fail(
 				    EXIT_USAGE,
 				    "--limit '%s': expected a number of records (0: all)", optarg);
+			f.limit = (int)limit;
+			break;
+		case 'o':
+			f.org = optarg;
+			break;
+		case 's':
+			if (p25_since_parse(optarg, cli->now, &f.since, err, sizeof err) < 0)
+				return cli_fail(EXIT_USAGE, "--since %s", err);
+			break;
+		case 'a':
+			f.actor = optarg;
+			break;
+		case 'k':
+			f.kind = optarg;
 			break;
 		case 'j':
 			cli->json = true;
@@ -1575,9 +1599,81 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 	if ((rc = check_positionals(argc, argv, 0, audit_usage)) != EXIT_OK ||
 	    (rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
-	if ((rc = p25_service_audit_list(cli->svc, &cli->auth, (int)limit, &rows)) < 0)
+	if ((rc = p25_service_audit_query(cli->svc, &cli->auth, &f, &rows)) < 0)
 		return cli_service_fail(cli, rc);
 	cli_print_rows(cli, rows, cols);
 	json_decref(rows);
 	return EXIT_OK;
+}
+
+/* ---- backup, restore ---- */
+
+static const char backup_usage[] =
+    "usage: port25 backup FILE [--json]\n"
+    "Copy the registry to FILE with SQLite's online backup API: one consistent snapshot\n"
+    "while the registry is in use (the daemons may keep running), as a single file,\n"
+    "mode 0600 (it holds contacts' personal data), its integrity checked, put in place\n"
+    "only once whole.  `port25 restore FILE` brings it back.\n";
+
+int cmd_backup(struct cli *cli, int argc, char **argv)
+{
+	int rc;
+
+	if (cli_wants_help(argc, argv, backup_usage))
+		return EXIT_OK;
+	optind = 0;
+	if ((rc = only_json_option(cli, argc, argv, backup_usage)) != EXIT_OK ||
+	    (rc = check_positionals(argc, argv, 1, backup_usage)) != EXIT_OK ||
+	    (rc = open_or_fail(cli)) != EXIT_OK)
+		return rc;
+	if ((rc = p25_service_backup(cli->svc, &cli->auth, argv[optind])) < 0)
+		return cli_service_fail(cli, rc);
+	if (cli->json) {
+		json_t *o = json_pack("{s:s, s:s}", "registry", cli->db_path, "backup", argv[optind]);
+		cli_print_json(o);
+		json_decref(o);
+	} else {
+		printf("backed up %s to %s\n", cli->db_path, argv[optind]);
+	}
+	return EXIT_OK;
+}
+
+static const char restore_usage[] =
+    "usage: port25 restore FILE [--json]\n"
+    "Replace the registry's content with a backup's (port25 backup), after checking\n"
+    "that FILE is a port25 registry, not of a newer schema than this port25 reads, and\n"
+    "passes SQLite's integrity check; anything else is refused and nothing changes.  An\n"
+    "older backup is migrated.  The restore is audited, and enforcement (sync --wait,\n"
+    "--enforce) syncs the whole policy after it.  Take a backup of the registry first.\n";
+
+int cmd_restore(struct cli *cli, int argc, char **argv)
+{
+	json_t *r = NULL;
+	int rc;
+
+	if (cli_wants_help(argc, argv, restore_usage))
+		return EXIT_OK;
+	optind = 0;
+	if ((rc = only_json_option(cli, argc, argv, restore_usage)) != EXIT_OK ||
+	    (rc = check_positionals(argc, argv, 1, restore_usage)) != EXIT_OK)
+		return rc;
+	/* Restoring onto a new machine: the registry file may not exist yet. */
+	cli->may_create = true;
+	if ((rc = open_or_fail(cli)) != EXIT_OK)
+		return rc;
+	if ((rc = p25_service_restore(cli->svc, &cli->auth, argv[optind], &r)) < 0)
+		return cli_service_fail(cli, rc);
+	if (cli->json) {
+		cli_print_json(r);
+	} else {
+		printf("restored %s from %s: schema version %lld, %lld organizations, %lld permits, "
+		       "%lld audit records\n",
+		       cli->db_path, argv[optind],
+		       (long long)json_integer_value(json_object_get(r, "schema_version")),
+		       (long long)json_integer_value(json_object_get(r, "organizations")),
+		       (long long)json_integer_value(json_object_get(r, "permits")),
+		       (long long)json_integer_value(json_object_get(r, "audit_records")));
+	}
+	json_decref(r);
+	return cli_followup(cli);
 }

@@ -57,6 +57,7 @@ static const struct command commands[] = {
 	{"init", cmd_init},	  {"org", cmd_org},	    {"prefix", cmd_prefix},
 	{"contact", cmd_contact}, {"permit", cmd_permit},   {"request", cmd_request},
 	{"import", cmd_import},	  {"export", cmd_export},   {"audit", cmd_audit},
+	{"backup", cmd_backup},	  {"restore", cmd_restore},
 	{"explain", cmd_explain}, {"compile", cmd_compile},
 	{"enforce", cmd_enforce},
 	{"analyze", cmd_analyze}, {"collect", cmd_collect},

@@ -853,9 +853,73 @@ static int restore_permits(struct p25_registry *reg, const struct p25_actor *who
 	return 0;
 }
 
+static int max_of(struct p25_registry *reg, const char *sql, int64_t *out)
+{
+	reg_stmt *st = reg_query(reg, sql, "");
+	int rc;
+
+	*out = 0;
+	if (!st)
+		return P25_EDB;
+	if ((rc = reg_step(reg, st)) < 0)
+		return rc;
+	*out = rc ? col_int(st, 0) : 0;
+	reg_done(st);
+	return 0;
+}
+
+/*
+ * The document's audit history in place of the records this import wrote
+ * while rebuilding the registry: the history says who did what and when;
+ * records stamped now by the importer would not.  Each record is written as
+ * it was (its time, actor, action, object, before and after) with the typed
+ * change the registry derives from it, in the document's order, after
+ * whatever the registry held before.  The import itself is audited after.
+ */
+static int restore_history(struct p25_registry *reg, json_t *doc, int64_t audit_max,
+                           int64_t change_max, const char *name, size_t *n)
+{
+	static const char *const keys[] = {"at", "actor", "action", "object_type", "object", NULL};
+	json_t *history = json_object_get(doc, "audit"), *r;
+	size_t i;
+	int rc;
+
+	*n = 0;
+	if (!json_is_array(history))
+		return reg_fail(reg, P25_EINVAL, "%s: \"audit\" must be an array", name);
+	if ((rc = reg_exec(reg, "DELETE FROM change WHERE seq > ?", "i", change_max)) < 0 ||
+	    (rc = reg_exec(reg, "DELETE FROM audit WHERE id > ?", "i", audit_max)) < 0)
+		return rc;
+	json_array_foreach(history, i, r)
+	{
+		char where[64];
+		struct p25_actor who = {0};
+		json_t *before = json_object_get(r, "before"), *after = json_object_get(r, "after");
+		snprintf(where, sizeof where, "%s: audit[%zu]", name, i);
+		if (!json_is_object(r))
+			return reg_fail(reg, P25_EINVAL, "%s: expected an object", where);
+		for (const char *const *k = keys; *k; k++)
+			if (!json_is_string(json_object_get(r, *k)))
+				return reg_fail(reg, P25_EINVAL, "%s: \"%s\" must be a string", where,
+				                *k);
+		if ((rc = restore_time(reg, r, "at", where, &who.now)) < 0)
+			return rc;
+		who.name = str_of(r, "actor");
+		rc = reg_audit(reg, &who, str_of(r, "action"), str_of(r, "object_type"),
+		               str_of(r, "object"), json_is_null(before) ? NULL : before,
+		               json_is_null(after) ? NULL : after);
+		if (rc < 0)
+			return rc == P25_EDB ? reg_wrap(reg, rc, "%s", where) : rc;
+		(*n)++;
+	}
+	return 0;
+}
+
 static int import_document(struct p25_registry *reg, const struct p25_actor *who, json_t *doc,
                            const struct p25_import_options *opt, struct p25_import_result *result)
 {
+	int64_t audit_max = 0, change_max = 0;
+	size_t restored = 0;
 	json_t *orgs = json_object_get(doc, "organizations"),
 	       *reqs = json_object_get(doc, "requests");
 	json_t *v = json_object_get(doc, "version"), *o;
@@ -871,6 +935,10 @@ static int import_document(struct p25_registry *reg, const struct p25_actor *who
 		                opt->name);
 	if (reqs && !json_is_array(reqs))
 		return reg_fail(reg, P25_EINVAL, "%s: \"requests\" must be an array", opt->name);
+	/* What was there before this import: the records after these are its own. */
+	if ((rc = max_of(reg, "SELECT coalesce(max(id), 0) FROM audit", &audit_max)) < 0 ||
+	    (rc = max_of(reg, "SELECT coalesce(max(seq), 0) FROM change", &change_max)) < 0)
+		return rc;
 	json_array_foreach(orgs, i, o)
 	{
 		snprintf(where, sizeof where, "%s: organizations[%zu]", opt->name, i);
@@ -901,6 +969,12 @@ static int import_document(struct p25_registry *reg, const struct p25_actor *who
 		if ((rc = org_id_of(reg, handle, &org_id)) < 0 ||
 		    (rc = rule_activation(reg, org_id, handle, who->now, opt->no_servers)) < 0)
 			return locate(reg, rc, "%s: organizations[%zu]", opt->name, i);
+	}
+	if (json_object_get(doc, "audit")) {
+		rc = restore_history(reg, doc, audit_max, change_max, opt->name, &restored);
+		if (rc < 0)
+			return rc;
+		result->audit = restored;
 	}
 	return 0;
 }
@@ -966,6 +1040,8 @@ static int import_tx(struct p25_registry *reg, const struct p25_actor *who, cons
 	                    (json_int_t)result->orgs, "prefixes", (json_int_t)result->prefixes,
 	                    "contacts", (json_int_t)result->contacts, "permits",
 	                    (json_int_t)result->permits, "requests", (json_int_t)result->requests);
+	if (result->audit)
+		json_object_set_new(summary, "audit_records", json_integer((json_int_t)result->audit));
 	rc = reg_change(reg, who, P25_CHANGE_IMPORT, opt->name, NULL, summary);
 	json_decref(summary);
 	return rc;
@@ -992,7 +1068,7 @@ int p25_import_buffer(struct p25_registry *reg, const struct p25_actor *who, con
 	/* Nothing was imported; what was wrong stays. */
 	if (rc < 0)
 		result->orgs = result->prefixes = result->contacts = result->permits =
-		    result->requests = 0;
+		    result->requests = result->audit = 0;
 	return rc;
 }
 
@@ -1014,6 +1090,47 @@ int p25_import_file(struct p25_registry *reg, const struct p25_actor *who, const
 }
 
 /* ---- export ---- */
+
+/* The audit history, oldest first: an export is a backup of what happened too. */
+static int export_audit(struct p25_registry *reg, json_t *doc)
+{
+	reg_stmt *st = reg_query(reg,
+	                         "SELECT id, at, actor, action, object_type, object, before, after "
+	                         "FROM audit ORDER BY id",
+	                         "");
+	json_t *list = json_array();
+	int rc;
+
+	if (!st) {
+		json_decref(list);
+		return P25_EDB;
+	}
+	while ((rc = reg_step(reg, st)) == 1) {
+		json_t *r = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "id",
+		                      (json_int_t)col_int(st, 0), "at", col_text(st, 1), "actor",
+		                      col_text(st, 2), "action", col_text(st, 3), "object_type",
+		                      col_text(st, 4), "object", col_text(st, 5));
+		for (int c = 6; r && c <= 7; c++) {
+			json_t *v = col_null(st, c)
+			                ? json_null()
+			                : json_loads(col_text(st, c), JSON_DECODE_ANY, NULL);
+			json_object_set_new(r, c == 6 ? "before" : "after",
+			                    v ? v : json_string(col_text(st, c)));
+		}
+		if (!r || json_array_append_new(list, r) < 0) {
+			reg_done(st);
+			json_decref(list);
+			return reg_fail(reg, P25_EDB, "registry: out of memory");
+		}
+	}
+	if (rc < 0) {
+		json_decref(list);
+		return rc;
+	}
+	reg_done(st);
+	json_object_set_new(doc, "audit", list);
+	return 0;
+}
 
 static int export_tx(struct p25_registry *reg, json_t *doc)
 {
@@ -1089,7 +1206,7 @@ static int export_tx(struct p25_registry *reg, json_t *doc)
 	if (!requests)
 		return rc;
 	json_object_set_new(doc, "requests", requests);
-	return 0;
+	return export_audit(reg, doc);
 }
 
 int p25_registry_export(struct p25_registry *reg, json_t **out)

@@ -801,6 +801,247 @@ int p25_registry_open(const char *path, struct p25_registry **out, char *err, si
 	return 0;
 }
 
+/*
+ * Backup and restore: the one place, next to the open code, where SQLite's
+ * online backup API is called (sqlite3_backup_*): it copies pages under a
+ * read transaction of the source, so the copy is one consistent snapshot
+ * while other processes keep reading and writing the registry (WAL).
+ */
+static int copy_db(sqlite3 *to, sqlite3 *from, char *err, size_t errlen)
+{
+	sqlite3_backup *b = sqlite3_backup_init(to, "main", from, "main");
+	int rc;
+
+	if (!b) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(to));
+		return -1;
+	}
+	/* All pages in one step: one snapshot; a writer holding the lock is waited for (10 s). */
+	for (int tries = 0;; tries++) {
+		rc = sqlite3_backup_step(b, -1);
+		if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || tries == 200)
+			break;
+		sqlite3_sleep(50);
+	}
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "%s", sqlite3_errstr(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* "ok", or what the integrity check found first. */
+static int integrity(sqlite3 *db, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA integrity_check(1)", -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0) {
+		snprintf(err, errlen, "the integrity check failed: %s",
+		         rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0)
+		                          : sqlite3_errmsg(db));
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int p25_registry_backup(struct p25_registry *reg, const char *path)
+{
+	char tmp[4200], err[512];
+	sqlite3 *to = NULL;
+	int fd;
+
+	reg->error[0] = '\0';
+	if (!path || !*path)
+		return reg_fail(reg, P25_EINVAL, "backup: no file named");
+	{
+		const char *self = sqlite3_db_filename(reg->db, "main");
+		struct stat a, b;
+		if (self && *self && stat(self, &a) == 0 && stat(path, &b) == 0 &&
+		    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+			return reg_fail(reg, P25_EINVAL,
+			                "%s is the registry itself: back it up to another file", path);
+	}
+	/* Beside its destination, then renamed: a failure never leaves half a backup. */
+	snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path);
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return reg_fail(reg, errno == ENOENT || errno == ENOTDIR || errno == EACCES
+		                         ? P25_EINVAL
+		                         : P25_EDB,
+		                "%s: cannot create the backup: %s", path, strerror(errno));
+	/* Contacts' personal data: the owner's alone, whatever the umask (mkstemp: 0600). */
+	close(fd);
+	if (sqlite3_open_v2(tmp, &to, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		snprintf(err, sizeof err, "%s", to ? sqlite3_errmsg(to) : "out of memory");
+		goto fail;
+	}
+	if (copy_db(to, reg->db, err, sizeof err) < 0)
+		goto fail;
+	/* One file to copy or mail: no -wal beside it. */
+	if (sqlite3_exec(to, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, sizeof err, "%s", sqlite3_errmsg(to));
+		goto fail;
+	}
+	if (integrity(to, err, sizeof err) < 0)
+		goto fail;
+	if (sqlite3_close(to) != SQLITE_OK) {
+		to = NULL;
+		snprintf(err, sizeof err, "closing it failed");
+		goto fail;
+	}
+	to = NULL;
+	if (rename(tmp, path) < 0) {
+		snprintf(err, sizeof err, "%s", strerror(errno));
+		goto fail;
+	}
+	return 0;
+fail:
+	if (to)
+		sqlite3_close(to);
+	unlink(tmp);
+	return reg_fail(reg, P25_EDB, "%s: backup failed: %s", path, err);
+}
+
+/* What a file to restore holds: a port25 registry this port25 reads, intact. */
+static int restorable(struct p25_registry *reg, sqlite3 *from, const char *path, int *version)
+{
+	static const char *const tables[] = {"org", "prefix", "contact", "permit", "request",
+	                                     "audit", NULL};
+	sqlite3_stmt *st;
+	char err[512];
+
+	if (sqlite3_prepare_v2(from, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return reg_fail(reg, P25_EINVAL, "%s: not a port25 registry: %s", path,
+		                sqlite3_errmsg(from));
+	*version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	for (int i = 0; tables[i]; i++) {
+		int found = 0;
+		if (sqlite3_prepare_v2(from,
+		                       "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+		                       -1, &st, NULL) != SQLITE_OK)
+			return reg_fail(reg, P25_EINVAL, "%s: not a port25 registry: %s", path,
+			                sqlite3_errmsg(from));
+		sqlite3_bind_text(st, 1, tables[i], -1, SQLITE_STATIC);
+		found = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_finalize(st);
+		if (!found || *version < 1)
+			return reg_fail(reg, P25_EINVAL,
+			                "%s: not a port25 registry (no table '%s', schema version %d)",
+			                path, tables[i], *version);
+	}
+	if (*version > NMIGRATIONS)
+		return reg_fail(reg, P25_EINVAL,
+		                "%s: its schema version %d is newer than this port25 understands "
+		                "(%d): restore it with the port25 that wrote it",
+		                path, *version, NMIGRATIONS);
+	if (integrity(from, err, sizeof err) < 0)
+		return reg_fail(reg, P25_EINVAL, "%s: %s", path, err);
+	return 0;
+}
+
+static int count_rows(struct p25_registry *reg, const char *table, int64_t *n)
+{
+	char sql[64];
+	reg_stmt *st;
+	int rc;
+
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+	if (!(st = reg_query(reg, sql, "")))
+		return P25_EDB;
+	if ((rc = reg_step(reg, st)) < 0)
+		return rc;
+	*n = rc ? col_int(st, 0) : 0;
+	reg_done(st);
+	return 0;
+}
+
+int p25_registry_restore(struct p25_registry *reg, const struct p25_actor *who, const char *path,
+                         json_t **restored)
+{
+	sqlite3 *from = NULL;
+	int64_t mark = 0, orgs = 0, permits = 0, audits = 0;
+	char err[1024], uri[4200];
+	json_t *after;
+	int version = 0, rc;
+
+	if (restored)
+		*restored = NULL;
+	reg->error[0] = '\0';
+	if (access(path, R_OK) != 0)
+		return reg_fail(reg, P25_EINVAL, "%s: cannot read the backup: %s", path,
+		                strerror(errno));
+	{
+		const char *self = sqlite3_db_filename(reg->db, "main");
+		struct stat a, b;
+		if (self && *self && stat(self, &a) == 0 && stat(path, &b) == 0 &&
+		    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+			return reg_fail(reg, P25_EINVAL, "%s is the registry itself, not a backup",
+			                path);
+	}
+	/* Read only and immutable: restoring never writes the backup, nor a -wal beside it. */
+	snprintf(uri, sizeof uri, "file:%s?mode=ro", path);
+	if (sqlite3_open_v2(uri, &from, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
+		rc = reg_fail(reg, P25_EINVAL, "%s: cannot open the backup: %s", path,
+		              from ? sqlite3_errmsg(from) : "out of memory");
+		sqlite3_close(from);
+		return rc;
+	}
+	sqlite3_busy_timeout(from, 5000);
+	if ((rc = restorable(reg, from, path, &version)) < 0) {
+		sqlite3_close(from);
+		return rc;
+	}
+	/* The change stream only grows: followers' marks stay behind what comes next. */
+	if ((rc = p25_registry_change_mark(reg, &mark)) < 0) {
+		sqlite3_close(from);
+		return rc;
+	}
+	rc = copy_db(reg->db, from, err, sizeof err);
+	sqlite3_close(from);
+	if (rc < 0)
+		return reg_fail(reg, P25_EDB, "%s: restore failed: %s", path, err);
+	if (migrate(reg, err, sizeof err) < 0)
+		return reg_fail(reg, P25_EDB, "%s: restored, but %s", path, err);
+	if ((rc = reg_begin(reg)) < 0)
+		return rc;
+	rc = reg_exec(reg,
+	              "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'change'", "i",
+	              mark);
+	if (rc == 0)
+		rc = reg_exec(reg,
+		              "INSERT INTO sqlite_sequence (name, seq) SELECT 'change', ? WHERE NOT "
+		              "EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'change')",
+		              "i", mark);
+	if (rc == 0)
+		rc = count_rows(reg, "org", &orgs);
+	if (rc == 0)
+		rc = count_rows(reg, "permit", &permits);
+	if (rc == 0)
+		rc = count_rows(reg, "audit", &audits);
+	after = json_pack("{s:s, s:i, s:I, s:I, s:I}", "file", path, "schema_version", version,
+	                  "organizations", (json_int_t)orgs, "permits", (json_int_t)permits,
+	                  "audit_records", (json_int_t)audits);
+	/* Followers read an import: the whole policy changed. */
+	if (rc == 0)
+		rc = reg_change(reg, who, P25_CHANGE_IMPORT, path, NULL, after);
+	rc = reg_end(reg, rc);
+	if (rc == 0 && restored)
+		*restored = after;
+	else
+		json_decref(after);
+	return rc;
+}
+
 void p25_registry_close(struct p25_registry *reg)
 {
 	if (!reg)

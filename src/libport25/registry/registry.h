@@ -380,6 +380,39 @@ int p25_analysis_record(struct p25_registry *reg, const struct p25_actor *who,
 /* The latest of org: {"org", "at", "actor", "hosts", "unregistered": [...]}; NULL if none. */
 int p25_analysis_latest(struct p25_registry *reg, const char *org, json_t **out);
 
+/*
+ * The audit log as an operator reads it: each record with the organization
+ * and the address (a permit's, a prefix, a request's servers) its change
+ * concerns, newest first, filtered.  kind: a change kind ("permit-added"),
+ * its family ("permit", "org", "request", ...) or an audit action
+ * ("permit.add"); an unknown one is refused (P25_EINVAL, naming the kinds).
+ */
+struct p25_audit_filter {
+	int limit;           /* <= 0: all */
+	const char *org;     /* NULL: every org's (and records of none) */
+	p25_time since;      /* 0: from the start */
+	const char *actor;   /* NULL: anyone's */
+	const char *kind;    /* NULL: every kind */
+	const struct p25_scope *scope;
+};
+int p25_audit_query(struct p25_registry *reg, const struct p25_audit_filter *f, json_t **out);
+
+/*
+ * Backups.  p25_registry_backup copies the registry to path with SQLite's
+ * online backup API: a consistent snapshot while other processes read and
+ * write it (WAL), as one file (rollback journal mode), 0600, put in place
+ * atomically, its integrity checked.  p25_registry_restore replaces the
+ * registry's content with a backup's, after checking that it is a port25
+ * registry whose schema this port25 understands (not newer) and whose
+ * integrity check passes; it is migrated to the current schema, the change
+ * stream carries on from where it was (followers sync), and the restore is
+ * audited.  *restored (may be NULL): {"file", "schema_version",
+ * "organizations", "permits", "audit_records"} of what was restored.
+ */
+int p25_registry_backup(struct p25_registry *reg, const char *path);
+int p25_registry_restore(struct p25_registry *reg, const struct p25_actor *who, const char *path,
+                         json_t **restored);
+
 /* The newest limit audit records first (limit <= 0: all). */
 int p25_audit_list(struct p25_registry *reg, int limit, json_t **out);
 /* ... of the changes to the orgs in scope only (through their change records). */
@@ -511,6 +544,7 @@ struct p25_import_problem {
 
 struct p25_import_result {
 	size_t orgs, prefixes, contacts, permits, requests;
+	size_t audit; /* audit records restored from a document's history */
 	/*
 	 * A server list (CSV, a bare list, JSON servers) is read to its end:
 	 * every bad row is here, each naming its line (a row repeating another
@@ -534,7 +568,12 @@ int p25_import_file(struct p25_registry *reg, const struct p25_actor *who, const
 /* A server list a member can fill in: CSV with a header row and example rows. */
 const char *p25_import_template(void);
 
-/* The whole registry as one document, in a deterministic order; import reads it back. */
+/*
+ * The whole registry as one document, in a deterministic order, with its
+ * audit history ("audit", oldest first); import reads it back, restoring
+ * the audit records as they were (not rebuilt ones stamped at the import)
+ * and auditing the import itself after them.
+ */
 int p25_registry_export(struct p25_registry *reg, json_t **out);
 
 /* RFC 4180 CSV: records of fields, each record remembering the line it starts on. */

@@ -1,4 +1,4 @@
-/* Permits and imports, as the service does them: the operator's alone. */
+/* Permits, imports and backups, as the service does them: the operator's alone. */
 #include "service/service_int.h"
 
 int p25_service_permit_add(struct p25_service *svc, const struct p25_auth *auth,
@@ -65,4 +65,29 @@ int p25_service_import_buffer(struct p25_service *svc, const struct p25_auth *au
 		return rc;
 	who = svc_actor(auth);
 	return svc_end(svc, auth, p25_import_buffer(svc->reg, &who, data, len, opt, result));
+}
+
+int p25_service_backup(struct p25_service *svc, const struct p25_auth *auth, const char *path)
+{
+	int rc;
+
+	/* Every organization's data, contacts' personal data with it: the operator's to copy. */
+	if ((rc = svc_allow(svc, auth, GRANT_OPERATOR, NULL, "back up the registry")) < 0)
+		return rc;
+	return svc_reg(svc, p25_registry_backup(svc->reg, path));
+}
+
+int p25_service_restore(struct p25_service *svc, const struct p25_auth *auth, const char *path,
+                        json_t **restored)
+{
+	struct p25_actor who;
+	int rc;
+
+	if (restored)
+		*restored = NULL;
+	if ((rc = svc_allow(svc, auth, GRANT_OPERATOR, NULL, "restore the registry")) < 0 ||
+	    (rc = svc_begin(svc)) < 0)
+		return rc;
+	who = svc_actor(auth);
+	return svc_end(svc, auth, p25_registry_restore(svc->reg, &who, path, restored));
 }

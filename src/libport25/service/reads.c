@@ -145,3 +145,17 @@ int p25_service_export(struct p25_service *svc, const struct p25_auth *auth, jso
 		return rc;
 	return svc_reg(svc, p25_registry_export(svc->reg, out));
 }
+
+int p25_service_audit_query(struct p25_service *svc, const struct p25_auth *auth,
+                            const struct p25_audit_filter *filter, json_t **out)
+{
+	struct p25_audit_filter f = *filter;
+	struct p25_scope s;
+	int rc;
+
+	*out = NULL;
+	if ((rc = svc_allow(svc, auth, GRANT_READ, NULL, "read the audit log")) < 0)
+		return rc;
+	f.scope = svc_scope(auth, &s);
+	return svc_reg(svc, p25_audit_query(svc->reg, &f, out));
+}

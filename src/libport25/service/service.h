@@ -215,7 +215,17 @@ int p25_service_request_show(struct p25_service *svc, const struct p25_auth *aut
                              json_t **out);
 int p25_service_audit_list(struct p25_service *svc, const struct p25_auth *auth, int limit,
                            json_t **out);
+/* The audit log with the organization and address of each change, filtered (registry.h). */
+int p25_service_audit_query(struct p25_service *svc, const struct p25_auth *auth,
+                            const struct p25_audit_filter *filter, json_t **out);
 /* The whole registry: operators and auditors only. */
 int p25_service_export(struct p25_service *svc, const struct p25_auth *auth, json_t **out);
+
+/* ---- backups (p25_registry_backup, p25_registry_restore): the operator's ---- */
+
+int p25_service_backup(struct p25_service *svc, const struct p25_auth *auth, const char *path);
+/* What followed the restore (enforcement) as after any change; *restored as registry.h says. */
+int p25_service_restore(struct p25_service *svc, const struct p25_auth *auth, const char *path,
+                        json_t **restored);
 
 #endif

@@ -147,6 +147,25 @@ int p25_when_parse(const char *text, p25_time now, p25_time *out, char *err, siz
 	return 0;
 }
 
+int p25_since_parse(const char *text, p25_time now, p25_time *out, char *err, size_t errlen)
+{
+	int64_t secs;
+	char scratch[8];
+
+	if (text && strlen(text) > 0 && strchr("smhdw", text[strlen(text) - 1]) &&
+	    p25_duration_parse(text, &secs, scratch, sizeof scratch) == 0) {
+		*out = now - secs;
+		return 0;
+	}
+	if (p25_time_parse(text, out, err, errlen) < 0) {
+		snprintf(err, errlen,
+			 "'%s': expected a time (2026-11-20, 2026-11-20T08:00:00Z) or a duration back from now (7d)",
+			 text ? text : "");
+		return -1;
+	}
+	return 0;
+}
+
 p25_time p25_time_now(void)
 {
 	return (p25_time)time(NULL);

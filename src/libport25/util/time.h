@@ -26,6 +26,8 @@ int p25_expiry_parse(const char *text, p25_time now, p25_time *out, char *err, s
  * duration counted from now ("2d").  A bare date means the start of that day.
  */
 int p25_when_parse(const char *text, p25_time now, p25_time *out, char *err, size_t errlen);
+/* A moment in the past to list from: an ISO date or time, or a duration back from now ("7d"). */
+int p25_since_parse(const char *text, p25_time now, p25_time *out, char *err, size_t errlen);
 p25_time p25_time_now(void);
 
 #endif

@@ -1,0 +1,132 @@
+#!/bin/bash
+# Records (issue 14): `port25 backup` copies the registry while another
+# process keeps writing to it (WAL), as one consistent snapshot; `port25
+# restore` brings it back after its checks, and refuses a file that is not a
+# port25 registry, one of a newer schema, a corrupt one, or the registry
+# itself, changing nothing; `audit` names the organization and address of
+# each change and filters by --org, --since, --actor and --kind.
+set -euo pipefail
+: "${PORT25:?set PORT25 to the port25 binary}"
+tmp=$(mktemp -d)
+writer=
+cleanup() {
+	[ -n "$writer" ] && kill "$writer" 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+export PORT25_DB=$tmp/reg.db PORT25_NOW=2026-11-23T10:00:00Z PORT25_ACTOR=dana
+unset PORT25_ENFORCE 2>/dev/null || true
+
+failures=0
+fail() {
+	echo "FAIL: $*" >&2
+	failures=$((failures + 1))
+}
+expect() {
+	local code=$1 pattern=$2 out rc=0
+	shift 2
+	out=$("$@" 2>&1) || rc=$?
+	if [ "$rc" -ne "$code" ]; then
+		fail "exit $rc, wanted $code: $*"$'\n'"$out"
+	elif [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; then
+		fail "output of '$*' lacks /$pattern/:"$'\n'"$out"
+	fi
+}
+ok() { expect 0 "$@"; }
+refused() { expect 1 "$@"; }
+P=$PORT25
+sql() { python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$@"; }
+
+$P init >/dev/null
+$P org add k12 --name K12 >/dev/null
+$P prefix add k12 10.0.0.0/8 >/dev/null
+$P org add county --name County >/dev/null
+$P prefix add county 198.51.100.0/24 >/dev/null
+PORT25_ACTOR=bob $P permit add county 198.51.100.25 --kind mail --description mx >/dev/null
+
+# A writer adds permits as fast as it can while the backup is taken.
+(
+	i=0
+	while :; do
+		i=$((i + 1))
+		PORT25_ACTOR=writer "$P" permit add k12 "10.$((i / 65536 % 256)).$((i / 256 % 256)).$((i % 256))" \
+			--kind mail --description "w$i" >/dev/null 2>&1 || true
+	done
+) &
+writer=$!
+t=0
+until [ "$(sql "$PORT25_DB" 'SELECT count(*) FROM permit')" -gt 20 ]; do
+	t=$((t + 1)); [ "$t" -lt 200 ] || { fail "the writer wrote nothing"; break; }
+	sleep 0.05
+done
+ok "backed up .* to $tmp/b1.db" $P backup "$tmp/b1.db"
+ok "backed up" $P backup "$tmp/b2.db"
+kill "$writer"; wait "$writer" 2>/dev/null || true; writer=
+[ "$(stat -c %a "$tmp/b1.db")" = 600 ] || fail "backup mode $(stat -c %a "$tmp/b1.db"), wanted 600"
+[ -e "$tmp/b1.db-wal" ] && fail "the backup left a -wal beside it"
+for b in b1 b2; do
+	[ "$(sql "$tmp/$b.db" 'PRAGMA integrity_check')" = ok ] || fail "$b: integrity check"
+	# A consistent snapshot: every permit with its audit record and change record, no half transaction.
+	np=$(sql "$tmp/$b.db" "SELECT count(*) FROM permit")
+	na=$(sql "$tmp/$b.db" "SELECT count(*) FROM audit WHERE action = 'permit.add'")
+	nc=$(sql "$tmp/$b.db" "SELECT count(*) FROM change WHERE kind = 'permit-added'")
+	[ "$np" = "$na" ] && [ "$na" = "$nc" ] || fail "$b: $np permits, $na audit records, $nc changes"
+done
+[ "$(sql "$tmp/b2.db" 'SELECT count(*) FROM permit')" -ge "$(sql "$tmp/b1.db" 'SELECT count(*) FROM permit')" ] ||
+	fail "the second backup is older than the first"
+
+# Restore: what was there is back; the restore is audited; the stream goes on.
+n1=$(sql "$tmp/b1.db" 'SELECT count(*) FROM permit')
+seq_before=$(sql "$PORT25_DB" 'SELECT max(seq) FROM change')
+$P org remove county --force >/dev/null
+ok "restored .* from $tmp/b1.db: schema version [0-9]+, 2 organizations, $n1 permits" $P restore "$tmp/b1.db"
+ok 'county' $P org list
+[ "$(sql "$PORT25_DB" 'SELECT count(*) FROM permit')" = "$n1" ] || fail "restore did not bring back $n1 permits"
+[ "$(sql "$PORT25_DB" 'SELECT max(seq) FROM change')" -gt "$seq_before" ] || fail "the change stream went back"
+ok "dana +import .*b1.db" $P audit --limit 1
+[ "$(sql "$PORT25_DB" 'PRAGMA journal_mode')" = wal ] || fail "the registry left WAL mode"
+
+# Refused, changing nothing.
+before=$(sql "$PORT25_DB" 'SELECT count(*) FROM audit')
+echo 'org,address' >"$tmp/not.db"
+refused "not.db: not a port25 registry" $P restore "$tmp/not.db"
+python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("create table t(x)"); c.commit()' "$tmp/other.db"
+refused "other.db: not a port25 registry \(no table 'org'" $P restore "$tmp/other.db"
+cp "$tmp/b1.db" "$tmp/newer.db"
+python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("PRAGMA user_version = 999"); c.commit()' "$tmp/newer.db"
+refused "newer.db: its schema version 999 is newer than this port25 understands" $P restore "$tmp/newer.db"
+cp "$tmp/b1.db" "$tmp/torn.db"
+truncate -s 8192 "$tmp/torn.db"
+refused "torn.db" $P restore "$tmp/torn.db"
+refused "cannot read the backup" $P restore "$tmp/missing.db"
+refused "is the registry itself" $P restore "$PORT25_DB"
+refused "is the registry itself" $P backup "$PORT25_DB"
+[ "$(sql "$PORT25_DB" 'SELECT count(*) FROM audit')" = "$before" ] || fail "a refused restore changed the registry"
+# A backup restores onto a new machine: a registry that does not exist yet.
+PORT25_DB=$tmp/new/reg.db ok "restored" $P restore "$tmp/b1.db"
+PORT25_DB=$tmp/new/reg.db ok 'county' $P org list
+
+# audit: the organization and address of each change, and the filters.
+$P permit add k12 10.250.0.1 --kind mail --description mx >/dev/null
+PORT25_NOW=2026-11-25T10:00:00Z PORT25_ACTOR=carol $P permit add county 198.51.100.26 --kind mail --description mx2 >/dev/null
+ok '^[0-9]+ +2026-11-25T10:00:00Z +carol +permit.add +county +198\.51\.100\.26 ' $P audit --limit 1
+out=$($P audit --org county --limit 0)
+grep -q ' k12 ' <<<"$out" && fail "audit --org county lists k12: $out"
+grep -q '198.51.100.25' <<<"$out" || fail "audit --org county lacks bob's permit: $out"
+out=$(PORT25_NOW=2026-11-25T12:00:00Z $P audit --since 1d --limit 0)
+[ "$(grep -c 'permit.add' <<<"$out")" = 1 ] || fail "audit --since 1d: $out"
+ok 'carol' $P audit --since 2026-11-25
+out=$($P audit --actor bob --limit 0)
+grep -q 'carol\|dana' <<<"$out" && fail "audit --actor bob lists others: $out"
+grep -q '198.51.100.25' <<<"$out" || fail "audit --actor bob: $out"
+out=$($P audit --kind org --limit 0)
+grep -q 'permit.add' <<<"$out" && fail "audit --kind org lists permits: $out"
+grep -qE 'org.add +county' <<<"$out" || fail "audit --kind org: $out"
+$P org add gone --name Gone >/dev/null
+$P org remove gone >/dev/null
+ok 'org.remove +gone' $P audit --kind org-removed
+refused "unknown kind 'permits'" $P audit --kind permits
+expect 2 "--since 'yesterday'" $P audit --since yesterday
+
+[ "$failures" -eq 0 ] || { echo "$failures check(s) failed" >&2; exit 1; }
+echo "backup: all passed"
