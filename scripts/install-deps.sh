@@ -3,6 +3,7 @@
 set -e
 pkgs="build-essential pkg-config clang libclang-rt-14-dev libsqlite3-dev sqlite3 libjansson-dev
       libcmocka-dev libpcap-dev zlib1g-dev libnetfilter-log-dev nftables iptables ipset iproute2 python3
+      tzdata
       libmnl-dev libnftnl-dev socat iperf3 jq libcurl4-openssl-dev postfix swaks softflowd
       libio-socket-inet6-perl libnet-ssleay-perl libio-socket-ssl-perl"
 # swaks speaks IPv6 and STARTTLS only with these Perl modules, which are merely its Recommends.

@@ -10,6 +10,7 @@
 #include "registry/registry.h"
 #include "service/service.h"
 #include "util/time.h"
+#include "util/tz.h"
 
 /* Exit codes, documented in the README. */
 enum {
@@ -35,6 +36,9 @@ struct cli {
 	/* live enforcement (enforce_hook.c): 1 on, -1 off, 0 not yet decided */
 	int enforce;
 	struct timespec started; /* CLOCK_MONOTONIC at main() */
+	/* `timezone` of port25.conf, for dates without a time; NULL: UTC */
+	struct p25_tz *tz;
+	const char *tz_error; /* why the configured zone is not usable; bare dates are refused */
 };
 
 /* One column of a terminal table: the JSON key and the heading. */
@@ -76,6 +80,22 @@ void cli_print_rows(const struct cli *cli, json_t *rows, const struct cli_column
 /* Print one object as JSON when cli->json, else as "key: value" lines. */
 void cli_print_object(const struct cli *cli, json_t *obj);
 void cli_print_json(json_t *v);
+/*
+ * getopt_long over a command's options and the global ones it does not
+ * define (--db, --actor, --enforce, --no-enforce), which it applies to cli:
+ * global options go after the command too (options.c).
+ */
+struct option;
+int cli_getopt(struct cli *cli, int argc, char **argv, const char *shortopts,
+	       const struct option *opts);
+/*
+ * An instant the user typed, said back in UTC with how it was read: "2027-01-01T06:59:59Z
+ * (the end of 2026-12-31 in America/Denver)"; start: a time to act at (the day's start).
+ */
+const char *cli_instant(const struct cli *cli, const char *typed, p25_time t, bool start,
+			char *buf, size_t len);
+/* A bare date needs a usable operator zone: EXIT_OK, or EXIT_USAGE after saying why. */
+int cli_check_date(const struct cli *cli, const char *opt, const char *typed);
 /* True when arg is --help or -h; prints usage text first. */
 bool cli_wants_help(int argc, char **argv, const char *usage);
 

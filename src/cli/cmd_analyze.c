@@ -121,7 +121,7 @@ static int parse_opts(struct cli *cli, int argc, char **argv, struct opts *o)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv, "h", options)) != -1) {
 		switch (c) {
 		case 'o': o->org = optarg; break;
 		case 'c': o->config = optarg; break;

@@ -275,7 +275,7 @@ int cmd_compile(struct cli *cli, int argc, char **argv)
 
 	if (cli_wants_help(argc, argv, compile_usage))
 		return EXIT_OK;
-	while ((c = getopt_long(argc, argv, "t:o:h", options, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv, "t:o:h", options)) != -1) {
 		switch (c) {
 		case 't': target = optarg; break;
 		case 'p': part = optarg; break;

@@ -26,6 +26,8 @@ static const char enforce_usage[] =
 	"       port25 enforce status [--json]\n"
 	"       port25 enforce flush\n"
 	"\n"
+	"--dry-run (apply, sync): send nothing; name the organizations and addresses that\n"
+	"        would change against what the kernel holds\n"
 	"apply   load the policy at the current time (or $PORT25_NOW) into the kernel as\n"
 	"        table inet port25, replacing it whole in one netlink transaction; on\n"
 	"        any failure the previous table stays in force\n"
@@ -64,8 +66,13 @@ static void print_result(const struct cli *cli, const char *verb, const struct p
 			      "bytes", (json_int_t)r->bytes, "compile_ms", r->compile_ms, "read_ms",
 			      r->read_ms, "commit_ms", r->commit_ms, "cached", r->cached, "note",
 			      r->note);
+	if (r->changes)
+		json_object_set(j, "changes", r->changes);
 	if (cli->json) {
 		cli_print_json(j);
+	} else if (dry && r->changes && json_array_size(r->changes) == 0) {
+		printf("enforce %s (dry run): in sync, nothing would change (%zu intervals, hash %s)\n",
+		       verb, r->intervals, r->hash);
 	} else if (r->messages == 0 && !r->full) {
 		printf("enforce %s: in sync, nothing to change (%zu intervals, hash %s)\n", verb,
 		       r->intervals, r->hash);
@@ -76,6 +83,28 @@ static void print_result(const struct cli *cli, const char *verb, const struct p
 		       (unsigned long long)r->generation, r->intervals, r->added, r->removed,
 		       r->chains_added, r->chains_rewritten, r->chains_removed, r->messages, r->bytes,
 		       r->compile_ms, r->cached ? "cache" : "read back", r->read_ms, r->commit_ms);
+	}
+	/* What would change, by organization and address: what an operator checks before. */
+	if (!cli->json && r->changes) {
+		json_t *c;
+		size_t i;
+		json_array_foreach(r->changes, i, c)
+		{
+			const char *change = json_string_value(json_object_get(c, "change")),
+				   *what = json_string_value(json_object_get(c, "what")),
+				   *org = json_string_value(json_object_get(c, "org")),
+				   *addr = json_string_value(json_object_get(c, "address"));
+			if (!strcmp(what, "organization"))
+				printf("  %s organization %s (chain %s)\n",
+				       !strcmp(change, "add")	   ? "+ enforce"
+				       : !strcmp(change, "remove") ? "- no longer enforce"
+								   : "~ change",
+				       org ? org : "?", addr ? addr : "?");
+			else
+				printf("  %c %s %s%s%s%s\n", !strcmp(change, "add") ? '+' : '-', what,
+				       addr ? addr : "?", org ? " (organization " : "", org ? org : "",
+				       org ? ")" : "");
+		}
 	}
 	json_decref(j);
 }
@@ -190,7 +219,7 @@ int cmd_enforce(struct cli *cli, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct p25_enforce_opts o = {0};
-	struct p25_enforce_result r;
+	struct p25_enforce_result r = {0};
 	struct p25_model m;
 	const char *verb;
 	char err[512];
@@ -204,7 +233,7 @@ int cmd_enforce(struct cli *cli, int argc, char **argv)
 	verb = argv[1];
 	argc--;
 	argv++;
-	while ((c = getopt_long(argc, argv, "nj", options, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv, "nj", options)) != -1) {
 		switch (c) {
 		case 'n': o.dry_run = true; break;
 		case 'j': cli->json = true; break;
@@ -294,6 +323,7 @@ int cmd_enforce(struct cli *cli, int argc, char **argv)
 				fprintf(stderr, "enforce %s: %s\n", verb, r.note);
 			rc = EXIT_OK;
 		}
+		json_decref(r.changes);
 		p25_enforce_unlock(&o);
 	}
 	p25_model_free(&m);

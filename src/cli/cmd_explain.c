@@ -151,7 +151,7 @@ int cmd_explain(struct cli *cli, int argc, char **argv)
 	json_t *all;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv, "h", options)) != -1) {
 		switch (c) {
 		case 'j': cli->json = true; break;
 		case 'h': fputs(explain_usage, stdout); return EXIT_OK;

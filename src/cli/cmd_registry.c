@@ -33,12 +33,13 @@ static int usage_error(const char *usage, const char *fmt, const char *arg)
  * getopt_long over argv[0..argc) where argv[0] is the verb.  Returns the
  * option, -1 at the end, or '?' after reporting a bad option.
  */
-static int next_option(int argc, char **argv, const struct option *opts, const char *usage)
+static int next_option(struct cli *cli, int argc, char **argv, const struct option *opts,
+                       const char *usage)
 {
 	int c;
 
 	opterr = 0;
-	c = getopt_long(argc, argv, "", opts, NULL);
+	c = cli_getopt(cli, argc, argv, "", opts);
 	if (c == '?' || c == ':') {
 		usage_error(usage, "unknown option or missing value: %s", argv[optind - 1]);
 		return '?';
@@ -122,7 +123,7 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 	if (cli_wants_help(argc, argv, init_usage))
 		return EXIT_OK;
 	optind = 0;
-	while ((c = next_option(argc, argv, opts, init_usage)) != -1) {
+	while ((c = next_option(cli, argc, argv, opts, init_usage)) != -1) {
 		if (c == 'j')
 			cli->json = true;
 		else
@@ -188,7 +189,7 @@ static int org_add(struct cli *cli, int argc, char **argv)
 	const char *name = NULL;
 	int c, rc;
 
-	while ((c = next_option(argc, argv, opts, org_add_usage)) != -1) {
+	while ((c = next_option(cli, argc, argv, opts, org_add_usage)) != -1) {
 		switch (c) {
 		case 'n':
 			name = optarg;
@@ -238,7 +239,7 @@ static int only_json_option(struct cli *cli, int argc, char **argv, const char *
 	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {0}};
 	int c;
 
-	while ((c = next_option(argc, argv, opts, usage)) != -1) {
+	while ((c = next_option(cli, argc, argv, opts, usage)) != -1) {
 		if (c != 'j')
 			return EXIT_USAGE;
 		cli->json = true;
@@ -259,7 +260,7 @@ static int org_list(struct cli *cli, int argc, char **argv)
 	json_t *rows;
 	int c, rc;
 
-	while ((c = next_option(argc, argv, opts, org_list_usage)) != -1) {
+	while ((c = next_option(cli, argc, argv, opts, org_list_usage)) != -1) {
 		if (c == 'u')
 			upcoming = true;
 		else if (c == 'j')
@@ -361,7 +362,10 @@ static const char org_set_usage[] =
 static int parse_when(const struct cli *cli, const char *opt, const char *s, p25_time *out)
 {
 	char err[200];
+	int rc;
 
+	if ((rc = cli_check_date(cli, opt, s)) != EXIT_OK)
+		return rc;
 	if (p25_when_parse(s, cli->now, out, err, sizeof err) < 0)
 		return cli_fail(EXIT_USAGE, "%s %s", opt, err);
 	return EXIT_OK;
@@ -378,9 +382,10 @@ static int org_set(struct cli *cli, int argc, char **argv)
 	                                     {"json", no_argument, NULL, 'j'},
 	                                     {0}};
 	struct p25_org_change change = {0};
+	const char *at_text = NULL;
 	int c, rc;
 
-	while ((c = next_option(argc, argv, opts, org_set_usage)) != -1) {
+	while ((c = next_option(cli, argc, argv, opts, org_set_usage)) != -1) {
 		switch (c) {
 		case 'n':
 			change.name = optarg;
@@ -410,6 +415,7 @@ static int org_set(struct cli *cli, int argc, char **argv)
 		case 'A':
 			if ((rc = parse_when(cli, "--at", optarg, &change.activate_at)) != EXIT_OK)
 				return rc;
+			at_text = optarg;
 			break;
 		case 'j':
 			cli->json = true;
@@ -432,10 +438,10 @@ static int org_set(struct cli *cli, int argc, char **argv)
 		return cli_service_fail(cli, rc);
 	cli_service_warn(cli);
 	if (change.activate_at && !cli->json) {
-		char t[P25_TIME_STRLEN];
-		printf("organization '%s' will be activated at %s (UTC), as agreed; `port25 enforce "
+		char t[160];
+		printf("organization '%s' will be activated at %s, as agreed; `port25 enforce "
 		       "sync --wait` carries it out (see port25 org list --upcoming)\n",
-		       argv[optind], p25_time_format(change.activate_at, t, sizeof t));
+		       argv[optind], cli_instant(cli, at_text, change.activate_at, true, t, sizeof t));
 	} else {
 		done(cli, NULL, "updated organization '%s'", argv[optind]);
 	}
@@ -454,7 +460,7 @@ static int org_remove(struct cli *cli, int argc, char **argv)
 	bool force = false;
 	int c, rc;
 
-	while ((c = next_option(argc, argv, opts, org_remove_usage)) != -1) {
+	while ((c = next_option(cli, argc, argv, opts, org_remove_usage)) != -1) {
 		if (c == 'f')
 			force = true;
 		else if (c == 'j')
@@ -503,7 +509,7 @@ static int prefix_add(struct cli *cli, int argc, char **argv)
 	unsigned flags = 0;
 	int c, rc;
 
-	while ((c = next_option(argc, argv, opts, prefix_add_usage)) != -1) {
+	while ((c = next_option(cli, argc, argv, opts, prefix_add_usage)) != -1) {
 		switch (c) {
 		case 'd':
 			description = optarg;
@@ -549,7 +555,7 @@ static int org_filter_option(struct cli *cli, int argc, char **argv, const char 
 	    {"org", required_argument, NULL, 'o'}, {"json", no_argument, NULL, 'j'}, {0}};
 	int c;
 
-	while ((c = next_option(argc, argv, opts, usage)) != -1) {
+	while ((c = next_option(cli, argc, argv, opts, usage)) != -1) {
 		if (c == 'o')
 			*org = optarg;
 		else if (c == 'j')
@@ -627,7 +633,7 @@ static int contact_add(struct cli *cli, int argc, char **argv)
 	int64_t id = 0;
 	int c, rc;
 
-	while ((c = next_option(argc, argv, opts, contact_add_usage)) != -1) {
+	while ((c = next_option(cli, argc, argv, opts, contact_add_usage)) != -1) {
 		switch (c) {
 		case 'n':
 			name = optarg;
@@ -730,7 +736,7 @@ static const char permit_usage[] =
     "  permit list [--org HANDLE] [--expiring 14d] [--expired]\n"
     "  permit show ID\n"
     "  permit set ID --expires WHEN|never\n"
-    "  permit remove ID\n";
+    "  permit remove ID|ADDRESS\n";
 
 static const char permit_add_usage[] =
     "usage: port25 permit add ORG ADDRESS --kind K --description D [--requested-by X]\n"
@@ -754,11 +760,14 @@ static int parse_kind(const char *s, enum p25_permit_kind *k)
 static int parse_expiry(const struct cli *cli, const char *s, p25_time *out)
 {
 	char err[200];
+	int rc;
 
 	if (!strcmp(s, "never")) {
 		*out = 0;
 		return EXIT_OK;
 	}
+	if ((rc = cli_check_date(cli, "--expires", s)) != EXIT_OK)
+		return rc;
 	if (p25_expiry_parse(s, cli->now, out, err, sizeof err) < 0)
 		return cli_fail(EXIT_USAGE, "--expires %s", err);
 	return EXIT_OK;
@@ -775,11 +784,12 @@ static int permit_add(struct cli *cli, int argc, char **argv)
 	                                     {"json", no_argument, NULL, 'j'},
 	                                     {0}};
 	struct p25_permit_spec spec = {0};
+	const char *expires_text = NULL;
 	bool have_kind = false;
 	int64_t id = 0;
 	int c, rc;
 
-	while ((c = next_option(argc, argv, opts, permit_add_usage)) != -1) {
+	while ((c = next_option(cli, argc, argv, opts, permit_add_usage)) != -1) {
 		switch (c) {
 		case 'k':
 			if ((rc = parse_kind(optarg, &spec.kind)) != EXIT_OK)
@@ -798,6 +808,7 @@ static int permit_add(struct cli *cli, int argc, char **argv)
 		case 'e':
 			if ((rc = parse_expiry(cli, optarg, &spec.expires)) != EXIT_OK)
 				return rc;
+			expires_text = optarg;
 			break;
 		case 'f':
 			spec.force = true;
@@ -827,6 +838,11 @@ static int permit_add(struct cli *cli, int argc, char **argv)
 			cli_print_json(o);
 			json_decref(o);
 		}
+	} else if (spec.expires) {
+		char when[160];
+		printf("added permit %" PRId64 " for %s (organization '%s'), expires %s\n", id,
+		       spec.address, spec.org,
+		       cli_instant(cli, expires_text, spec.expires, false, when, sizeof when));
 	} else {
 		printf("added permit %" PRId64 " for %s (organization '%s')\n", id, spec.address,
 		       spec.org);
@@ -852,7 +868,7 @@ static int permit_list(struct cli *cli, int argc, char **argv)
 	size_t i;
 	int c, rc;
 
-	while ((c = next_option(argc, argv, opts, permit_list_usage)) != -1) {
+	while ((c = next_option(cli, argc, argv, opts, permit_list_usage)) != -1) {
 		switch (c) {
 		case 'o':
 			f.org = optarg;
@@ -921,15 +937,17 @@ static int permit_set(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 	    {"expires", required_argument, NULL, 'e'}, {"json", no_argument, NULL, 'j'}, {0}};
 	bool have_expires = false;
+	const char *expires_text = NULL;
 	p25_time expires = 0;
 	int64_t id = 0;
 	int c, rc;
 
-	while ((c = next_option(argc, argv, opts, permit_set_usage)) != -1) {
+	while ((c = next_option(cli, argc, argv, opts, permit_set_usage)) != -1) {
 		if (c == 'e') {
 			if ((rc = parse_expiry(cli, optarg, &expires)) != EXIT_OK)
 				return rc;
 			have_expires = true;
+			expires_text = optarg;
 		} else if (c == 'j') {
 			cli->json = true;
 		} else {
@@ -946,11 +964,29 @@ static int permit_set(struct cli *cli, int argc, char **argv)
 		return rc;
 	if ((rc = p25_service_permit_set_expiry(cli->svc, &cli->auth, id, expires)) < 0)
 		return cli_service_fail(cli, rc);
-	done(cli, NULL, "updated permit %s", argv[optind]);
+	if (cli->json) {
+		done(cli, NULL, "%s", "");
+	} else if (expires) {
+		char when[160];
+		printf("updated permit %s: expires %s\n", argv[optind],
+		       cli_instant(cli, expires_text, expires, false, when, sizeof when));
+	} else {
+		printf("updated permit %s: never expires\n", argv[optind]);
+	}
 	return cli_followup(cli);
 }
 
-static const char permit_remove_usage[] = "usage: port25 permit remove ID\n";
+static const char permit_remove_usage[] =
+    "usage: port25 permit remove ID|ADDRESS\n"
+    "Remove a permit, named by its id or by its address (as permit list shows it).\n";
+
+static bool all_digits(const char *s)
+{
+	for (const char *p = s; *p; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	return *s != '\0';
+}
 
 static int permit_remove(struct cli *cli, int argc, char **argv)
 {
@@ -958,13 +994,22 @@ static int permit_remove(struct cli *cli, int argc, char **argv)
 	int rc;
 
 	if ((rc = only_json_option(cli, argc, argv, permit_remove_usage)) != EXIT_OK ||
-	    (rc = check_positionals(argc, argv, 1, permit_remove_usage)) != EXIT_OK ||
-	    (rc = parse_id(argv[optind], "permit", &id)) != EXIT_OK ||
-	    (rc = open_or_fail(cli)) != EXIT_OK)
+	    (rc = check_positionals(argc, argv, 1, permit_remove_usage)) != EXIT_OK)
 		return rc;
-	if ((rc = p25_service_permit_remove(cli->svc, &cli->auth, id)) < 0)
+	if (all_digits(argv[optind]) && (rc = parse_id(argv[optind], "permit", &id)) != EXIT_OK)
+		return rc;
+	if ((rc = open_or_fail(cli)) != EXIT_OK)
+		return rc;
+	rc = id ? p25_service_permit_remove(cli->svc, &cli->auth, id)
+	        : p25_service_permit_remove_address(cli->svc, &cli->auth, argv[optind], &id);
+	if (rc < 0)
 		return cli_service_fail(cli, rc);
-	done(cli, NULL, "removed permit %s", argv[optind]);
+	if (all_digits(argv[optind]))
+		done(cli, NULL, "removed permit %s", argv[optind]);
+	else if (!cli->json)
+		printf("removed permit %" PRId64 " (%s)\n", id, argv[optind]);
+	else
+		done(cli, NULL, "%s", "");
 	return cli_followup(cli);
 }
 
@@ -1034,7 +1079,7 @@ static int request_submit(struct cli *cli, int argc, char **argv)
 	bool have_type = false;
 	int c, rc = EXIT_OK;
 
-	while (rc == EXIT_OK && (c = next_option(argc, argv, opts, request_submit_usage)) != -1) {
+	while (rc == EXIT_OK && (c = next_option(cli, argc, argv, opts, request_submit_usage)) != -1) {
 		switch (c) {
 		case 't':
 			if (p25_request_type_parse(optarg, &spec.type) < 0)
@@ -1127,6 +1172,13 @@ static int request_submit(struct cli *cli, int argc, char **argv)
 					       id, p25_request_type_name(spec.type), spec.org,
 					       p25_time_format(cli->now + P25_REQUEST_DUE, due,
 					                       sizeof due));
+				/* Each temporary server's end, as it was read: the instant, in UTC. */
+				for (size_t i = 0; i < servers.n; i++)
+					if (servers.servers[i].expires)
+						printf("  %s temporary, until %s\n",
+						       servers.servers[i].address,
+						       p25_time_format(servers.servers[i].expires, due,
+						                       sizeof due));
 			}
 			rc = cli_followup(cli);
 		}
@@ -1155,7 +1207,7 @@ static int request_list(struct cli *cli, int argc, char **argv)
 	json_t *rows;
 	int c, rc;
 
-	while ((c = next_option(argc, argv, opts, request_list_usage)) != -1) {
+	while ((c = next_option(cli, argc, argv, opts, request_list_usage)) != -1) {
 		switch (c) {
 		case 'O':
 			f.overdue = true;
@@ -1289,16 +1341,18 @@ static int request_apply(struct cli *cli, int argc, char **argv)
 	                                     {"json", no_argument, NULL, 'j'},
 	                                     {0}};
 	bool no_servers = false;
+	const char *at_text = NULL;
 	p25_time at = 0;
 	int64_t id = 0;
 	int c, rc;
 
-	while ((c = next_option(argc, argv, opts, request_apply_usage)) != -1) {
+	while ((c = next_option(cli, argc, argv, opts, request_apply_usage)) != -1) {
 		if (c == 'N')
 			no_servers = true;
 		else if (c == 'A') {
 			if ((rc = parse_when(cli, "--at", optarg, &at)) != EXIT_OK)
 				return rc;
+			at_text = optarg;
 		} else if (c == 'j')
 			cli->json = true;
 		else
@@ -1318,10 +1372,10 @@ static int request_apply(struct cli *cli, int argc, char **argv)
 			json_decref(o);
 		}
 	} else if (at) {
-		char t[P25_TIME_STRLEN];
-		printf("request %s applied; the organization will be activated at %s (UTC), as "
-		       "agreed (see port25 org list --upcoming)\n",
-		       argv[optind], p25_time_format(at, t, sizeof t));
+		char t[160];
+		printf("request %s applied; the organization will be activated at %s, as agreed "
+		       "(see port25 org list --upcoming)\n",
+		       argv[optind], cli_instant(cli, at_text, at, true, t, sizeof t));
 	} else {
 		printf("request %s applied\n", argv[optind]);
 	}
@@ -1351,7 +1405,7 @@ static int request_reject(struct cli *cli, int argc, char **argv)
 	int64_t id = 0;
 	int c, rc;
 
-	while ((c = next_option(argc, argv, opts, request_reject_usage)) != -1) {
+	while ((c = next_option(cli, argc, argv, opts, request_reject_usage)) != -1) {
 		if (c == 'r')
 			reason = optarg;
 		else if (c == 'j')
@@ -1439,7 +1493,7 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 	if (cli_wants_help(argc, argv, import_usage))
 		return EXIT_OK;
 	optind = 0;
-	while ((c = next_option(argc, argv, opts, import_usage)) != -1) {
+	while ((c = next_option(cli, argc, argv, opts, import_usage)) != -1) {
 		switch (c) {
 		case 'o':
 			opt.org = optarg;
@@ -1566,7 +1620,7 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 	if (cli_wants_help(argc, argv, audit_usage))
 		return EXIT_OK;
 	optind = 0;
-	while ((c = next_option(argc, argv, opts, audit_usage)) != -1) {
+	while ((c = next_option(cli, argc, argv, opts, audit_usage)) != -1) {
 		switch (c) {
 		case 'l':
 			limit = strtol(optarg, &end, 10);
@@ -1580,6 +1634,8 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 			f.org = optarg;
 			break;
 		case 's':
+			if ((rc = cli_check_date(cli, "--since", optarg)) != EXIT_OK)
+				return rc;
 			if (p25_since_parse(optarg, cli->now, &f.since, err, sizeof err) < 0)
 				return cli_fail(EXIT_USAGE, "--since %s", err);
 			break;

@@ -410,7 +410,7 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	json_t *results = NULL;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv, "h", options)) != -1) {
 		switch (c) {
 		case 'j':
 			cli->json = true;

@@ -97,7 +97,7 @@ static int watch_hosts(struct cli *cli, int argc, char **argv)
 	int c, rc;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv, "", opts)) != -1) {
 		switch (c) {
 		case 'o': org = optarg; break;
 		case 'l':
@@ -147,7 +147,7 @@ static int watch_run(struct cli *cli, int argc, char **argv)
 	p25_watch_config_default(&cfg);
 	opterr = 0;
 	/* Options are gathered first: the file is read before they override it. */
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv, "", opts)) != -1) {
 		const char *key = NULL;
 		switch (c) {
 		case 'c': config = optarg; continue;
@@ -250,7 +250,7 @@ static int alerts_list(struct cli *cli, int argc, char **argv)
 	int c, rc;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv, "", opts)) != -1) {
 		switch (c) {
 		case 'k':
 			if (p25_alert_kind_parse(optarg, &f.kind) < 0)
@@ -353,7 +353,7 @@ static int alerts_expire(struct cli *cli, int argc, char **argv)
 
 	p25_watch_config_default(&cfg);
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv, "", opts)) != -1) {
 		switch (c) {
 		case 'q': quiet = optarg; break;
 		case 'c': config = optarg; break;

@@ -18,23 +18,30 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  init                     create or migrate the registry\n"
-	"  org      add|list|show|set|remove     organizations and their enrollment\n"
+	"  org      add|list|show|set|remove     organizations, their enrollment and scheduled\n"
+	"                           activation (set --enrollment active --at WHEN, list --upcoming)\n"
 	"  prefix   add|list|remove              an organization's address space\n"
 	"  contact  add|list|remove              security and other contacts\n"
 	"  permit   add|list|show|set|remove     permitted senders and variances\n"
 	"  request  submit|list|show|approve|reject|apply|verify|cancel   sign-up and variance requests\n"
-	"  import   FILE            bulk import of a server list (CSV or JSON), all or nothing\n"
-	"  export   --json          the whole registry as one JSON document\n"
-	"  audit                    the audit log of every change\n"
+	"  import   FILE            bulk import of a server list (CSV, a list of addresses or JSON),\n"
+	"                           all or nothing, every bad row named; --template prints a form\n"
+	"  export   --json          the whole registry as one JSON document, with its audit history\n"
+	"  backup   FILE            a consistent copy of the registry, while it is in use\n"
+	"  restore  FILE            bring a backup back, after checking it\n"
+	"  audit                    every change: who, when, which organization and address\n"
 	"  explain  ADDRESS         why an address is or is not blocked, both directions\n"
 	"  compile  --target T      generate nftables, iptables, cisco-ios, junos or pf config\n"
+	"                           (--org, --log, --diff PREVIOUS for a change ticket)\n"
+	"  enforce  apply|sync|status|flush      the policy in this gateway's kernel (sync --wait:\n"
+	"                           the daemon that follows the registry, expiries and activations)\n"
 	"  analyze  CAPTURE...      which hosts speak SMTP: servers to register, suspected bots\n"
 	"  collect  --listen A:P    the same from NetFlow/IPFIX received live\n"
 	"  watch    [hosts]         blocked-attempt monitor (daemon: NFLOG, router syslog); host summaries\n"
 	"  alerts   [show|draft|dismiss|expire]  possible missed servers and infected hosts\n"
 	"  verify   [ADDRESS...]    check permitted servers still deliver (policy, --mx test message, 465/587)\n"
 	"\n"
-	"options:\n"
+	"options (before or after the command):\n"
 	"  --db PATH      registry file (default: $PORT25_DB, else `registry` in\n"
 	"                 /etc/port25/port25.conf, else /var/lib/port25/port25.db)\n"
 	"  --actor NAME   who is acting, for the audit log (default: $PORT25_ACTOR, $USER)\n"
@@ -44,6 +51,8 @@ static const char usage[] =
 	"\n"
 	"environment: PORT25_NOW=2026-11-23T10:00:00Z evaluates the policy at that time;\n"
 	"PORT25_CONFIG names another configuration file than /etc/port25/port25.conf.\n"
+	"Dates without a time (--expires 2026-12-31) are read in the operator's time zone,\n"
+	"`timezone` in port25.conf (default UTC); every command shows the instant in UTC.\n"
 	"exit codes: 0 ok, 1 refused (bad input, conflict, not found), 2 usage, 3 system error;\n"
 	"            enforce status also 4 (differs from the registry), 5 (not loaded).\n"
 	"`port25 COMMAND --help` describes each command.\n";
@@ -129,11 +138,20 @@ int main(int argc, char **argv)
 	argv += optind;
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
 		if (strcmp(argv[0], commands[i].name) == 0) {
+			static char why[600];
+			/* The operator's zone, for dates typed without a time; a bad one is said, not fatal. */
+			if (p25_tz_from_conf(p25_conf_path(), &cli.tz, why, sizeof why) < 0) {
+				cli.tz_error = why;
+				cli_warn("%s; dates without a time are refused until it is fixed", why);
+			}
+			p25_time_set_local_zone(cli.tz);
 			optind = 0; /* glibc: restart scanning for the subcommand */
 			rc = commands[i].run(&cli, argc, argv);
 			p25_service_close(cli.svc);
 			if (cli.reg)
 				p25_registry_close(cli.reg);
+			p25_time_set_local_zone(NULL);
+			p25_tz_free(cli.tz);
 			return rc;
 		}
 	}

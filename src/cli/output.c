@@ -312,3 +312,31 @@ bool cli_wants_help(int argc, char **argv, const char *usage)
 	}
 	return false;
 }
+
+const char *cli_instant(const struct cli *cli, const char *typed, p25_time t, bool start,
+			char *buf, size_t len)
+{
+	char iso[P25_TIME_STRLEN];
+
+	p25_time_format(t, iso, sizeof iso);
+	if (p25_time_is_date(typed))
+		snprintf(buf, len, "%s (the %s of %s in %s)", iso, start ? "start" : "end", typed,
+			 p25_tz_name(cli->tz));
+	else if (typed && *typed && strchr("smhdw", typed[strlen(typed) - 1]) &&
+		 strchr("0123456789", typed[0]))
+		snprintf(buf, len, "%s (%s from now)", iso, typed);
+	else
+		snprintf(buf, len, "%s", iso);
+	return buf;
+}
+
+int cli_check_date(const struct cli *cli, const char *opt, const char *typed)
+{
+	if (cli->tz_error && p25_time_is_date(typed))
+		return cli_fail(EXIT_USAGE,
+				"%s %s: a date without a time is read in the operator's time zone, "
+				"which is not usable (%s); give a UTC time (%sT23:59:59Z) or fix "
+				"`timezone`",
+				opt, typed, cli->tz_error, typed);
+	return EXIT_OK;
+}

@@ -238,7 +238,8 @@ refused 'form.data: line 1' $P import "$tmp/form.data" --format json
 ok 'checked \(nothing written\)' $P import "$tmp/form.data" --format csv --dry-run
 ok '1 permits' $P import "$tmp/form.data" --format csv
 usage "--format 'xml'" $P import "$tmp/form.data" --format xml
-expect 3 'cannot open' $P import "$tmp/missing.csv"
+# a missing input file is bad input, not a system error (issue 14)
+refused 'cannot open' $P import "$tmp/missing.csv"
 usage 'missing argument' $P import
 
 # audit

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -12,6 +13,7 @@
 #include "util/linediff.h"
 #include "util/text.h"
 #include "util/time.h"
+#include "util/tz.h"
 
 static void test_time(void **state)
 {
@@ -199,6 +201,117 @@ static void test_line_diff_many(void **state)
 	free(sc);
 }
 
+static p25_time T(const char *iso)
+{
+	p25_time t = 0;
+	char err[160];
+	assert_int_equal(p25_time_parse(iso, &t, err, sizeof err), 0);
+	return t;
+}
+
+/* The operator's zone: POSIX rules, both hemispheres, and a bare date's end read in it. */
+static void test_time_zone(void **state)
+{
+	struct p25_tz *tz;
+	char err[300];
+	p25_time t;
+
+	(void)state;
+	assert_int_equal(p25_tz_load("MST7MDT,M3.2.0,M11.1.0", &tz, err, sizeof err), 0);
+	assert_int_equal(p25_tz_offset(tz, T("2026-12-31T12:00:00Z")), -7 * 3600);
+	assert_int_equal(p25_tz_offset(tz, T("2026-07-04T12:00:00Z")), -6 * 3600);
+	/* 2026-03-08 02:00 MST is 09:00Z: daylight time from that second */
+	assert_int_equal(p25_tz_offset(tz, T("2026-03-08T08:59:59Z")), -7 * 3600);
+	assert_int_equal(p25_tz_offset(tz, T("2026-03-08T09:00:00Z")), -6 * 3600);
+	/* 2026-11-01 02:00 MDT is 08:00Z */
+	assert_int_equal(p25_tz_offset(tz, T("2026-11-01T07:59:59Z")), -6 * 3600);
+	assert_int_equal(p25_tz_offset(tz, T("2026-11-01T08:00:00Z")), -7 * 3600);
+	/* --expires 2026-12-31 in Colorado: the end of that day there, 06:59:59Z the next. */
+	p25_time_set_local_zone(tz);
+	assert_int_equal(p25_expiry_parse("2026-12-31", 0, &t, err, sizeof err), 0);
+	assert_int_equal(t, T("2027-01-01T06:59:59Z"));
+	assert_int_equal(p25_expiry_parse("2026-07-04", 0, &t, err, sizeof err), 0);
+	assert_int_equal(t, T("2026-07-05T05:59:59Z"));
+	/* A time is UTC whatever the zone; an activation date starts the day there. */
+	assert_int_equal(p25_expiry_parse("2026-12-31T18:00:00Z", 0, &t, err, sizeof err), 0);
+	assert_int_equal(t, T("2026-12-31T18:00:00Z"));
+	assert_int_equal(p25_when_parse("2026-12-01", 0, &t, err, sizeof err), 0);
+	assert_int_equal(t, T("2026-12-01T07:00:00Z"));
+	p25_time_set_local_zone(NULL);
+	assert_int_equal(p25_expiry_parse("2026-12-31", 0, &t, err, sizeof err), 0);
+	assert_int_equal(t, T("2026-12-31T23:59:59Z"));
+	p25_tz_free(tz);
+
+	/* The southern hemisphere: daylight time across the new year (New Zealand). */
+	assert_int_equal(p25_tz_load("NZST-12NZDT,M9.5.0,M4.1.0/3", &tz, err, sizeof err), 0);
+	assert_int_equal(p25_tz_offset(tz, T("2026-01-15T00:00:00Z")), 13 * 3600);
+	assert_int_equal(p25_tz_offset(tz, T("2026-07-15T00:00:00Z")), 12 * 3600);
+	p25_tz_free(tz);
+	assert_int_equal(p25_tz_load("<-03>3", &tz, err, sizeof err), 0);
+	assert_int_equal(p25_tz_offset(tz, T("2026-07-15T00:00:00Z")), -3 * 3600);
+	p25_tz_free(tz);
+
+	assert_int_equal(p25_tz_load("UTC", &tz, err, sizeof err), 0);
+	assert_null(tz);
+	assert_int_equal(p25_tz_load("Mars/Olympus", &tz, err, sizeof err), -1);
+	assert_non_null(strstr(err, "no such zone"));
+	assert_int_equal(p25_tz_load("not a zone", &tz, err, sizeof err), -1);
+	assert_int_equal(p25_tz_load("../../etc/passwd", &tz, err, sizeof err), -1);
+}
+
+/* A zone file of the time zone database (RFC 8536, version 2, with a footer rule). */
+static void test_time_zone_file(void **state)
+{
+	char dir[] = "/tmp/p25-tz-XXXXXX", path[300], err[300];
+	unsigned char f[512];
+	size_t n = 0;
+	struct p25_tz *tz;
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/Test", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof path, "%s/Test/Zone", dir);
+#define PUT(b) (f[n++] = (unsigned char)(b))
+#define PUT32(v) (PUT((uint32_t)(v) >> 24), PUT((uint32_t)(v) >> 16), PUT((uint32_t)(v) >> 8), PUT(v))
+	/* v1 header, empty v1 block (typecnt 1: required), v2 header, one transition. */
+	memcpy(f, "TZif2", 5);
+	n = 20;
+	memset(f + 5, 0, 15);
+	PUT32(0), PUT32(0), PUT32(0), PUT32(0), PUT32(1), PUT32(4);
+	PUT32(0), PUT(0), PUT(0);           /* one type: UTC */
+	PUT('U'), PUT('T'), PUT('C'), PUT(0); /* its designation */
+	memcpy(f + n, "TZif2", 5);
+	memset(f + n + 5, 0, 15);
+	n += 20;
+	PUT32(0), PUT32(0), PUT32(0), PUT32(1), PUT32(2), PUT32(8);
+	/* 2000-01-01T00:00:00Z: from UTC to UTC-5 */
+	PUT32(0), PUT32(946684800);
+	PUT(1);
+	PUT32(0), PUT(0), PUT(0);
+	PUT32((uint32_t)-18000), PUT(0), PUT(4);
+	memcpy(f + n, "UTC\0EST\0", 8);
+	n += 8;
+	/* after the last transition: US Eastern rules */
+	memcpy(f + n, "\nEST5EDT,M3.2.0,M11.1.0\n", 24);
+	n += 24;
+	fp = fopen(path, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(f, 1, n, fp), n);
+	fclose(fp);
+	setenv("TZDIR", dir, 1);
+	assert_int_equal(p25_tz_load("Test/Zone", &tz, err, sizeof err), 0);
+	assert_int_equal(p25_tz_offset(tz, T("1999-07-01T00:00:00Z")), 0);
+	assert_int_equal(p25_tz_offset(tz, T("2026-12-31T12:00:00Z")), -5 * 3600);
+	assert_int_equal(p25_tz_offset(tz, T("2026-07-04T12:00:00Z")), -4 * 3600);
+	assert_int_equal(p25_tz_local_to_utc(tz, T("2026-12-31T23:59:59Z")), T("2027-01-01T04:59:59Z"));
+	p25_tz_free(tz);
+	unsetenv("TZDIR");
+	snprintf(path, sizeof path, "rm -rf '%s'", dir);
+	assert_int_equal(system(path), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -208,6 +321,8 @@ int main(void)
 		cmocka_unit_test(test_buf),
 		cmocka_unit_test(test_line_diff),
 		cmocka_unit_test(test_line_diff_many),
+		cmocka_unit_test(test_time_zone),
+		cmocka_unit_test(test_time_zone_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

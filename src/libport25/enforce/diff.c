@@ -110,3 +110,115 @@ size_t st_intervals(const struct st *s)
 		n += s->sets[i].n;
 	return n;
 }
+
+/* The handle of a chain ("out_k12" -> "k12"); NULL for another name. */
+static const char *chain_org(const char *chain)
+{
+	if (!strncmp(chain, "out_", 4))
+		return chain + 4;
+	if (!strncmp(chain, "in_", 3))
+		return chain + 3;
+	return NULL;
+}
+
+/* The org whose space holds address a of family fam in s (its verdict maps), or NULL. */
+static const char *org_at(const struct st *s, int fam, p25_u128 a)
+{
+	for (int dir = 0; dir < 2; dir++) {
+		const struct rlist *m = &s->sets[2 + 2 * dir + fam];
+		size_t lo = 0, hi = m->n;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (m->v[mid].hi < a)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < m->n && m->v[lo].lo <= a)
+			return chain_org(m->v[lo].chain);
+	}
+	return NULL;
+}
+
+/* A range as an operator writes it: an address, a prefix, or "first - last". */
+static json_t *range_text(int fam, const struct range *r)
+{
+	unsigned bits = fam == 0 ? 32 : 128, shift = 128 - bits, len = 0;
+	p25_u128 lo = r->lo >> shift, span = (r->hi >> shift) - lo,
+		 top = fam_top(fam) >> shift;
+	struct p25_addr x = {.bits = r->lo, .family = fam == 0 ? P25_INET : P25_INET6};
+	struct p25_addr y = {.bits = r->hi, .family = x.family};
+	char a[P25_PREFIX_STRLEN], b[P25_PREFIX_STRLEN], buf[2 * P25_PREFIX_STRLEN + 4];
+	bool block = false;
+
+	if (span == top) {
+		block = lo == 0; /* the whole space: /0 */
+	} else {
+		p25_u128 size = span + 1;
+		if ((size & (size - 1)) == 0 && (lo & (size - 1)) == 0) {
+			block = true;
+			for (len = bits; size > 1; size >>= 1)
+				len--;
+		}
+	}
+	if (block && len == bits)
+		return json_string(p25_addr_format(&x, a, sizeof a));
+	if (block) {
+		struct p25_prefix p = {.net = r->lo, .len = (uint8_t)len, .family = x.family};
+		return json_string(p25_prefix_format(&p, a, sizeof a));
+	}
+	snprintf(buf, sizeof buf, "%s - %s", p25_addr_format(&x, a, sizeof a),
+		 p25_addr_format(&y, b, sizeof b));
+	return json_string(buf);
+}
+
+static int describe_one(json_t *out, const char *change, const char *what, const char *org,
+			json_t *address)
+{
+	json_t *o = json_pack("{s:s, s:s, s:o, s:o}", "change", change, "what", what, "org",
+			      org ? json_string(org) : json_null(), "address",
+			      address ? address : json_null());
+	return o ? json_array_append_new(out, o) : -1;
+}
+
+json_t *diff_describe(const struct diff *d, const struct st *want, const struct st *have)
+{
+	static const char *const what[NSETS] = {"permit",          "permit",
+						"blocked outbound", "blocked outbound",
+						"blocked inbound",  "blocked inbound",
+						"permit",          "permit"};
+	json_t *out = json_array();
+	int rc = out ? 0 : -1;
+
+	/* Organizations first: an activation or a suspension is the news. */
+	for (size_t i = 0; i < d->ncadd && rc == 0; i++)
+		rc = describe_one(out, "add", "organization", chain_org(d->cadd[i]->name),
+				  json_string(d->cadd[i]->name));
+	for (size_t i = 0; i < d->ncrewrite && rc == 0; i++)
+		rc = describe_one(out, "rewrite", "organization", chain_org(d->crewrite[i]->name),
+				  json_string(d->crewrite[i]->name));
+	for (size_t i = 0; i < d->ncdel && rc == 0; i++)
+		rc = describe_one(out, "remove", "organization", chain_org(d->cdel[i]->name),
+				  json_string(d->cdel[i]->name));
+	for (int s = 0; s < NSETS && rc == 0; s++) {
+		int fam = set_fam(s);
+		bool map = s >= 2 && s <= 5;
+		for (size_t i = 0; i < d->del[s].n && rc == 0; i++) {
+			const struct range *r = &d->del[s].v[i];
+			rc = describe_one(out, "remove", what[s],
+					  map ? chain_org(r->chain) : org_at(have, fam, r->lo),
+					  range_text(fam, r));
+		}
+		for (size_t i = 0; i < d->add[s].n && rc == 0; i++) {
+			const struct range *r = &d->add[s].v[i];
+			rc = describe_one(out, "add", what[s],
+					  map ? chain_org(r->chain) : org_at(want, fam, r->lo),
+					  range_text(fam, r));
+		}
+	}
+	if (rc < 0) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}

@@ -139,6 +139,29 @@ static void cache_after(struct nl *n, struct enf_cache *c, const struct st *now,
 	}
 }
 
+/* A dry run of a whole load: what it would change against what the kernel holds. */
+static int describe_against_kernel(struct nl *n, const struct st *want,
+				   struct p25_enforce_result *res)
+{
+	struct st have;
+	struct diff d;
+	int rc = 0;
+
+	memset(&have, 0, sizeof have);
+	memset(&d, 0, sizeof d);
+	if (st_from_kernel(n, &have) < 0) {
+		st_free(&have);
+		return -1;
+	}
+	if (diff_states(want, &have, &d) < 0 || !(res->changes = diff_describe(&d, want, &have))) {
+		snprintf(n->err, n->errlen, "out of memory");
+		rc = -1;
+	}
+	diff_free(&d);
+	st_free(&have);
+	return rc;
+}
+
 static int apply_state(struct nl *n, const struct st *want, unsigned nflog_group,
 		       const struct p25_enforce_opts *o, struct p25_enforce_result *res,
 		       struct enf_cache *cache)
@@ -175,7 +198,7 @@ static int apply_state(struct nl *n, const struct st *want, unsigned nflog_group
 	res->messages = n->msgs;
 	res->bytes = n->len;
 	if (o->dry_run)
-		return 0;
+		return describe_against_kernel(n, want, res);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (nl_commit(n) < 0) {
 		enf_cache_forget(cache);
@@ -336,7 +359,10 @@ int p25_enforce_sync(const struct p25_model *m, const struct p25_enforce_opts *o
 	res->messages = n.msgs;
 	res->bytes = n.len;
 	if (o->dry_run) {
-		rc = 0;
+		res->changes = diff_describe(&d, &want, &have);
+		rc = res->changes ? 0 : -1;
+		if (rc < 0)
+			snprintf(err, errlen, "out of memory");
 		goto out;
 	}
 	if (n.msgs == 0) {

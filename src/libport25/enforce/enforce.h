@@ -52,6 +52,12 @@ struct p25_enforce_result {
 	bool cached;	/* the loaded state came from the cache, not read back */
 	struct timespec committed_at; /* CLOCK_MONOTONIC: the kernel acknowledged, in force */
 	char note[320]; /* why the cache was not used, or was dropped */
+	/*
+	 * A dry run: what would change, naming the organizations and addresses
+	 * (an array of {"change", "what", "org", "address"}, enforce_int.h's
+	 * diff_describe); NULL otherwise.  The caller's to json_decref.
+	 */
+	json_t *changes;
 };
 
 int p25_enforce_apply(const struct p25_model *m, const struct p25_enforce_opts *o,

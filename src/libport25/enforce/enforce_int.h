@@ -175,6 +175,14 @@ void diff_free(struct diff *d);
 int diff_states(const struct st *want, const struct st *have, struct diff *d);
 /* The number of ranges in all the sets of s. */
 size_t st_intervals(const struct st *s);
+/*
+ * What a diff would change, as an operator reads it (a dry run): one object
+ * per change, {"change": "add"|"remove"|"rewrite", "what": "permit" |
+ * "blocked outbound" | "blocked inbound" | "organization", "org", "address"}.
+ * The org of an address is the one whose space holds it (want's for what is
+ * added, have's for what is removed).  NULL when out of memory.
+ */
+json_t *diff_describe(const struct diff *d, const struct st *want, const struct st *have);
 
 /* ---- the cache of the loaded state (state.c) ---- */
 

@@ -21,6 +21,7 @@
 
 #include "registry/internal.h"
 #include "util/buf.h"
+#include "util/file.h"
 
 #define IMPORT_MAX_BYTES (64L * 1024 * 1024)
 
@@ -559,34 +560,28 @@ int p25_server_list_add_csv(struct p25_server_list *l, const char *data, size_t 
 	return rc;
 }
 
-/* The whole file, at most IMPORT_MAX_BYTES. */
+/*
+ * The whole file, at most IMPORT_MAX_BYTES.  A file that is not there or
+ * cannot be opened is bad input (the name is the user's), a failed read a
+ * system error.
+ */
 static int read_file(const char *path, struct p25_buf *data, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "rb");
-	char chunk[65536];
-	size_t n;
-	int rc = 0;
+	char *text = NULL;
+	size_t len = 0;
+	int rc = p25_file_read(path, IMPORT_MAX_BYTES, &text, &len, err, errlen);
 
 	p25_buf_init(data);
-	if (!f) {
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+	if (rc < 0)
+		return rc == -1 ? P25_EINVAL : P25_EDB;
+	p25_buf_put(data, text, len);
+	free(text);
+	if (data->oom) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		p25_buf_free(data);
 		return P25_EDB;
 	}
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-		p25_buf_put(data, chunk, n);
-		if (data->len > IMPORT_MAX_BYTES)
-			break;
-	}
-	if (ferror(f) || data->oom || data->len > IMPORT_MAX_BYTES) {
-		rc = data->len > IMPORT_MAX_BYTES ? P25_EINVAL : P25_EDB;
-		snprintf(err, errlen, "%s: cannot read: %s", path,
-		         data->len > IMPORT_MAX_BYTES ? "larger than 64 MiB"
-		         : data->oom                  ? "out of memory"
-		                                      : strerror(errno));
-		p25_buf_free(data);
-	}
-	fclose(f);
-	return rc;
+	return 0;
 }
 
 int p25_server_list_add_file(struct p25_server_list *l, const char *path, const char *org,

@@ -246,6 +246,14 @@ struct p25_permit_spec {
 int p25_permit_add(struct p25_registry *reg, const struct p25_actor *who,
                    const struct p25_permit_spec *spec, int64_t *id);
 int p25_permit_remove(struct p25_registry *reg, const struct p25_actor *who, int64_t id);
+/*
+ * By its address (an address or a prefix, as permit list shows it): the
+ * permit of exactly that address.  Not found names the permit that holds
+ * the address when a wider one does.
+ */
+int p25_permit_find(struct p25_registry *reg, const char *address, int64_t *id);
+int p25_permit_remove_address(struct p25_registry *reg, const struct p25_actor *who,
+                              const char *address, int64_t *id);
 /* expires 0: never. */
 int p25_permit_set_expiry(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
                           p25_time expires);

@@ -26,6 +26,19 @@ int p25_service_permit_remove(struct p25_service *svc, const struct p25_auth *au
 	return svc_end(svc, auth, p25_permit_remove(svc->reg, &who, id));
 }
 
+int p25_service_permit_remove_address(struct p25_service *svc, const struct p25_auth *auth,
+                                      const char *address, int64_t *id)
+{
+	struct p25_actor who;
+	int rc;
+
+	if ((rc = svc_allow(svc, auth, GRANT_OPERATOR, NULL, "remove permits")) < 0 ||
+	    (rc = svc_begin(svc)) < 0)
+		return rc;
+	who = svc_actor(auth);
+	return svc_end(svc, auth, p25_permit_remove_address(svc->reg, &who, address, id));
+}
+
 int p25_service_permit_set_expiry(struct p25_service *svc, const struct p25_auth *auth,
                                   int64_t id, p25_time expires)
 {

@@ -115,6 +115,9 @@ int p25_service_contact_remove(struct p25_service *svc, const struct p25_auth *a
 int p25_service_permit_add(struct p25_service *svc, const struct p25_auth *auth,
                            const struct p25_permit_spec *spec, int64_t *id);
 int p25_service_permit_remove(struct p25_service *svc, const struct p25_auth *auth, int64_t id);
+/* The permit of that address (registry.h, p25_permit_remove_address); *id: which it was. */
+int p25_service_permit_remove_address(struct p25_service *svc, const struct p25_auth *auth,
+                                      const char *address, int64_t *id);
 int p25_service_permit_set_expiry(struct p25_service *svc, const struct p25_auth *auth,
                                   int64_t id, p25_time expires);
 int p25_service_import_file(struct p25_service *svc, const struct p25_auth *auth,

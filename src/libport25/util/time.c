@@ -1,4 +1,8 @@
 #include "util/time.h"
+#include "util/tz.h"
+
+/* The operator's zone for bare dates: set once by a front end, before it reads input. */
+static const struct p25_tz *local_zone;
 
 #include <stdio.h>
 #include <stdbool.h>
@@ -124,8 +128,23 @@ int p25_expiry_parse(const char *text, p25_time now, p25_time *out, char *err, s
 		return -1;
 	}
 	if (strlen(text) == 10)
-		*out += P25_DAY - 1;
+		*out = p25_tz_local_to_utc(local_zone, *out + P25_DAY - 1);
 	return 0;
+}
+
+void p25_time_set_local_zone(const struct p25_tz *tz)
+{
+	local_zone = tz;
+}
+
+const struct p25_tz *p25_time_local_zone(void)
+{
+	return local_zone;
+}
+
+int p25_time_is_date(const char *text)
+{
+	return text && strlen(text) == 10 && text[4] == '-' && text[7] == '-';
 }
 
 int p25_when_parse(const char *text, p25_time now, p25_time *out, char *err, size_t errlen)
@@ -144,6 +163,8 @@ int p25_when_parse(const char *text, p25_time now, p25_time *out, char *err, siz
 			 text ? text : "");
 		return -1;
 	}
+	if (p25_time_is_date(text))
+		*out = p25_tz_local_to_utc(local_zone, *out);
 	return 0;
 }
 
@@ -163,6 +184,8 @@ int p25_since_parse(const char *text, p25_time now, p25_time *out, char *err, si
 			 text ? text : "");
 		return -1;
 	}
+	if (p25_time_is_date(text))
+		*out = p25_tz_local_to_utc(local_zone, *out);
 	return 0;
 }
 
