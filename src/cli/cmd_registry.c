@@ -1538,12 +1538,8 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 	    (rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
 	opt.name = argv[optind];
-	if ((rc = p25_service_import_file(cli->svc, &cli->auth, argv[optind], &opt, &res)) < 0) {
-		rc = import_fail(cli, rc, &res);
-		p25_import_result_free(&res);
-		return rc;
-	}
-	p25_import_result_free(&res);
+	if ((rc = p25_service_import_file(cli->svc, &cli->auth, argv[optind], &opt, &res)) < 0)
+		return import_fail(cli, rc, &res);
 	if (cli->json) {
 		json_t *o = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I}", "file", argv[optind],
 		                      "dry_run", opt.dry_run, "organizations", (json_int_t)res.orgs,

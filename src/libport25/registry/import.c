@@ -202,29 +202,29 @@ struct import_run {
 	size_t nseen;
 };
 
-void p25_import_result_free(struct p25_import_result *r)
+void import_problems_clear(struct p25_registry *reg)
 {
-	for (size_t i = 0; i < r->nproblems; i++)
-		free(r->problems[i].message);
-	free(r->problems);
-	r->problems = NULL;
-	r->nproblems = 0;
+	for (size_t i = 0; i < reg->nproblems; i++)
+		free(reg->problems[i].message);
+	free(reg->problems);
+	reg->problems = NULL;
+	reg->nproblems = 0;
 }
 
-/* The registry's message about a bad row, kept in the result. */
-static int add_problem(struct p25_registry *reg, struct p25_import_result *res, int code)
+/* The registry's message about a bad row, kept until the next import. */
+static int add_problem(struct p25_registry *reg, int code)
 {
-	struct p25_import_problem *v = realloc(res->problems, (res->nproblems + 1) * sizeof *v);
+	struct p25_import_problem *v = realloc(reg->problems, (reg->nproblems + 1) * sizeof *v);
 
 	if (!v)
 		return reg_fail(reg, P25_EDB, "registry: out of memory");
-	res->problems = v;
-	v[res->nproblems].message = strdup(reg->error);
-	v[res->nproblems].hint = reg->hint;
-	v[res->nproblems].code = code;
-	if (!v[res->nproblems].message)
+	reg->problems = v;
+	v[reg->nproblems].message = strdup(reg->error);
+	v[reg->nproblems].hint = reg->hint;
+	v[reg->nproblems].code = code;
+	if (!v[reg->nproblems].message)
 		return reg_fail(reg, P25_EDB, "registry: out of memory");
-	res->nproblems++;
+	reg->nproblems++;
 	return 0;
 }
 
@@ -326,7 +326,7 @@ static int import_row(struct p25_registry *reg, const struct p25_actor *who,
 	             : import_server(reg, who, run, row, where);
 	if (rc == 0)
 		return reg_exec(reg, "RELEASE import_row", "");
-	if (rc == P25_EDB || (rc = add_problem(reg, run->result, rc)) < 0)
+	if (rc == P25_EDB || (rc = add_problem(reg, rc)) < 0)
 		return rc;
 	if (reg_exec(reg, "ROLLBACK TO import_row", "") < 0 ||
 	    reg_exec(reg, "RELEASE import_row", "") < 0)
@@ -337,24 +337,23 @@ static int import_row(struct p25_registry *reg, const struct p25_actor *who,
 /* After the last row: no problem, one (its own message), or a count of them. */
 static int import_verdict(struct p25_registry *reg, struct import_run *run)
 {
-	struct p25_import_result *res = run->result;
 	int code;
 
 	free(run->seen);
 	run->seen = NULL;
-	if (res->nproblems == 0)
+	if (reg->nproblems == 0)
 		return 0;
-	code = res->problems[0].code;
-	if (res->nproblems == 1) {
-		snprintf(reg->error, sizeof reg->error, "%s", res->problems[0].message);
-		reg->hint = res->problems[0].hint;
+	code = reg->problems[0].code;
+	if (reg->nproblems == 1) {
+		snprintf(reg->error, sizeof reg->error, "%s", reg->problems[0].message);
+		reg->hint = reg->problems[0].hint;
 		return code;
 	}
-	for (size_t i = 1; i < res->nproblems; i++)
-		if (res->problems[i].code != code)
+	for (size_t i = 1; i < reg->nproblems; i++)
+		if (reg->problems[i].code != code)
 			code = P25_EINVAL;
 	return reg_fail(reg, code, "%s: %zu rows refused; nothing imported", run->opt->name,
-	                res->nproblems);
+	                reg->nproblems);
 }
 
 static int import_csv(struct p25_registry *reg, const struct p25_actor *who, const char *data,
@@ -1050,6 +1049,7 @@ int p25_import_buffer(struct p25_registry *reg, const struct p25_actor *who, con
 	int rc;
 
 	memset(result, 0, sizeof *result);
+	import_problems_clear(reg);
 	if (!o.name)
 		o.name = "(input)";
 	if ((rc = reg_begin(reg)) < 0)
@@ -1064,6 +1064,8 @@ int p25_import_buffer(struct p25_registry *reg, const struct p25_actor *who, con
 	if (rc < 0)
 		result->orgs = result->prefixes = result->contacts = result->permits =
 		    result->requests = result->audit = 0;
+	result->problems = reg->problems;
+	result->nproblems = reg->nproblems;
 	return rc;
 }
 

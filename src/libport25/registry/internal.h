@@ -11,7 +11,12 @@ struct p25_registry {
 	char error[1024];
 	char warning[1024];
 	struct p25_hint hint, warning_hint;
+	/* the bad rows of the last import (p25_import_result.problems points here) */
+	struct p25_import_problem *problems;
+	size_t nproblems;
 };
+/* Forget the last import's bad rows (import.c). */
+void import_problems_clear(struct p25_registry *reg);
 
 /* A new message (its hint cleared). */
 int reg_fail(struct p25_registry *reg, int code, const char *fmt, ...)

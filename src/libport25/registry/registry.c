@@ -1046,6 +1046,7 @@ void p25_registry_close(struct p25_registry *reg)
 {
 	if (!reg)
 		return;
+	import_problems_clear(reg);
 	sqlite3_close(reg->db);
 	free(reg);
 }

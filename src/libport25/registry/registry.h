@@ -557,12 +557,12 @@ struct p25_import_result {
 	 * A server list (CSV, a bare list, JSON servers) is read to its end:
 	 * every bad row is here, each naming its line (a row repeating another
 	 * names the earlier one), and nothing was imported.  One problem is also
-	 * the error; more make the error a count.  Free with p25_import_result_free.
+	 * the error; more make the error a count.  The registry's: valid until
+	 * its next import or its close.
 	 */
-	struct p25_import_problem *problems;
+	const struct p25_import_problem *problems;
 	size_t nproblems;
 };
-void p25_import_result_free(struct p25_import_result *r);
 
 /*
  * All or nothing.  A server list reports every bad row (result->problems);
