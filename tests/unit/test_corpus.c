@@ -321,10 +321,10 @@ enum reply { R_OK, R_GREYLIST, R_REFUSE_MAIL, R_REFUSE_RCPT };
 
 /*
  * A delivery: banner, EHLO, then STARTTLS (the rest opaque) or MAIL, RCPT,
- * DATA with the body, QUIT.
+ * DATA with the body, QUIT.  refusal (may be NULL) is the refusing reply's text.
  */
 static void delivery(struct dlg *d, const char *mx, const char *helo, const char *from,
-                     const char *rcpt, size_t size, bool tls, enum reply r)
+                     const char *rcpt, size_t size, bool tls, enum reply r, const char *refusal)
 {
 	dlg_start(d);
 	say(d, "220 %s ESMTP\r\n", mx);
@@ -341,7 +341,7 @@ static void delivery(struct dlg *d, const char *mx, const char *helo, const char
 	}
 	say(d, "MAIL FROM:<%s>\r\n", from);
 	if (r == R_REFUSE_MAIL) {
-		say(d, "554 5.7.1 Service unavailable; client host blocked\r\n");
+		say(d, "%s\r\n", refusal ? refusal : "554 5.7.1 Service unavailable; client host blocked");
 		say(d, "QUIT\r\n");
 		say(d, "221 2.0.0 Bye\r\n");
 		return;
@@ -349,8 +349,10 @@ static void delivery(struct dlg *d, const char *mx, const char *helo, const char
 	say(d, "250 2.1.0 Ok\r\n");
 	say(d, "RCPT TO:<%s>\r\n", rcpt);
 	if (r == R_GREYLIST || r == R_REFUSE_RCPT) {
-		say(d, r == R_GREYLIST ? "450 4.7.1 Greylisted, try again later\r\n"
-		                       : "550 5.7.1 Message rejected as spam\r\n");
+		say(d, "%s\r\n",
+		    r == R_GREYLIST ? "450 4.7.1 Greylisted, try again later"
+		    : refusal       ? refusal
+		                    : "550 5.7.1 Message rejected as spam");
 		say(d, "QUIT\r\n");
 		say(d, "221 2.0.0 Bye\r\n");
 		return;
@@ -476,11 +478,19 @@ static struct ep tail_mx(bool v6, uint32_t seed, unsigned k)
  * corpus ends.  dead: never answers; grey: refused with 4xx once.
  */
 static void mta_deliver(uint64_t t, const struct ep *m, const struct ep *mx, const char *helo,
-                        bool dead, bool grey, bool tls)
+                        bool dead, bool grey, bool tls, const char *refusal)
 {
 	uint64_t backoff = 300 * SEC;
 	struct dlg d;
 	char mxname[64];
+
+	if (refusal) {
+		/* Refused for good (5xx): a queue does not retry, it bounces. */
+		delivery(&d, "mx.example.net", helo, "news@example.org", "someone@example.net",
+		         rnd_in(500, 4000), false, R_REFUSE_RCPT, refusal);
+		conn(t, m, mx, 25, OK, &d);
+		return;
+	}
 
 	snprintf(mxname, sizeof mxname, "mx%u.example.net", (unsigned)(mx->a[15] ^ mx->a[3]));
 	for (int attempt = 0; t < SPAN; attempt++) {
@@ -489,7 +499,7 @@ static void mta_deliver(uint64_t t, const struct ep *m, const struct ep *mx, con
 		} else {
 			bool g = grey && attempt == 0;
 			delivery(&d, mxname, helo, "news@example.org", "someone@example.net",
-			         rnd_in(500, 4000), tls && !g, g ? R_GREYLIST : R_OK);
+			         rnd_in(500, 4000), tls && !g, g ? R_GREYLIST : R_OK, NULL);
 			conn(t, m, mx, 25, OK, &d);
 			if (!g)
 				return;
@@ -511,20 +521,43 @@ static void inbound(uint64_t t, const struct ep *mx, const char *name, bool v6)
 
 	snprintf(helo, sizeof helo, "out%u.sender.example", (unsigned)rnd_in(1, 999));
 	delivery(&d, name, helo, "a@sender.example", "b@example.org", rnd_in(500, 5000),
-	         chance(0.7), R_OK);
+	         chance(0.7), R_OK, NULL);
 	conn(t, &sender, mx, 25, OK, &d);
 }
 
-static void gen_mta(bool v6, bool mx_role, bool list)
+/*
+ * How blocklists meet a server now and then: named itself (a list of hosts
+ * caught it relaying some spam), within a listed network, or for another
+ * hop's address in the Received header of what it relays.
+ */
+enum listing { LIST_NONE, LIST_SELF, LIST_RANGE, LIST_HOP };
+
+static void gen_mta(bool v6, bool mx_role, bool list, enum listing listing)
 {
 	struct ep m = add_host(v6, L_SERVER, list ? "list-server" : "mta");
-	char helo[64];
+	char helo[64], me[64], refusal[300];
 	uint32_t seed = (uint32_t)rnd();
 	unsigned ntail = (unsigned)rnd_in(60, 200);
 	double rate = (double)rnd_in(2, 8); /* deliveries an hour, busier in the day */
 	bool users = mx_role && !list && chance(0.6);
 
 	snprintf(helo, sizeof helo, "mail%u.org%u.example", (unsigned)(seed % 10), seed % 997);
+	ep_text(&m, me, sizeof me);
+	if (listing == LIST_SELF)
+		snprintf(refusal, sizeof refusal,
+		         "554 Service unavailable; Client host [%s] blocked using "
+		         "b.barracudacentral.org; https://www.barracudacentral.org/lookups?ip=%s",
+		         me, me);
+	else if (listing == LIST_RANGE)
+		snprintf(refusal, sizeof refusal,
+		         "550 5.7.1 Service unavailable; Client host [%s] blocked using "
+		         "dnsbl-3.uceprotect.net; Your ISP is UCEPROTECT-Level3 listed",
+		         me);
+	else
+		snprintf(refusal, sizeof refusal,
+		         "554 5.7.1 Message rejected: 203.0.113.%u listed in bl.spamcop.net "
+		         "(found in Received header)",
+		         (unsigned)rnd_in(1, 254));
 	for (uint64_t h = 0; h < SPAN / HOUR; h++) {
 		unsigned hod = (unsigned)(h % 24);
 		double r = rate * (hod >= 7 && hod <= 19 ? 1.6 : 0.4);
@@ -536,7 +569,8 @@ static void gen_mta(bool v6, bool mx_role, bool list)
 			struct ep mx = chance(0.5) ? popular(v6, (unsigned)rnd_in(0, 19))
 			                           : tail_mx(v6, seed, (unsigned)rnd_in(0, ntail - 1));
 			bool dead = chance(0.015), grey = !dead && chance(0.05);
-			mta_deliver(t, &m, &mx, helo, dead, grey, chance(0.85));
+			bool refused = listing != LIST_NONE && chance(0.03);
+			mta_deliver(t, &m, &mx, helo, dead, grey, chance(0.85), refused ? refusal : NULL);
 		}
 		if (mx_role)
 			for (unsigned k = (unsigned)rnd_in(0, 4); k > 0; k--)
@@ -561,7 +595,7 @@ static void gen_mta(bool v6, bool mx_role, bool list)
 			struct ep mx = k < 20 ? popular(v6, k) : tail_mx(v6, seed ^ 0x1157, k);
 			bool dead = chance(0.03), grey = !dead && chance(0.05);
 			mta_deliver(t + (k / 20) * rnd_in(5, 25) * SEC, &m, &mx, helo, dead, grey,
-			            chance(0.8));
+			            chance(0.8), NULL);
 		}
 	}
 }
@@ -586,7 +620,7 @@ static void gen_appliance(void)
 			uint64_t t = day * DAY + rnd_in(0, 86399) * SEC;
 			const struct ep *to = &dest[rnd_in(0, ndest - 1)];
 			delivery(&d, "smtp.provider.example", helo, "ups@site.example",
-			         "noc@site.example", size, false, R_OK);
+			         "noc@site.example", size, false, R_OK, NULL);
 			conn(t, &a, to, 25, chance(0.03) ? NOANSWER : OK, &d);
 		}
 }
@@ -618,8 +652,44 @@ static void bot_attempt(uint64_t t, const struct ep *b, bool v6, int helo_mode, 
 		snprintf(helo, sizeof helo, "mail.com");
 	snprintf(from, sizeof from, "promo@deal%u.example", (unsigned)rnd_in(1, 100000));
 	double v = rnd01();
+	/* Most receivers that refuse a bot say which blocklist has its address. */
+	char refusal[240];
+	const char *why = NULL;
+	switch (chance(0.6) ? rnd_in(0, 3) : 4) {
+	case 0:
+		snprintf(refusal, sizeof refusal,
+		         "554 5.7.1 Service unavailable; Client host [%s] blocked using "
+		         "zen.spamhaus.org; https://www.spamhaus.org/query/ip/%s",
+		         me, me);
+		why = refusal;
+		break;
+	case 1:
+		snprintf(refusal, sizeof refusal,
+		         "554 5.7.1 Service unavailable; Client host [%s] blocked using "
+		         "bl.spamcop.net; Blocked - see https://www.spamcop.net/bl.shtml?%s",
+		         me, me);
+		why = refusal;
+		break;
+	case 2:
+		snprintf(refusal, sizeof refusal,
+		         "550 5.7.1 Service unavailable; Client host [%s] blocked using "
+		         "dnsbl-1.uceprotect.net; IP %s is UCEPROTECT-Level1 listed",
+		         me, me);
+		why = refusal;
+		break;
+	case 3:
+		snprintf(refusal, sizeof refusal,
+		         "554 Service unavailable; Client host [%s] blocked using Barracuda "
+		         "Reputation; https://www.barracudanetworks.com/reputation/?pr=1&ip=%s",
+		         me, me);
+		why = refusal;
+		break;
+	default:
+		break;
+	}
 	delivery(&d, "mx.victim.example", helo, from, "user@victim.example", size, false,
-	         v < 0.3 ? R_REFUSE_MAIL : v < 0.55 ? R_REFUSE_RCPT : v < 0.7 ? R_GREYLIST : R_OK);
+	         v < 0.3 ? R_REFUSE_MAIL : v < 0.55 ? R_REFUSE_RCPT : v < 0.7 ? R_GREYLIST : R_OK,
+	         why);
 	conn(t, b, &mx, 25, OK, &d);
 }
 
@@ -669,7 +739,7 @@ static void misconfigured(const struct ep *c)
 	struct dlg d;
 
 	delivery(&d, "smtp.provider.example", "DESKTOP-7QK2M", "me@home.example",
-	         "friend@example.net", 2000, false, R_REFUSE_RCPT);
+	         "friend@example.net", 2000, false, R_REFUSE_RCPT, NULL);
 	for (unsigned k = (unsigned)rnd_in(2, 5); k > 0; k--)
 		conn(rnd_in(0, SPAN / SEC - 60) * SEC, c, &smart, 25, OK, &d);
 }
@@ -693,9 +763,9 @@ static void build_corpus(void)
 	nhosts = 0;
 	memset(&out, 0, sizeof out);
 	for (int i = 0; i < 8; i++)
-		gen_mta(i % 4 == 3, i % 3 != 2, false);
+		gen_mta(i % 4 == 3, i % 3 != 2, false, i < 3 ? LIST_SELF + i : LIST_NONE);
 	for (int i = 0; i < 3; i++)
-		gen_mta(i == 2, true, true);
+		gen_mta(i == 2, true, true, i == 0 ? LIST_HOP : LIST_NONE);
 	for (int i = 0; i < 12; i++)
 		gen_appliance();
 	for (int i = 0; i < 16; i++) {
@@ -864,6 +934,58 @@ static void score(struct p25_analyzer *a, const char *what)
 	assert_true(recall >= 0.96);
 }
 
+static const struct p25_an_host *host_of(struct p25_analyzer *a, size_t i)
+{
+	struct p25_addr x;
+	size_t n;
+	const struct p25_an_host *h = p25_an_hosts(a, &n);
+
+	ep_addr(&hosts[i].ep, &x);
+	for (size_t k = 0; k < n; k++)
+		if (p25_addr_equal(&h[k].addr, &x))
+			return &h[k];
+	return NULL;
+}
+
+/*
+ * Refusals naming a blocklist: counted for the bots whose address they
+ * name; for the servers (the first three MTAs: listed themselves, in a
+ * listed network, refused for another hop) said but outweighed or not
+ * counted.
+ */
+static void check_blocklists(struct p25_analyzer *a)
+{
+	unsigned bots = 0, named = 0;
+
+	for (size_t i = 0; i < nhosts; i++) {
+		const struct p25_an_host *h = host_of(a, i);
+		if (hosts[i].label != L_BOT || !h)
+			continue;
+		bots++;
+		if (p25_an_host_smtp(h)->bl_replies[P25_AN_BL_LISTED] &&
+		    strstr(h->reasons, "refusals by blocklists naming its address"))
+			named++;
+	}
+	print_message("blocklists: %u of %u bots refused by lists naming their address\n", named,
+	              bots);
+	assert_true(named * 10 >= bots * 9);
+	static const enum p25_an_bl_kind kind[3] = {P25_AN_BL_LISTED, P25_AN_BL_RANGE,
+	                                            P25_AN_BL_OTHER};
+	for (size_t i = 0; i < 3; i++) {
+		const struct p25_an_host *h = host_of(a, i);
+		assert_non_null(h);
+		const struct p25_an_smtp *s = p25_an_host_smtp(h);
+		print_message("  %s: %llu/%llu/%llu refusals (named/range/other), %s: %s\n",
+		              hosts[i].kind, (unsigned long long)s->bl_replies[P25_AN_BL_LISTED],
+		              (unsigned long long)s->bl_replies[P25_AN_BL_RANGE],
+		              (unsigned long long)s->bl_replies[P25_AN_BL_OTHER],
+		              p25_an_class_name(h->cls), h->reasons);
+		assert_true(s->bl_replies[kind[i]] > 0);
+		assert_int_equal(s->bl_kind, kind[i]);
+		assert_int_equal(h->cls, P25_AN_SERVER);
+	}
+}
+
 static void test_corpus_packets(void **state)
 {
 	size_t len;
@@ -882,6 +1004,7 @@ static void test_corpus_packets(void **state)
 	print_message("corpus: %zu hosts, %zu packets, %zu flow records\n", nhosts, out.npk,
 	              out.nfl);
 	score(a, "packets");
+	check_blocklists(a);
 	p25_an_free(a);
 	free(img);
 	free_corpus();

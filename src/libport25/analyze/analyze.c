@@ -799,6 +799,12 @@ static void merge_smtp(struct p25_analyzer *a, struct an_conn *c)
 	for (unsigned i = 0; i < r->sender_domains && i < 16; i++)
 		p25_an_add_domain(t, r->sender_hash[i]);
 	t->gaps += r->gaps;
+	for (int k = 0; k < 4; k++)
+		t->bl_replies[k] += r->bl_replies[k];
+	t->bl_lists |= r->bl_lists;
+	t->bl_lists_listed |= r->bl_lists_listed;
+	if (r->bl_kind)
+		p25_an_bl_keep(t, r->bl_kind, r->bl_reply);
 }
 
 /* The connection is over (or forgotten): count its outcome and free it. */
@@ -1071,6 +1077,7 @@ static void reassemble(struct an_conn *c, bool from_client, uint32_t seq, const 
 			c->smtp = p25_smtp_new();
 			if (!c->smtp)
 				return;
+			p25_smtp_set_client(c->smtp, &c->cli);
 			if (c->lazy_skip) {
 				for (int k = 0; k < 2; k++)
 					for (uint32_t g = 0; g < c->lazy_gaps[k]; g++)

@@ -122,6 +122,19 @@ struct p25_an_side {
 #define P25_AN_HELO_KEEP  4
 #define P25_AN_HELO_LEN   64
 #define P25_AN_BANNER_LEN 96
+#define P25_AN_REPLY_LEN  200
+
+/*
+ * Kinds of 4xx/5xx reply that name a DNS blocklist, weakest first.  The
+ * text of a reply comes from the remote server (and may be the spammer's
+ * own): printable ASCII, to be escaped by every report.
+ */
+enum p25_an_bl_kind {
+	P25_AN_BL_NONE,
+	P25_AN_BL_OTHER,  /* the host's address is not in it: another hop, or a NAT between */
+	P25_AN_BL_RANGE,  /* a list of address ranges (end-user, dynamic, a whole network) */
+	P25_AN_BL_LISTED, /* a list of hosts, naming the host's own address: a spam source */
+};
 
 /* What the SMTP dialogues of a host showed (port 25, the host as client). */
 struct p25_an_smtp {
@@ -144,6 +157,13 @@ struct p25_an_smtp {
 	/* The host's own greeting when it answered as a server. */
 	char banner[P25_AN_BANNER_LEN];
 	uint64_t gaps; /* stream gaps the parser resynchronised over */
+	/* 4xx/5xx replies naming a DNS blocklist, by kind (index enum p25_an_bl_kind). */
+	uint64_t bl_replies[4];
+	uint32_t bl_lists;        /* lists named, bit i for p25_an_blocklist_name(i) */
+	uint32_t bl_lists_listed; /* ... in the replies of kind P25_AN_BL_LISTED */
+	uint8_t bl_kind;          /* kind of bl_reply */
+	/* One such reply: of the strongest kind, then the least in byte order (any input order). */
+	char bl_reply[P25_AN_REPLY_LEN];
 };
 
 #define P25_AN_RECENT      32
@@ -187,6 +207,9 @@ struct p25_an_host {
 	uint64_t mail_served;
 	const char *reasons; /* "; "-separated, after p25_an_finish */
 };
+
+/* The blocklist of bit i of bl_lists, NULL past the table (docs/analyzer.md). */
+const char *p25_an_blocklist_name(unsigned i);
 
 /* What the host's dialogues showed; all zero when none was seen.  Never NULL. */
 const struct p25_an_smtp *p25_an_host_smtp(const struct p25_an_host *h);
@@ -305,6 +328,11 @@ void p25_smtp_free(struct p25_smtp *s);
 /* from_client: bytes the client sent, else the server. */
 void p25_smtp_feed(struct p25_smtp *s, bool from_client, const uint8_t *p, size_t n);
 void p25_smtp_gap(struct p25_smtp *s, bool from_client);
+/*
+ * The client's address, for the blocklist replies that name it; without
+ * it every such reply is of kind P25_AN_BL_OTHER.
+ */
+void p25_smtp_set_client(struct p25_smtp *s, const struct p25_addr *client);
 /* What was seen; the host's own address decides the HELO literal checks. */
 const struct p25_an_smtp *p25_smtp_result(const struct p25_smtp *s);
 bool p25_smtp_encrypted(const struct p25_smtp *s);

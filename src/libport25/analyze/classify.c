@@ -35,6 +35,18 @@ static void why(char *reasons, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The names of the lists of mask, ", "-separated. */
+static void list_names(uint32_t mask, char *buf, size_t len)
+{
+	const char *name;
+
+	buf[0] = 0;
+	for (unsigned i = 0; (name = p25_an_blocklist_name(i)); i++)
+		if (mask >> i & 1)
+			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? ", " : "",
+			         name);
+}
+
 /*
  * The bot likelihood, 0 to 100, on the same scale in every class: 0 without
  * bot evidence; 50 when the bot points alone reach bot_score and there are
@@ -124,6 +136,17 @@ void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, cha
 		bot += 2;
 		why(reasons, "%llu of %llu replies to MAIL, RCPT and DATA were 5xx rejections",
 		    (unsigned long long)s->txn_replies[5], (unsigned long long)nrep);
+	}
+	/*
+	 * A blocklist of hosts that names the host's own address: the list's
+	 * operators saw it send spam (their traps, their users' reports).
+	 */
+	if (s->bl_replies[P25_AN_BL_LISTED]) {
+		char names[160];
+		bot += 3;
+		list_names(s->bl_lists_listed, names, sizeof names);
+		why(reasons, "%llu refusals by blocklists naming its address (%s)",
+		    (unsigned long long)s->bl_replies[P25_AN_BL_LISTED], names);
 	}
 	if (s->helo_bare_ip) {
 		bot += 2;
@@ -231,6 +254,23 @@ void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, cha
 			    "judge",
 			    (unsigned long long)o->conns, (unsigned long long)h->in25.conns);
 	}
+	/*
+	 * Said, not counted: a list of ranges says what the address is (an
+	 * end-user or dynamic range, a careless provider's network), and a
+	 * reply without the host's address may concern another hop (an
+	 * address in the Received header) or the public address of a NAT.
+	 */
+	if (s->bl_replies[P25_AN_BL_RANGE]) {
+		char names[160];
+		list_names(s->bl_lists & ~s->bl_lists_listed, names, sizeof names);
+		why(reasons,
+		    "%llu refusals by blocklists of address ranges naming its address (%s), not "
+		    "counted",
+		    (unsigned long long)s->bl_replies[P25_AN_BL_RANGE], names);
+	}
+	if (s->bl_replies[P25_AN_BL_OTHER])
+		why(reasons, "%llu refusals name a blocklist but not its address, not counted",
+		    (unsigned long long)s->bl_replies[P25_AN_BL_OTHER]);
 	/* What a verdict from flows could not use, so that a reader weighs it. */
 	bool dialogue = s->sessions > 0 || s->banner[0];
 	if (h->flow_conns && !dialogue)

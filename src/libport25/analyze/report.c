@@ -154,6 +154,18 @@ json_t *p25_an_host_json(const struct p25_analyzer *a, const struct p25_an_host 
 	              "message_bytes", (json_int_t)s->msg_bytes, "banner",
 	              s->banner[0] ? json_string(s->banner) : json_null(), "sender_domains",
 	              (json_int_t)s->sender_domains));
+	json_t *lists = json_array();
+	const char *name;
+	for (unsigned i = 0; (name = p25_an_blocklist_name(i)); i++)
+		if (s->bl_lists >> i & 1)
+			json_array_append_new(lists, json_string(name));
+	json_object_set_new(
+	    json_object_get(j, "smtp"), "blocklist",
+	    json_pack("{s:I, s:I, s:I, s:o, s:o}", "listed",
+	              (json_int_t)s->bl_replies[P25_AN_BL_LISTED], "range_listed",
+	              (json_int_t)s->bl_replies[P25_AN_BL_RANGE], "not_naming_host",
+	              (json_int_t)s->bl_replies[P25_AN_BL_OTHER], "lists", lists, "reply",
+	              s->bl_reply[0] ? json_string(s->bl_reply) : json_null()));
 	json_object_set_new(json_object_get(j, "smtp"), "transaction_replies",
 	                    json_pack("{s:I, s:I, s:I, s:I}", "2xx", (json_int_t)s->txn_replies[2],
 	                              "3xx", (json_int_t)s->txn_replies[3], "4xx",
@@ -463,6 +475,25 @@ static void jw_host(struct jw *w, const struct p25_analyzer *a, const struct p25
 	jw_kint(w, "3xx", (int64_t)s->txn_replies[3]);
 	jw_kint(w, "4xx", (int64_t)s->txn_replies[4]);
 	jw_kint(w, "5xx", (int64_t)s->txn_replies[5]);
+	jw_lit(w, "}, \"blocklist\": {\"listed\": ");
+	jw_u64(w, s->bl_replies[P25_AN_BL_LISTED]);
+	jw_kint(w, "range_listed", (int64_t)s->bl_replies[P25_AN_BL_RANGE]);
+	jw_kint(w, "not_naming_host", (int64_t)s->bl_replies[P25_AN_BL_OTHER]);
+	jw_lit(w, ", \"lists\": [");
+	const char *name;
+	bool first = true;
+	for (unsigned i = 0; (name = p25_an_blocklist_name(i)); i++)
+		if (s->bl_lists >> i & 1) {
+			if (!first)
+				jw_raw(w, ", ", 2);
+			jw_str(w, name, strlen(name));
+			first = false;
+		}
+	jw_lit(w, "], \"reply\": ");
+	if (s->bl_reply[0])
+		jw_str(w, s->bl_reply, strlen(s->bl_reply));
+	else
+		jw_lit(w, "null");
 	jw_lit(w, "}}, \"features\": {\"fanout_max\": ");
 	jw_u64(w, h->fan_max);
 	jw_kint(w, "burst_per_minute_max", h->burst_max);
@@ -576,7 +607,7 @@ int p25_an_report_csv(const struct p25_analyzer *a, FILE *f)
 	          "out_no_answer,distinct_destinations,out_bytes_sent,out_bytes_received,"
 	          "out_packets_sent,out_packets_received,in_connections,in_established,"
 	          "submission_connections,first_seen,last_seen,helo,messages,would_block,reasons,"
-	          "out_syn_packets,confidence\n");
+	          "out_syn_packets,confidence,blocklist_listed,blocklist_reply\n");
 	/* Hosts share the same few seconds: format each second once (gmtime, strftime). */
 	char t1[P25_TIME_STRLEN] = "", t2[P25_TIME_STRLEN] = "";
 	uint64_t s1 = 0, s2 = 0;
@@ -622,7 +653,9 @@ int p25_an_report_csv(const struct p25_analyzer *a, FILE *f)
 		jw_u64(w, h->out25.syn_packets);
 		jw_raw(w, ",", 1);
 		jw_int(w, h->confidence);
-		jw_raw(w, "\n", 1);
+		jw_raw(w, ",", 1);
+		csv_u64(w, p25_an_host_smtp(h)->bl_replies[P25_AN_BL_LISTED]);
+		jw_csv(w, p25_an_host_smtp(h)->bl_reply, true);
 	}
 	jw_flush(w);
 	rc = w->err || ferror(f) ? -1 : 0;
@@ -728,6 +761,47 @@ static void html_timeline(const struct p25_analyzer *a, FILE *f)
 	fputs("</svg>\n", f);
 }
 
+/* The refusals naming a blocklist, with a reply of each host: its text is the remote's. */
+static void html_blocklists(const struct p25_analyzer *a, FILE *f)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < a->nhosts; i++) {
+		const struct p25_an_host *h = &a->hosts[i];
+		const struct p25_an_smtp *s = p25_an_host_smtp(h);
+		char buf[P25_PREFIX_STRLEN];
+		const char *name;
+		bool first = true;
+		if (!s->bl_kind)
+			continue;
+		if (!any)
+			fputs("<h2>Refusals naming a DNS blocklist</h2>\n<table><tr><th>address</th>"
+			      "<th>class</th><th>naming its address</th><th>of ranges</th>"
+			      "<th>not naming it</th><th>lists</th><th>a reply</th></tr>\n",
+			      f);
+		any = true;
+		fprintf(f,
+		        "<tr class=\"%s\"><td>%s</td><td>%s</td><td class=\"num\">%llu</td>"
+		        "<td class=\"num\">%llu</td><td class=\"num\">%llu</td><td>",
+		        p25_an_class_name(h->cls), p25_addr_format(&h->addr, buf, sizeof buf),
+		        p25_an_class_name(h->cls),
+		        (unsigned long long)s->bl_replies[P25_AN_BL_LISTED],
+		        (unsigned long long)s->bl_replies[P25_AN_BL_RANGE],
+		        (unsigned long long)s->bl_replies[P25_AN_BL_OTHER]);
+		for (unsigned k = 0; (name = p25_an_blocklist_name(k)); k++)
+			if (s->bl_lists >> k & 1) {
+				fputs(first ? "" : ", ", f);
+				html_text(f, name);
+				first = false;
+			}
+		fputs("</td><td>", f);
+		html_text(f, s->bl_reply);
+		fputs("</td></tr>\n", f);
+	}
+	if (any)
+		fputs("</table>\n", f);
+}
+
 int p25_an_report_html(const struct p25_analyzer *a, const char *title, FILE *f)
 {
 	struct p25_an_summary s;
@@ -786,6 +860,7 @@ int p25_an_report_html(const struct p25_analyzer *a, const char *title, FILE *f)
 	fputs("</table>\n<h2>Activity of flagged hosts (port-25 connections per hour, UTC)</h2>\n",
 	      f);
 	html_timeline(a, f);
+	html_blocklists(a, f);
 	fputs("<h2>Hosts</h2>\n<table><tr><th>address</th><th>organization</th><th>class</th>"
 	      "<th>bot likelihood</th><th>confidence</th><th>out</th><th>established</th><th>reset</th><th>no answer</th>"
 	      "<th>destinations (~ estimated)</th><th>in</th><th>465/587</th><th>HELO</th><th>messages</th>"
