@@ -289,7 +289,7 @@ static void build_scenario(struct gen *g)
 	    "250 mx\r\n",
 	    "MAIL FROM:<x@random%d.biz>\r\n",
 	    "250 Ok\r\n",
-	    "RCPT TO:<victim@target.com>\r\n",
+	    "RCPT TO:<victim@target%d.com>\r\n",
 	    "550 5.7.1 Rejected: listed\r\n",
 	    "QUIT\r\n",
 	    "221 Bye\r\n",
@@ -340,11 +340,13 @@ static void build_scenario(struct gen *g)
 	uint64_t bt = T0 + 30 * HOUR;
 	for (int i = 0; i < 300; i++) {
 		struct host victim = H4(0x5b000000 + (uint32_t)i * 257);
-		char mail[64];
+		char mail[64], rcpt[64];
 		char *lines[16];
 		memcpy(lines, spam, sizeof spam);
 		snprintf(mail, sizeof mail, "MAIL FROM:<x@random%d.biz>\r\n", i);
+		snprintf(rcpt, sizeof rcpt, "RCPT TO:<victim@target%d.com>\r\n", i);
 		lines[3] = mail;
+		lines[5] = rcpt;
 		conn(g, bt + (uint64_t)i * 2000000, &bot, &victim, port++, 25,
 		     i % 3 == 0   ? OK
 		     : i % 3 == 1 ? NOANSWER
@@ -453,6 +455,10 @@ static void test_scenario_classes(void **state)
 	                 72 * 2 *
 	                     strlen("Subject: report\r\n\r\nall quiet\r\n..and a stuffed dot\r\n"));
 
+	/* One recipient a delivery, always of the same domain. */
+	assert_int_equal(h->rcpt_domains_max, 1);
+	assert_null(strstr(h->reasons, "recipient"));
+
 	h = find(a, "2001:db8:1::10");
 	assert_string_equal(p25_an_class_name(h->cls), "unregistered-server");
 	assert_int_equal(h->out25.conns, 72 * 3);
@@ -470,6 +476,14 @@ static void test_scenario_classes(void **state)
 	assert_int_equal(h->smtp->helo_bare_ip, 100);
 	assert_int_equal(h->smtp->sender_domains, 100);
 	assert_non_null(strstr(h->reasons, "fan-out"));
+	/*
+	 * Its 100 answered sessions name a recipient of another domain each,
+	 * within 594 s: a pair of half-windows holds most of them.
+	 */
+	assert_int_equal(h->smtp->rcpt_to, 100);
+	assert_in_range(h->rcpt_max, 50, 100);
+	assert_in_range(h->rcpt_domains_max, h->rcpt_max * 9 / 10, h->rcpt_max);
+	assert_non_null(strstr(h->reasons, "recipient fan-out: about"));
 
 	h = find(a, "10.0.0.20");
 	assert_string_equal(p25_an_class_name(h->cls), "client-only");
@@ -1425,7 +1439,7 @@ static void test_blocklist_hosts(void **state)
 	assert_non_null(strstr(buf, ",3,\"554 5.7.1 Service unavailable; Client host [10.0.0.66] "
 	                            "blocked using zen.spamhaus.org; <script>alert(\"\"x\"\")"
 	                            "</script>, 'q' & https://www.spamhaus.org/query/ip/"
-	                            "10.0.0.66\"\n"));
+	                            "10.0.0.66\",1,1\n"));
 	free(buf);
 
 	/* HTML: escaped, in the table of refusals. */
@@ -1884,6 +1898,99 @@ static void test_order_scenario(void **state)
 	assert_int_equal(p25_prefix_parse("10.0.0.0/24", 0, &net[0], &d), 0);
 	assert_int_equal(p25_prefix_parse("2001:db8:1::/48", 0, &net[1], &d), 0);
 	units_any_order(&g, net, 2);
+	/* The reports compared hold the recipient figures: the bot's are not zero. */
+	size_t *perm = malloc(g.nunits * sizeof *perm);
+	uint64_t rng = 1;
+	assert_non_null(perm);
+	for (size_t i = 0; i < g.nunits; i++)
+		perm[i] = i;
+	struct p25_analyzer *a = analyze_units(&g, perm, 1, &rng, net, 2);
+	const struct p25_an_host *h = find(a, "10.0.0.66");
+	assert_true(h->rcpt_max > 0 && h->rcpt_domains_max > 0);
+	p25_an_free(a);
+	free(perm);
+	gen_free(&g);
+}
+
+/*
+ * Recipient fan-out: a bot sending through one relay (one destination, so
+ * no destination fan-out) names recipients of 120 domains in 270 s; a host
+ * sending as many to one domain does not fan out.  Any order, any split.
+ */
+static void build_recipients(struct gen *g)
+{
+	struct host relay = H4(0xc6336419), spammer = H4(0x0a00004d), one = H4(0x0a00004e);
+
+	gen_start(g);
+	for (int k = 0; k < 10; k++)
+		for (int who = 0; who < 2; who++) {
+			static char lines[20][80];
+			const char *l[40];
+			int n = 0;
+			l[n++] = "220 relay.example.net ESMTP\r\n";
+			l[n++] = "EHLO pc.example\r\n";
+			l[n++] = "250 relay.example.net\r\n";
+			l[n++] = "MAIL FROM:<a@b.example>\r\n";
+			l[n++] = "250 2.1.0 Ok\r\n";
+			for (int r = 0; r < 12; r++) {
+				snprintf(lines[r], sizeof lines[r], "RCPT TO:<u%d@%s%d.example>\r\n", r,
+				         who ? "Same" : "dom", who ? 0 : k * 12 + r);
+				l[n++] = lines[r];
+				l[n++] = "250 2.1.5 Ok\r\n";
+			}
+			l[n++] = "QUIT\r\n";
+			l[n++] = "221 Bye\r\n";
+			l[n] = NULL;
+			conn(g, T0 + (uint64_t)k * 30000000 + (uint64_t)who * 1000000,
+			     who ? &one : &spammer, &relay, (uint16_t)(30000 + k * 2 + who), 25, OK, l);
+		}
+}
+
+static void test_recipient_fanout(void **state)
+{
+	struct gen g;
+	struct p25_prefix net;
+	struct p25_diag d;
+	char err[256];
+
+	(void)state;
+	build_recipients(&g);
+	assert_int_equal(p25_prefix_parse("10.0.0.0/8", 0, &net, &d), 0);
+	struct p25_analyzer *a = p25_an_new(NULL, NULL, NULL, &net, 1, 0, err, sizeof err);
+	struct p25_capture *c = p25_capture_open_mem(g.file.p, g.file.len, "r", err, sizeof err);
+	struct p25_packet pkt;
+	while (p25_capture_next(c, &pkt) == 1)
+		p25_an_packet(a, &pkt);
+	p25_capture_close(c);
+	p25_an_finish(a);
+	const struct p25_an_host *h = find(a, "10.0.0.77");
+	assert_int_equal(p25_an_distinct_dests(h), 1);
+	assert_int_equal(h->rcpt_max, 120);
+	assert_in_range(h->rcpt_domains_max, 100, 120);
+	assert_int_equal(h->bot_score, 3);
+	assert_non_null(strstr(h->reasons, "recipient fan-out: about"));
+	assert_non_null(strstr(h->reasons, "120 recipients (RCPT TO) within 600 s"));
+	/* Domains are compared in any case: "Same0.example" is one domain. */
+	h = find(a, "10.0.0.78");
+	assert_int_equal(h->rcpt_max, 120);
+	assert_int_equal(h->rcpt_domains_max, 1);
+	assert_int_equal(h->bot_score, 1);
+	assert_null(strstr(h->reasons, "recipient fan-out"));
+	p25_an_free(a);
+	/* The thresholds are settings. */
+	struct p25_an_config cfg;
+	p25_an_config_default(&cfg);
+	assert_int_equal(p25_an_config_set(&cfg, "rcpt_domains_min", "121", err, sizeof err), 0);
+	assert_int_equal(p25_an_config_set(&cfg, "rcpt_min", "121", err, sizeof err), 0);
+	a = p25_an_new(&cfg, NULL, NULL, &net, 1, 0, err, sizeof err);
+	c = p25_capture_open_mem(g.file.p, g.file.len, "r", err, sizeof err);
+	while (p25_capture_next(c, &pkt) == 1)
+		p25_an_packet(a, &pkt);
+	p25_capture_close(c);
+	p25_an_finish(a);
+	assert_int_equal(find(a, "10.0.0.77")->bot_score, 0);
+	p25_an_free(a);
+	units_any_order(&g, &net, 1);
 	gen_free(&g);
 }
 
@@ -2069,7 +2176,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_reject_share),        cmocka_unit_test(test_receive_only),
 	    cmocka_unit_test(test_established_evidence), cmocka_unit_test(test_distinct_capped),
 	    cmocka_unit_test(test_serves_mailboxes),    cmocka_unit_test(test_blocklist_replies),
-	    cmocka_unit_test(test_blocklist_hosts),
+	    cmocka_unit_test(test_blocklist_hosts),      cmocka_unit_test(test_recipient_fanout),
 	};
 
 	if (argc == 3 && strcmp(argv[1], "--write") == 0) {

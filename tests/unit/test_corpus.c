@@ -473,6 +473,18 @@ static struct ep tail_mx(bool v6, uint32_t seed, unsigned k)
 }
 
 /*
+ * A recipient at the domain whose MX mx is: one domain per destination
+ * (drawing nothing from the generator, so the rest of the corpus stays as it was).
+ */
+static void rcpt_at(const struct ep *mx, char *buf, size_t n)
+{
+	uint32_t h = 2166136261u;
+	for (int i = 0; i < 16; i++)
+		h = (h ^ mx->a[i]) * 16777619u;
+	snprintf(buf, n, "user@d%08x.example", h);
+}
+
+/*
  * A delivery attempt by a queueing MTA at t; on failure, retried on the
  * Postfix backoff (300 s doubling, at most 4000 s) until it succeeds or the
  * corpus ends.  dead: never answers; grey: refused with 4xx once.
@@ -482,11 +494,12 @@ static void mta_deliver(uint64_t t, const struct ep *m, const struct ep *mx, con
 {
 	uint64_t backoff = 300 * SEC;
 	struct dlg d;
-	char mxname[64];
+	char mxname[64], rcpt[64];
 
+	rcpt_at(mx, rcpt, sizeof rcpt);
 	if (refusal) {
 		/* Refused for good (5xx): a queue does not retry, it bounces. */
-		delivery(&d, "mx.example.net", helo, "news@example.org", "someone@example.net",
+		delivery(&d, "mx.example.net", helo, "news@example.org", rcpt,
 		         rnd_in(500, 4000), false, R_REFUSE_RCPT, refusal);
 		conn(t, m, mx, 25, OK, &d);
 		return;
@@ -498,7 +511,7 @@ static void mta_deliver(uint64_t t, const struct ep *m, const struct ep *mx, con
 			conn(t, m, mx, 25, NOANSWER, NULL);
 		} else {
 			bool g = grey && attempt == 0;
-			delivery(&d, mxname, helo, "news@example.org", "someone@example.net",
+			delivery(&d, mxname, helo, "news@example.org", rcpt,
 			         rnd_in(500, 4000), tls && !g, g ? R_GREYLIST : R_OK, NULL);
 			conn(t, m, mx, 25, OK, &d);
 			if (!g)
@@ -631,7 +644,7 @@ static void bot_attempt(uint64_t t, const struct ep *b, bool v6, int helo_mode, 
 {
 	struct ep mx = chance(0.15) ? popular(v6, (unsigned)rnd_in(0, 19)) : outside(v6);
 	double u = rnd01();
-	char helo[64], from[64];
+	char helo[64], from[64], rcpt[64];
 	struct dlg d;
 
 	if (u < 0.35) {
@@ -687,7 +700,8 @@ static void bot_attempt(uint64_t t, const struct ep *b, bool v6, int helo_mode, 
 	default:
 		break;
 	}
-	delivery(&d, "mx.victim.example", helo, from, "user@victim.example", size, false,
+	rcpt_at(&mx, rcpt, sizeof rcpt);
+	delivery(&d, "mx.victim.example", helo, from, rcpt, size, false,
 	         v < 0.3 ? R_REFUSE_MAIL : v < 0.55 ? R_REFUSE_RCPT : v < 0.7 ? R_GREYLIST : R_OK,
 	         why);
 	conn(t, b, &mx, 25, OK, &d);
@@ -714,6 +728,61 @@ static void bot_run(const struct ep *b, bool v6, bool fast)
 		uint64_t gap = rnd_in(60, 300) * SEC;
 		for (; t < end && t < SPAN; t += expo(gap))
 			bot_attempt(t, b, v6, helo_mode, me, size);
+	}
+}
+
+/*
+ * A bot spamming through its provider's relay on port 25 (no queue of its
+ * own to show, one destination): sessions of 20-40 recipients of as many
+ * harvested domains, pipelined in groups of ten (RFC 2920), a third of them
+ * refused as unknown; one message of the same size each.  Only the
+ * dialogue shows the recipients: to flows it is steady traffic to one server.
+ */
+static void gen_relay_bot(void)
+{
+	struct ep b = add_host(false, L_BOT, "relay-bot");
+	struct ep relay = ip4(0xc6120a19);
+	size_t size = rnd_in(800, 3000);
+	uint64_t t = rnd_in(0, SPAN / SEC - 4 * 3600) * SEC, end = t + rnd_in(1, 3) * HOUR;
+	struct dlg d;
+
+	for (; t < end; t += rnd_in(20, 90) * SEC) {
+		unsigned n = (unsigned)rnd_in(20, 40);
+		dlg_start(&d);
+		say(&d, "220 relay.provider.example ESMTP\r\n");
+		say(&d, "EHLO mail.com\r\n");
+		say(&d, "250-relay.provider.example\r\n250-PIPELINING\r\n250 8BITMIME\r\n");
+		say(&d, "MAIL FROM:<promo@deal%u.example>\r\n", (unsigned)rnd_in(1, 100000));
+		say(&d, "250 2.1.0 Ok\r\n");
+		for (unsigned k = 0; k < n; k += 10) {
+			char *c = dlg_line(&d, 600), *r;
+			size_t cl = 0, rl = 0;
+			unsigned m = n - k < 10 ? n - k : 10;
+			bool known[10];
+			for (unsigned i = 0; i < m; i++)
+				cl += (size_t)snprintf(c + cl, 600 - cl, "RCPT TO:<u%u@h%u.example>\r\n",
+				                       (unsigned)rnd_in(1, 9999), (unsigned)rnd());
+			dlg_end(&d, cl);
+			r = dlg_line(&d, 600);
+			for (unsigned i = 0; i < m; i++) {
+				known[i] = chance(0.65);
+				rl += (size_t)snprintf(r + rl, 600 - rl, "%s\r\n",
+				                       known[i] ? "250 2.1.5 Ok"
+				                                : "550 5.1.1 Recipient address rejected: "
+				                                  "User unknown");
+			}
+			dlg_end(&d, rl);
+		}
+		say(&d, "DATA\r\n");
+		say(&d, "354 End data with <CR><LF>.<CR><LF>\r\n");
+		char *body = dlg_line(&d, size + 5);
+		memset(body, 'x', size);
+		memcpy(body + size, "\r\n.\r\n", 5);
+		dlg_end(&d, size + 5);
+		say(&d, "250 2.0.0 Ok: queued\r\n");
+		say(&d, "QUIT\r\n");
+		say(&d, "221 2.0.0 Bye\r\n");
+		conn(t, &b, &relay, 25, OK, &d);
 	}
 }
 
@@ -788,6 +857,8 @@ static void build_corpus(void)
 		struct ep c = add_host(false, L_CLIENT, "misconfigured-desktop");
 		misconfigured(&c);
 	}
+	/* Last, so that the hosts before are those of the corpus before it came. */
+	gen_relay_bot();
 }
 
 /* ---- writing and reading ---- */
@@ -851,7 +922,7 @@ static void free_corpus(void)
 	memset(&out, 0, sizeof out);
 }
 
-static struct p25_analyzer *new_analyzer(void)
+static struct p25_analyzer *new_analyzer_cfg(const struct p25_an_config *cfg)
 {
 	struct p25_prefix net[2];
 	struct p25_diag d;
@@ -859,9 +930,14 @@ static struct p25_analyzer *new_analyzer(void)
 
 	assert_int_equal(p25_prefix_parse("10.50.0.0/16", 0, &net[0], &d), 0);
 	assert_int_equal(p25_prefix_parse("2001:db8:50::/48", 0, &net[1], &d), 0);
-	struct p25_analyzer *a = p25_an_new(NULL, NULL, NULL, net, 2, 0, err, sizeof err);
+	struct p25_analyzer *a = p25_an_new(cfg, NULL, NULL, net, 2, 0, err, sizeof err);
 	assert_non_null(a);
 	return a;
+}
+
+static struct p25_analyzer *new_analyzer(void)
+{
+	return new_analyzer_cfg(NULL);
 }
 
 /* Precision and recall for bots, and legitimate senders called bots, printed and checked. */
@@ -895,7 +971,7 @@ static void score(struct p25_analyzer *a, const char *what)
 	/* Per kind of host, the classes given: the table in the report. */
 	static const char *const kinds[] = {"mta", "list-server", "appliance", "fast-bot",
 	                                    "fast-bot-v6", "slow-bot", "slow-bot-v6",
-	                                    "nat-with-bot", "submission-client",
+	                                    "nat-with-bot", "relay-bot", "submission-client",
 	                                    "misconfigured-desktop"};
 	for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
 		unsigned cls[8] = {0}, total = 0, unlisted = 0;
@@ -986,14 +1062,11 @@ static void check_blocklists(struct p25_analyzer *a)
 	}
 }
 
-static void test_corpus_packets(void **state)
+static struct p25_analyzer *analyze_image(const uint8_t *img, size_t len,
+                                          const struct p25_an_config *cfg)
 {
-	size_t len;
-	(void)state;
-	build_corpus();
-	uint8_t *img = pcap_image(&len);
 	char err[256];
-	struct p25_analyzer *a = new_analyzer();
+	struct p25_analyzer *a = new_analyzer_cfg(cfg);
 	struct p25_capture *c = p25_capture_open_mem(img, len, "corpus", err, sizeof err);
 	struct p25_packet pkt;
 	assert_non_null(c);
@@ -1001,10 +1074,50 @@ static void test_corpus_packets(void **state)
 		p25_an_packet(a, &pkt);
 	p25_capture_close(c);
 	p25_an_finish(a);
+	return a;
+}
+
+/*
+ * The bot spamming through a relay shows only in its recipients: found with
+ * the recipient fan-out, missed without it.
+ */
+static void check_recipients(const uint8_t *img, size_t len, struct p25_analyzer *a)
+{
+	struct p25_an_config off;
+	struct p25_analyzer *b;
+
+	p25_an_config_default(&off);
+	off.rcpt_domains_min = off.rcpt_min = 1000000000;
+	b = analyze_image(img, len, &off);
+	for (size_t i = 0; i < nhosts; i++) {
+		if (strcmp(hosts[i].kind, "relay-bot") != 0)
+			continue;
+		const struct p25_an_host *with = host_of(a, i), *without = host_of(b, i);
+		assert_non_null(with);
+		assert_non_null(without);
+		print_message("relay-bot: %u recipients of about %u domains within a window: %s "
+		              "(%s without the recipient figures)\n",
+		              with->rcpt_max, with->rcpt_domains_max, p25_an_class_name(with->cls),
+		              p25_an_class_name(without->cls));
+		assert_int_equal(with->cls, P25_AN_BOT);
+		assert_non_null(strstr(with->reasons, "recipient fan-out"));
+		assert_int_not_equal(without->cls, P25_AN_BOT);
+	}
+	p25_an_free(b);
+}
+
+static void test_corpus_packets(void **state)
+{
+	size_t len;
+	(void)state;
+	build_corpus();
+	uint8_t *img = pcap_image(&len);
+	struct p25_analyzer *a = analyze_image(img, len, NULL);
 	print_message("corpus: %zu hosts, %zu packets, %zu flow records\n", nhosts, out.npk,
 	              out.nfl);
 	score(a, "packets");
 	check_blocklists(a);
+	check_recipients(img, len, a);
 	p25_an_free(a);
 	free(img);
 	free_corpus();

@@ -3,6 +3,7 @@
  * the ingestion of TCP segments and flow records.
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +68,8 @@ static const struct p25_an_config defaults = {
     .abandoned_min = 5,
     .novel_share = 0.8,
     .novel_min_conns = 50,
+    .rcpt_domains_min = 20,
+    .rcpt_min = 100,
     .server_score = 3,
     .bot_score = 4,
     .conn_timeout = 300,
@@ -86,7 +89,7 @@ const char *const p25_an_config_keys[] = {
     "size_min_msgs",    "steady_days",       "steady_hours",
     "retry_min",        "retry_max",         "retry_count",
     "abandon_after",    "abandoned_min",     "novel_share",
-    "novel_min_conns",
+    "novel_min_conns",  "rcpt_domains_min",  "rcpt_min",
     "server_score",     "bot_score",         "conn_timeout",
     "max_conns",        "max_hosts",         NULL,
 };
@@ -120,6 +123,8 @@ int p25_an_config_set(struct p25_an_config *c, const char *key, const char *valu
 	    {"abandoned_min", &c->abandoned_min, NULL, NULL, 1, 1e9},
 	    {"novel_share", NULL, &c->novel_share, NULL, 0, 1},
 	    {"novel_min_conns", &c->novel_min_conns, NULL, NULL, 1, 1e9},
+	    {"rcpt_domains_min", &c->rcpt_domains_min, NULL, NULL, 1, 1e9},
+	    {"rcpt_min", &c->rcpt_min, NULL, NULL, 1, 1e9},
 	    {"server_score", NULL, NULL, &c->server_score, 1, 100},
 	    {"bot_score", NULL, NULL, &c->bot_score, 1, 100},
 	    {"conn_timeout", &c->conn_timeout, NULL, NULL, 1, 86400},
@@ -652,17 +657,22 @@ static void track_finish(const struct p25_an_config *cfg, struct p25_an_host *h)
 	const struct p25_an_track *t = h->track;
 
 	h->fan_max = h->burst_max = 0;
+	h->rcpt_max = h->rcpt_domains_max = 0;
 	h->retries = 0;
 	if (!t)
 		return;
 	for (uint32_t i = 0; i < t->nwin; i++) {
-		uint64_t bits[P25_AN_WIN_WORDS];
-		uint64_t conns = t->win[i].conns;
+		uint64_t bits[P25_AN_WIN_WORDS], rbits[P25_AN_WIN_WORDS];
+		uint64_t conns = t->win[i].conns, rcpts = t->win[i].rcpts;
 		memcpy(bits, t->win[i].bits, sizeof bits);
+		memcpy(rbits, t->win[i].rbits, sizeof rbits);
 		if (i + 1 < t->nwin && t->win[i + 1].idx == t->win[i].idx + 1) {
-			for (int k = 0; k < P25_AN_WIN_WORDS; k++)
+			for (int k = 0; k < P25_AN_WIN_WORDS; k++) {
 				bits[k] |= t->win[i + 1].bits[k];
+				rbits[k] |= t->win[i + 1].rbits[k];
+			}
 			conns += t->win[i + 1].conns;
+			rcpts += t->win[i + 1].rcpts;
 		}
 		/* An estimate: never more destinations than connections. */
 		uint64_t n = linear_count(bits, P25_AN_WIN_WORDS);
@@ -670,6 +680,14 @@ static void track_finish(const struct p25_an_config *cfg, struct p25_an_host *h)
 			n = conns;
 		if (n > h->fan_max)
 			h->fan_max = (unsigned)n;
+		if (rcpts > h->rcpt_max)
+			h->rcpt_max = rcpts > UINT_MAX ? UINT_MAX : (unsigned)rcpts;
+		/* Nor more recipient domains than recipients. */
+		n = rcpts ? linear_count(rbits, P25_AN_WIN_WORDS) : 0;
+		if (n > rcpts)
+			n = rcpts;
+		if (n > h->rcpt_domains_max)
+			h->rcpt_domains_max = (unsigned)n;
 	}
 	for (uint32_t i = 0; i < t->nmin; i++)
 		if (t->min[i].conns > h->burst_max)
@@ -805,6 +823,22 @@ static void merge_smtp(struct p25_analyzer *a, struct an_conn *c)
 	t->bl_lists_listed |= r->bl_lists_listed;
 	if (r->bl_kind)
 		p25_an_bl_keep(t, r->bl_kind, r->bl_reply);
+	/*
+	 * Recipients in the half-window of the connection's start, as its
+	 * destination was counted: the same window for any order of the input.
+	 */
+	if (r->rcpt_to && h->track) {
+		int64_t half = half_window(&a->cfg);
+		struct an_win *w = win_at(h->track, floor_div((int64_t)(c->start_ns / 1000000000ULL), half),
+		                          (uint32_t)(P25_AN_MAX_HOURS * 3600 / half + 2));
+		if (w) {
+			const uint64_t *rb = p25_smtp_rcpt_bits(c->smtp);
+			w->rcpts += r->rcpt_to > UINT32_MAX - w->rcpts ? UINT32_MAX - w->rcpts
+			                                                 : (uint32_t)r->rcpt_to;
+			for (int k = 0; k < P25_AN_WIN_WORDS; k++)
+				w->rbits[k] |= rb[k];
+		}
+	}
 }
 
 /* The connection is over (or forgotten): count its outcome and free it. */

@@ -66,6 +66,9 @@ struct p25_an_config {
 	/* Novelty: distinct destinations at least novel_share of the connections, over novel_min_conns. */
 	double novel_share;
 	unsigned novel_min_conns;
+	/* Recipient fan-out within fanout_window: distinct recipient domains, RCPT TO commands. */
+	unsigned rcpt_domains_min;
+	unsigned rcpt_min;
 	/*
 	 * Verdict: server points at or above server_score win unless the bot
 	 * points are more than twice as many; else bot points at or above
@@ -191,6 +194,8 @@ struct p25_an_host {
 	uint32_t nhours;
 	unsigned fan_max;   /* most destinations within one fan-out window (an estimate) */
 	unsigned burst_max; /* most connections opened within one minute */
+	/* Most RCPT TO, and recipient domains (an estimate), within one fan-out window. */
+	unsigned rcpt_max, rcpt_domains_max;
 	uint64_t retries;   /* returns to a failed destination on a queue schedule */
 	uint64_t abandoned; /* failed attempts never retried (in the sample of destinations) */
 	unsigned days_active;  /* elapsed days from the first active hour to the last */

@@ -17,11 +17,16 @@ struct an_conn;
 /* Attempts kept per destination for the retry schedule: the earliest ones. */
 #define P25_AN_TRIES 4
 
-/* A half fan-out window of a host: connections opened and their destinations. */
+/*
+ * A half fan-out window of a host: connections opened and their
+ * destinations; RCPT TO commands of their dialogues and the recipients' domains.
+ */
 struct an_win {
 	int64_t idx; /* start second / half window */
 	uint32_t conns;
+	uint32_t rcpts;
 	uint64_t bits[P25_AN_WIN_WORDS];
+	uint64_t rbits[P25_AN_WIN_WORDS];
 };
 
 /* Connections a host opened in one minute. */

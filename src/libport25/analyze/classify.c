@@ -170,6 +170,22 @@ void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, cha
 		why(reasons, "%llu failed destinations never retried (a mail queue retries)",
 		    (unsigned long long)h->abandoned);
 	}
+	/*
+	 * Recipient fan-out, as the dialogue shows it: a spam run names
+	 * recipients of many domains (harvested lists), through one relay as
+	 * well as direct to each domain's MX (Lin et al. tell bots from servers
+	 * by recipients and their domains per period).  A mailing list does the
+	 * same once a day, which its server evidence outweighs.
+	 */
+	if (h->rcpt_domains_max >= cfg->rcpt_domains_min) {
+		bot += 2;
+		why(reasons, "recipient fan-out: about %u recipient domains within %u s",
+		    h->rcpt_domains_max, cfg->fanout_window);
+	}
+	if (h->rcpt_max >= cfg->rcpt_min) {
+		bot += 1;
+		why(reasons, "%u recipients (RCPT TO) within %u s", h->rcpt_max, cfg->fanout_window);
+	}
 	/* Spam goes to harvested addresses: nearly every connection to a new destination. */
 	uint64_t dests = p25_an_distinct_dests(h);
 	if (o->conns >= cfg->novel_min_conns && dests >= cfg->novel_share * (double)o->conns) {

@@ -172,13 +172,15 @@ json_t *p25_an_host_json(const struct p25_analyzer *a, const struct p25_an_host 
 	                              (json_int_t)s->txn_replies[4], "5xx",
 	                              (json_int_t)s->txn_replies[5]));
 	json_object_set_new(j, "features",
-	                    json_pack("{s:i, s:i, s:I, s:I, s:i, s:i, s:I}", "fanout_max",
+	                    json_pack("{s:i, s:i, s:I, s:I, s:i, s:i, s:I, s:I, s:I}", "fanout_max",
 	                              (int)h->fan_max, "burst_per_minute_max", (int)h->burst_max,
 	                              "queue_retries", (json_int_t)h->retries,
 	                              "failures_not_retried", (json_int_t)h->abandoned,
 	                              "days_active", (int)h->days_active, "hours_active",
 	                              (int)h->hours_active, "mail_served",
-	                              (json_int_t)h->mail_served));
+	                              (json_int_t)h->mail_served, "recipients_window_max",
+	                              (json_int_t)h->rcpt_max, "recipient_domains_window_max",
+	                              (json_int_t)h->rcpt_domains_max));
 	return j;
 }
 
@@ -502,6 +504,8 @@ static void jw_host(struct jw *w, const struct p25_analyzer *a, const struct p25
 	jw_kint(w, "days_active", h->days_active);
 	jw_kint(w, "hours_active", h->hours_active);
 	jw_kint(w, "mail_served", (int64_t)h->mail_served);
+	jw_kint(w, "recipients_window_max", h->rcpt_max);
+	jw_kint(w, "recipient_domains_window_max", h->rcpt_domains_max);
 	jw_raw(w, "}}", 2);
 }
 
@@ -607,7 +611,8 @@ int p25_an_report_csv(const struct p25_analyzer *a, FILE *f)
 	          "out_no_answer,distinct_destinations,out_bytes_sent,out_bytes_received,"
 	          "out_packets_sent,out_packets_received,in_connections,in_established,"
 	          "submission_connections,first_seen,last_seen,helo,messages,would_block,reasons,"
-	          "out_syn_packets,confidence,blocklist_listed,blocklist_reply\n");
+	          "out_syn_packets,confidence,blocklist_listed,blocklist_reply,"
+	          "recipients_window_max,recipient_domains_window_max\n");
 	/* Hosts share the same few seconds: format each second once (gmtime, strftime). */
 	char t1[P25_TIME_STRLEN] = "", t2[P25_TIME_STRLEN] = "";
 	uint64_t s1 = 0, s2 = 0;
@@ -655,7 +660,10 @@ int p25_an_report_csv(const struct p25_analyzer *a, FILE *f)
 		jw_int(w, h->confidence);
 		jw_raw(w, ",", 1);
 		csv_u64(w, p25_an_host_smtp(h)->bl_replies[P25_AN_BL_LISTED]);
-		jw_csv(w, p25_an_host_smtp(h)->bl_reply, true);
+		jw_csv(w, p25_an_host_smtp(h)->bl_reply, false);
+		csv_u64(w, h->rcpt_max);
+		jw_u64(w, h->rcpt_domains_max);
+		jw_raw(w, "\n", 1);
 	}
 	jw_flush(w);
 	rc = w->err || ferror(f) ? -1 : 0;
