@@ -1199,6 +1199,48 @@ static void test_serves_mailboxes(void **state)
 	}
 }
 
+/*
+ * A full connection table: the least recently active connection is settled
+ * to make room, and entries are reused; every connection still counts once.
+ */
+static void test_conn_table_full(void **state)
+{
+	struct p25_an_config cfg;
+	struct p25_prefix net;
+	struct p25_diag d;
+	char err[256];
+	struct gen g;
+	struct host pc = H4(0x0a000005);
+
+	(void)state;
+	p25_an_config_default(&cfg);
+	assert_int_equal(p25_an_config_set(&cfg, "max_conns", "16", err, sizeof err), 0);
+	gen_start(&g);
+	/* 40 connections open at once, then each one's SYN again (a retransmission). */
+	for (int r = 0; r < 2; r++)
+		for (int i = 0; i < 40; i++) {
+			struct host mx = H4(0xc6330000 + (uint32_t)i);
+			seg(&g, T0 + (uint64_t)(r * 40 + i) * 10000, &pc, &mx, (uint16_t)(30000 + i), 25,
+			    2, (uint32_t)i * 1000, 0, NULL, 0);
+		}
+	assert_int_equal(p25_prefix_parse("10.0.0.0/8", 0, &net, &d), 0);
+	struct p25_analyzer *a = p25_an_new(&cfg, NULL, NULL, &net, 1, 0, err, sizeof err);
+	struct p25_capture *c = p25_capture_open_mem(g.file.p, g.file.len, "full", err, sizeof err);
+	struct p25_packet pkt;
+	while (p25_capture_next(c, &pkt) == 1)
+		p25_an_packet(a, &pkt);
+	p25_capture_close(c);
+	p25_an_finish(a);
+	const struct p25_an_host *h = find(a, "10.0.0.5");
+	/* The second SYNs found their connections evicted: each makes a new one. */
+	assert_int_equal(p25_an_stats(a)->conns_evicted, 80 - 16);
+	assert_int_equal(h->out25.conns, 80);
+	assert_int_equal(h->out25.outcome[P25_AN_NOANSWER], 80);
+	assert_int_equal(h->out25.syn_packets, 80);
+	p25_an_free(a);
+	gen_free(&g);
+}
+
 /* ---- refusals naming a DNS blocklist ---- */
 
 /* The parser alone: one reply, its kind and list, with the client's address known. */
@@ -2177,6 +2219,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_established_evidence), cmocka_unit_test(test_distinct_capped),
 	    cmocka_unit_test(test_serves_mailboxes),    cmocka_unit_test(test_blocklist_replies),
 	    cmocka_unit_test(test_blocklist_hosts),      cmocka_unit_test(test_recipient_fanout),
+	    cmocka_unit_test(test_conn_table_full),
 	};
 
 	if (argc == 3 && strcmp(argv[1], "--write") == 0) {

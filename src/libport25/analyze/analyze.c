@@ -944,16 +944,16 @@ static bool conns_grow(struct p25_analyzer *a)
 		cap = a->cfg.max_conns;
 	if (cap <= a->conns_cap)
 		return false;
+	/*
+	 * The new entries are not touched here: they are taken in order past
+	 * conns_used as connections come (the order a free list of them would
+	 * give), so the pages of a table grown for a peak are written once, by
+	 * the connections that use them, not first by a loop over all of them.
+	 */
 	p = realloc(a->conns, cap * sizeof *p);
 	if (!p)
 		return false;
 	a->conns = p;
-	for (size_t i = cap; i-- > a->conns_cap;) {
-		p[i].in_use = false;
-		p[i].smtp = NULL;
-		p[i].hnext = a->cfree;
-		a->cfree = (uint32_t)i + 1;
-	}
 	a->conns_cap = cap;
 	bcap = 1;
 	while (bcap < cap * 2)
@@ -962,7 +962,7 @@ static bool conns_grow(struct p25_analyzer *a)
 		uint32_t *b = calloc(bcap, sizeof *b);
 		if (!b)
 			return false;
-		for (size_t i = 0; i < a->conns_cap; i++) {
+		for (size_t i = 0; i < a->conns_used; i++) {
 			struct an_conn *c = &p[i];
 			if (!c->in_use)
 				continue;
@@ -1002,15 +1002,19 @@ static struct an_conn *conn_new(struct p25_analyzer *a, const struct p25_addr *c
 	struct an_conn *c;
 	uint64_t h;
 
-	if (!a->cfree && !conns_grow(a)) {
+	if (!a->cfree && a->conns_used == a->conns_cap && !conns_grow(a)) {
 		/* Full: the least recently active connection makes room. */
 		if (!a->lru_head)
 			return NULL;
 		a->stats.conns_evicted++;
 		conn_settle(a, C(a, a->lru_head));
 	}
-	c = C(a, a->cfree);
-	a->cfree = c->hnext;
+	if (a->cfree) {
+		c = C(a, a->cfree);
+		a->cfree = c->hnext;
+	} else {
+		c = &a->conns[a->conns_used++];
+	}
 	memset(c, 0, sizeof *c);
 	c->in_use = true;
 	c->cli = *cli;
@@ -1435,7 +1439,7 @@ void p25_an_free(struct p25_analyzer *a)
 {
 	if (!a)
 		return;
-	for (size_t i = 0; i < a->conns_cap; i++)
+	for (size_t i = 0; i < a->conns_used; i++)
 		if (a->conns[i].in_use)
 			p25_smtp_free(a->conns[i].smtp);
 	for (size_t i = 0; i < a->nhosts; i++) {

@@ -107,7 +107,8 @@ struct p25_analyzer {
 	size_t conns_cap;
 	uint32_t *cbucket; /* chain heads: conn index + 1 */
 	size_t cbucket_cap;
-	uint32_t cfree;              /* free list head + 1 */
+	uint32_t cfree;              /* free list head + 1: settled connections */
+	size_t conns_used;           /* entries ever used; those past it were never touched */
 	uint32_t lru_head, lru_tail; /* + 1; head is the least recently active */
 	size_t nconns;
 	uint64_t clock_ns; /* latest time seen */
