@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "util/buf.h"
+#include "util/hash.h"
 #include "util/text.h"
 #include "util/time.h"
 
@@ -78,6 +79,25 @@ static void test_inert_text(void **state)
 	assert_false(p25_text_is_handle(""));
 }
 
+/* The shared helpers the analyzer, watch and the configuration readers use. */
+static void test_trim_days_hash(void **state)
+{
+	char a[] = " \t key = value \r\n", b[] = "", c[] = "   ", d[] = "x";
+
+	(void)state;
+	assert_string_equal(p25_text_trim(a), "key = value");
+	assert_string_equal(p25_text_trim(b), "");
+	assert_string_equal(p25_text_trim(c), "");
+	assert_string_equal(p25_text_trim(d), "x");
+	assert_int_equal(p25_days_from_civil(1970, 1, 1), 0);
+	assert_int_equal(p25_days_from_civil(2000, 3, 1), 11017);
+	assert_int_equal(p25_days_from_civil(1969, 12, 31), -1);
+	assert_int_equal(p25_days_from_civil(2024, 2, 29) + 1, p25_days_from_civil(2024, 3, 1));
+	/* The finalizer: 0 stays 0, neighbours land far apart. */
+	assert_int_equal(p25_mix64(0), 0);
+	assert_true(__builtin_popcountll(p25_mix64(1) ^ p25_mix64(2)) > 16);
+}
+
 static void test_buf(void **state)
 {
 	struct p25_buf b;
@@ -99,6 +119,7 @@ int main(void)
 		cmocka_unit_test(test_duration_expiry),
 		cmocka_unit_test(test_inert_text),
 		cmocka_unit_test(test_buf),
+		cmocka_unit_test(test_trim_days_hash),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

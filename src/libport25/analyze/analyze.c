@@ -11,6 +11,8 @@
 
 #include "analyze/analyze_int.h"
 #include "capture/capture.h"
+#include "util/hash.h"
+#include "util/text.h"
 
 enum {
 	KIND_SMTP = 1, /* port 25 */
@@ -157,18 +159,6 @@ int p25_an_config_set(struct p25_an_config *c, const char *key, const char *valu
 	return -1;
 }
 
-static char *trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
-		*--e = 0;
-	return s;
-}
-
 int p25_an_config_load(struct p25_an_config *c, const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
@@ -184,7 +174,7 @@ int p25_an_config_load(struct p25_an_config *c, const char *path, char *err, siz
 		n++;
 		if ((hash = strchr(line, '#')))
 			*hash = 0;
-		s = trim(line);
+		s = p25_text_trim(line);
 		if (!*s)
 			continue;
 		if (!(eq = strchr(s, '='))) {
@@ -193,7 +183,7 @@ int p25_an_config_load(struct p25_an_config *c, const char *path, char *err, siz
 			return -1;
 		}
 		*eq = 0;
-		if (p25_an_config_set(c, trim(s), trim(eq + 1), msg, sizeof msg) < 0) {
+		if (p25_an_config_set(c, p25_text_trim(s), p25_text_trim(eq + 1), msg, sizeof msg) < 0) {
 			snprintf(err, errlen, "%s:%d: %s", path, n, msg);
 			fclose(f);
 			return -1;
@@ -227,19 +217,9 @@ const char *p25_an_class_name(enum p25_an_class c)
 
 /* ---- hashing ---- */
 
-static inline uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
 static inline uint64_t addr_hash(const struct p25_addr *a)
 {
-	return mix64((uint64_t)(a->bits >> 64) ^ mix64((uint64_t)a->bits ^ a->family));
+	return p25_mix64((uint64_t)(a->bits >> 64) ^ p25_mix64((uint64_t)a->bits ^ a->family));
 }
 
 /* ---- hosts ---- */
@@ -719,7 +699,7 @@ static void track_finish(const struct p25_an_config *cfg, struct p25_an_host *h)
 static inline uint64_t conn_hash(const struct p25_addr *cli, const struct p25_addr *srv,
                                  uint16_t cport, uint16_t sport)
 {
-	return mix64(addr_hash(cli) ^ (addr_hash(srv) * 31) ^ ((uint64_t)cport << 16 | sport));
+	return p25_mix64(addr_hash(cli) ^ (addr_hash(srv) * 31) ^ ((uint64_t)cport << 16 | sport));
 }
 
 static inline struct an_conn *C(struct p25_analyzer *a, uint32_t i1)
