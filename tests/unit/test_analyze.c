@@ -25,7 +25,7 @@
 #include "analyze/analyze.h"
 #include "capture/capture.h"
 #include "flow/flow.h"
-#include "flow/flowenc.h"
+#include "flowenc.h"
 
 /* ---- a small pcap writer ---- */
 

@@ -16,7 +16,7 @@
 #include <zlib.h>
 
 #include "flow/flow.h"
-#include "flow/flowenc.h"
+#include "flowenc.h"
 
 #define EXPORT_SECS 1700000000u
 #define SYSUP	    3600000u /* one hour of uptime at export */
