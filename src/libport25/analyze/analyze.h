@@ -308,6 +308,18 @@ void p25_an_summarize(const struct p25_analyzer *a, struct p25_an_summary *s);
 /* "N hosts send SMTP, M are permitted, K would be blocked, of which S look like servers ..." */
 void p25_an_summary_line(const struct p25_an_summary *s, char *buf, size_t len);
 
+/* The summary of one organization's hosts. */
+struct p25_an_org_summary {
+	ssize_t org; /* model index; -1 for hosts of the --internal prefixes */
+	struct p25_an_summary s;
+};
+/*
+ * The per-organization rollup: the --internal prefixes' hosts first, then
+ * the model's organizations in order, each only when it has hosts.
+ * *out is malloc'd (the caller frees it); returns how many, -1 when out of memory.
+ */
+long p25_an_summarize_orgs(const struct p25_analyzer *a, struct p25_an_org_summary **out);
+
 /* Reports.  extra (may be NULL) is merged into the JSON document: input stats and the like. */
 json_t *p25_an_host_json(const struct p25_analyzer *a, const struct p25_an_host *h);
 json_t *p25_an_report_json(const struct p25_analyzer *a);
@@ -318,6 +330,13 @@ json_t *p25_an_report_json(const struct p25_analyzer *a);
  */
 int p25_an_report_json_stream(const struct p25_analyzer *a, json_t *extra, FILE *out);
 int p25_an_report_csv(const struct p25_analyzer *a, FILE *out);
+/*
+ * The text report's lines after the table and the summary: the input (packets,
+ * segments, flow records, connections), the snap length and sampling notes,
+ * and with fs (may be NULL) the flow decoder's statistics.
+ */
+void p25_an_report_text_stats(const struct p25_analyzer *a, const struct p25_flow_stats *fs,
+                              FILE *out);
 int p25_an_report_html(const struct p25_analyzer *a, const char *title, FILE *out);
 /* The import file of `port25 import` for the unregistered servers; returns rows written. */
 long p25_an_suggest_csv(const struct p25_analyzer *a, const char *requested_by, FILE *out);
