@@ -568,6 +568,18 @@ static void test_reports(void **state)
 	assert_non_null(strstr(buf, "10.0.0.66,campus,suspected-bot,"));
 	free(buf);
 
+	/* The rollup per organization: everything is campus's here. */
+	struct p25_an_org_summary *orgs;
+	assert_int_equal(p25_an_summarize_orgs(a, &orgs), 1);
+	assert_int_equal(orgs[0].org, 0);
+	assert_int_equal(orgs[0].s.hosts, 7);
+	assert_int_equal(orgs[0].s.send, 5);
+	assert_int_equal(orgs[0].s.permitted, 1);
+	assert_int_equal(orgs[0].s.blocked, 4);
+	assert_int_equal(orgs[0].s.servers, 2);
+	assert_int_equal(orgs[0].s.bots, 1);
+	free(orgs);
+
 	j = p25_an_report_json(a);
 	assert_non_null(strstr(json_string_value(json_object_get(j, "summary")),
 	                       "5 hosts send SMTP, 1 is permitted, 4 would be blocked, of which 2 "

@@ -32,7 +32,8 @@ void p25_wbuf_spill(struct p25_wbuf *w, const char *p, size_t n);
 /* Inline: a report writes a few bytes at a time, hundreds of times a row. */
 static inline void p25_wbuf_raw(struct p25_wbuf *w, const char *p, size_t n)
 {
-	if (w->len + n > sizeof w->buf) {
+	/* Written so that no sum can wrap, and the copy below is seen to fit. */
+	if (n > sizeof w->buf || w->len > sizeof w->buf - n) {
 		p25_wbuf_spill(w, p, n);
 		return;
 	}
