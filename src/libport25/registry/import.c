@@ -194,7 +194,7 @@ static bool repeated_in_file(struct p25_registry *reg, const char *org, const ch
 	struct p25_prefix p;
 	struct p25_diag diag;
 	char text[P25_PREFIX_STRLEN];
-	sqlite3_stmt *st;
+	reg_stmt *st;
 	bool repeated = false;
 
 	if (p25_prefix_parse(address, 0, &p, &diag) < 0)
@@ -204,11 +204,11 @@ static bool repeated_in_file(struct p25_registry *reg, const char *org, const ch
 	               "AND p.text = ?",
 	               "ss", org, permit_text(&p, text, sizeof text));
 	if (!st || reg_step(reg, st) != 1) {
-		sqlite3_finalize(st);
+		reg_done(st);
 		return false;
 	}
-	repeated = sqlite3_column_int64(st, 0) >= first_new;
-	sqlite3_finalize(st);
+	repeated = col_int(st, 0) >= first_new;
+	reg_done(st);
 	return repeated;
 }
 
@@ -804,11 +804,11 @@ static int restore_permits(struct p25_registry *reg, const struct p25_actor *who
 			return rc;
 		origin.want_id = json_integer_value(json_object_get(item, "id"));
 		if (json_is_integer(req)) {
-			sqlite3_stmt *st = reg_query(reg, "SELECT 1 FROM request WHERE id = ?", "i",
+			reg_stmt *st = reg_query(reg, "SELECT 1 FROM request WHERE id = ?", "i",
 			                             (int64_t)json_integer_value(req));
 			if (!st || (rc = reg_step(reg, st)) < 0)
 				return P25_EDB;
-			sqlite3_finalize(st);
+			reg_done(st);
 			if (!rc)
 				return reg_fail(reg, P25_EINVAL,
 				                "%s: request_id %lld does not exist", at,
@@ -921,7 +921,7 @@ static int import_tx(struct p25_registry *reg, const struct p25_actor *who, cons
                      struct p25_import_result *result)
 {
 	enum p25_import_format format = opt->format;
-	sqlite3_stmt *st;
+	reg_stmt *st;
 	int64_t first_new = 0;
 	json_t *summary;
 	int rc;
@@ -931,8 +931,8 @@ static int import_tx(struct p25_registry *reg, const struct p25_actor *who, cons
 	st = reg_query(reg, "SELECT coalesce(max(id), 0) + 1 FROM permit", "");
 	if (!st || (rc = reg_step(reg, st)) < 0)
 		return P25_EDB;
-	first_new = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	first_new = col_int(st, 0);
+	reg_done(st);
 	rc = format == P25_IMPORT_CSV ? import_csv(reg, who, data, len, opt, first_new, result)
 	                              : import_json(reg, who, data, len, opt, first_new, result);
 	if (rc < 0)
@@ -961,7 +961,7 @@ int p25_import_buffer(struct p25_registry *reg, const struct p25_actor *who, con
 		return rc;
 	rc = import_tx(reg, who, data, len, &o, result);
 	if (rc == 0 && o.dry_run) {
-		sqlite3_exec(reg->db, "ROLLBACK", NULL, NULL, NULL);
+		store_rollback(reg_store(reg));
 		return 0;
 	}
 	rc = reg_end(reg, rc);
@@ -992,7 +992,7 @@ int p25_import_file(struct p25_registry *reg, const struct p25_actor *who, const
 static int export_tx(struct p25_registry *reg, json_t *doc)
 {
 	json_t *orgs = json_array(), *requests;
-	sqlite3_stmt *st;
+	reg_stmt *st;
 	int rc;
 
 	json_object_set_new(doc, "version", json_integer(1));
@@ -1001,9 +1001,9 @@ static int export_tx(struct p25_registry *reg, json_t *doc)
 	if (!st)
 		return P25_EDB;
 	while ((rc = reg_step(reg, st)) == 1) {
-		int64_t id = sqlite3_column_int64(st, 0);
+		int64_t id = col_int(st, 0);
 		json_t *o = org_json_by_id(reg, id), *list = json_array(), *r;
-		sqlite3_stmt *q;
+		reg_stmt *q;
 		int qrc;
 
 		json_object_set_new(o, "prefixes", list);
@@ -1017,7 +1017,7 @@ static int export_tx(struct p25_registry *reg, json_t *doc)
 			                                "description", col_text(q, 1)));
 		if (!q || qrc < 0)
 			goto fail;
-		sqlite3_finalize(q);
+		reg_done(q);
 
 		list = json_array();
 		json_object_set_new(o, "contacts", list);
@@ -1028,12 +1028,12 @@ static int export_tx(struct p25_registry *reg, json_t *doc)
 		while (q && (qrc = reg_step(reg, q)) == 1)
 			json_array_append_new(
 			    list, json_pack("{s:I, s:s, s:s, s:s, s:s}", "id",
-			                    (json_int_t)sqlite3_column_int64(q, 0), "name",
+			                    (json_int_t)col_int(q, 0), "name",
 			                    col_text(q, 1), "email", col_text(q, 2), "phone",
 			                    col_text(q, 3), "role", col_text(q, 4)));
 		if (!q || qrc < 0)
 			goto fail;
-		sqlite3_finalize(q);
+		reg_done(q);
 
 		list = json_array();
 		json_object_set_new(o, "permits", list);
@@ -1041,24 +1041,24 @@ static int export_tx(struct p25_registry *reg, json_t *doc)
 		              "SELECT id FROM permit WHERE org_id = ? ORDER BY family, net, len",
 		              "i", id);
 		while (q && (qrc = reg_step(reg, q)) == 1) {
-			r = permit_json_by_id(reg, sqlite3_column_int64(q, 0), 0);
+			r = permit_json_by_id(reg, col_int(q, 0), 0);
 			/* Nested under its org already. */
 			json_object_del(r, "org");
 			json_array_append_new(list, r);
 		}
 		if (!q || qrc < 0)
 			goto fail;
-		sqlite3_finalize(q);
+		reg_done(q);
 		json_array_append_new(orgs, o);
 		continue;
 	fail:
 		json_decref(o);
-		sqlite3_finalize(st);
+		reg_done(st);
 		return P25_EDB;
 	}
 	if (rc < 0)
 		return rc;
-	sqlite3_finalize(st);
+	reg_done(st);
 	requests = requests_export(reg, &rc);
 	if (!requests)
 		return rc;
@@ -1074,12 +1074,12 @@ int p25_registry_export(struct p25_registry *reg, json_t **out)
 	*out = NULL;
 	reg->error[0] = '\0';
 	/* One read transaction: the document is a consistent snapshot. */
-	if (sqlite3_exec(reg->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+	if ((rc = reg_read_begin(reg)) < 0) {
 		json_decref(doc);
-		return reg_dbfail(reg, "starting a read");
+		return rc;
 	}
 	rc = export_tx(reg, doc);
-	sqlite3_exec(reg->db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
+	reg_read_end(reg);
 	if (rc < 0) {
 		json_decref(doc);
 		return rc;

@@ -13,7 +13,7 @@
 	"p.created, p.expires, p.request_id"
 #define CONTACT_COLS "c.id, o.handle, c.name, c.email, c.phone, c.role"
 
-static json_t *org_json_row(sqlite3_stmt *st)
+static json_t *org_json_row(reg_stmt *st)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "handle", col_text(st, 0), "name",
 	                 col_text(st, 1), "enrollment", col_text(st, 2), "mode", col_text(st, 3),
@@ -22,36 +22,36 @@ static json_t *org_json_row(sqlite3_stmt *st)
 }
 
 /* now 0: no status, as in the audit log and exports, where it would go stale. */
-static json_t *permit_json_row(sqlite3_stmt *st, p25_time now, int64_t window)
+static json_t *permit_json_row(reg_stmt *st, p25_time now, int64_t window)
 {
 	p25_time expires = col_time(st, 8);
 	json_t *o = json_pack(
 	    "{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "id",
-	    (json_int_t)sqlite3_column_int64(st, 0), "org", col_text(st, 1), "address",
+	    (json_int_t)col_int(st, 0), "org", col_text(st, 1), "address",
 	    col_text(st, 2), "kind", col_text(st, 3), "description", col_text(st, 4),
 	    "requested_by", col_text(st, 5), "approved_by", col_text(st, 6), "created",
 	    col_text(st, 7), "expires", json_time_or_null(expires), "request_id",
-	    sqlite3_column_type(st, 9) == SQLITE_NULL ? json_null()
-	                                              : json_integer(sqlite3_column_int64(st, 9)));
+	    col_null(st, 9) ? json_null()
+	                                              : json_integer(col_int(st, 9)));
 	if (o && now)
 		json_object_set_new(o, "status",
 		                    json_string(p25_permit_status(expires, now, window)));
 	return o;
 }
 
-static json_t *contact_json_row(sqlite3_stmt *st)
+static json_t *contact_json_row(reg_stmt *st)
 {
 	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "id",
-	                 (json_int_t)sqlite3_column_int64(st, 0), "org", col_text(st, 1), "name",
+	                 (json_int_t)col_int(st, 0), "org", col_text(st, 1), "name",
 	                 col_text(st, 2), "email", col_text(st, 3), "phone", col_text(st, 4),
 	                 "role", col_text(st, 5));
 }
 
-static json_t *prefix_json_row(sqlite3_stmt *st)
+static json_t *prefix_json_row(reg_stmt *st)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:s}", "org", col_text(st, 0), "prefix",
 	                 col_text(st, 1), "family",
-	                 sqlite3_column_int(st, 2) == 4 ? "ipv4" : "ipv6", "description",
+	                 (int)col_int(st, 2) == 4 ? "ipv4" : "ipv6", "description",
 	                 col_text(st, 3), "created", col_text(st, 4));
 }
 
@@ -61,7 +61,7 @@ static json_t *prefix_json_row(sqlite3_stmt *st)
  * organization's, of those in scope (scope_text).  Two statements rather
  * than "? = 0 OR ...", which no index can serve.
  */
-static sqlite3_stmt *query_by_org(struct p25_registry *reg, const char *select_from,
+static reg_stmt *query_by_org(struct p25_registry *reg, const char *select_from,
                                   const char *org_col, int64_t org_id, const char *scope,
                                   const char *order)
 {
@@ -79,8 +79,8 @@ static sqlite3_stmt *query_by_org(struct p25_registry *reg, const char *select_f
 	              : reg_query(reg, sql, "ss", scope, scope);
 }
 
-static int collect(struct p25_registry *reg, sqlite3_stmt *st, json_t **out,
-                   json_t *(*fn)(sqlite3_stmt *, p25_time, int64_t), p25_time now, int64_t window)
+static int collect(struct p25_registry *reg, reg_stmt *st, json_t **out,
+                   json_t *(*fn)(reg_stmt *, p25_time, int64_t), p25_time now, int64_t window)
 {
 	json_t *rows = json_array();
 	int rc;
@@ -93,7 +93,7 @@ static int collect(struct p25_registry *reg, sqlite3_stmt *st, json_t **out,
 	while ((rc = reg_step(reg, st)) == 1) {
 		json_t *row = fn(st, now, window);
 		if (!row || json_array_append_new(rows, row) < 0) {
-			sqlite3_finalize(st);
+			reg_done(st);
 			json_decref(rows);
 			return reg_fail(reg, P25_EDB, "registry: out of memory");
 		}
@@ -102,17 +102,17 @@ static int collect(struct p25_registry *reg, sqlite3_stmt *st, json_t **out,
 		json_decref(rows);
 		return rc;
 	}
-	sqlite3_finalize(st);
+	reg_done(st);
 	*out = rows;
 	return 0;
 }
 
-static json_t *contact_row_fn(sqlite3_stmt *st, p25_time now, int64_t window)
+static json_t *contact_row_fn(reg_stmt *st, p25_time now, int64_t window)
 {
 	return contact_json_row(st);
 }
 
-static json_t *prefix_row_fn(sqlite3_stmt *st, p25_time now, int64_t window)
+static json_t *prefix_row_fn(reg_stmt *st, p25_time now, int64_t window)
 {
 	return prefix_json_row(st);
 }
@@ -146,23 +146,23 @@ int org_id_in(struct p25_registry *reg, const char *handle, const char *scope, i
 
 json_t *org_json_by_id(struct p25_registry *reg, int64_t id)
 {
-	sqlite3_stmt *st = reg_query(reg, "SELECT " ORG_COLS " FROM org o WHERE o.id = ?", "i", id);
+	reg_stmt *st = reg_query(reg, "SELECT " ORG_COLS " FROM org o WHERE o.id = ?", "i", id);
 	json_t *o;
 
 	if (!st)
 		return NULL;
 	if (reg_step(reg, st) != 1) {
-		sqlite3_finalize(st);
+		reg_done(st);
 		return NULL;
 	}
 	o = org_json_row(st);
-	sqlite3_finalize(st);
+	reg_done(st);
 	return o;
 }
 
 json_t *permit_json_by_id(struct p25_registry *reg, int64_t id, p25_time now)
 {
-	sqlite3_stmt *st = reg_query(reg,
+	reg_stmt *st = reg_query(reg,
 	                             "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = "
 	                             "p.org_id WHERE p.id = ?",
 	                             "i", id);
@@ -171,17 +171,17 @@ json_t *permit_json_by_id(struct p25_registry *reg, int64_t id, p25_time now)
 	if (!st)
 		return NULL;
 	if (reg_step(reg, st) != 1) {
-		sqlite3_finalize(st);
+		reg_done(st);
 		return NULL;
 	}
 	o = permit_json_row(st, now, P25_EXPIRING_WINDOW);
-	sqlite3_finalize(st);
+	reg_done(st);
 	return o;
 }
 
 static int count(struct p25_registry *reg, const char *sql, int64_t id, int64_t *n)
 {
-	sqlite3_stmt *st = reg_query(reg, sql, "i", id);
+	reg_stmt *st = reg_query(reg, sql, "i", id);
 	int rc;
 
 	if (!st)
@@ -189,8 +189,8 @@ static int count(struct p25_registry *reg, const char *sql, int64_t id, int64_t 
 	rc = reg_step(reg, st);
 	if (rc < 0)
 		return rc;
-	*n = rc ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
+	*n = rc ? col_int(st, 0) : 0;
+	reg_done(st);
 	return 0;
 }
 
@@ -228,7 +228,7 @@ int org_add_tx(struct p25_registry *reg, const struct p25_actor *who, const char
 	              restore && restore->updated ? restore->updated : who->now);
 	if (rc < 0)
 		return rc;
-	after = org_json_by_id(reg, sqlite3_last_insert_rowid(reg->db));
+	after = org_json_by_id(reg, reg_last_id(reg));
 	rc = reg_change(reg, who, P25_CHANGE_ORG_ADDED, handle, NULL, after);
 	json_decref(after);
 	return rc;
@@ -337,13 +337,13 @@ int p25_org_remove(struct p25_registry *reg, const struct p25_actor *who, const 
 	return reg_end(reg, org_remove_tx(reg, who, handle, force));
 }
 
-static json_t *org_list_row_fn(sqlite3_stmt *st, p25_time now, int64_t window)
+static json_t *org_list_row_fn(reg_stmt *st, p25_time now, int64_t window)
 {
 	json_t *o = org_json_row(st);
 	if (o) {
-		json_object_set_new(o, "prefixes", json_integer(sqlite3_column_int64(st, 7)));
-		json_object_set_new(o, "contacts", json_integer(sqlite3_column_int64(st, 8)));
-		json_object_set_new(o, "permits", json_integer(sqlite3_column_int64(st, 9)));
+		json_object_set_new(o, "prefixes", json_integer(col_int(st, 7)));
+		json_object_set_new(o, "contacts", json_integer(col_int(st, 8)));
+		json_object_set_new(o, "permits", json_integer(col_int(st, 9)));
 	}
 	return o;
 }
@@ -375,7 +375,7 @@ int p25_org_list_in(struct p25_registry *reg, const struct p25_scope *scope, jso
 	return rc;
 }
 
-static json_t *permit_row_fn(sqlite3_stmt *st, p25_time now, int64_t window)
+static json_t *permit_row_fn(reg_stmt *st, p25_time now, int64_t window)
 {
 	return permit_json_row(st, now, window);
 }
@@ -451,7 +451,7 @@ int p25_org_show_in(struct p25_registry *reg, const char *handle, p25_time now,
 static int space_conflict(struct p25_registry *reg, const struct p25_prefix *p, const char *text,
                           const char *org)
 {
-	sqlite3_stmt *st = reg_query(reg,
+	reg_stmt *st = reg_query(reg,
 	                             "SELECT x.text, o.handle FROM prefix x JOIN org o ON "
 	                             "o.id = x.org_id WHERE x.family = ? ORDER BY x.net, x.len",
 	                             "i", (int64_t)p->family);
@@ -482,12 +482,12 @@ static int space_conflict(struct p25_registry *reg, const struct p25_prefix *p, 
 			             "organization's prefixes must not nest",
 			             text, p25_prefix_contains(&q, p) ? "lies inside" : "contains",
 			             qtext, org);
-		sqlite3_finalize(st);
+		reg_done(st);
 		return rc;
 	}
 	if (rc < 0)
 		return rc;
-	sqlite3_finalize(st);
+	reg_done(st);
 	return 0;
 }
 
@@ -543,7 +543,7 @@ static int prefix_remove_tx(struct p25_registry *reg, const struct p25_actor *wh
 	struct p25_prefix p;
 	struct p25_diag diag;
 	char text[P25_PREFIX_STRLEN];
-	sqlite3_stmt *st;
+	reg_stmt *st;
 	int64_t id = 0, org_id = 0;
 	char org[64];
 	json_t *before;
@@ -561,15 +561,15 @@ static int prefix_remove_tx(struct p25_registry *reg, const struct p25_actor *wh
 	if ((rc = reg_step(reg, st)) < 0)
 		return rc;
 	if (rc == 0) {
-		sqlite3_finalize(st);
+		reg_done(st);
 		return reg_hint(reg,
 		                reg_fail(reg, P25_ENOTFOUND, "prefix %s is not registered", text),
 		                P25_HINT_LIST_PREFIXES, NULL, 0, 0);
 	}
-	id = sqlite3_column_int64(st, 0);
-	org_id = sqlite3_column_int64(st, 1);
+	id = col_int(st, 0);
+	org_id = col_int(st, 1);
 	snprintf(org, sizeof org, "%s", col_text(st, 2));
-	sqlite3_finalize(st);
+	reg_done(st);
 
 	st =
 	    reg_query(reg, "SELECT id, text FROM permit WHERE org_id = ? ORDER BY id", "i", org_id);
@@ -583,14 +583,14 @@ static int prefix_remove_tx(struct p25_registry *reg, const struct p25_actor *wh
 			    reg, P25_ECONFLICT,
 			    "prefix %s of organization '%s' still holds permit %lld (%s); "
 			    "remove its permits first",
-			    text, org, (long long)sqlite3_column_int64(st, 0), col_text(st, 1));
-			sqlite3_finalize(st);
+			    text, org, (long long)col_int(st, 0), col_text(st, 1));
+			reg_done(st);
 			return rc;
 		}
 	}
 	if (rc < 0)
 		return rc;
-	sqlite3_finalize(st);
+	reg_done(st);
 	before = json_pack("{s:s, s:s}", "org", org, "prefix", text);
 	rc = reg_exec(reg, "DELETE FROM prefix WHERE id = ?", "i", id);
 	if (rc == 0)
@@ -715,7 +715,7 @@ int contact_add_tx(struct p25_registry *reg, const struct p25_actor *who, const 
 	              p25_role_name(role), who->now);
 	if (rc < 0)
 		return rc;
-	new_id = sqlite3_last_insert_rowid(reg->db);
+	new_id = reg_last_id(reg);
 	if (id)
 		*id = new_id;
 	snprintf(object, sizeof object, "%" PRId64, new_id);
@@ -739,7 +739,7 @@ int p25_contact_add(struct p25_registry *reg, const struct p25_actor *who, const
 
 static int contact_remove_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id)
 {
-	sqlite3_stmt *st;
+	reg_stmt *st;
 	json_t *before;
 	char object[24];
 	int64_t org_id = 0, nsecurity = 0;
@@ -755,14 +755,14 @@ static int contact_remove_tx(struct p25_registry *reg, const struct p25_actor *w
 	if ((rc = reg_step(reg, st)) < 0)
 		return rc;
 	if (rc == 0) {
-		sqlite3_finalize(st);
+		reg_done(st);
 		return reg_hint(reg, reg_fail(reg, P25_ENOTFOUND, "no contact %" PRId64, id),
 		                P25_HINT_LIST_CONTACTS, NULL, 0, 0);
 	}
 	before = contact_json_row(st);
-	org_id = sqlite3_column_int64(st, 6);
+	org_id = col_int(st, 6);
 	last_guard = !strcmp(col_text(st, 5), "security") && !strcmp(col_text(st, 7), "active");
-	sqlite3_finalize(st);
+	reg_done(st);
 	if (last_guard) {
 		rc = count(reg,
 		           "SELECT count(*) FROM contact WHERE org_id = ? AND role = 'security'",
@@ -869,14 +869,14 @@ static int permit_supersede(struct p25_registry *reg, const struct p25_actor *wh
 		           ? P25_EDB
 		           : reg_fail(reg, P25_EDB, "registry: permit %" PRId64 " vanished", old);
 	if (!*new_id) {
-		sqlite3_stmt *st =
+		reg_stmt *st =
 		    reg_query(reg, "SELECT coalesce(max(id), 0) + 1 FROM permit", "");
 		if (!st || (rc = reg_step(reg, st)) < 0) {
 			json_decref(before);
 			return P25_EDB;
 		}
-		*new_id = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
+		*new_id = col_int(st, 0);
+		reg_done(st);
 	}
 	after = json_deep_copy(before);
 	json_object_set_new(after, "superseded_by", json_integer(*new_id));
@@ -928,7 +928,7 @@ int permit_add_tx(struct p25_registry *reg, const struct p25_actor *who,
 	    origin->created ? origin->created : who->now, spec->expires, origin->request_id);
 	if (rc < 0)
 		return rc;
-	new_id = sqlite3_last_insert_rowid(reg->db);
+	new_id = reg_last_id(reg);
 	if (id)
 		*id = new_id;
 	snprintf(object, sizeof object, "%" PRId64, new_id);

@@ -16,9 +16,9 @@
 	"r.approved, r.approved_by, r.applied, r.applied_by, r.verified, r.verified_by, "          \
 	"r.rejected, r.rejected_by, r.reason, r.org_id, r.cancelled, r.cancelled_by"
 
-static json_t *nullable(sqlite3_stmt *st, int col)
+static json_t *nullable(reg_stmt *st, int col)
 {
-	return sqlite3_column_type(st, col) == SQLITE_NULL ? json_null()
+	return col_null(st, col) ? json_null()
 	                                                   : json_string(col_text(st, col));
 }
 
@@ -29,7 +29,7 @@ static bool is_open(const char *status)
 
 static int add_items(struct p25_registry *reg, int64_t id, const char *type, json_t *req)
 {
-	sqlite3_stmt *st = reg_query(reg,
+	reg_stmt *st = reg_query(reg,
 	                             "SELECT address, kind, description, permit_id, expires FROM "
 	                             "request_item WHERE request_id = ? ORDER BY seq",
 	                             "i", id);
@@ -45,7 +45,7 @@ static int add_items(struct p25_registry *reg, int64_t id, const char *type, jso
 		if (removal)
 			json_array_append_new(items,
 			                      json_pack("{s:I, s:s}", "permit_id",
-			                                (json_int_t)sqlite3_column_int64(st, 3),
+			                                (json_int_t)col_int(st, 3),
 			                                "address", col_text(st, 0)));
 		else
 			json_array_append_new(items,
@@ -58,19 +58,19 @@ static int add_items(struct p25_registry *reg, int64_t id, const char *type, jso
 		json_decref(items);
 		return rc;
 	}
-	sqlite3_finalize(st);
+	reg_done(st);
 	json_object_set_new(req, removal ? "remove" : "servers", items);
 	return 0;
 }
 
 /* now 0: without the time-relative fields, as in exports and the audit log. */
-static json_t *request_json_row(sqlite3_stmt *st, p25_time now)
+static json_t *request_json_row(reg_stmt *st, p25_time now)
 {
 	const char *status = col_text(st, 3);
 	p25_time due = col_time(st, 7);
 	json_t *o =
 	    json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
-	              (json_int_t)sqlite3_column_int64(st, 0), "org", col_text(st, 1), "type",
+	              (json_int_t)col_int(st, 0), "org", col_text(st, 1), "type",
 	              col_text(st, 2), "status", status, "requested_by", col_text(st, 4), "note",
 	              col_text(st, 5), "submitted", col_text(st, 6), "due", col_text(st, 7));
 	static const char *const later[] = {"approved",   "approved_by", "applied",
@@ -98,7 +98,7 @@ static json_t *request_json_row(sqlite3_stmt *st, p25_time now)
 
 json_t *request_json_by_id(struct p25_registry *reg, int64_t id, p25_time now)
 {
-	sqlite3_stmt *st = reg_query(reg,
+	reg_stmt *st = reg_query(reg,
 	                             "SELECT " REQUEST_COLS " FROM request r JOIN org o ON o.id = "
 	                             "r.org_id WHERE r.id = ?",
 	                             "i", id);
@@ -107,7 +107,7 @@ json_t *request_json_by_id(struct p25_registry *reg, int64_t id, p25_time now)
 	if (!st)
 		return NULL;
 	if (reg_step(reg, st) != 1) {
-		sqlite3_finalize(st);
+		reg_done(st);
 		return NULL;
 	}
 	o = request_json_row(st, now);
@@ -115,7 +115,7 @@ json_t *request_json_by_id(struct p25_registry *reg, int64_t id, p25_time now)
 		json_decref(o);
 		o = NULL;
 	}
-	sqlite3_finalize(st);
+	reg_done(st);
 	return o;
 }
 
@@ -176,7 +176,7 @@ static int find_permit(struct p25_registry *reg, int64_t org_id, const char *org
 	struct p25_prefix p;
 	struct p25_diag diag;
 	char canon[P25_PREFIX_STRLEN];
-	sqlite3_stmt *st;
+	reg_stmt *st;
 	int rc;
 
 	if (address) {
@@ -194,7 +194,7 @@ static int find_permit(struct p25_registry *reg, int64_t org_id, const char *org
 	if ((rc = reg_step(reg, st)) < 0)
 		return rc;
 	if (rc == 0) {
-		sqlite3_finalize(st);
+		reg_done(st);
 		if (address)
 			return reg_fail(reg, P25_ENOTFOUND,
 			                "organization '%s' has no permit for %s", org, canon);
@@ -203,9 +203,9 @@ static int find_permit(struct p25_registry *reg, int64_t org_id, const char *org
 		                         "organization '%s' has no permit %" PRId64, org, want),
 		                P25_HINT_LIST_ORG_PERMITS, org, 0, 0);
 	}
-	*id = sqlite3_column_int64(st, 0);
+	*id = col_int(st, 0);
 	snprintf(text, textlen, "%s", col_text(st, 1));
-	sqlite3_finalize(st);
+	reg_done(st);
 	return 0;
 }
 
@@ -261,7 +261,7 @@ static int submit_tx(struct p25_registry *reg, const struct p25_actor *who,
 	              "isssTT", org_id, type,
 	              spec->requested_by && *spec->requested_by ? spec->requested_by : who->name,
 	              spec->note ? spec->note : "", who->now, who->now + P25_REQUEST_DUE);
-	id = sqlite3_last_insert_rowid(reg->db);
+	id = reg_last_id(reg);
 	for (size_t i = 0; rc == 0 && i < spec->nservers; i++) {
 		struct p25_prefix p;
 		struct p25_diag diag;
@@ -551,7 +551,7 @@ int p25_request_verify(struct p25_registry *reg, const struct p25_actor *who, in
 int p25_request_list(struct p25_registry *reg, const struct p25_request_filter *f, json_t **out)
 {
 	int64_t org_id = 0;
-	sqlite3_stmt *st;
+	reg_stmt *st;
 	json_t *rows;
 	int rc;
 
@@ -589,18 +589,18 @@ int p25_request_list(struct p25_registry *reg, const struct p25_request_filter *
 			json_decref(r);
 			continue;
 		}
-		if ((rc = add_items(reg, sqlite3_column_int64(st, 0), col_text(st, 2), r)) < 0) {
+		if ((rc = add_items(reg, col_int(st, 0), col_text(st, 2), r)) < 0) {
 			json_decref(r);
 			break;
 		}
 		json_array_append_new(rows, r);
 	}
 	if (rc < 0) {
-		sqlite3_finalize(st);
+		reg_done(st);
 		json_decref(rows);
 		return rc;
 	}
-	sqlite3_finalize(st);
+	reg_done(st);
 	*out = rows;
 	return 0;
 }
@@ -642,7 +642,7 @@ int p25_request_show_in(struct p25_registry *reg, int64_t id, p25_time now,
 
 int p25_request_permits(struct p25_registry *reg, int64_t id, int64_t **ids, size_t *n)
 {
-	sqlite3_stmt *st;
+	reg_stmt *st;
 	int64_t *v = NULL, *nv;
 	size_t cap = 0;
 	int rc;
@@ -657,21 +657,21 @@ int p25_request_permits(struct p25_registry *reg, int64_t id, int64_t **ids, siz
 		if (*n == cap) {
 			cap = cap ? 2 * cap : 8;
 			if (!(nv = realloc(v, cap * sizeof *v))) {
-				sqlite3_finalize(st);
+				reg_done(st);
 				free(v);
 				*n = 0;
 				return reg_fail(reg, P25_EDB, "registry: out of memory");
 			}
 			v = nv;
 		}
-		v[(*n)++] = sqlite3_column_int64(st, 0);
+		v[(*n)++] = col_int(st, 0);
 	}
 	if (rc < 0) {
 		free(v);
 		*n = 0;
 		return rc;
 	}
-	sqlite3_finalize(st);
+	reg_done(st);
 	*ids = v;
 	return 0;
 }
@@ -741,11 +741,11 @@ int request_restore_tx(struct p25_registry *reg, const struct p25_actor *who, js
 	if (!due)
 		due = submitted + P25_REQUEST_DUE;
 	if (want > 0) {
-		sqlite3_stmt *st =
+		reg_stmt *st =
 		    reg_query(reg, "SELECT 1 FROM request WHERE id = ?", "i", (int64_t)want);
 		if (!st || (rc = reg_step(reg, st)) < 0)
 			return P25_EDB;
-		sqlite3_finalize(st);
+		reg_done(st);
 		if (rc)
 			return reg_fail(reg, P25_ECONFLICT, "%s: request id %lld is already in use",
 			                where, (long long)want);
@@ -765,7 +765,7 @@ int request_restore_tx(struct p25_registry *reg, const struct p25_actor *who, js
 	    t[4], get_str(req, "cancelled_by"));
 	if (rc < 0)
 		return rc;
-	id = sqlite3_last_insert_rowid(reg->db);
+	id = reg_last_id(reg);
 	items = json_object_get(req, type == P25_REQ_REMOVE_PERMIT ? "remove" : "servers");
 	if (items && !json_is_array(items))
 		return reg_fail(reg, P25_EINVAL, "%s: \"%s\" must be an array", where,
@@ -808,7 +808,7 @@ int request_restore_tx(struct p25_registry *reg, const struct p25_actor *who, js
 
 json_t *requests_export(struct p25_registry *reg, int *rc)
 {
-	sqlite3_stmt *st = reg_query(reg, "SELECT id FROM request ORDER BY id", "");
+	reg_stmt *st = reg_query(reg, "SELECT id FROM request ORDER BY id", "");
 	json_t *rows = json_array();
 
 	*rc = 0;
@@ -818,10 +818,10 @@ json_t *requests_export(struct p25_registry *reg, int *rc)
 		return NULL;
 	}
 	while ((*rc = reg_step(reg, st)) == 1) {
-		int64_t id = sqlite3_column_int64(st, 0);
+		int64_t id = col_int(st, 0);
 		json_t *r = request_json_by_id(reg, id, 0);
 		if (!r) {
-			sqlite3_finalize(st);
+			reg_done(st);
 			*rc = reg_fail(reg, P25_EDB, "registry: reading request %" PRId64, id);
 			break;
 		}
@@ -831,6 +831,6 @@ json_t *requests_export(struct p25_registry *reg, int *rc)
 		json_decref(rows);
 		return NULL;
 	}
-	sqlite3_finalize(st);
+	reg_done(st);
 	return rows;
 }

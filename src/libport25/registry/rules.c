@@ -48,7 +48,7 @@ int rule_expiry_text(const char *s, p25_time now, p25_time *out, char *err, size
 static int outside_space(struct p25_registry *reg, const char *text, const char *org,
                          int64_t org_id)
 {
-	sqlite3_stmt *st = reg_query(reg,
+	reg_stmt *st = reg_query(reg,
 	                             "SELECT text FROM prefix WHERE org_id = ? ORDER BY family, "
 	                             "net, len",
 	                             "i", org_id);
@@ -61,7 +61,7 @@ static int outside_space(struct p25_registry *reg, const char *text, const char 
 	while ((rc = reg_step(reg, st)) == 1)
 		p25_buf_printf(&list, "%s%s", list.len ? ", " : "", col_text(st, 0));
 	if (rc == 0)
-		sqlite3_finalize(st);
+		reg_done(st);
 	if (rc == 0 && list.len)
 		rc = reg_fail(reg, P25_EINVAL,
 		              "%s is outside the address space of organization '%s' (%s)", text,
@@ -80,7 +80,7 @@ static int outside_space(struct p25_registry *reg, const char *text, const char 
 static int inside_space(struct p25_registry *reg, const struct p25_prefix *p, int64_t org_id,
                         bool *inside)
 {
-	sqlite3_stmt *st = reg_query(reg, "SELECT text FROM prefix WHERE org_id = ?", "i", org_id);
+	reg_stmt *st = reg_query(reg, "SELECT text FROM prefix WHERE org_id = ?", "i", org_id);
 	struct p25_diag diag;
 	int rc = 0;
 
@@ -94,7 +94,7 @@ static int inside_space(struct p25_registry *reg, const struct p25_prefix *p, in
 	}
 	if (rc < 0)
 		return rc;
-	sqlite3_finalize(st);
+	reg_done(st);
 	return 0;
 }
 
@@ -106,7 +106,7 @@ static int inside_space(struct p25_registry *reg, const struct p25_prefix *p, in
 static int same_address(struct p25_registry *reg, const struct p25_permit_spec *spec,
                         struct permit_checked *chk, p25_time now)
 {
-	sqlite3_stmt *st =
+	reg_stmt *st =
 	    reg_query(reg, "SELECT id, expires FROM permit WHERE org_id = ? AND text = ?", "is",
 	              chk->org_id, chk->text);
 	char until[P25_TIME_STRLEN + 16] = "";
@@ -119,12 +119,12 @@ static int same_address(struct p25_registry *reg, const struct p25_permit_spec *
 	if ((rc = reg_step(reg, st)) < 0)
 		return rc;
 	if (rc == 0) {
-		sqlite3_finalize(st);
+		reg_done(st);
 		return 0;
 	}
-	id = sqlite3_column_int64(st, 0);
+	id = col_int(st, 0);
 	expires = col_time(st, 1);
-	sqlite3_finalize(st);
+	reg_done(st);
 	if (expires && expires <= now) {
 		chk->supersedes = id;
 		return 0;
@@ -191,7 +191,7 @@ int rule_permit(struct p25_registry *reg, const struct p25_permit_spec *spec, p2
 static int unpermitted_findings(struct p25_registry *reg, int64_t org_id, p25_time now,
                                 p25_time *at, json_t **out)
 {
-	sqlite3_stmt *st;
+	reg_stmt *st;
 	json_t *found = NULL, *left, *a;
 	struct p25_prefix *valid = NULL;
 	size_t nvalid = 0, i;
@@ -208,7 +208,7 @@ static int unpermitted_findings(struct p25_registry *reg, int64_t org_id, p25_ti
 		*at = col_time(st, 0);
 		found = json_loads(col_text(st, 1), 0, NULL);
 	}
-	sqlite3_finalize(st);
+	reg_done(st);
 	if (!json_array_size(found)) {
 		json_decref(found);
 		return 0;
@@ -222,7 +222,7 @@ static int unpermitted_findings(struct p25_registry *reg, int64_t org_id, p25_ti
 		struct p25_prefix *v = realloc(valid, (nvalid + 1) * sizeof *v);
 		struct p25_diag diag;
 		if (!v) {
-			sqlite3_finalize(st);
+			reg_done(st);
 			rc = reg_fail(reg, P25_EDB, "registry: out of memory");
 			break;
 		}
@@ -231,7 +231,7 @@ static int unpermitted_findings(struct p25_registry *reg, int64_t org_id, p25_ti
 			nvalid++;
 	}
 	if (rc == 0) {
-		sqlite3_finalize(st);
+		reg_done(st);
 		left = json_array();
 		json_array_foreach(found, i, a)
 		{
@@ -265,7 +265,7 @@ static int unpermitted_findings(struct p25_registry *reg, int64_t org_id, p25_ti
 int rule_activation(struct p25_registry *reg, int64_t org_id, const char *handle, p25_time now,
                     bool no_servers)
 {
-	sqlite3_stmt *st;
+	reg_stmt *st;
 	int64_t contacts = 0, permits = 0;
 	json_t *left = NULL, *a;
 	p25_time at = 0;
@@ -280,9 +280,9 @@ int rule_activation(struct p25_registry *reg, int64_t org_id, const char *handle
 	    "iT", org_id, now);
 	if (!st || (rc = reg_step(reg, st)) < 0)
 		return P25_EDB;
-	contacts = sqlite3_column_int64(st, 0);
-	permits = sqlite3_column_int64(st, 1);
-	sqlite3_finalize(st);
+	contacts = col_int(st, 0);
+	permits = col_int(st, 1);
+	reg_done(st);
 	if (contacts == 0)
 		return reg_hint(reg,
 		                reg_fail(reg, P25_EINVAL,
