@@ -13,8 +13,13 @@
 #include "util/buf.h"
 
 /*
- * Schema steps not yet in a .sql file of storage/schema/: each runs after
- * the compiled-in ones, as the next version (see store_migrate).
+ * The schema is storage/schema/sqlite/NNNN-what.sql, one file per version,
+ * compiled in (scripts/embed-sql.sh).  A schema step may also be written
+ * here, as a C string (SQLite dialect) before the NULL: such steps run after
+ * the files, the first as version files+1, and so on.  This is for a branch
+ * written while the files were elsewhere; scripts/migrations-to-sql.py moves
+ * each entry into the next numbered file (same version number) and leaves
+ * the array {NULL} again.  Append steps; never edit a released one.
  */
 static const char *const migrations[] = {NULL};
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]) - 1)
