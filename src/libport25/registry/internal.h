@@ -122,6 +122,37 @@ int rule_expiry_text(const char *s, p25_time now, p25_time *out, char *err, size
 int rule_activation(struct p25_registry *reg, int64_t org_id, const char *handle, p25_time now,
                     bool no_servers);
 
+/*
+ * Address space as query parameters, so that one query over the stored
+ * networks (net: 16 bytes, left-aligned, big-endian; len) decides overlap
+ * and containment without parsing them: a stored x overlaps p when x's
+ * network lies between p's first and last address, or x is shorter and is
+ * p cut to x's length (cut holds p's network at every length 0..128, 16
+ * bytes each, read with substr).  SPAN_BIND binds ?1 to ?5 (SPAN_ARGS);
+ * a query's own parameters number from ?6.
+ */
+struct net_span {
+	int64_t family, len;
+	unsigned char first[16], last[16], cut[129 * 16];
+};
+void net_span(const struct p25_prefix *p, struct net_span *s);
+#define SPAN_ARGS "iBBiB"
+#define SPAN_BIND(s)                                                                               \
+	(s)->family, (s)->first, (size_t)16, (s)->last, (size_t)16, (s)->len, (s)->cut,            \
+	    sizeof(s)->cut
+/* x overlaps p (with "x.family = ?1"). */
+#define SPAN_OVERLAPS(x)                                                                           \
+	"(" x ".net BETWEEN ?2 AND ?3 OR (" x ".len < ?4 AND " x ".net = substr(?5, " x              \
+	".len * 16 + 1, 16)))"
+/* x contains p. */
+#define SPAN_CONTAINED_BY(x) "(" x ".len <= ?4 AND " x ".net = substr(?5, " x ".len * 16 + 1, 16))"
+/* x lies inside p. */
+#define SPAN_CONTAINS(x) "(" x ".len >= ?4 AND " x ".net BETWEEN ?2 AND ?3)"
+
+/* A new prefix text (as p) for org: refused when it overlaps a registered prefix. */
+int rule_prefix(struct p25_registry *reg, const struct p25_prefix *p, const char *text,
+                const char *org);
+
 /* Where a permit comes from, beyond what permit add is told. */
 struct permit_origin {
 	int64_t request_id; /* 0: none */

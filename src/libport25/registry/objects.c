@@ -428,8 +428,10 @@ int p25_org_show_in(struct p25_registry *reg, const char *handle, p25_time now,
 		open = json_array();
 		json_array_foreach(rows, i, r)
 		{
-			const char *s = json_string_value(json_object_get(r, "status"));
-			if (s && (!strcmp(s, "submitted") || !strcmp(s, "approved")))
+			enum p25_request_status s;
+			if (p25_request_status_parse(json_string_value(json_object_get(r, "status")),
+			                             &s) == 0 &&
+			    p25_request_status_open(s))
 				json_array_append(open, r);
 		}
 		json_decref(rows);
@@ -447,49 +449,6 @@ int p25_org_show_in(struct p25_registry *reg, const char *handle, p25_time now,
 }
 
 /* ---- address space ---- */
-
-static int space_conflict(struct p25_registry *reg, const struct p25_prefix *p, const char *text,
-                          const char *org)
-{
-	reg_stmt *st = reg_query(reg,
-	                             "SELECT x.text, o.handle FROM prefix x JOIN org o ON "
-	                             "o.id = x.org_id WHERE x.family = ? ORDER BY x.net, x.len",
-	                             "i", (int64_t)p->family);
-	int rc;
-
-	if (!st)
-		return P25_EDB;
-	while ((rc = reg_step(reg, st)) == 1) {
-		struct p25_prefix q;
-		struct p25_diag diag;
-		const char *qtext = col_text(st, 0), *qorg = col_text(st, 1);
-		if (p25_prefix_parse(qtext, 0, &q, &diag) < 0 || !p25_prefix_overlaps(p, &q))
-			continue;
-		if (strcmp(qorg, org) != 0)
-			rc = reg_fail(
-			    reg, P25_ECONFLICT,
-			    "prefix %s (for organization '%s') overlaps %s of organization "
-			    "'%s'",
-			    text, org, qtext, qorg);
-		else if (p25_prefix_equal(p, &q))
-			rc = reg_fail(reg, P25_ECONFLICT,
-			              "prefix %s is already registered to organization '%s'", text,
-			              org);
-		else
-			rc =
-			    reg_fail(reg, P25_ECONFLICT,
-			             "prefix %s %s %s, already registered to organization '%s'; an "
-			             "organization's prefixes must not nest",
-			             text, p25_prefix_contains(&q, p) ? "lies inside" : "contains",
-			             qtext, org);
-		reg_done(st);
-		return rc;
-	}
-	if (rc < 0)
-		return rc;
-	reg_done(st);
-	return 0;
-}
 
 int prefix_add_tx(struct p25_registry *reg, const struct p25_actor *who, const char *org,
                   const char *prefix, const char *description, unsigned flags)
@@ -510,7 +469,7 @@ int prefix_add_tx(struct p25_registry *reg, const struct p25_actor *who, const c
 		                NULL, 0, 0);
 	snprintf(reg->warning, sizeof reg->warning, "%s", diag.warning);
 	p25_prefix_format(&p, text, sizeof text);
-	if ((rc = space_conflict(reg, &p, text, org)) < 0)
+	if ((rc = rule_prefix(reg, &p, text, org)) < 0)
 		return rc;
 	rc = reg_exec(reg,
 	              "INSERT INTO prefix (org_id, family, net, len, text, description, created) "
@@ -542,6 +501,7 @@ static int prefix_remove_tx(struct p25_registry *reg, const struct p25_actor *wh
 {
 	struct p25_prefix p;
 	struct p25_diag diag;
+	struct net_span sp;
 	char text[P25_PREFIX_STRLEN];
 	reg_stmt *st;
 	int64_t id = 0, org_id = 0;
@@ -571,25 +531,22 @@ static int prefix_remove_tx(struct p25_registry *reg, const struct p25_actor *wh
 	snprintf(org, sizeof org, "%s", col_text(st, 2));
 	reg_done(st);
 
-	st =
-	    reg_query(reg, "SELECT id, text FROM permit WHERE org_id = ? ORDER BY id", "i", org_id);
-	if (!st)
+	/* The first permit of the org inside it, by id. */
+	net_span(&p, &sp);
+	st = reg_query(reg,
+	               "SELECT x.id, x.text FROM permit x WHERE x.org_id = ?6 AND x.family = ?1 AND "
+	               SPAN_CONTAINS("x") " ORDER BY x.id LIMIT 1",
+	               SPAN_ARGS "i", SPAN_BIND(&sp), org_id);
+	if (!st || (rc = reg_step(reg, st)) < 0)
 		return P25_EDB;
-	while ((rc = reg_step(reg, st)) == 1) {
-		struct p25_prefix q;
-		if (p25_prefix_parse(col_text(st, 1), 0, &q, &diag) == 0 &&
-		    p25_prefix_contains(&p, &q)) {
-			rc = reg_fail(
-			    reg, P25_ECONFLICT,
-			    "prefix %s of organization '%s' still holds permit %lld (%s); "
-			    "remove its permits first",
-			    text, org, (long long)col_int(st, 0), col_text(st, 1));
-			reg_done(st);
-			return rc;
-		}
-	}
-	if (rc < 0)
+	if (rc == 1) {
+		rc = reg_fail(reg, P25_ECONFLICT,
+		              "prefix %s of organization '%s' still holds permit %lld (%s); "
+		              "remove its permits first",
+		              text, org, (long long)col_int(st, 0), col_text(st, 1));
+		reg_done(st);
 		return rc;
+	}
 	reg_done(st);
 	before = json_pack("{s:s, s:s}", "org", org, "prefix", text);
 	rc = reg_exec(reg, "DELETE FROM prefix WHERE id = ?", "i", id);
@@ -1093,23 +1050,25 @@ int p25_permits_covering(struct p25_registry *reg, const char *org, const struct
                          p25_time now, struct p25_prefix **out, size_t *n)
 {
 	struct p25_prefix *v = NULL, *nv;
+	struct net_span sp;
 	reg_stmt *st;
 	int rc;
 
 	*out = NULL;
 	*n = 0;
 	reg->error[0] = '\0';
+	net_span(p, &sp);
 	st = reg_query(reg,
-	               "SELECT p.text FROM permit p JOIN org o ON o.id = p.org_id WHERE o.handle = ? "
-	               "AND p.family = ? AND (p.expires IS NULL OR p.expires > ?) ORDER BY p.net, "
-	               "p.len",
-	               "siT", org, (int64_t)p->family, now);
+	               "SELECT x.text FROM permit x JOIN org o ON o.id = x.org_id WHERE o.handle = ?6 "
+	               "AND x.family = ?1 AND (x.expires IS NULL OR x.expires > ?7) AND "
+	               SPAN_OVERLAPS("x") " ORDER BY x.net, x.len",
+	               SPAN_ARGS "sT", SPAN_BIND(&sp), org, now);
 	if (!st)
 		return P25_EDB;
 	while ((rc = reg_step(reg, st)) == 1) {
 		struct p25_prefix q;
 		struct p25_diag diag;
-		if (p25_prefix_parse(col_text(st, 0), 0, &q, &diag) < 0 || !p25_prefix_overlaps(p, &q))
+		if (p25_prefix_parse(col_text(st, 0), 0, &q, &diag) < 0)
 			continue;
 		if (!(nv = realloc(v, (*n + 1) * sizeof *nv))) {
 			reg_done(st);

@@ -2,7 +2,8 @@
  * Requests: sign-ups and variances as members submit them.  A request moves
  * submitted -> approved -> applied -> verified, or is rejected (by the
  * operator) or cancelled (by its member or the operator) before it is
- * applied; it is due 48 hours after submission.
+ * applied, along the one table of transitions (rules.c); it is due 48 hours
+ * after submission.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -24,7 +25,9 @@ static json_t *nullable(reg_stmt *st, int col)
 
 static bool is_open(const char *status)
 {
-	return !strcmp(status, "submitted") || !strcmp(status, "approved");
+	enum p25_request_status s;
+
+	return p25_request_status_parse(status, &s) == 0 && p25_request_status_open(s);
 }
 
 static int add_items(struct p25_registry *reg, int64_t id, const char *type, json_t *req)
@@ -295,7 +298,8 @@ static int submit_tx(struct p25_registry *reg, const struct p25_actor *who,
 	}
 	json_decref(org);
 	if (rc == 0)
-		rc = request_audit(reg, who, P25_CHANGE_REQUEST_SUBMITTED, id, NULL);
+		rc = request_audit(reg, who, p25_request_transition(P25_REQUEST_SUBMIT)->change, id,
+		                   NULL);
 	if (rc == 0 && out)
 		*out = id;
 	return rc;
@@ -310,12 +314,13 @@ int p25_request_submit(struct p25_registry *reg, const struct p25_actor *who,
 	return reg_end(reg, submit_tx(reg, who, spec, id));
 }
 
-/* Load a request for a state change: it must be in one of the from states. */
-static int load_for(struct p25_registry *reg, int64_t id, const char *const *from, const char *verb,
+/* Load a request for a transition: it must be in one of the statuses it starts from. */
+static int load_for(struct p25_registry *reg, int64_t id, const struct p25_request_transition *t,
                     json_t **out)
 {
 	json_t *r = request_json_by_id(reg, id, 0);
-	const char *status;
+	enum p25_request_status status;
+	const char *name;
 
 	*out = NULL;
 	if (!r)
@@ -323,102 +328,82 @@ static int load_for(struct p25_registry *reg, int64_t id, const char *const *fro
 		           ? P25_EDB
 		           : reg_hint(reg, reg_fail(reg, P25_ENOTFOUND, "no request %" PRId64, id),
 		                      P25_HINT_LIST_REQUESTS, NULL, 0, 0);
-	status = json_string_value(json_object_get(r, "status"));
-	for (; *from; from++) {
-		if (!strcmp(status, *from)) {
-			*out = r;
-			return 0;
-		}
+	name = json_string_value(json_object_get(r, "status"));
+	if (p25_request_status_parse(name, &status) == 0 && (t->from & P25_REQUEST_FROM(status))) {
+		*out = r;
+		return 0;
 	}
-	reg_fail(reg, P25_ECONFLICT, "request %" PRId64 " is %s and cannot be %s", id, status,
-	         verb);
+	reg_fail(reg, P25_ECONFLICT, "request %" PRId64 " is %s and cannot be %s", id,
+	         name ? name : "?", t->refusal);
 	json_decref(r);
 	return P25_ECONFLICT;
 }
 
-static int set_status(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
-                      const char *status)
+/*
+ * The transition made: the new status, stamped with who and when (and the
+ * reason of a rejection), then its audit and change record.
+ */
+static int moved(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
+                 const struct p25_request_transition *t, json_t *before, const char *reason)
 {
-	char sql[160];
+	const char *status = p25_request_status_name(t->to);
+	char sql[200];
+	int rc;
 
 	/* status names a fixed column pair (approved/approved_by, ...), never user text. */
-	snprintf(sql, sizeof sql, "UPDATE request SET status = ?, %s = ?, %s_by = ? WHERE id = ?",
+	snprintf(sql, sizeof sql,
+	         "UPDATE request SET status = ?, %s = ?, %s_by = ?, reason = coalesce(?, reason) "
+	         "WHERE id = ?",
 	         status, status);
-	return reg_exec(reg, sql, "sTsi", status, who->now, who->name, id);
+	rc = reg_exec(reg, sql, "sTssi", status, who->now, who->name, reason, id);
+	return rc < 0 ? rc : request_audit(reg, who, t->change, id, before);
 }
 
-static int approve_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id)
+/* A transition that changes nothing but the request. */
+static int step_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
+                   enum p25_request_action action, const char *reason)
 {
-	static const char *const from[] = {"submitted", NULL};
+	const struct p25_request_transition *t = p25_request_transition(action);
 	json_t *before;
-	int rc = load_for(reg, id, from, "approved", &before);
+	int rc = load_for(reg, id, t, &before);
 
 	if (rc == 0)
-		rc = set_status(reg, who, id, "approved");
-	if (rc == 0)
-		rc = request_audit(reg, who, P25_CHANGE_REQUEST_APPROVED, id, before);
+		rc = moved(reg, who, id, t, before, reason);
 	json_decref(before);
 	return rc;
 }
 
-int p25_request_approve(struct p25_registry *reg, const struct p25_actor *who, int64_t id)
+static int step(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
+                enum p25_request_action action)
 {
 	int rc = reg_begin(reg);
 	if (rc < 0)
 		return rc;
-	return reg_end(reg, approve_tx(reg, who, id));
+	return reg_end(reg, step_tx(reg, who, id, action, NULL));
 }
 
-static int reject_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
-                     const char *reason)
+int p25_request_approve(struct p25_registry *reg, const struct p25_actor *who, int64_t id)
 {
-	static const char *const from[] = {"submitted", "approved", NULL};
-	json_t *before;
-	int rc;
-
-	if (!reason || !*reason)
-		return reg_fail(reg, P25_EINVAL, "rejecting request %" PRId64 " needs a reason",
-		                id);
-	rc = load_for(reg, id, from, "rejected", &before);
-	if (rc == 0)
-		rc = set_status(reg, who, id, "rejected");
-	if (rc == 0)
-		rc = reg_exec(reg, "UPDATE request SET reason = ? WHERE id = ?", "si", reason, id);
-	if (rc == 0)
-		rc = request_audit(reg, who, P25_CHANGE_REQUEST_REJECTED, id, before);
-	json_decref(before);
-	return rc;
+	return step(reg, who, id, P25_REQUEST_APPROVE);
 }
 
 int p25_request_reject(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
                        const char *reason)
 {
 	int rc = reg_begin(reg);
+
 	if (rc < 0)
 		return rc;
-	return reg_end(reg, reject_tx(reg, who, id, reason));
-}
-
-static int cancel_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id)
-{
-	static const char *const from[] = {"submitted", "approved", NULL};
-	json_t *before;
-	int rc = load_for(reg, id, from, "cancelled", &before);
-
-	if (rc == 0)
-		rc = set_status(reg, who, id, "cancelled");
-	if (rc == 0)
-		rc = request_audit(reg, who, P25_CHANGE_REQUEST_CANCELLED, id, before);
-	json_decref(before);
-	return rc;
+	if (!reason || !*reason)
+		rc = reg_fail(reg, P25_EINVAL, "rejecting request %" PRId64 " needs a reason", id);
+	else
+		rc = step_tx(reg, who, id, P25_REQUEST_REJECT, reason);
+	return reg_end(reg, rc);
 }
 
 int p25_request_cancel(struct p25_registry *reg, const struct p25_actor *who, int64_t id)
 {
-	int rc = reg_begin(reg);
-	if (rc < 0)
-		return rc;
-	return reg_end(reg, cancel_tx(reg, who, id));
+	return step(reg, who, id, P25_REQUEST_CANCEL);
 }
 
 static int prefixed(struct p25_registry *reg, int rc, int64_t id)
@@ -429,17 +414,15 @@ static int prefixed(struct p25_registry *reg, int rc, int64_t id)
 static int apply_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
                     bool no_servers)
 {
-	static const char *const from[] = {"approved", NULL};
+	const struct p25_request_transition *t = p25_request_transition(P25_REQUEST_APPLY);
 	json_t *before, *items, *item;
 	const char *org, *type;
 	int64_t org_id = 0;
 	size_t i;
-	int rc = load_for(reg, id, from, "applied (approve it first)", &before);
+	int rc = load_for(reg, id, t, &before);
 
-	if (rc < 0) {
-		/* A submitted request needs approval; say so rather than just refuse. */
+	if (rc < 0)
 		return rc;
-	}
 	org = json_string_value(json_object_get(before, "org"));
 	type = json_string_value(json_object_get(before, "type"));
 	rc = org_id_of(reg, org, &org_id);
@@ -505,9 +488,7 @@ static int apply_tx(struct p25_registry *reg, const struct p25_actor *who, int64
 		json_decref(before);
 		return rc == P25_EDB ? rc : prefixed(reg, rc, id);
 	}
-	rc = set_status(reg, who, id, "applied");
-	if (rc == 0)
-		rc = request_audit(reg, who, P25_CHANGE_REQUEST_APPLIED, id, before);
+	rc = moved(reg, who, id, t, before, NULL);
 	json_decref(before);
 	return rc;
 }
@@ -526,26 +507,9 @@ int p25_request_apply(struct p25_registry *reg, const struct p25_actor *who, int
 	return p25_request_apply_confirmed(reg, who, id, false);
 }
 
-static int verify_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id)
-{
-	static const char *const from[] = {"applied", NULL};
-	json_t *before;
-	int rc = load_for(reg, id, from, "verified (apply it first)", &before);
-
-	if (rc == 0)
-		rc = set_status(reg, who, id, "verified");
-	if (rc == 0)
-		rc = request_audit(reg, who, P25_CHANGE_REQUEST_VERIFIED, id, before);
-	json_decref(before);
-	return rc;
-}
-
 int p25_request_verify(struct p25_registry *reg, const struct p25_actor *who, int64_t id)
 {
-	int rc = reg_begin(reg);
-	if (rc < 0)
-		return rc;
-	return reg_end(reg, verify_tx(reg, who, id));
+	return step(reg, who, id, P25_REQUEST_VERIFY);
 }
 
 int p25_request_list(struct p25_registry *reg, const struct p25_request_filter *f, json_t **out)
