@@ -1,6 +1,19 @@
 #include "util/text.h"
 
+#include <ctype.h>
 #include <string.h>
+
+char *p25_text_trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
 
 static int inert(unsigned char c)
 {

@@ -1,4 +1,4 @@
-/* Free text that ends up inside generated configurations. */
+/* Text: free text that ends up inside generated configurations, handles, trimming. */
 #ifndef P25_TEXT_H
 #define P25_TEXT_H
 
@@ -11,6 +11,9 @@
  * becomes '_'.  Truncates to outlen-1 bytes.  Returns out.
  */
 char *p25_text_inert(const char *in, char *out, size_t outlen);
+
+/* s without its leading and trailing white space (cut in place). */
+char *p25_text_trim(char *s);
 
 /* True when s is a valid handle: 1..32 of [a-z0-9-], starting with a letter or digit. */
 int p25_text_is_handle(const char *s);
