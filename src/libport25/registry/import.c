@@ -21,6 +21,7 @@
 
 #include "registry/internal.h"
 #include "util/buf.h"
+#include "util/text.h"
 
 #define IMPORT_MAX_BYTES (64L * 1024 * 1024)
 
@@ -195,7 +196,8 @@ static bool repeated_in_file(struct p25_registry *reg, const char *org, const ch
 	struct p25_diag diag;
 	char text[P25_PREFIX_STRLEN];
 	reg_stmt *st;
-	bool repeated = false;
+	bool repeated;
+	int rc;
 
 	if (p25_prefix_parse(address, 0, &p, &diag) < 0)
 		return false;
@@ -203,11 +205,9 @@ static bool repeated_in_file(struct p25_registry *reg, const char *org, const ch
 	               "SELECT p.id FROM permit p JOIN org o ON o.id = p.org_id WHERE o.handle = ? "
 	               "AND p.text = ?",
 	               "ss", org, permit_text(&p, text, sizeof text));
-	if (!st || reg_step(reg, st) != 1) {
-		reg_done(st);
-		return false;
-	}
-	repeated = col_int(st, 0) >= first_new;
+	if (!st || (rc = reg_step(reg, st)) < 0)
+		return false; /* a failed step has finished the statement */
+	repeated = rc == 1 && col_int(st, 0) >= first_new;
 	reg_done(st);
 	return repeated;
 }
@@ -253,18 +253,6 @@ static int import_server(struct p25_registry *reg, const struct p25_actor *who,
 		return rc == P25_EDB ? rc : locate(reg, rc, "%s: %s", opt->name, where);
 	result->permits++;
 	return 0;
-}
-
-static char *trim(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
 }
 
 /*
@@ -335,7 +323,7 @@ static int server_table_read(struct server_table *t, const char *data, size_t le
 	for (int c = 0; c < NCOLUMNS; c++)
 		t->col[c] = -1;
 	for (size_t f = 0; f < head->nfields; f++) {
-		char *col = trim(head->fields[f]);
+		char *col = p25_text_trim(head->fields[f]);
 		int c;
 		for (char *p = col; *p; p++)
 			*p = (char)tolower((unsigned char)*p);
@@ -385,7 +373,7 @@ static int server_table_row(struct server_table *t, size_t r, const char *name,
 		return P25_EINVAL;
 	}
 	for (int c = 0; c < NCOLUMNS; c++)
-		v[c] = t->col[c] >= 0 ? trim(rec->fields[t->col[c]]) : NULL;
+		v[c] = t->col[c] >= 0 ? p25_text_trim(rec->fields[t->col[c]]) : NULL;
 	*row = (struct server_row){v[COL_ORG],         v[COL_ADDRESS],      v[COL_KIND],
 	                           v[COL_DESCRIPTION], v[COL_REQUESTED_BY], v[COL_APPROVED_BY],
 	                           v[COL_EXPIRES]};
@@ -511,13 +499,13 @@ int p25_server_list_add_arg(struct p25_server_list *l, const char *label, const 
 		return P25_EINVAL;
 	}
 	f = csv.records[0].fields;
-	row.address = trim(f[0]);
+	row.address = p25_text_trim(f[0]);
 	if (csv.records[0].nfields > 1)
-		row.kind = trim(f[1]);
+		row.kind = p25_text_trim(f[1]);
 	if (csv.records[0].nfields > 2)
-		row.description = trim(f[2]);
+		row.description = p25_text_trim(f[2]);
 	if (csv.records[0].nfields > 3) {
-		row.expires = trim(f[3]);
+		row.expires = p25_text_trim(f[3]);
 		/* A fourth field is an expiry or a mistake, never part of the description. */
 		if (!*row.expires) {
 			snprintf(err, errlen,

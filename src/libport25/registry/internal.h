@@ -74,6 +74,14 @@ char *permit_text(const struct p25_prefix *p, char *buf, size_t buflen);
 int scope_text(struct p25_registry *reg, const struct p25_scope *scope, char **text);
 #define SCOPE_SQL "(? IS NULL OR o.handle IN (SELECT value FROM json_each(?)))"
 
+/* One row as JSON, made by a row_fn (now 0: without fields relative to now). */
+typedef json_t *(*row_fn)(reg_stmt *st, p25_time now, int64_t window);
+/*
+ * The first row st finds, as fn makes it (st is finished; NULL st is a
+ * failed query): 1 and *out, 0 when there is none, or P25_EDB.
+ */
+int row_json(struct p25_registry *reg, reg_stmt *st, row_fn fn, p25_time now, json_t **out);
+
 /* Lookups inside a transaction. */
 int org_id_of(struct p25_registry *reg, const char *handle, int64_t *id);
 /* ... of an org in scope (scope_text); outside it, as one that does not exist. */

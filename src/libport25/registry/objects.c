@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "registry/internal.h"
+#include "util/array.h"
 #include "util/text.h"
 
 #define ORG_COLS "o.handle, o.name, o.enrollment, o.mode, o.action, o.created, o.updated"
@@ -13,7 +14,7 @@
 	"p.created, p.expires, p.request_id"
 #define CONTACT_COLS "c.id, o.handle, c.name, c.email, c.phone, c.role"
 
-static json_t *org_json_row(reg_stmt *st)
+static json_t *org_json_row(reg_stmt *st, p25_time now, int64_t window)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "handle", col_text(st, 0), "name",
 	                 col_text(st, 1), "enrollment", col_text(st, 2), "mode", col_text(st, 3),
@@ -39,7 +40,7 @@ static json_t *permit_json_row(reg_stmt *st, p25_time now, int64_t window)
 	return o;
 }
 
-static json_t *contact_json_row(reg_stmt *st)
+static json_t *contact_json_row(reg_stmt *st, p25_time now, int64_t window)
 {
 	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "id",
 	                 (json_int_t)col_int(st, 0), "org", col_text(st, 1), "name",
@@ -47,7 +48,7 @@ static json_t *contact_json_row(reg_stmt *st)
 	                 "role", col_text(st, 5));
 }
 
-static json_t *prefix_json_row(reg_stmt *st)
+static json_t *prefix_json_row(reg_stmt *st, p25_time now, int64_t window)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:s}", "org", col_text(st, 0), "prefix",
 	                 col_text(st, 1), "family",
@@ -79,8 +80,8 @@ static reg_stmt *query_by_org(struct p25_registry *reg, const char *select_from,
 	              : reg_query(reg, sql, "ss", scope, scope);
 }
 
-static int collect(struct p25_registry *reg, reg_stmt *st, json_t **out,
-                   json_t *(*fn)(reg_stmt *, p25_time, int64_t), p25_time now, int64_t window)
+static int collect(struct p25_registry *reg, reg_stmt *st, json_t **out, row_fn fn,
+                   p25_time now, int64_t window)
 {
 	json_t *rows = json_array();
 	int rc;
@@ -107,14 +108,59 @@ static int collect(struct p25_registry *reg, reg_stmt *st, json_t **out,
 	return 0;
 }
 
-static json_t *contact_row_fn(reg_stmt *st, p25_time now, int64_t window)
+/* The rows of select_from (query_by_org) of org, or of every org, in scope, as fn makes them. */
+static int list_by_org(struct p25_registry *reg, const char *org, const struct p25_scope *scope,
+                       const char *select_from, const char *org_col, const char *order,
+                       row_fn fn, p25_time now, int64_t window, json_t **out)
 {
-	return contact_json_row(st);
+	char *scoped;
+	int64_t id = 0;
+	int rc;
+
+	*out = NULL;
+	if ((rc = scope_text(reg, scope, &scoped)) < 0)
+		return rc;
+	if (!org || (rc = org_id_in(reg, org, scoped, &id)) == 0)
+		rc = collect(reg, query_by_org(reg, select_from, org_col, id, scoped, order), out, fn,
+		             now, window);
+	free(scoped);
+	return rc;
 }
 
-static json_t *prefix_row_fn(reg_stmt *st, p25_time now, int64_t window)
+int row_json(struct p25_registry *reg, reg_stmt *st, row_fn fn, p25_time now, json_t **out)
 {
-	return prefix_json_row(st);
+	int rc;
+
+	*out = NULL;
+	if (!st || (rc = reg_step(reg, st)) < 0)
+		return P25_EDB;
+	if (rc == 1 && !(*out = fn(st, now, P25_EXPIRING_WINDOW)))
+		rc = reg_fail(reg, P25_EDB, "registry: out of memory");
+	reg_done(st);
+	return rc;
+}
+
+/*
+ * The one object of a read in scope: sql ends in "WHERE key = ? AND "
+ * SCOPE_SQL, the key an id, or text when text is not NULL.  1 and *out, 0
+ * when there is none (or it is out of scope), or P25_EDB.
+ */
+static int scoped_row(struct p25_registry *reg, const char *sql, int64_t id, const char *text,
+                      const struct p25_scope *scope, row_fn fn, p25_time now, json_t **out)
+{
+	char *scoped;
+	int rc;
+
+	*out = NULL;
+	reg->error[0] = '\0';
+	if ((rc = scope_text(reg, scope, &scoped)) < 0)
+		return rc;
+	rc = row_json(reg,
+	              text ? reg_query(reg, sql, "sss", text, scoped, scoped)
+	                   : reg_query(reg, sql, "iss", id, scoped, scoped),
+	              fn, now, out);
+	free(scoped);
+	return rc;
 }
 
 int org_id_of(struct p25_registry *reg, const char *handle, int64_t *id)
@@ -146,36 +192,23 @@ int org_id_in(struct p25_registry *reg, const char *handle, const char *scope, i
 
 json_t *org_json_by_id(struct p25_registry *reg, int64_t id)
 {
-	reg_stmt *st = reg_query(reg, "SELECT " ORG_COLS " FROM org o WHERE o.id = ?", "i", id);
 	json_t *o;
 
-	if (!st)
-		return NULL;
-	if (reg_step(reg, st) != 1) {
-		reg_done(st);
-		return NULL;
-	}
-	o = org_json_row(st);
-	reg_done(st);
+	row_json(reg, reg_query(reg, "SELECT " ORG_COLS " FROM org o WHERE o.id = ?", "i", id),
+	         org_json_row, 0, &o);
 	return o;
 }
 
 json_t *permit_json_by_id(struct p25_registry *reg, int64_t id, p25_time now)
 {
-	reg_stmt *st = reg_query(reg,
-	                             "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = "
-	                             "p.org_id WHERE p.id = ?",
-	                             "i", id);
 	json_t *o;
 
-	if (!st)
-		return NULL;
-	if (reg_step(reg, st) != 1) {
-		reg_done(st);
-		return NULL;
-	}
-	o = permit_json_row(st, now, P25_EXPIRING_WINDOW);
-	reg_done(st);
+	row_json(reg,
+	         reg_query(reg,
+	                   "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = p.org_id "
+	                   "WHERE p.id = ?",
+	                   "i", id),
+	         permit_json_row, now, &o);
 	return o;
 }
 
@@ -339,7 +372,7 @@ int p25_org_remove(struct p25_registry *reg, const struct p25_actor *who, const 
 
 static json_t *org_list_row_fn(reg_stmt *st, p25_time now, int64_t window)
 {
-	json_t *o = org_json_row(st);
+	json_t *o = org_json_row(st, now, window);
 	if (o) {
 		json_object_set_new(o, "prefixes", json_integer(col_int(st, 7)));
 		json_object_set_new(o, "contacts", json_integer(col_int(st, 8)));
@@ -373,11 +406,6 @@ int p25_org_list_in(struct p25_registry *reg, const struct p25_scope *scope, jso
 	             out, org_list_row_fn, 0, 0);
 	free(scoped);
 	return rc;
-}
-
-static json_t *permit_row_fn(reg_stmt *st, p25_time now, int64_t window)
-{
-	return permit_json_row(st, now, window);
 }
 
 int p25_org_show(struct p25_registry *reg, const char *handle, p25_time now, json_t **out)
@@ -416,7 +444,7 @@ int p25_org_show_in(struct p25_registry *reg, const char *handle, p25_time now,
 		                       "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = "
 		                       "p.org_id WHERE o.id = ? ORDER BY p.family, p.net, p.len",
 		                       "i", id),
-		             &rows, permit_row_fn, now, P25_EXPIRING_WINDOW);
+		             &rows, permit_json_row, now, P25_EXPIRING_WINDOW);
 	}
 	if (rc == 0) {
 		json_object_set_new(org, "permits", rows);
@@ -572,22 +600,10 @@ int p25_prefix_list(struct p25_registry *reg, const char *org, json_t **out)
 int p25_prefix_list_in(struct p25_registry *reg, const char *org, const struct p25_scope *scope,
                        json_t **out)
 {
-	char *scoped;
-	int64_t id = 0;
-	int rc;
-
-	*out = NULL;
-	if ((rc = scope_text(reg, scope, &scoped)) < 0)
-		return rc;
-	if (!org || (rc = org_id_in(reg, org, scoped, &id)) == 0)
-		rc = collect(reg,
-		             query_by_org(reg,
-		                          "SELECT o.handle, x.text, x.family, x.description, "
-		                          "x.created FROM prefix x JOIN org o ON o.id = x.org_id",
-		                          "x.org_id", id, scoped, "x.family, x.net, x.len"),
-		             out, prefix_row_fn, 0, 0);
-	free(scoped);
-	return rc;
+	return list_by_org(reg, org, scope,
+	                   "SELECT o.handle, x.text, x.family, x.description, x.created FROM prefix x "
+	                   "JOIN org o ON o.id = x.org_id",
+	                   "x.org_id", "x.family, x.net, x.len", prefix_json_row, 0, 0, out);
 }
 
 int p25_prefix_show_in(struct p25_registry *reg, const char *prefix, const struct p25_scope *scope,
@@ -595,34 +611,22 @@ int p25_prefix_show_in(struct p25_registry *reg, const char *prefix, const struc
 {
 	struct p25_prefix p;
 	struct p25_diag diag;
-	char text[P25_PREFIX_STRLEN], *scoped;
-	reg_stmt *st;
+	char text[P25_PREFIX_STRLEN];
 	int rc;
 
 	*out = NULL;
-	reg->error[0] = '\0';
 	if (p25_prefix_parse(prefix, P25_PARSE_REQUIRE_LEN, &p, &diag) < 0)
 		return reg_fail(reg, P25_EINVAL, "%s", diag.error);
 	p25_prefix_format(&p, text, sizeof text);
-	if ((rc = scope_text(reg, scope, &scoped)) < 0)
-		return rc;
-	st = reg_query(reg,
-	               "SELECT o.handle, x.text, x.family, x.description, x.created FROM prefix x "
-	               "JOIN org o ON o.id = x.org_id WHERE x.text = ? AND " SCOPE_SQL,
-	               "sss", text, scoped, scoped);
-	free(scoped);
-	if (!st)
-		return P25_EDB;
-	if ((rc = reg_step(reg, st)) < 0)
-		return rc;
-	if (rc == 1)
-		*out = prefix_json_row(st);
-	reg_done(st);
+	rc = scoped_row(reg,
+	                "SELECT o.handle, x.text, x.family, x.description, x.created FROM prefix x "
+	                "JOIN org o ON o.id = x.org_id WHERE x.text = ? AND " SCOPE_SQL,
+	                0, text, scope, prefix_json_row, 0, out);
 	if (rc == 0)
 		return reg_hint(reg,
 		                reg_fail(reg, P25_ENOTFOUND, "prefix %s is not registered", text),
 		                P25_HINT_LIST_PREFIXES, NULL, 0, 0);
-	return *out ? 0 : reg_fail(reg, P25_EDB, "registry: out of memory");
+	return rc < 0 ? rc : 0;
 }
 
 /* ---- contacts ---- */
@@ -716,7 +720,7 @@ static int contact_remove_tx(struct p25_registry *reg, const struct p25_actor *w
 		return reg_hint(reg, reg_fail(reg, P25_ENOTFOUND, "no contact %" PRId64, id),
 		                P25_HINT_LIST_CONTACTS, NULL, 0, 0);
 	}
-	before = contact_json_row(st);
+	before = contact_json_row(st, 0, 0);
 	org_id = col_int(st, 6);
 	last_guard = !strcmp(col_text(st, 5), "security") && !strcmp(col_text(st, 7), "active");
 	reg_done(st);
@@ -758,51 +762,23 @@ int p25_contact_list(struct p25_registry *reg, const char *org, json_t **out)
 int p25_contact_list_in(struct p25_registry *reg, const char *org, const struct p25_scope *scope,
                         json_t **out)
 {
-	char *scoped;
-	int64_t id = 0;
-	int rc;
-
-	*out = NULL;
-	if ((rc = scope_text(reg, scope, &scoped)) < 0)
-		return rc;
-	if (!org || (rc = org_id_in(reg, org, scoped, &id)) == 0)
-		rc = collect(reg,
-		             query_by_org(reg,
-		                          "SELECT " CONTACT_COLS
-		                          " FROM contact c JOIN org o ON o.id = c.org_id",
-		                          "c.org_id", id, scoped, "o.handle, c.id"),
-		             out, contact_row_fn, 0, 0);
-	free(scoped);
-	return rc;
+	return list_by_org(reg, org, scope,
+	                   "SELECT " CONTACT_COLS " FROM contact c JOIN org o ON o.id = c.org_id",
+	                   "c.org_id", "o.handle, c.id", contact_json_row, 0, 0, out);
 }
 
 int p25_contact_show_in(struct p25_registry *reg, int64_t id, const struct p25_scope *scope,
                         json_t **out)
 {
-	reg_stmt *st;
-	char *scoped;
-	int rc;
+	int rc = scoped_row(reg,
+	                    "SELECT " CONTACT_COLS " FROM contact c JOIN org o ON o.id = c.org_id "
+	                    "WHERE c.id = ? AND " SCOPE_SQL,
+	                    id, NULL, scope, contact_json_row, 0, out);
 
-	*out = NULL;
-	reg->error[0] = '\0';
-	if ((rc = scope_text(reg, scope, &scoped)) < 0)
-		return rc;
-	st = reg_query(reg,
-	               "SELECT " CONTACT_COLS " FROM contact c JOIN org o ON o.id = c.org_id WHERE "
-	               "c.id = ? AND " SCOPE_SQL,
-	               "iss", id, scoped, scoped);
-	free(scoped);
-	if (!st)
-		return P25_EDB;
-	if ((rc = reg_step(reg, st)) < 0)
-		return rc;
-	if (rc == 1)
-		*out = contact_json_row(st);
-	reg_done(st);
 	if (rc == 0)
 		return reg_hint(reg, reg_fail(reg, P25_ENOTFOUND, "no contact %" PRId64, id),
 		                P25_HINT_LIST_CONTACTS, NULL, 0, 0);
-	return *out ? 0 : reg_fail(reg, P25_EDB, "registry: out of memory");
+	return rc < 0 ? rc : 0;
 }
 
 /* ---- permitted senders ---- */
@@ -978,24 +954,15 @@ int p25_permit_set_expiry(struct p25_registry *reg, const struct p25_actor *who,
 int p25_permit_list(struct p25_registry *reg, const struct p25_permit_filter *f, json_t **out)
 {
 	int64_t window = f->expiring_within > 0 ? f->expiring_within : P25_EXPIRING_WINDOW;
-	int64_t id = 0;
 	json_t *all = NULL, *row;
-	char *scoped;
 	size_t i;
 	int rc;
 
-	*out = NULL;
 	reg->error[0] = '\0';
-	if ((rc = scope_text(reg, f->scope, &scoped)) < 0)
-		return rc;
-	if (!f->org || (rc = org_id_in(reg, f->org, scoped, &id)) == 0)
-		rc = collect(reg,
-		             query_by_org(reg,
-		                          "SELECT " PERMIT_COLS
-		                          " FROM permit p JOIN org o ON o.id = p.org_id",
-		                          "p.org_id", id, scoped, "o.handle, p.family, p.net, p.len"),
-		             &all, permit_row_fn, f->now, window);
-	free(scoped);
+	rc = list_by_org(reg, f->org, f->scope,
+	                 "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = p.org_id",
+	                 "p.org_id", "o.handle, p.family, p.net, p.len", permit_json_row, f->now,
+	                 window, &all);
 	if (rc < 0 || (!f->expiring_within && !f->expired)) {
 		*out = all;
 		return rc;
@@ -1020,37 +987,23 @@ int p25_permit_show(struct p25_registry *reg, int64_t id, p25_time now, json_t *
 int p25_permit_show_in(struct p25_registry *reg, int64_t id, p25_time now,
                        const struct p25_scope *scope, json_t **out)
 {
-	reg_stmt *st;
-	char *scoped;
-	int rc;
+	int rc = scoped_row(reg,
+	                    "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = p.org_id "
+	                    "WHERE p.id = ? AND " SCOPE_SQL,
+	                    id, NULL, scope, permit_json_row, now, out);
 
-	*out = NULL;
-	reg->error[0] = '\0';
-	if ((rc = scope_text(reg, scope, &scoped)) < 0)
-		return rc;
-	st = reg_query(reg,
-	               "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = p.org_id WHERE "
-	               "p.id = ? AND " SCOPE_SQL,
-	               "iss", id, scoped, scoped);
-	free(scoped);
-	if (!st)
-		return P25_EDB;
-	if ((rc = reg_step(reg, st)) < 0)
-		return rc;
-	if (rc == 1)
-		*out = permit_json_row(st, now, P25_EXPIRING_WINDOW);
-	reg_done(st);
 	if (rc == 0)
 		return reg_hint(reg, reg_fail(reg, P25_ENOTFOUND, "no permit %" PRId64, id),
 		                P25_HINT_LIST_PERMITS, NULL, 0, 0);
-	return *out ? 0 : reg_fail(reg, P25_EDB, "registry: out of memory");
+	return rc < 0 ? rc : 0;
 }
 
 int p25_permits_covering(struct p25_registry *reg, const char *org, const struct p25_prefix *p,
                          p25_time now, struct p25_prefix **out, size_t *n)
 {
-	struct p25_prefix *v = NULL, *nv;
+	struct p25_prefix *v = NULL;
 	struct net_span sp;
+	size_t cap = 0;
 	reg_stmt *st;
 	int rc;
 
@@ -1070,13 +1023,12 @@ int p25_permits_covering(struct p25_registry *reg, const char *org, const struct
 		struct p25_diag diag;
 		if (p25_prefix_parse(col_text(st, 0), 0, &q, &diag) < 0)
 			continue;
-		if (!(nv = realloc(v, (*n + 1) * sizeof *nv))) {
+		if (P25_ARRAY_GROW(v, *n, cap) < 0) {
 			reg_done(st);
 			free(v);
 			*n = 0;
 			return reg_fail(reg, P25_EDB, "registry: out of memory");
 		}
-		v = nv;
 		v[(*n)++] = q;
 	}
 	if (rc < 0) {

@@ -11,6 +11,7 @@
 
 #include "registry/internal.h"
 #include "util/buf.h"
+#include "util/names.h"
 
 /*
  * The schema is storage/schema/sqlite/NNNN-what.sql, one file per version,
@@ -439,57 +440,11 @@ static const char *const role_names[] = {"security", "technical", "administrativ
 static const char *const type_names[] = {"signup", "add-permit", "remove-permit"};
 static const char *const status_names[] = {"submitted", "approved", "applied",
                                            "verified",  "rejected", "cancelled"};
-#define NSTATUS (sizeof status_names / sizeof status_names[0])
 
-static int lookup(const char *s, const char *const *names, size_t n)
-{
-	for (size_t i = 0; s && i < n; i++)
-		if (strcmp(s, names[i]) == 0)
-			return (int)i;
-	return -1;
-}
-
-const char *p25_role_name(enum p25_contact_role r)
-{
-	return (unsigned)r < 3 ? role_names[r] : "?";
-}
-
-int p25_role_parse(const char *s, enum p25_contact_role *out)
-{
-	int i = lookup(s, role_names, 3);
-	if (i < 0)
-		return -1;
-	*out = (enum p25_contact_role)i;
-	return 0;
-}
-
-const char *p25_request_type_name(enum p25_request_type t)
-{
-	return (unsigned)t < 3 ? type_names[t] : "?";
-}
-
-int p25_request_type_parse(const char *s, enum p25_request_type *out)
-{
-	int i = lookup(s, type_names, 3);
-	if (i < 0)
-		return -1;
-	*out = (enum p25_request_type)i;
-	return 0;
-}
-
-const char *p25_request_status_name(enum p25_request_status s)
-{
-	return (unsigned)s < NSTATUS ? status_names[s] : "?";
-}
-
-int p25_request_status_parse(const char *s, enum p25_request_status *out)
-{
-	int i = lookup(s, status_names, NSTATUS);
-	if (i < 0)
-		return -1;
-	*out = (enum p25_request_status)i;
-	return 0;
-}
+P25_NAMES(enum p25_contact_role, p25_role_name, p25_role_parse, role_names)
+P25_NAMES(enum p25_request_type, p25_request_type_name, p25_request_type_parse, type_names)
+P25_NAMES(enum p25_request_status, p25_request_status_name, p25_request_status_parse,
+          status_names)
 
 const char *p25_permit_status(p25_time expires, p25_time now, int64_t window)
 {

@@ -128,6 +128,7 @@ enum p25_hint_code {
 	P25_HINT_IMPORT_ORG_COLUMN, /* a row without an org: a column, or the import's org */
 	P25_HINT_IMPORT_ORG_HEADER, /* the org column, needed unless the import names the org */
 	P25_HINT_IMPORT_ORG_NAMED,  /* (span) the import names another org than the row or file */
+	P25_HINT_LIST_ALERTS,       /* an alert that is not there: the list of them */
 };
 
 struct p25_hint {

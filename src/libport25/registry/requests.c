@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "registry/internal.h"
+#include "util/array.h"
 
 #define REQUEST_COLS                                                                               \
 	"r.id, o.handle, r.type, r.status, r.requested_by, r.note, r.submitted, r.due, "           \
@@ -67,7 +68,7 @@ static int add_items(struct p25_registry *reg, int64_t id, const char *type, jso
 }
 
 /* now 0: without the time-relative fields, as in exports and the audit log. */
-static json_t *request_json_row(reg_stmt *st, p25_time now)
+static json_t *request_json_row(reg_stmt *st, p25_time now, int64_t window)
 {
 	const char *status = col_text(st, 3);
 	p25_time due = col_time(st, 7);
@@ -101,24 +102,18 @@ static json_t *request_json_row(reg_stmt *st, p25_time now)
 
 json_t *request_json_by_id(struct p25_registry *reg, int64_t id, p25_time now)
 {
-	reg_stmt *st = reg_query(reg,
-	                             "SELECT " REQUEST_COLS " FROM request r JOIN org o ON o.id = "
-	                             "r.org_id WHERE r.id = ?",
-	                             "i", id);
 	json_t *o;
 
-	if (!st)
-		return NULL;
-	if (reg_step(reg, st) != 1) {
-		reg_done(st);
-		return NULL;
-	}
-	o = request_json_row(st, now);
+	row_json(reg,
+	         reg_query(reg,
+	                   "SELECT " REQUEST_COLS " FROM request r JOIN org o ON o.id = r.org_id "
+	                   "WHERE r.id = ?",
+	                   "i", id),
+	         request_json_row, now, &o);
 	if (o && add_items(reg, id, json_string_value(json_object_get(o, "type")), o) < 0) {
 		json_decref(o);
 		o = NULL;
 	}
-	reg_done(st);
 	return o;
 }
 
@@ -546,7 +541,7 @@ int p25_request_list(struct p25_registry *reg, const struct p25_request_filter *
 		return P25_EDB;
 	rows = json_array();
 	while ((rc = reg_step(reg, st)) == 1) {
-		json_t *r = request_json_row(st, f->now ? f->now : 1);
+		json_t *r = request_json_row(st, f->now ? f->now : 1, 0);
 		if (!r)
 			continue;
 		if (f->overdue && !json_is_true(json_object_get(r, "overdue"))) {
@@ -555,12 +550,13 @@ int p25_request_list(struct p25_registry *reg, const struct p25_request_filter *
 		}
 		if ((rc = add_items(reg, col_int(st, 0), col_text(st, 2), r)) < 0) {
 			json_decref(r);
+			reg_done(st);
 			break;
 		}
 		json_array_append_new(rows, r);
 	}
+	/* A failed step has finished the statement already. */
 	if (rc < 0) {
-		reg_done(st);
 		json_decref(rows);
 		return rc;
 	}
@@ -607,7 +603,7 @@ int p25_request_show_in(struct p25_registry *reg, int64_t id, p25_time now,
 int p25_request_permits(struct p25_registry *reg, int64_t id, int64_t **ids, size_t *n)
 {
 	reg_stmt *st;
-	int64_t *v = NULL, *nv;
+	int64_t *v = NULL;
 	size_t cap = 0;
 	int rc;
 
@@ -618,15 +614,11 @@ int p25_request_permits(struct p25_registry *reg, int64_t id, int64_t **ids, siz
 	if (!st)
 		return P25_EDB;
 	while ((rc = reg_step(reg, st)) == 1) {
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 8;
-			if (!(nv = realloc(v, cap * sizeof *v))) {
-				reg_done(st);
-				free(v);
-				*n = 0;
-				return reg_fail(reg, P25_EDB, "registry: out of memory");
-			}
-			v = nv;
+		if (P25_ARRAY_GROW(v, *n, cap) < 0) {
+			reg_done(st);
+			free(v);
+			*n = 0;
+			return reg_fail(reg, P25_EDB, "registry: out of memory");
 		}
 		v[(*n)++] = col_int(st, 0);
 	}

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "registry/internal.h"
+#include "util/array.h"
 #include "util/buf.h"
 
 /* ---- requests ---- */
@@ -290,7 +291,7 @@ static int unpermitted_findings(struct p25_registry *reg, int64_t org_id, p25_ti
 	reg_stmt *st;
 	json_t *found = NULL, *left, *a;
 	struct p25_prefix *valid = NULL;
-	size_t nvalid = 0, i;
+	size_t nvalid = 0, cap = 0, i;
 	int rc;
 
 	*out = NULL;
@@ -315,14 +316,12 @@ static int unpermitted_findings(struct p25_registry *reg, int64_t org_id, p25_ti
 	if (!st)
 		rc = P25_EDB;
 	while (st && (rc = reg_step(reg, st)) == 1) {
-		struct p25_prefix *v = realloc(valid, (nvalid + 1) * sizeof *v);
 		struct p25_diag diag;
-		if (!v) {
+		if (P25_ARRAY_GROW(valid, nvalid, cap) < 0) {
 			reg_done(st);
 			rc = reg_fail(reg, P25_EDB, "registry: out of memory");
 			break;
 		}
-		valid = v;
 		if (p25_prefix_parse(col_text(st, 0), 0, &valid[nvalid], &diag) == 0)
 			nvalid++;
 	}

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "registry/tables.h"
+#include "util/array.h"
 #include "watch/watch.h"
 
 #define WATCH_ACTOR "port25-watch"
@@ -279,14 +280,9 @@ static int permits_load(struct p25_registry *reg, struct permit_set *ps, p25_tim
 		struct p25_prefix p;
 		if (p25_prefix_parse(col_text(st, 1), 0, &p, &diag) < 0)
 			continue; /* the registry refuses these; never trust them here */
-		if (ps->n == cap) {
-			void *nv = realloc(ps->v, (cap = cap ? 2 * cap : 64) * sizeof *ps->v);
-			if (!nv) {
-				store_done(st);
-				return reg_fail(reg, P25_EDB,
-						"watch: out of memory reading permits");
-			}
-			ps->v = nv;
+		if (P25_ARRAY_GROW(ps->v, ps->n, cap) < 0) {
+			store_done(st);
+			return reg_fail(reg, P25_EDB, "watch: out of memory reading permits");
 		}
 		ps->v[ps->n].prefix = p;
 		ps->v[ps->n++].id = col_int(st, 0);
@@ -393,15 +389,10 @@ static int resolve_tx(struct p25_registry *reg, const struct p25_actor *who, uin
 	if (!st)
 		return P25_EDB;
 	while ((rc = store_step(st)) == 1) {
-		if (n == cap) {
-			void *nc = realloc(c, (cap = cap ? 2 * cap : 16) * sizeof *c);
-			if (!nc) {
-				store_done(st);
-				free(c);
-				return reg_fail(reg, P25_EDB,
-						"watch: out of memory reading alerts");
-			}
-			c = nc;
+		if (P25_ARRAY_GROW(c, n, cap) < 0) {
+			store_done(st);
+			free(c);
+			return reg_fail(reg, P25_EDB, "watch: out of memory reading alerts");
 		}
 		c[n].id = col_int(st, 0);
 		copy_col(c[n].kind, sizeof c[n].kind, st, 1);
@@ -598,7 +589,8 @@ static int alert_get(struct p25_registry *reg, int64_t id, json_t **out)
 		return rc;
 	if (rc == 0) {
 		store_done(st);
-		return reg_fail(reg, P25_ENOTFOUND, "no alert %" PRId64 " (see port25 alerts)", id);
+		return reg_hint(reg, reg_fail(reg, P25_ENOTFOUND, "no alert %" PRId64, id),
+				P25_HINT_LIST_ALERTS, NULL, 0, 0);
 	}
 	*out = alert_row(st);
 	store_done(st);
