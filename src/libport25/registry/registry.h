@@ -1,7 +1,8 @@
 /*
- * The registry: one SQLite file (WAL, foreign keys on, schema versioned by
- * migrations) holding organizations, their address space, contacts,
- * permitted senders, requests and the audit log.
+ * The registry: organizations, their address space, contacts, permitted
+ * senders, requests and the audit log, in a store reached through the
+ * storage seam (storage/storage.h): today one SQLite file (WAL, foreign keys
+ * on, schema versioned by the .sql files of storage/schema/sqlite/).
  *
  * Every mutating call runs in one transaction and writes its audit record in
  * that same transaction: it either happens whole, audited, or not at all.
