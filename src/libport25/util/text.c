@@ -3,18 +3,6 @@
 #include <ctype.h>
 #include <string.h>
 
-char *p25_text_trim(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
-}
-
 static int inert(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -32,6 +20,18 @@ char *p25_text_inert(const char *in, char *out, size_t outlen)
 	/* "/" next to "*" never occurs, since "*" is not kept, so no comment can close. */
 	out[n] = '\0';
 	return out;
+}
+
+char *p25_text_trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
 }
 
 int p25_text_is_handle(const char *s)

@@ -1,4 +1,4 @@
-/* Text: free text that ends up inside generated configurations, handles, trimming. */
+/* Free text that ends up inside generated configurations. */
 #ifndef P25_TEXT_H
 #define P25_TEXT_H
 
@@ -12,7 +12,7 @@
  */
 char *p25_text_inert(const char *in, char *out, size_t outlen);
 
-/* s without its leading and trailing white space (cut in place). */
+/* s without the white space at either end: the start moves, the end is cut.  Returns the start. */
 char *p25_text_trim(char *s);
 
 /* True when s is a valid handle: 1..32 of [a-z0-9-], starting with a letter or digit. */
