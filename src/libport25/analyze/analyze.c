@@ -11,6 +11,7 @@
 
 #include "analyze/analyze_int.h"
 #include "capture/capture.h"
+#include "util/conf.h"
 #include "util/hash.h"
 #include "util/text.h"
 
@@ -158,37 +159,21 @@ int p25_an_config_set(struct p25_an_config *c, const char *key, const char *valu
 	return -1;
 }
 
+/* A key of the thresholds (p25_an_config_keys) is set, or refused with why; others are not ours. */
+static int set_entry(void *ctx, const struct p25_conf_entry *e, char *msg, size_t msglen)
+{
+	for (int k = 0; p25_an_config_keys[k]; k++)
+		if (!strcmp(p25_an_config_keys[k], e->key))
+			return p25_an_config_set(ctx, e->key, e->value, msg, msglen) < 0 ? -1 : 1;
+	return 0;
+}
+
+/* The file's [analyze] section, and its top level as the analyzer's own file writes it. */
 int p25_an_config_load(struct p25_an_config *c, const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
-	char line[512], msg[256];
-	int n = 0;
-
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (p25_conf_read(path, true, "analyze", P25_CONF_TOP_STRICT, set_entry, c, err, errlen,
+	                  NULL, 0) < 0)
 		return -1;
-	}
-	while (fgets(line, sizeof line, f)) {
-		char *s, *eq, *hash;
-		n++;
-		if ((hash = strchr(line, '#')))
-			*hash = 0;
-		s = p25_text_trim(line);
-		if (!*s)
-			continue;
-		if (!(eq = strchr(s, '='))) {
-			snprintf(err, errlen, "%s:%d: expected key = value", path, n);
-			fclose(f);
-			return -1;
-		}
-		*eq = 0;
-		if (p25_an_config_set(c, p25_text_trim(s), p25_text_trim(eq + 1), msg, sizeof msg) < 0) {
-			snprintf(err, errlen, "%s:%d: %s", path, n, msg);
-			fclose(f);
-			return -1;
-		}
-	}
-	fclose(f);
 	if (c->retry_min > c->retry_max) {
 		snprintf(err, errlen, "%s: retry_min is above retry_max", path);
 		return -1;
