@@ -24,10 +24,17 @@ CLI_SRCS  := $(sort $(wildcard src/cli/*.c))
 TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 TEST_HELPERS := $(sort $(filter-out $(TEST_SRCS),$(wildcard tests/unit/*.c)))
 BENCH_SRCS := $(sort $(wildcard bench/bench_*.c))
+# Test helpers the benchmarks use too (tests/unit, as the tests include them).
+BENCH_HELPERS := tests/unit/flowenc.c
 
-LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+# The schema: one .sql file per version and SQL engine, compiled in (scripts/embed-sql.sh).
+SCHEMA_DIR := src/libport25/storage/schema
+SCHEMA_SQL := $(sort $(wildcard $(SCHEMA_DIR)/*/*.sql))
+
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/schema.o
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 TEST_HELPER_OBJS := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
+BENCH_HELPER_OBJS := $(BENCH_HELPERS:%.c=$(BUILD)/%.o)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
@@ -45,6 +52,14 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
+# In any build directory (the fuzz build compiles it from source too).
+%/gen/schema.c: $(SCHEMA_SQL) scripts/embed-sql.sh
+	@mkdir -p $(dir $@)
+	scripts/embed-sql.sh $@ $(SCHEMA_DIR)
+
+$(BUILD)/gen/schema.o: $(BUILD)/gen/schema.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
@@ -56,9 +71,10 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_HELPER_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(TEST_HELPER_OBJS) $(LIB) $(LDLIBS) $(TEST_LIBS)
 
-$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
+$(BUILD)/bench/%.o: CPPFLAGS += -Itests/unit
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BENCH_HELPER_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(BENCH_HELPER_OBJS) $(LIB) $(LDLIBS)
 
 deps:
 	@scripts/install-deps.sh
@@ -99,9 +115,9 @@ bench: deps
 # libFuzzer targets (clang); fuzz-smoke runs each for a bounded time.
 FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRCS:fuzz/%.c=build-fuzz/%)
-build-fuzz/%: fuzz/%.c $(LIB_SRCS)
+build-fuzz/%: fuzz/%.c $(LIB_SRCS) build-fuzz/gen/schema.c
 	@mkdir -p build-fuzz
-	clang -std=c17 -D_GNU_SOURCE -Isrc/libport25 -g -O1 $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRCS) $(PKG_LIBS) -lm
+	clang -std=c17 -D_GNU_SOURCE -Isrc/libport25 -g -O1 $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRCS) build-fuzz/gen/schema.c $(PKG_LIBS) -lm
 fuzz: $(FUZZ_BINS)
 fuzz-smoke: $(FUZZ_BINS)
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-20} tests/fuzz-smoke.sh $(FUZZ_BINS)

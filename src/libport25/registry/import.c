@@ -22,6 +22,7 @@
 #include "registry/internal.h"
 #include "util/buf.h"
 #include "util/file.h"
+#include "util/text.h"
 
 #define IMPORT_MAX_BYTES (64L * 1024 * 1024)
 
@@ -461,18 +462,6 @@ void p25_server_list_free(struct p25_server_list *l)
 	memset(l, 0, sizeof *l);
 }
 
-static char *trim(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
-}
-
 int p25_server_list_add_arg(struct p25_server_list *l, const char *label, const char *arg,
                             p25_time now, char *err, size_t errlen)
 {
@@ -497,13 +486,13 @@ int p25_server_list_add_arg(struct p25_server_list *l, const char *label, const 
 		return P25_EINVAL;
 	}
 	f = csv.records[0].fields;
-	row.address = trim(f[0]);
+	row.address = p25_text_trim(f[0]);
 	if (csv.records[0].nfields > 1)
-		row.kind = trim(f[1]);
+		row.kind = p25_text_trim(f[1]);
 	if (csv.records[0].nfields > 2)
-		row.description = trim(f[2]);
+		row.description = p25_text_trim(f[2]);
 	if (csv.records[0].nfields > 3) {
-		row.expires = trim(f[3]);
+		row.expires = p25_text_trim(f[3]);
 		/* A fourth field is an expiry or a mistake, never part of the description. */
 		if (!*row.expires) {
 			snprintf(err, errlen,
@@ -829,11 +818,11 @@ static int restore_permits(struct p25_registry *reg, const struct p25_actor *who
 			return rc;
 		origin.want_id = json_integer_value(json_object_get(item, "id"));
 		if (json_is_integer(req)) {
-			sqlite3_stmt *st = reg_query(reg, "SELECT 1 FROM request WHERE id = ?", "i",
+			reg_stmt *st = reg_query(reg, "SELECT 1 FROM request WHERE id = ?", "i",
 			                             (int64_t)json_integer_value(req));
 			if (!st || (rc = reg_step(reg, st)) < 0)
 				return P25_EDB;
-			sqlite3_finalize(st);
+			reg_done(st);
 			if (!rc)
 				return reg_fail(reg, P25_EINVAL,
 				                "%s: request_id %lld does not exist", at,
@@ -1056,7 +1045,7 @@ int p25_import_buffer(struct p25_registry *reg, const struct p25_actor *who, con
 		return rc;
 	rc = import_tx(reg, who, data, len, &o, result);
 	if (rc == 0 && o.dry_run) {
-		sqlite3_exec(reg->db, "ROLLBACK", NULL, NULL, NULL);
+		store_rollback(reg_store(reg));
 		return 0;
 	}
 	rc = reg_end(reg, rc);
@@ -1132,7 +1121,7 @@ static int export_audit(struct p25_registry *reg, json_t *doc)
 static int export_tx(struct p25_registry *reg, json_t *doc)
 {
 	json_t *orgs = json_array(), *requests;
-	sqlite3_stmt *st;
+	reg_stmt *st;
 	int rc;
 
 	json_object_set_new(doc, "version", json_integer(1));
@@ -1141,9 +1130,9 @@ static int export_tx(struct p25_registry *reg, json_t *doc)
 	if (!st)
 		return P25_EDB;
 	while ((rc = reg_step(reg, st)) == 1) {
-		int64_t id = sqlite3_column_int64(st, 0);
+		int64_t id = col_int(st, 0);
 		json_t *o = org_json_by_id(reg, id), *list = json_array(), *r;
-		sqlite3_stmt *q;
+		reg_stmt *q;
 		int qrc;
 
 		json_object_set_new(o, "prefixes", list);
@@ -1157,7 +1146,7 @@ static int export_tx(struct p25_registry *reg, json_t *doc)
 			                                "description", col_text(q, 1)));
 		if (!q || qrc < 0)
 			goto fail;
-		sqlite3_finalize(q);
+		reg_done(q);
 
 		list = json_array();
 		json_object_set_new(o, "contacts", list);
@@ -1168,12 +1157,12 @@ static int export_tx(struct p25_registry *reg, json_t *doc)
 		while (q && (qrc = reg_step(reg, q)) == 1)
 			json_array_append_new(
 			    list, json_pack("{s:I, s:s, s:s, s:s, s:s}", "id",
-			                    (json_int_t)sqlite3_column_int64(q, 0), "name",
+			                    (json_int_t)col_int(q, 0), "name",
 			                    col_text(q, 1), "email", col_text(q, 2), "phone",
 			                    col_text(q, 3), "role", col_text(q, 4)));
 		if (!q || qrc < 0)
 			goto fail;
-		sqlite3_finalize(q);
+		reg_done(q);
 
 		list = json_array();
 		json_object_set_new(o, "permits", list);
@@ -1181,24 +1170,24 @@ static int export_tx(struct p25_registry *reg, json_t *doc)
 		              "SELECT id FROM permit WHERE org_id = ? ORDER BY family, net, len",
 		              "i", id);
 		while (q && (qrc = reg_step(reg, q)) == 1) {
-			r = permit_json_by_id(reg, sqlite3_column_int64(q, 0), 0);
+			r = permit_json_by_id(reg, col_int(q, 0), 0);
 			/* Nested under its org already. */
 			json_object_del(r, "org");
 			json_array_append_new(list, r);
 		}
 		if (!q || qrc < 0)
 			goto fail;
-		sqlite3_finalize(q);
+		reg_done(q);
 		json_array_append_new(orgs, o);
 		continue;
 	fail:
 		json_decref(o);
-		sqlite3_finalize(st);
+		reg_done(st);
 		return P25_EDB;
 	}
 	if (rc < 0)
 		return rc;
-	sqlite3_finalize(st);
+	reg_done(st);
 	requests = requests_export(reg, &rc);
 	if (!requests)
 		return rc;
@@ -1214,12 +1203,12 @@ int p25_registry_export(struct p25_registry *reg, json_t **out)
 	*out = NULL;
 	reg->error[0] = '\0';
 	/* One read transaction: the document is a consistent snapshot. */
-	if (sqlite3_exec(reg->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+	if ((rc = reg_read_begin(reg)) < 0) {
 		json_decref(doc);
-		return reg_dbfail(reg, "starting a read");
+		return rc;
 	}
 	rc = export_tx(reg, doc);
-	sqlite3_exec(reg->db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
+	reg_read_end(reg);
 	if (rc < 0) {
 		json_decref(doc);
 		return rc;

@@ -18,6 +18,7 @@
 
 #include "registry/internal.h"
 #include "util/buf.h"
+#include "util/text.h"
 
 const char *const intake_column_names[INTAKE_NCOLUMNS] = {
     "org", "address", "kind", "description", "requested_by", "approved_by", "expires"};
@@ -146,18 +147,6 @@ int intake_kind(const char *s, bool required, enum p25_permit_kind *out, char *e
 	return -1; /* err says why, from rule_kind_text */
 }
 
-static char *trim(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
-}
-
 static const char *keep(struct intake *t, const char *s, size_t n)
 {
 	char **v, *copy;
@@ -245,11 +234,11 @@ static int bare_item(struct intake *t, char *item, size_t line)
 	size_t n = 0;
 	bool all = true;
 
-	item = trim(item);
+	item = p25_text_trim(item);
 	/* A quoted item: a spreadsheet exported one column. */
 	if (item[0] == '"' && strlen(item) > 1 && item[strlen(item) - 1] == '"') {
 		item[strlen(item) - 1] = '\0';
-		item = trim(item + 1);
+		item = p25_text_trim(item + 1);
 	}
 	if (!*item)
 		return 0;
@@ -308,7 +297,7 @@ static int read_bare(struct intake *t, const char *data, size_t len)
 			return P25_EINVAL;
 		}
 		/* A line that is a comment: nothing to read. */
-		hash = trim(copy);
+		hash = p25_text_trim(copy);
 		if (*hash != '#')
 			for (item = strtok_r(copy, ",;", &save); item && rc == 0;
 			     item = strtok_r(NULL, ",;", &save))
@@ -367,7 +356,7 @@ static int read_csv(struct intake *t, const char *data, size_t len, const char *
 		return P25_EINVAL;
 	}
 	for (size_t f = 0; f < nfields && rc == 0; f++) {
-		char key[64], *shown = trim(head->fields[f]);
+		char key[64], *shown = p25_text_trim(head->fields[f]);
 		size_t k;
 		squeeze(shown, key, sizeof key);
 		for (k = 0; k < sizeof header_names / sizeof header_names[0]; k++)
@@ -390,7 +379,7 @@ static int read_csv(struct intake *t, const char *data, size_t len, const char *
 			if (col[g] == col[f]) {
 				snprintf(err, errlen,
 				         "%s: line %zu: columns '%s' and '%s' both give the %s", name,
-				         head->line, trim(head->fields[g]), shown,
+				         head->line, p25_text_trim(head->fields[g]), shown,
 				         intake_column_names[col[f]]);
 				rc = P25_EINVAL;
 				break;
@@ -424,7 +413,7 @@ static int read_csv(struct intake *t, const char *data, size_t len, const char *
 		}
 		p25_buf_init(&desc);
 		for (size_t f = 0; f < nfields && rc == 0; f++) {
-			char *v = trim(rec->fields[f]);
+			char *v = p25_text_trim(rec->fields[f]);
 			if (col[f] == INTAKE_DESCRIPTION) {
 				if (*v)
 					p25_buf_printf(&desc, "%s%s", desc.len ? " - " : "", v);
