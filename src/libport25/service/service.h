@@ -191,6 +191,11 @@ int p25_service_prefix_list(struct p25_service *svc, const struct p25_auth *auth
                             json_t **out);
 int p25_service_contact_list(struct p25_service *svc, const struct p25_auth *auth,
                              const char *org, json_t **out);
+/* A registered prefix ("192.0.2.0/24") and a contact, in the actor's scope. */
+int p25_service_prefix_show(struct p25_service *svc, const struct p25_auth *auth,
+                            const char *prefix, json_t **out);
+int p25_service_contact_show(struct p25_service *svc, const struct p25_auth *auth, int64_t id,
+                             json_t **out);
 /* filter->scope is the actor's, whatever the caller put there. */
 int p25_service_permit_list(struct p25_service *svc, const struct p25_auth *auth,
                             const struct p25_permit_filter *filter, json_t **out);
