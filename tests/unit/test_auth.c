@@ -472,6 +472,12 @@ static void test_user_self_service(void **state)
 	assert_int_equal(p25_service_token_revoke(f->svc, &alice, bobs), P25_EDENIED);
 	assert_int_equal(p25_service_token_revoke(f->svc, &alice, 999), P25_EDENIED);
 	assert_int_equal(p25_service_token_revoke(f->svc, &alice, id), 0);
+	/* an auditor sees every token, and revokes none but their own */
+	assert_int_equal(p25_service_token_revoke(f->svc, &audrey, bobs), P25_EDENIED);
+	r.user = NULL;
+	assert_int_equal(p25_service_token_add(f->svc, &audrey, &r, secret, &id), 0);
+	assert_int_equal(p25_service_token_revoke(f->svc, &audrey, id), 0);
+	r.user = "bob";
 	/* a read-only credential manages nothing, not even its own */
 	alice.read_only = true;
 	r.user = NULL;

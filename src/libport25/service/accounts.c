@@ -217,7 +217,8 @@ int p25_service_token_revoke(struct p25_service *svc, const struct p25_auth *aut
 		rc = token_visible(svc, auth, id, &t);
 		if (rc == P25_EDB)
 			return rc;
-		own = rc == 0;
+		/* An auditor sees every token, and may revoke only their own. */
+		own = rc == 0 && is_self(auth, json_string_value(json_object_get(t, "user")));
 		json_decref(t);
 	}
 	if ((rc = allow_self(svc, auth, own, "revoke API tokens")) < 0)

@@ -184,6 +184,28 @@ int p25_service_explain(struct p25_service *svc, const struct p25_auth *auth, co
 
 /* ---- watch's observations ---- */
 
+/*
+ * An org named as a filter must be one the actor may see, as the registry's
+ * listings require: another's is not found, as one that does not exist.
+ */
+static int org_visible(struct p25_service *svc, const struct p25_auth *auth, const char *org)
+{
+	struct p25_scope s;
+	json_t *orgs, *o;
+	bool found = false;
+	size_t i;
+	int rc;
+
+	if (!org)
+		return 0;
+	if ((rc = p25_org_list_in(svc->reg, svc_scope(auth, &s), &orgs)) < 0)
+		return svc_reg(svc, rc);
+	json_array_foreach(orgs, i, o)
+		found = found || !strcmp(json_string_value(json_object_get(o, "handle")), org);
+	json_decref(orgs);
+	return found ? 0 : svc_fail(svc, P25_ENOTFOUND, "no organization '%s'", org);
+}
+
 int p25_service_alert_list(struct p25_service *svc, const struct p25_auth *auth, const char *org,
                            const char *kind, const char *status, json_t **out)
 {
@@ -200,6 +222,8 @@ int p25_service_alert_list(struct p25_service *svc, const struct p25_auth *auth,
 	    strcmp(status, "dismissed") && strcmp(status, "resolved"))
 		return svc_fail(svc, P25_EINVAL,
 		                "status: '%s' is not open, drafted, dismissed or resolved", status);
+	if ((rc = org_visible(svc, auth, org)) < 0)
+		return rc;
 	f.scope = svc_scope(auth, &s);
 	return svc_reg(svc, p25_alert_list(svc->reg, &f, out));
 }
@@ -223,7 +247,8 @@ int p25_service_host_list(struct p25_service *svc, const struct p25_auth *auth, 
 	int rc;
 
 	*out = NULL;
-	if ((rc = svc_allow(svc, auth, GRANT_READ, NULL, "list blocked hosts")) < 0)
+	if ((rc = svc_allow(svc, auth, GRANT_READ, NULL, "list blocked hosts")) < 0 ||
+	    (rc = org_visible(svc, auth, org)) < 0)
 		return rc;
 	return svc_reg(svc,
 	               p25_host_summary_list_in(svc->reg, org, limit, svc_scope(auth, &s), out));
