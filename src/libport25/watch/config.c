@@ -302,6 +302,8 @@ int p25_watch_config_load(struct p25_watch_config *c, const char *path, bool req
 		switch (set_key(c, k, v, why, sizeof why)) {
 		case 0:
 			/* Another command's setting, or a typo: say so, do not stop the gateway. */
+			if (!strncmp(k, "serve-", 6))
+				break; /* port25 serve's (api/config.c) */
 			if (!err[0])
 				snprintf(err, errlen, "%s:%zu: setting '%s' is not watch's, ignored",
 					 path, lineno, k);
