@@ -193,3 +193,19 @@ test('malformed bodies and targets: each refused with its status, code and field
   r = await S.call('GET', '/api/v1/permits?color=red', { headers: bearer(T.operator) });
   assert.deepEqual([r.status, r.json.error.field], [400, 'color']);
 });
+
+test('a token revoked or its user disabled is refused at once, though just used', async () => {
+  const viaCli = S.token(['--user', 'bob', '--description', 'cli-revoked']);
+  for (let i = 0; i < 3; i++) assert.equal((await S.call('GET', '/api/v1/session', { headers: bearer(viaCli) })).status, 200);
+  const id = JSON.parse(S.cli(['--json', 'token', 'list', '--user', 'bob'])).find((t) => t.description === 'cli-revoked').id;
+  S.cli(['token', 'revoke', String(id)]);
+  assert.equal((await S.call('GET', '/api/v1/session', { headers: bearer(viaCli) })).status, 401);
+  const viaApi = (await S.call('POST', '/api/v1/tokens', { headers: bearer(T.operator), body: { user: 'bob' } })).json;
+  for (let i = 0; i < 3; i++) assert.equal((await S.call('GET', '/api/v1/session', { headers: bearer(viaApi.token) })).status, 200);
+  assert.equal((await S.call('DELETE', `/api/v1/tokens/${viaApi.id}`, { headers: bearer(T.operator) })).status, 204);
+  assert.equal((await S.call('GET', '/api/v1/session', { headers: bearer(viaApi.token) })).status, 401);
+  const again = (await S.call('POST', '/api/v1/tokens', { headers: bearer(T.operator), body: { user: 'bob' } })).json;
+  assert.equal((await S.call('GET', '/api/v1/session', { headers: bearer(again.token) })).status, 200);
+  assert.equal((await S.call('PATCH', '/api/v1/users/bob', { headers: bearer(T.operator), body: { disabled: true } })).status, 200);
+  assert.equal((await S.call('GET', '/api/v1/session', { headers: bearer(again.token) })).status, 401);
+});

@@ -8,10 +8,30 @@
 #include "registry/registry.h"
 #include "service/service.h"
 
+/*
+ * A token's principal, kept while nothing was committed to the registry
+ * (its data version unchanged, and no change made through this API since):
+ * a revocation or any other change to accounts is a commit, so the cache
+ * never answers for a token that is no longer what it was.  Keyed on the
+ * Authorization header and the client's address (a token's source list).
+ */
+#define API_AUTH_CACHE 8
+#define API_AUTH_CACHE_TTL 30 /* seconds: a token's last use is written about once a minute */
+struct api_auth_entry {
+	bool used;
+	char key[P25_SECRET_MAX + 16];
+	struct p25_addr source;
+	struct p25_principal who;
+	int64_t version;
+	p25_time until;
+};
+
 struct p25_api {
 	struct p25_registry *reg;
 	struct p25_service *svc;
 	const struct p25_api_config *cfg;
+	struct api_auth_entry cache[API_AUTH_CACHE];
+	unsigned next_slot;
 };
 
 /* The error codes of the API (the "code" of an error body). */

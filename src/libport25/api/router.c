@@ -58,10 +58,42 @@ int p25_api_open(const char *db_path, const struct p25_api_config *cfg, struct p
 	return 0;
 }
 
+static void cache_clear(struct p25_api *api)
+{
+	for (size_t i = 0; i < API_AUTH_CACHE; i++) {
+		if (api->cache[i].used)
+			p25_principal_free(&api->cache[i].who);
+		api->cache[i].used = false;
+	}
+}
+
+/* A principal that owns its own copy of the account's strings. */
+static int principal_copy(const struct p25_principal *from, struct p25_principal *to)
+{
+	*to = *from;
+	to->account.orgs = NULL;
+	to->account.norgs = 0;
+	if (from->account.norgs &&
+	    !(to->account.orgs = calloc(from->account.norgs, sizeof *to->account.orgs)))
+		return -1;
+	for (size_t i = 0; i < from->account.norgs; i++) {
+		if (!(to->account.orgs[i] = strdup(from->account.orgs[i]))) {
+			p25_principal_free(to);
+			return -1;
+		}
+		to->account.norgs++;
+	}
+	to->auth.actor = to->account.name;
+	to->auth.orgs = (const char *const *)to->account.orgs;
+	to->auth.norgs = to->account.norgs;
+	return 0;
+}
+
 void p25_api_close(struct p25_api *api)
 {
 	if (!api)
 		return;
+	cache_clear(api);
 	p25_service_close(api->svc);
 	p25_registry_close(api->reg);
 	free(api);
@@ -600,6 +632,55 @@ static bool is_write(const char *m)
 	return strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0;
 }
 
+/* A token's principal from the cache: 0 (c->who is a copy), or -1 (authenticate). */
+static int cache_lookup(struct api_ctx *c, const struct p25_credentials *cr)
+{
+	struct p25_api *api = c->api;
+	int64_t version;
+
+	if (!cr->authorization || strlen(cr->authorization) >= sizeof api->cache[0].key)
+		return -1;
+	for (size_t i = 0; i < API_AUTH_CACHE; i++) {
+		struct api_auth_entry *e = &api->cache[i];
+		if (!e->used || strcmp(e->key, cr->authorization) != 0 ||
+		    !p25_addr_equal(&e->source, &cr->source))
+			continue;
+		if (c->now >= e->until || c->now < e->until - API_AUTH_CACHE_TTL ||
+		    (e->who.expires && c->now >= e->who.expires) ||
+		    p25_registry_data_version(api->reg, &version) < 0 || version != e->version) {
+			p25_principal_free(&e->who);
+			e->used = false;
+			return -1;
+		}
+		if (principal_copy(&e->who, &c->who) < 0)
+			return -1;
+		c->who.auth.now = c->now;
+		return 0;
+	}
+	return -1;
+}
+
+static void cache_store(struct api_ctx *c, const struct p25_credentials *cr)
+{
+	struct p25_api *api = c->api;
+	struct api_auth_entry *e = &api->cache[api->next_slot++ % API_AUTH_CACHE];
+	int64_t version;
+
+	if (strlen(cr->authorization) >= sizeof e->key ||
+	    p25_registry_data_version(api->reg, &version) < 0)
+		return;
+	if (e->used)
+		p25_principal_free(&e->who);
+	e->used = false;
+	if (principal_copy(&c->who, &e->who) < 0)
+		return;
+	snprintf(e->key, sizeof e->key, "%s", cr->authorization);
+	e->source = cr->source;
+	e->version = version;
+	e->until = c->now + API_AUTH_CACHE_TTL;
+	e->used = true;
+}
+
 /* 0 with c->who set, or -1 with the reply made. */
 static int authenticate(struct api_ctx *c, bool anonymous_ok)
 {
@@ -619,6 +700,11 @@ static int authenticate(struct api_ctx *c, bool anonymous_ok)
 	cr.source = client_of(c);
 	cr.write = is_write(c->req->method);
 	cr.now = c->now;
+	if (cache_lookup(c, &cr) == 0) {
+		c->authenticated = true;
+		snprintf(c->res->actor, sizeof c->res->actor, "%s", c->who.account.name);
+		return 0;
+	}
 	if (p25_authenticate(c->api->reg, ac, &cr, &c->who, &why, msg, sizeof msg) < 0) {
 		switch (why) {
 		case P25_DENY_CSRF: api_error(c, 403, P25_API_ECSRF, "X-CSRF-Token", "%s", msg); break;
@@ -634,6 +720,8 @@ static int authenticate(struct api_ctx *c, bool anonymous_ok)
 	c->authenticated = c->who.method != P25_AUTH_NONE;
 	if (c->authenticated)
 		snprintf(c->res->actor, sizeof c->res->actor, "%s", c->who.account.name);
+	if (c->who.method == P25_AUTH_TOKEN)
+		cache_store(c, &cr);
 	if (!c->authenticated && !anonymous_ok) {
 		api_header(c, "WWW-Authenticate", "Bearer realm=\"port25\"");
 		api_error(c, 401, P25_API_EUNAUTH, NULL,
@@ -781,5 +869,8 @@ void p25_api_handle(struct p25_api *api, const struct p25_api_request *req,
 		}
 	}
 	api_header(&c, "Cache-Control", "no-store");
+	/* A change through this connection is no new data version to it: forget the tokens. */
+	if (req->method && is_write(req->method))
+		cache_clear(api);
 	ctx_free(&c);
 }
