@@ -3,6 +3,7 @@
  * the ingestion of TCP segments and flow records.
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,8 @@
 
 #include "analyze/analyze_int.h"
 #include "capture/capture.h"
+#include "util/hash.h"
+#include "util/text.h"
 
 enum {
 	KIND_SMTP = 1, /* port 25 */
@@ -67,6 +70,8 @@ static const struct p25_an_config defaults = {
     .abandoned_min = 5,
     .novel_share = 0.8,
     .novel_min_conns = 50,
+    .rcpt_domains_min = 20,
+    .rcpt_min = 100,
     .server_score = 3,
     .bot_score = 4,
     .conn_timeout = 300,
@@ -86,7 +91,7 @@ const char *const p25_an_config_keys[] = {
     "size_min_msgs",    "steady_days",       "steady_hours",
     "retry_min",        "retry_max",         "retry_count",
     "abandon_after",    "abandoned_min",     "novel_share",
-    "novel_min_conns",
+    "novel_min_conns",  "rcpt_domains_min",  "rcpt_min",
     "server_score",     "bot_score",         "conn_timeout",
     "max_conns",        "max_hosts",         NULL,
 };
@@ -120,6 +125,8 @@ int p25_an_config_set(struct p25_an_config *c, const char *key, const char *valu
 	    {"abandoned_min", &c->abandoned_min, NULL, NULL, 1, 1e9},
 	    {"novel_share", NULL, &c->novel_share, NULL, 0, 1},
 	    {"novel_min_conns", &c->novel_min_conns, NULL, NULL, 1, 1e9},
+	    {"rcpt_domains_min", &c->rcpt_domains_min, NULL, NULL, 1, 1e9},
+	    {"rcpt_min", &c->rcpt_min, NULL, NULL, 1, 1e9},
 	    {"server_score", NULL, NULL, &c->server_score, 1, 100},
 	    {"bot_score", NULL, NULL, &c->bot_score, 1, 100},
 	    {"conn_timeout", &c->conn_timeout, NULL, NULL, 1, 86400},
@@ -152,18 +159,6 @@ int p25_an_config_set(struct p25_an_config *c, const char *key, const char *valu
 	return -1;
 }
 
-static char *trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
-		*--e = 0;
-	return s;
-}
-
 int p25_an_config_load(struct p25_an_config *c, const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
@@ -179,7 +174,7 @@ int p25_an_config_load(struct p25_an_config *c, const char *path, char *err, siz
 		n++;
 		if ((hash = strchr(line, '#')))
 			*hash = 0;
-		s = trim(line);
+		s = p25_text_trim(line);
 		if (!*s)
 			continue;
 		if (!(eq = strchr(s, '='))) {
@@ -188,7 +183,7 @@ int p25_an_config_load(struct p25_an_config *c, const char *path, char *err, siz
 			return -1;
 		}
 		*eq = 0;
-		if (p25_an_config_set(c, trim(s), trim(eq + 1), msg, sizeof msg) < 0) {
+		if (p25_an_config_set(c, p25_text_trim(s), p25_text_trim(eq + 1), msg, sizeof msg) < 0) {
 			snprintf(err, errlen, "%s:%d: %s", path, n, msg);
 			fclose(f);
 			return -1;
@@ -222,19 +217,9 @@ const char *p25_an_class_name(enum p25_an_class c)
 
 /* ---- hashing ---- */
 
-static inline uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
 static inline uint64_t addr_hash(const struct p25_addr *a)
 {
-	return mix64((uint64_t)(a->bits >> 64) ^ mix64((uint64_t)a->bits ^ a->family));
+	return p25_mix64((uint64_t)(a->bits >> 64) ^ p25_mix64((uint64_t)a->bits ^ a->family));
 }
 
 /* ---- hosts ---- */
@@ -652,17 +637,22 @@ static void track_finish(const struct p25_an_config *cfg, struct p25_an_host *h)
 	const struct p25_an_track *t = h->track;
 
 	h->fan_max = h->burst_max = 0;
+	h->rcpt_max = h->rcpt_domains_max = 0;
 	h->retries = 0;
 	if (!t)
 		return;
 	for (uint32_t i = 0; i < t->nwin; i++) {
-		uint64_t bits[P25_AN_WIN_WORDS];
-		uint64_t conns = t->win[i].conns;
+		uint64_t bits[P25_AN_WIN_WORDS], rbits[P25_AN_WIN_WORDS];
+		uint64_t conns = t->win[i].conns, rcpts = t->win[i].rcpts;
 		memcpy(bits, t->win[i].bits, sizeof bits);
+		memcpy(rbits, t->win[i].rbits, sizeof rbits);
 		if (i + 1 < t->nwin && t->win[i + 1].idx == t->win[i].idx + 1) {
-			for (int k = 0; k < P25_AN_WIN_WORDS; k++)
+			for (int k = 0; k < P25_AN_WIN_WORDS; k++) {
 				bits[k] |= t->win[i + 1].bits[k];
+				rbits[k] |= t->win[i + 1].rbits[k];
+			}
 			conns += t->win[i + 1].conns;
+			rcpts += t->win[i + 1].rcpts;
 		}
 		/* An estimate: never more destinations than connections. */
 		uint64_t n = linear_count(bits, P25_AN_WIN_WORDS);
@@ -670,6 +660,14 @@ static void track_finish(const struct p25_an_config *cfg, struct p25_an_host *h)
 			n = conns;
 		if (n > h->fan_max)
 			h->fan_max = (unsigned)n;
+		if (rcpts > h->rcpt_max)
+			h->rcpt_max = rcpts > UINT_MAX ? UINT_MAX : (unsigned)rcpts;
+		/* Nor more recipient domains than recipients. */
+		n = rcpts ? linear_count(rbits, P25_AN_WIN_WORDS) : 0;
+		if (n > rcpts)
+			n = rcpts;
+		if (n > h->rcpt_domains_max)
+			h->rcpt_domains_max = (unsigned)n;
 	}
 	for (uint32_t i = 0; i < t->nmin; i++)
 		if (t->min[i].conns > h->burst_max)
@@ -701,7 +699,7 @@ static void track_finish(const struct p25_an_config *cfg, struct p25_an_host *h)
 static inline uint64_t conn_hash(const struct p25_addr *cli, const struct p25_addr *srv,
                                  uint16_t cport, uint16_t sport)
 {
-	return mix64(addr_hash(cli) ^ (addr_hash(srv) * 31) ^ ((uint64_t)cport << 16 | sport));
+	return p25_mix64(addr_hash(cli) ^ (addr_hash(srv) * 31) ^ ((uint64_t)cport << 16 | sport));
 }
 
 static inline struct an_conn *C(struct p25_analyzer *a, uint32_t i1)
@@ -799,6 +797,28 @@ static void merge_smtp(struct p25_analyzer *a, struct an_conn *c)
 	for (unsigned i = 0; i < r->sender_domains && i < 16; i++)
 		p25_an_add_domain(t, r->sender_hash[i]);
 	t->gaps += r->gaps;
+	for (int k = 0; k < 4; k++)
+		t->bl_replies[k] += r->bl_replies[k];
+	t->bl_lists |= r->bl_lists;
+	t->bl_lists_listed |= r->bl_lists_listed;
+	if (r->bl_kind)
+		p25_an_bl_keep(t, r->bl_kind, r->bl_reply);
+	/*
+	 * Recipients in the half-window of the connection's start, as its
+	 * destination was counted: the same window for any order of the input.
+	 */
+	if (r->rcpt_to && h->track) {
+		int64_t half = half_window(&a->cfg);
+		struct an_win *w = win_at(h->track, floor_div((int64_t)(c->start_ns / 1000000000ULL), half),
+		                          (uint32_t)(P25_AN_MAX_HOURS * 3600 / half + 2));
+		if (w) {
+			const uint64_t *rb = p25_smtp_rcpt_bits(c->smtp);
+			w->rcpts += r->rcpt_to > UINT32_MAX - w->rcpts ? UINT32_MAX - w->rcpts
+			                                                 : (uint32_t)r->rcpt_to;
+			for (int k = 0; k < P25_AN_WIN_WORDS; k++)
+				w->rbits[k] |= rb[k];
+		}
+	}
 }
 
 /* The connection is over (or forgotten): count its outcome and free it. */
@@ -904,16 +924,16 @@ static bool conns_grow(struct p25_analyzer *a)
 		cap = a->cfg.max_conns;
 	if (cap <= a->conns_cap)
 		return false;
+	/*
+	 * The new entries are not touched here: they are taken in order past
+	 * conns_used as connections come (the order a free list of them would
+	 * give), so the pages of a table grown for a peak are written once, by
+	 * the connections that use them, not first by a loop over all of them.
+	 */
 	p = realloc(a->conns, cap * sizeof *p);
 	if (!p)
 		return false;
 	a->conns = p;
-	for (size_t i = cap; i-- > a->conns_cap;) {
-		p[i].in_use = false;
-		p[i].smtp = NULL;
-		p[i].hnext = a->cfree;
-		a->cfree = (uint32_t)i + 1;
-	}
 	a->conns_cap = cap;
 	bcap = 1;
 	while (bcap < cap * 2)
@@ -922,7 +942,7 @@ static bool conns_grow(struct p25_analyzer *a)
 		uint32_t *b = calloc(bcap, sizeof *b);
 		if (!b)
 			return false;
-		for (size_t i = 0; i < a->conns_cap; i++) {
+		for (size_t i = 0; i < a->conns_used; i++) {
 			struct an_conn *c = &p[i];
 			if (!c->in_use)
 				continue;
@@ -962,15 +982,19 @@ static struct an_conn *conn_new(struct p25_analyzer *a, const struct p25_addr *c
 	struct an_conn *c;
 	uint64_t h;
 
-	if (!a->cfree && !conns_grow(a)) {
+	if (!a->cfree && a->conns_used == a->conns_cap && !conns_grow(a)) {
 		/* Full: the least recently active connection makes room. */
 		if (!a->lru_head)
 			return NULL;
 		a->stats.conns_evicted++;
 		conn_settle(a, C(a, a->lru_head));
 	}
-	c = C(a, a->cfree);
-	a->cfree = c->hnext;
+	if (a->cfree) {
+		c = C(a, a->cfree);
+		a->cfree = c->hnext;
+	} else {
+		c = &a->conns[a->conns_used++];
+	}
 	memset(c, 0, sizeof *c);
 	c->in_use = true;
 	c->cli = *cli;
@@ -1071,6 +1095,7 @@ static void reassemble(struct an_conn *c, bool from_client, uint32_t seq, const 
 			c->smtp = p25_smtp_new();
 			if (!c->smtp)
 				return;
+			p25_smtp_set_client(c->smtp, &c->cli);
 			if (c->lazy_skip) {
 				for (int k = 0; k < 2; k++)
 					for (uint32_t g = 0; g < c->lazy_gaps[k]; g++)
@@ -1394,7 +1419,7 @@ void p25_an_free(struct p25_analyzer *a)
 {
 	if (!a)
 		return;
-	for (size_t i = 0; i < a->conns_cap; i++)
+	for (size_t i = 0; i < a->conns_used; i++)
 		if (a->conns[i].in_use)
 			p25_smtp_free(a->conns[i].smtp);
 	for (size_t i = 0; i < a->nhosts; i++) {

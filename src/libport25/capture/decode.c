@@ -216,70 +216,10 @@ static enum p25_decode_result decode(const struct p25_packet *pkt,
 	const uint8_t *p = pkt->data;
 	uint32_t n = pkt->caplen, off;
 	uint16_t et;
+	enum p25_decode_result r = p25_decode_link(pkt->linktype, p, n, &et, &off);
 
-	switch (pkt->linktype) {
-	case P25_LINK_ETHERNET:
-		if (n < 14)
-			return P25_DEC_TRUNC_LINK;
-		et = be16(p + 12);
-		off = 14;
-		break;
-	case P25_LINK_LINUX_SLL:
-		if (n < 16)
-			return P25_DEC_TRUNC_LINK;
-		et = be16(p + 14);
-		off = 16;
-		break;
-	case P25_LINK_LINUX_SLL2:
-		if (n < 20)
-			return P25_DEC_TRUNC_LINK;
-		et = be16(p);
-		off = 20;
-		break;
-	case P25_LINK_RAW:
-	case P25_LINK_RAW_DLT:
-		if (n < 1)
-			return P25_DEC_TRUNC_IP;
-		et = p[0] >> 4 == 6 ? ETH_IPV6 : ETH_IPV4;
-		off = 0;
-		break;
-	case P25_LINK_IPV4:
-		et = ETH_IPV4;
-		off = 0;
-		break;
-	case P25_LINK_IPV6:
-		et = ETH_IPV6;
-		off = 0;
-		break;
-	case P25_LINK_NULL:
-	case P25_LINK_LOOP: {
-		if (n < 4)
-			return P25_DEC_TRUNC_LINK;
-		/* The family is in the writer's byte order; families are small,
-		 * so the half holding the value tells the order. */
-		uint32_t af;
-		memcpy(&af, p, 4);
-		if (!(af & 0xffff))
-			af = __builtin_bswap32(af);
-		if (af == 2)
-			et = ETH_IPV4;
-		else if (af == 10 || af == 24 || af == 28 || af == 30)
-			et = ETH_IPV6;
-		else
-			return P25_DEC_NOT_IP;
-		off = 4;
-		break;
-	}
-	default:
-		return P25_DEC_LINKTYPE;
-	}
-	/* 802.1Q, 802.1ad and the pre-standard 0x9100, stacked to any depth. */
-	while (et == 0x8100 || et == 0x88a8 || et == 0x9100) {
-		if (n < off + 4)
-			return P25_DEC_TRUNC_LINK;
-		et = be16(p + off + 2);
-		off += 4;
-	}
+	if (r != P25_DEC_TCP)
+		return r;
 	if (et == ETH_IPV4)
 		return ipv4(p + off, n - off, filter, seg, stats);
 	if (et == ETH_IPV6)
