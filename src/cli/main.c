@@ -33,6 +33,10 @@ static const char usage[] =
 	"  watch    [hosts]         blocked-attempt monitor (daemon: NFLOG, router syslog); host summaries\n"
 	"  alerts   [show|draft|dismiss|expire]  possible missed servers and infected hosts\n"
 	"  verify   [ADDRESS...]    check permitted servers still deliver (policy, --mx test message, 465/587)\n"
+	"  notify   [--once]        send the queued notices through the relay (daemon, or once for cron)\n"
+	"  notices  list|show|retry the outbox: every notice and its delivery state\n"
+	"  campaign start|status|list  announce to members by template, track who answered, remind\n"
+	"  verify-inbox [list|deliver]  LMTP receiver of the verification address (members' test messages)\n"
 	"\n"
 	"options:\n"
 	"  --db PATH      registry file (default: $PORT25_DB, else `registry` in\n"
@@ -62,6 +66,8 @@ static const struct command commands[] = {
 	{"analyze", cmd_analyze}, {"collect", cmd_collect},
 	{"verify", cmd_verify},
 	{"watch", cmd_watch},	  {"alerts", cmd_alerts},
+	{"notify", cmd_notify},	  {"notices", cmd_notices},
+	{"campaign", cmd_campaign}, {"verify-inbox", cmd_verify_inbox},
 };
 
 int main(int argc, char **argv)

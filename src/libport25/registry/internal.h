@@ -5,12 +5,17 @@
 #include <sqlite3.h>
 
 #include "registry/registry.h"
+#include "registry/notices.h"
 
 struct p25_registry {
 	sqlite3 *db;
 	char error[1024];
 	char warning[1024];
 	struct p25_hint hint, warning_hint;
+	/* notices.h: called with every change record, inside its transaction */
+	p25_change_hook change_hook;
+	void *change_hook_ctx;
+	int in_hook;
 };
 
 /* A new message (its hint cleared). */

@@ -13,6 +13,7 @@ struct p25_service {
 	struct p25_hint warning_hint;
 	struct p25_service_followup followup;
 	int64_t mark; /* the change stream before the operation in progress */
+	struct p25_notify_producer producer; /* the change hook's context, when notices are on */
 };
 
 /* What an operation needs of the actor. */
