@@ -114,12 +114,12 @@ int p25_notice_queue_tx(struct p25_registry *reg, p25_time now, const struct p25
 		return reg_fail(reg, P25_EDB, "notices: out of memory");
 	rc = reg_exec(reg,
 	              "INSERT INTO notice (key, message_id, reference, template, org, recipient, "
-	              "recipient_name, roles, data, state, created, change_seq, next_attempt, "
-	              "last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, nullif(?, 0), ?, ?)",
-	              "ssssssssssTiTs", spec->key, mid, spec->reference ? spec->reference : "",
+	              "recipient_name, roles, data, state, created, change_seq, last_error) "
+	              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, nullif(?, 0), ?)",
+	              "ssssssssssTis", spec->key, mid, spec->reference ? spec->reference : "",
 	              spec->template, spec->org, spec->recipient, spec->recipient_name,
 	              spec->roles ? spec->roles : "", data,
-	              spec->recipient ? "queued" : "undeliverable", now, spec->change_seq, now,
+	              spec->recipient ? "queued" : "undeliverable", now, spec->change_seq,
 	              spec->recipient ? NULL : (spec->error ? spec->error : "no recipient"));
 	free(data);
 	if (rc < 0)
@@ -317,9 +317,10 @@ int p25_notice_finish(struct p25_registry *reg, int64_t id, const char *owner, p
 
 int p25_notice_next_due(struct p25_registry *reg, p25_time *next)
 {
+	/* A notice without a next attempt is due at once: the epoch's first second. */
 	reg_stmt *st = reg_query(reg,
-	                         "SELECT min(coalesce(next_attempt, created)) FROM notice WHERE "
-	                         "state = 'queued'",
+	                         "SELECT min(next_attempt), count(*) - count(next_attempt) FROM "
+	                         "notice WHERE state = 'queued'",
 	                         "");
 	int rc;
 
@@ -328,7 +329,7 @@ int p25_notice_next_due(struct p25_registry *reg, p25_time *next)
 		return P25_EDB;
 	if ((rc = reg_step(reg, st)) < 0)
 		return rc;
-	*next = rc ? col_time(st, 0) : 0;
+	*next = rc ? (col_int(st, 1) > 0 ? 1 : col_time(st, 0)) : 0;
 	reg_done(st);
 	return 0;
 }
@@ -432,9 +433,9 @@ static int retry_tx(void *ctx, struct p25_registry *reg)
 	r->requeued = json_array();
 	if (!strcmp(state, "failed")) {
 		rc = reg_exec(reg,
-		              "UPDATE notice SET state = 'queued', next_attempt = ?, last_error = NULL, "
+		              "UPDATE notice SET state = 'queued', next_attempt = NULL, last_error = NULL, "
 		              "first_attempt = NULL WHERE id = ?",
-		              "Ti", r->who->now, r->id);
+		              "i", r->id);
 		json_array_append_new(r->requeued, json_integer(r->id));
 	} else if (!strcmp(state, "undeliverable")) {
 		if (!org || !roles || !*roles) {

@@ -93,7 +93,11 @@ enum p25_notice_outcome {
 int p25_notice_finish(struct p25_registry *reg, int64_t id, const char *owner, p25_time now,
                       enum p25_notice_outcome outcome, int smtp_code, const char *error,
                       p25_time next);
-/* The earliest time a queued notice is due (0: none queued). */
+/*
+ * The earliest time a queued notice is due (0: none queued; 1: one is due at
+ * once).  Due times are the sender's clock: a notice is due when queued
+ * whatever time its event carries (PORT25_NOW).
+ */
 int p25_notice_next_due(struct p25_registry *reg, p25_time *next);
 
 struct p25_notice_filter {
