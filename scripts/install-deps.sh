@@ -4,7 +4,8 @@ set -e
 pkgs="build-essential pkg-config clang libclang-rt-14-dev libsqlite3-dev sqlite3 libjansson-dev
       libcmocka-dev libpcap-dev zlib1g-dev libnetfilter-log-dev nftables iptables ipset iproute2 python3
       libmnl-dev libnftnl-dev socat iperf3 jq libcurl4-openssl-dev postfix swaks softflowd
-      libio-socket-inet6-perl libnet-ssleay-perl libio-socket-ssl-perl"
+      libio-socket-inet6-perl libnet-ssleay-perl libio-socket-ssl-perl python3-jsonschema"
+# python3-jsonschema: test_notify_mail.sh validates the XARF records against the XARF v4 schema.
 # swaks speaks IPv6 and STARTTLS only with these Perl modules, which are merely its Recommends.
 # `install-deps.sh bench`: the peers the analyzer benchmark compares against, not needed by tests.
 [ "${1:-}" = bench ] && pkgs="$pkgs tshark tcpdump nfdump"
