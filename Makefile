@@ -24,10 +24,13 @@ CLI_SRCS  := $(sort $(wildcard src/cli/*.c))
 TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 TEST_HELPERS := $(sort $(filter-out $(TEST_SRCS),$(wildcard tests/unit/*.c)))
 BENCH_SRCS := $(sort $(wildcard bench/bench_*.c))
+# Test helpers the benchmarks use too (tests/unit, as the tests include them).
+BENCH_HELPERS := tests/unit/flowenc.c
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 TEST_HELPER_OBJS := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
+BENCH_HELPER_OBJS := $(BENCH_HELPERS:%.c=$(BUILD)/%.o)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
@@ -56,9 +59,10 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_HELPER_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(TEST_HELPER_OBJS) $(LIB) $(LDLIBS) $(TEST_LIBS)
 
-$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
+$(BUILD)/bench/%.o: CPPFLAGS += -Itests/unit
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BENCH_HELPER_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(BENCH_HELPER_OBJS) $(LIB) $(LDLIBS)
 
 deps:
 	@scripts/install-deps.sh

@@ -60,8 +60,15 @@ best() {
 	printf '%-16s %8.3f s on %5d MB  %7.3f GB/s\n' "$name" "$b" $((n / 1000000)) "$(echo "$n / $b / 1000000000" | bc -l)"
 }
 
-# Per-host counts as "COUNT ADDRESS" lines, sorted by address.
-p25_counts() { awk -F, 'NR > 1 && $NF > 0 { print $NF, $1 }' "$1" | sort -k2; }
+# Per-host counts as "COUNT ADDRESS" lines, sorted by address: the out_syn_packets column,
+# by its name through a CSV reader (quoted reasons and replies hold commas).
+p25_counts() {
+	python3 -c '
+import csv, sys
+for r in csv.DictReader(open(sys.argv[1], newline="")):
+    if int(r["out_syn_packets"]) > 0:
+        print(r["out_syn_packets"], r["address"])' "$1" | sort -k2
+}
 uniq_counts() { awk '{ print $1, $2 }' "$1" | sort -k2; }
 
 echo "input: $file, $((bytes / 1000000)) MB; tshark on $small, $((sbytes / 1000000)) MB"

@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "flow/flow.h"
-#include "flow/flowenc.h"
+#include "flowenc.h"
 
 #define RECS_PER_PKT 30
 #define POOL	     1024 /* distinct packets, replayed with fresh sequence numbers */

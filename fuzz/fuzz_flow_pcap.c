@@ -8,9 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture/capture.h"
 #include "flow/flow_int.h"
-
-#include <pcap/pcap.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -47,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (!pkt)
 				break;
 			memcpy(pkt, data, len);
-			p25_flow_pcap_frame(r, DLT_RAW, now, pkt, len, 0, d, sink, &sum);
+			p25_flow_pcap_frame(r, P25_LINK_RAW, now, pkt, len, 0, d, sink, &sum);
 			free(pkt);
 			data += len;
 			size -= len;

@@ -18,6 +18,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!s)
 		return 0;
+	/* The client the blocklist replies are checked against: IPv4 or IPv6 by the first byte. */
+	struct p25_addr client;
+	static const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x66};
+	if (size && data[0] & 0x80)
+		p25_addr_from_v6(&client, v6);
+	else
+		p25_addr_from_v4(&client, 0xc0000242); /* 192.0.2.66 */
+	p25_smtp_set_client(s, &client);
 	while (size >= 2) {
 		uint8_t ctl = data[0];
 		size_t n = data[1];
@@ -37,6 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	       r->sender_domains + r->replies[0] + r->replies[5] + r->tls_ok + r->banner[0];
 	for (unsigned i = 0; i < r->nhelo_names && i < P25_AN_HELO_KEEP; i++)
 		sum += (uint8_t)r->helo_names[i][0];
+	sum += r->bl_replies[1] + r->bl_replies[2] + r->bl_replies[3] + r->bl_lists + r->bl_kind +
+	       (uint8_t)r->bl_reply[0];
 	(void)sum;
 	p25_smtp_free(s);
 	return 0;

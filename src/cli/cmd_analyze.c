@@ -314,7 +314,6 @@ static int report(struct cli *cli, const struct opts *o, struct p25_analyzer *an
 		  const struct p25_flow_decoder *dec, const char *title)
 {
 	struct p25_an_summary s;
-	struct p25_an_stats *st = p25_an_stats(an);
 	char line[400];
 	int rc = EXIT_OK;
 
@@ -336,38 +335,7 @@ static int report(struct cli *cli, const struct opts *o, struct p25_analyzer *an
 	} else {
 		print_table(cli, an);
 		printf("\n%s.\n", line);
-		printf("input: %llu packets, %llu segments on SMTP ports, %llu flow records "
-		       "(%llu on SMTP ports), %llu connections (%llu joined mid-stream)\n",
-		       (unsigned long long)st->decode.packets, (unsigned long long)st->segments,
-		       (unsigned long long)st->flows, (unsigned long long)st->flows_used,
-		       (unsigned long long)st->conns, (unsigned long long)st->conns_midstream);
-		if (st->decode.tcp_options_cut)
-			printf("snap length: %llu segments had their TCP options cut; their fixed "
-			       "headers were used\n",
-			       (unsigned long long)st->decode.tcp_options_cut);
-		if (st->flows_sampled)
-			printf("sampled flows: %llu records at up to 1 in %u packets; bytes and packets "
-			       "are scaled up, connection counts are lower bounds\n",
-			       (unsigned long long)st->flows_sampled, st->sampling_max);
-		if (dec) {
-			const struct p25_flow_stats *fs = p25_flow_decoder_stats(dec);
-			printf("flow decoder: %llu export packets, %llu records, %llu templates, "
-			       "%llu sequence gaps (%llu records and %llu packets missing), "
-			       "%llu malformed packets, %llu sets without template\n",
-			       (unsigned long long)fs->packets, (unsigned long long)fs->records,
-			       (unsigned long long)fs->templates, (unsigned long long)fs->seq_gaps,
-			       (unsigned long long)fs->missing_records,
-			       (unsigned long long)fs->missing_packets,
-			       (unsigned long long)fs->malformed_packets,
-			       (unsigned long long)fs->unknown_template_sets);
-			if (fs->ip_fragments)
-				printf("IP fragments: %llu, %llu datagrams reassembled, %llu "
-				       "incomplete, %llu fragments invalid\n",
-				       (unsigned long long)fs->ip_fragments,
-				       (unsigned long long)fs->ip_reassembled,
-				       (unsigned long long)fs->ip_frag_incomplete,
-				       (unsigned long long)fs->ip_frag_invalid);
-		}
+		p25_an_report_text_stats(an, dec ? p25_flow_decoder_stats(dec) : NULL, stdout);
 	}
 	if (o->html && rc == EXIT_OK)
 		rc = write_file(o->html, html_fn, an, (void *)title);

@@ -95,6 +95,17 @@ d = json.load(sys.stdin)
 print(" ".join("%s=%s" % (h["address"], h["class"]) for h in d["hosts"]))' <<<"$out")
 [ "$cls" = "10.0.0.10=unregistered-server 10.0.0.11=permitted 10.0.0.20=client-only 10.0.0.66=suspected-bot 10.0.0.99=unknown 2001:db8:1::10=unregistered-server 2001:db8:1::20=client-only" ] ||
 	fail "classes: $cls"
+# Recipient fan-out: the bot's recipients are of another domain each, the server's of one.
+rcpt=$(python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for h in d["hosts"]:
+    f = h["features"]
+    if h["address"] in ("10.0.0.10", "10.0.0.66"):
+        print(h["address"], f["recipients_window_max"] >= 50,
+              f["recipient_domains_window_max"] >= 0.9 * f["recipients_window_max"],
+              any(r.startswith("recipient fan-out") for r in h["reasons"]))' <<<"$out")
+[ "$rcpt" = $'10.0.0.10 False True False\n10.0.0.66 True True True' ] || fail "recipient fan-out: $rcpt"
 grep -q '5 hosts send SMTP, 1 is permitted, 4 would be blocked, of which 2 look like servers' <<<"$out" ||
 	fail "summary: $(grep summary <<<"$out")"
 grep -q '<svg' "$tmp/r.html" || fail "no chart in the HTML report"
@@ -109,8 +120,37 @@ expect 0 '^address,organization,class' $P analyze --csv "$syn"
 expect 0 '^10\.0\.0\.66 +campus +suspected-bot +([5-9][0-9]|100) +100 +300 +100 +100 +100 +~[0-9]+ ' $P analyze "$syn"
 expect 0 '^10\.0\.0\.10 +campus +unregistered-server +[0-9] +100 +221 +216 +0 +5 +21 ' $P analyze "$syn"
 expect 0 '^10\.0\.0\.20 +campus +client-only +0 +100 ' $P analyze "$syn"
-# CSV ends with the confidence.
-expect 0 'out_syn_packets,confidence$' $P analyze --csv "$syn"
+# CSV: the confidence, the blocklist refusals, then the recipient fan-out.
+expect 0 'out_syn_packets,confidence,blocklist_listed,blocklist_reply,recipients_window_max,recipient_domains_window_max$' $P analyze --csv "$syn"
+
+# ---- refusals naming a blocklist: counted when they name the host; the remote's text escaped ----
+bl=$tmp/blocklist.pcap
+out=$($P analyze "${NET[@]}" --json "$bl" --html "$tmp/bl.html") || fail "analyze $bl"
+got=$(python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for h in d["hosts"]:
+    b = h["smtp"]["blocklist"]
+    print(h["address"], h["bot_score"], b["listed"], b["range_listed"], b["not_naming_host"],
+          ",".join(b["lists"]), b["reply"])' <<<"$out")
+want="10.0.0.66 3 3 0 0 Spamhaus 554 5.7.1 Service unavailable; Client host [10.0.0.66] blocked using zen.spamhaus.org; <script>alert(\"x\")</script>, 'q' & https://www.spamhaus.org/query/ip/10.0.0.66
+10.0.0.67 0 0 0 3 Spamhaus 554 5.7.1 Service unavailable; Client host [198.51.100.7] blocked using zen.spamhaus.org; <script>alert(\"x\")</script>, 'q' & https://www.spamhaus.org/query/ip/198.51.100.7
+10.0.0.68 0 0 3 0 Spamhaus PBL 554 5.7.1 Client host [10.0.0.68] blocked using pbl.spamhaus.org; 10.0.0.68
+2001:db8:1::66 3 3 0 0 Spamhaus 554 5.7.1 Service unavailable; Client host [2001:db8:1::66] blocked using zen.spamhaus.org; <script>alert(\"x\")</script>, 'q' & https://www.spamhaus.org/query/ip/2001:db8:1::66"
+[ "$got" = "$want" ] || fail "blocklist JSON:"$'\n'"$got"
+grep -q '<script' "$tmp/bl.html" && fail "the HTML report carries a reply's <script> unescaped"
+grep -q '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;, &#39;q&#39; &amp; https://www.spamhaus.org/query/ip/10.0.0.66' "$tmp/bl.html" ||
+	fail "the HTML report lacks the escaped reply"
+# CSV: one field, quotes doubled, read back by a CSV reader as sent.
+$P analyze "${NET[@]}" --csv "$bl" >"$tmp/bl.csv" || fail "analyze --csv $bl"
+got=$(python3 -c '
+import csv, sys
+for r in csv.DictReader(open(sys.argv[1])):
+    print(r["address"], r["blocklist_listed"], r["blocklist_reply"])
+    break' "$tmp/bl.csv")
+[ "$got" = "10.0.0.66 3 554 5.7.1 Service unavailable; Client host [10.0.0.66] blocked using zen.spamhaus.org; <script>alert(\"x\")</script>, 'q' & https://www.spamhaus.org/query/ip/10.0.0.66" ] ||
+	fail "blocklist CSV: $got"
+expect 0 '10\.0\.0\.66 .*3 refusals by blocklists naming its address \(Spamhaus\)' $P analyze "${NET[@]}" "$bl"
 # Thresholds: demand more evidence and the bot is no longer called one.
 expect 0 '10.0.0.66 +campus +unknown' $P analyze --set bot_score=50 "$syn"
 

@@ -134,6 +134,9 @@ wait_for() { # WHAT, then a command that becomes true within 5 s
 		sleep 0.02
 	done
 }
+stopped() { # PID: in state T (stopped by a signal)
+	[ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = T ]
+}
 in_registry() { p --json permit list --org acme | jq -e --arg a "$1" 'any(.[]; .address == $a)' >/dev/null; }
 not_in_registry() { ! in_registry "$1"; }
 for k in 1 2 3; do
@@ -151,6 +154,9 @@ for k in 1 2 3; do
 	wait_for "permit remove $id to commit" not_in_registry "$a"
 	wait_for "permit remove $id to wait for the lock" blocked_on_lock "$pb"
 	kill -STOP "$pa"
+	# Only once A has stopped has it left its flock() wait: unlocking before
+	# that can hand the lock to A on its way out, and it then stops holding it.
+	wait_for "permit add $a to stop" stopped "$pa"
 	flock -u 9
 	exec 9>&-
 	rc=0; wait "$pb" || rc=$?

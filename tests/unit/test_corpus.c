@@ -321,10 +321,10 @@ enum reply { R_OK, R_GREYLIST, R_REFUSE_MAIL, R_REFUSE_RCPT };
 
 /*
  * A delivery: banner, EHLO, then STARTTLS (the rest opaque) or MAIL, RCPT,
- * DATA with the body, QUIT.
+ * DATA with the body, QUIT.  refusal (may be NULL) is the refusing reply's text.
  */
 static void delivery(struct dlg *d, const char *mx, const char *helo, const char *from,
-                     const char *rcpt, size_t size, bool tls, enum reply r)
+                     const char *rcpt, size_t size, bool tls, enum reply r, const char *refusal)
 {
 	dlg_start(d);
 	say(d, "220 %s ESMTP\r\n", mx);
@@ -341,7 +341,7 @@ static void delivery(struct dlg *d, const char *mx, const char *helo, const char
 	}
 	say(d, "MAIL FROM:<%s>\r\n", from);
 	if (r == R_REFUSE_MAIL) {
-		say(d, "554 5.7.1 Service unavailable; client host blocked\r\n");
+		say(d, "%s\r\n", refusal ? refusal : "554 5.7.1 Service unavailable; client host blocked");
 		say(d, "QUIT\r\n");
 		say(d, "221 2.0.0 Bye\r\n");
 		return;
@@ -349,8 +349,10 @@ static void delivery(struct dlg *d, const char *mx, const char *helo, const char
 	say(d, "250 2.1.0 Ok\r\n");
 	say(d, "RCPT TO:<%s>\r\n", rcpt);
 	if (r == R_GREYLIST || r == R_REFUSE_RCPT) {
-		say(d, r == R_GREYLIST ? "450 4.7.1 Greylisted, try again later\r\n"
-		                       : "550 5.7.1 Message rejected as spam\r\n");
+		say(d, "%s\r\n",
+		    r == R_GREYLIST ? "450 4.7.1 Greylisted, try again later"
+		    : refusal       ? refusal
+		                    : "550 5.7.1 Message rejected as spam");
 		say(d, "QUIT\r\n");
 		say(d, "221 2.0.0 Bye\r\n");
 		return;
@@ -471,16 +473,37 @@ static struct ep tail_mx(bool v6, uint32_t seed, unsigned k)
 }
 
 /*
+ * A recipient at the domain whose MX mx is: one domain per destination
+ * (drawing nothing from the generator, so the rest of the corpus stays as it was).
+ */
+static void rcpt_at(const struct ep *mx, char *buf, size_t n)
+{
+	uint32_t h = 2166136261u;
+	for (int i = 0; i < 16; i++)
+		h = (h ^ mx->a[i]) * 16777619u;
+	snprintf(buf, n, "user@d%08x.example", h);
+}
+
+/*
  * A delivery attempt by a queueing MTA at t; on failure, retried on the
  * Postfix backoff (300 s doubling, at most 4000 s) until it succeeds or the
  * corpus ends.  dead: never answers; grey: refused with 4xx once.
  */
 static void mta_deliver(uint64_t t, const struct ep *m, const struct ep *mx, const char *helo,
-                        bool dead, bool grey, bool tls)
+                        bool dead, bool grey, bool tls, const char *refusal)
 {
 	uint64_t backoff = 300 * SEC;
 	struct dlg d;
-	char mxname[64];
+	char mxname[64], rcpt[64];
+
+	rcpt_at(mx, rcpt, sizeof rcpt);
+	if (refusal) {
+		/* Refused for good (5xx): a queue does not retry, it bounces. */
+		delivery(&d, "mx.example.net", helo, "news@example.org", rcpt,
+		         rnd_in(500, 4000), false, R_REFUSE_RCPT, refusal);
+		conn(t, m, mx, 25, OK, &d);
+		return;
+	}
 
 	snprintf(mxname, sizeof mxname, "mx%u.example.net", (unsigned)(mx->a[15] ^ mx->a[3]));
 	for (int attempt = 0; t < SPAN; attempt++) {
@@ -488,8 +511,8 @@ static void mta_deliver(uint64_t t, const struct ep *m, const struct ep *mx, con
 			conn(t, m, mx, 25, NOANSWER, NULL);
 		} else {
 			bool g = grey && attempt == 0;
-			delivery(&d, mxname, helo, "news@example.org", "someone@example.net",
-			         rnd_in(500, 4000), tls && !g, g ? R_GREYLIST : R_OK);
+			delivery(&d, mxname, helo, "news@example.org", rcpt,
+			         rnd_in(500, 4000), tls && !g, g ? R_GREYLIST : R_OK, NULL);
 			conn(t, m, mx, 25, OK, &d);
 			if (!g)
 				return;
@@ -511,20 +534,43 @@ static void inbound(uint64_t t, const struct ep *mx, const char *name, bool v6)
 
 	snprintf(helo, sizeof helo, "out%u.sender.example", (unsigned)rnd_in(1, 999));
 	delivery(&d, name, helo, "a@sender.example", "b@example.org", rnd_in(500, 5000),
-	         chance(0.7), R_OK);
+	         chance(0.7), R_OK, NULL);
 	conn(t, &sender, mx, 25, OK, &d);
 }
 
-static void gen_mta(bool v6, bool mx_role, bool list)
+/*
+ * How blocklists meet a server now and then: named itself (a list of hosts
+ * caught it relaying some spam), within a listed network, or for another
+ * hop's address in the Received header of what it relays.
+ */
+enum listing { LIST_NONE, LIST_SELF, LIST_RANGE, LIST_HOP };
+
+static void gen_mta(bool v6, bool mx_role, bool list, enum listing listing)
 {
 	struct ep m = add_host(v6, L_SERVER, list ? "list-server" : "mta");
-	char helo[64];
+	char helo[64], me[64], refusal[300];
 	uint32_t seed = (uint32_t)rnd();
 	unsigned ntail = (unsigned)rnd_in(60, 200);
 	double rate = (double)rnd_in(2, 8); /* deliveries an hour, busier in the day */
 	bool users = mx_role && !list && chance(0.6);
 
 	snprintf(helo, sizeof helo, "mail%u.org%u.example", (unsigned)(seed % 10), seed % 997);
+	ep_text(&m, me, sizeof me);
+	if (listing == LIST_SELF)
+		snprintf(refusal, sizeof refusal,
+		         "554 Service unavailable; Client host [%s] blocked using "
+		         "b.barracudacentral.org; https://www.barracudacentral.org/lookups?ip=%s",
+		         me, me);
+	else if (listing == LIST_RANGE)
+		snprintf(refusal, sizeof refusal,
+		         "550 5.7.1 Service unavailable; Client host [%s] blocked using "
+		         "dnsbl-3.uceprotect.net; Your ISP is UCEPROTECT-Level3 listed",
+		         me);
+	else
+		snprintf(refusal, sizeof refusal,
+		         "554 5.7.1 Message rejected: 203.0.113.%u listed in bl.spamcop.net "
+		         "(found in Received header)",
+		         (unsigned)rnd_in(1, 254));
 	for (uint64_t h = 0; h < SPAN / HOUR; h++) {
 		unsigned hod = (unsigned)(h % 24);
 		double r = rate * (hod >= 7 && hod <= 19 ? 1.6 : 0.4);
@@ -536,7 +582,8 @@ static void gen_mta(bool v6, bool mx_role, bool list)
 			struct ep mx = chance(0.5) ? popular(v6, (unsigned)rnd_in(0, 19))
 			                           : tail_mx(v6, seed, (unsigned)rnd_in(0, ntail - 1));
 			bool dead = chance(0.015), grey = !dead && chance(0.05);
-			mta_deliver(t, &m, &mx, helo, dead, grey, chance(0.85));
+			bool refused = listing != LIST_NONE && chance(0.03);
+			mta_deliver(t, &m, &mx, helo, dead, grey, chance(0.85), refused ? refusal : NULL);
 		}
 		if (mx_role)
 			for (unsigned k = (unsigned)rnd_in(0, 4); k > 0; k--)
@@ -561,7 +608,7 @@ static void gen_mta(bool v6, bool mx_role, bool list)
 			struct ep mx = k < 20 ? popular(v6, k) : tail_mx(v6, seed ^ 0x1157, k);
 			bool dead = chance(0.03), grey = !dead && chance(0.05);
 			mta_deliver(t + (k / 20) * rnd_in(5, 25) * SEC, &m, &mx, helo, dead, grey,
-			            chance(0.8));
+			            chance(0.8), NULL);
 		}
 	}
 }
@@ -586,7 +633,7 @@ static void gen_appliance(void)
 			uint64_t t = day * DAY + rnd_in(0, 86399) * SEC;
 			const struct ep *to = &dest[rnd_in(0, ndest - 1)];
 			delivery(&d, "smtp.provider.example", helo, "ups@site.example",
-			         "noc@site.example", size, false, R_OK);
+			         "noc@site.example", size, false, R_OK, NULL);
 			conn(t, &a, to, 25, chance(0.03) ? NOANSWER : OK, &d);
 		}
 }
@@ -597,7 +644,7 @@ static void bot_attempt(uint64_t t, const struct ep *b, bool v6, int helo_mode, 
 {
 	struct ep mx = chance(0.15) ? popular(v6, (unsigned)rnd_in(0, 19)) : outside(v6);
 	double u = rnd01();
-	char helo[64], from[64];
+	char helo[64], from[64], rcpt[64];
 	struct dlg d;
 
 	if (u < 0.35) {
@@ -618,8 +665,45 @@ static void bot_attempt(uint64_t t, const struct ep *b, bool v6, int helo_mode, 
 		snprintf(helo, sizeof helo, "mail.com");
 	snprintf(from, sizeof from, "promo@deal%u.example", (unsigned)rnd_in(1, 100000));
 	double v = rnd01();
-	delivery(&d, "mx.victim.example", helo, from, "user@victim.example", size, false,
-	         v < 0.3 ? R_REFUSE_MAIL : v < 0.55 ? R_REFUSE_RCPT : v < 0.7 ? R_GREYLIST : R_OK);
+	/* Most receivers that refuse a bot say which blocklist has its address. */
+	char refusal[240];
+	const char *why = NULL;
+	switch (chance(0.6) ? rnd_in(0, 3) : 4) {
+	case 0:
+		snprintf(refusal, sizeof refusal,
+		         "554 5.7.1 Service unavailable; Client host [%s] blocked using "
+		         "zen.spamhaus.org; https://www.spamhaus.org/query/ip/%s",
+		         me, me);
+		why = refusal;
+		break;
+	case 1:
+		snprintf(refusal, sizeof refusal,
+		         "554 5.7.1 Service unavailable; Client host [%s] blocked using "
+		         "bl.spamcop.net; Blocked - see https://www.spamcop.net/bl.shtml?%s",
+		         me, me);
+		why = refusal;
+		break;
+	case 2:
+		snprintf(refusal, sizeof refusal,
+		         "550 5.7.1 Service unavailable; Client host [%s] blocked using "
+		         "dnsbl-1.uceprotect.net; IP %s is UCEPROTECT-Level1 listed",
+		         me, me);
+		why = refusal;
+		break;
+	case 3:
+		snprintf(refusal, sizeof refusal,
+		         "554 Service unavailable; Client host [%s] blocked using Barracuda "
+		         "Reputation; https://www.barracudanetworks.com/reputation/?pr=1&ip=%s",
+		         me, me);
+		why = refusal;
+		break;
+	default:
+		break;
+	}
+	rcpt_at(&mx, rcpt, sizeof rcpt);
+	delivery(&d, "mx.victim.example", helo, from, rcpt, size, false,
+	         v < 0.3 ? R_REFUSE_MAIL : v < 0.55 ? R_REFUSE_RCPT : v < 0.7 ? R_GREYLIST : R_OK,
+	         why);
 	conn(t, b, &mx, 25, OK, &d);
 }
 
@@ -647,6 +731,61 @@ static void bot_run(const struct ep *b, bool v6, bool fast)
 	}
 }
 
+/*
+ * A bot spamming through its provider's relay on port 25 (no queue of its
+ * own to show, one destination): sessions of 20-40 recipients of as many
+ * harvested domains, pipelined in groups of ten (RFC 2920), a third of them
+ * refused as unknown; one message of the same size each.  Only the
+ * dialogue shows the recipients: to flows it is steady traffic to one server.
+ */
+static void gen_relay_bot(void)
+{
+	struct ep b = add_host(false, L_BOT, "relay-bot");
+	struct ep relay = ip4(0xc6120a19);
+	size_t size = rnd_in(800, 3000);
+	uint64_t t = rnd_in(0, SPAN / SEC - 4 * 3600) * SEC, end = t + rnd_in(1, 3) * HOUR;
+	struct dlg d;
+
+	for (; t < end; t += rnd_in(20, 90) * SEC) {
+		unsigned n = (unsigned)rnd_in(20, 40);
+		dlg_start(&d);
+		say(&d, "220 relay.provider.example ESMTP\r\n");
+		say(&d, "EHLO mail.com\r\n");
+		say(&d, "250-relay.provider.example\r\n250-PIPELINING\r\n250 8BITMIME\r\n");
+		say(&d, "MAIL FROM:<promo@deal%u.example>\r\n", (unsigned)rnd_in(1, 100000));
+		say(&d, "250 2.1.0 Ok\r\n");
+		for (unsigned k = 0; k < n; k += 10) {
+			char *c = dlg_line(&d, 600), *r;
+			size_t cl = 0, rl = 0;
+			unsigned m = n - k < 10 ? n - k : 10;
+			bool known[10];
+			for (unsigned i = 0; i < m; i++)
+				cl += (size_t)snprintf(c + cl, 600 - cl, "RCPT TO:<u%u@h%u.example>\r\n",
+				                       (unsigned)rnd_in(1, 9999), (unsigned)rnd());
+			dlg_end(&d, cl);
+			r = dlg_line(&d, 600);
+			for (unsigned i = 0; i < m; i++) {
+				known[i] = chance(0.65);
+				rl += (size_t)snprintf(r + rl, 600 - rl, "%s\r\n",
+				                       known[i] ? "250 2.1.5 Ok"
+				                                : "550 5.1.1 Recipient address rejected: "
+				                                  "User unknown");
+			}
+			dlg_end(&d, rl);
+		}
+		say(&d, "DATA\r\n");
+		say(&d, "354 End data with <CR><LF>.<CR><LF>\r\n");
+		char *body = dlg_line(&d, size + 5);
+		memset(body, 'x', size);
+		memcpy(body + size, "\r\n.\r\n", 5);
+		dlg_end(&d, size + 5);
+		say(&d, "250 2.0.0 Ok: queued\r\n");
+		say(&d, "QUIT\r\n");
+		say(&d, "221 2.0.0 Bye\r\n");
+		conn(t, &b, &relay, 25, OK, &d);
+	}
+}
+
 static void submission_client(const struct ep *c, unsigned per_day)
 {
 	struct ep smart = ip4(0xc6120a0a);
@@ -669,7 +808,7 @@ static void misconfigured(const struct ep *c)
 	struct dlg d;
 
 	delivery(&d, "smtp.provider.example", "DESKTOP-7QK2M", "me@home.example",
-	         "friend@example.net", 2000, false, R_REFUSE_RCPT);
+	         "friend@example.net", 2000, false, R_REFUSE_RCPT, NULL);
 	for (unsigned k = (unsigned)rnd_in(2, 5); k > 0; k--)
 		conn(rnd_in(0, SPAN / SEC - 60) * SEC, c, &smart, 25, OK, &d);
 }
@@ -693,9 +832,9 @@ static void build_corpus(void)
 	nhosts = 0;
 	memset(&out, 0, sizeof out);
 	for (int i = 0; i < 8; i++)
-		gen_mta(i % 4 == 3, i % 3 != 2, false);
+		gen_mta(i % 4 == 3, i % 3 != 2, false, i < 3 ? LIST_SELF + i : LIST_NONE);
 	for (int i = 0; i < 3; i++)
-		gen_mta(i == 2, true, true);
+		gen_mta(i == 2, true, true, i == 0 ? LIST_HOP : LIST_NONE);
 	for (int i = 0; i < 12; i++)
 		gen_appliance();
 	for (int i = 0; i < 16; i++) {
@@ -718,6 +857,8 @@ static void build_corpus(void)
 		struct ep c = add_host(false, L_CLIENT, "misconfigured-desktop");
 		misconfigured(&c);
 	}
+	/* Last, so that the hosts before are those of the corpus before it came. */
+	gen_relay_bot();
 }
 
 /* ---- writing and reading ---- */
@@ -781,7 +922,7 @@ static void free_corpus(void)
 	memset(&out, 0, sizeof out);
 }
 
-static struct p25_analyzer *new_analyzer(void)
+static struct p25_analyzer *new_analyzer_cfg(const struct p25_an_config *cfg)
 {
 	struct p25_prefix net[2];
 	struct p25_diag d;
@@ -789,9 +930,14 @@ static struct p25_analyzer *new_analyzer(void)
 
 	assert_int_equal(p25_prefix_parse("10.50.0.0/16", 0, &net[0], &d), 0);
 	assert_int_equal(p25_prefix_parse("2001:db8:50::/48", 0, &net[1], &d), 0);
-	struct p25_analyzer *a = p25_an_new(NULL, NULL, NULL, net, 2, 0, err, sizeof err);
+	struct p25_analyzer *a = p25_an_new(cfg, NULL, NULL, net, 2, 0, err, sizeof err);
 	assert_non_null(a);
 	return a;
+}
+
+static struct p25_analyzer *new_analyzer(void)
+{
+	return new_analyzer_cfg(NULL);
 }
 
 /* Precision and recall for bots, and legitimate senders called bots, printed and checked. */
@@ -825,7 +971,7 @@ static void score(struct p25_analyzer *a, const char *what)
 	/* Per kind of host, the classes given: the table in the report. */
 	static const char *const kinds[] = {"mta", "list-server", "appliance", "fast-bot",
 	                                    "fast-bot-v6", "slow-bot", "slow-bot-v6",
-	                                    "nat-with-bot", "submission-client",
+	                                    "nat-with-bot", "relay-bot", "submission-client",
 	                                    "misconfigured-desktop"};
 	for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
 		unsigned cls[8] = {0}, total = 0, unlisted = 0;
@@ -864,14 +1010,63 @@ static void score(struct p25_analyzer *a, const char *what)
 	assert_true(recall >= 0.96);
 }
 
-static void test_corpus_packets(void **state)
+static const struct p25_an_host *host_of(struct p25_analyzer *a, size_t i)
 {
-	size_t len;
-	(void)state;
-	build_corpus();
-	uint8_t *img = pcap_image(&len);
+	struct p25_addr x;
+	size_t n;
+	const struct p25_an_host *h = p25_an_hosts(a, &n);
+
+	ep_addr(&hosts[i].ep, &x);
+	for (size_t k = 0; k < n; k++)
+		if (p25_addr_equal(&h[k].addr, &x))
+			return &h[k];
+	return NULL;
+}
+
+/*
+ * Refusals naming a blocklist: counted for the bots whose address they
+ * name; for the servers (the first three MTAs: listed themselves, in a
+ * listed network, refused for another hop) said but outweighed or not
+ * counted.
+ */
+static void check_blocklists(struct p25_analyzer *a)
+{
+	unsigned bots = 0, named = 0;
+
+	for (size_t i = 0; i < nhosts; i++) {
+		const struct p25_an_host *h = host_of(a, i);
+		if (hosts[i].label != L_BOT || !h)
+			continue;
+		bots++;
+		if (p25_an_host_smtp(h)->bl_replies[P25_AN_BL_LISTED] &&
+		    strstr(h->reasons, "refusals by blocklists naming its address"))
+			named++;
+	}
+	print_message("blocklists: %u of %u bots refused by lists naming their address\n", named,
+	              bots);
+	assert_true(named * 10 >= bots * 9);
+	static const enum p25_an_bl_kind kind[3] = {P25_AN_BL_LISTED, P25_AN_BL_RANGE,
+	                                            P25_AN_BL_OTHER};
+	for (size_t i = 0; i < 3; i++) {
+		const struct p25_an_host *h = host_of(a, i);
+		assert_non_null(h);
+		const struct p25_an_smtp *s = p25_an_host_smtp(h);
+		print_message("  %s: %llu/%llu/%llu refusals (named/range/other), %s: %s\n",
+		              hosts[i].kind, (unsigned long long)s->bl_replies[P25_AN_BL_LISTED],
+		              (unsigned long long)s->bl_replies[P25_AN_BL_RANGE],
+		              (unsigned long long)s->bl_replies[P25_AN_BL_OTHER],
+		              p25_an_class_name(h->cls), h->reasons);
+		assert_true(s->bl_replies[kind[i]] > 0);
+		assert_int_equal(s->bl_kind, kind[i]);
+		assert_int_equal(h->cls, P25_AN_SERVER);
+	}
+}
+
+static struct p25_analyzer *analyze_image(const uint8_t *img, size_t len,
+                                          const struct p25_an_config *cfg)
+{
 	char err[256];
-	struct p25_analyzer *a = new_analyzer();
+	struct p25_analyzer *a = new_analyzer_cfg(cfg);
 	struct p25_capture *c = p25_capture_open_mem(img, len, "corpus", err, sizeof err);
 	struct p25_packet pkt;
 	assert_non_null(c);
@@ -879,9 +1074,50 @@ static void test_corpus_packets(void **state)
 		p25_an_packet(a, &pkt);
 	p25_capture_close(c);
 	p25_an_finish(a);
+	return a;
+}
+
+/*
+ * The bot spamming through a relay shows only in its recipients: found with
+ * the recipient fan-out, missed without it.
+ */
+static void check_recipients(const uint8_t *img, size_t len, struct p25_analyzer *a)
+{
+	struct p25_an_config off;
+	struct p25_analyzer *b;
+
+	p25_an_config_default(&off);
+	off.rcpt_domains_min = off.rcpt_min = 1000000000;
+	b = analyze_image(img, len, &off);
+	for (size_t i = 0; i < nhosts; i++) {
+		if (strcmp(hosts[i].kind, "relay-bot") != 0)
+			continue;
+		const struct p25_an_host *with = host_of(a, i), *without = host_of(b, i);
+		assert_non_null(with);
+		assert_non_null(without);
+		print_message("relay-bot: %u recipients of about %u domains within a window: %s "
+		              "(%s without the recipient figures)\n",
+		              with->rcpt_max, with->rcpt_domains_max, p25_an_class_name(with->cls),
+		              p25_an_class_name(without->cls));
+		assert_int_equal(with->cls, P25_AN_BOT);
+		assert_non_null(strstr(with->reasons, "recipient fan-out"));
+		assert_int_not_equal(without->cls, P25_AN_BOT);
+	}
+	p25_an_free(b);
+}
+
+static void test_corpus_packets(void **state)
+{
+	size_t len;
+	(void)state;
+	build_corpus();
+	uint8_t *img = pcap_image(&len);
+	struct p25_analyzer *a = analyze_image(img, len, NULL);
 	print_message("corpus: %zu hosts, %zu packets, %zu flow records\n", nhosts, out.npk,
 	              out.nfl);
 	score(a, "packets");
+	check_blocklists(a);
+	check_recipients(img, len, a);
 	p25_an_free(a);
 	free(img);
 	free_corpus();

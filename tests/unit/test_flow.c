@@ -13,9 +13,10 @@
 #include <pcap/pcap.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "flow/flow.h"
-#include "flow/flowenc.h"
+#include "flowenc.h"
 
 #define EXPORT_SECS 1700000000u
 #define SYSUP	    3600000u /* one hour of uptime at export */
@@ -1606,9 +1607,51 @@ static void test_pcap(void **state)
 		assert_v4(&x->addr, "192.0.2.5");
 		assert_int_equal(x->port, 1234);
 		p25_flow_decoder_free(d);
+
+		/*
+		 * Read by the capture module: the same file gzip-compressed gives
+		 * the same records, as the analyzer's packet captures do.
+		 */
+		if (k == 0) {
+			char gz[sizeof path + 3];
+			FILE *in = fopen(path, "rb");
+			snprintf(gz, sizeof gz, "%s.gz", path);
+			gzFile out = gzopen(gz, "wb");
+			size_t got;
+			assert_non_null(in);
+			assert_non_null(out);
+			while ((got = fread(frame, 1, 4096, in)) > 0)
+				assert_int_equal(gzwrite(out, frame, (unsigned)got), (int)got);
+			fclose(in);
+			assert_int_equal(gzclose(out), Z_OK);
+			d = p25_flow_decoder_new();
+			coll_reset(&c);
+			assert_int_equal(p25_flow_read_pcap(gz, 0, d, collect, &c, err, sizeof err), 3);
+			assert_int_equal(c.n, 3);
+			assert_v4(&c.v[0].src, "10.0.0.25");
+			p25_flow_decoder_free(d);
+			unlink(gz);
+		}
 		unlink(path);
 		strcpy(path, "/tmp/p25_flow_pcap_XXXXXX");
 	}
+
+	/* A link type that carries no IP export (802.11 radio) is refused, naming the file. */
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	pcap_t *pc = pcap_open_dead(DLT_IEEE802_11, 65535);
+	pcap_dumper_t *pd = pcap_dump_open(pc, path);
+	assert_non_null(pd);
+	dump(pd, frame, 64);
+	pcap_dump_close(pd);
+	pcap_close(pc);
+	struct p25_flow_decoder *d0 = p25_flow_decoder_new();
+	assert_int_equal(p25_flow_read_pcap(path, 0, d0, collect, &c, err, sizeof err), -1);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "unsupported link type 105"));
+	p25_flow_decoder_free(d0);
+	unlink(path);
 
 	struct p25_flow_decoder *d = p25_flow_decoder_new();
 	assert_int_equal(p25_flow_read_pcap("/nonexistent/x.pcap", 0, d, collect, &c, err,

@@ -8,8 +8,10 @@
 #include <cmocka.h>
 
 #include "util/buf.h"
+#include "util/hash.h"
 #include "util/text.h"
 #include "util/time.h"
+#include "util/wbuf.h"
 
 static void test_time(void **state)
 {
@@ -78,6 +80,59 @@ static void test_inert_text(void **state)
 	assert_false(p25_text_is_handle(""));
 }
 
+/* The shared helpers the analyzer, watch and the configuration readers use. */
+static void test_trim_days_hash(void **state)
+{
+	char a[] = " \t key = value \r\n", b[] = "", c[] = "   ", d[] = "x";
+
+	(void)state;
+	assert_string_equal(p25_text_trim(a), "key = value");
+	assert_string_equal(p25_text_trim(b), "");
+	assert_string_equal(p25_text_trim(c), "");
+	assert_string_equal(p25_text_trim(d), "x");
+	assert_int_equal(p25_days_from_civil(1970, 1, 1), 0);
+	assert_int_equal(p25_days_from_civil(2000, 3, 1), 11017);
+	assert_int_equal(p25_days_from_civil(1969, 12, 31), -1);
+	assert_int_equal(p25_days_from_civil(2024, 2, 29) + 1, p25_days_from_civil(2024, 3, 1));
+	/* The finalizer: 0 stays 0, neighbours land far apart. */
+	assert_int_equal(p25_mix64(0), 0);
+	assert_true(__builtin_popcountll(p25_mix64(1) ^ p25_mix64(2)) > 16);
+}
+
+/* The buffered report writer: escaping, and writes past its buffer kept in order. */
+static void test_wbuf(void **state)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	struct p25_wbuf *w = p25_wbuf_open(f);
+	static char big[100000];
+
+	(void)state;
+	assert_non_null(w);
+	p25_wbuf_json_str(w, "a\"b\\c\n\x01<", 8);
+	p25_wbuf_raw(w, " ", 1);
+	p25_wbuf_csv(w, "plain", ',');
+	p25_wbuf_csv(w, "has, comma and \"quote\"", '\n');
+	p25_wbuf_int(w, -42);
+	p25_wbuf_u64(w, 18446744073709551615ULL);
+	memset(big, 'x', sizeof big);
+	for (int i = 0; i < 3; i++) {
+		p25_wbuf_raw(w, big, 40000); /* past the 64 KiB buffer: flushed in order */
+		p25_wbuf_raw(w, "|", 1);
+	}
+	p25_wbuf_raw(w, big, sizeof big); /* larger than the buffer: written straight through */
+	assert_int_equal(p25_wbuf_close(w), 0);
+	fclose(f);
+	const char *want = "\"a\\\"b\\\\c\\n\\u0001<\" plain,\"has, comma and \"\"quote\"\"\"\n"
+	                   "-4218446744073709551615";
+	assert_memory_equal(out, want, strlen(want));
+	assert_int_equal(len, strlen(want) + 3 * 40001 + sizeof big);
+	assert_int_equal(out[strlen(want) + 40000], '|');
+	assert_int_equal(out[strlen(want) + 2 * 40001 - 1], '|');
+	free(out);
+}
+
 static void test_buf(void **state)
 {
 	struct p25_buf b;
@@ -99,6 +154,8 @@ int main(void)
 		cmocka_unit_test(test_duration_expiry),
 		cmocka_unit_test(test_inert_text),
 		cmocka_unit_test(test_buf),
+		cmocka_unit_test(test_trim_days_hash),
+		cmocka_unit_test(test_wbuf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
  * the ingestion of TCP segments and flow records.
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,11 +11,12 @@
 
 #include "analyze/analyze_int.h"
 #include "capture/capture.h"
+#include "util/hash.h"
+#include "util/text.h"
 
 enum {
 	KIND_SMTP = 1, /* port 25 */
 	KIND_SUB = 2,  /* 465, 587 */
-	KIND_MBOX = 3, /* 110, 143, 993, 995: only their internal servers are followed */
 };
 
 struct an_conn {
@@ -67,6 +69,8 @@ static const struct p25_an_config defaults = {
     .abandoned_min = 5,
     .novel_share = 0.8,
     .novel_min_conns = 50,
+    .rcpt_domains_min = 20,
+    .rcpt_min = 100,
     .server_score = 3,
     .bot_score = 4,
     .conn_timeout = 300,
@@ -86,7 +90,7 @@ const char *const p25_an_config_keys[] = {
     "size_min_msgs",    "steady_days",       "steady_hours",
     "retry_min",        "retry_max",         "retry_count",
     "abandon_after",    "abandoned_min",     "novel_share",
-    "novel_min_conns",
+    "novel_min_conns",  "rcpt_domains_min",  "rcpt_min",
     "server_score",     "bot_score",         "conn_timeout",
     "max_conns",        "max_hosts",         NULL,
 };
@@ -120,6 +124,8 @@ int p25_an_config_set(struct p25_an_config *c, const char *key, const char *valu
 	    {"abandoned_min", &c->abandoned_min, NULL, NULL, 1, 1e9},
 	    {"novel_share", NULL, &c->novel_share, NULL, 0, 1},
 	    {"novel_min_conns", &c->novel_min_conns, NULL, NULL, 1, 1e9},
+	    {"rcpt_domains_min", &c->rcpt_domains_min, NULL, NULL, 1, 1e9},
+	    {"rcpt_min", &c->rcpt_min, NULL, NULL, 1, 1e9},
 	    {"server_score", NULL, NULL, &c->server_score, 1, 100},
 	    {"bot_score", NULL, NULL, &c->bot_score, 1, 100},
 	    {"conn_timeout", &c->conn_timeout, NULL, NULL, 1, 86400},
@@ -152,18 +158,6 @@ int p25_an_config_set(struct p25_an_config *c, const char *key, const char *valu
 	return -1;
 }
 
-static char *trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
-		*--e = 0;
-	return s;
-}
-
 int p25_an_config_load(struct p25_an_config *c, const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
@@ -179,7 +173,7 @@ int p25_an_config_load(struct p25_an_config *c, const char *path, char *err, siz
 		n++;
 		if ((hash = strchr(line, '#')))
 			*hash = 0;
-		s = trim(line);
+		s = p25_text_trim(line);
 		if (!*s)
 			continue;
 		if (!(eq = strchr(s, '='))) {
@@ -188,7 +182,7 @@ int p25_an_config_load(struct p25_an_config *c, const char *path, char *err, siz
 			return -1;
 		}
 		*eq = 0;
-		if (p25_an_config_set(c, trim(s), trim(eq + 1), msg, sizeof msg) < 0) {
+		if (p25_an_config_set(c, p25_text_trim(s), p25_text_trim(eq + 1), msg, sizeof msg) < 0) {
 			snprintf(err, errlen, "%s:%d: %s", path, n, msg);
 			fclose(f);
 			return -1;
@@ -222,19 +216,9 @@ const char *p25_an_class_name(enum p25_an_class c)
 
 /* ---- hashing ---- */
 
-static inline uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
 static inline uint64_t addr_hash(const struct p25_addr *a)
 {
-	return mix64((uint64_t)(a->bits >> 64) ^ mix64((uint64_t)a->bits ^ a->family));
+	return p25_mix64((uint64_t)(a->bits >> 64) ^ p25_mix64((uint64_t)a->bits ^ a->family));
 }
 
 /* ---- hosts ---- */
@@ -652,17 +636,22 @@ static void track_finish(const struct p25_an_config *cfg, struct p25_an_host *h)
 	const struct p25_an_track *t = h->track;
 
 	h->fan_max = h->burst_max = 0;
+	h->rcpt_max = h->rcpt_domains_max = 0;
 	h->retries = 0;
 	if (!t)
 		return;
 	for (uint32_t i = 0; i < t->nwin; i++) {
-		uint64_t bits[P25_AN_WIN_WORDS];
-		uint64_t conns = t->win[i].conns;
+		uint64_t bits[P25_AN_WIN_WORDS], rbits[P25_AN_WIN_WORDS];
+		uint64_t conns = t->win[i].conns, rcpts = t->win[i].rcpts;
 		memcpy(bits, t->win[i].bits, sizeof bits);
+		memcpy(rbits, t->win[i].rbits, sizeof rbits);
 		if (i + 1 < t->nwin && t->win[i + 1].idx == t->win[i].idx + 1) {
-			for (int k = 0; k < P25_AN_WIN_WORDS; k++)
+			for (int k = 0; k < P25_AN_WIN_WORDS; k++) {
 				bits[k] |= t->win[i + 1].bits[k];
+				rbits[k] |= t->win[i + 1].rbits[k];
+			}
 			conns += t->win[i + 1].conns;
+			rcpts += t->win[i + 1].rcpts;
 		}
 		/* An estimate: never more destinations than connections. */
 		uint64_t n = linear_count(bits, P25_AN_WIN_WORDS);
@@ -670,6 +659,14 @@ static void track_finish(const struct p25_an_config *cfg, struct p25_an_host *h)
 			n = conns;
 		if (n > h->fan_max)
 			h->fan_max = (unsigned)n;
+		if (rcpts > h->rcpt_max)
+			h->rcpt_max = rcpts > UINT_MAX ? UINT_MAX : (unsigned)rcpts;
+		/* Nor more recipient domains than recipients. */
+		n = rcpts ? linear_count(rbits, P25_AN_WIN_WORDS) : 0;
+		if (n > rcpts)
+			n = rcpts;
+		if (n > h->rcpt_domains_max)
+			h->rcpt_domains_max = (unsigned)n;
 	}
 	for (uint32_t i = 0; i < t->nmin; i++)
 		if (t->min[i].conns > h->burst_max)
@@ -701,7 +698,7 @@ static void track_finish(const struct p25_an_config *cfg, struct p25_an_host *h)
 static inline uint64_t conn_hash(const struct p25_addr *cli, const struct p25_addr *srv,
                                  uint16_t cport, uint16_t sport)
 {
-	return mix64(addr_hash(cli) ^ (addr_hash(srv) * 31) ^ ((uint64_t)cport << 16 | sport));
+	return p25_mix64(addr_hash(cli) ^ (addr_hash(srv) * 31) ^ ((uint64_t)cport << 16 | sport));
 }
 
 static inline struct an_conn *C(struct p25_analyzer *a, uint32_t i1)
@@ -799,6 +796,28 @@ static void merge_smtp(struct p25_analyzer *a, struct an_conn *c)
 	for (unsigned i = 0; i < r->sender_domains && i < 16; i++)
 		p25_an_add_domain(t, r->sender_hash[i]);
 	t->gaps += r->gaps;
+	for (int k = 0; k < 4; k++)
+		t->bl_replies[k] += r->bl_replies[k];
+	t->bl_lists |= r->bl_lists;
+	t->bl_lists_listed |= r->bl_lists_listed;
+	if (r->bl_kind)
+		p25_an_bl_keep(t, r->bl_kind, r->bl_reply);
+	/*
+	 * Recipients in the half-window of the connection's start, as its
+	 * destination was counted: the same window for any order of the input.
+	 */
+	if (r->rcpt_to && h->track) {
+		int64_t half = half_window(&a->cfg);
+		struct an_win *w = win_at(h->track, floor_div((int64_t)(c->start_ns / 1000000000ULL), half),
+		                          (uint32_t)(P25_AN_MAX_HOURS * 3600 / half + 2));
+		if (w) {
+			const uint64_t *rb = p25_smtp_rcpt_bits(c->smtp);
+			w->rcpts += r->rcpt_to > UINT32_MAX - w->rcpts ? UINT32_MAX - w->rcpts
+			                                                 : (uint32_t)r->rcpt_to;
+			for (int k = 0; k < P25_AN_WIN_WORDS; k++)
+				w->rbits[k] |= rb[k];
+		}
+	}
 }
 
 /* The connection is over (or forgotten): count its outcome and free it. */
@@ -904,16 +923,16 @@ static bool conns_grow(struct p25_analyzer *a)
 		cap = a->cfg.max_conns;
 	if (cap <= a->conns_cap)
 		return false;
+	/*
+	 * The new entries are not touched here: they are taken in order past
+	 * conns_used as connections come (the order a free list of them would
+	 * give), so the pages of a table grown for a peak are written once, by
+	 * the connections that use them, not first by a loop over all of them.
+	 */
 	p = realloc(a->conns, cap * sizeof *p);
 	if (!p)
 		return false;
 	a->conns = p;
-	for (size_t i = cap; i-- > a->conns_cap;) {
-		p[i].in_use = false;
-		p[i].smtp = NULL;
-		p[i].hnext = a->cfree;
-		a->cfree = (uint32_t)i + 1;
-	}
 	a->conns_cap = cap;
 	bcap = 1;
 	while (bcap < cap * 2)
@@ -922,7 +941,7 @@ static bool conns_grow(struct p25_analyzer *a)
 		uint32_t *b = calloc(bcap, sizeof *b);
 		if (!b)
 			return false;
-		for (size_t i = 0; i < a->conns_cap; i++) {
+		for (size_t i = 0; i < a->conns_used; i++) {
 			struct an_conn *c = &p[i];
 			if (!c->in_use)
 				continue;
@@ -962,15 +981,19 @@ static struct an_conn *conn_new(struct p25_analyzer *a, const struct p25_addr *c
 	struct an_conn *c;
 	uint64_t h;
 
-	if (!a->cfree && !conns_grow(a)) {
+	if (!a->cfree && a->conns_used == a->conns_cap && !conns_grow(a)) {
 		/* Full: the least recently active connection makes room. */
 		if (!a->lru_head)
 			return NULL;
 		a->stats.conns_evicted++;
 		conn_settle(a, C(a, a->lru_head));
 	}
-	c = C(a, a->cfree);
-	a->cfree = c->hnext;
+	if (a->cfree) {
+		c = C(a, a->cfree);
+		a->cfree = c->hnext;
+	} else {
+		c = &a->conns[a->conns_used++];
+	}
 	memset(c, 0, sizeof *c);
 	c->in_use = true;
 	c->cli = *cli;
@@ -980,7 +1003,7 @@ static struct an_conn *conn_new(struct p25_analyzer *a, const struct p25_addr *c
 	c->hcli = hcli;
 	c->hsrv = hsrv;
 	c->start_ns = c->last_ns = ns;
-	c->kind = sport == 25 ? KIND_SMTP : p25_an_mailbox_port(sport) ? KIND_MBOX : KIND_SUB;
+	c->kind = sport == 25 ? KIND_SMTP : KIND_SUB;
 	h = conn_hash(cli, srv, cport, sport) & (a->cbucket_cap - 1);
 	c->hnext = a->cbucket[h];
 	a->cbucket[h] = (uint32_t)(c - a->conns) + 1;
@@ -1071,6 +1094,7 @@ static void reassemble(struct an_conn *c, bool from_client, uint32_t seq, const 
 			c->smtp = p25_smtp_new();
 			if (!c->smtp)
 				return;
+			p25_smtp_set_client(c->smtp, &c->cli);
 			if (c->lazy_skip) {
 				for (int k = 0; k < 2; k++)
 					for (uint32_t g = 0; g < c->lazy_gaps[k]; g++)
@@ -1106,6 +1130,33 @@ static void reassemble(struct an_conn *c, bool from_client, uint32_t seq, const 
 		p25_smtp_feed(c->smtp, from_client, p, n);
 }
 
+/*
+ * A segment or flow record of a mailbox port (POP3, IMAP): that the host
+ * accepts connections there is the whole evidence, so its handshake is
+ * counted on the host and no connection is opened (the decoder passes
+ * only these ports' SYNs).  Each SYN-ACK the server sends is a connection
+ * it accepted; a counter is the same in any order of the input.  The
+ * reader is nothing blocking touches: only the server is followed.
+ */
+static void mailbox_handshake(struct p25_analyzer *a, const struct p25_addr *srv,
+                              bool from_client, uint8_t flags, uint64_t first_ns,
+                              uint64_t last_ns, bool from_flow)
+{
+	/* A flow record's flags are all its packets': the client's has ACK too. */
+	if (!(flags & P25_TCP_SYN) || (!from_client && !(flags & P25_TCP_ACK)))
+		return;
+	int32_t hs = host_get(a, srv);
+	if (hs < 0)
+		return;
+	struct p25_an_host *h = &a->hosts[hs];
+	if (!from_client)
+		h->mail_served++;
+	else if (from_flow)
+		h->flow_conns++; /* an attempt known from flows, as a connection's would count */
+	host_seen(h, first_ns);
+	host_seen(h, last_ns);
+}
+
 void p25_an_segment(struct p25_analyzer *a, const struct p25_tcp_segment *s)
 {
 	struct an_ends e;
@@ -1121,6 +1172,10 @@ void p25_an_segment(struct p25_analyzer *a, const struct p25_tcp_segment *s)
 		a->clock_ns = s->ts_ns;
 	if (a->clock_ns - a->last_sweep_ns > 1000000000ULL)
 		sweep(a);
+	if (p25_an_mailbox_port(sport)) {
+		mailbox_handshake(a, srv, from_client, s->flags, s->ts_ns, s->ts_ns, false);
+		return;
+	}
 	c = conn_find(a, cli, srv, cport, sport);
 	bool syn = (s->flags & (P25_TCP_SYN | P25_TCP_ACK)) == P25_TCP_SYN;
 	if (c && from_client && syn && c->syn && c->isn != s->seq) {
@@ -1132,8 +1187,7 @@ void p25_an_segment(struct p25_analyzer *a, const struct p25_tcp_segment *s)
 		c = NULL;
 	}
 	if (!c) {
-		/* A mailbox reader is nothing blocking touches: only the server is followed. */
-		int32_t hc = p25_an_mailbox_port(sport) ? -1 : host_get(a, cli), hs = host_get(a, srv);
+		int32_t hc = host_get(a, cli), hs = host_get(a, srv);
 		if (hc < 0 && hs < 0)
 			return;
 		c = conn_new(a, cli, srv, cport, sport, hc, hs, s->ts_ns);
@@ -1211,12 +1265,12 @@ void p25_an_prefetch(const struct p25_analyzer *a, const struct p25_tcp_segment 
 
 void p25_an_port_filter(struct p25_port_filter *f)
 {
-	p25_port_filter_clear(f);
 	p25_port_filter_smtp(f);
-	p25_port_filter_add(f, 110);
-	p25_port_filter_add(f, 143);
-	p25_port_filter_add(f, 993);
-	p25_port_filter_add(f, 995);
+	/* A mailbox port's handshake is all the evidence it gives (mailbox_handshake). */
+	p25_port_filter_add_handshake(f, 110);
+	p25_port_filter_add_handshake(f, 143);
+	p25_port_filter_add_handshake(f, 993);
+	p25_port_filter_add_handshake(f, 995);
 }
 
 void p25_an_packet(struct p25_analyzer *a, const struct p25_packet *p)
@@ -1259,6 +1313,10 @@ void p25_an_flows(void *arg, const struct p25_flow *f, size_t n)
 		a->stats.flows_used++;
 		if (last > a->clock_ns)
 			a->clock_ns = last;
+		if (p25_an_mailbox_port(sport)) {
+			mailbox_handshake(a, srv, from_client, f->tcp_flags, first, last, true);
+			continue;
+		}
 		c = conn_find(a, cli, srv, cport, sport);
 		/* A second flow with SYN from the client: the 4-tuple was reused. */
 		if (c && from_client && (f->tcp_flags & P25_TCP_SYN) && c->syn) {
@@ -1266,8 +1324,7 @@ void p25_an_flows(void *arg, const struct p25_flow *f, size_t n)
 			c = NULL;
 		}
 		if (!c) {
-			int32_t hc = p25_an_mailbox_port(sport) ? -1 : host_get(a, cli),
-				hs = host_get(a, srv);
+			int32_t hc = host_get(a, cli), hs = host_get(a, srv);
 			if (hc < 0 && hs < 0)
 				continue;
 			c = conn_new(a, cli, srv, cport, sport, hc, hs, first);
@@ -1394,7 +1451,7 @@ void p25_an_free(struct p25_analyzer *a)
 {
 	if (!a)
 		return;
-	for (size_t i = 0; i < a->conns_cap; i++)
+	for (size_t i = 0; i < a->conns_used; i++)
 		if (a->conns[i].in_use)
 			p25_smtp_free(a->conns[i].smtp);
 	for (size_t i = 0; i < a->nhosts; i++) {

@@ -66,6 +66,9 @@ struct p25_an_config {
 	/* Novelty: distinct destinations at least novel_share of the connections, over novel_min_conns. */
 	double novel_share;
 	unsigned novel_min_conns;
+	/* Recipient fan-out within fanout_window: distinct recipient domains, RCPT TO commands. */
+	unsigned rcpt_domains_min;
+	unsigned rcpt_min;
 	/*
 	 * Verdict: server points at or above server_score win unless the bot
 	 * points are more than twice as many; else bot points at or above
@@ -122,6 +125,19 @@ struct p25_an_side {
 #define P25_AN_HELO_KEEP  4
 #define P25_AN_HELO_LEN   64
 #define P25_AN_BANNER_LEN 96
+#define P25_AN_REPLY_LEN  200
+
+/*
+ * Kinds of 4xx/5xx reply that name a DNS blocklist, weakest first.  The
+ * text of a reply comes from the remote server (and may be the spammer's
+ * own): printable ASCII, to be escaped by every report.
+ */
+enum p25_an_bl_kind {
+	P25_AN_BL_NONE,
+	P25_AN_BL_OTHER,  /* the host's address is not in it: another hop, or a NAT between */
+	P25_AN_BL_RANGE,  /* a list of address ranges (end-user, dynamic, a whole network) */
+	P25_AN_BL_LISTED, /* a list of hosts, naming the host's own address: a spam source */
+};
 
 /* What the SMTP dialogues of a host showed (port 25, the host as client). */
 struct p25_an_smtp {
@@ -144,6 +160,13 @@ struct p25_an_smtp {
 	/* The host's own greeting when it answered as a server. */
 	char banner[P25_AN_BANNER_LEN];
 	uint64_t gaps; /* stream gaps the parser resynchronised over */
+	/* 4xx/5xx replies naming a DNS blocklist, by kind (index enum p25_an_bl_kind). */
+	uint64_t bl_replies[4];
+	uint32_t bl_lists;        /* lists named, bit i for p25_an_blocklist_name(i) */
+	uint32_t bl_lists_listed; /* ... in the replies of kind P25_AN_BL_LISTED */
+	uint8_t bl_kind;          /* kind of bl_reply */
+	/* One such reply: of the strongest kind, then the least in byte order (any input order). */
+	char bl_reply[P25_AN_REPLY_LEN];
 };
 
 #define P25_AN_RECENT      32
@@ -171,6 +194,8 @@ struct p25_an_host {
 	uint32_t nhours;
 	unsigned fan_max;   /* most destinations within one fan-out window (an estimate) */
 	unsigned burst_max; /* most connections opened within one minute */
+	/* Most RCPT TO, and recipient domains (an estimate), within one fan-out window. */
+	unsigned rcpt_max, rcpt_domains_max;
 	uint64_t retries;   /* returns to a failed destination on a queue schedule */
 	uint64_t abandoned; /* failed attempts never retried (in the sample of destinations) */
 	unsigned days_active;  /* elapsed days from the first active hour to the last */
@@ -183,10 +208,17 @@ struct p25_an_host {
 	int score;                   /* bot likelihood 0..100, the same scale in every class */
 	int confidence;              /* 0..100: how strongly the evidence supports the class */
 	uint32_t flow_conns;         /* of its connections, those known from flow records */
-	/* Established connections to its POP3, IMAP and submission ports: it serves users' mail. */
+	/*
+	 * Connections it accepted on its POP3 and IMAP ports (SYN-ACKs: their
+	 * handshake is all that is followed) and established ones to its
+	 * submission ports: it serves users' mail.
+	 */
 	uint64_t mail_served;
 	const char *reasons; /* "; "-separated, after p25_an_finish */
 };
+
+/* The blocklist of bit i of bl_lists, NULL past the table (docs/analyzer.md). */
+const char *p25_an_blocklist_name(unsigned i);
 
 /* What the host's dialogues showed; all zero when none was seen.  Never NULL. */
 const struct p25_an_smtp *p25_an_host_smtp(const struct p25_an_host *h);
@@ -280,6 +312,18 @@ void p25_an_summarize(const struct p25_analyzer *a, struct p25_an_summary *s);
 /* "N hosts send SMTP, M are permitted, K would be blocked, of which S look like servers ..." */
 void p25_an_summary_line(const struct p25_an_summary *s, char *buf, size_t len);
 
+/* The summary of one organization's hosts. */
+struct p25_an_org_summary {
+	ssize_t org; /* model index; -1 for hosts of the --internal prefixes */
+	struct p25_an_summary s;
+};
+/*
+ * The per-organization rollup: the --internal prefixes' hosts first, then
+ * the model's organizations in order, each only when it has hosts.
+ * *out is malloc'd (the caller frees it); returns how many, -1 when out of memory.
+ */
+long p25_an_summarize_orgs(const struct p25_analyzer *a, struct p25_an_org_summary **out);
+
 /* Reports.  extra (may be NULL) is merged into the JSON document: input stats and the like. */
 json_t *p25_an_host_json(const struct p25_analyzer *a, const struct p25_an_host *h);
 json_t *p25_an_report_json(const struct p25_analyzer *a);
@@ -290,6 +334,13 @@ json_t *p25_an_report_json(const struct p25_analyzer *a);
  */
 int p25_an_report_json_stream(const struct p25_analyzer *a, json_t *extra, FILE *out);
 int p25_an_report_csv(const struct p25_analyzer *a, FILE *out);
+/*
+ * The text report's lines after the table and the summary: the input (packets,
+ * segments, flow records, connections), the snap length and sampling notes,
+ * and with fs (may be NULL) the flow decoder's statistics.
+ */
+void p25_an_report_text_stats(const struct p25_analyzer *a, const struct p25_flow_stats *fs,
+                              FILE *out);
 int p25_an_report_html(const struct p25_analyzer *a, const char *title, FILE *out);
 /* The import file of `port25 import` for the unregistered servers; returns rows written. */
 long p25_an_suggest_csv(const struct p25_analyzer *a, const char *requested_by, FILE *out);
@@ -305,6 +356,11 @@ void p25_smtp_free(struct p25_smtp *s);
 /* from_client: bytes the client sent, else the server. */
 void p25_smtp_feed(struct p25_smtp *s, bool from_client, const uint8_t *p, size_t n);
 void p25_smtp_gap(struct p25_smtp *s, bool from_client);
+/*
+ * The client's address, for the blocklist replies that name it; without
+ * it every such reply is of kind P25_AN_BL_OTHER.
+ */
+void p25_smtp_set_client(struct p25_smtp *s, const struct p25_addr *client);
 /* What was seen; the host's own address decides the HELO literal checks. */
 const struct p25_an_smtp *p25_smtp_result(const struct p25_smtp *s);
 bool p25_smtp_encrypted(const struct p25_smtp *s);

@@ -17,11 +17,16 @@ struct an_conn;
 /* Attempts kept per destination for the retry schedule: the earliest ones. */
 #define P25_AN_TRIES 4
 
-/* A half fan-out window of a host: connections opened and their destinations. */
+/*
+ * A half fan-out window of a host: connections opened and their
+ * destinations; RCPT TO commands of their dialogues and the recipients' domains.
+ */
 struct an_win {
 	int64_t idx; /* start second / half window */
 	uint32_t conns;
+	uint32_t rcpts;
 	uint64_t bits[P25_AN_WIN_WORDS];
+	uint64_t rbits[P25_AN_WIN_WORDS];
 };
 
 /* Connections a host opened in one minute. */
@@ -102,7 +107,8 @@ struct p25_analyzer {
 	size_t conns_cap;
 	uint32_t *cbucket; /* chain heads: conn index + 1 */
 	size_t cbucket_cap;
-	uint32_t cfree;              /* free list head + 1 */
+	uint32_t cfree;              /* free list head + 1: settled connections */
+	size_t conns_used;           /* entries ever used; those past it were never touched */
 	uint32_t lru_head, lru_tail; /* + 1; head is the least recently active */
 	size_t nconns;
 	uint64_t clock_ns; /* latest time seen */
@@ -180,6 +186,15 @@ void p25_an_segments(struct p25_analyzer *a, const struct p25_tcp_segment *segs,
 /* Load ahead the table entries a later segment will need (stage 0, then 1). */
 void p25_an_prefetch(const struct p25_analyzer *a, const struct p25_tcp_segment *s, int stage);
 uint64_t p25_an_hash_text(const char *p, size_t n);
+/* The blocklists a reply line names (bits of p25_an_blocklist_name()); *range: of ranges. */
+uint32_t p25_an_blocklist_match(const char *line, uint32_t *range);
+/* Whether text names the address (IPv4 also reversed, as in a DNSBL query name). */
+bool p25_an_text_names_addr(const char *s, size_t n, const struct p25_addr *a);
+/* Keep text of kind in the host's reply when it is stronger, or as strong and less. */
+void p25_an_bl_keep(struct p25_an_smtp *r, uint8_t kind, const char *text);
+/* The session's recipient domains, P25_AN_WIN_WORDS words (p25_an_domain_bit()). */
+const uint64_t *p25_smtp_rcpt_bits(const struct p25_smtp *s);
+unsigned p25_an_domain_bit(uint64_t h);
 void p25_an_add_domain(struct p25_an_smtp *r, uint64_t h);
 /* The 0..100 bot likelihood of bot and server points. */
 int p25_an_likelihood(const struct p25_an_config *cfg, int bot, int srv);

@@ -35,6 +35,18 @@ static void why(char *reasons, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The names of the lists of mask, ", "-separated. */
+static void list_names(uint32_t mask, char *buf, size_t len)
+{
+	const char *name;
+
+	buf[0] = 0;
+	for (unsigned i = 0; (name = p25_an_blocklist_name(i)); i++)
+		if (mask >> i & 1)
+			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? ", " : "",
+			         name);
+}
+
 /*
  * The bot likelihood, 0 to 100, on the same scale in every class: 0 without
  * bot evidence; 50 when the bot points alone reach bot_score and there are
@@ -125,6 +137,17 @@ void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, cha
 		why(reasons, "%llu of %llu replies to MAIL, RCPT and DATA were 5xx rejections",
 		    (unsigned long long)s->txn_replies[5], (unsigned long long)nrep);
 	}
+	/*
+	 * A blocklist of hosts that names the host's own address: the list's
+	 * operators saw it send spam (their traps, their users' reports).
+	 */
+	if (s->bl_replies[P25_AN_BL_LISTED]) {
+		char names[160];
+		bot += 3;
+		list_names(s->bl_lists_listed, names, sizeof names);
+		why(reasons, "%llu refusals by blocklists naming its address (%s)",
+		    (unsigned long long)s->bl_replies[P25_AN_BL_LISTED], names);
+	}
 	if (s->helo_bare_ip) {
 		bot += 2;
 		why(reasons, "HELO with a bare IP address");
@@ -146,6 +169,22 @@ void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, cha
 		bot += 2;
 		why(reasons, "%llu failed destinations never retried (a mail queue retries)",
 		    (unsigned long long)h->abandoned);
+	}
+	/*
+	 * Recipient fan-out, as the dialogue shows it: a spam run names
+	 * recipients of many domains (harvested lists), through one relay as
+	 * well as direct to each domain's MX (Lin et al. tell bots from servers
+	 * by recipients and their domains per period).  A mailing list does the
+	 * same once a day, which its server evidence outweighs.
+	 */
+	if (h->rcpt_domains_max >= cfg->rcpt_domains_min) {
+		bot += 2;
+		why(reasons, "recipient fan-out: about %u recipient domains within %u s",
+		    h->rcpt_domains_max, cfg->fanout_window);
+	}
+	if (h->rcpt_max >= cfg->rcpt_min) {
+		bot += 1;
+		why(reasons, "%u recipients (RCPT TO) within %u s", h->rcpt_max, cfg->fanout_window);
 	}
 	/* Spam goes to harvested addresses: nearly every connection to a new destination. */
 	uint64_t dests = p25_an_distinct_dests(h);
@@ -231,6 +270,23 @@ void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, cha
 			    "judge",
 			    (unsigned long long)o->conns, (unsigned long long)h->in25.conns);
 	}
+	/*
+	 * Said, not counted: a list of ranges says what the address is (an
+	 * end-user or dynamic range, a careless provider's network), and a
+	 * reply without the host's address may concern another hop (an
+	 * address in the Received header) or the public address of a NAT.
+	 */
+	if (s->bl_replies[P25_AN_BL_RANGE]) {
+		char names[160];
+		list_names(s->bl_lists & ~s->bl_lists_listed, names, sizeof names);
+		why(reasons,
+		    "%llu refusals by blocklists of address ranges naming its address (%s), not "
+		    "counted",
+		    (unsigned long long)s->bl_replies[P25_AN_BL_RANGE], names);
+	}
+	if (s->bl_replies[P25_AN_BL_OTHER])
+		why(reasons, "%llu refusals name a blocklist but not its address, not counted",
+		    (unsigned long long)s->bl_replies[P25_AN_BL_OTHER]);
 	/* What a verdict from flows could not use, so that a reader weighs it. */
 	bool dialogue = s->sessions > 0 || s->banner[0];
 	if (h->flow_conns && !dialogue)

@@ -5,6 +5,7 @@
  * a successful STARTTLS, after which nothing is readable.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +46,14 @@ struct p25_smtp {
 	uint64_t body_len, dot_len;
 	bool tls;
 	bool banner_done;
+	struct p25_addr client; /* family 0: unknown */
+	/* The 4xx/5xx reply being read (its lines joined), for the blocklist check. */
+	bool rep_open, rep_addr;
+	uint32_t rep_lists, rep_range;
+	size_t rep_len;
+	char rep_text[P25_AN_REPLY_LEN];
+	/* Recipient domains of the session, a linear-counting bitmap as the fan-out windows'. */
+	uint64_t rcpt_bits[P25_AN_WIN_WORDS];
 };
 
 struct p25_smtp *p25_smtp_new(void)
@@ -72,6 +81,22 @@ const struct p25_an_smtp *p25_smtp_result(const struct p25_smtp *s)
 bool p25_smtp_encrypted(const struct p25_smtp *s)
 {
 	return s->tls;
+}
+
+void p25_smtp_set_client(struct p25_smtp *s, const struct p25_addr *client)
+{
+	s->client = *client;
+}
+
+const uint64_t *p25_smtp_rcpt_bits(const struct p25_smtp *s)
+{
+	return s->rcpt_bits;
+}
+
+/* The bit of a domain's hash in the recipient and window bitmaps. */
+unsigned p25_an_domain_bit(uint64_t h)
+{
+	return (unsigned)((h * 0x9e3779b97f4a7c15ULL) >> 56) % (P25_AN_WIN_WORDS * 64);
 }
 
 static void push(struct p25_smtp *s, enum cmd c)
@@ -148,21 +173,39 @@ void p25_an_add_domain(struct p25_an_smtp *r, uint64_t h)
 	r->sender_domains++;
 }
 
-/* The domain of "MAIL FROM:<user@domain> ..." (empty for the null sender). */
-static void mail_from(struct p25_smtp *s, const char *arg, size_t n)
+/* The hash of the domain of "FROM:<user@domain> ..." or "TO:<...>"; 0 for none (null sender). */
+static uint64_t path_domain(const char *arg, size_t n)
 {
 	const char *end = arg + n, *at = NULL, *p = memchr(arg, '<', n), *q;
 
-	s->r.mail_from++;
 	if (!p)
 		p = memchr(arg, ':', n);
 	if (!p)
-		return;
+		return 0;
 	for (q = p + 1; q < end && *q != '>' && *q != ' '; q++)
 		if (*q == '@')
 			at = q;
-	if (at && q > at + 1)
-		p25_an_add_domain(&s->r, p25_an_hash_text(at + 1, (size_t)(q - at - 1)));
+	return at && q > at + 1 ? p25_an_hash_text(at + 1, (size_t)(q - at - 1)) : 0;
+}
+
+static void mail_from(struct p25_smtp *s, const char *arg, size_t n)
+{
+	uint64_t h = path_domain(arg, n);
+
+	s->r.mail_from++;
+	if (h)
+		p25_an_add_domain(&s->r, h);
+}
+
+static void rcpt_to(struct p25_smtp *s, const char *arg, size_t n)
+{
+	uint64_t h = path_domain(arg, n);
+
+	s->r.rcpt_to++;
+	if (h) {
+		unsigned b = p25_an_domain_bit(h);
+		s->rcpt_bits[b / 64] |= 1ULL << (b % 64);
+	}
 }
 
 static bool verb_is(const char *l, size_t n, const char *verb)
@@ -189,7 +232,7 @@ static void client_line(struct p25_smtp *s, const char *l, size_t n)
 		mail_from(s, l + 4, n - 4);
 		push(s, CMD_MAIL);
 	} else if (verb_is(l, n, "RCPT")) {
-		s->r.rcpt_to++;
+		rcpt_to(s, l + 4, n - 4);
 		push(s, CMD_RCPT);
 	} else if (verb_is(l, n, "DATA")) {
 		push(s, CMD_DATA);
@@ -201,6 +244,56 @@ static void client_line(struct p25_smtp *s, const char *l, size_t n)
 	}
 }
 
+void p25_an_bl_keep(struct p25_an_smtp *r, uint8_t kind, const char *text)
+{
+	if (kind > r->bl_kind || (kind == r->bl_kind && strcmp(text, r->bl_reply) < 0)) {
+		r->bl_kind = kind;
+		snprintf(r->bl_reply, sizeof r->bl_reply, "%s", text);
+	}
+}
+
+/*
+ * A line of a 4xx/5xx reply: the lines are joined (a multi-line reply may
+ * name the list on one line and the address on another) and judged at the
+ * last one.  Only refusals are read: a 2xx reply is never a blocklist's.
+ */
+static void refusal_line(struct p25_smtp *s, const char *l, size_t n, bool final)
+{
+	uint32_t range;
+
+	if (!s->rep_open) {
+		s->rep_open = true;
+		s->rep_addr = false;
+		s->rep_lists = s->rep_range = 0;
+		s->rep_len = 0;
+	}
+	if (s->rep_len + 2 < sizeof s->rep_text) {
+		size_t at = s->rep_len ? s->rep_len + 1 : 0;
+		if (s->rep_len)
+			s->rep_text[s->rep_len] = ' ';
+		copy_clean(s->rep_text + at, sizeof s->rep_text - at, l, n);
+		s->rep_len = strlen(s->rep_text);
+	}
+	s->rep_lists |= p25_an_blocklist_match(l, &range);
+	s->rep_range |= range;
+	if (!s->rep_addr)
+		s->rep_addr = p25_an_text_names_addr(l, n, &s->client);
+	if (!final)
+		return;
+	s->rep_open = false;
+	if (!s->rep_lists)
+		return;
+	/* A list of hosts that names the host decides; ranges say only what the address is. */
+	uint8_t kind = !s->rep_addr                        ? P25_AN_BL_OTHER
+	               : s->rep_lists & ~s->rep_range ? P25_AN_BL_LISTED
+	                                                   : P25_AN_BL_RANGE;
+	s->r.bl_replies[kind]++;
+	s->r.bl_lists |= s->rep_lists;
+	if (kind == P25_AN_BL_LISTED)
+		s->r.bl_lists_listed |= s->rep_lists & ~s->rep_range;
+	p25_an_bl_keep(&s->r, kind, s->rep_text);
+}
+
 static void server_line(struct p25_smtp *s, const char *l, size_t n)
 {
 	int code, cmd;
@@ -210,10 +303,15 @@ static void server_line(struct p25_smtp *s, const char *l, size_t n)
 	    !isdigit((unsigned char)l[2])) {
 		if (n > 0)
 			s->r.replies[0]++;
+		s->rep_open = false;
 		return;
 	}
 	code = (l[0] - '0') * 100 + (l[1] - '0') * 10 + (l[2] - '0');
 	final = n == 3 || l[3] != '-';
+	if (code >= 400 && code < 600)
+		refusal_line(s, l, n, final);
+	else
+		s->rep_open = false;
 	if (!s->banner_done && s->pcount > 0 && s->pending[s->phead] == CMD_BANNER && code == 220) {
 		size_t off = n > 4 ? 4 : n;
 		copy_clean(s->r.banner, sizeof s->r.banner, l + off, n - off);

@@ -26,6 +26,7 @@ enum {
 	P25_LINK_NULL = 0,	 /* BSD loopback, host-order address family */
 	P25_LINK_ETHERNET = 1,
 	P25_LINK_RAW_DLT = 12,	 /* DLT_RAW on most systems */
+	P25_LINK_RAW_DLT14 = 14, /* DLT_RAW on OpenBSD, written as is by old tools */
 	P25_LINK_RAW = 101,	 /* LINKTYPE_RAW */
 	P25_LINK_LOOP = 108,	 /* OpenBSD loopback, network-order family */
 	P25_LINK_LINUX_SLL = 113,

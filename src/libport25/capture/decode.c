@@ -37,12 +37,27 @@ void p25_port_filter_clear(struct p25_port_filter *f)
 
 void p25_port_filter_all(struct p25_port_filter *f)
 {
-	memset(f, 0xff, sizeof *f);
+	memset(f, 0, sizeof *f);
+	memset(f->bits, 0xff, sizeof f->bits);
 }
 
 void p25_port_filter_add(struct p25_port_filter *f, uint16_t port)
 {
 	f->bits[port >> 6] |= (uint64_t)1 << (port & 63);
+	f->handshake[port >> 6] &= ~((uint64_t)1 << (port & 63));
+}
+
+void p25_port_filter_add_handshake(struct p25_port_filter *f, uint16_t port)
+{
+	f->bits[port >> 6] |= (uint64_t)1 << (port & 63);
+	f->handshake[port >> 6] |= (uint64_t)1 << (port & 63);
+	f->any_handshake = true;
+}
+
+/* Whether port is of interest for all its segments, not only the handshake. */
+static inline bool port_full(const struct p25_port_filter *f, uint16_t port)
+{
+	return p25_port_filter_has(f, port) && !(f->handshake[port >> 6] >> (port & 63) & 1);
 }
 
 void p25_port_filter_smtp(struct p25_port_filter *f)
@@ -65,6 +80,7 @@ static const char *const reasons[P25_DEC_NREASONS] = {
 	[P25_DEC_TRUNC_TCP] = "truncated TCP header",
 	[P25_DEC_BAD_IP] = "bad IP header",
 	[P25_DEC_BAD_TCP] = "bad TCP header",
+	[P25_DEC_NOT_SYN] = "handshake-only port, not a SYN",
 };
 
 const char *p25_decode_reason(enum p25_decode_result r)
@@ -92,6 +108,9 @@ static enum p25_decode_result tcp(const uint8_t *t, uint32_t cap, uint32_t len,
 	uint16_t sport = be16(t), dport = be16(t + 2);
 	if (filter && !p25_port_filter_has(filter, sport) && !p25_port_filter_has(filter, dport))
 		return P25_DEC_PORT;
+	if (filter && filter->any_handshake && !(t[13] & P25_TCP_SYN) &&
+	    !port_full(filter, sport) && !port_full(filter, dport))
+		return P25_DEC_NOT_SYN;
 	uint32_t doff = (uint32_t)(t[12] >> 4) * 4;
 	if (doff < 20 || doff > len)
 		return P25_DEC_BAD_TCP;
@@ -216,70 +235,10 @@ static enum p25_decode_result decode(const struct p25_packet *pkt,
 	const uint8_t *p = pkt->data;
 	uint32_t n = pkt->caplen, off;
 	uint16_t et;
+	enum p25_decode_result r = p25_decode_link(pkt->linktype, p, n, &et, &off);
 
-	switch (pkt->linktype) {
-	case P25_LINK_ETHERNET:
-		if (n < 14)
-			return P25_DEC_TRUNC_LINK;
-		et = be16(p + 12);
-		off = 14;
-		break;
-	case P25_LINK_LINUX_SLL:
-		if (n < 16)
-			return P25_DEC_TRUNC_LINK;
-		et = be16(p + 14);
-		off = 16;
-		break;
-	case P25_LINK_LINUX_SLL2:
-		if (n < 20)
-			return P25_DEC_TRUNC_LINK;
-		et = be16(p);
-		off = 20;
-		break;
-	case P25_LINK_RAW:
-	case P25_LINK_RAW_DLT:
-		if (n < 1)
-			return P25_DEC_TRUNC_IP;
-		et = p[0] >> 4 == 6 ? ETH_IPV6 : ETH_IPV4;
-		off = 0;
-		break;
-	case P25_LINK_IPV4:
-		et = ETH_IPV4;
-		off = 0;
-		break;
-	case P25_LINK_IPV6:
-		et = ETH_IPV6;
-		off = 0;
-		break;
-	case P25_LINK_NULL:
-	case P25_LINK_LOOP: {
-		if (n < 4)
-			return P25_DEC_TRUNC_LINK;
-		/* The family is in the writer's byte order; families are small,
-		 * so the half holding the value tells the order. */
-		uint32_t af;
-		memcpy(&af, p, 4);
-		if (!(af & 0xffff))
-			af = __builtin_bswap32(af);
-		if (af == 2)
-			et = ETH_IPV4;
-		else if (af == 10 || af == 24 || af == 28 || af == 30)
-			et = ETH_IPV6;
-		else
-			return P25_DEC_NOT_IP;
-		off = 4;
-		break;
-	}
-	default:
-		return P25_DEC_LINKTYPE;
-	}
-	/* 802.1Q, 802.1ad and the pre-standard 0x9100, stacked to any depth. */
-	while (et == 0x8100 || et == 0x88a8 || et == 0x9100) {
-		if (n < off + 4)
-			return P25_DEC_TRUNC_LINK;
-		et = be16(p + off + 2);
-		off += 4;
-	}
+	if (r != P25_DEC_TCP)
+		return r;
 	if (et == ETH_IPV4)
 		return ipv4(p + off, n - off, filter, seg, stats);
 	if (et == ETH_IPV6)

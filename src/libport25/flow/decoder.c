@@ -2,6 +2,8 @@
 
 #include <stdlib.h>
 
+#include "util/hash.h"
+
 struct p25_flow_decoder *p25_flow_decoder_new(void)
 {
 	struct p25_flow_decoder *d = calloc(1, sizeof *d);
@@ -39,19 +41,9 @@ const struct p25_flow_exporter *p25_flow_decoder_exporter(const struct p25_flow_
 	return id < d->nexporters ? &d->exporters[id] : NULL;
 }
 
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
 static uint64_t exp_hash(const struct p25_flow_exporter *e)
 {
-	return mix64((uint64_t)e->addr.bits ^ mix64((uint64_t)(e->addr.bits >> 64)) ^
+	return p25_mix64((uint64_t)e->addr.bits ^ p25_mix64((uint64_t)(e->addr.bits >> 64)) ^
 		     ((uint64_t)e->port << 8 | e->addr.family));
 }
 
@@ -118,7 +110,7 @@ found:
 
 static uint64_t sess_hash(uint32_t exporter, uint8_t version, uint32_t domain)
 {
-	return mix64((uint64_t)exporter << 32 ^ (uint64_t)version << 56 ^ domain);
+	return p25_mix64((uint64_t)exporter << 32 ^ (uint64_t)version << 56 ^ domain);
 }
 
 static int sess_grow(struct p25_flow_decoder *d)

@@ -112,8 +112,11 @@ const struct p25_flow_exporter *p25_flow_decoder_exporter(const struct p25_flow_
 /*
  * Read a packet capture of export traffic and feed every UDP payload to
  * the decoder, the exporter being the datagram's source address and port.
- * Link types: Ethernet (with 802.1Q/802.1ad tags), Linux cooked v1 and
- * v2, raw IP, BSD loopback.  Non-UDP is skipped.  Fragmented datagrams
+ * The capture module reads it (pcap or pcapng, gzip or not, "-" for
+ * standard input) and the packet decoder walks its link layer: Ethernet
+ * (with 802.1Q/802.1ad tags), Linux cooked v1 and v2, raw IP, BSD
+ * loopback; a classic pcap file of another link type is refused.  Non-UDP
+ * is skipped.  Fragmented datagrams
  * (IPv4, IPv6 Fragment header) are reassembled: up to 64 in progress, 64 kB
  * each, 30 s of capture time from the first fragment; counted in the
  * decoder's stats (ip_fragments, ip_reassembled, ip_frag_incomplete).

@@ -296,12 +296,12 @@ const uint8_t *p25_reasm_add(struct p25_reasm *r, struct p25_flow_stats *st,
 void p25_reasm_finish(struct p25_reasm *r, struct p25_flow_stats *st);
 
 /*
- * One captured frame of the pcap reader: link layer dlt, capture time
+ * One captured frame of the pcap reader: link type linktype (LINKTYPE_*), capture time
  * now_us.  Returns 1 when a datagram was given to the decoder, else 0.
  */
-int p25_flow_pcap_frame(struct p25_reasm *r, int dlt, int64_t now_us, const uint8_t *data,
-			size_t caplen, uint16_t port, struct p25_flow_decoder *d, p25_flow_cb cb,
-			void *arg);
+int p25_flow_pcap_frame(struct p25_reasm *r, uint32_t linktype, int64_t now_us,
+			const uint8_t *data, size_t caplen, uint16_t port, struct p25_flow_decoder *d,
+			p25_flow_cb cb, void *arg);
 
 int p25_flow_decode_v5(struct p25_pkt *k, const struct p25_flow_exporter *from,
 		       const uint8_t *pkt, size_t len);

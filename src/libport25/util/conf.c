@@ -1,6 +1,6 @@
 #include "util/conf.h"
+#include "util/text.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,18 +11,6 @@ const char *p25_conf_path(void)
 	const char *p = getenv("PORT25_CONFIG");
 
 	return p && *p ? p : P25_CONFIG_PATH;
-}
-
-static char *trim(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
 }
 
 int p25_conf_get(const char *path, const char *key, char *out, size_t outlen, char *err,
@@ -46,8 +34,8 @@ int p25_conf_get(const char *path, const char *key, char *out, size_t outlen, ch
 		if (!(eq = strchr(line, '=')))
 			continue;
 		*eq = '\0';
-		k = trim(line);
-		v = trim(eq + 1);
+		k = p25_text_trim(line);
+		v = p25_text_trim(eq + 1);
 		if (strcmp(k, key) != 0)
 			continue;
 		if (strlen(v) >= outlen) {

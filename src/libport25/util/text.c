@@ -1,5 +1,6 @@
 #include "util/text.h"
 
+#include <ctype.h>
 #include <string.h>
 
 static int inert(unsigned char c)
@@ -19,6 +20,18 @@ char *p25_text_inert(const char *in, char *out, size_t outlen)
 	/* "/" next to "*" never occurs, since "*" is not kept, so no comment can close. */
 	out[n] = '\0';
 	return out;
+}
+
+char *p25_text_trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
 }
 
 int p25_text_is_handle(const char *s)

@@ -12,6 +12,9 @@
  */
 char *p25_text_inert(const char *in, char *out, size_t outlen);
 
+/* s without the white space at either end: the start moves, the end is cut.  Returns the start. */
+char *p25_text_trim(char *s);
+
 /* True when s is a valid handle: 1..32 of [a-z0-9-], starting with a letter or digit. */
 int p25_text_is_handle(const char *s);
 

@@ -12,8 +12,8 @@ static int days_in_month(int y, int m)
 	return m == 2 && leap ? 29 : d[m - 1];
 }
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+/* Howard Hinnant's days_from_civil: whole eras of 400 years, then the day of the era. */
+int64_t p25_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
 	y -= m <= 2;
 	int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -59,7 +59,7 @@ zone:
 		snprintf(err, errlen, "'%s': no such date or time", text);
 		return -1;
 	}
-	*out = days_from_civil(y, (unsigned)mo, (unsigned)d) * P25_DAY + h * 3600 + mi * 60 + s;
+	*out = p25_days_from_civil(y, (unsigned)mo, (unsigned)d) * P25_DAY + h * 3600 + mi * 60 + s;
 	return 0;
 bad:
 	snprintf(err, errlen, "'%s': expected an ISO 8601 UTC time like 2026-11-23 or 2026-11-23T10:00:00Z",

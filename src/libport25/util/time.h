@@ -22,5 +22,7 @@ int p25_duration_parse(const char *text, int64_t *seconds, char *err, size_t err
  */
 int p25_expiry_parse(const char *text, p25_time now, p25_time *out, char *err, size_t errlen);
 p25_time p25_time_now(void);
+/* Days from 1970-01-01 to y-m-d (m 1..12) in the proleptic Gregorian calendar. */
+int64_t p25_days_from_civil(int64_t y, unsigned m, unsigned d);
 
 #endif

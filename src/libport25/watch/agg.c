@@ -14,6 +14,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "util/hash.h"
 #include "watch/watch.h"
 
 #define NIL	     UINT32_MAX
@@ -31,20 +32,10 @@ struct p25_agg {
 	struct p25_agg_stats stats;
 };
 
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
 static uint64_t addr_hash(const struct p25_agg *a, const struct p25_addr *addr, uint8_t salt)
 {
 	uint64_t hi = (uint64_t)(addr->bits >> 64), lo = (uint64_t)addr->bits;
-	return mix64(hi ^ a->seed[0]) ^ mix64(lo ^ a->seed[1] ^ ((uint64_t)addr->family << 8 | salt));
+	return p25_mix64(hi ^ a->seed[0]) ^ p25_mix64(lo ^ a->seed[1] ^ ((uint64_t)addr->family << 8 | salt));
 }
 
 struct p25_agg *p25_agg_new(size_t max_memory, char *err, size_t errlen)
@@ -91,8 +82,8 @@ struct p25_agg *p25_agg_new(size_t max_memory, char *err, size_t errlen)
 	a->head = a->tail = NIL;
 	a->norgs = 1; /* index 0 is the unknown org, "" */
 	if (getrandom(a->seed, sizeof a->seed, GRND_NONBLOCK) != sizeof a->seed) {
-		a->seed[0] = mix64((uint64_t)time(NULL));
-		a->seed[1] = mix64((uint64_t)(uintptr_t)a);
+		a->seed[0] = p25_mix64((uint64_t)time(NULL));
+		a->seed[1] = p25_mix64((uint64_t)(uintptr_t)a);
 	}
 	return a;
 }
@@ -251,8 +242,8 @@ struct p25_host *p25_agg_insert(struct p25_agg *a, const struct p25_addr *addr, 
 static uint64_t sketch_hash(const struct p25_addr *addr)
 {
 	uint64_t hi = (uint64_t)(addr->bits >> 64), lo = (uint64_t)addr->bits;
-	return mix64(hi ^ 0x9e3779b97f4a7c15ULL) ^
-	       mix64(lo ^ 0xd6e8feb86659fd93ULL ^ (uint64_t)addr->family << 8);
+	return p25_mix64(hi ^ 0x9e3779b97f4a7c15ULL) ^
+	       p25_mix64(lo ^ 0xd6e8feb86659fd93ULL ^ (uint64_t)addr->family << 8);
 }
 
 static void hll_add(struct p25_host *h, const struct p25_addr *peer)

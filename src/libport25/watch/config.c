@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/text.h"
 #include "watch/sources.h"
 #include "watch/watch.h"
 
@@ -251,18 +252,6 @@ int p25_watch_config_check(const struct p25_watch_config *c, char *err, size_t e
 	return 0;
 }
 
-static char *trim(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
-}
-
 int p25_watch_config_load(struct p25_watch_config *c, const char *path, bool required, char *err,
 			  size_t errlen)
 {
@@ -288,7 +277,7 @@ int p25_watch_config_load(struct p25_watch_config *c, const char *path, bool req
 		}
 		if ((hash = strchr(line, '#')) != NULL)
 			*hash = '\0';
-		k = trim(line);
+		k = p25_text_trim(line);
 		if (!*k)
 			continue;
 		if (!(eq = strchr(k, '='))) {
@@ -297,8 +286,8 @@ int p25_watch_config_load(struct p25_watch_config *c, const char *path, bool req
 			break;
 		}
 		*eq = '\0';
-		v = trim(eq + 1);
-		k = trim(k);
+		v = p25_text_trim(eq + 1);
+		k = p25_text_trim(k);
 		switch (set_key(c, k, v, why, sizeof why)) {
 		case 0:
 			/* Another command's setting, or a typo: say so, do not stop the gateway. */

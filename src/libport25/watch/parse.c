@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "util/text.h"
+#include "util/time.h"
 #include "watch/watch.h"
 
 #define LINE_MAX_LEN 2048
@@ -123,16 +124,6 @@ static uint32_t packet_count(const char *s)
 static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
 				     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
 static bool fixed_uint(const char *s, int n, unsigned max, unsigned *out)
 {
 	unsigned v = 0;
@@ -166,7 +157,7 @@ static bool iso_at(const char *s, p25_time *out)
 	    s[7] != '-' || !fixed_uint(s + 8, 2, 31, &d) || (s[10] != 'T' && s[10] != ' ') ||
 	    !clock_at(s + 11, &h, &mi, &sec) || mo == 0 || d == 0)
 		return false;
-	t = days_from_civil(y, mo, d) * P25_DAY + h * 3600 + mi * 60 + sec;
+	t = p25_days_from_civil(y, mo, d) * P25_DAY + h * 3600 + mi * 60 + sec;
 	p = s + 19;
 	if (*p == '.')
 		for (p++; is_digit(*p); p++)
@@ -219,9 +210,9 @@ static bool bsd_at(const char *s, p25_time now, p25_time *out)
 			return false;
 		year = (int64_t)tm.tm_year + 1900;
 	}
-	t = days_from_civil(year, mo, d) * P25_DAY + h * 3600 + mi * 60 + sec;
+	t = p25_days_from_civil(year, mo, d) * P25_DAY + h * 3600 + mi * 60 + sec;
 	if (!have_year && t > now + P25_DAY)
-		t = days_from_civil(year - 1, mo, d) * P25_DAY + h * 3600 + mi * 60 + sec;
+		t = p25_days_from_civil(year - 1, mo, d) * P25_DAY + h * 3600 + mi * 60 + sec;
 	*out = t;
 	return true;
 }

@@ -1,4 +1,4 @@
-#include "flow/flowenc.h"
+#include "flowenc.h"
 
 #include <string.h>
 

@@ -1,7 +1,9 @@
 /*
- * A minimal export packet writer (NetFlow v5, v9, IPFIX) for tests,
- * benchmarks, fuzz seeds and replay tools.  Writes past the buffer are
- * dropped and flagged, so a caller checks e->overflow once at the end.
+ * A minimal export packet writer (NetFlow v5, v9, IPFIX) for tests and
+ * benchmarks: linked into every test binary (a helper of tests/unit) and
+ * every benchmark (the Makefile's BENCH_HELPERS), never into the library.
+ * Writes past the buffer are dropped and flagged, so a caller checks
+ * e->overflow once at the end.
  */
 #ifndef P25_FLOWENC_H
 #define P25_FLOWENC_H
