@@ -10,6 +10,7 @@
 #include "registry/registry.h"
 #include "service/service.h"
 #include "util/time.h"
+#include "util/conf.h"
 
 /* Exit codes, documented in the README. */
 enum {
@@ -35,6 +36,8 @@ struct cli {
 	/* live enforcement (enforce_hook.c): 1 on, -1 off, 0 not yet decided */
 	int enforce;
 	struct timespec started; /* CLOCK_MONOTONIC at main() */
+	/* the mail keys of the configuration (cli_notify_config) */
+	const struct p25_notify_config *notify;
 };
 
 /* One column of a terminal table: the JSON key and the heading. */
@@ -63,6 +66,8 @@ int cli_open_service(struct cli *cli);
 int cli_service_fail(struct cli *cli, int rc);
 void cli_service_warn(struct cli *cli);
 int cli_followup(struct cli *cli);
+/* The configuration's mail keys into cli->notify, once; EXIT_SYSTEM naming a bad key. */
+int cli_notify_config(struct cli *cli);
 /*
  * Open the registry and load the model (initialised here; the caller frees it
  * on success).  Returns EXIT_OK or the exit code after printing the reason.
@@ -113,5 +118,9 @@ int cmd_alerts(struct cli *cli, int argc, char **argv);
 int cmd_user(struct cli *cli, int argc, char **argv);
 int cmd_token(struct cli *cli, int argc, char **argv);
 int cmd_serve(struct cli *cli, int argc, char **argv);
+int cmd_notify(struct cli *cli, int argc, char **argv);
+int cmd_notices(struct cli *cli, int argc, char **argv);
+int cmd_campaign(struct cli *cli, int argc, char **argv);
+int cmd_verify_inbox(struct cli *cli, int argc, char **argv);
 
 #endif

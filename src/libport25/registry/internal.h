@@ -3,12 +3,17 @@
 #define P25_REGISTRY_INTERNAL_H
 
 #include "registry/tables.h"
+#include "registry/notices.h"
 
 struct p25_registry {
 	struct p25_store *store;
 	char error[1024];
 	char warning[1024];
 	struct p25_hint hint, warning_hint;
+	/* notices.h: called with every change record, inside its transaction */
+	p25_change_hook change_hook;
+	void *change_hook_ctx;
+	int in_hook;
 };
 
 /* The message prefixed with where ("file: line 3: ..."), its hint kept. */
