@@ -140,12 +140,7 @@ int row_json(struct p25_registry *reg, reg_stmt *st, row_fn fn, p25_time now, js
 	return rc;
 }
 
-/*
- * The one object of a read in scope: sql ends in "WHERE key = ? AND "
- * SCOPE_SQL, the key an id, or text when text is not NULL.  1 and *out, 0
- * when there is none (or it is out of scope), or P25_EDB.
- */
-static int scoped_row(struct p25_registry *reg, const char *sql, int64_t id, const char *text,
+int scoped_row(struct p25_registry *reg, const char *sql, int64_t id, const char *text,
                       const struct p25_scope *scope, row_fn fn, p25_time now, json_t **out)
 {
 	char *scoped;
