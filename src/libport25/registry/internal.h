@@ -88,6 +88,10 @@ int row_json(struct p25_registry *reg, reg_stmt *st, row_fn fn, p25_time now, js
  */
 int scoped_row(struct p25_registry *reg, const char *sql, int64_t id, const char *text,
                const struct p25_scope *scope, row_fn fn, p25_time now, json_t **out);
+/* The same by id, none being P25_ENOTFOUND: "no NOUN ID", with the hint to list them. */
+int scoped_object(struct p25_registry *reg, const char *sql, int64_t id,
+                  const struct p25_scope *scope, row_fn fn, p25_time now, const char *noun,
+                  enum p25_hint_code list, json_t **out);
 
 /* Lookups inside a transaction. */
 int org_id_of(struct p25_registry *reg, const char *handle, int64_t *id);

@@ -573,20 +573,18 @@ int p25_request_show(struct p25_registry *reg, int64_t id, p25_time now, json_t 
 int p25_request_show_in(struct p25_registry *reg, int64_t id, p25_time now,
                         const struct p25_scope *scope, json_t **out)
 {
-	int rc = scoped_row(reg,
-	                    "SELECT " REQUEST_COLS " FROM request r JOIN org o ON o.id = r.org_id "
-	                    "WHERE r.id = ? AND " SCOPE_SQL,
-	                    id, NULL, scope, request_json_row, now, out);
+	int rc = scoped_object(reg,
+	                       "SELECT " REQUEST_COLS " FROM request r JOIN org o ON o.id = r.org_id "
+	                       "WHERE r.id = ? AND " SCOPE_SQL,
+	                       id, scope, request_json_row, now, "request", P25_HINT_LIST_REQUESTS,
+	                       out);
 
-	if (rc == 0)
-		return reg_hint(reg, reg_fail(reg, P25_ENOTFOUND, "no request %" PRId64, id),
-		                P25_HINT_LIST_REQUESTS, NULL, 0, 0);
-	if (rc > 0 && (rc = add_items(reg, id, json_string_value(json_object_get(*out, "type")),
-	                              *out)) < 0) {
+	if (rc == 0 && (rc = add_items(reg, id, json_string_value(json_object_get(*out, "type")),
+	                               *out)) < 0) {
 		json_decref(*out);
 		*out = NULL;
 	}
-	return rc < 0 ? rc : 0;
+	return rc;
 }
 
 int p25_request_permits(struct p25_registry *reg, int64_t id, int64_t **ids, size_t *n)
