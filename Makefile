@@ -5,9 +5,10 @@
 BUILD     ?= build
 CC        ?= cc
 # libcurl is loaded at run time by the verify module (its headers are needed here,
-# its thirty-odd shared libraries are not, at every process start).
-PKGS      := sqlite3 jansson libpcap zlib libmnl libnftnl libnetfilter_log
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libcurl 2>/dev/null)
+# its thirty-odd shared libraries are not, at every process start); so is
+# libmicrohttpd by `port25 serve` (with GnuTLS it brings ten, some 8 ms a start).
+PKGS      := sqlite3 jansson libpcap zlib libmnl libnftnl libnetfilter_log libsodium
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libcurl libmicrohttpd 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_LIBS  := $(shell pkg-config --libs cmocka 2>/dev/null)
 
@@ -20,7 +21,8 @@ LDFLAGS   += $(SAN)
 LDLIBS    += $(PKG_LIBS) -lm
 
 LIB_SRCS  := $(sort $(wildcard src/libport25/*/*.c))
-CLI_SRCS  := $(sort $(wildcard src/cli/*.c))
+# The HTTP front end (src/serve/) is part of the port25 binary: `port25 serve`.
+CLI_SRCS  := $(sort $(wildcard src/cli/*.c src/serve/*.c))
 TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 TEST_HELPERS := $(sort $(filter-out $(TEST_SRCS),$(wildcard tests/unit/*.c)))
 BENCH_SRCS := $(sort $(wildcard bench/bench_*.c))
@@ -44,7 +46,7 @@ CLI       := $(BUILD)/port25
 # Keep object files of the test binaries between runs.
 .SECONDARY:
 
-.PHONY: all benches deps check test unit cli-tests asan tsan demo bench fuzz format clean
+.PHONY: all benches deps node-deps check test unit cli-tests asan tsan demo bench fuzz format clean
 all: $(CLI) $(TEST_BINS)
 benches: $(BENCH_BINS)
 
@@ -59,6 +61,9 @@ $(BUILD)/%.o: %.c
 
 $(BUILD)/gen/schema.o: $(BUILD)/gen/schema.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# The OpenAPI document is compiled in (.incbin): the object depends on it.
+$(BUILD)/src/libport25/api/openapi.o: docs/openapi.json
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -79,6 +84,12 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BENCH_HELPER_OBJS) $(LIB)
 deps:
 	@scripts/install-deps.sh
 
+# The API tests' validators (tests/api/package.json, pinned by its lock file).
+NODE_DIR := tests/api
+node-deps: $(NODE_DIR)/node_modules/.package-lock.json
+$(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package-lock.json $(NODE_DIR)/package.json
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund
+
 # The README's test command: everything, plain build and sanitizer build.
 check: deps
 	$(MAKE) test
@@ -87,7 +98,7 @@ check: deps
 	$(MAKE) tsan
 	$(MAKE) fuzz-smoke
 
-test: all
+test: all node-deps
 	BUILD=$(BUILD) tests/run.sh
 
 asan:
@@ -123,7 +134,7 @@ fuzz-smoke: $(FUZZ_BINS)
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-20} tests/fuzz-smoke.sh $(FUZZ_BINS)
 
 format:
-	clang-format -i $(LIB_SRCS) $(wildcard src/libport25/*/*.h) $(CLI_SRCS) $(wildcard src/cli/*.h)
+	clang-format -i $(LIB_SRCS) $(wildcard src/libport25/*/*.h) $(CLI_SRCS) $(wildcard src/cli/*.h src/serve/*.h)
 
 clean:
 	rm -rf build build-asan build-o3 build-tsan build-bench build-fuzz

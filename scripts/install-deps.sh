@@ -4,10 +4,16 @@ set -e
 pkgs="build-essential pkg-config clang libclang-rt-14-dev libsqlite3-dev sqlite3 libjansson-dev
       libcmocka-dev libpcap-dev zlib1g-dev libnetfilter-log-dev nftables iptables ipset iproute2 python3
       libmnl-dev libnftnl-dev socat iperf3 jq libcurl4-openssl-dev postfix swaks softflowd
-      libio-socket-inet6-perl libnet-ssleay-perl libio-socket-ssl-perl"
+      libio-socket-inet6-perl libnet-ssleay-perl libio-socket-ssl-perl
+      libmicrohttpd-dev libsodium-dev openssl curl"
 # swaks speaks IPv6 and STARTTLS only with these Perl modules, which are merely its Recommends.
 # `install-deps.sh bench`: the peers the analyzer benchmark compares against, not needed by tests.
-[ "${1:-}" = bench ] && pkgs="$pkgs tshark tcpdump nfdump"
+# wrk and nginx: the load generator and the static-file upper bound of bench_serve.sh.
+[ "${1:-}" = bench ] && pkgs="$pkgs tshark tcpdump nfdump wrk nginx-light"
+# port25 serve's tests run Node's test runner with the validators pinned in tests/api
+# (npm ci).  Debian's nodejs and npm, unless a node with its own npm is there already
+# (NodeSource's nodejs provides npm and conflicts with Debian's package of it).
+command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -16,79 +16,6 @@ static const char explain_usage[] =
 	"not count; they are listed so the operator sees why a server lost its permit.\n"
 	"The decision is taken at the current time, or at $PORT25_NOW.\n";
 
-static json_t *org_json(const struct p25_model *m, ssize_t i)
-{
-	const struct p25_org *o;
-
-	if (i < 0)
-		return json_null();
-	o = &m->orgs[i];
-	return json_pack("{s:s, s:s, s:s, s:s, s:s}", "handle", o->handle, "name", o->name,
-			 "enrollment", p25_enrollment_name(o->enrollment), "mode",
-			 p25_mode_name(o->mode), "action", p25_action_name(o->action));
-}
-
-static json_t *permit_json(const struct p25_model *m, const struct p25_permit *pm)
-{
-	char pfx[P25_PREFIX_STRLEN], t[P25_TIME_STRLEN];
-	json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "id", (json_int_t)pm->id, "prefix",
-			      p25_prefix_format(&pm->prefix, pfx, sizeof pfx), "kind",
-			      p25_kind_name(pm->kind), "description", pm->description,
-			      "requested_by", pm->requested_by, "approved_by", pm->approved_by);
-	json_object_set_new(j, "expires",
-			    pm->expires ? json_string(p25_time_format(pm->expires, t, sizeof t))
-					: json_null());
-	return j;
-}
-
-static json_t *decision_json(const struct p25_model *m, const struct p25_decision *d)
-{
-	json_t *j = json_pack("{s:s, s:s}", "verdict", p25_verdict_name(d->verdict), "reason",
-			      p25_reason_text(d->reason));
-	json_object_set_new(j, "permit",
-			    d->permit >= 0 ? permit_json(m, &m->permits[d->permit]) : json_null());
-	return j;
-}
-
-static json_t *explain_one(const struct p25_policy *pol, const struct p25_addr *a, p25_time now)
-{
-	const struct p25_model *m = p25_policy_model(pol);
-	struct p25_decision out, in;
-	struct p25_addr other;
-	char buf[P25_PREFIX_STRLEN];
-	json_t *j, *expired;
-
-	/* The far end does not matter to the decision; use the unspecified address. */
-	memset(&other, 0, sizeof other);
-	other.family = a->family;
-	p25_policy_decide(pol, a, &other, P25_SMTP_PORT, P25_OUTBOUND, &out);
-	p25_policy_decide(pol, &other, a, P25_SMTP_PORT, P25_INBOUND, &in);
-
-	j = json_pack("{s:s}", "address", p25_addr_format(a, buf, sizeof buf));
-	json_object_set_new(j, "organization", org_json(m, out.org));
-	if (out.space >= 0) {
-		const struct p25_space *s = &m->spaces[out.space];
-		json_object_set_new(j, "space",
-				    json_pack("{s:s, s:s}", "prefix",
-					      p25_prefix_format(&s->prefix, buf, sizeof buf),
-					      "description", s->description));
-	} else {
-		json_object_set_new(j, "space", json_null());
-	}
-	json_object_set_new(j, "outbound", decision_json(m, &out));
-	json_object_set_new(j, "inbound", decision_json(m, &in));
-	json_object_set_new(j, "submission",
-			    json_string("ports 465 and 587 are never blocked by port25"));
-	expired = json_array();
-	for (size_t i = 0; i < m->npermits; i++) {
-		const struct p25_permit *pm = &m->permits[i];
-		if (!p25_permit_valid_at(pm, now) && p25_prefix_contains_addr(&pm->prefix, a))
-			json_array_append_new(expired, permit_json(m, pm));
-	}
-	json_object_set_new(j, "expired_permits", expired);
-	return j;
-}
-
 static void print_decision(const char *label, json_t *d)
 {
 	json_t *pm = json_object_get(d, "permit");
@@ -178,7 +105,7 @@ int cmd_explain(struct cli *cli, int argc, char **argv)
 		struct p25_diag d;
 		json_t *j;
 		p25_addr_parse(argv[i], P25_PARSE_UNMAP, &a, &d);
-		j = explain_one(pol, &a, cli->now);
+		j = p25_explain_json(pol, &a, cli->now);
 		if (!cli->json) {
 			if (i > optind)
 				putchar('\n');

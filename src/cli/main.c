@@ -33,6 +33,9 @@ static const char usage[] =
 	"  watch    [hosts]         blocked-attempt monitor (daemon: NFLOG, router syslog); host summaries\n"
 	"  alerts   [show|draft|dismiss|expire]  possible missed servers and infected hosts\n"
 	"  verify   [ADDRESS...]    check permitted servers still deliver (policy, --mx test message, 465/587)\n"
+	"  serve    [--listen A:P]  the HTTP API (/api/v1) for operators, members and auditors\n"
+	"  user     add|list|show|set|remove   accounts of the HTTP API, bound to organizations\n"
+	"  token    add|list|revoke            API tokens (read-only, expiring, source-bound)\n"
 	"\n"
 	"options:\n"
 	"  --db PATH      registry file (default: $PORT25_DB, else `registry` in\n"
@@ -62,6 +65,7 @@ static const struct command commands[] = {
 	{"analyze", cmd_analyze}, {"collect", cmd_collect},
 	{"verify", cmd_verify},
 	{"watch", cmd_watch},	  {"alerts", cmd_alerts},
+	{"user", cmd_user},	  {"token", cmd_token},     {"serve", cmd_serve},
 };
 
 int main(int argc, char **argv)

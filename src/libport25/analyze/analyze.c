@@ -18,7 +18,6 @@
 enum {
 	KIND_SMTP = 1, /* port 25 */
 	KIND_SUB = 2,  /* 465, 587 */
-	KIND_MBOX = 3, /* 110, 143, 993, 995: only their internal servers are followed */
 };
 
 struct an_conn {
@@ -989,7 +988,7 @@ static struct an_conn *conn_new(struct p25_analyzer *a, const struct p25_addr *c
 	c->hcli = hcli;
 	c->hsrv = hsrv;
 	c->start_ns = c->last_ns = ns;
-	c->kind = sport == 25 ? KIND_SMTP : p25_an_mailbox_port(sport) ? KIND_MBOX : KIND_SUB;
+	c->kind = sport == 25 ? KIND_SMTP : KIND_SUB;
 	h = conn_hash(cli, srv, cport, sport) & (a->cbucket_cap - 1);
 	c->hnext = a->cbucket[h];
 	a->cbucket[h] = (uint32_t)(c - a->conns) + 1;
@@ -1116,6 +1115,33 @@ static void reassemble(struct an_conn *c, bool from_client, uint32_t seq, const 
 		p25_smtp_feed(c->smtp, from_client, p, n);
 }
 
+/*
+ * A segment or flow record of a mailbox port (POP3, IMAP): that the host
+ * accepts connections there is the whole evidence, so its handshake is
+ * counted on the host and no connection is opened (the decoder passes
+ * only these ports' SYNs).  Each SYN-ACK the server sends is a connection
+ * it accepted; a counter is the same in any order of the input.  The
+ * reader is nothing blocking touches: only the server is followed.
+ */
+static void mailbox_handshake(struct p25_analyzer *a, const struct p25_addr *srv,
+                              bool from_client, uint8_t flags, uint64_t first_ns,
+                              uint64_t last_ns, bool from_flow)
+{
+	/* A flow record's flags are all its packets': the client's has ACK too. */
+	if (!(flags & P25_TCP_SYN) || (!from_client && !(flags & P25_TCP_ACK)))
+		return;
+	int32_t hs = host_get(a, srv);
+	if (hs < 0)
+		return;
+	struct p25_an_host *h = &a->hosts[hs];
+	if (!from_client)
+		h->mail_served++;
+	else if (from_flow)
+		h->flow_conns++; /* an attempt known from flows, as a connection's would count */
+	host_seen(h, first_ns);
+	host_seen(h, last_ns);
+}
+
 void p25_an_segment(struct p25_analyzer *a, const struct p25_tcp_segment *s)
 {
 	struct an_ends e;
@@ -1131,6 +1157,10 @@ void p25_an_segment(struct p25_analyzer *a, const struct p25_tcp_segment *s)
 		a->clock_ns = s->ts_ns;
 	if (a->clock_ns - a->last_sweep_ns > 1000000000ULL)
 		sweep(a);
+	if (p25_an_mailbox_port(sport)) {
+		mailbox_handshake(a, srv, from_client, s->flags, s->ts_ns, s->ts_ns, false);
+		return;
+	}
 	c = conn_find(a, cli, srv, cport, sport);
 	bool syn = (s->flags & (P25_TCP_SYN | P25_TCP_ACK)) == P25_TCP_SYN;
 	if (c && from_client && syn && c->syn && c->isn != s->seq) {
@@ -1142,8 +1172,7 @@ void p25_an_segment(struct p25_analyzer *a, const struct p25_tcp_segment *s)
 		c = NULL;
 	}
 	if (!c) {
-		/* A mailbox reader is nothing blocking touches: only the server is followed. */
-		int32_t hc = p25_an_mailbox_port(sport) ? -1 : host_get(a, cli), hs = host_get(a, srv);
+		int32_t hc = host_get(a, cli), hs = host_get(a, srv);
 		if (hc < 0 && hs < 0)
 			return;
 		c = conn_new(a, cli, srv, cport, sport, hc, hs, s->ts_ns);
@@ -1221,12 +1250,12 @@ void p25_an_prefetch(const struct p25_analyzer *a, const struct p25_tcp_segment 
 
 void p25_an_port_filter(struct p25_port_filter *f)
 {
-	p25_port_filter_clear(f);
 	p25_port_filter_smtp(f);
-	p25_port_filter_add(f, 110);
-	p25_port_filter_add(f, 143);
-	p25_port_filter_add(f, 993);
-	p25_port_filter_add(f, 995);
+	/* A mailbox port's handshake is all the evidence it gives (mailbox_handshake). */
+	p25_port_filter_add_handshake(f, 110);
+	p25_port_filter_add_handshake(f, 143);
+	p25_port_filter_add_handshake(f, 993);
+	p25_port_filter_add_handshake(f, 995);
 }
 
 void p25_an_packet(struct p25_analyzer *a, const struct p25_packet *p)
@@ -1269,6 +1298,10 @@ void p25_an_flows(void *arg, const struct p25_flow *f, size_t n)
 		a->stats.flows_used++;
 		if (last > a->clock_ns)
 			a->clock_ns = last;
+		if (p25_an_mailbox_port(sport)) {
+			mailbox_handshake(a, srv, from_client, f->tcp_flags, first, last, true);
+			continue;
+		}
 		c = conn_find(a, cli, srv, cport, sport);
 		/* A second flow with SYN from the client: the 4-tuple was reused. */
 		if (c && from_client && (f->tcp_flags & P25_TCP_SYN) && c->syn) {
@@ -1276,8 +1309,7 @@ void p25_an_flows(void *arg, const struct p25_flow *f, size_t n)
 			c = NULL;
 		}
 		if (!c) {
-			int32_t hc = p25_an_mailbox_port(sport) ? -1 : host_get(a, cli),
-				hs = host_get(a, srv);
+			int32_t hc = host_get(a, cli), hs = host_get(a, srv);
 			if (hc < 0 && hs < 0)
 				continue;
 			c = conn_new(a, cli, srv, cport, sport, hc, hs, first);

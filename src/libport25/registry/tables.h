@@ -32,6 +32,12 @@ int reg_hint(struct p25_registry *reg, int code, enum p25_hint_code hint, const 
              int64_t id, size_t tail);
 
 /*
+ * A scope as the JSON array of its organizations' handles that queries test
+ * with json_each (*text NULL: no scope, everything; the caller frees it).
+ */
+int scope_text(struct p25_registry *reg, const struct p25_scope *scope, char **text);
+
+/*
  * One audit record, in the caller's transaction.  before/after may be NULL.
  * An action that is a registry change's gets its typed change record too.
  */

@@ -32,6 +32,9 @@ int p25_service_open(struct p25_registry *reg, const struct p25_service_options 
 
 void p25_service_close(struct p25_service *svc)
 {
+	if (!svc)
+		return;
+	svc_explain_drop(svc);
 	free(svc);
 }
 
@@ -135,6 +138,9 @@ int svc_allow(struct p25_service *svc, const struct p25_auth *auth, enum svc_gra
 	if ((unsigned)auth->role > P25_ROLE_AUDITOR)
 		return svc_fail(svc, P25_EDENIED, "'%s': unknown role %d", auth->actor,
 		                (int)auth->role);
+	if (grant != GRANT_READ && auth->read_only)
+		return svc_fail(svc, P25_EDENIED, "'%s' may not %s: the credential is read-only",
+		                auth->actor, what);
 	if (grant == GRANT_READ || auth->role == P25_ROLE_OPERATOR)
 		return 0;
 	if (auth->role == P25_ROLE_AUDITOR)
@@ -180,6 +186,7 @@ int svc_end(struct p25_service *svc, const struct p25_auth *auth, int rc)
 	svc->own_error = false;
 	if (rc < 0)
 		return rc;
+	svc->x_stale = true;
 	snprintf(svc->warning, sizeof svc->warning, "%s", p25_registry_warning(svc->reg));
 	svc->warning_hint = *p25_registry_warning_hint(svc->reg);
 	if (!svc->opt.enforce)

@@ -55,6 +55,8 @@ struct p25_auth {
 	const char *const *orgs; /* a member's organizations (handles) */
 	size_t norgs;
 	p25_time now; /* 0: the clock */
+	/* A read-only credential (an API token so made): every change is refused. */
+	bool read_only;
 };
 
 struct p25_service_options {
@@ -192,6 +194,11 @@ int p25_service_prefix_list(struct p25_service *svc, const struct p25_auth *auth
                             json_t **out);
 int p25_service_contact_list(struct p25_service *svc, const struct p25_auth *auth,
                              const char *org, json_t **out);
+/* A registered prefix ("192.0.2.0/24") and a contact, in the actor's scope. */
+int p25_service_prefix_show(struct p25_service *svc, const struct p25_auth *auth,
+                            const char *prefix, json_t **out);
+int p25_service_contact_show(struct p25_service *svc, const struct p25_auth *auth, int64_t id,
+                             json_t **out);
 /* filter->scope is the actor's, whatever the caller put there. */
 int p25_service_permit_list(struct p25_service *svc, const struct p25_auth *auth,
                             const struct p25_permit_filter *filter, json_t **out);
@@ -205,5 +212,82 @@ int p25_service_audit_list(struct p25_service *svc, const struct p25_auth *auth,
                            json_t **out);
 /* The whole registry: operators and auditors only. */
 int p25_service_export(struct p25_service *svc, const struct p25_auth *auth, json_t **out);
+
+/*
+ * ---- what the HTTP API reads beyond the registry's objects ----
+ *
+ * explain: the decision for an address at auth's now, both directions, as
+ * `port25 explain --json` prints one ({"address", "organization", "space",
+ * "outbound", "inbound", "submission", "expired_permits"}).  A member may
+ * explain only addresses in the space of an organization of theirs (any
+ * other, another's or no one's, is refused alike, P25_EDENIED).  The policy
+ * snapshot is kept between calls and rebuilt when the registry changed (any
+ * connection's commit) or a permit expired.
+ */
+int p25_service_explain(struct p25_service *svc, const struct p25_auth *auth, const char *address,
+                        json_t **out);
+/* The same object for a snapshot the caller holds (port25 explain), unscoped. */
+struct p25_policy;
+json_t *p25_explain_json(const struct p25_policy *pol, const struct p25_addr *a, p25_time now);
+/* Watch's alerts and per-host summaries (watch/watch.h), in the actor's scope. */
+int p25_service_alert_list(struct p25_service *svc, const struct p25_auth *auth, const char *org,
+                           const char *kind, const char *status, json_t **out);
+int p25_service_alert_show(struct p25_service *svc, const struct p25_auth *auth, int64_t id,
+                           json_t **out);
+int p25_service_host_list(struct p25_service *svc, const struct p25_auth *auth, const char *org,
+                          int limit, json_t **out);
+
+/*
+ * ---- accounts of port25 serve (registry/accounts.h) ----
+ *
+ * The operator manages every account and token.  Anyone else manages only
+ * their own credentials: their password, name and e-mail, and their own API
+ * tokens (adding and revoking them); a read-only credential none of it.  An
+ * auditor's or member's listing of users and tokens holds their own only.
+ */
+struct p25_user_spec {
+	const char *name, *role, *full_name, *email;
+	const char *password; /* plain text, hashed here (Argon2id); NULL: no password login */
+	const char *const *orgs;
+	size_t norgs;
+};
+int p25_service_user_add(struct p25_service *svc, const struct p25_auth *auth,
+                         const struct p25_user_spec *spec);
+struct p25_user_change {
+	const char *role, *full_name, *email; /* NULL: unchanged */
+	const char *password;                 /* plain text; NULL: unchanged */
+	bool clear_password;
+	bool set_orgs;
+	const char *const *orgs;
+	size_t norgs;
+	bool set_disabled, disabled;
+};
+int p25_service_user_set(struct p25_service *svc, const struct p25_auth *auth, const char *name,
+                         const struct p25_user_change *change);
+int p25_service_user_remove(struct p25_service *svc, const struct p25_auth *auth,
+                            const char *name);
+int p25_service_user_list(struct p25_service *svc, const struct p25_auth *auth, json_t **out);
+int p25_service_user_show(struct p25_service *svc, const struct p25_auth *auth, const char *name,
+                          json_t **out);
+
+struct p25_token_request {
+	const char *user; /* NULL or "": the actor */
+	const char *description;
+	bool read_only;
+	p25_time expires; /* 0: never */
+	const char *const *allowed; /* source prefixes; none: anywhere */
+	size_t nallowed;
+};
+/* The secret is in *secret once, here; the registry keeps its hash. */
+#define P25_SERVICE_SECRET_MAX 64
+int p25_service_token_add(struct p25_service *svc, const struct p25_auth *auth,
+                          const struct p25_token_request *req, char secret[P25_SERVICE_SECRET_MAX],
+                          int64_t *id);
+/* user NULL: every one the actor may see. */
+int p25_service_token_list(struct p25_service *svc, const struct p25_auth *auth, const char *user,
+                           json_t **out);
+int p25_service_token_show(struct p25_service *svc, const struct p25_auth *auth, int64_t id,
+                           json_t **out);
+int p25_service_token_revoke(struct p25_service *svc, const struct p25_auth *auth, int64_t id);
 
 #endif

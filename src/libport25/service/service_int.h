@@ -13,7 +13,19 @@ struct p25_service {
 	struct p25_hint warning_hint;
 	struct p25_service_followup followup;
 	int64_t mark; /* the change stream before the operation in progress */
+	/*
+	 * explain's policy snapshot (explain.c), kept while the registry is
+	 * unchanged: its data version when loaded, and stale after a change
+	 * of this connection's (which the data version does not count).
+	 */
+	struct p25_model *x_model;
+	struct p25_policy *x_policy;
+	int64_t x_version;
+	bool x_stale;
 };
+
+/* explain.c: drop the snapshot. */
+void svc_explain_drop(struct p25_service *svc);
 
 /* What an operation needs of the actor. */
 enum svc_grant {

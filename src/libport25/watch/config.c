@@ -246,7 +246,12 @@ int p25_watch_config_check(const struct p25_watch_config *c, char *err, size_t e
 static int set_entry(void *ctx, const struct p25_conf_entry *e, char *msg, size_t msglen)
 {
 	char why[300];
-	int rc = set_key(ctx, e->key, e->value, why, sizeof why);
+	int rc;
+
+	/* port25 serve's top-level keys (api/config.c) are not a typo of watch's. */
+	if (!e->section[0] && !strncmp(e->key, "serve-", 6))
+		return 1;
+	rc = set_key(ctx, e->key, e->value, why, sizeof why);
 
 	if (rc < 0)
 		snprintf(msg, msglen, "%s: bad value '%s'%s%s", e->key, e->value, why[0] ? ": " : "",

@@ -572,19 +572,33 @@ static json_t *alert_row(struct store_stmt *st)
 
 int p25_alert_list(struct p25_registry *reg, const struct p25_alert_filter *f, json_t **out)
 {
+	json_t *rows = NULL;
+	char *scoped;
+	int rc;
+
 	*out = NULL;
 	reg_clear(reg);
-	return rows_of(store_query(reg_store(reg),
-				   ALERT_COLS "WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR "
-					      "org = ?2) AND (?3 IS NULL OR status = ?3) ORDER BY id",
-				   "sss", f && f->kind ? p25_alert_kind_name(f->kind) : NULL,
-				   f ? f->org : NULL, f ? f->status : NULL),
-		       alert_row, out);
+	if ((rc = scope_text(reg, f ? f->scope : NULL, &scoped)) < 0)
+		return rc;
+	/* In a scope, an alert of a host in no organization's space is no member's. */
+	rc = rows_of(store_query(reg_store(reg),
+				 ALERT_COLS "WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR org = ?2) "
+					    "AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR org IN "
+					    "(SELECT value FROM json_each(?4))) ORDER BY id",
+				 "ssss", f && f->kind ? p25_alert_kind_name(f->kind) : NULL,
+				 f ? f->org : NULL, f ? f->status : NULL, scoped),
+		     alert_row, &rows);
+	free(scoped);
+	*out = rows;
+	return rc;
 }
 
-static int alert_get(struct p25_registry *reg, int64_t id, json_t **out)
+static int alert_get_in(struct p25_registry *reg, int64_t id, const char *scoped, json_t **out)
 {
-	struct store_stmt *st = store_query(reg_store(reg), ALERT_COLS "WHERE id = ?", "i", id);
+	struct store_stmt *st = store_query(reg_store(reg),
+				     ALERT_COLS "WHERE id = ? AND (?2 IS NULL OR org IN (SELECT "
+						"value FROM json_each(?2)))",
+				     "is", id, scoped);
 	int rc;
 
 	*out = NULL;
@@ -603,10 +617,30 @@ static int alert_get(struct p25_registry *reg, int64_t id, json_t **out)
 	return 0;
 }
 
+static int alert_get(struct p25_registry *reg, int64_t id, json_t **out)
+{
+	return alert_get_in(reg, id, NULL, out);
+}
+
 int p25_alert_show(struct p25_registry *reg, int64_t id, json_t **out)
 {
 	reg_clear(reg);
 	return alert_get(reg, id, out);
+}
+
+int p25_alert_show_in(struct p25_registry *reg, int64_t id, const struct p25_scope *scope,
+		      json_t **out)
+{
+	char *scoped;
+	int rc;
+
+	*out = NULL;
+	reg_clear(reg);
+	if ((rc = scope_text(reg, scope, &scoped)) < 0)
+		return rc;
+	rc = alert_get_in(reg, id, scoped, out);
+	free(scoped);
+	return rc;
 }
 
 /* Open to drafted (claiming the alert) or back, in its own transaction. */
@@ -776,13 +810,29 @@ static json_t *host_row(struct store_stmt *st)
 
 int p25_host_summary_list(struct p25_registry *reg, const char *org, int limit, json_t **out)
 {
+	return p25_host_summary_list_in(reg, org, limit, NULL, out);
+}
+
+int p25_host_summary_list_in(struct p25_registry *reg, const char *org, int limit,
+			     const struct p25_scope *scope, json_t **out)
+{
+	json_t *rows = NULL;
+	char *scoped;
+	int rc;
+
 	*out = NULL;
 	reg_clear(reg);
-	return rows_of(store_query(reg_store(reg),
-				   "SELECT host, direction, org, attempts, packets, destinations, "
-				   "destinations_approx, peak_per_minute, active_hours, first_seen, "
-				   "last_seen FROM host_summary WHERE (?1 IS NULL OR org = ?1) "
-				   "ORDER BY last_seen DESC, host LIMIT ?2",
-				   "si", org, (int64_t)(limit > 0 ? limit : -1)),
-		       host_row, out);
+	if ((rc = scope_text(reg, scope, &scoped)) < 0)
+		return rc;
+	rc = rows_of(store_query(reg_store(reg),
+				 "SELECT host, direction, org, attempts, packets, destinations, "
+				 "destinations_approx, peak_per_minute, active_hours, first_seen, "
+				 "last_seen FROM host_summary WHERE (?1 IS NULL OR org = ?1) AND (?3 IS "
+				 "NULL OR org IN (SELECT value FROM json_each(?3))) ORDER BY last_seen "
+				 "DESC, host LIMIT ?2",
+				 "sis", org, (int64_t)(limit > 0 ? limit : -1), scoped),
+		     host_row, &rows);
+	free(scoped);
+	*out = rows;
+	return rc;
 }

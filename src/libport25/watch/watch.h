@@ -202,9 +202,14 @@ struct p25_alert_filter {
 	int kind;	 /* 0: all */
 	const char *org; /* NULL: all */
 	const char *status; /* NULL: all */
+	/* NULL: every alert; else only those of the orgs in scope (registry.h) */
+	const struct p25_scope *scope;
 };
 int p25_alert_list(struct p25_registry *reg, const struct p25_alert_filter *f, json_t **out);
 int p25_alert_show(struct p25_registry *reg, int64_t id, json_t **out);
+/* Outside the scope, as one that does not exist. */
+int p25_alert_show_in(struct p25_registry *reg, int64_t id, const struct p25_scope *scope,
+		      json_t **out);
 /* A missed-server alert becomes a submitted add-permit request for its host. */
 int p25_alert_draft(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
 		    int64_t *request_id);
@@ -219,6 +224,8 @@ int p25_alert_dismiss(struct p25_registry *reg, const struct p25_actor *who, int
 int p25_alert_expire(struct p25_registry *reg, const struct p25_actor *who, uint32_t quiet,
 		     size_t *permitted, size_t *quieted, json_t **resolved);
 int p25_host_summary_list(struct p25_registry *reg, const char *org, int limit, json_t **out);
+int p25_host_summary_list_in(struct p25_registry *reg, const char *org, int limit,
+			     const struct p25_scope *scope, json_t **out);
 
 /* The daemon. */
 #define P25_WATCH_SENDERS_MAX 64
