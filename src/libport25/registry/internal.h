@@ -86,6 +86,17 @@ typedef json_t *(*row_fn)(reg_stmt *st, p25_time now, int64_t window);
  * failed query): 1 and *out, 0 when there is none, or P25_EDB.
  */
 int row_json(struct p25_registry *reg, reg_stmt *st, row_fn fn, p25_time now, json_t **out);
+/*
+ * The one object of a read in scope (scope_text): sql ends in "WHERE key =
+ * ? AND " SCOPE_SQL, the key an id, or text when text is not NULL.  1 and
+ * *out, 0 when there is none (or it is out of scope), or P25_EDB.
+ */
+int scoped_row(struct p25_registry *reg, const char *sql, int64_t id, const char *text,
+               const struct p25_scope *scope, row_fn fn, p25_time now, json_t **out);
+/* The same by id, none being P25_ENOTFOUND: "no NOUN ID", with the hint to list them. */
+int scoped_object(struct p25_registry *reg, const char *sql, int64_t id,
+                  const struct p25_scope *scope, row_fn fn, p25_time now, const char *noun,
+                  enum p25_hint_code list, json_t **out);
 
 /* Lookups inside a transaction. */
 int org_id_of(struct p25_registry *reg, const char *handle, int64_t *id);
