@@ -14,7 +14,7 @@
 
 static void put_string(struct p25_buf *b, const char *s, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
+	static const char hex[] = "0123456789ABCDEF"; /* as jansson writes them */
 	size_t run = 0;
 
 	p25_buf_put(b, "\"", 1);
