@@ -29,7 +29,11 @@ BENCH_SRCS := $(sort $(wildcard bench/bench_*.c))
 # Test helpers the benchmarks use too (tests/unit, as the tests include them).
 BENCH_HELPERS := tests/unit/flowenc.c
 
-LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+# The schema: one .sql file per version and SQL engine, compiled in (scripts/embed-sql.sh).
+SCHEMA_DIR := src/libport25/storage/schema
+SCHEMA_SQL := $(sort $(wildcard $(SCHEMA_DIR)/*/*.sql))
+
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/schema.o
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 TEST_HELPER_OBJS := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
 BENCH_HELPER_OBJS := $(BENCH_HELPERS:%.c=$(BUILD)/%.o)
@@ -48,6 +52,14 @@ benches: $(BENCH_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# In any build directory (the fuzz build compiles it from source too).
+%/gen/schema.c: $(SCHEMA_SQL) scripts/embed-sql.sh
+	@mkdir -p $(dir $@)
+	scripts/embed-sql.sh $@ $(SCHEMA_DIR)
+
+$(BUILD)/gen/schema.o: $(BUILD)/gen/schema.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 # The OpenAPI document is compiled in (.incbin): the object depends on it.
@@ -114,9 +126,9 @@ bench: deps
 # libFuzzer targets (clang); fuzz-smoke runs each for a bounded time.
 FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRCS:fuzz/%.c=build-fuzz/%)
-build-fuzz/%: fuzz/%.c $(LIB_SRCS)
+build-fuzz/%: fuzz/%.c $(LIB_SRCS) build-fuzz/gen/schema.c
 	@mkdir -p build-fuzz
-	clang -std=c17 -D_GNU_SOURCE -Isrc/libport25 -g -O1 $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRCS) $(PKG_LIBS) -lm
+	clang -std=c17 -D_GNU_SOURCE -Isrc/libport25 -g -O1 $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRCS) build-fuzz/gen/schema.c $(PKG_LIBS) -lm
 fuzz: $(FUZZ_BINS)
 fuzz-smoke: $(FUZZ_BINS)
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-20} tests/fuzz-smoke.sh $(FUZZ_BINS)

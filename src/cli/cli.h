@@ -76,6 +76,14 @@ void cli_print_rows(const struct cli *cli, json_t *rows, const struct cli_column
 /* Print one object as JSON when cli->json, else as "key: value" lines. */
 void cli_print_object(const struct cli *cli, json_t *obj);
 void cli_print_json(json_t *v);
+/* "port25: <message>" and then usage, on stderr; returns EXIT_USAGE. */
+int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * A positive decimal id (of a request, a permit, an alert, ...): EXIT_OK with
+ * *out; else EXIT_USAGE, having said "'S' is not a WHAT id (a positive
+ * number)" when what is not NULL (else the caller says it its own way).
+ */
+int cli_parse_id(const char *s, const char *what, int64_t *out);
 /* True when arg is --help or -h; prints usage text first. */
 bool cli_wants_help(int argc, char **argv, const char *usage);
 

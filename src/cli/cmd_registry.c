@@ -3,7 +3,6 @@
  * import, export and audit.  Each parses its own options and hands the work
  * to libport25; nothing here decides policy.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -20,15 +19,6 @@ struct verb {
 	const char *usage;
 };
 
-static int usage_error(const char *usage, const char *fmt, const char *arg)
-{
-	fprintf(stderr, "port25: ");
-	fprintf(stderr, fmt, arg ? arg : "");
-	fputc('\n', stderr);
-	fputs(usage, stderr);
-	return EXIT_USAGE;
-}
-
 /*
  * getopt_long over argv[0..argc) where argv[0] is the verb.  Returns the
  * option, -1 at the end, or '?' after reporting a bad option.
@@ -40,7 +30,7 @@ static int next_option(int argc, char **argv, const struct option *opts, const c
 	opterr = 0;
 	c = getopt_long(argc, argv, "", opts, NULL);
 	if (c == '?' || c == ':') {
-		usage_error(usage, "unknown option or missing value: %s", argv[optind - 1]);
+		cli_usage_error(usage, "unknown option or missing value: %s", argv[optind - 1]);
 		return '?';
 	}
 	return c;
@@ -73,22 +63,9 @@ static int run_verb(struct cli *cli, int argc, char **argv, const struct verb *v
 static int check_positionals(int argc, char **argv, int n, const char *usage)
 {
 	if (argc - optind < n)
-		return usage_error(usage, "%smissing argument", "");
+		return cli_usage_error(usage, "%smissing argument", "");
 	if (argc - optind > n)
-		return usage_error(usage, "unexpected argument '%s'", argv[optind + n]);
-	return EXIT_OK;
-}
-
-static int parse_id(const char *s, const char *what, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (!*s || *end || errno || v <= 0)
-		return cli_fail(EXIT_USAGE, "'%s' is not a %s id (a positive number)", s, what);
-	*out = v;
+		return cli_usage_error(usage, "unexpected argument '%s'", argv[optind + n]);
 	return EXIT_OK;
 }
 
@@ -211,7 +188,7 @@ static int org_add(struct cli *cli, int argc, char **argv)
 	if ((rc = check_positionals(argc, argv, 1, org_add_usage)) != EXIT_OK)
 		return rc;
 	if (!name)
-		return usage_error(org_add_usage, "org add %s: --name is required", argv[optind]);
+		return cli_usage_error(org_add_usage, "org add %s: --name is required", argv[optind]);
 	if ((rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
 	if ((rc = p25_service_org_add(cli->svc, &cli->auth, argv[optind], name, mode, action)) < 0)
@@ -385,7 +362,7 @@ static int org_set(struct cli *cli, int argc, char **argv)
 	if ((rc = check_positionals(argc, argv, 1, org_set_usage)) != EXIT_OK)
 		return rc;
 	if (!change.name && !change.set_mode && !change.set_action && !change.set_enrollment)
-		return usage_error(org_set_usage, "org set %s: nothing to change", argv[optind]);
+		return cli_usage_error(org_set_usage, "org set %s: nothing to change", argv[optind]);
 	if ((rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
 	if ((rc = p25_service_org_set(cli->svc, &cli->auth, argv[optind], &change)) < 0)
@@ -604,7 +581,7 @@ static int contact_add(struct cli *cli, int argc, char **argv)
 	if ((rc = check_positionals(argc, argv, 1, contact_add_usage)) != EXIT_OK)
 		return rc;
 	if (!name || !email || !role_text)
-		return usage_error(contact_add_usage,
+		return cli_usage_error(contact_add_usage,
 		                   "contact add %s: --name, --email and --role are required",
 		                   argv[optind]);
 	if (p25_role_parse(role_text, &role) < 0)
@@ -656,7 +633,7 @@ static int contact_remove(struct cli *cli, int argc, char **argv)
 
 	if ((rc = only_json_option(cli, argc, argv, contact_remove_usage)) != EXIT_OK ||
 	    (rc = check_positionals(argc, argv, 1, contact_remove_usage)) != EXIT_OK ||
-	    (rc = parse_id(argv[optind], "contact", &id)) != EXIT_OK ||
+	    (rc = cli_parse_id(argv[optind], "contact", &id)) != EXIT_OK ||
 	    (rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
 	if ((rc = p25_service_contact_remove(cli->svc, &cli->auth, id)) < 0)
@@ -765,7 +742,7 @@ static int permit_add(struct cli *cli, int argc, char **argv)
 	if ((rc = check_positionals(argc, argv, 2, permit_add_usage)) != EXIT_OK)
 		return rc;
 	if (!have_kind || !spec.description)
-		return usage_error(permit_add_usage,
+		return cli_usage_error(permit_add_usage,
 		                   "permit add %s: --kind and --description are required",
 		                   argv[optind + 1]);
 	spec.org = argv[optind];
@@ -855,7 +832,7 @@ static int permit_show(struct cli *cli, int argc, char **argv)
 
 	if ((rc = only_json_option(cli, argc, argv, permit_show_usage)) != EXIT_OK ||
 	    (rc = check_positionals(argc, argv, 1, permit_show_usage)) != EXIT_OK ||
-	    (rc = parse_id(argv[optind], "permit", &id)) != EXIT_OK ||
+	    (rc = cli_parse_id(argv[optind], "permit", &id)) != EXIT_OK ||
 	    (rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
 	if ((rc = p25_service_permit_show(cli->svc, &cli->auth, id, &o)) < 0)
@@ -890,10 +867,10 @@ static int permit_set(struct cli *cli, int argc, char **argv)
 		}
 	}
 	if ((rc = check_positionals(argc, argv, 1, permit_set_usage)) != EXIT_OK ||
-	    (rc = parse_id(argv[optind], "permit", &id)) != EXIT_OK)
+	    (rc = cli_parse_id(argv[optind], "permit", &id)) != EXIT_OK)
 		return rc;
 	if (!have_expires)
-		return usage_error(permit_set_usage, "permit set %s: --expires is required",
+		return cli_usage_error(permit_set_usage, "permit set %s: --expires is required",
 		                   argv[optind]);
 	if ((rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
@@ -912,7 +889,7 @@ static int permit_remove(struct cli *cli, int argc, char **argv)
 
 	if ((rc = only_json_option(cli, argc, argv, permit_remove_usage)) != EXIT_OK ||
 	    (rc = check_positionals(argc, argv, 1, permit_remove_usage)) != EXIT_OK ||
-	    (rc = parse_id(argv[optind], "permit", &id)) != EXIT_OK ||
+	    (rc = cli_parse_id(argv[optind], "permit", &id)) != EXIT_OK ||
 	    (rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
 	if ((rc = p25_service_permit_remove(cli->svc, &cli->auth, id)) < 0)
@@ -1001,9 +978,9 @@ static int request_submit(struct cli *cli, int argc, char **argv)
 				rc = server_list_fail(rc, EXIT_USAGE, err);
 			break;
 		case 'p': {
-			char *end;
-			long long v = strtoll(optarg, &end, 10);
-			if (*optarg && !*end && v > 0) {
+			int64_t v;
+			/* A number names the permit by id, anything else by its address. */
+			if (cli_parse_id(optarg, NULL, &v) == EXIT_OK) {
 				int64_t *p = realloc(ids, (spec.npermit_ids + 1) * sizeof *p);
 				if (!p) {
 					rc = cli_fail(EXIT_SYSTEM, "out of memory");
@@ -1043,7 +1020,7 @@ static int request_submit(struct cli *cli, int argc, char **argv)
 	if (rc == EXIT_OK)
 		rc = check_positionals(argc, argv, 1, request_submit_usage);
 	if (rc == EXIT_OK && !have_type)
-		rc = usage_error(request_submit_usage, "request submit %s: --type is required",
+		rc = cli_usage_error(request_submit_usage, "request submit %s: --type is required",
 		                 argv[optind]);
 	if (rc == EXIT_OK && file &&
 	    (rc = p25_server_list_add_file(&servers, file, argv[optind], cli->now, err,
@@ -1146,7 +1123,7 @@ static int request_show(struct cli *cli, int argc, char **argv)
 
 	if ((rc = only_json_option(cli, argc, argv, request_show_usage)) != EXIT_OK ||
 	    (rc = check_positionals(argc, argv, 1, request_show_usage)) != EXIT_OK ||
-	    (rc = parse_id(argv[optind], "request", &id)) != EXIT_OK ||
+	    (rc = cli_parse_id(argv[optind], "request", &id)) != EXIT_OK ||
 	    (rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
 	if ((rc = p25_service_request_show(cli->svc, &cli->auth, id, &o)) < 0)
@@ -1177,7 +1154,7 @@ static int request_step(struct cli *cli, int argc, char **argv, const char *usag
 
 	if ((rc = only_json_option(cli, argc, argv, usage)) != EXIT_OK ||
 	    (rc = check_positionals(argc, argv, 1, usage)) != EXIT_OK ||
-	    (rc = parse_id(argv[optind], "request", &id)) != EXIT_OK ||
+	    (rc = cli_parse_id(argv[optind], "request", &id)) != EXIT_OK ||
 	    (rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
 	if ((rc = step(cli->svc, &cli->auth, id)) < 0)
@@ -1240,7 +1217,7 @@ static int request_apply(struct cli *cli, int argc, char **argv)
 			return EXIT_USAGE;
 	}
 	if ((rc = check_positionals(argc, argv, 1, request_apply_usage)) != EXIT_OK ||
-	    (rc = parse_id(argv[optind], "request", &id)) != EXIT_OK ||
+	    (rc = cli_parse_id(argv[optind], "request", &id)) != EXIT_OK ||
 	    (rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;
 	if ((rc = p25_service_request_apply(cli->svc, &cli->auth, id, no_servers)) < 0)
@@ -1290,10 +1267,10 @@ static int request_reject(struct cli *cli, int argc, char **argv)
 			return EXIT_USAGE;
 	}
 	if ((rc = check_positionals(argc, argv, 1, request_reject_usage)) != EXIT_OK ||
-	    (rc = parse_id(argv[optind], "request", &id)) != EXIT_OK)
+	    (rc = cli_parse_id(argv[optind], "request", &id)) != EXIT_OK)
 		return rc;
 	if (!reason || !*reason)
-		return usage_error(request_reject_usage, "request reject %s: --reason is required",
+		return cli_usage_error(request_reject_usage, "request reject %s: --reason is required",
 		                   argv[optind]);
 	if ((rc = open_or_fail(cli)) != EXIT_OK)
 		return rc;

@@ -1,6 +1,4 @@
 /* port25 verify: after a change, do the permitted servers still deliver? */
-#include <ctype.h>
-#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -135,21 +133,6 @@ static int add_request_id(int64_t **v, size_t *n, int64_t id)
 		return cli_fail(EXIT_SYSTEM, "verify: out of memory");
 	*v = nv;
 	nv[(*n)++] = id;
-	return EXIT_OK;
-}
-
-static int parse_request_id(const char *s, int64_t *out)
-{
-	long long v;
-	char *end;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (!isdigit((unsigned char)*s) || *end || errno || v <= 0)
-		return cli_fail(EXIT_USAGE, "verify: --request '%s': want a request id (see port25 "
-		                            "request list)",
-		                s);
-	*out = v;
 	return EXIT_OK;
 }
 
@@ -455,8 +438,14 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 			o.helo = optarg;
 			break;
 		case OPT_REQUEST:
-			if ((rc = parse_request_id(optarg, &id)) != EXIT_OK ||
-			    (rc = add_request_id(&reqs, &nreqs, id)) != EXIT_OK)
+			if (cli_parse_id(optarg, NULL, &id) != EXIT_OK) {
+				rc = cli_fail(EXIT_USAGE,
+				              "verify: --request '%s': want a request id (see port25 "
+				              "request list)",
+				              optarg);
+				goto out;
+			}
+			if ((rc = add_request_id(&reqs, &nreqs, id)) != EXIT_OK)
 				goto out;
 			break;
 		case OPT_APPLIED:

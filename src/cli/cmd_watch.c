@@ -3,7 +3,6 @@
  * `port25 alerts` (what it raised, and turning a missed server into a
  * permit request).  The daemon and the store live in libport25/watch.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -58,26 +57,6 @@ static const char alerts_usage[] =
 	"`alerts expire` does it now (or at $PORT25_NOW), reading alert-quiet from the\n"
 	"configuration (default " DEFAULT_CONFIG ", if present).\n";
 
-static int bad_usage(const char *usage, const char *what, const char *arg)
-{
-	fprintf(stderr, "port25: %s%s\n", what, arg ? arg : "");
-	fputs(usage, stderr);
-	return EXIT_USAGE;
-}
-
-static int parse_id(const char *s, int64_t *id)
-{
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || *end || v <= 0 || end == s)
-		return -1;
-	*id = v;
-	return 0;
-}
-
 static int watch_hosts(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -101,15 +80,17 @@ static int watch_hosts(struct cli *cli, int argc, char **argv)
 		switch (c) {
 		case 'o': org = optarg; break;
 		case 'l':
-			if (parse_id(optarg, &limit) < 0 || limit > INT32_MAX)
-				return bad_usage(watch_usage, "watch hosts: bad --limit ", optarg);
+			if (cli_parse_id(optarg, NULL, &limit) != EXIT_OK || limit > INT32_MAX)
+				return cli_usage_error(watch_usage,
+						       "watch hosts: bad --limit %s", optarg);
 			break;
 		case 'j': cli->json = true; break;
-		default: return bad_usage(watch_usage, "watch hosts: unknown option ", argv[optind - 1]);
+		default: return cli_usage_error(watch_usage,
+						"watch hosts: unknown option %s", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return bad_usage(watch_usage, "watch hosts: unexpected ", argv[optind]);
+		return cli_usage_error(watch_usage, "watch hosts: unexpected %s", argv[optind]);
 	if ((rc = cli_open_registry(cli)) != EXIT_OK)
 		return rc;
 	if ((rc = p25_host_summary_list(cli->reg, org, (int)limit, &rows)) < 0)
@@ -163,22 +144,23 @@ static int watch_run(struct cli *cli, int argc, char **argv)
 		case 's': {
 			char *eq = strchr(optarg, '=');
 			if (!eq || eq == optarg)
-				return bad_usage(watch_usage, "watch: --set wants KEY=VALUE, not ",
-						 optarg);
+				return cli_usage_error(watch_usage,
+						       "watch: --set wants KEY=VALUE, not %s", optarg);
 			*eq = '\0';
 			key = optarg;
 			optarg = eq + 1;
 			break;
 		}
-		default: return bad_usage(watch_usage, "watch: unknown option ", argv[optind - 1]);
+		default: return cli_usage_error(watch_usage,
+						"watch: unknown option %s", argv[optind - 1]);
 		}
 		if (nover == sizeof over / sizeof over[0])
-			return bad_usage(watch_usage, "watch: too many options", NULL);
+			return cli_usage_error(watch_usage, "watch: too many options");
 		over[nover].key = key;
 		over[nover++].value = c == 'K' ? "no" : optarg;
 	}
 	if (optind < argc)
-		return bad_usage(watch_usage, "watch: unexpected ", argv[optind]);
+		return cli_usage_error(watch_usage, "watch: unexpected %s", argv[optind]);
 	rc = p25_watch_config_load(&cfg, config ? config : DEFAULT_CONFIG, config != NULL, err,
 				   sizeof err);
 	if (rc < 0)
@@ -187,7 +169,7 @@ static int watch_run(struct cli *cli, int argc, char **argv)
 		cli_warn("%s", err);
 	for (size_t i = 0; i < nover; i++)
 		if (p25_watch_config_set(&cfg, over[i].key, over[i].value, err, sizeof err) < 0)
-			return bad_usage(watch_usage, "watch: ", err);
+			return cli_usage_error(watch_usage, "watch: %s", err);
 	/* An explicit --db or $PORT25_DB wins over the configuration's registry. */
 	if (cli->db_explicit) {
 		if (strlen(cli->db_path) >= sizeof cfg.registry)
@@ -195,11 +177,11 @@ static int watch_run(struct cli *cli, int argc, char **argv)
 		strcpy(cfg.registry, cli->db_path);
 	}
 	if (cfg.once && !cfg.syslog_file[0])
-		return bad_usage(watch_usage, "watch: --once needs --syslog-file", NULL);
+		return cli_usage_error(watch_usage, "watch: --once needs --syslog-file");
 	if (cfg.once)
 		cfg.nflog_group = -1;
 	if (p25_watch_config_check(&cfg, err, sizeof err) < 0)
-		return bad_usage(watch_usage, "watch: ", err);
+		return cli_usage_error(watch_usage, "watch: %s", err);
 	/* Like every command but init: a mistyped path must not start an empty registry. */
 	if (access(cfg.registry, F_OK) != 0)
 		return cli_fail(EXIT_SYSTEM, "no registry at %s (create it with: port25 --db %s init)",
@@ -254,26 +236,27 @@ static int alerts_list(struct cli *cli, int argc, char **argv)
 		switch (c) {
 		case 'k':
 			if (p25_alert_kind_parse(optarg, &f.kind) < 0)
-				return bad_usage(alerts_usage,
-						 "alerts: --kind is missed-server or infected, not ",
-						 optarg);
+				return cli_usage_error(
+				    alerts_usage, "alerts: --kind is missed-server or infected, not %s",
+				    optarg);
 			break;
 		case 'o': f.org = optarg; break;
 		case 's':
 			if (strcmp(optarg, "open") && strcmp(optarg, "drafted") &&
 			    strcmp(optarg, "dismissed") && strcmp(optarg, "resolved"))
-				return bad_usage(alerts_usage,
-						 "alerts: --status is open, drafted, dismissed or "
-						 "resolved, not ",
-						 optarg);
+				return cli_usage_error(alerts_usage,
+						       "alerts: --status is open, drafted, dismissed or "
+						       "resolved, not %s",
+						       optarg);
 			f.status = optarg;
 			break;
 		case 'j': cli->json = true; break;
-		default: return bad_usage(alerts_usage, "alerts: unknown option ", argv[optind - 1]);
+		default: return cli_usage_error(alerts_usage,
+						"alerts: unknown option %s", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return bad_usage(alerts_usage, "alerts: unexpected ", argv[optind]);
+		return cli_usage_error(alerts_usage, "alerts: unexpected %s", argv[optind]);
 	if ((rc = cli_open_registry(cli)) != EXIT_OK)
 		return rc;
 	if ((rc = p25_alert_list(cli->reg, &f, &rows)) < 0)
@@ -296,13 +279,14 @@ static int alerts_one(struct cli *cli, int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			cli->json = true;
-		else if (id == 0 && parse_id(argv[i], &id) == 0)
+		else if (id == 0 && cli_parse_id(argv[i], NULL, &id) == EXIT_OK)
 			continue;
 		else
-			return bad_usage(alerts_usage, "alerts: not an alert id: ", argv[i]);
+			return cli_usage_error(alerts_usage,
+					       "alerts: not an alert id: %s", argv[i]);
 	}
 	if (id == 0)
-		return bad_usage(alerts_usage, "alerts: want an alert ID after ", verb);
+		return cli_usage_error(alerts_usage, "alerts: want an alert ID after %s", verb);
 	if ((rc = cli_open_registry(cli)) != EXIT_OK)
 		return rc;
 	if (!strcmp(verb, "show")) {
@@ -359,12 +343,12 @@ static int alerts_expire(struct cli *cli, int argc, char **argv)
 		case 'c': config = optarg; break;
 		case 'j': cli->json = true; break;
 		default:
-			return bad_usage(alerts_usage, "alerts expire: unknown option ",
-					 argv[optind - 1]);
+			return cli_usage_error(alerts_usage,
+					       "alerts expire: unknown option %s", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return bad_usage(alerts_usage, "alerts expire: unexpected ", argv[optind]);
+		return cli_usage_error(alerts_usage, "alerts expire: unexpected %s", argv[optind]);
 	rc = p25_watch_config_load(&cfg, config ? config : DEFAULT_CONFIG, config != NULL, err,
 				   sizeof err);
 	if (rc < 0)
@@ -372,7 +356,7 @@ static int alerts_expire(struct cli *cli, int argc, char **argv)
 	if (rc > 0)
 		cli_warn("%s", err);
 	if (quiet && p25_watch_config_set(&cfg, "alert-quiet", quiet, err, sizeof err) < 0)
-		return bad_usage(alerts_usage, "alerts expire: --quiet: ", err);
+		return cli_usage_error(alerts_usage, "alerts expire: --quiet: %s", err);
 	if ((rc = cli_open_registry(cli)) != EXIT_OK)
 		return rc;
 	rc = p25_alert_expire(cli->reg, &who, cfg.thresholds.alert_quiet, &permitted, &quieted,

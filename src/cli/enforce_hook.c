@@ -1,7 +1,7 @@
 /*
  * Live enforcement from the registry commands: when enforcement is on
- * (--enforce, PORT25_ENFORCE=1, or `enforce = yes` in the configuration
- * file), a command that changed the registry sends its own change to the
+ * (--enforce, PORT25_ENFORCE=1, or `enabled = yes` in the [enforce] section
+ * of the configuration file, `enforce = yes` at its top level), a command that changed the registry sends its own change to the
  * kernel right after its transaction committed.  What to send is the
  * library's decision (enforce/follow.h), from the typed changes after the
  * mark taken when the registry was opened: this command's, or a concurrent
@@ -12,39 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "cli.h"
 #include "enforce/follow.h"
-
-#define DEFAULT_CONFIG "/etc/port25/port25.conf"
-
-static bool truthy(const char *v)
-{
-	return v && (!strcasecmp(v, "1") || !strcasecmp(v, "yes") || !strcasecmp(v, "true") ||
-	             !strcasecmp(v, "on"));
-}
-
-/* `enforce = yes` in the configuration file (the one watch reads too). */
-static bool config_enforce(void)
-{
-	const char *path = getenv("PORT25_CONFIG");
-	char line[512];
-	bool on = false;
-	FILE *f;
-
-	if (!(f = fopen(path && *path ? path : DEFAULT_CONFIG, "r")))
-		return false;
-	while (fgets(line, sizeof line, f)) {
-		char key[64], val[64];
-		line[strcspn(line, "#")] = '\0';
-		if (sscanf(line, " %63[a-z-] = %63s", key, val) == 2 && !strcmp(key, "enforce"))
-			on = truthy(val);
-	}
-	fclose(f);
-	return on;
-}
+#include "util/conf.h"
 
 const char *cli_state_dir(void)
 {
@@ -53,17 +25,22 @@ const char *cli_state_dir(void)
 	return d && *d ? d : "/run/port25";
 }
 
-static bool enforce_enabled(struct cli *cli)
+/* --enforce, else PORT25_ENFORCE, else the configuration file says (enforce/enforce.h). */
+static int enforce_enabled(struct cli *cli)
 {
 	const char *env = getenv("PORT25_ENFORCE");
+	char err[600];
+	bool on = false;
 
 	if (cli->enforce)
-		return cli->enforce > 0;
-	if (env && *env)
-		cli->enforce = truthy(env) ? 1 : -1;
-	else
-		cli->enforce = config_enforce() ? 1 : -1;
-	return cli->enforce > 0;
+		return EXIT_OK;
+	if (env && *env) {
+		if (p25_conf_bool(env, &on) < 0)
+			on = false; /* anything but a yes is off, as it always was */
+	} else if (p25_enforce_conf_live(p25_conf_path(), &on, err, sizeof err) < 0)
+		return cli_fail(EXIT_USAGE, "%s", err);
+	cli->enforce = on ? 1 : -1;
+	return EXIT_OK;
 }
 
 static double ms_between(const struct timespec *t0, const struct timespec *t)
@@ -118,7 +95,9 @@ int cli_open_service(struct cli *cli)
 		return EXIT_OK;
 	if ((rc = cli_open_registry(cli)) != EXIT_OK)
 		return rc;
-	opt.enforce = enforce_enabled(cli);
+	if ((rc = enforce_enabled(cli)) != EXIT_OK)
+		return rc;
+	opt.enforce = cli->enforce > 0;
 	opt.enforce_opts.state_dir = cli_state_dir();
 	if (p25_service_open(cli->reg, &opt, &cli->svc) < 0)
 		return cli_fail(EXIT_SYSTEM, "out of memory");

@@ -1,4 +1,5 @@
 /* Output shared by the subcommands: errors, tables and JSON. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -112,6 +113,7 @@ static const char *hint_format(enum p25_hint_code c)
 	case P25_HINT_LIST_PERMITS: return " (see port25 permit list)";
 	case P25_HINT_LIST_ORG_PERMITS: return " (see port25 permit list --org %s)";
 	case P25_HINT_LIST_REQUESTS: return " (see port25 request list)";
+	case P25_HINT_LIST_ALERTS: return " (see port25 alerts)";
 	case P25_HINT_NORMALIZE: return " (use --normalize to accept it)";
 	case P25_HINT_FORCE_WIDE: return " (use --force if it really is)";
 	case P25_HINT_FORCE_REMOVE: return " or use --force";
@@ -154,28 +156,56 @@ const char *cli_with_hint(const char *msg, const struct p25_hint *h, char *out, 
 	return out;
 }
 
-int cli_registry_fail(struct cli *cli, int rc)
+int cli_usage_error(const char *usage, const char *fmt, ...)
 {
-	const char *msg = cli->reg ? p25_registry_error(cli->reg) : NULL;
+	va_list ap;
+
+	fputs("port25: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fputs(usage, stderr);
+	return EXIT_USAGE;
+}
+
+int cli_parse_id(const char *s, const char *what, int64_t *out)
+{
+	long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (isdigit((unsigned char)*s) && !*end && !errno && v > 0) {
+		*out = v;
+		return EXIT_OK;
+	}
+	if (what)
+		cli_fail(EXIT_USAGE, "'%s' is not a %s id (a positive number)", s, what);
+	return EXIT_USAGE;
+}
+
+/* The message of a failed call, with the command line's words for its hint, and its exit code. */
+static int fail_hinted(int rc, const char *msg, const struct p25_hint *hint)
+{
 	char text[1536];
 
 	if (!msg || !*msg)
 		msg = "registry operation failed";
 	return cli_fail(rc == P25_EDB ? EXIT_SYSTEM : EXIT_REFUSED, "%s",
-	                cli_with_hint(msg, cli->reg ? p25_registry_hint(cli->reg) : NULL, text,
-	                              sizeof text));
+	                cli_with_hint(msg, hint, text, sizeof text));
+}
+
+int cli_registry_fail(struct cli *cli, int rc)
+{
+	return fail_hinted(rc, cli->reg ? p25_registry_error(cli->reg) : NULL,
+	                   cli->reg ? p25_registry_hint(cli->reg) : NULL);
 }
 
 int cli_service_fail(struct cli *cli, int rc)
 {
-	const char *msg = cli->svc ? p25_service_error(cli->svc) : NULL;
-	char text[1536];
-
-	if (!msg || !*msg)
-		msg = "registry operation failed";
-	return cli_fail(rc == P25_EDB ? EXIT_SYSTEM : EXIT_REFUSED, "%s",
-	                cli_with_hint(msg, cli->svc ? p25_service_hint(cli->svc) : NULL, text,
-	                              sizeof text));
+	return fail_hinted(rc, cli->svc ? p25_service_error(cli->svc) : NULL,
+	                   cli->svc ? p25_service_hint(cli->svc) : NULL);
 }
 
 void cli_service_warn(struct cli *cli)

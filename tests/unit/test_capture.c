@@ -1286,6 +1286,44 @@ static void test_decode_skips(void **state)
 	assert_int_equal(dec(&h, 1, &g, &s, &st), P25_DEC_TCP);
 	wb_free(&h);
 
+	/*
+	 * A handshake-only port (the analyzer's IMAP/POP3): its SYN and SYN-ACK
+	 * pass, its other segments do not, unless the other port is a full one.
+	 */
+	p25_port_filter_smtp(&g);
+	p25_port_filter_add_handshake(&g, 993);
+	static const struct {
+		uint16_t sport, dport;
+		uint8_t flags;
+		enum p25_decode_result want;
+	} hs[] = {
+	    {40000, 993, P25_TCP_SYN, P25_DEC_TCP},
+	    {993, 40000, P25_TCP_SYN | P25_TCP_ACK, P25_DEC_TCP},
+	    {40000, 993, P25_TCP_ACK, P25_DEC_NOT_SYN},
+	    {993, 40000, P25_TCP_PSH | P25_TCP_ACK, P25_DEC_NOT_SYN},
+	    {993, 40000, P25_TCP_FIN | P25_TCP_ACK, P25_DEC_NOT_SYN},
+	    {40000, 993, P25_TCP_RST, P25_DEC_NOT_SYN},
+	    {993, 25, P25_TCP_ACK, P25_DEC_TCP}, /* 25 is a full port */
+	    {40000, 995, P25_TCP_SYN, P25_DEC_PORT},
+	};
+	struct p25_decode_stats hst = {0};
+	for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++) {
+		struct tcpspec ts = {.sport = hs[i].sport, .dport = hs[i].dport, .flags = hs[i].flags};
+		eth(&h, NULL, 0, 0x0800);
+		ip4_tcp(&h, A4(1, 1, 1, 1), A4(2, 2, 2, 2), &ts);
+		assert_int_equal(dec(&h, 1, &g, &s, &hst), hs[i].want);
+		wb_free(&h);
+	}
+	assert_int_equal(hst.count[P25_DEC_NOT_SYN], 4);
+	assert_string_equal(p25_decode_reason(P25_DEC_NOT_SYN), "handshake-only port, not a SYN");
+	/* Added as a full port afterwards: every segment passes again. */
+	p25_port_filter_add(&g, 993);
+	struct tcpspec ack = {.sport = 40000, .dport = 993, .flags = P25_TCP_ACK};
+	eth(&h, NULL, 0, 0x0800);
+	ip4_tcp(&h, A4(1, 1, 1, 1), A4(2, 2, 2, 2), &ack);
+	assert_int_equal(dec(&h, 1, &g, &s, &hst), P25_DEC_TCP);
+	wb_free(&h);
+
 	/* UDP */
 	eth(&h, NULL, 0, 0x0800);
 	ip4_udp(&h, 1, 2, 25, 25);

@@ -11,13 +11,13 @@
 
 #include "analyze/analyze_int.h"
 #include "capture/capture.h"
+#include "util/conf.h"
 #include "util/hash.h"
 #include "util/text.h"
 
 enum {
 	KIND_SMTP = 1, /* port 25 */
 	KIND_SUB = 2,  /* 465, 587 */
-	KIND_MBOX = 3, /* 110, 143, 993, 995: only their internal servers are followed */
 };
 
 struct an_conn {
@@ -159,37 +159,21 @@ int p25_an_config_set(struct p25_an_config *c, const char *key, const char *valu
 	return -1;
 }
 
+/* A key of the thresholds (p25_an_config_keys) is set, or refused with why; others are not ours. */
+static int set_entry(void *ctx, const struct p25_conf_entry *e, char *msg, size_t msglen)
+{
+	for (int k = 0; p25_an_config_keys[k]; k++)
+		if (!strcmp(p25_an_config_keys[k], e->key))
+			return p25_an_config_set(ctx, e->key, e->value, msg, msglen) < 0 ? -1 : 1;
+	return 0;
+}
+
+/* The file's [analyze] section, and its top level as the analyzer's own file writes it. */
 int p25_an_config_load(struct p25_an_config *c, const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
-	char line[512], msg[256];
-	int n = 0;
-
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (p25_conf_read(path, true, "analyze", P25_CONF_TOP_STRICT, set_entry, c, err, errlen,
+	                  NULL, 0) < 0)
 		return -1;
-	}
-	while (fgets(line, sizeof line, f)) {
-		char *s, *eq, *hash;
-		n++;
-		if ((hash = strchr(line, '#')))
-			*hash = 0;
-		s = p25_text_trim(line);
-		if (!*s)
-			continue;
-		if (!(eq = strchr(s, '='))) {
-			snprintf(err, errlen, "%s:%d: expected key = value", path, n);
-			fclose(f);
-			return -1;
-		}
-		*eq = 0;
-		if (p25_an_config_set(c, p25_text_trim(s), p25_text_trim(eq + 1), msg, sizeof msg) < 0) {
-			snprintf(err, errlen, "%s:%d: %s", path, n, msg);
-			fclose(f);
-			return -1;
-		}
-	}
-	fclose(f);
 	if (c->retry_min > c->retry_max) {
 		snprintf(err, errlen, "%s: retry_min is above retry_max", path);
 		return -1;
@@ -1004,7 +988,7 @@ static struct an_conn *conn_new(struct p25_analyzer *a, const struct p25_addr *c
 	c->hcli = hcli;
 	c->hsrv = hsrv;
 	c->start_ns = c->last_ns = ns;
-	c->kind = sport == 25 ? KIND_SMTP : p25_an_mailbox_port(sport) ? KIND_MBOX : KIND_SUB;
+	c->kind = sport == 25 ? KIND_SMTP : KIND_SUB;
 	h = conn_hash(cli, srv, cport, sport) & (a->cbucket_cap - 1);
 	c->hnext = a->cbucket[h];
 	a->cbucket[h] = (uint32_t)(c - a->conns) + 1;
@@ -1131,6 +1115,33 @@ static void reassemble(struct an_conn *c, bool from_client, uint32_t seq, const 
 		p25_smtp_feed(c->smtp, from_client, p, n);
 }
 
+/*
+ * A segment or flow record of a mailbox port (POP3, IMAP): that the host
+ * accepts connections there is the whole evidence, so its handshake is
+ * counted on the host and no connection is opened (the decoder passes
+ * only these ports' SYNs).  Each SYN-ACK the server sends is a connection
+ * it accepted; a counter is the same in any order of the input.  The
+ * reader is nothing blocking touches: only the server is followed.
+ */
+static void mailbox_handshake(struct p25_analyzer *a, const struct p25_addr *srv,
+                              bool from_client, uint8_t flags, uint64_t first_ns,
+                              uint64_t last_ns, bool from_flow)
+{
+	/* A flow record's flags are all its packets': the client's has ACK too. */
+	if (!(flags & P25_TCP_SYN) || (!from_client && !(flags & P25_TCP_ACK)))
+		return;
+	int32_t hs = host_get(a, srv);
+	if (hs < 0)
+		return;
+	struct p25_an_host *h = &a->hosts[hs];
+	if (!from_client)
+		h->mail_served++;
+	else if (from_flow)
+		h->flow_conns++; /* an attempt known from flows, as a connection's would count */
+	host_seen(h, first_ns);
+	host_seen(h, last_ns);
+}
+
 void p25_an_segment(struct p25_analyzer *a, const struct p25_tcp_segment *s)
 {
 	struct an_ends e;
@@ -1146,6 +1157,10 @@ void p25_an_segment(struct p25_analyzer *a, const struct p25_tcp_segment *s)
 		a->clock_ns = s->ts_ns;
 	if (a->clock_ns - a->last_sweep_ns > 1000000000ULL)
 		sweep(a);
+	if (p25_an_mailbox_port(sport)) {
+		mailbox_handshake(a, srv, from_client, s->flags, s->ts_ns, s->ts_ns, false);
+		return;
+	}
 	c = conn_find(a, cli, srv, cport, sport);
 	bool syn = (s->flags & (P25_TCP_SYN | P25_TCP_ACK)) == P25_TCP_SYN;
 	if (c && from_client && syn && c->syn && c->isn != s->seq) {
@@ -1157,8 +1172,7 @@ void p25_an_segment(struct p25_analyzer *a, const struct p25_tcp_segment *s)
 		c = NULL;
 	}
 	if (!c) {
-		/* A mailbox reader is nothing blocking touches: only the server is followed. */
-		int32_t hc = p25_an_mailbox_port(sport) ? -1 : host_get(a, cli), hs = host_get(a, srv);
+		int32_t hc = host_get(a, cli), hs = host_get(a, srv);
 		if (hc < 0 && hs < 0)
 			return;
 		c = conn_new(a, cli, srv, cport, sport, hc, hs, s->ts_ns);
@@ -1236,12 +1250,12 @@ void p25_an_prefetch(const struct p25_analyzer *a, const struct p25_tcp_segment 
 
 void p25_an_port_filter(struct p25_port_filter *f)
 {
-	p25_port_filter_clear(f);
 	p25_port_filter_smtp(f);
-	p25_port_filter_add(f, 110);
-	p25_port_filter_add(f, 143);
-	p25_port_filter_add(f, 993);
-	p25_port_filter_add(f, 995);
+	/* A mailbox port's handshake is all the evidence it gives (mailbox_handshake). */
+	p25_port_filter_add_handshake(f, 110);
+	p25_port_filter_add_handshake(f, 143);
+	p25_port_filter_add_handshake(f, 993);
+	p25_port_filter_add_handshake(f, 995);
 }
 
 void p25_an_packet(struct p25_analyzer *a, const struct p25_packet *p)
@@ -1284,6 +1298,10 @@ void p25_an_flows(void *arg, const struct p25_flow *f, size_t n)
 		a->stats.flows_used++;
 		if (last > a->clock_ns)
 			a->clock_ns = last;
+		if (p25_an_mailbox_port(sport)) {
+			mailbox_handshake(a, srv, from_client, f->tcp_flags, first, last, true);
+			continue;
+		}
 		c = conn_find(a, cli, srv, cport, sport);
 		/* A second flow with SYN from the client: the 4-tuple was reused. */
 		if (c && from_client && (f->tcp_flags & P25_TCP_SYN) && c->syn) {
@@ -1291,8 +1309,7 @@ void p25_an_flows(void *arg, const struct p25_flow *f, size_t n)
 			c = NULL;
 		}
 		if (!c) {
-			int32_t hc = p25_an_mailbox_port(sport) ? -1 : host_get(a, cli),
-				hs = host_get(a, srv);
+			int32_t hc = host_get(a, cli), hs = host_get(a, srv);
 			if (hc < 0 && hs < 0)
 				continue;
 			c = conn_new(a, cli, srv, cport, sport, hc, hs, first);

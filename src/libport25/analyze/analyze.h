@@ -208,7 +208,11 @@ struct p25_an_host {
 	int score;                   /* bot likelihood 0..100, the same scale in every class */
 	int confidence;              /* 0..100: how strongly the evidence supports the class */
 	uint32_t flow_conns;         /* of its connections, those known from flow records */
-	/* Established connections to its POP3, IMAP and submission ports: it serves users' mail. */
+	/*
+	 * Connections it accepted on its POP3 and IMAP ports (SYN-ACKs: their
+	 * handshake is all that is followed) and established ones to its
+	 * submission ports: it serves users' mail.
+	 */
 	uint64_t mail_served;
 	const char *reasons; /* "; "-separated, after p25_an_finish */
 };

@@ -37,12 +37,27 @@ void p25_port_filter_clear(struct p25_port_filter *f)
 
 void p25_port_filter_all(struct p25_port_filter *f)
 {
-	memset(f, 0xff, sizeof *f);
+	memset(f, 0, sizeof *f);
+	memset(f->bits, 0xff, sizeof f->bits);
 }
 
 void p25_port_filter_add(struct p25_port_filter *f, uint16_t port)
 {
 	f->bits[port >> 6] |= (uint64_t)1 << (port & 63);
+	f->handshake[port >> 6] &= ~((uint64_t)1 << (port & 63));
+}
+
+void p25_port_filter_add_handshake(struct p25_port_filter *f, uint16_t port)
+{
+	f->bits[port >> 6] |= (uint64_t)1 << (port & 63);
+	f->handshake[port >> 6] |= (uint64_t)1 << (port & 63);
+	f->any_handshake = true;
+}
+
+/* Whether port is of interest for all its segments, not only the handshake. */
+static inline bool port_full(const struct p25_port_filter *f, uint16_t port)
+{
+	return p25_port_filter_has(f, port) && !(f->handshake[port >> 6] >> (port & 63) & 1);
 }
 
 void p25_port_filter_smtp(struct p25_port_filter *f)
@@ -65,6 +80,7 @@ static const char *const reasons[P25_DEC_NREASONS] = {
 	[P25_DEC_TRUNC_TCP] = "truncated TCP header",
 	[P25_DEC_BAD_IP] = "bad IP header",
 	[P25_DEC_BAD_TCP] = "bad TCP header",
+	[P25_DEC_NOT_SYN] = "handshake-only port, not a SYN",
 };
 
 const char *p25_decode_reason(enum p25_decode_result r)
@@ -92,6 +108,9 @@ static enum p25_decode_result tcp(const uint8_t *t, uint32_t cap, uint32_t len,
 	uint16_t sport = be16(t), dport = be16(t + 2);
 	if (filter && !p25_port_filter_has(filter, sport) && !p25_port_filter_has(filter, dport))
 		return P25_DEC_PORT;
+	if (filter && filter->any_handshake && !(t[13] & P25_TCP_SYN) &&
+	    !port_full(filter, sport) && !port_full(filter, dport))
+		return P25_DEC_NOT_SYN;
 	uint32_t doff = (uint32_t)(t[12] >> 4) * 4;
 	if (doff < 20 || doff > len)
 		return P25_DEC_BAD_TCP;

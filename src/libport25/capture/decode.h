@@ -50,6 +50,7 @@ enum p25_decode_result {
 	P25_DEC_TRUNC_TCP,	/* ... for the TCP header */
 	P25_DEC_BAD_IP,		/* bad version or header length */
 	P25_DEC_BAD_TCP,	/* TCP data offset below 5 or past the IP packet's end */
+	P25_DEC_NOT_SYN,	/* only a handshake-only port, and no SYN flag */
 	P25_DEC_NREASONS,
 };
 
@@ -64,9 +65,17 @@ struct p25_decode_stats {
 	uint64_t tcp_options_cut;
 };
 
-/* Ports of interest: a segment passes when its source or destination is set. */
+/*
+ * Ports of interest: a segment passes when its source or destination is set.
+ * Some ports matter only by their handshake (that a host accepts
+ * connections on them, not what they carry): a segment whose ports of
+ * interest are all such ports passes only with SYN set, so the bulk of
+ * their traffic costs no more than a port not of interest.
+ */
 struct p25_port_filter {
-	uint64_t bits[65536 / 64];
+	uint64_t bits[65536 / 64];      /* every port of interest */
+	uint64_t handshake[65536 / 64]; /* of those, the handshake-only ones */
+	bool any_handshake;
 };
 
 static inline bool p25_port_filter_has(const struct p25_port_filter *f, uint16_t port)
@@ -77,6 +86,8 @@ static inline bool p25_port_filter_has(const struct p25_port_filter *f, uint16_t
 void p25_port_filter_clear(struct p25_port_filter *f);
 void p25_port_filter_all(struct p25_port_filter *f);
 void p25_port_filter_add(struct p25_port_filter *f, uint16_t port);
+/* A port of interest of which only SYN segments (SYN, SYN-ACK) pass. */
+void p25_port_filter_add_handshake(struct p25_port_filter *f, uint16_t port);
 /* 25, 465 and 587. */
 void p25_port_filter_smtp(struct p25_port_filter *f);
 

@@ -105,4 +105,12 @@ int p25_enforce_flush(bool *existed, char *err, size_t errlen);
 int p25_enforce_status(const struct p25_model *m, const struct p25_enforce_opts *o,
 		       json_t **out, char *err, size_t errlen);
 
+/*
+ * Whether the registry commands follow their changes into the kernel, as
+ * the configuration file at path says: `enabled` in its [enforce] section,
+ * or `enforce` at its top level (as before sections).  No file, or neither
+ * key: off.  Returns 0 with *on set, or -1 with "PATH:LINE: ..." in err.
+ */
+int p25_enforce_conf_live(const char *path, bool *on, char *err, size_t errlen);
+
 #endif

@@ -1,4 +1,5 @@
 #include "model/model.h"
+#include "util/names.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -113,67 +114,23 @@ static const char *const mode_names[] = {"outbound", "both"};
 static const char *const action_names[] = {"reject", "drop"};
 static const char *const kind_names[] = {"mail-server", "application-server", "network-device"};
 
-const char *p25_enrollment_name(enum p25_enrollment e)
-{
-	return (unsigned)e < 4 ? enrollment_names[e] : "?";
-}
-
-const char *p25_mode_name(enum p25_mode m)
-{
-	return (unsigned)m < 2 ? mode_names[m] : "?";
-}
-
-const char *p25_action_name(enum p25_action a)
-{
-	return (unsigned)a < 2 ? action_names[a] : "?";
-}
+P25_NAMES(enum p25_enrollment, p25_enrollment_name, p25_enrollment_parse, enrollment_names)
+P25_NAMES(enum p25_mode, p25_mode_name, p25_mode_parse, mode_names)
+P25_NAMES(enum p25_action, p25_action_name, p25_action_parse, action_names)
 
 const char *p25_kind_name(enum p25_permit_kind k)
 {
-	return (unsigned)k < 3 ? kind_names[k] : "?";
+	return p25_name_of(kind_names, 3, (unsigned)k);
 }
 
-static int lookup(const char *s, const char *const *names, size_t n)
-{
-	for (size_t i = 0; s && i < n; i++)
-		if (strcmp(s, names[i]) == 0)
-			return (int)i;
-	return -1;
-}
-
-int p25_enrollment_parse(const char *s, enum p25_enrollment *out)
-{
-	int i = lookup(s, enrollment_names, 4);
-	if (i < 0)
-		return -1;
-	*out = (enum p25_enrollment)i;
-	return 0;
-}
-
-int p25_mode_parse(const char *s, enum p25_mode *out)
-{
-	int i = lookup(s, mode_names, 2);
-	if (i < 0)
-		return -1;
-	*out = (enum p25_mode)i;
-	return 0;
-}
-
-int p25_action_parse(const char *s, enum p25_action *out)
-{
-	int i = lookup(s, action_names, 2);
-	if (i < 0)
-		return -1;
-	*out = (enum p25_action)i;
-	return 0;
-}
-
+/* The kinds also go by a short name, as members write them. */
 int p25_kind_parse(const char *s, enum p25_permit_kind *out)
 {
 	static const char *const short_names[] = {"mail", "app", "device"};
-	int i = lookup(s, kind_names, 3);
+	int i = p25_name_index(kind_names, 3, s);
+
 	if (i < 0)
-		i = lookup(s, short_names, 3);
+		i = p25_name_index(short_names, 3, s);
 	if (i < 0)
 		return -1;
 	*out = (enum p25_permit_kind)i;

@@ -379,7 +379,7 @@ int p25_account_list(struct p25_registry *reg, const char *only, json_t **out)
 		if (!o) {
 			free(ids);
 			json_decref(rows);
-			return reg_dbfail(reg, "reading users");
+			return reg_fail(reg, P25_EDB, "registry: reading users failed");
 		}
 		json_array_append_new(rows, o);
 	}
@@ -398,7 +398,7 @@ int p25_account_show(struct p25_registry *reg, const char *name, json_t **out)
 		return rc;
 	*out = account_json_by_id(reg, a.id);
 	p25_account_free(&a);
-	return *out ? 0 : reg_dbfail(reg, "reading a user");
+	return *out ? 0 : reg_fail(reg, P25_EDB, "registry: reading a user failed");
 }
 
 /* ---- sessions ---- */

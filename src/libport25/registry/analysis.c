@@ -59,7 +59,7 @@ int p25_analysis_record(struct p25_registry *reg, const struct p25_actor *who,
 
 int p25_analysis_latest(struct p25_registry *reg, const char *org, json_t **out)
 {
-	sqlite3_stmt *st;
+	reg_stmt *st;
 	int64_t org_id = 0;
 	int rc;
 
@@ -77,9 +77,9 @@ int p25_analysis_latest(struct p25_registry *reg, const char *org, json_t **out)
 		json_t *list = json_loads(col_text(st, 3), 0, NULL);
 		*out = json_pack("{s:s, s:s, s:s, s:I, s:o}", "org", org, "at", col_text(st, 0),
 		                 "actor", col_text(st, 1), "hosts",
-		                 (json_int_t)sqlite3_column_int64(st, 2), "unregistered",
+		                 (json_int_t)col_int(st, 2), "unregistered",
 		                 list ? list : json_array());
 	}
-	sqlite3_finalize(st);
+	reg_done(st);
 	return 0;
 }

@@ -21,6 +21,7 @@
 
 #include "registry/internal.h"
 #include "util/buf.h"
+#include "util/text.h"
 
 #define IMPORT_MAX_BYTES (64L * 1024 * 1024)
 
@@ -194,8 +195,9 @@ static bool repeated_in_file(struct p25_registry *reg, const char *org, const ch
 	struct p25_prefix p;
 	struct p25_diag diag;
 	char text[P25_PREFIX_STRLEN];
-	sqlite3_stmt *st;
-	bool repeated = false;
+	reg_stmt *st;
+	bool repeated;
+	int rc;
 
 	if (p25_prefix_parse(address, 0, &p, &diag) < 0)
 		return false;
@@ -203,12 +205,10 @@ static bool repeated_in_file(struct p25_registry *reg, const char *org, const ch
 	               "SELECT p.id FROM permit p JOIN org o ON o.id = p.org_id WHERE o.handle = ? "
 	               "AND p.text = ?",
 	               "ss", org, permit_text(&p, text, sizeof text));
-	if (!st || reg_step(reg, st) != 1) {
-		sqlite3_finalize(st);
-		return false;
-	}
-	repeated = sqlite3_column_int64(st, 0) >= first_new;
-	sqlite3_finalize(st);
+	if (!st || (rc = reg_step(reg, st)) < 0)
+		return false; /* a failed step has finished the statement */
+	repeated = rc == 1 && col_int(st, 0) >= first_new;
+	reg_done(st);
 	return repeated;
 }
 
@@ -253,18 +253,6 @@ static int import_server(struct p25_registry *reg, const struct p25_actor *who,
 		return rc == P25_EDB ? rc : locate(reg, rc, "%s: %s", opt->name, where);
 	result->permits++;
 	return 0;
-}
-
-static char *trim(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
 }
 
 /*
@@ -335,7 +323,7 @@ static int server_table_read(struct server_table *t, const char *data, size_t le
 	for (int c = 0; c < NCOLUMNS; c++)
 		t->col[c] = -1;
 	for (size_t f = 0; f < head->nfields; f++) {
-		char *col = trim(head->fields[f]);
+		char *col = p25_text_trim(head->fields[f]);
 		int c;
 		for (char *p = col; *p; p++)
 			*p = (char)tolower((unsigned char)*p);
@@ -385,7 +373,7 @@ static int server_table_row(struct server_table *t, size_t r, const char *name,
 		return P25_EINVAL;
 	}
 	for (int c = 0; c < NCOLUMNS; c++)
-		v[c] = t->col[c] >= 0 ? trim(rec->fields[t->col[c]]) : NULL;
+		v[c] = t->col[c] >= 0 ? p25_text_trim(rec->fields[t->col[c]]) : NULL;
 	*row = (struct server_row){v[COL_ORG],         v[COL_ADDRESS],      v[COL_KIND],
 	                           v[COL_DESCRIPTION], v[COL_REQUESTED_BY], v[COL_APPROVED_BY],
 	                           v[COL_EXPIRES]};
@@ -511,13 +499,13 @@ int p25_server_list_add_arg(struct p25_server_list *l, const char *label, const 
 		return P25_EINVAL;
 	}
 	f = csv.records[0].fields;
-	row.address = trim(f[0]);
+	row.address = p25_text_trim(f[0]);
 	if (csv.records[0].nfields > 1)
-		row.kind = trim(f[1]);
+		row.kind = p25_text_trim(f[1]);
 	if (csv.records[0].nfields > 2)
-		row.description = trim(f[2]);
+		row.description = p25_text_trim(f[2]);
 	if (csv.records[0].nfields > 3) {
-		row.expires = trim(f[3]);
+		row.expires = p25_text_trim(f[3]);
 		/* A fourth field is an expiry or a mistake, never part of the description. */
 		if (!*row.expires) {
 			snprintf(err, errlen,
@@ -804,11 +792,11 @@ static int restore_permits(struct p25_registry *reg, const struct p25_actor *who
 			return rc;
 		origin.want_id = json_integer_value(json_object_get(item, "id"));
 		if (json_is_integer(req)) {
-			sqlite3_stmt *st = reg_query(reg, "SELECT 1 FROM request WHERE id = ?", "i",
+			reg_stmt *st = reg_query(reg, "SELECT 1 FROM request WHERE id = ?", "i",
 			                             (int64_t)json_integer_value(req));
 			if (!st || (rc = reg_step(reg, st)) < 0)
 				return P25_EDB;
-			sqlite3_finalize(st);
+			reg_done(st);
 			if (!rc)
 				return reg_fail(reg, P25_EINVAL,
 				                "%s: request_id %lld does not exist", at,
@@ -921,7 +909,7 @@ static int import_tx(struct p25_registry *reg, const struct p25_actor *who, cons
                      struct p25_import_result *result)
 {
 	enum p25_import_format format = opt->format;
-	sqlite3_stmt *st;
+	reg_stmt *st;
 	int64_t first_new = 0;
 	json_t *summary;
 	int rc;
@@ -931,8 +919,8 @@ static int import_tx(struct p25_registry *reg, const struct p25_actor *who, cons
 	st = reg_query(reg, "SELECT coalesce(max(id), 0) + 1 FROM permit", "");
 	if (!st || (rc = reg_step(reg, st)) < 0)
 		return P25_EDB;
-	first_new = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	first_new = col_int(st, 0);
+	reg_done(st);
 	rc = format == P25_IMPORT_CSV ? import_csv(reg, who, data, len, opt, first_new, result)
 	                              : import_json(reg, who, data, len, opt, first_new, result);
 	if (rc < 0)
@@ -961,7 +949,7 @@ int p25_import_buffer(struct p25_registry *reg, const struct p25_actor *who, con
 		return rc;
 	rc = import_tx(reg, who, data, len, &o, result);
 	if (rc == 0 && o.dry_run) {
-		sqlite3_exec(reg->db, "ROLLBACK", NULL, NULL, NULL);
+		store_rollback(reg_store(reg));
 		return 0;
 	}
 	rc = reg_end(reg, rc);
@@ -992,7 +980,7 @@ int p25_import_file(struct p25_registry *reg, const struct p25_actor *who, const
 static int export_tx(struct p25_registry *reg, json_t *doc)
 {
 	json_t *orgs = json_array(), *requests;
-	sqlite3_stmt *st;
+	reg_stmt *st;
 	int rc;
 
 	json_object_set_new(doc, "version", json_integer(1));
@@ -1001,9 +989,9 @@ static int export_tx(struct p25_registry *reg, json_t *doc)
 	if (!st)
 		return P25_EDB;
 	while ((rc = reg_step(reg, st)) == 1) {
-		int64_t id = sqlite3_column_int64(st, 0);
+		int64_t id = col_int(st, 0);
 		json_t *o = org_json_by_id(reg, id), *list = json_array(), *r;
-		sqlite3_stmt *q;
+		reg_stmt *q;
 		int qrc;
 
 		json_object_set_new(o, "prefixes", list);
@@ -1017,7 +1005,7 @@ static int export_tx(struct p25_registry *reg, json_t *doc)
 			                                "description", col_text(q, 1)));
 		if (!q || qrc < 0)
 			goto fail;
-		sqlite3_finalize(q);
+		reg_done(q);
 
 		list = json_array();
 		json_object_set_new(o, "contacts", list);
@@ -1028,12 +1016,12 @@ static int export_tx(struct p25_registry *reg, json_t *doc)
 		while (q && (qrc = reg_step(reg, q)) == 1)
 			json_array_append_new(
 			    list, json_pack("{s:I, s:s, s:s, s:s, s:s}", "id",
-			                    (json_int_t)sqlite3_column_int64(q, 0), "name",
+			                    (json_int_t)col_int(q, 0), "name",
 			                    col_text(q, 1), "email", col_text(q, 2), "phone",
 			                    col_text(q, 3), "role", col_text(q, 4)));
 		if (!q || qrc < 0)
 			goto fail;
-		sqlite3_finalize(q);
+		reg_done(q);
 
 		list = json_array();
 		json_object_set_new(o, "permits", list);
@@ -1041,24 +1029,24 @@ static int export_tx(struct p25_registry *reg, json_t *doc)
 		              "SELECT id FROM permit WHERE org_id = ? ORDER BY family, net, len",
 		              "i", id);
 		while (q && (qrc = reg_step(reg, q)) == 1) {
-			r = permit_json_by_id(reg, sqlite3_column_int64(q, 0), 0);
+			r = permit_json_by_id(reg, col_int(q, 0), 0);
 			/* Nested under its org already. */
 			json_object_del(r, "org");
 			json_array_append_new(list, r);
 		}
 		if (!q || qrc < 0)
 			goto fail;
-		sqlite3_finalize(q);
+		reg_done(q);
 		json_array_append_new(orgs, o);
 		continue;
 	fail:
 		json_decref(o);
-		sqlite3_finalize(st);
+		reg_done(st);
 		return P25_EDB;
 	}
 	if (rc < 0)
 		return rc;
-	sqlite3_finalize(st);
+	reg_done(st);
 	requests = requests_export(reg, &rc);
 	if (!requests)
 		return rc;
@@ -1074,12 +1062,12 @@ int p25_registry_export(struct p25_registry *reg, json_t **out)
 	*out = NULL;
 	reg->error[0] = '\0';
 	/* One read transaction: the document is a consistent snapshot. */
-	if (sqlite3_exec(reg->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+	if ((rc = reg_read_begin(reg)) < 0) {
 		json_decref(doc);
-		return reg_dbfail(reg, "starting a read");
+		return rc;
 	}
 	rc = export_tx(reg, doc);
-	sqlite3_exec(reg->db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
+	reg_read_end(reg);
 	if (rc < 0) {
 		json_decref(doc);
 		return rc;

@@ -2,20 +2,15 @@
 #ifndef P25_REGISTRY_INTERNAL_H
 #define P25_REGISTRY_INTERNAL_H
 
-#include <sqlite3.h>
-
-#include "registry/registry.h"
+#include "registry/tables.h"
 
 struct p25_registry {
-	sqlite3 *db;
+	struct p25_store *store;
 	char error[1024];
 	char warning[1024];
 	struct p25_hint hint, warning_hint;
 };
 
-/* A new message (its hint cleared). */
-int reg_fail(struct p25_registry *reg, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 /* The message prefixed with where ("file: line 3: ..."), its hint kept. */
 int reg_wrap(struct p25_registry *reg, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -24,58 +19,40 @@ int reg_wrap(struct p25_registry *reg, int code, const char *fmt, ...)
  * of the last occurrence of span (reg_hint_replace).  Return code, for
  * "return reg_hint(reg, reg_fail(...), ...)".
  */
-int reg_hint(struct p25_registry *reg, int code, enum p25_hint_code hint, const char *org,
-             int64_t id, size_t tail);
 int reg_hint_replace(struct p25_registry *reg, int code, enum p25_hint_code hint,
                      const char *span);
 /* The same for the warning. */
 void reg_warning_hint(struct p25_registry *reg, enum p25_hint_code hint, const char *org);
-int reg_dbfail(struct p25_registry *reg, const char *what);
 
 /*
- * Statements bind from a format string, one letter per parameter:
- *   s  const char * (NULL binds NULL)
- *   i  int64_t
- *   t  p25_time as ISO text (0 binds NULL)
- *   T  p25_time as ISO text, always
- *   b  the 16-byte network of a const struct p25_prefix *
+ * The storage seam (storage/storage.h) as the registry's files use it: a
+ * statement is a reg_stmt, bound from the format letters of store_query,
+ * read with the col_* accessors and finished with reg_done; no file of the
+ * registry names the SQL engine.  A failure leaves its message as the
+ * registry's error.
  */
-/*
- * The storage seam: new code names a statement reg_stmt and reads it with the
- * col_* accessors and reg_done, never with sqlite3_ calls, so that the SQL
- * engine is known to one file.
- */
-typedef sqlite3_stmt reg_stmt;
+typedef struct store_stmt reg_stmt;
 reg_stmt *reg_query(struct p25_registry *reg, const char *sql, const char *fmt, ...);
 int reg_exec(struct p25_registry *reg, const char *sql, const char *fmt, ...);
 /* Step a prepared query: 1 a row, 0 done, or P25_EDB (the statement is then finalized). */
-int reg_step(struct p25_registry *reg, sqlite3_stmt *st);
-
-const char *col_text(sqlite3_stmt *st, int col);
-int64_t col_int(reg_stmt *st, int col);
-bool col_null(reg_stmt *st, int col);
+int reg_step(struct p25_registry *reg, reg_stmt *st);
 /* Finish with a statement (NULL is a no-op). */
 void reg_done(reg_stmt *st);
 /* The id of the row the last INSERT made. */
 int64_t reg_last_id(struct p25_registry *reg);
-p25_time col_time(sqlite3_stmt *st, int col);
 json_t *json_text_or_null(const char *s);
 json_t *json_time_or_null(p25_time t);
 
-int reg_begin(struct p25_registry *reg);
 /* After reg_end: drop the warning of a change that was not made; returns rc. */
 int keep_warning(struct p25_registry *reg, int rc);
-/* Commit when rc is 0, else roll back; returns rc (or P25_EDB if the commit fails). */
-int reg_end(struct p25_registry *reg, int rc);
+/* A consistent read of several queries (the model, an export). */
+int reg_read_begin(struct p25_registry *reg);
+void reg_read_end(struct p25_registry *reg);
 
 /*
- * One audit record, in the caller's transaction.  before/after may be NULL.
- * reg_change writes a registry change: its audit record (the action and
- * object type of its kind) and its typed change record.  reg_audit names
- * the action; one that is a registry change's gets its change record too.
+ * A registry change: its audit record (the action and object type of its
+ * kind) and its typed change record, in the caller's transaction (reg_audit).
  */
-int reg_audit(struct p25_registry *reg, const struct p25_actor *who, const char *action,
-              const char *type, const char *object, json_t *before, json_t *after);
 int reg_change(struct p25_registry *reg, const struct p25_actor *who, enum p25_change_kind kind,
                const char *object, json_t *before, json_t *after);
 
@@ -91,7 +68,6 @@ bool plausible_email(const char *s);
 
 /* Text of a permitted address: hosts without "/32" or "/128". */
 char *permit_text(const struct p25_prefix *p, char *buf, size_t buflen);
-void prefix_net_bytes(const struct p25_prefix *p, unsigned char out[16]);
 
 /*
  * A scope as one query parameter: NULL (every org) or a JSON array of
@@ -100,6 +76,14 @@ void prefix_net_bytes(const struct p25_prefix *p, unsigned char out[16]);
  */
 int scope_text(struct p25_registry *reg, const struct p25_scope *scope, char **text);
 #define SCOPE_SQL "(? IS NULL OR o.handle IN (SELECT value FROM json_each(?)))"
+
+/* One row as JSON, made by a row_fn (now 0: without fields relative to now). */
+typedef json_t *(*row_fn)(reg_stmt *st, p25_time now, int64_t window);
+/*
+ * The first row st finds, as fn makes it (st is finished; NULL st is a
+ * failed query): 1 and *out, 0 when there is none, or P25_EDB.
+ */
+int row_json(struct p25_registry *reg, reg_stmt *st, row_fn fn, p25_time now, json_t **out);
 
 /* Lookups inside a transaction. */
 int org_id_of(struct p25_registry *reg, const char *handle, int64_t *id);
@@ -148,6 +132,37 @@ int rule_expiry_text(const char *s, p25_time now, p25_time *out, char *err, size
 /* May org_id become active at now?  See struct p25_org_change; may leave reg->warning. */
 int rule_activation(struct p25_registry *reg, int64_t org_id, const char *handle, p25_time now,
                     bool no_servers);
+
+/*
+ * Address space as query parameters, so that one query over the stored
+ * networks (net: 16 bytes, left-aligned, big-endian; len) decides overlap
+ * and containment without parsing them: a stored x overlaps p when x's
+ * network lies between p's first and last address, or x is shorter and is
+ * p cut to x's length (cut holds p's network at every length 0..128, 16
+ * bytes each, read with substr).  SPAN_BIND binds ?1 to ?5 (SPAN_ARGS);
+ * a query's own parameters number from ?6.
+ */
+struct net_span {
+	int64_t family, len;
+	unsigned char first[16], last[16], cut[129 * 16];
+};
+void net_span(const struct p25_prefix *p, struct net_span *s);
+#define SPAN_ARGS "iBBiB"
+#define SPAN_BIND(s)                                                                               \
+	(s)->family, (s)->first, (size_t)16, (s)->last, (size_t)16, (s)->len, (s)->cut,            \
+	    sizeof(s)->cut
+/* x overlaps p (with "x.family = ?1"). */
+#define SPAN_OVERLAPS(x)                                                                           \
+	"(" x ".net BETWEEN ?2 AND ?3 OR (" x ".len < ?4 AND " x ".net = substr(?5, " x              \
+	".len * 16 + 1, 16)))"
+/* x contains p. */
+#define SPAN_CONTAINED_BY(x) "(" x ".len <= ?4 AND " x ".net = substr(?5, " x ".len * 16 + 1, 16))"
+/* x lies inside p. */
+#define SPAN_CONTAINS(x) "(" x ".len >= ?4 AND " x ".net BETWEEN ?2 AND ?3)"
+
+/* A new prefix text (as p) for org: refused when it overlaps a registered prefix. */
+int rule_prefix(struct p25_registry *reg, const struct p25_prefix *p, const char *text,
+                const char *org);
 
 /* Where a permit comes from, beyond what permit add is told. */
 struct permit_origin {

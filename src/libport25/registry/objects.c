@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "registry/internal.h"
+#include "util/array.h"
 #include "util/text.h"
 
 #define ORG_COLS "o.handle, o.name, o.enrollment, o.mode, o.action, o.created, o.updated"
@@ -13,7 +14,7 @@
 	"p.created, p.expires, p.request_id"
 #define CONTACT_COLS "c.id, o.handle, c.name, c.email, c.phone, c.role"
 
-static json_t *org_json_row(sqlite3_stmt *st)
+static json_t *org_json_row(reg_stmt *st, p25_time now, int64_t window)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "handle", col_text(st, 0), "name",
 	                 col_text(st, 1), "enrollment", col_text(st, 2), "mode", col_text(st, 3),
@@ -22,36 +23,36 @@ static json_t *org_json_row(sqlite3_stmt *st)
 }
 
 /* now 0: no status, as in the audit log and exports, where it would go stale. */
-static json_t *permit_json_row(sqlite3_stmt *st, p25_time now, int64_t window)
+static json_t *permit_json_row(reg_stmt *st, p25_time now, int64_t window)
 {
 	p25_time expires = col_time(st, 8);
 	json_t *o = json_pack(
 	    "{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "id",
-	    (json_int_t)sqlite3_column_int64(st, 0), "org", col_text(st, 1), "address",
+	    (json_int_t)col_int(st, 0), "org", col_text(st, 1), "address",
 	    col_text(st, 2), "kind", col_text(st, 3), "description", col_text(st, 4),
 	    "requested_by", col_text(st, 5), "approved_by", col_text(st, 6), "created",
 	    col_text(st, 7), "expires", json_time_or_null(expires), "request_id",
-	    sqlite3_column_type(st, 9) == SQLITE_NULL ? json_null()
-	                                              : json_integer(sqlite3_column_int64(st, 9)));
+	    col_null(st, 9) ? json_null()
+	                                              : json_integer(col_int(st, 9)));
 	if (o && now)
 		json_object_set_new(o, "status",
 		                    json_string(p25_permit_status(expires, now, window)));
 	return o;
 }
 
-static json_t *contact_json_row(sqlite3_stmt *st)
+static json_t *contact_json_row(reg_stmt *st, p25_time now, int64_t window)
 {
 	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "id",
-	                 (json_int_t)sqlite3_column_int64(st, 0), "org", col_text(st, 1), "name",
+	                 (json_int_t)col_int(st, 0), "org", col_text(st, 1), "name",
 	                 col_text(st, 2), "email", col_text(st, 3), "phone", col_text(st, 4),
 	                 "role", col_text(st, 5));
 }
 
-static json_t *prefix_json_row(sqlite3_stmt *st)
+static json_t *prefix_json_row(reg_stmt *st, p25_time now, int64_t window)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:s}", "org", col_text(st, 0), "prefix",
 	                 col_text(st, 1), "family",
-	                 sqlite3_column_int(st, 2) == 4 ? "ipv4" : "ipv6", "description",
+	                 (int)col_int(st, 2) == 4 ? "ipv4" : "ipv6", "description",
 	                 col_text(st, 3), "created", col_text(st, 4));
 }
 
@@ -61,7 +62,7 @@ static json_t *prefix_json_row(sqlite3_stmt *st)
  * organization's, of those in scope (scope_text).  Two statements rather
  * than "? = 0 OR ...", which no index can serve.
  */
-static sqlite3_stmt *query_by_org(struct p25_registry *reg, const char *select_from,
+static reg_stmt *query_by_org(struct p25_registry *reg, const char *select_from,
                                   const char *org_col, int64_t org_id, const char *scope,
                                   const char *order)
 {
@@ -79,8 +80,8 @@ static sqlite3_stmt *query_by_org(struct p25_registry *reg, const char *select_f
 	              : reg_query(reg, sql, "ss", scope, scope);
 }
 
-static int collect(struct p25_registry *reg, sqlite3_stmt *st, json_t **out,
-                   json_t *(*fn)(sqlite3_stmt *, p25_time, int64_t), p25_time now, int64_t window)
+static int collect(struct p25_registry *reg, reg_stmt *st, json_t **out, row_fn fn,
+                   p25_time now, int64_t window)
 {
 	json_t *rows = json_array();
 	int rc;
@@ -93,7 +94,7 @@ static int collect(struct p25_registry *reg, sqlite3_stmt *st, json_t **out,
 	while ((rc = reg_step(reg, st)) == 1) {
 		json_t *row = fn(st, now, window);
 		if (!row || json_array_append_new(rows, row) < 0) {
-			sqlite3_finalize(st);
+			reg_done(st);
 			json_decref(rows);
 			return reg_fail(reg, P25_EDB, "registry: out of memory");
 		}
@@ -102,19 +103,64 @@ static int collect(struct p25_registry *reg, sqlite3_stmt *st, json_t **out,
 		json_decref(rows);
 		return rc;
 	}
-	sqlite3_finalize(st);
+	reg_done(st);
 	*out = rows;
 	return 0;
 }
 
-static json_t *contact_row_fn(sqlite3_stmt *st, p25_time now, int64_t window)
+/* The rows of select_from (query_by_org) of org, or of every org, in scope, as fn makes them. */
+static int list_by_org(struct p25_registry *reg, const char *org, const struct p25_scope *scope,
+                       const char *select_from, const char *org_col, const char *order,
+                       row_fn fn, p25_time now, int64_t window, json_t **out)
 {
-	return contact_json_row(st);
+	char *scoped;
+	int64_t id = 0;
+	int rc;
+
+	*out = NULL;
+	if ((rc = scope_text(reg, scope, &scoped)) < 0)
+		return rc;
+	if (!org || (rc = org_id_in(reg, org, scoped, &id)) == 0)
+		rc = collect(reg, query_by_org(reg, select_from, org_col, id, scoped, order), out, fn,
+		             now, window);
+	free(scoped);
+	return rc;
 }
 
-static json_t *prefix_row_fn(sqlite3_stmt *st, p25_time now, int64_t window)
+int row_json(struct p25_registry *reg, reg_stmt *st, row_fn fn, p25_time now, json_t **out)
 {
-	return prefix_json_row(st);
+	int rc;
+
+	*out = NULL;
+	if (!st || (rc = reg_step(reg, st)) < 0)
+		return P25_EDB;
+	if (rc == 1 && !(*out = fn(st, now, P25_EXPIRING_WINDOW)))
+		rc = reg_fail(reg, P25_EDB, "registry: out of memory");
+	reg_done(st);
+	return rc;
+}
+
+/*
+ * The one object of a read in scope: sql ends in "WHERE key = ? AND "
+ * SCOPE_SQL, the key an id, or text when text is not NULL.  1 and *out, 0
+ * when there is none (or it is out of scope), or P25_EDB.
+ */
+static int scoped_row(struct p25_registry *reg, const char *sql, int64_t id, const char *text,
+                      const struct p25_scope *scope, row_fn fn, p25_time now, json_t **out)
+{
+	char *scoped;
+	int rc;
+
+	*out = NULL;
+	reg->error[0] = '\0';
+	if ((rc = scope_text(reg, scope, &scoped)) < 0)
+		return rc;
+	rc = row_json(reg,
+	              text ? reg_query(reg, sql, "sss", text, scoped, scoped)
+	                   : reg_query(reg, sql, "iss", id, scoped, scoped),
+	              fn, now, out);
+	free(scoped);
+	return rc;
 }
 
 int org_id_of(struct p25_registry *reg, const char *handle, int64_t *id)
@@ -146,42 +192,29 @@ int org_id_in(struct p25_registry *reg, const char *handle, const char *scope, i
 
 json_t *org_json_by_id(struct p25_registry *reg, int64_t id)
 {
-	sqlite3_stmt *st = reg_query(reg, "SELECT " ORG_COLS " FROM org o WHERE o.id = ?", "i", id);
 	json_t *o;
 
-	if (!st)
-		return NULL;
-	if (reg_step(reg, st) != 1) {
-		sqlite3_finalize(st);
-		return NULL;
-	}
-	o = org_json_row(st);
-	sqlite3_finalize(st);
+	row_json(reg, reg_query(reg, "SELECT " ORG_COLS " FROM org o WHERE o.id = ?", "i", id),
+	         org_json_row, 0, &o);
 	return o;
 }
 
 json_t *permit_json_by_id(struct p25_registry *reg, int64_t id, p25_time now)
 {
-	sqlite3_stmt *st = reg_query(reg,
-	                             "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = "
-	                             "p.org_id WHERE p.id = ?",
-	                             "i", id);
 	json_t *o;
 
-	if (!st)
-		return NULL;
-	if (reg_step(reg, st) != 1) {
-		sqlite3_finalize(st);
-		return NULL;
-	}
-	o = permit_json_row(st, now, P25_EXPIRING_WINDOW);
-	sqlite3_finalize(st);
+	row_json(reg,
+	         reg_query(reg,
+	                   "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = p.org_id "
+	                   "WHERE p.id = ?",
+	                   "i", id),
+	         permit_json_row, now, &o);
 	return o;
 }
 
 static int count(struct p25_registry *reg, const char *sql, int64_t id, int64_t *n)
 {
-	sqlite3_stmt *st = reg_query(reg, sql, "i", id);
+	reg_stmt *st = reg_query(reg, sql, "i", id);
 	int rc;
 
 	if (!st)
@@ -189,8 +222,8 @@ static int count(struct p25_registry *reg, const char *sql, int64_t id, int64_t 
 	rc = reg_step(reg, st);
 	if (rc < 0)
 		return rc;
-	*n = rc ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
+	*n = rc ? col_int(st, 0) : 0;
+	reg_done(st);
 	return 0;
 }
 
@@ -228,7 +261,7 @@ int org_add_tx(struct p25_registry *reg, const struct p25_actor *who, const char
 	              restore && restore->updated ? restore->updated : who->now);
 	if (rc < 0)
 		return rc;
-	after = org_json_by_id(reg, sqlite3_last_insert_rowid(reg->db));
+	after = org_json_by_id(reg, reg_last_id(reg));
 	rc = reg_change(reg, who, P25_CHANGE_ORG_ADDED, handle, NULL, after);
 	json_decref(after);
 	return rc;
@@ -337,13 +370,13 @@ int p25_org_remove(struct p25_registry *reg, const struct p25_actor *who, const 
 	return reg_end(reg, org_remove_tx(reg, who, handle, force));
 }
 
-static json_t *org_list_row_fn(sqlite3_stmt *st, p25_time now, int64_t window)
+static json_t *org_list_row_fn(reg_stmt *st, p25_time now, int64_t window)
 {
-	json_t *o = org_json_row(st);
+	json_t *o = org_json_row(st, now, window);
 	if (o) {
-		json_object_set_new(o, "prefixes", json_integer(sqlite3_column_int64(st, 7)));
-		json_object_set_new(o, "contacts", json_integer(sqlite3_column_int64(st, 8)));
-		json_object_set_new(o, "permits", json_integer(sqlite3_column_int64(st, 9)));
+		json_object_set_new(o, "prefixes", json_integer(col_int(st, 7)));
+		json_object_set_new(o, "contacts", json_integer(col_int(st, 8)));
+		json_object_set_new(o, "permits", json_integer(col_int(st, 9)));
 	}
 	return o;
 }
@@ -373,11 +406,6 @@ int p25_org_list_in(struct p25_registry *reg, const struct p25_scope *scope, jso
 	             out, org_list_row_fn, 0, 0);
 	free(scoped);
 	return rc;
-}
-
-static json_t *permit_row_fn(sqlite3_stmt *st, p25_time now, int64_t window)
-{
-	return permit_json_row(st, now, window);
 }
 
 int p25_org_show(struct p25_registry *reg, const char *handle, p25_time now, json_t **out)
@@ -416,7 +444,7 @@ int p25_org_show_in(struct p25_registry *reg, const char *handle, p25_time now,
 		                       "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = "
 		                       "p.org_id WHERE o.id = ? ORDER BY p.family, p.net, p.len",
 		                       "i", id),
-		             &rows, permit_row_fn, now, P25_EXPIRING_WINDOW);
+		             &rows, permit_json_row, now, P25_EXPIRING_WINDOW);
 	}
 	if (rc == 0) {
 		json_object_set_new(org, "permits", rows);
@@ -428,8 +456,10 @@ int p25_org_show_in(struct p25_registry *reg, const char *handle, p25_time now,
 		open = json_array();
 		json_array_foreach(rows, i, r)
 		{
-			const char *s = json_string_value(json_object_get(r, "status"));
-			if (s && (!strcmp(s, "submitted") || !strcmp(s, "approved")))
+			enum p25_request_status s;
+			if (p25_request_status_parse(json_string_value(json_object_get(r, "status")),
+			                             &s) == 0 &&
+			    p25_request_status_open(s))
 				json_array_append(open, r);
 		}
 		json_decref(rows);
@@ -447,49 +477,6 @@ int p25_org_show_in(struct p25_registry *reg, const char *handle, p25_time now,
 }
 
 /* ---- address space ---- */
-
-static int space_conflict(struct p25_registry *reg, const struct p25_prefix *p, const char *text,
-                          const char *org)
-{
-	sqlite3_stmt *st = reg_query(reg,
-	                             "SELECT x.text, o.handle FROM prefix x JOIN org o ON "
-	                             "o.id = x.org_id WHERE x.family = ? ORDER BY x.net, x.len",
-	                             "i", (int64_t)p->family);
-	int rc;
-
-	if (!st)
-		return P25_EDB;
-	while ((rc = reg_step(reg, st)) == 1) {
-		struct p25_prefix q;
-		struct p25_diag diag;
-		const char *qtext = col_text(st, 0), *qorg = col_text(st, 1);
-		if (p25_prefix_parse(qtext, 0, &q, &diag) < 0 || !p25_prefix_overlaps(p, &q))
-			continue;
-		if (strcmp(qorg, org) != 0)
-			rc = reg_fail(
-			    reg, P25_ECONFLICT,
-			    "prefix %s (for organization '%s') overlaps %s of organization "
-			    "'%s'",
-			    text, org, qtext, qorg);
-		else if (p25_prefix_equal(p, &q))
-			rc = reg_fail(reg, P25_ECONFLICT,
-			              "prefix %s is already registered to organization '%s'", text,
-			              org);
-		else
-			rc =
-			    reg_fail(reg, P25_ECONFLICT,
-			             "prefix %s %s %s, already registered to organization '%s'; an "
-			             "organization's prefixes must not nest",
-			             text, p25_prefix_contains(&q, p) ? "lies inside" : "contains",
-			             qtext, org);
-		sqlite3_finalize(st);
-		return rc;
-	}
-	if (rc < 0)
-		return rc;
-	sqlite3_finalize(st);
-	return 0;
-}
 
 int prefix_add_tx(struct p25_registry *reg, const struct p25_actor *who, const char *org,
                   const char *prefix, const char *description, unsigned flags)
@@ -510,7 +497,7 @@ int prefix_add_tx(struct p25_registry *reg, const struct p25_actor *who, const c
 		                NULL, 0, 0);
 	snprintf(reg->warning, sizeof reg->warning, "%s", diag.warning);
 	p25_prefix_format(&p, text, sizeof text);
-	if ((rc = space_conflict(reg, &p, text, org)) < 0)
+	if ((rc = rule_prefix(reg, &p, text, org)) < 0)
 		return rc;
 	rc = reg_exec(reg,
 	              "INSERT INTO prefix (org_id, family, net, len, text, description, created) "
@@ -542,8 +529,9 @@ static int prefix_remove_tx(struct p25_registry *reg, const struct p25_actor *wh
 {
 	struct p25_prefix p;
 	struct p25_diag diag;
+	struct net_span sp;
 	char text[P25_PREFIX_STRLEN];
-	sqlite3_stmt *st;
+	reg_stmt *st;
 	int64_t id = 0, org_id = 0;
 	char org[64];
 	json_t *before;
@@ -561,36 +549,33 @@ static int prefix_remove_tx(struct p25_registry *reg, const struct p25_actor *wh
 	if ((rc = reg_step(reg, st)) < 0)
 		return rc;
 	if (rc == 0) {
-		sqlite3_finalize(st);
+		reg_done(st);
 		return reg_hint(reg,
 		                reg_fail(reg, P25_ENOTFOUND, "prefix %s is not registered", text),
 		                P25_HINT_LIST_PREFIXES, NULL, 0, 0);
 	}
-	id = sqlite3_column_int64(st, 0);
-	org_id = sqlite3_column_int64(st, 1);
+	id = col_int(st, 0);
+	org_id = col_int(st, 1);
 	snprintf(org, sizeof org, "%s", col_text(st, 2));
-	sqlite3_finalize(st);
+	reg_done(st);
 
-	st =
-	    reg_query(reg, "SELECT id, text FROM permit WHERE org_id = ? ORDER BY id", "i", org_id);
-	if (!st)
+	/* The first permit of the org inside it, by id. */
+	net_span(&p, &sp);
+	st = reg_query(reg,
+	               "SELECT x.id, x.text FROM permit x WHERE x.org_id = ?6 AND x.family = ?1 AND "
+	               SPAN_CONTAINS("x") " ORDER BY x.id LIMIT 1",
+	               SPAN_ARGS "i", SPAN_BIND(&sp), org_id);
+	if (!st || (rc = reg_step(reg, st)) < 0)
 		return P25_EDB;
-	while ((rc = reg_step(reg, st)) == 1) {
-		struct p25_prefix q;
-		if (p25_prefix_parse(col_text(st, 1), 0, &q, &diag) == 0 &&
-		    p25_prefix_contains(&p, &q)) {
-			rc = reg_fail(
-			    reg, P25_ECONFLICT,
-			    "prefix %s of organization '%s' still holds permit %lld (%s); "
-			    "remove its permits first",
-			    text, org, (long long)sqlite3_column_int64(st, 0), col_text(st, 1));
-			sqlite3_finalize(st);
-			return rc;
-		}
-	}
-	if (rc < 0)
+	if (rc == 1) {
+		rc = reg_fail(reg, P25_ECONFLICT,
+		              "prefix %s of organization '%s' still holds permit %lld (%s); "
+		              "remove its permits first",
+		              text, org, (long long)col_int(st, 0), col_text(st, 1));
+		reg_done(st);
 		return rc;
-	sqlite3_finalize(st);
+	}
+	reg_done(st);
 	before = json_pack("{s:s, s:s}", "org", org, "prefix", text);
 	rc = reg_exec(reg, "DELETE FROM prefix WHERE id = ?", "i", id);
 	if (rc == 0)
@@ -615,22 +600,10 @@ int p25_prefix_list(struct p25_registry *reg, const char *org, json_t **out)
 int p25_prefix_list_in(struct p25_registry *reg, const char *org, const struct p25_scope *scope,
                        json_t **out)
 {
-	char *scoped;
-	int64_t id = 0;
-	int rc;
-
-	*out = NULL;
-	if ((rc = scope_text(reg, scope, &scoped)) < 0)
-		return rc;
-	if (!org || (rc = org_id_in(reg, org, scoped, &id)) == 0)
-		rc = collect(reg,
-		             query_by_org(reg,
-		                          "SELECT o.handle, x.text, x.family, x.description, "
-		                          "x.created FROM prefix x JOIN org o ON o.id = x.org_id",
-		                          "x.org_id", id, scoped, "x.family, x.net, x.len"),
-		             out, prefix_row_fn, 0, 0);
-	free(scoped);
-	return rc;
+	return list_by_org(reg, org, scope,
+	                   "SELECT o.handle, x.text, x.family, x.description, x.created FROM prefix x "
+	                   "JOIN org o ON o.id = x.org_id",
+	                   "x.org_id", "x.family, x.net, x.len", prefix_json_row, 0, 0, out);
 }
 
 int p25_prefix_show_in(struct p25_registry *reg, const char *prefix, const struct p25_scope *scope,
@@ -638,34 +611,22 @@ int p25_prefix_show_in(struct p25_registry *reg, const char *prefix, const struc
 {
 	struct p25_prefix p;
 	struct p25_diag diag;
-	char text[P25_PREFIX_STRLEN], *scoped;
-	reg_stmt *st;
+	char text[P25_PREFIX_STRLEN];
 	int rc;
 
 	*out = NULL;
-	reg->error[0] = '\0';
 	if (p25_prefix_parse(prefix, P25_PARSE_REQUIRE_LEN, &p, &diag) < 0)
 		return reg_fail(reg, P25_EINVAL, "%s", diag.error);
 	p25_prefix_format(&p, text, sizeof text);
-	if ((rc = scope_text(reg, scope, &scoped)) < 0)
-		return rc;
-	st = reg_query(reg,
-	               "SELECT o.handle, x.text, x.family, x.description, x.created FROM prefix x "
-	               "JOIN org o ON o.id = x.org_id WHERE x.text = ? AND " SCOPE_SQL,
-	               "sss", text, scoped, scoped);
-	free(scoped);
-	if (!st)
-		return P25_EDB;
-	if ((rc = reg_step(reg, st)) < 0)
-		return rc;
-	if (rc == 1)
-		*out = prefix_json_row(st);
-	reg_done(st);
+	rc = scoped_row(reg,
+	                "SELECT o.handle, x.text, x.family, x.description, x.created FROM prefix x "
+	                "JOIN org o ON o.id = x.org_id WHERE x.text = ? AND " SCOPE_SQL,
+	                0, text, scope, prefix_json_row, 0, out);
 	if (rc == 0)
 		return reg_hint(reg,
 		                reg_fail(reg, P25_ENOTFOUND, "prefix %s is not registered", text),
 		                P25_HINT_LIST_PREFIXES, NULL, 0, 0);
-	return *out ? 0 : reg_fail(reg, P25_EDB, "registry: out of memory");
+	return rc < 0 ? rc : 0;
 }
 
 /* ---- contacts ---- */
@@ -715,7 +676,7 @@ int contact_add_tx(struct p25_registry *reg, const struct p25_actor *who, const 
 	              p25_role_name(role), who->now);
 	if (rc < 0)
 		return rc;
-	new_id = sqlite3_last_insert_rowid(reg->db);
+	new_id = reg_last_id(reg);
 	if (id)
 		*id = new_id;
 	snprintf(object, sizeof object, "%" PRId64, new_id);
@@ -739,7 +700,7 @@ int p25_contact_add(struct p25_registry *reg, const struct p25_actor *who, const
 
 static int contact_remove_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id)
 {
-	sqlite3_stmt *st;
+	reg_stmt *st;
 	json_t *before;
 	char object[24];
 	int64_t org_id = 0, nsecurity = 0;
@@ -755,14 +716,14 @@ static int contact_remove_tx(struct p25_registry *reg, const struct p25_actor *w
 	if ((rc = reg_step(reg, st)) < 0)
 		return rc;
 	if (rc == 0) {
-		sqlite3_finalize(st);
+		reg_done(st);
 		return reg_hint(reg, reg_fail(reg, P25_ENOTFOUND, "no contact %" PRId64, id),
 		                P25_HINT_LIST_CONTACTS, NULL, 0, 0);
 	}
-	before = contact_json_row(st);
-	org_id = sqlite3_column_int64(st, 6);
+	before = contact_json_row(st, 0, 0);
+	org_id = col_int(st, 6);
 	last_guard = !strcmp(col_text(st, 5), "security") && !strcmp(col_text(st, 7), "active");
-	sqlite3_finalize(st);
+	reg_done(st);
 	if (last_guard) {
 		rc = count(reg,
 		           "SELECT count(*) FROM contact WHERE org_id = ? AND role = 'security'",
@@ -801,51 +762,23 @@ int p25_contact_list(struct p25_registry *reg, const char *org, json_t **out)
 int p25_contact_list_in(struct p25_registry *reg, const char *org, const struct p25_scope *scope,
                         json_t **out)
 {
-	char *scoped;
-	int64_t id = 0;
-	int rc;
-
-	*out = NULL;
-	if ((rc = scope_text(reg, scope, &scoped)) < 0)
-		return rc;
-	if (!org || (rc = org_id_in(reg, org, scoped, &id)) == 0)
-		rc = collect(reg,
-		             query_by_org(reg,
-		                          "SELECT " CONTACT_COLS
-		                          " FROM contact c JOIN org o ON o.id = c.org_id",
-		                          "c.org_id", id, scoped, "o.handle, c.id"),
-		             out, contact_row_fn, 0, 0);
-	free(scoped);
-	return rc;
+	return list_by_org(reg, org, scope,
+	                   "SELECT " CONTACT_COLS " FROM contact c JOIN org o ON o.id = c.org_id",
+	                   "c.org_id", "o.handle, c.id", contact_json_row, 0, 0, out);
 }
 
 int p25_contact_show_in(struct p25_registry *reg, int64_t id, const struct p25_scope *scope,
                         json_t **out)
 {
-	reg_stmt *st;
-	char *scoped;
-	int rc;
+	int rc = scoped_row(reg,
+	                    "SELECT " CONTACT_COLS " FROM contact c JOIN org o ON o.id = c.org_id "
+	                    "WHERE c.id = ? AND " SCOPE_SQL,
+	                    id, NULL, scope, contact_json_row, 0, out);
 
-	*out = NULL;
-	reg->error[0] = '\0';
-	if ((rc = scope_text(reg, scope, &scoped)) < 0)
-		return rc;
-	st = reg_query(reg,
-	               "SELECT " CONTACT_COLS " FROM contact c JOIN org o ON o.id = c.org_id WHERE "
-	               "c.id = ? AND " SCOPE_SQL,
-	               "iss", id, scoped, scoped);
-	free(scoped);
-	if (!st)
-		return P25_EDB;
-	if ((rc = reg_step(reg, st)) < 0)
-		return rc;
-	if (rc == 1)
-		*out = contact_json_row(st);
-	reg_done(st);
 	if (rc == 0)
 		return reg_hint(reg, reg_fail(reg, P25_ENOTFOUND, "no contact %" PRId64, id),
 		                P25_HINT_LIST_CONTACTS, NULL, 0, 0);
-	return *out ? 0 : reg_fail(reg, P25_EDB, "registry: out of memory");
+	return rc < 0 ? rc : 0;
 }
 
 /* ---- permitted senders ---- */
@@ -869,14 +802,14 @@ static int permit_supersede(struct p25_registry *reg, const struct p25_actor *wh
 		           ? P25_EDB
 		           : reg_fail(reg, P25_EDB, "registry: permit %" PRId64 " vanished", old);
 	if (!*new_id) {
-		sqlite3_stmt *st =
+		reg_stmt *st =
 		    reg_query(reg, "SELECT coalesce(max(id), 0) + 1 FROM permit", "");
 		if (!st || (rc = reg_step(reg, st)) < 0) {
 			json_decref(before);
 			return P25_EDB;
 		}
-		*new_id = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
+		*new_id = col_int(st, 0);
+		reg_done(st);
 	}
 	after = json_deep_copy(before);
 	json_object_set_new(after, "superseded_by", json_integer(*new_id));
@@ -928,7 +861,7 @@ int permit_add_tx(struct p25_registry *reg, const struct p25_actor *who,
 	    origin->created ? origin->created : who->now, spec->expires, origin->request_id);
 	if (rc < 0)
 		return rc;
-	new_id = sqlite3_last_insert_rowid(reg->db);
+	new_id = reg_last_id(reg);
 	if (id)
 		*id = new_id;
 	snprintf(object, sizeof object, "%" PRId64, new_id);
@@ -1021,24 +954,15 @@ int p25_permit_set_expiry(struct p25_registry *reg, const struct p25_actor *who,
 int p25_permit_list(struct p25_registry *reg, const struct p25_permit_filter *f, json_t **out)
 {
 	int64_t window = f->expiring_within > 0 ? f->expiring_within : P25_EXPIRING_WINDOW;
-	int64_t id = 0;
 	json_t *all = NULL, *row;
-	char *scoped;
 	size_t i;
 	int rc;
 
-	*out = NULL;
 	reg->error[0] = '\0';
-	if ((rc = scope_text(reg, f->scope, &scoped)) < 0)
-		return rc;
-	if (!f->org || (rc = org_id_in(reg, f->org, scoped, &id)) == 0)
-		rc = collect(reg,
-		             query_by_org(reg,
-		                          "SELECT " PERMIT_COLS
-		                          " FROM permit p JOIN org o ON o.id = p.org_id",
-		                          "p.org_id", id, scoped, "o.handle, p.family, p.net, p.len"),
-		             &all, permit_row_fn, f->now, window);
-	free(scoped);
+	rc = list_by_org(reg, f->org, f->scope,
+	                 "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = p.org_id",
+	                 "p.org_id", "o.handle, p.family, p.net, p.len", permit_json_row, f->now,
+	                 window, &all);
 	if (rc < 0 || (!f->expiring_within && !f->expired)) {
 		*out = all;
 		return rc;
@@ -1063,61 +987,48 @@ int p25_permit_show(struct p25_registry *reg, int64_t id, p25_time now, json_t *
 int p25_permit_show_in(struct p25_registry *reg, int64_t id, p25_time now,
                        const struct p25_scope *scope, json_t **out)
 {
-	reg_stmt *st;
-	char *scoped;
-	int rc;
+	int rc = scoped_row(reg,
+	                    "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = p.org_id "
+	                    "WHERE p.id = ? AND " SCOPE_SQL,
+	                    id, NULL, scope, permit_json_row, now, out);
 
-	*out = NULL;
-	reg->error[0] = '\0';
-	if ((rc = scope_text(reg, scope, &scoped)) < 0)
-		return rc;
-	st = reg_query(reg,
-	               "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = p.org_id WHERE "
-	               "p.id = ? AND " SCOPE_SQL,
-	               "iss", id, scoped, scoped);
-	free(scoped);
-	if (!st)
-		return P25_EDB;
-	if ((rc = reg_step(reg, st)) < 0)
-		return rc;
-	if (rc == 1)
-		*out = permit_json_row(st, now, P25_EXPIRING_WINDOW);
-	reg_done(st);
 	if (rc == 0)
 		return reg_hint(reg, reg_fail(reg, P25_ENOTFOUND, "no permit %" PRId64, id),
 		                P25_HINT_LIST_PERMITS, NULL, 0, 0);
-	return *out ? 0 : reg_fail(reg, P25_EDB, "registry: out of memory");
+	return rc < 0 ? rc : 0;
 }
 
 int p25_permits_covering(struct p25_registry *reg, const char *org, const struct p25_prefix *p,
                          p25_time now, struct p25_prefix **out, size_t *n)
 {
-	struct p25_prefix *v = NULL, *nv;
+	struct p25_prefix *v = NULL;
+	struct net_span sp;
+	size_t cap = 0;
 	reg_stmt *st;
 	int rc;
 
 	*out = NULL;
 	*n = 0;
 	reg->error[0] = '\0';
+	net_span(p, &sp);
 	st = reg_query(reg,
-	               "SELECT p.text FROM permit p JOIN org o ON o.id = p.org_id WHERE o.handle = ? "
-	               "AND p.family = ? AND (p.expires IS NULL OR p.expires > ?) ORDER BY p.net, "
-	               "p.len",
-	               "siT", org, (int64_t)p->family, now);
+	               "SELECT x.text FROM permit x JOIN org o ON o.id = x.org_id WHERE o.handle = ?6 "
+	               "AND x.family = ?1 AND (x.expires IS NULL OR x.expires > ?7) AND "
+	               SPAN_OVERLAPS("x") " ORDER BY x.net, x.len",
+	               SPAN_ARGS "sT", SPAN_BIND(&sp), org, now);
 	if (!st)
 		return P25_EDB;
 	while ((rc = reg_step(reg, st)) == 1) {
 		struct p25_prefix q;
 		struct p25_diag diag;
-		if (p25_prefix_parse(col_text(st, 0), 0, &q, &diag) < 0 || !p25_prefix_overlaps(p, &q))
+		if (p25_prefix_parse(col_text(st, 0), 0, &q, &diag) < 0)
 			continue;
-		if (!(nv = realloc(v, (*n + 1) * sizeof *nv))) {
+		if (P25_ARRAY_GROW(v, *n, cap) < 0) {
 			reg_done(st);
 			free(v);
 			*n = 0;
 			return reg_fail(reg, P25_EDB, "registry: out of memory");
 		}
-		v = nv;
 		v[(*n)++] = q;
 	}
 	if (rc < 0) {

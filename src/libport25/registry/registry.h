@@ -1,7 +1,8 @@
 /*
- * The registry: one SQLite file (WAL, foreign keys on, schema versioned by
- * migrations) holding organizations, their address space, contacts,
- * permitted senders, requests and the audit log.
+ * The registry: organizations, their address space, contacts, permitted
+ * senders, requests and the audit log, in a store reached through the
+ * storage seam (storage/storage.h): today one SQLite file (WAL, foreign keys
+ * on, schema versioned by the .sql files of storage/schema/sqlite/).
  *
  * Every mutating call runs in one transaction and writes its audit record in
  * that same transaction: it either happens whole, audited, or not at all.
@@ -128,6 +129,7 @@ enum p25_hint_code {
 	P25_HINT_IMPORT_ORG_COLUMN, /* a row without an org: a column, or the import's org */
 	P25_HINT_IMPORT_ORG_HEADER, /* the org column, needed unless the import names the org */
 	P25_HINT_IMPORT_ORG_NAMED,  /* (span) the import names another org than the row or file */
+	P25_HINT_LIST_ALERTS,       /* an alert that is not there: the list of them */
 };
 
 struct p25_hint {
@@ -401,6 +403,39 @@ enum p25_change_kind {
 /* "org-added", "permit-superseded", ... ("?" for an unknown kind). */
 const char *p25_change_kind_name(enum p25_change_kind k);
 int p25_change_kind_parse(const char *s, enum p25_change_kind *out);
+
+/*
+ * What may happen to a request: one row per action, from which statuses
+ * (a bit per enum p25_request_status; 0: a new request), to which, and who
+ * may do it.  The registry moves requests by it (a request in another
+ * status is refused: "request N is S and cannot be <refusal>") and the
+ * service authorizes by it: an operator may do every action; a member only
+ * those marked member, and only to their own organizations' requests.
+ */
+enum p25_request_action {
+	P25_REQUEST_SUBMIT,
+	P25_REQUEST_APPROVE,
+	P25_REQUEST_REJECT,
+	P25_REQUEST_APPLY,
+	P25_REQUEST_VERIFY,
+	P25_REQUEST_CANCEL,
+};
+#define P25_REQUEST_ACTIONS (P25_REQUEST_CANCEL + 1)
+#define P25_REQUEST_FROM(status) (1u << (status))
+
+struct p25_request_transition {
+	enum p25_request_action action;
+	const char *verb; /* "approve" */
+	unsigned from;    /* P25_REQUEST_FROM() of each status it may start from */
+	enum p25_request_status to;
+	bool member; /* a member may, for their own organizations */
+	const char *refusal;
+	enum p25_change_kind change; /* the change record it writes */
+};
+/* The row of an action (NULL for none). */
+const struct p25_request_transition *p25_request_transition(enum p25_request_action a);
+/* Open: a request that may still be cancelled (submitted, approved). */
+bool p25_request_status_open(enum p25_request_status s);
 
 /* One side of a change: the object as it was before, or is after. */
 struct p25_change_state {

@@ -2,7 +2,8 @@
  * Requests: sign-ups and variances as members submit them.  A request moves
  * submitted -> approved -> applied -> verified, or is rejected (by the
  * operator) or cancelled (by its member or the operator) before it is
- * applied; it is due 48 hours after submission.
+ * applied, along the one table of transitions (rules.c); it is due 48 hours
+ * after submission.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -10,26 +11,29 @@
 #include <string.h>
 
 #include "registry/internal.h"
+#include "util/array.h"
 
 #define REQUEST_COLS                                                                               \
 	"r.id, o.handle, r.type, r.status, r.requested_by, r.note, r.submitted, r.due, "           \
 	"r.approved, r.approved_by, r.applied, r.applied_by, r.verified, r.verified_by, "          \
 	"r.rejected, r.rejected_by, r.reason, r.org_id, r.cancelled, r.cancelled_by"
 
-static json_t *nullable(sqlite3_stmt *st, int col)
+static json_t *nullable(reg_stmt *st, int col)
 {
-	return sqlite3_column_type(st, col) == SQLITE_NULL ? json_null()
+	return col_null(st, col) ? json_null()
 	                                                   : json_string(col_text(st, col));
 }
 
 static bool is_open(const char *status)
 {
-	return !strcmp(status, "submitted") || !strcmp(status, "approved");
+	enum p25_request_status s;
+
+	return p25_request_status_parse(status, &s) == 0 && p25_request_status_open(s);
 }
 
 static int add_items(struct p25_registry *reg, int64_t id, const char *type, json_t *req)
 {
-	sqlite3_stmt *st = reg_query(reg,
+	reg_stmt *st = reg_query(reg,
 	                             "SELECT address, kind, description, permit_id, expires FROM "
 	                             "request_item WHERE request_id = ? ORDER BY seq",
 	                             "i", id);
@@ -45,7 +49,7 @@ static int add_items(struct p25_registry *reg, int64_t id, const char *type, jso
 		if (removal)
 			json_array_append_new(items,
 			                      json_pack("{s:I, s:s}", "permit_id",
-			                                (json_int_t)sqlite3_column_int64(st, 3),
+			                                (json_int_t)col_int(st, 3),
 			                                "address", col_text(st, 0)));
 		else
 			json_array_append_new(items,
@@ -58,19 +62,19 @@ static int add_items(struct p25_registry *reg, int64_t id, const char *type, jso
 		json_decref(items);
 		return rc;
 	}
-	sqlite3_finalize(st);
+	reg_done(st);
 	json_object_set_new(req, removal ? "remove" : "servers", items);
 	return 0;
 }
 
 /* now 0: without the time-relative fields, as in exports and the audit log. */
-static json_t *request_json_row(sqlite3_stmt *st, p25_time now)
+static json_t *request_json_row(reg_stmt *st, p25_time now, int64_t window)
 {
 	const char *status = col_text(st, 3);
 	p25_time due = col_time(st, 7);
 	json_t *o =
 	    json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
-	              (json_int_t)sqlite3_column_int64(st, 0), "org", col_text(st, 1), "type",
+	              (json_int_t)col_int(st, 0), "org", col_text(st, 1), "type",
 	              col_text(st, 2), "status", status, "requested_by", col_text(st, 4), "note",
 	              col_text(st, 5), "submitted", col_text(st, 6), "due", col_text(st, 7));
 	static const char *const later[] = {"approved",   "approved_by", "applied",
@@ -98,24 +102,18 @@ static json_t *request_json_row(sqlite3_stmt *st, p25_time now)
 
 json_t *request_json_by_id(struct p25_registry *reg, int64_t id, p25_time now)
 {
-	sqlite3_stmt *st = reg_query(reg,
-	                             "SELECT " REQUEST_COLS " FROM request r JOIN org o ON o.id = "
-	                             "r.org_id WHERE r.id = ?",
-	                             "i", id);
 	json_t *o;
 
-	if (!st)
-		return NULL;
-	if (reg_step(reg, st) != 1) {
-		sqlite3_finalize(st);
-		return NULL;
-	}
-	o = request_json_row(st, now);
+	row_json(reg,
+	         reg_query(reg,
+	                   "SELECT " REQUEST_COLS " FROM request r JOIN org o ON o.id = r.org_id "
+	                   "WHERE r.id = ?",
+	                   "i", id),
+	         request_json_row, now, &o);
 	if (o && add_items(reg, id, json_string_value(json_object_get(o, "type")), o) < 0) {
 		json_decref(o);
 		o = NULL;
 	}
-	sqlite3_finalize(st);
 	return o;
 }
 
@@ -176,7 +174,7 @@ static int find_permit(struct p25_registry *reg, int64_t org_id, const char *org
 	struct p25_prefix p;
 	struct p25_diag diag;
 	char canon[P25_PREFIX_STRLEN];
-	sqlite3_stmt *st;
+	reg_stmt *st;
 	int rc;
 
 	if (address) {
@@ -194,7 +192,7 @@ static int find_permit(struct p25_registry *reg, int64_t org_id, const char *org
 	if ((rc = reg_step(reg, st)) < 0)
 		return rc;
 	if (rc == 0) {
-		sqlite3_finalize(st);
+		reg_done(st);
 		if (address)
 			return reg_fail(reg, P25_ENOTFOUND,
 			                "organization '%s' has no permit for %s", org, canon);
@@ -203,9 +201,9 @@ static int find_permit(struct p25_registry *reg, int64_t org_id, const char *org
 		                         "organization '%s' has no permit %" PRId64, org, want),
 		                P25_HINT_LIST_ORG_PERMITS, org, 0, 0);
 	}
-	*id = sqlite3_column_int64(st, 0);
+	*id = col_int(st, 0);
 	snprintf(text, textlen, "%s", col_text(st, 1));
-	sqlite3_finalize(st);
+	reg_done(st);
 	return 0;
 }
 
@@ -261,7 +259,7 @@ static int submit_tx(struct p25_registry *reg, const struct p25_actor *who,
 	              "isssTT", org_id, type,
 	              spec->requested_by && *spec->requested_by ? spec->requested_by : who->name,
 	              spec->note ? spec->note : "", who->now, who->now + P25_REQUEST_DUE);
-	id = sqlite3_last_insert_rowid(reg->db);
+	id = reg_last_id(reg);
 	for (size_t i = 0; rc == 0 && i < spec->nservers; i++) {
 		struct p25_prefix p;
 		struct p25_diag diag;
@@ -295,7 +293,8 @@ static int submit_tx(struct p25_registry *reg, const struct p25_actor *who,
 	}
 	json_decref(org);
 	if (rc == 0)
-		rc = request_audit(reg, who, P25_CHANGE_REQUEST_SUBMITTED, id, NULL);
+		rc = request_audit(reg, who, p25_request_transition(P25_REQUEST_SUBMIT)->change, id,
+		                   NULL);
 	if (rc == 0 && out)
 		*out = id;
 	return rc;
@@ -310,12 +309,13 @@ int p25_request_submit(struct p25_registry *reg, const struct p25_actor *who,
 	return reg_end(reg, submit_tx(reg, who, spec, id));
 }
 
-/* Load a request for a state change: it must be in one of the from states. */
-static int load_for(struct p25_registry *reg, int64_t id, const char *const *from, const char *verb,
+/* Load a request for a transition: it must be in one of the statuses it starts from. */
+static int load_for(struct p25_registry *reg, int64_t id, const struct p25_request_transition *t,
                     json_t **out)
 {
 	json_t *r = request_json_by_id(reg, id, 0);
-	const char *status;
+	enum p25_request_status status;
+	const char *name;
 
 	*out = NULL;
 	if (!r)
@@ -323,102 +323,82 @@ static int load_for(struct p25_registry *reg, int64_t id, const char *const *fro
 		           ? P25_EDB
 		           : reg_hint(reg, reg_fail(reg, P25_ENOTFOUND, "no request %" PRId64, id),
 		                      P25_HINT_LIST_REQUESTS, NULL, 0, 0);
-	status = json_string_value(json_object_get(r, "status"));
-	for (; *from; from++) {
-		if (!strcmp(status, *from)) {
-			*out = r;
-			return 0;
-		}
+	name = json_string_value(json_object_get(r, "status"));
+	if (p25_request_status_parse(name, &status) == 0 && (t->from & P25_REQUEST_FROM(status))) {
+		*out = r;
+		return 0;
 	}
-	reg_fail(reg, P25_ECONFLICT, "request %" PRId64 " is %s and cannot be %s", id, status,
-	         verb);
+	reg_fail(reg, P25_ECONFLICT, "request %" PRId64 " is %s and cannot be %s", id,
+	         name ? name : "?", t->refusal);
 	json_decref(r);
 	return P25_ECONFLICT;
 }
 
-static int set_status(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
-                      const char *status)
+/*
+ * The transition made: the new status, stamped with who and when (and the
+ * reason of a rejection), then its audit and change record.
+ */
+static int moved(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
+                 const struct p25_request_transition *t, json_t *before, const char *reason)
 {
-	char sql[160];
+	const char *status = p25_request_status_name(t->to);
+	char sql[200];
+	int rc;
 
 	/* status names a fixed column pair (approved/approved_by, ...), never user text. */
-	snprintf(sql, sizeof sql, "UPDATE request SET status = ?, %s = ?, %s_by = ? WHERE id = ?",
+	snprintf(sql, sizeof sql,
+	         "UPDATE request SET status = ?, %s = ?, %s_by = ?, reason = coalesce(?, reason) "
+	         "WHERE id = ?",
 	         status, status);
-	return reg_exec(reg, sql, "sTsi", status, who->now, who->name, id);
+	rc = reg_exec(reg, sql, "sTssi", status, who->now, who->name, reason, id);
+	return rc < 0 ? rc : request_audit(reg, who, t->change, id, before);
 }
 
-static int approve_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id)
+/* A transition that changes nothing but the request. */
+static int step_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
+                   enum p25_request_action action, const char *reason)
 {
-	static const char *const from[] = {"submitted", NULL};
+	const struct p25_request_transition *t = p25_request_transition(action);
 	json_t *before;
-	int rc = load_for(reg, id, from, "approved", &before);
+	int rc = load_for(reg, id, t, &before);
 
 	if (rc == 0)
-		rc = set_status(reg, who, id, "approved");
-	if (rc == 0)
-		rc = request_audit(reg, who, P25_CHANGE_REQUEST_APPROVED, id, before);
+		rc = moved(reg, who, id, t, before, reason);
 	json_decref(before);
 	return rc;
 }
 
-int p25_request_approve(struct p25_registry *reg, const struct p25_actor *who, int64_t id)
+static int step(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
+                enum p25_request_action action)
 {
 	int rc = reg_begin(reg);
 	if (rc < 0)
 		return rc;
-	return reg_end(reg, approve_tx(reg, who, id));
+	return reg_end(reg, step_tx(reg, who, id, action, NULL));
 }
 
-static int reject_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
-                     const char *reason)
+int p25_request_approve(struct p25_registry *reg, const struct p25_actor *who, int64_t id)
 {
-	static const char *const from[] = {"submitted", "approved", NULL};
-	json_t *before;
-	int rc;
-
-	if (!reason || !*reason)
-		return reg_fail(reg, P25_EINVAL, "rejecting request %" PRId64 " needs a reason",
-		                id);
-	rc = load_for(reg, id, from, "rejected", &before);
-	if (rc == 0)
-		rc = set_status(reg, who, id, "rejected");
-	if (rc == 0)
-		rc = reg_exec(reg, "UPDATE request SET reason = ? WHERE id = ?", "si", reason, id);
-	if (rc == 0)
-		rc = request_audit(reg, who, P25_CHANGE_REQUEST_REJECTED, id, before);
-	json_decref(before);
-	return rc;
+	return step(reg, who, id, P25_REQUEST_APPROVE);
 }
 
 int p25_request_reject(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
                        const char *reason)
 {
 	int rc = reg_begin(reg);
+
 	if (rc < 0)
 		return rc;
-	return reg_end(reg, reject_tx(reg, who, id, reason));
-}
-
-static int cancel_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id)
-{
-	static const char *const from[] = {"submitted", "approved", NULL};
-	json_t *before;
-	int rc = load_for(reg, id, from, "cancelled", &before);
-
-	if (rc == 0)
-		rc = set_status(reg, who, id, "cancelled");
-	if (rc == 0)
-		rc = request_audit(reg, who, P25_CHANGE_REQUEST_CANCELLED, id, before);
-	json_decref(before);
-	return rc;
+	if (!reason || !*reason)
+		rc = reg_fail(reg, P25_EINVAL, "rejecting request %" PRId64 " needs a reason", id);
+	else
+		rc = step_tx(reg, who, id, P25_REQUEST_REJECT, reason);
+	return reg_end(reg, rc);
 }
 
 int p25_request_cancel(struct p25_registry *reg, const struct p25_actor *who, int64_t id)
 {
-	int rc = reg_begin(reg);
-	if (rc < 0)
-		return rc;
-	return reg_end(reg, cancel_tx(reg, who, id));
+	return step(reg, who, id, P25_REQUEST_CANCEL);
 }
 
 static int prefixed(struct p25_registry *reg, int rc, int64_t id)
@@ -429,17 +409,15 @@ static int prefixed(struct p25_registry *reg, int rc, int64_t id)
 static int apply_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
                     bool no_servers)
 {
-	static const char *const from[] = {"approved", NULL};
+	const struct p25_request_transition *t = p25_request_transition(P25_REQUEST_APPLY);
 	json_t *before, *items, *item;
 	const char *org, *type;
 	int64_t org_id = 0;
 	size_t i;
-	int rc = load_for(reg, id, from, "applied (approve it first)", &before);
+	int rc = load_for(reg, id, t, &before);
 
-	if (rc < 0) {
-		/* A submitted request needs approval; say so rather than just refuse. */
+	if (rc < 0)
 		return rc;
-	}
 	org = json_string_value(json_object_get(before, "org"));
 	type = json_string_value(json_object_get(before, "type"));
 	rc = org_id_of(reg, org, &org_id);
@@ -505,9 +483,7 @@ static int apply_tx(struct p25_registry *reg, const struct p25_actor *who, int64
 		json_decref(before);
 		return rc == P25_EDB ? rc : prefixed(reg, rc, id);
 	}
-	rc = set_status(reg, who, id, "applied");
-	if (rc == 0)
-		rc = request_audit(reg, who, P25_CHANGE_REQUEST_APPLIED, id, before);
+	rc = moved(reg, who, id, t, before, NULL);
 	json_decref(before);
 	return rc;
 }
@@ -526,32 +502,15 @@ int p25_request_apply(struct p25_registry *reg, const struct p25_actor *who, int
 	return p25_request_apply_confirmed(reg, who, id, false);
 }
 
-static int verify_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id)
-{
-	static const char *const from[] = {"applied", NULL};
-	json_t *before;
-	int rc = load_for(reg, id, from, "verified (apply it first)", &before);
-
-	if (rc == 0)
-		rc = set_status(reg, who, id, "verified");
-	if (rc == 0)
-		rc = request_audit(reg, who, P25_CHANGE_REQUEST_VERIFIED, id, before);
-	json_decref(before);
-	return rc;
-}
-
 int p25_request_verify(struct p25_registry *reg, const struct p25_actor *who, int64_t id)
 {
-	int rc = reg_begin(reg);
-	if (rc < 0)
-		return rc;
-	return reg_end(reg, verify_tx(reg, who, id));
+	return step(reg, who, id, P25_REQUEST_VERIFY);
 }
 
 int p25_request_list(struct p25_registry *reg, const struct p25_request_filter *f, json_t **out)
 {
 	int64_t org_id = 0;
-	sqlite3_stmt *st;
+	reg_stmt *st;
 	json_t *rows;
 	int rc;
 
@@ -582,25 +541,26 @@ int p25_request_list(struct p25_registry *reg, const struct p25_request_filter *
 		return P25_EDB;
 	rows = json_array();
 	while ((rc = reg_step(reg, st)) == 1) {
-		json_t *r = request_json_row(st, f->now ? f->now : 1);
+		json_t *r = request_json_row(st, f->now ? f->now : 1, 0);
 		if (!r)
 			continue;
 		if (f->overdue && !json_is_true(json_object_get(r, "overdue"))) {
 			json_decref(r);
 			continue;
 		}
-		if ((rc = add_items(reg, sqlite3_column_int64(st, 0), col_text(st, 2), r)) < 0) {
+		if ((rc = add_items(reg, col_int(st, 0), col_text(st, 2), r)) < 0) {
 			json_decref(r);
+			reg_done(st);
 			break;
 		}
 		json_array_append_new(rows, r);
 	}
+	/* A failed step has finished the statement already. */
 	if (rc < 0) {
-		sqlite3_finalize(st);
 		json_decref(rows);
 		return rc;
 	}
-	sqlite3_finalize(st);
+	reg_done(st);
 	*out = rows;
 	return 0;
 }
@@ -642,8 +602,8 @@ int p25_request_show_in(struct p25_registry *reg, int64_t id, p25_time now,
 
 int p25_request_permits(struct p25_registry *reg, int64_t id, int64_t **ids, size_t *n)
 {
-	sqlite3_stmt *st;
-	int64_t *v = NULL, *nv;
+	reg_stmt *st;
+	int64_t *v = NULL;
 	size_t cap = 0;
 	int rc;
 
@@ -654,24 +614,20 @@ int p25_request_permits(struct p25_registry *reg, int64_t id, int64_t **ids, siz
 	if (!st)
 		return P25_EDB;
 	while ((rc = reg_step(reg, st)) == 1) {
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 8;
-			if (!(nv = realloc(v, cap * sizeof *v))) {
-				sqlite3_finalize(st);
-				free(v);
-				*n = 0;
-				return reg_fail(reg, P25_EDB, "registry: out of memory");
-			}
-			v = nv;
+		if (P25_ARRAY_GROW(v, *n, cap) < 0) {
+			reg_done(st);
+			free(v);
+			*n = 0;
+			return reg_fail(reg, P25_EDB, "registry: out of memory");
 		}
-		v[(*n)++] = sqlite3_column_int64(st, 0);
+		v[(*n)++] = col_int(st, 0);
 	}
 	if (rc < 0) {
 		free(v);
 		*n = 0;
 		return rc;
 	}
-	sqlite3_finalize(st);
+	reg_done(st);
 	*ids = v;
 	return 0;
 }
@@ -741,11 +697,11 @@ int request_restore_tx(struct p25_registry *reg, const struct p25_actor *who, js
 	if (!due)
 		due = submitted + P25_REQUEST_DUE;
 	if (want > 0) {
-		sqlite3_stmt *st =
+		reg_stmt *st =
 		    reg_query(reg, "SELECT 1 FROM request WHERE id = ?", "i", (int64_t)want);
 		if (!st || (rc = reg_step(reg, st)) < 0)
 			return P25_EDB;
-		sqlite3_finalize(st);
+		reg_done(st);
 		if (rc)
 			return reg_fail(reg, P25_ECONFLICT, "%s: request id %lld is already in use",
 			                where, (long long)want);
@@ -765,7 +721,7 @@ int request_restore_tx(struct p25_registry *reg, const struct p25_actor *who, js
 	    t[4], get_str(req, "cancelled_by"));
 	if (rc < 0)
 		return rc;
-	id = sqlite3_last_insert_rowid(reg->db);
+	id = reg_last_id(reg);
 	items = json_object_get(req, type == P25_REQ_REMOVE_PERMIT ? "remove" : "servers");
 	if (items && !json_is_array(items))
 		return reg_fail(reg, P25_EINVAL, "%s: \"%s\" must be an array", where,
@@ -808,7 +764,7 @@ int request_restore_tx(struct p25_registry *reg, const struct p25_actor *who, js
 
 json_t *requests_export(struct p25_registry *reg, int *rc)
 {
-	sqlite3_stmt *st = reg_query(reg, "SELECT id FROM request ORDER BY id", "");
+	reg_stmt *st = reg_query(reg, "SELECT id FROM request ORDER BY id", "");
 	json_t *rows = json_array();
 
 	*rc = 0;
@@ -818,10 +774,10 @@ json_t *requests_export(struct p25_registry *reg, int *rc)
 		return NULL;
 	}
 	while ((*rc = reg_step(reg, st)) == 1) {
-		int64_t id = sqlite3_column_int64(st, 0);
+		int64_t id = col_int(st, 0);
 		json_t *r = request_json_by_id(reg, id, 0);
 		if (!r) {
-			sqlite3_finalize(st);
+			reg_done(st);
 			*rc = reg_fail(reg, P25_EDB, "registry: reading request %" PRId64, id);
 			break;
 		}
@@ -831,6 +787,6 @@ json_t *requests_export(struct p25_registry *reg, int *rc)
 		json_decref(rows);
 		return NULL;
 	}
-	sqlite3_finalize(st);
+	reg_done(st);
 	return rows;
 }

@@ -1,10 +1,20 @@
 /*
- * The rules a permit must pass, whichever way it enters the registry:
- * permit add, import (CSV, a JSON server list, a whole registry document),
- * request submit and request apply all call rule_permit() and nothing else,
- * so a rule written here holds everywhere and refuses with the same words.
- * The text forms of a kind and an expiry (files, --server) are read here
- * too, for the same reason.
+ * The registry's rules, in one place, whichever way a change enters the
+ * registry (the verbs, import of CSV, a JSON server list or a whole registry
+ * document, request submit and apply):
+ *   - a prefix overlaps no registered one (rule_prefix);
+ *   - a permit passes rule_permit() and nothing else;
+ *   - a request moves only along the transitions table, which the service
+ *     also authorizes by (p25_request_transition);
+ *   - an org becomes active by rule_activation().
+ * A rule written here holds everywhere and refuses with the same words.  The
+ * text forms of a kind and an expiry (files, --server) are read here too,
+ * for the same reason.
+ *
+ * Address space is compared in SQL over the stored networks (net: 16 bytes,
+ * left-aligned, big-endian; len), with the address arithmetic done once, here,
+ * as query parameters (struct net_span), never by parsing every stored
+ * prefix again.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,7 +22,95 @@
 #include <string.h>
 
 #include "registry/internal.h"
+#include "util/array.h"
 #include "util/buf.h"
+
+/* ---- requests ---- */
+
+#define FROM P25_REQUEST_FROM
+static const struct p25_request_transition transitions[P25_REQUEST_ACTIONS] = {
+    {P25_REQUEST_SUBMIT, "submit", 0, P25_REQ_SUBMITTED, true, "submitted",
+     P25_CHANGE_REQUEST_SUBMITTED},
+    {P25_REQUEST_APPROVE, "approve", FROM(P25_REQ_SUBMITTED), P25_REQ_APPROVED, false,
+     "approved", P25_CHANGE_REQUEST_APPROVED},
+    {P25_REQUEST_REJECT, "reject", FROM(P25_REQ_SUBMITTED) | FROM(P25_REQ_APPROVED),
+     P25_REQ_REJECTED, false, "rejected", P25_CHANGE_REQUEST_REJECTED},
+    {P25_REQUEST_APPLY, "apply", FROM(P25_REQ_APPROVED), P25_REQ_APPLIED, false,
+     "applied (approve it first)", P25_CHANGE_REQUEST_APPLIED},
+    {P25_REQUEST_VERIFY, "verify", FROM(P25_REQ_APPLIED), P25_REQ_VERIFIED, false,
+     "verified (apply it first)", P25_CHANGE_REQUEST_VERIFIED},
+    /* Withdrawn by its member or the operator, before anything was applied. */
+    {P25_REQUEST_CANCEL, "cancel", FROM(P25_REQ_SUBMITTED) | FROM(P25_REQ_APPROVED),
+     P25_REQ_CANCELLED, true, "cancelled", P25_CHANGE_REQUEST_CANCELLED},
+};
+#undef FROM
+
+const struct p25_request_transition *p25_request_transition(enum p25_request_action a)
+{
+	return (unsigned)a < P25_REQUEST_ACTIONS ? &transitions[a] : NULL;
+}
+
+bool p25_request_status_open(enum p25_request_status s)
+{
+	return (transitions[P25_REQUEST_CANCEL].from & P25_REQUEST_FROM(s)) != 0;
+}
+
+/* ---- address space ---- */
+
+static void net_bytes(p25_u128 v, unsigned char out[16])
+{
+	for (int i = 15; i >= 0; i--) {
+		out[i] = (unsigned char)v;
+		v >>= 8;
+	}
+}
+
+void net_span(const struct p25_prefix *p, struct net_span *s)
+{
+	s->family = p->family;
+	s->len = p->len;
+	net_bytes(p->net, s->first);
+	net_bytes(p->net | ~p25_mask(p->len), s->last);
+	for (unsigned len = 0; len <= 128; len++)
+		net_bytes(p->net & p25_mask(len), s->cut + 16 * len);
+}
+
+int rule_prefix(struct p25_registry *reg, const struct p25_prefix *p, const char *text,
+                const char *org)
+{
+	struct net_span sp;
+	reg_stmt *st;
+	int rc;
+
+	net_span(p, &sp);
+	/* The first registered prefix that overlaps, in the order of the address space. */
+	st = reg_query(reg,
+	               "SELECT x.text, o.handle, x.len FROM prefix x JOIN org o ON o.id = x.org_id "
+	               "WHERE x.family = ?1 AND " SPAN_OVERLAPS("x") " ORDER BY x.net, x.len LIMIT 1",
+	               SPAN_ARGS, SPAN_BIND(&sp));
+	if (!st)
+		return P25_EDB;
+	if ((rc = reg_step(reg, st)) <= 0) {
+		if (rc == 0)
+			reg_done(st);
+		return rc;
+	}
+	if (strcmp(col_text(st, 1), org) != 0)
+		rc = reg_fail(reg, P25_ECONFLICT,
+		              "prefix %s (for organization '%s') overlaps %s of organization '%s'",
+		              text, org, col_text(st, 0), col_text(st, 1));
+	else if (col_int(st, 2) == p->len)
+		rc = reg_fail(reg, P25_ECONFLICT,
+		              "prefix %s is already registered to organization '%s'", text, org);
+	else
+		rc = reg_fail(reg, P25_ECONFLICT,
+		              "prefix %s %s %s, already registered to organization '%s'; an "
+		              "organization's prefixes must not nest",
+		              text, col_int(st, 2) < p->len ? "lies inside" : "contains",
+		              col_text(st, 0), org);
+	reg_done(st);
+	return rc;
+}
 
 int rule_kind_text(const char *s, bool required, enum p25_permit_kind *out, char *err,
                    size_t errlen)
@@ -48,7 +146,7 @@ int rule_expiry_text(const char *s, p25_time now, p25_time *out, char *err, size
 static int outside_space(struct p25_registry *reg, const char *text, const char *org,
                          int64_t org_id)
 {
-	sqlite3_stmt *st = reg_query(reg,
+	reg_stmt *st = reg_query(reg,
 	                             "SELECT text FROM prefix WHERE org_id = ? ORDER BY family, "
 	                             "net, len",
 	                             "i", org_id);
@@ -61,7 +159,7 @@ static int outside_space(struct p25_registry *reg, const char *text, const char 
 	while ((rc = reg_step(reg, st)) == 1)
 		p25_buf_printf(&list, "%s%s", list.len ? ", " : "", col_text(st, 0));
 	if (rc == 0)
-		sqlite3_finalize(st);
+		reg_done(st);
 	if (rc == 0 && list.len)
 		rc = reg_fail(reg, P25_EINVAL,
 		              "%s is outside the address space of organization '%s' (%s)", text,
@@ -77,24 +175,23 @@ static int outside_space(struct p25_registry *reg, const char *text, const char 
 	return rc;
 }
 
+/* Does a prefix of the org contain p?  One indexed lookup of the org's prefixes. */
 static int inside_space(struct p25_registry *reg, const struct p25_prefix *p, int64_t org_id,
                         bool *inside)
 {
-	sqlite3_stmt *st = reg_query(reg, "SELECT text FROM prefix WHERE org_id = ?", "i", org_id);
-	struct p25_diag diag;
-	int rc = 0;
+	struct net_span sp;
+	reg_stmt *st;
+	int rc;
 
-	*inside = false;
-	if (!st)
+	net_span(p, &sp);
+	st = reg_query(reg,
+	               "SELECT 1 FROM prefix x WHERE x.org_id = ?6 AND x.family = ?1 AND "
+	               SPAN_CONTAINED_BY("x") " LIMIT 1",
+	               SPAN_ARGS "i", SPAN_BIND(&sp), org_id);
+	if (!st || (rc = reg_step(reg, st)) < 0)
 		return P25_EDB;
-	while (!*inside && (rc = reg_step(reg, st)) == 1) {
-		struct p25_prefix q;
-		*inside = p25_prefix_parse(col_text(st, 0), 0, &q, &diag) == 0 &&
-		          p25_prefix_contains(&q, p);
-	}
-	if (rc < 0)
-		return rc;
-	sqlite3_finalize(st);
+	*inside = rc == 1;
+	reg_done(st);
 	return 0;
 }
 
@@ -106,7 +203,7 @@ static int inside_space(struct p25_registry *reg, const struct p25_prefix *p, in
 static int same_address(struct p25_registry *reg, const struct p25_permit_spec *spec,
                         struct permit_checked *chk, p25_time now)
 {
-	sqlite3_stmt *st =
+	reg_stmt *st =
 	    reg_query(reg, "SELECT id, expires FROM permit WHERE org_id = ? AND text = ?", "is",
 	              chk->org_id, chk->text);
 	char until[P25_TIME_STRLEN + 16] = "";
@@ -119,12 +216,12 @@ static int same_address(struct p25_registry *reg, const struct p25_permit_spec *
 	if ((rc = reg_step(reg, st)) < 0)
 		return rc;
 	if (rc == 0) {
-		sqlite3_finalize(st);
+		reg_done(st);
 		return 0;
 	}
-	id = sqlite3_column_int64(st, 0);
+	id = col_int(st, 0);
 	expires = col_time(st, 1);
-	sqlite3_finalize(st);
+	reg_done(st);
 	if (expires && expires <= now) {
 		chk->supersedes = id;
 		return 0;
@@ -191,10 +288,10 @@ int rule_permit(struct p25_registry *reg, const struct p25_permit_spec *spec, p2
 static int unpermitted_findings(struct p25_registry *reg, int64_t org_id, p25_time now,
                                 p25_time *at, json_t **out)
 {
-	sqlite3_stmt *st;
+	reg_stmt *st;
 	json_t *found = NULL, *left, *a;
 	struct p25_prefix *valid = NULL;
-	size_t nvalid = 0, i;
+	size_t nvalid = 0, cap = 0, i;
 	int rc;
 
 	*out = NULL;
@@ -208,7 +305,7 @@ static int unpermitted_findings(struct p25_registry *reg, int64_t org_id, p25_ti
 		*at = col_time(st, 0);
 		found = json_loads(col_text(st, 1), 0, NULL);
 	}
-	sqlite3_finalize(st);
+	reg_done(st);
 	if (!json_array_size(found)) {
 		json_decref(found);
 		return 0;
@@ -219,19 +316,17 @@ static int unpermitted_findings(struct p25_registry *reg, int64_t org_id, p25_ti
 	if (!st)
 		rc = P25_EDB;
 	while (st && (rc = reg_step(reg, st)) == 1) {
-		struct p25_prefix *v = realloc(valid, (nvalid + 1) * sizeof *v);
 		struct p25_diag diag;
-		if (!v) {
-			sqlite3_finalize(st);
+		if (P25_ARRAY_GROW(valid, nvalid, cap) < 0) {
+			reg_done(st);
 			rc = reg_fail(reg, P25_EDB, "registry: out of memory");
 			break;
 		}
-		valid = v;
 		if (p25_prefix_parse(col_text(st, 0), 0, &valid[nvalid], &diag) == 0)
 			nvalid++;
 	}
 	if (rc == 0) {
-		sqlite3_finalize(st);
+		reg_done(st);
 		left = json_array();
 		json_array_foreach(found, i, a)
 		{
@@ -265,7 +360,7 @@ static int unpermitted_findings(struct p25_registry *reg, int64_t org_id, p25_ti
 int rule_activation(struct p25_registry *reg, int64_t org_id, const char *handle, p25_time now,
                     bool no_servers)
 {
-	sqlite3_stmt *st;
+	reg_stmt *st;
 	int64_t contacts = 0, permits = 0;
 	json_t *left = NULL, *a;
 	p25_time at = 0;
@@ -280,9 +375,9 @@ int rule_activation(struct p25_registry *reg, int64_t org_id, const char *handle
 	    "iT", org_id, now);
 	if (!st || (rc = reg_step(reg, st)) < 0)
 		return P25_EDB;
-	contacts = sqlite3_column_int64(st, 0);
-	permits = sqlite3_column_int64(st, 1);
-	sqlite3_finalize(st);
+	contacts = col_int(st, 0);
+	permits = col_int(st, 1);
+	reg_done(st);
 	if (contacts == 0)
 		return reg_hint(reg,
 		                reg_fail(reg, P25_EINVAL,

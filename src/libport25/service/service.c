@@ -9,24 +9,11 @@
 #include <string.h>
 
 #include "service/service_int.h"
+#include "util/names.h"
 
 static const char *const role_names[] = {"operator", "member", "auditor"};
 
-const char *p25_auth_role_name(enum p25_role r)
-{
-	return (unsigned)r < 3 ? role_names[r] : "?";
-}
-
-int p25_auth_role_parse(const char *s, enum p25_role *out)
-{
-	for (int i = 0; s && i < 3; i++) {
-		if (!strcmp(s, role_names[i])) {
-			*out = (enum p25_role)i;
-			return 0;
-		}
-	}
-	return -1;
-}
+P25_NAMES(enum p25_role, p25_auth_role_name, p25_auth_role_parse, role_names)
 
 int p25_service_open(struct p25_registry *reg, const struct p25_service_options *opt,
                      struct p25_service **out)

@@ -14,6 +14,9 @@
  *             requests.  Not: organizations, enrollment, prefixes, permits,
  *             imports, nor approving, rejecting, applying or verifying;
  *   auditor   reads everything, writes nothing.
+ * What may happen to a request, and which of it a member may do, is the
+ * registry's one table of transitions (registry.h, p25_request_transition),
+ * read here for the authorization and by the registry for the move.
  * Reads are scoped in their query (registry.h, struct p25_scope): another
  * organization's objects are not found, as ones that do not exist.  A write
  * naming an object by id that is not one of the member's organizations' is

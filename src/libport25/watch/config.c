@@ -1,8 +1,9 @@
 /*
- * /etc/port25/port25.conf: "key = value" lines, '#' comments.  The file is
- * the gateway's, shared with other port25 commands, so keys watch does not
- * know are reported as warnings, not refused; a known key with a bad value
- * is an error naming the line.
+ * watch's part of /etc/port25/port25.conf (util/conf.h): the [watch]
+ * section, and watch's keys at the top level as configurations before
+ * sections wrote them.  In [watch] an unknown key is an error; at the top
+ * level, which other commands share, it is reported as a warning, not
+ * refused.  A known key with a bad value is an error naming the line.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -10,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/text.h"
+#include "util/conf.h"
 #include "watch/sources.h"
 #include "watch/watch.h"
 
@@ -79,17 +80,6 @@ static int parse_size(const char *v, size_t *out)
 	if (*end)
 		return -1;
 	*out = (size_t)n;
-	return 0;
-}
-
-static int parse_bool(const char *v, bool *out)
-{
-	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") || !strcmp(v, "1"))
-		*out = true;
-	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off") || !strcmp(v, "0"))
-		*out = false;
-	else
-		return -1;
 	return 0;
 }
 
@@ -191,7 +181,7 @@ static int set_key(struct p25_watch_config *c, const char *k, const char *v, cha
 	if (!strcmp(k, "max-memory"))
 		return parse_size(v, &c->max_memory) < 0 ? -1 : 1;
 	if (!strcmp(k, "drop-privileges"))
-		return parse_bool(v, &c->drop_privileges) < 0 ? -1 : 1;
+		return p25_conf_bool(v, &c->drop_privileges) < 0 ? -1 : 1;
 	if (!strcmp(k, "missed-max-destinations"))
 		return parse_u32(v, UINT32_MAX, &t->missed_max_dests) < 0 ? -1 : 1;
 	if (!strcmp(k, "missed-min-retries"))
@@ -252,63 +242,35 @@ int p25_watch_config_check(const struct p25_watch_config *c, char *err, size_t e
 	return 0;
 }
 
+/* One entry of watch's section or of the top level, through the keys above. */
+static int set_entry(void *ctx, const struct p25_conf_entry *e, char *msg, size_t msglen)
+{
+	char why[300];
+	int rc;
+
+	/* port25 serve's top-level keys (api/config.c) are not a typo of watch's. */
+	if (!e->section[0] && !strncmp(e->key, "serve-", 6))
+		return 1;
+	rc = set_key(ctx, e->key, e->value, why, sizeof why);
+
+	if (rc < 0)
+		snprintf(msg, msglen, "%s: bad value '%s'%s%s", e->key, e->value, why[0] ? ": " : "",
+			 why);
+	return rc;
+}
+
 int p25_watch_config_load(struct p25_watch_config *c, const char *path, bool required, char *err,
 			  size_t errlen)
 {
-	FILE *f = fopen(path, "r");
-	char line[1024];
-	size_t lineno = 0;
-	int rc = 0;
+	char warn[512];
+	int rc;
 
 	err[0] = '\0';
-	if (!f) {
-		if (errno == ENOENT && !required)
-			return 0;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	while (fgets(line, sizeof line, f)) {
-		char *k, *v, *eq, *hash, why[300];
-		lineno++;
-		if (!strchr(line, '\n') && !feof(f)) {
-			snprintf(err, errlen, "%s:%zu: line too long", path, lineno);
-			rc = -1;
-			break;
-		}
-		if ((hash = strchr(line, '#')) != NULL)
-			*hash = '\0';
-		k = p25_text_trim(line);
-		if (!*k)
-			continue;
-		if (!(eq = strchr(k, '='))) {
-			snprintf(err, errlen, "%s:%zu: want 'key = value'", path, lineno);
-			rc = -1;
-			break;
-		}
-		*eq = '\0';
-		v = p25_text_trim(eq + 1);
-		k = p25_text_trim(k);
-		switch (set_key(c, k, v, why, sizeof why)) {
-		case 0:
-			/* Another command's setting, or a typo: say so, do not stop the gateway. */
-			if (!strncmp(k, "serve-", 6))
-				break; /* port25 serve's (api/config.c) */
-			if (!err[0])
-				snprintf(err, errlen, "%s:%zu: setting '%s' is not watch's, ignored",
-					 path, lineno, k);
-			break;
-		case -1:
-			snprintf(err, errlen, "%s:%zu: %s: bad value '%s'%s%s", path, lineno, k, v,
-				 why[0] ? ": " : "", why);
-			rc = -1;
-			break;
-		default:
-			break;
-		}
-		if (rc < 0)
-			break;
-	}
-	fclose(f);
+	rc = p25_conf_read(path, required, "watch", P25_CONF_TOP_WARN, set_entry, c, err, errlen,
+			       warn, sizeof warn);
+
 	/* 1: loaded with a warning left in err. */
-	return rc < 0 ? -1 : err[0] ? 1 : 0;
+	if (rc == 1)
+		snprintf(err, errlen, "%s", warn);
+	return rc;
 }

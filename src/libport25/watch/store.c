@@ -1,9 +1,9 @@
 /*
  * Summaries and alerts in the registry (schema v2; v3 lets alerts end).
  *
- * This file uses the registry's statement helpers (registry/internal.h):
- * the tables live in the registry file and share its transactions, audit
- * log and error reporting; a second access layer would only duplicate them.
+ * The tables live in the registry file and share its transactions, audit
+ * log and error message (registry/tables.h); they are read and written
+ * through the storage seam (storage/storage.h), like the registry's own.
  *
  * A flush writes deltas: attempts and packets counted since the last flush
  * are added to what the row holds, so a restart, an eviction or a second
@@ -14,7 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "registry/internal.h"
+#include "registry/tables.h"
+#include "util/array.h"
 #include "watch/watch.h"
 
 #define WATCH_ACTOR "port25-watch"
@@ -106,25 +107,24 @@ static void state_load(struct p25_host *h, const char *text)
 
 int p25_watch_load(struct p25_registry *reg, struct p25_agg *a, size_t *loaded)
 {
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int rc;
 
 	*loaded = 0;
 	/* Oldest first, so the most recently active end up at the head of the LRU. */
-	st = reg_query(reg,
-		       "SELECT host, direction, org, attempts, packets, peak_per_minute, "
+	st = store_query(reg_store(reg), "SELECT host, direction, org, attempts, packets, peak_per_minute, "
 		       "active_hours, first_seen, last_seen, state FROM "
 		       "(SELECT * FROM host_summary ORDER BY last_seen DESC LIMIT ?) "
 		       "ORDER BY last_seen ASC",
 		       "i", (int64_t)p25_agg_capacity(a));
 	if (!st)
 		return P25_EDB;
-	while ((rc = reg_step(reg, st)) == 1) {
+	while ((rc = store_step(st)) == 1) {
 		struct p25_addr addr;
 		struct p25_diag diag;
 		struct p25_host *h;
 		uint8_t dir = strcmp(col_text(st, 1), "in") == 0 ? P25_WDIR_IN : P25_WDIR_OUT;
-		int64_t peak = sqlite3_column_int64(st, 5);
+		int64_t peak = col_int(st, 5);
 
 		if (p25_addr_parse(col_text(st, 0), 0, &addr, &diag) < 0)
 			continue;
@@ -133,20 +133,20 @@ int p25_watch_load(struct p25_registry *reg, struct p25_agg *a, size_t *loaded)
 			h = p25_agg_insert(a, &addr, dir);
 		h->flags = P25_HOST_LOADED;
 		h->org = p25_agg_org_intern(a, col_text(st, 2));
-		h->attempts = (uint64_t)sqlite3_column_int64(st, 3);
-		h->packets = (uint64_t)sqlite3_column_int64(st, 4);
+		h->attempts = (uint64_t)col_int(st, 3);
+		h->packets = (uint64_t)col_int(st, 4);
 		h->peak_minute = peak < 0 ? 0 : peak > UINT32_MAX ? UINT32_MAX : (uint32_t)peak;
-		h->active_hours = (uint32_t)sqlite3_column_int64(st, 6);
+		h->active_hours = (uint32_t)col_int(st, 6);
 		h->first = col_time(st, 7);
 		h->last = col_time(st, 8);
 		/* The next attempt in this hour must not count as another active hour. */
 		h->hour_at = h->last / 3600;
-		state_load(h, (const char *)sqlite3_column_text(st, 9));
+		state_load(h, col_text(st, 9));
 		(*loaded)++;
 	}
 	if (rc < 0)
 		return rc;
-	sqlite3_finalize(st);
+	store_done(st);
 	return 0;
 }
 
@@ -170,43 +170,20 @@ int p25_watch_load(struct p25_registry *reg, struct p25_agg *a, size_t *loaded)
  * for each of thousands of hosts was most of a flush's time.  Scalars that
  * are not counts keep the larger of the stored and the new value.
  */
-static int upsert_summary(struct p25_registry *reg, sqlite3_stmt *st,
-			  const struct p25_addr *addr, uint8_t dir, const char *org,
-			  uint32_t d_attempts, uint32_t d_packets, uint32_t dests, bool approx,
-			  uint32_t peak, uint32_t hours, p25_time first, p25_time last, p25_time now,
-			  const char *state)
+static int upsert_summary(struct store_stmt *st, const struct p25_addr *addr, uint8_t dir,
+			  const char *org, uint32_t d_attempts, uint32_t d_packets, uint32_t dests,
+			  bool approx, uint32_t peak, uint32_t hours, p25_time first, p25_time last,
+			  p25_time now, const char *state)
 {
-	char host[P25_ADDR_STRLEN], tf[P25_TIME_STRLEN], tl[P25_TIME_STRLEN], tn[P25_TIME_STRLEN];
-	const int64_t ints[] = {d_attempts, d_packets, dests, approx, peak, hours};
-	int rc;
+	char host[P25_ADDR_STRLEN];
 
-	sqlite3_reset(st);
-	rc = sqlite3_bind_text(st, 1, p25_addr_format(addr, host, sizeof host), -1, SQLITE_TRANSIENT);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 2, dir_text(dir), -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 3, addr->family);
-	if (rc == SQLITE_OK)
-		rc = org && *org ? sqlite3_bind_text(st, 4, org, -1, SQLITE_TRANSIENT)
-				 : sqlite3_bind_null(st, 4);
-	for (int i = 0; rc == SQLITE_OK && i < 6; i++)
-		rc = sqlite3_bind_int64(st, 5 + i, ints[i]);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 11, p25_time_format(first, tf, sizeof tf), -1,
-				       SQLITE_TRANSIENT);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 12, p25_time_format(last, tl, sizeof tl), -1,
-				       SQLITE_TRANSIENT);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 13, p25_time_format(now, tn, sizeof tn), -1,
-				       SQLITE_TRANSIENT);
-	if (rc == SQLITE_OK)
-		rc = state ? sqlite3_bind_text(st, 14, state, -1, SQLITE_TRANSIENT)
-			   : sqlite3_bind_null(st, 14);
-	if (rc != SQLITE_OK)
-		return reg_dbfail(reg, "binding a host summary");
-	rc = sqlite3_step(st);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : reg_dbfail(reg, "writing a host summary");
+	if (store_rebind(st, "binding a host summary", "ssisiiiiiiTTTs",
+			 p25_addr_format(addr, host, sizeof host), dir_text(dir),
+			 (int64_t)addr->family, org && *org ? org : NULL, (int64_t)d_attempts,
+			 (int64_t)d_packets, (int64_t)dests, (int64_t)approx, (int64_t)peak,
+			 (int64_t)hours, first, last, now, state) < 0)
+		return P25_EDB;
+	return store_run(st, "writing a host summary");
 }
 
 static int upsert_alert(struct p25_registry *reg, const struct p25_actor *who, int kind,
@@ -214,43 +191,40 @@ static int upsert_alert(struct p25_registry *reg, const struct p25_actor *who, i
 			struct p25_flush_result *res)
 {
 	char host[P25_ADDR_STRLEN], *text = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int rc;
 
 	if (!text)
 		return reg_fail(reg, P25_EDB, "watch: out of memory writing an alert");
 	p25_addr_format(addr, host, sizeof host);
 	/* Resolved alerts are history: a host that matches again gets a new one. */
-	st = reg_query(reg,
-		       "SELECT id FROM alert WHERE kind = ? AND host = ? AND direction = ? "
+	st = store_query(reg_store(reg), "SELECT id FROM alert WHERE kind = ? AND host = ? AND direction = ? "
 		       "AND status <> 'resolved'",
 		       "sss", p25_alert_kind_name(kind), host, dir_text(dir));
 	if (!st) {
 		free(text);
 		return P25_EDB;
 	}
-	rc = reg_step(reg, st);
+	rc = store_step(st);
 	if (rc == 1) {
-		int64_t id = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
+		int64_t id = col_int(st, 0);
+		store_done(st);
 		/* A dismissed or drafted alert keeps its status; its evidence stays current. */
-		rc = reg_exec(reg,
-			      "UPDATE alert SET evidence = ?, updated = ?, org = coalesce(?, org) "
+		rc = store_exec(reg_store(reg), "UPDATE alert SET evidence = ?, updated = ?, org = coalesce(?, org) "
 			      "WHERE id = ?",
 			      "sTsi", text, who->now, org && *org ? org : NULL, id);
 		if (rc == 0)
 			res->alerts_updated++;
 	} else if (rc == 0) {
 		char object[64];
-		sqlite3_finalize(st);
-		rc = reg_exec(reg,
-			      "INSERT INTO alert (kind, host, direction, org, status, raised, "
+		store_done(st);
+		rc = store_exec(reg_store(reg), "INSERT INTO alert (kind, host, direction, org, status, raised, "
 			      "updated, evidence) VALUES (?, ?, ?, ?, 'open', ?, ?, ?)",
 			      "ssssTTs", p25_alert_kind_name(kind), host, dir_text(dir),
 			      org && *org ? org : NULL, who->now, who->now, text);
 		if (rc == 0) {
 			snprintf(object, sizeof object, "%" PRId64,
-				 (int64_t)sqlite3_last_insert_rowid(reg->db));
+				 store_last_id(reg_store(reg)));
 			rc = reg_audit(reg, who, "raise", "alert", object, NULL, ev);
 		}
 		if (rc == 0)
@@ -291,37 +265,32 @@ static int permit_cmp(const void *x, const void *y)
 
 static int permits_load(struct p25_registry *reg, struct permit_set *ps, p25_time now)
 {
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	size_t cap = 0;
 	int rc;
 
 	if (ps->loaded)
 		return 0;
-	st = reg_query(reg, "SELECT id, text FROM permit WHERE expires IS NULL OR expires > ?", "T",
+	st = store_query(reg_store(reg), "SELECT id, text FROM permit WHERE expires IS NULL OR expires > ?", "T",
 		       now);
 	if (!st)
 		return P25_EDB;
-	while ((rc = reg_step(reg, st)) == 1) {
+	while ((rc = store_step(st)) == 1) {
 		struct p25_diag diag;
 		struct p25_prefix p;
 		if (p25_prefix_parse(col_text(st, 1), 0, &p, &diag) < 0)
 			continue; /* the registry refuses these; never trust them here */
-		if (ps->n == cap) {
-			void *nv = realloc(ps->v, (cap = cap ? 2 * cap : 64) * sizeof *ps->v);
-			if (!nv) {
-				sqlite3_finalize(st);
-				return reg_fail(reg, P25_EDB,
-						"watch: out of memory reading permits");
-			}
-			ps->v = nv;
+		if (P25_ARRAY_GROW(ps->v, ps->n, cap) < 0) {
+			store_done(st);
+			return reg_fail(reg, P25_EDB, "watch: out of memory reading permits");
 		}
 		ps->v[ps->n].prefix = p;
-		ps->v[ps->n++].id = sqlite3_column_int64(st, 0);
+		ps->v[ps->n++].id = col_int(st, 0);
 		ps->lens[p.family == P25_INET6][p.len] = true;
 	}
 	if (rc < 0)
 		return rc;
-	sqlite3_finalize(st);
+	store_done(st);
 	if (ps->n)
 		qsort(ps->v, ps->n, sizeof *ps->v, permit_cmp);
 	ps->loaded = true;
@@ -358,7 +327,7 @@ struct candidate {
 	bool quiet;
 };
 
-static void copy_col(char *dst, size_t len, sqlite3_stmt *st, int col)
+static void copy_col(char *dst, size_t len, struct store_stmt *st, int col)
 {
 	snprintf(dst, len, "%s", col_text(st, col));
 }
@@ -371,8 +340,7 @@ static int resolve_one(struct p25_registry *reg, const struct p25_actor *who,
 	json_t *before, *after, *detail;
 	int rc;
 
-	rc = reg_exec(reg,
-		      "UPDATE alert SET status = 'resolved', resolved_at = ?, resolved_reason = ?, "
+	rc = store_exec(reg_store(reg), "UPDATE alert SET status = 'resolved', resolved_at = ?, resolved_reason = ?, "
 		      "updated = ? WHERE id = ?",
 		      "TsTi", who->now, reason, who->now, c->id);
 	if (rc < 0)
@@ -408,11 +376,10 @@ static int resolve_tx(struct p25_registry *reg, const struct p25_actor *who, uin
 {
 	struct candidate *c = NULL;
 	size_t n = 0, cap = 0;
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int rc;
 
-	st = reg_query(reg,
-		       "SELECT a.id, a.kind, a.host, a.direction, a.status, s.last_seen, "
+	st = store_query(reg_store(reg), "SELECT a.id, a.kind, a.host, a.direction, a.status, s.last_seen, "
 		       "a.status = 'open' AND ?1 "
 		       "AND max(a.updated, coalesce(s.last_seen, '')) <= ?2 "
 		       "FROM alert a LEFT JOIN host_summary s "
@@ -421,30 +388,25 @@ static int resolve_tx(struct p25_registry *reg, const struct p25_actor *who, uin
 		       "iT", (int64_t)(quiet > 0), who->now - (p25_time)quiet);
 	if (!st)
 		return P25_EDB;
-	while ((rc = reg_step(reg, st)) == 1) {
-		if (n == cap) {
-			void *nc = realloc(c, (cap = cap ? 2 * cap : 16) * sizeof *c);
-			if (!nc) {
-				sqlite3_finalize(st);
-				free(c);
-				return reg_fail(reg, P25_EDB,
-						"watch: out of memory reading alerts");
-			}
-			c = nc;
+	while ((rc = store_step(st)) == 1) {
+		if (P25_ARRAY_GROW(c, n, cap) < 0) {
+			store_done(st);
+			free(c);
+			return reg_fail(reg, P25_EDB, "watch: out of memory reading alerts");
 		}
-		c[n].id = sqlite3_column_int64(st, 0);
+		c[n].id = col_int(st, 0);
 		copy_col(c[n].kind, sizeof c[n].kind, st, 1);
 		copy_col(c[n].host, sizeof c[n].host, st, 2);
 		copy_col(c[n].dir, sizeof c[n].dir, st, 3);
 		copy_col(c[n].status, sizeof c[n].status, st, 4);
 		copy_col(c[n].last_seen, sizeof c[n].last_seen, st, 5);
-		c[n++].quiet = sqlite3_column_int(st, 6) != 0;
+		c[n++].quiet = (int)col_int(st, 6) != 0;
 	}
 	if (rc < 0) {
 		free(c);
 		return rc;
 	}
-	sqlite3_finalize(st);
+	store_done(st);
 	rc = n ? permits_load(reg, ps, who->now) : 0;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		struct p25_addr addr;
@@ -473,7 +435,7 @@ static int flush_tx(struct p25_registry *reg, struct p25_agg *a, const struct p2
 	struct permit_set ps = {0};
 	size_t cursor = 0, nspill;
 	const struct p25_spill *spill = p25_agg_spill(a, &nspill);
-	sqlite3_stmt *up = reg_query(reg, UPSERT_SUMMARY, "");
+	struct store_stmt *up = store_query(reg_store(reg), UPSERT_SUMMARY, "");
 	struct p25_host *h;
 	int rc = 0;
 
@@ -495,10 +457,10 @@ static int flush_tx(struct p25_registry *reg, struct p25_agg *a, const struct p2
 		json_decref(sj);
 		if (!state) {
 			free(ps.v);
-			sqlite3_finalize(up);
+			store_done(up);
 			return reg_fail(reg, P25_EDB, "watch: out of memory writing summaries");
 		}
-		rc = upsert_summary(reg, up, &h->addr, h->dir, p25_agg_org(a, h->org), h->d_attempts,
+		rc = upsert_summary(up, &h->addr, h->dir, p25_agg_org(a, h->org), h->d_attempts,
 				    h->d_packets, nd, approx, h->peak_minute, h->active_hours,
 				    h->first, h->last, who->now, state);
 		free(state);
@@ -514,10 +476,10 @@ static int flush_tx(struct p25_registry *reg, struct p25_agg *a, const struct p2
 		res->hosts++;
 	}
 	for (size_t i = 0; rc == 0 && i < nspill; i++, res->spilled++)
-		rc = upsert_summary(reg, up, &spill[i].addr, spill[i].dir, p25_agg_org(a, spill[i].org),
+		rc = upsert_summary(up, &spill[i].addr, spill[i].dir, p25_agg_org(a, spill[i].org),
 				    spill[i].d_attempts, spill[i].d_packets, spill[i].destinations,
 				    false, 0, 0, spill[i].first, spill[i].last, who->now, NULL);
-	sqlite3_finalize(up);
+	store_done(up);
 	/* After the writes, so this flush's attempts count against quiet. */
 	if (rc == 0)
 		rc = resolve_tx(reg, who, t->alert_quiet, &ps, &res->alerts_permitted,
@@ -553,15 +515,15 @@ int p25_watch_flush(struct p25_registry *reg, struct p25_agg *a, const struct p2
 	return 0;
 }
 
-static json_t *alert_row(sqlite3_stmt *st)
+static json_t *alert_row(struct store_stmt *st)
 {
 	json_t *o = json_object(), *ev = json_loads(col_text(st, 8), 0, NULL);
 
-	json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
+	json_object_set_new(o, "id", json_integer(col_int(st, 0)));
 	json_object_set_new(o, "kind", json_string(col_text(st, 1)));
 	json_object_set_new(o, "host", json_string(col_text(st, 2)));
 	json_object_set_new(o, "direction", json_string(col_text(st, 3)));
-	json_object_set_new(o, "org", sqlite3_column_type(st, 4) == SQLITE_NULL
+	json_object_set_new(o, "org", col_null(st, 4)
 					  ? json_null()
 					  : json_string(col_text(st, 4)));
 	json_object_set_new(o, "status", json_string(col_text(st, 5)));
@@ -571,13 +533,13 @@ static json_t *alert_row(sqlite3_stmt *st)
 			    json_string(json_is_object(ev) && json_is_string(json_object_get(ev, "reason"))
 						? json_string_value(json_object_get(ev, "reason"))
 						: ""));
-	json_object_set_new(o, "request_id", sqlite3_column_type(st, 9) == SQLITE_NULL
+	json_object_set_new(o, "request_id", col_null(st, 9)
 						 ? json_null()
-						 : json_integer(sqlite3_column_int64(st, 9)));
-	json_object_set_new(o, "resolved_at", sqlite3_column_type(st, 10) == SQLITE_NULL
+						 : json_integer(col_int(st, 9)));
+	json_object_set_new(o, "resolved_at", col_null(st, 10)
 						  ? json_null()
 						  : json_string(col_text(st, 10)));
-	json_object_set_new(o, "resolved_reason", sqlite3_column_type(st, 11) == SQLITE_NULL
+	json_object_set_new(o, "resolved_reason", col_null(st, 11)
 						      ? json_null()
 						      : json_string(col_text(st, 11)));
 	json_object_set_new(o, "evidence", ev ? ev : json_null());
@@ -590,18 +552,18 @@ static json_t *alert_row(sqlite3_stmt *st)
 
 int p25_alert_list(struct p25_registry *reg, const struct p25_alert_filter *f, json_t **out)
 {
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	json_t *rows;
 	int rc;
 
 	char *scoped;
 
 	*out = NULL;
-	reg->error[0] = '\0';
+	reg_clear(reg);
 	if ((rc = scope_text(reg, f ? f->scope : NULL, &scoped)) < 0)
 		return rc;
 	/* In a scope, an alert of a host in no organization's space is no member's. */
-	st = reg_query(reg,
+	st = store_query(reg_store(reg),
 		       ALERT_COLS "WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR org = ?2) "
 				  "AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR org IN "
 				  "(SELECT value FROM json_each(?4))) ORDER BY id",
@@ -611,20 +573,20 @@ int p25_alert_list(struct p25_registry *reg, const struct p25_alert_filter *f, j
 	if (!st)
 		return P25_EDB;
 	rows = json_array();
-	while ((rc = reg_step(reg, st)) == 1)
+	while ((rc = store_step(st)) == 1)
 		json_array_append_new(rows, alert_row(st));
 	if (rc < 0) {
 		json_decref(rows);
 		return rc;
 	}
-	sqlite3_finalize(st);
+	store_done(st);
 	*out = rows;
 	return 0;
 }
 
 static int alert_get_in(struct p25_registry *reg, int64_t id, const char *scoped, json_t **out)
 {
-	sqlite3_stmt *st = reg_query(reg,
+	struct store_stmt *st = store_query(reg_store(reg),
 				     ALERT_COLS "WHERE id = ? AND (?2 IS NULL OR org IN (SELECT "
 						"value FROM json_each(?2)))",
 				     "is", id, scoped);
@@ -633,15 +595,16 @@ static int alert_get_in(struct p25_registry *reg, int64_t id, const char *scoped
 	*out = NULL;
 	if (!st)
 		return P25_EDB;
-	rc = reg_step(reg, st);
+	rc = store_step(st);
 	if (rc < 0)
 		return rc;
 	if (rc == 0) {
-		sqlite3_finalize(st);
-		return reg_fail(reg, P25_ENOTFOUND, "no alert %" PRId64 " (see port25 alerts)", id);
+		store_done(st);
+		return reg_hint(reg, reg_fail(reg, P25_ENOTFOUND, "no alert %" PRId64, id),
+				P25_HINT_LIST_ALERTS, NULL, 0, 0);
 	}
 	*out = alert_row(st);
-	sqlite3_finalize(st);
+	store_done(st);
 	return 0;
 }
 
@@ -652,7 +615,7 @@ static int alert_get(struct p25_registry *reg, int64_t id, json_t **out)
 
 int p25_alert_show(struct p25_registry *reg, int64_t id, json_t **out)
 {
-	reg->error[0] = '\0';
+	reg_clear(reg);
 	return alert_get(reg, id, out);
 }
 
@@ -663,7 +626,7 @@ int p25_alert_show_in(struct p25_registry *reg, int64_t id, const struct p25_sco
 	int rc;
 
 	*out = NULL;
-	reg->error[0] = '\0';
+	reg_clear(reg);
 	if ((rc = scope_text(reg, scope, &scoped)) < 0)
 		return rc;
 	rc = alert_get_in(reg, id, scoped, out);
@@ -703,7 +666,7 @@ static int alert_claim(struct p25_registry *reg, const struct p25_actor *who, in
 		return reg_fail(reg, P25_EINVAL,
 				"alert %" PRId64 ": host %s lies in no organization's space", id,
 				json_string_value(json_object_get(*alert, "host")));
-	rc = reg_exec(reg, "UPDATE alert SET status = 'drafted', updated = ? WHERE id = ?", "Ti",
+	rc = store_exec(reg_store(reg), "UPDATE alert SET status = 'drafted', updated = ? WHERE id = ?", "Ti",
 		      who->now, id);
 	return rc;
 }
@@ -742,17 +705,21 @@ int p25_alert_draft(struct p25_registry *reg, const struct p25_actor *who, int64
 	spec.nservers = 1;
 	rc = p25_request_submit(reg, who, &spec, request_id);
 	if (rc < 0) {
-		char saved[sizeof reg->error];
-		snprintf(saved, sizeof saved, "%s", reg->error);
-		reg_exec(reg, "UPDATE alert SET status = 'open' WHERE id = ?", "i", id);
-		snprintf(reg->error, sizeof reg->error, "%s", saved);
+		/* Handing the alert back must not hide why the submission failed. */
+		char saved[1024];
+		struct p25_hint hint = *p25_registry_hint(reg);
+		snprintf(saved, sizeof saved, "%s", p25_registry_error(reg));
+		if (store_exec(reg_store(reg), "UPDATE alert SET status = 'open' WHERE id = ?", "i",
+			       id) < 0)
+			reg_hint(reg, reg_fail(reg, rc, "%s", saved), hint.code, hint.org, hint.id,
+				 hint.tail);
 		json_decref(alert);
 		return rc;
 	}
 	json_decref(alert);
 	if ((rc = reg_begin(reg)) < 0)
 		return rc;
-	rc = reg_exec(reg, "UPDATE alert SET request_id = ? WHERE id = ?", "ii", *request_id, id);
+	rc = store_exec(reg_store(reg), "UPDATE alert SET request_id = ? WHERE id = ?", "ii", *request_id, id);
 	snprintf(object, sizeof object, "%" PRId64, id);
 	if (rc == 0) {
 		json_t *after = json_pack("{s:s, s:I}", "status", "drafted", "request_id",
@@ -779,7 +746,7 @@ int p25_alert_dismiss(struct p25_registry *reg, const struct p25_actor *who, int
 		rc = reg_fail(reg, P25_ECONFLICT, "alert %" PRId64 " is already resolved (%s)", id,
 			      json_string_value(json_object_get(alert, "resolved_reason")));
 	if (rc == 0)
-		rc = reg_exec(reg, "UPDATE alert SET status = 'dismissed', updated = ? WHERE id = ?",
+		rc = store_exec(reg_store(reg), "UPDATE alert SET status = 'dismissed', updated = ? WHERE id = ?",
 			      "Ti", who->now, id);
 	snprintf(object, sizeof object, "%" PRId64, id);
 	if (rc == 0)
@@ -822,16 +789,16 @@ int p25_host_summary_list(struct p25_registry *reg, const char *org, int limit, 
 int p25_host_summary_list_in(struct p25_registry *reg, const char *org, int limit,
 			     const struct p25_scope *scope, json_t **out)
 {
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	json_t *rows;
 	char *scoped;
 	int rc;
 
 	*out = NULL;
-	reg->error[0] = '\0';
+	reg_clear(reg);
 	if ((rc = scope_text(reg, scope, &scoped)) < 0)
 		return rc;
-	st = reg_query(reg,
+	st = store_query(reg_store(reg),
 		       "SELECT host, direction, org, attempts, packets, destinations, "
 		       "destinations_approx, peak_per_minute, active_hours, first_seen, last_seen "
 		       "FROM host_summary WHERE (?1 IS NULL OR org = ?1) AND (?3 IS NULL OR org IN "
@@ -841,20 +808,20 @@ int p25_host_summary_list_in(struct p25_registry *reg, const char *org, int limi
 	if (!st)
 		return P25_EDB;
 	rows = json_array();
-	while ((rc = reg_step(reg, st)) == 1) {
+	while ((rc = store_step(st)) == 1) {
 		json_t *o = json_object();
 		json_object_set_new(o, "host", json_string(col_text(st, 0)));
 		json_object_set_new(o, "direction", json_string(col_text(st, 1)));
-		json_object_set_new(o, "org", sqlite3_column_type(st, 2) == SQLITE_NULL
+		json_object_set_new(o, "org", col_null(st, 2)
 						  ? json_null()
 						  : json_string(col_text(st, 2)));
-		json_object_set_new(o, "attempts", json_integer(sqlite3_column_int64(st, 3)));
-		json_object_set_new(o, "packets", json_integer(sqlite3_column_int64(st, 4)));
-		json_object_set_new(o, "destinations", json_integer(sqlite3_column_int64(st, 5)));
+		json_object_set_new(o, "attempts", json_integer(col_int(st, 3)));
+		json_object_set_new(o, "packets", json_integer(col_int(st, 4)));
+		json_object_set_new(o, "destinations", json_integer(col_int(st, 5)));
 		json_object_set_new(o, "destinations_approx",
-				    json_boolean(sqlite3_column_int64(st, 6)));
-		json_object_set_new(o, "peak_per_minute", json_integer(sqlite3_column_int64(st, 7)));
-		json_object_set_new(o, "active_hours", json_integer(sqlite3_column_int64(st, 8)));
+				    json_boolean(col_int(st, 6)));
+		json_object_set_new(o, "peak_per_minute", json_integer(col_int(st, 7)));
+		json_object_set_new(o, "active_hours", json_integer(col_int(st, 8)));
 		json_object_set_new(o, "first_seen", json_string(col_text(st, 9)));
 		json_object_set_new(o, "last_seen", json_string(col_text(st, 10)));
 		json_array_append_new(rows, o);
@@ -863,7 +830,7 @@ int p25_host_summary_list_in(struct p25_registry *reg, const char *org, int limi
 		json_decref(rows);
 		return rc;
 	}
-	sqlite3_finalize(st);
+	store_done(st);
 	*out = rows;
 	return 0;
 }

@@ -258,7 +258,12 @@ void p25_watch_config_default(struct p25_watch_config *c);
 /* One "key = value" setting, as in the file; err names the key and the problem. */
 int p25_watch_config_set(struct p25_watch_config *c, const char *key, const char *value,
 			 char *err, size_t errlen);
-/* A missing file is an error only when required. */
+/*
+ * The [watch] section of a port25.conf and watch's keys at its top level
+ * (util/conf.h).  A missing file is an error only when required.  Returns
+ * 0, 1 when loaded with a warning in err (a top-level key that is not
+ * watch's), or -1 with "PATH:LINE: ..." in err.
+ */
 int p25_watch_config_load(struct p25_watch_config *c, const char *path, bool required,
 			  char *err, size_t errlen);
 
