@@ -41,6 +41,7 @@ static const struct {
     [P25_CHANGE_REQUEST_CANCELLED] = {"request-cancelled", "request.cancel", "request"},
     [P25_CHANGE_REQUEST_IMPORTED] = {"request-imported", "request.import", "request"},
     [P25_CHANGE_IMPORT] = {"import", "import", "file"},
+    [P25_CHANGE_CONTACT_CHANGED] = {"contact-changed", "contact.set", "contact"},
 };
 
 const char *p25_change_kind_name(enum p25_change_kind k)
@@ -151,6 +152,7 @@ int change_record(struct p25_registry *reg, const struct p25_actor *who,
 		break;
 	case P25_CHANGE_CONTACT_ADDED:
 	case P25_CHANGE_CONTACT_REMOVED:
+	case P25_CHANGE_CONTACT_CHANGED:
 		org = str_of(o, "org");
 		id = json_integer_value(json_object_get(o, "id"));
 		subject = str_of(o, "role");

@@ -68,6 +68,9 @@ int change_record(struct p25_registry *reg, const struct p25_actor *who,
                   enum p25_change_kind kind, int64_t audit_id, const char *object,
                   json_t *before, json_t *after);
 
+/* An e-mail address a contact may have: one '@', a dot after it, no blanks or list syntax. */
+bool plausible_email(const char *s);
+
 /* Text of a permitted address: hosts without "/32" or "/128". */
 char *permit_text(const struct p25_prefix *p, char *buf, size_t buflen);
 

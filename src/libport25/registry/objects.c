@@ -638,7 +638,7 @@ int p25_prefix_show_in(struct p25_registry *reg, const char *prefix, const struc
 
 /* ---- contacts ---- */
 
-static bool plausible_email(const char *s)
+bool plausible_email(const char *s)
 {
 	const char *at = s ? strchr(s, '@') : NULL;
 

@@ -121,6 +121,9 @@ int p25_service_contact_add(struct p25_service *svc, const struct p25_auth *auth
                             const char *name, const char *email, const char *phone,
                             enum p25_contact_role role, int64_t *id);
 int p25_service_contact_remove(struct p25_service *svc, const struct p25_auth *auth, int64_t id);
+/* Its name, e-mail, phone or role (a member: of their organizations). */
+int p25_service_contact_set(struct p25_service *svc, const struct p25_auth *auth, int64_t id,
+                            const struct p25_contact_change *change);
 
 /* ---- permits ---- */
 
