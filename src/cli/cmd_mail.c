@@ -208,7 +208,7 @@ static int notices_one(struct cli *cli, int argc, char **argv, bool retry)
 {
 	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {0}};
 	json_t *out = NULL;
-	int64_t id;
+	int64_t id = 0;
 	int c, rc;
 
 	optind = 0;
