@@ -6,7 +6,8 @@ pkgs="build-essential pkg-config clang libclang-rt-14-dev libsqlite3-dev sqlite3
       tzdata
       libmnl-dev libnftnl-dev socat iperf3 jq libcurl4-openssl-dev postfix swaks softflowd
       libio-socket-inet6-perl libnet-ssleay-perl libio-socket-ssl-perl
-      libmicrohttpd-dev libsodium-dev openssl curl"
+      libmicrohttpd-dev libsodium-dev openssl curl python3-jsonschema"
+# python3-jsonschema: test_notify_mail.sh validates the XARF records against the XARF v4 schema.
 # swaks speaks IPv6 and STARTTLS only with these Perl modules, which are merely its Recommends.
 # `install-deps.sh bench`: the peers the analyzer benchmark compares against, not needed by tests.
 # wrk and nginx: the load generator and the static-file upper bound of bench_serve.sh.

@@ -11,6 +11,7 @@
 #include "service/service.h"
 #include "util/time.h"
 #include "util/tz.h"
+#include "util/conf.h"
 
 /* Exit codes, documented in the README. */
 enum {
@@ -39,6 +40,8 @@ struct cli {
 	/* `timezone` of port25.conf, for dates without a time; NULL: UTC */
 	struct p25_tz *tz;
 	const char *tz_error; /* why the configured zone is not usable; bare dates are refused */
+	/* the mail keys of the configuration (cli_notify_config) */
+	const struct p25_notify_config *notify;
 };
 
 /* One column of a terminal table: the JSON key and the heading. */
@@ -67,6 +70,8 @@ int cli_open_service(struct cli *cli);
 int cli_service_fail(struct cli *cli, int rc);
 void cli_service_warn(struct cli *cli);
 int cli_followup(struct cli *cli);
+/* The configuration's mail keys into cli->notify, once; EXIT_SYSTEM naming a bad key. */
+int cli_notify_config(struct cli *cli);
 /*
  * Open the registry and load the model (initialised here; the caller frees it
  * on success).  Returns EXIT_OK or the exit code after printing the reason.
@@ -135,5 +140,9 @@ int cmd_alerts(struct cli *cli, int argc, char **argv);
 int cmd_user(struct cli *cli, int argc, char **argv);
 int cmd_token(struct cli *cli, int argc, char **argv);
 int cmd_serve(struct cli *cli, int argc, char **argv);
+int cmd_notify(struct cli *cli, int argc, char **argv);
+int cmd_notices(struct cli *cli, int argc, char **argv);
+int cmd_campaign(struct cli *cli, int argc, char **argv);
+int cmd_verify_inbox(struct cli *cli, int argc, char **argv);
 
 #endif

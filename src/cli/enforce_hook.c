@@ -99,6 +99,10 @@ int cli_open_service(struct cli *cli)
 		return rc;
 	opt.enforce = cli->enforce > 0;
 	opt.enforce_opts.state_dir = cli_state_dir();
+	/* Notices are queued with the changes that cause them: the mail keys first. */
+	if ((rc = cli_notify_config(cli)) != EXIT_OK)
+		return rc;
+	opt.notify = cli->notify;
 	if (p25_service_open(cli->reg, &opt, &cli->svc) < 0)
 		return cli_fail(EXIT_SYSTEM, "out of memory");
 	cli->auth = (struct p25_auth){.actor = cli->actor, .role = P25_ROLE_OPERATOR, .now = cli->now};
@@ -115,5 +119,19 @@ int cli_followup(struct cli *cli)
 		return cli_fail(EXIT_SYSTEM, "the registry changed, but %s (run: port25 enforce sync)",
 		                f->error);
 	cli_enforce_report(cli, &f->follow);
+	return EXIT_OK;
+}
+
+int cli_notify_config(struct cli *cli)
+{
+	static struct p25_notify_config cfg;
+	char err[1200];
+
+	if (cli->notify)
+		return EXIT_OK;
+	p25_notify_config_default(&cfg);
+	if (p25_notify_config_load(&cfg, p25_conf_path(), err, sizeof err) < 0)
+		return cli_fail(EXIT_SYSTEM, "%s", err);
+	cli->notify = &cfg;
 	return EXIT_OK;
 }

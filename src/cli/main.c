@@ -43,6 +43,10 @@ static const char usage[] =
 	"  serve    [--listen A:P]  the HTTP API (/api/v1) for operators, members and auditors\n"
 	"  user     add|list|show|set|remove   accounts of the HTTP API, bound to organizations\n"
 	"  token    add|list|revoke            API tokens (read-only, expiring, source-bound)\n"
+	"  notify   [--once]        send the queued notices through the relay (daemon, or once for cron)\n"
+	"  notices  list|show|retry the outbox: every notice and its delivery state\n"
+	"  campaign start|status|list  announce to members by template, track who answered, remind\n"
+	"  verify-inbox [list|deliver]  LMTP receiver of the verification address (members' test messages)\n"
 	"\n"
 	"options (before or after the command):\n"
 	"  --db PATH      registry file (default: $PORT25_DB, else `registry` in\n"
@@ -76,6 +80,8 @@ static const struct command commands[] = {
 	{"verify", cmd_verify},
 	{"watch", cmd_watch},	  {"alerts", cmd_alerts},
 	{"user", cmd_user},	  {"token", cmd_token},     {"serve", cmd_serve},
+	{"notify", cmd_notify},	  {"notices", cmd_notices},
+	{"campaign", cmd_campaign}, {"verify-inbox", cmd_verify_inbox},
 };
 
 int main(int argc, char **argv)

@@ -147,11 +147,21 @@ test("a member's work: a sign-up from the CSV form, a variance, contacts, cancel
   assert.deepEqual([r.status, r.json.error.field], [400, 'address']);
   r = await S.call('GET', '/api/v1/explain', as('mia'));
   assert.deepEqual([r.status, r.json.error.field], [400, 'address']);
+  // her own contact edited in place: the last security contact of her active org keeps its role
+  const sec = (await S.call('GET', '/api/v1/contacts?org=k12', as('mia'))).json.items.filter((c) => c.role === 'security');
+  for (const c of sec.slice(1)) assert.equal((await S.call('PATCH', `/api/v1/contacts/${c.id}`, { ...as('mia'), body: { role: 'technical' } })).status, 200);
+  r = await S.call('PATCH', `/api/v1/contacts/${sec[0].id}`, { ...as('mia'), body: { role: 'technical' } });
+  assert.equal(r.status, 409, r.text);
+  r = await S.call('PATCH', `/api/v1/contacts/${sec[0].id}`, { ...as('mia'), body: { name: 'Security Desk', email: 'desk@k12.example', phone: '+1 555 0199' } });
+  assert.deepEqual([r.status, r.json.name, r.json.email, r.json.role], [200, 'Security Desk', 'desk@k12.example', 'security']);
+  r = await S.call('PATCH', `/api/v1/contacts/${sec[0].id}`, { ...as('mia'), body: { email: 'not an address' } });
+  assert.equal(r.status, 422);
   // her own contact removed; the audit log tells her organization's story, in her name
-  const mine = (await S.call('GET', '/api/v1/contacts?org=k12', as('mia'))).json.items.find((c) => c.name === 'C0');
+  const mine = (await S.call('GET', '/api/v1/contacts?org=k12', as('mia'))).json.items.find((c) => c.name === 'C1');
   assert.equal((await S.call('DELETE', `/api/v1/contacts/${mine.id}`, as('mia'))).status, 204);
   const audit = (await S.call('GET', '/api/v1/audit', as('mia'))).json.items;
   assert.ok(audit.some((a) => a.action === 'contact.remove' && a.actor === 'mia'));
+  assert.ok(audit.some((a) => a.action === 'contact.set' && a.actor === 'mia' && a.after.name === 'Security Desk'));
   assert.ok(audit.every((a) => !JSON.stringify(a).includes('county')));
 });
 

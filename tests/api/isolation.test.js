@@ -149,6 +149,7 @@ const MATRIX = [
   ['GET', (o) => `/api/v1/contacts?org=${o}`, null, readOne],
   ['GET', (o) => `/api/v1/contacts/${fixed[o].contact}`, null, readOne],
   ['POST', () => '/api/v1/contacts', (o) => ({ org: o, name: 'Added', email: `added@${o}.example`, role: 'technical' }), memberWrite(201)],
+  ['PATCH', (o, id) => `/api/v1/contacts/${id}`, () => ({ phone: '+1 555 0100', role: 'administrative' }), memberWrite(200), fresh.contact],
   ['DELETE', (o, id) => `/api/v1/contacts/${id}`, null, memberWrite(204), fresh.contact],
   ['GET', (o) => `/api/v1/permits?org=${o}`, null, readOne],
   ['GET', (o) => `/api/v1/permits/${fixed[o].permit}`, null, readOne],

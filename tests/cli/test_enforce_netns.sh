@@ -62,13 +62,15 @@ ls "$PORT25_RUN_DIR"/enforce-"$ino1".state >/dev/null || fail "no cache written 
 # try again until it does.
 renew() { # NAME INODE: delete NAME, re-create it until it has INODE again
 	ip netns del "$1"
-	for _ in $(seq 1 100); do
+	# Another process making namespaces meanwhile can take the number:
+	# keep trying (on an otherwise quiet machine the first tries succeed).
+	for _ in $(seq 1 400); do
 		sleep 0.05
 		ip netns add "$1"
 		[ "$(ino "$1")" = "$2" ] && return 0
 		ip netns del "$1"
 	done
-	fail "no new namespace got inode $2 back in 100 tries"
+	fail "no new namespace got inode $2 back in 400 tries"
 }
 ns=${pfx}a
 renew "$ns" "$ino1"

@@ -536,6 +536,46 @@ static void test_explain_scoped_and_fresh(void **state)
 	p25_registry_close(other);
 }
 
+static void test_contact_set(void **state)
+{
+	struct fx *f = *state;
+	struct p25_auth alice = {.actor = "alice", .role = P25_ROLE_MEMBER, .orgs = orgs_a, .norgs = 1, .now = at(T0)};
+	static const char *const orgs_b[] = {"b"};
+	struct p25_auth bob = {.actor = "bob", .role = P25_ROLE_MEMBER, .orgs = orgs_b, .norgs = 1, .now = at(T0)};
+	struct p25_contact_change ch = {.phone = "+1 555 0100"};
+	struct p25_change_list l;
+	int64_t mark, id;
+	json_t *c;
+
+	/* contact 1 is a's only security contact, and a is active */
+	assert_int_equal(p25_registry_change_mark(f->reg, &mark), 0);
+	assert_int_equal(p25_service_contact_set(f->svc, &alice, 1, &ch), 0);
+	assert_int_equal(p25_service_contact_set(f->svc, &bob, 1, &ch), P25_EDENIED);
+	assert_int_equal(p25_service_contact_set(f->svc, &bob, 999, &ch), P25_EDENIED);
+	ch = (struct p25_contact_change){.set_role = true, .role = P25_ROLE_TECHNICAL};
+	assert_int_equal(p25_service_contact_set(f->svc, &alice, 1, &ch), P25_ECONFLICT);
+	assert_int_equal(p25_service_contact_add(f->svc, &alice, "a", "Second", "second@a.example", "",
+	                                         P25_ROLE_SECURITY, &id), 0);
+	assert_int_equal(p25_service_contact_set(f->svc, &alice, 1, &ch), 0);
+	ch = (struct p25_contact_change){.email = "not an address"};
+	assert_int_equal(p25_service_contact_set(f->svc, &alice, 1, &ch), P25_EINVAL);
+	ch = (struct p25_contact_change){0};
+	assert_int_equal(p25_service_contact_set(f->svc, &alice, 1, &ch), P25_EINVAL);
+	assert_int_equal(p25_service_contact_show(f->svc, &alice, 1, &c), 0);
+	assert_string_equal(json_string_value(json_object_get(c, "phone")), "+1 555 0100");
+	assert_string_equal(json_string_value(json_object_get(c, "role")), "technical");
+	json_decref(c);
+	/* each a typed change of the org's, in the member's name */
+	assert_int_equal(p25_change_list_since(f->reg, mark, 0, &l), 0);
+	assert_int_equal(l.n, 3);
+	assert_int_equal(l.v[0].kind, P25_CHANGE_CONTACT_CHANGED);
+	assert_string_equal(l.v[0].org, "a");
+	assert_string_equal(l.v[0].actor, "alice");
+	assert_int_equal(l.v[0].id, 1);
+	assert_string_equal(p25_change_kind_name(l.v[0].kind), "contact-changed");
+	p25_change_list_free(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -547,6 +587,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_proxy_header, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_user_self_service, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_explain_scoped_and_fresh, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_contact_set, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

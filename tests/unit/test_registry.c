@@ -15,7 +15,7 @@
 
 #include "registry/registry.h"
 
-#define SCHEMA_VERSION 8
+#define SCHEMA_VERSION 9
 
 static p25_time at(const char *iso)
 {
@@ -224,6 +224,8 @@ static void test_migration_v2_alerts(void **state)
 	        "ALTER TABLE request_item DROP COLUMN expires;"
 	        "DROP TABLE analysis;"
 	        "DROP TABLE change;"
+	        "DROP TABLE notice; DROP TABLE notice_alert; DROP TABLE campaign_org; "
+	        "DROP TABLE campaign; DROP TABLE verification; DROP TABLE inbound;"
 	        "DROP TABLE login_attempt; DROP TABLE api_token; DROP TABLE session;"
 	        "DROP TABLE account_org; DROP TABLE account;"
 	        "DROP INDEX org_activate;"

@@ -493,6 +493,8 @@ static void test_migration_6_keeps_requests(void **state)
 	                 "ALTER TABLE request_v5 RENAME TO request;"
 	                 "CREATE INDEX request_org ON request(org_id);"
 	                 "DROP TABLE change;"
+	                 "DROP TABLE notice; DROP TABLE notice_alert; DROP TABLE campaign_org; "
+	                 "DROP TABLE campaign; DROP TABLE verification; DROP TABLE inbound;"
 	                 "DROP TABLE login_attempt; DROP TABLE api_token; DROP TABLE session;"
 	                 "DROP TABLE account_org; DROP TABLE account;"
 	                 "DROP INDEX org_activate;"
@@ -507,7 +509,7 @@ static void test_migration_6_keeps_requests(void **state)
 	sqlite3_close(db);
 
 	assert_int_equal(p25_registry_open(path, &reg, err, sizeof err), 0);
-	assert_int_equal(p25_registry_schema_version(reg), 8);
+	assert_int_equal(p25_registry_schema_version(reg), 9);
 	assert_int_equal(p25_request_show(reg, req, who.now, &r), 0);
 	assert_string_equal(json_string_value(json_object_get(r, "status")), "applied");
 	assert_int_equal(json_array_size(json_object_get(r, "servers")), 1);

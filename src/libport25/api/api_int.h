@@ -120,6 +120,9 @@ struct api_route {
 };
 extern const struct api_route api_routes[];
 
+/* Compact JSON text of v (json_out.c), malloc'd; NULL when out of memory. */
+char *api_json_text(json_t *v, size_t *len);
+
 /* The representation's ETag ("\"hex\"") of a body. */
 void api_etag(const char *body, size_t len, char out[40]);
 

@@ -426,6 +426,37 @@ static void post_contacts(struct api_ctx *c)
 	api_reply_changed(c, 201, o);
 }
 
+static void patch_contact(struct api_ctx *c)
+{
+	static const char *const fields[] = {"name", "email", "phone", "role", NULL};
+	struct p25_contact_change ch = {0};
+	const char *role;
+	int64_t id;
+	json_t *o;
+	int rc;
+
+	if (api_seg_id(c, 1, "contact", &id) < 0 || api_body(c, fields) < 0 ||
+	    api_field_string(c, "name", false, &ch.name) < 0 ||
+	    api_field_string(c, "email", false, &ch.email) < 0 ||
+	    api_field_string(c, "phone", false, &ch.phone) < 0 ||
+	    api_field_string(c, "role", false, &role) < 0)
+		return;
+	if (role) {
+		if (p25_role_parse(role, &ch.role) < 0) {
+			api_error(c, 422, P25_API_EINVALID, "role",
+			          "role: '%s' is not security, technical or administrative", role);
+			return;
+		}
+		ch.set_role = true;
+	}
+	if ((rc = p25_service_contact_set(SVC, AUTH, id, &ch)) < 0 ||
+	    (rc = p25_service_contact_show(SVC, AUTH, id, &o)) < 0) {
+		api_service_error(c, rc);
+		return;
+	}
+	api_reply_changed(c, 200, o);
+}
+
 static void delete_contact(struct api_ctx *c)
 {
 	int64_t id;
@@ -1056,6 +1087,7 @@ const struct api_route api_routes[] = {
     {"GET", "contacts", get_contacts, false, false},
     {"POST", "contacts", post_contacts, false, false},
     {"GET", "contacts/*", get_contact, false, true},
+    {"PATCH", "contacts/*", patch_contact, false, true},
     {"DELETE", "contacts/*", delete_contact, false, true},
     {"GET", "permits", get_permits, false, false},
     {"POST", "permits", post_permits, false, false},

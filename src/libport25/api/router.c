@@ -135,14 +135,14 @@ void api_reply(struct api_ctx *c, int status, json_t *body)
 	r->status = status;
 	r->content_type = NULL;
 	if (body) {
-		r->body = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+		r->body = api_json_text(body, &r->body_len);
 		json_decref(body);
 		if (!r->body) {
 			r->status = 500;
 			r->body = strdup("{\"error\":{\"status\":500,\"code\":\"internal\",\"message\":"
 			                 "\"out of memory\",\"field\":null}}");
+			r->body_len = r->body ? strlen(r->body) : 0;
 		}
-		r->body_len = r->body ? strlen(r->body) : 0;
 		r->content_type = "application/json";
 	}
 }

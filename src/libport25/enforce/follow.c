@@ -108,6 +108,7 @@ static int classify(void *ctx, const struct p25_change *c)
 	case P25_CHANGE_ORG_ADDED: /* enrollment none: nothing of it is loaded */
 	case P25_CHANGE_CONTACT_ADDED:
 	case P25_CHANGE_CONTACT_REMOVED:
+	case P25_CHANGE_CONTACT_CHANGED:
 	case P25_CHANGE_REQUEST_SUBMITTED:
 	case P25_CHANGE_REQUEST_APPROVED:
 	case P25_CHANGE_REQUEST_REJECTED:

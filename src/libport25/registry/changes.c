@@ -41,6 +41,7 @@ static const struct {
     [P25_CHANGE_REQUEST_CANCELLED] = {"request-cancelled", "request.cancel", "request"},
     [P25_CHANGE_REQUEST_IMPORTED] = {"request-imported", "request.import", "request"},
     [P25_CHANGE_IMPORT] = {"import", "import", "file"},
+    [P25_CHANGE_CONTACT_CHANGED] = {"contact-changed", "contact.set", "contact"},
 };
 
 const char *p25_change_kind_name(enum p25_change_kind k)
@@ -126,6 +127,8 @@ static void side_of(enum p25_change_kind kind, json_t *o, struct side *s)
 	}
 }
 
+static int run_hook(struct p25_registry *reg, int64_t seq);
+
 int change_record(struct p25_registry *reg, const struct p25_actor *who,
                   enum p25_change_kind kind, int64_t audit_id, const char *object,
                   json_t *before, json_t *after)
@@ -149,6 +152,7 @@ int change_record(struct p25_registry *reg, const struct p25_actor *who,
 		break;
 	case P25_CHANGE_CONTACT_ADDED:
 	case P25_CHANGE_CONTACT_REMOVED:
+	case P25_CHANGE_CONTACT_CHANGED:
 		org = str_of(o, "org");
 		id = json_integer_value(json_object_get(o, "id"));
 		subject = str_of(o, "role");
@@ -185,7 +189,7 @@ int change_record(struct p25_registry *reg, const struct p25_actor *who,
 	if (kind != P25_CHANGE_IMPORT && !org)
 		return reg_fail(reg, P25_EDB, "registry: a %s change names no organization",
 		                p25_change_kind_name(kind));
-	return reg_exec(reg,
+	int rc = reg_exec(reg,
 	                "INSERT INTO change (audit_id, at, actor, kind, org, object_id, subject, "
 	                "related, present_before, present_after, expires_before, expires_after, "
 	                "state_before, state_after, mode_before, mode_after, action_before, "
@@ -195,6 +199,9 @@ int change_record(struct p25_registry *reg, const struct p25_actor *who,
 	                p25_change_kind_name(kind), org, id, subject, related, (int64_t)b.present,
 	                (int64_t)a.present, b.expires, a.expires, b.state, a.state, b.mode, a.mode,
 	                b.action, a.action);
+	if (rc == 0 && reg->change_hook && !reg->in_hook)
+		rc = run_hook(reg, reg_last_id(reg));
+	return rc;
 }
 
 /* ---- reading ---- */
@@ -390,4 +397,41 @@ int p25_registry_wait_changes(struct p25_registry *reg, int64_t mark, int timeou
 		if (nanosleep(&nap, NULL) < 0 && errno == EINTR)
 			return 0;
 	}
+}
+
+/*
+ * The change hook (notices.h): the change just written, read back as every
+ * follower reads it, handed over inside its transaction, so that what the
+ * hook writes commits or rolls back with the change.  A change the hook
+ * itself makes does not call it again.
+ */
+static int run_hook(struct p25_registry *reg, int64_t seq)
+{
+	reg_stmt *st = reg_query(reg, "SELECT " CHANGE_COLS " FROM change WHERE seq = ?", "i", seq);
+	struct p25_change c;
+	int rc;
+
+	if (!st)
+		return P25_EDB;
+	if ((rc = reg_step(reg, st)) < 0)
+		return rc;
+	if (rc == 0) {
+		reg_done(st);
+		return reg_fail(reg, P25_EDB, "registry: change %lld vanished", (long long)seq);
+	}
+	change_of_row(st, &c);
+	reg->in_hook = 1;
+	rc = reg->change_hook(reg->change_hook_ctx, reg, &c);
+	reg->in_hook = 0;
+	reg_done(st);
+	if (rc < 0 && !reg->error[0])
+		reg_fail(reg, P25_EDB, "registry: queueing the notices of a %s change failed",
+		         p25_change_kind_name(c.kind));
+	return rc < 0 ? rc : 0;
+}
+
+void p25_registry_set_change_hook(struct p25_registry *reg, p25_change_hook fn, void *ctx)
+{
+	reg->change_hook = fn;
+	reg->change_hook_ctx = ctx;
 }

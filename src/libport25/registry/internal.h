@@ -3,6 +3,7 @@
 #define P25_REGISTRY_INTERNAL_H
 
 #include "registry/tables.h"
+#include "registry/notices.h"
 
 struct p25_registry {
 	struct p25_store *store;
@@ -12,6 +13,10 @@ struct p25_registry {
 	/* the bad rows of the last import (p25_import_result.problems points here) */
 	struct p25_import_problem *problems;
 	size_t nproblems;
+	/* notices.h: called with every change record, inside its transaction */
+	p25_change_hook change_hook;
+	void *change_hook_ctx;
+	int in_hook;
 };
 /* Forget the last import's bad rows (import.c). */
 void import_problems_clear(struct p25_registry *reg);
@@ -68,6 +73,9 @@ int change_record(struct p25_registry *reg, const struct p25_actor *who,
                   enum p25_change_kind kind, int64_t audit_id, const char *object,
                   json_t *before, json_t *after);
 
+/* An e-mail address a contact may have: one '@', a dot after it, no blanks or list syntax. */
+bool plausible_email(const char *s);
+
 /* Text of a permitted address: hosts without "/32" or "/128". */
 char *permit_text(const struct p25_prefix *p, char *buf, size_t buflen);
 
@@ -86,6 +94,17 @@ typedef json_t *(*row_fn)(reg_stmt *st, p25_time now, int64_t window);
  * failed query): 1 and *out, 0 when there is none, or P25_EDB.
  */
 int row_json(struct p25_registry *reg, reg_stmt *st, row_fn fn, p25_time now, json_t **out);
+/*
+ * The one object of a read in scope (scope_text): sql ends in "WHERE key =
+ * ? AND " SCOPE_SQL, the key an id, or text when text is not NULL.  1 and
+ * *out, 0 when there is none (or it is out of scope), or P25_EDB.
+ */
+int scoped_row(struct p25_registry *reg, const char *sql, int64_t id, const char *text,
+               const struct p25_scope *scope, row_fn fn, p25_time now, json_t **out);
+/* The same by id, none being P25_ENOTFOUND: "no NOUN ID", with the hint to list them. */
+int scoped_object(struct p25_registry *reg, const char *sql, int64_t id,
+                  const struct p25_scope *scope, row_fn fn, p25_time now, const char *noun,
+                  enum p25_hint_code list, json_t **out);
 
 /* Lookups inside a transaction. */
 int org_id_of(struct p25_registry *reg, const char *handle, int64_t *id);

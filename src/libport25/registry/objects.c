@@ -147,12 +147,7 @@ int row_json(struct p25_registry *reg, reg_stmt *st, row_fn fn, p25_time now, js
 	return rc;
 }
 
-/*
- * The one object of a read in scope: sql ends in "WHERE key = ? AND "
- * SCOPE_SQL, the key an id, or text when text is not NULL.  1 and *out, 0
- * when there is none (or it is out of scope), or P25_EDB.
- */
-static int scoped_row(struct p25_registry *reg, const char *sql, int64_t id, const char *text,
+int scoped_row(struct p25_registry *reg, const char *sql, int64_t id, const char *text,
                       const struct p25_scope *scope, row_fn fn, p25_time now, json_t **out)
 {
 	char *scoped;
@@ -168,6 +163,18 @@ static int scoped_row(struct p25_registry *reg, const char *sql, int64_t id, con
 	              fn, now, out);
 	free(scoped);
 	return rc;
+}
+
+int scoped_object(struct p25_registry *reg, const char *sql, int64_t id,
+                  const struct p25_scope *scope, row_fn fn, p25_time now, const char *noun,
+                  enum p25_hint_code list, json_t **out)
+{
+	int rc = scoped_row(reg, sql, id, NULL, scope, fn, now, out);
+
+	if (rc == 0)
+		return reg_hint(reg, reg_fail(reg, P25_ENOTFOUND, "no %s %" PRId64, noun, id), list,
+		                NULL, 0, 0);
+	return rc < 0 ? rc : 0;
 }
 
 int org_id_of(struct p25_registry *reg, const char *handle, int64_t *id)
@@ -690,7 +697,7 @@ int p25_prefix_show_in(struct p25_registry *reg, const char *prefix, const struc
 
 /* ---- contacts ---- */
 
-static bool plausible_email(const char *s)
+bool plausible_email(const char *s)
 {
 	const char *at = s ? strchr(s, '@') : NULL;
 
@@ -829,15 +836,10 @@ int p25_contact_list_in(struct p25_registry *reg, const char *org, const struct 
 int p25_contact_show_in(struct p25_registry *reg, int64_t id, const struct p25_scope *scope,
                         json_t **out)
 {
-	int rc = scoped_row(reg,
-	                    "SELECT " CONTACT_COLS " FROM contact c JOIN org o ON o.id = c.org_id "
-	                    "WHERE c.id = ? AND " SCOPE_SQL,
-	                    id, NULL, scope, contact_json_row, 0, out);
-
-	if (rc == 0)
-		return reg_hint(reg, reg_fail(reg, P25_ENOTFOUND, "no contact %" PRId64, id),
-		                P25_HINT_LIST_CONTACTS, NULL, 0, 0);
-	return rc < 0 ? rc : 0;
+	return scoped_object(reg,
+	                     "SELECT " CONTACT_COLS " FROM contact c JOIN org o ON o.id = c.org_id "
+	                     "WHERE c.id = ? AND " SCOPE_SQL,
+	                     id, scope, contact_json_row, 0, "contact", P25_HINT_LIST_CONTACTS, out);
 }
 
 /* ---- permitted senders ---- */
@@ -1046,15 +1048,10 @@ int p25_permit_show(struct p25_registry *reg, int64_t id, p25_time now, json_t *
 int p25_permit_show_in(struct p25_registry *reg, int64_t id, p25_time now,
                        const struct p25_scope *scope, json_t **out)
 {
-	int rc = scoped_row(reg,
-	                    "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = p.org_id "
-	                    "WHERE p.id = ? AND " SCOPE_SQL,
-	                    id, NULL, scope, permit_json_row, now, out);
-
-	if (rc == 0)
-		return reg_hint(reg, reg_fail(reg, P25_ENOTFOUND, "no permit %" PRId64, id),
-		                P25_HINT_LIST_PERMITS, NULL, 0, 0);
-	return rc < 0 ? rc : 0;
+	return scoped_object(reg,
+	                     "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = p.org_id "
+	                     "WHERE p.id = ? AND " SCOPE_SQL,
+	                     id, scope, permit_json_row, now, "permit", P25_HINT_LIST_PERMITS, out);
 }
 
 int p25_permits_covering(struct p25_registry *reg, const char *org, const struct p25_prefix *p,

@@ -229,6 +229,14 @@ int p25_contact_add(struct p25_registry *reg, const struct p25_actor *who, const
                     const char *name, const char *email, const char *phone,
                     enum p25_contact_role role, int64_t *id);
 int p25_contact_remove(struct p25_registry *reg, const struct p25_actor *who, int64_t id);
+/* NULL fields are unchanged; the last security contact of an active org keeps its role. */
+struct p25_contact_change {
+	const char *name, *email, *phone;
+	bool set_role;
+	enum p25_contact_role role;
+};
+int p25_contact_set(struct p25_registry *reg, const struct p25_actor *who, int64_t id,
+                    const struct p25_contact_change *change);
 int p25_contact_list(struct p25_registry *reg, const char *org, json_t **out);
 int p25_contact_list_in(struct p25_registry *reg, const char *org, const struct p25_scope *scope,
                         json_t **out);
@@ -461,8 +469,9 @@ enum p25_change_kind {
 	P25_CHANGE_REQUEST_CANCELLED,
 	P25_CHANGE_REQUEST_IMPORTED, /* restored from a registry document */
 	P25_CHANGE_IMPORT,           /* a file imported (its rows are changes of their own) */
+	P25_CHANGE_CONTACT_CHANGED,  /* its name, e-mail, phone or role */
 };
-#define P25_CHANGE_KINDS (P25_CHANGE_IMPORT + 1)
+#define P25_CHANGE_KINDS (P25_CHANGE_CONTACT_CHANGED + 1)
 
 /* "org-added", "permit-superseded", ... ("?" for an unknown kind). */
 const char *p25_change_kind_name(enum p25_change_kind k);

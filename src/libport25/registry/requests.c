@@ -613,31 +613,18 @@ int p25_request_show(struct p25_registry *reg, int64_t id, p25_time now, json_t 
 int p25_request_show_in(struct p25_registry *reg, int64_t id, p25_time now,
                         const struct p25_scope *scope, json_t **out)
 {
-	reg_stmt *st;
-	char *scoped;
-	int rc;
+	int rc = scoped_object(reg,
+	                       "SELECT " REQUEST_COLS " FROM request r JOIN org o ON o.id = r.org_id "
+	                       "WHERE r.id = ? AND " SCOPE_SQL,
+	                       id, scope, request_json_row, now, "request", P25_HINT_LIST_REQUESTS,
+	                       out);
 
-	*out = NULL;
-	reg->error[0] = '\0';
-	if ((rc = scope_text(reg, scope, &scoped)) < 0)
-		return rc;
-	st = reg_query(reg,
-	               "SELECT r.id FROM request r JOIN org o ON o.id = r.org_id WHERE r.id = ? "
-	               "AND " SCOPE_SQL,
-	               "iss", id, scoped, scoped);
-	free(scoped);
-	if (!st)
-		return P25_EDB;
-	if ((rc = reg_step(reg, st)) < 0)
-		return rc;
-	reg_done(st);
-	if (rc == 0)
-		return reg_hint(reg, reg_fail(reg, P25_ENOTFOUND, "no request %" PRId64, id),
-		                P25_HINT_LIST_REQUESTS, NULL, 0, 0);
-	*out = request_json_by_id(reg, id, now);
-	if (*out)
-		return 0;
-	return reg->error[0] ? P25_EDB : reg_fail(reg, P25_EDB, "registry: out of memory");
+	if (rc == 0 && (rc = add_items(reg, id, json_string_value(json_object_get(*out, "type")),
+	                               *out)) < 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 int p25_request_permits(struct p25_registry *reg, int64_t id, int64_t **ids, size_t *n)

@@ -107,3 +107,26 @@ int p25_service_contact_remove(struct p25_service *svc, const struct p25_auth *a
 	who = svc_actor(auth);
 	return svc_end(svc, auth, p25_contact_remove(svc->reg, &who, id));
 }
+
+int p25_service_contact_set(struct p25_service *svc, const struct p25_auth *auth, int64_t id,
+                            const struct p25_contact_change *change)
+{
+	struct p25_actor who;
+	json_t *c = NULL;
+	char what[64];
+	int rc;
+
+	/* A member's contact must be one of their organizations': look it up in their scope. */
+	if (auth && auth->role == P25_ROLE_MEMBER) {
+		struct p25_scope s;
+		if (p25_contact_show_in(svc->reg, id, svc_scope(auth, &s), &c) == P25_EDB)
+			return svc_reg(svc, P25_EDB);
+	}
+	snprintf(what, sizeof what, "change contact %" PRId64, id);
+	rc = svc_allow(svc, auth, GRANT_MEMBER, svc_owner(auth, c), what);
+	json_decref(c);
+	if (rc < 0 || (rc = svc_begin(svc)) < 0)
+		return rc;
+	who = svc_actor(auth);
+	return svc_end(svc, auth, p25_contact_set(svc->reg, &who, id, change));
+}

@@ -26,6 +26,10 @@ int p25_service_open(struct p25_registry *reg, const struct p25_service_options 
 	svc->reg = reg;
 	if (opt)
 		svc->opt = *opt;
+	if (svc->opt.notify && svc->opt.notify->enabled) {
+		svc->producer.cfg = svc->opt.notify;
+		p25_registry_set_change_hook(reg, p25_notify_change_hook, &svc->producer);
+	}
 	*out = svc;
 	return 0;
 }
@@ -35,6 +39,8 @@ void p25_service_close(struct p25_service *svc)
 	if (!svc)
 		return;
 	svc_explain_drop(svc);
+	if (svc->producer.cfg)
+		p25_registry_set_change_hook(svc->reg, NULL, NULL);
 	free(svc);
 }
 

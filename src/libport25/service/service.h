@@ -36,6 +36,7 @@
 
 #include "enforce/enforce.h"
 #include "enforce/follow.h"
+#include "notify/notify.h"
 #include "registry/registry.h"
 #include "verify/verify.h"
 
@@ -67,6 +68,12 @@ struct p25_service_options {
 	 */
 	bool enforce;
 	struct p25_enforce_opts enforce_opts;
+	/*
+	 * Notices (notify/notify.h): when not NULL and enabled, every request's
+	 * step queues its notices in the step's own transaction.  The
+	 * configuration stays the caller's, alive as long as the service.
+	 */
+	const struct p25_notify_config *notify;
 };
 
 struct p25_service;
@@ -114,6 +121,9 @@ int p25_service_contact_add(struct p25_service *svc, const struct p25_auth *auth
                             const char *name, const char *email, const char *phone,
                             enum p25_contact_role role, int64_t *id);
 int p25_service_contact_remove(struct p25_service *svc, const struct p25_auth *auth, int64_t id);
+/* Its name, e-mail, phone or role (a member: of their organizations). */
+int p25_service_contact_set(struct p25_service *svc, const struct p25_auth *auth, int64_t id,
+                            const struct p25_contact_change *change);
 
 /* ---- permits ---- */
 
@@ -199,6 +209,58 @@ int p25_service_verify_verdict(struct p25_service *svc, const struct p25_auth *a
  */
 int p25_service_activate_due(struct p25_service *svc, const struct p25_auth *auth,
                              json_t **out);
+
+/*
+ * ---- mail with members (notify/notify.h) ----
+ *
+ * Notices: operators and auditors read them; operators retry and cancel.
+ * Campaigns: operators start them; operators and auditors read them.
+ */
+int p25_service_notice_list(struct p25_service *svc, const struct p25_auth *auth,
+                            const struct p25_notice_filter *filter, json_t **out);
+int p25_service_notice_show(struct p25_service *svc, const struct p25_auth *auth, int64_t id,
+                            json_t **out);
+/* *requeued: the ids queued (the notice itself, or the new ones of an undeliverable one). */
+int p25_service_notice_retry(struct p25_service *svc, const struct p25_auth *auth, int64_t id,
+                             json_t **requeued);
+int p25_service_campaign_start(struct p25_service *svc, const struct p25_auth *auth,
+                               const struct p25_campaign_spec *spec, int64_t *id);
+/* id 0: the latest campaign. */
+int p25_service_campaign_status(struct p25_service *svc, const struct p25_auth *auth, int64_t id,
+                                json_t **out);
+int p25_service_campaign_list(struct p25_service *svc, const struct p25_auth *auth,
+                              json_t **out);
+int p25_service_inbound_list(struct p25_service *svc, const struct p25_auth *auth, int limit,
+                             json_t **out);
+
+/*
+ * One message to the verification address, as the operator's MX handed it
+ * over (verify-inbox): the connecting address the MX recorded (never a
+ * header the sender wrote) and the token of the recipient or subject.
+ *   verified         the token's applied request, and the address is one of
+ *                    the servers it permitted: the request is marked
+ *                    verified (audited) with the server and the time, and
+ *                    its confirmation notice is queued, in one transaction;
+ *   policy-failure   the address is one the policy blocks: mail from it
+ *                    should never have reached the MX; the operator is sent
+ *                    a notice (whatever the token);
+ *   campaign-reply   a campaign's token: the org has answered;
+ *   others           untrusted-path, submission, no-token, unknown-token,
+ *                    not-applied, already-verified, not-request-server,
+ *                    unparseable: nothing changes.
+ * Every message is recorded (inbound) with its outcome.  0 with *out, or a
+ * negative code when the registry failed (the MX should try again).
+ */
+struct p25_inbound_result {
+	char outcome[32];
+	char detail[512];
+	char connecting[64];
+	char org[64];
+	int64_t request_id;
+};
+int p25_service_inbound(struct p25_service *svc, const struct p25_auth *auth,
+                        const char *mail_from, const char *rcpt, const char *data, size_t len,
+                        struct p25_inbound_result *out);
 
 /* ---- reads ---- */
 

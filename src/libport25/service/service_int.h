@@ -22,6 +22,7 @@ struct p25_service {
 	struct p25_policy *x_policy;
 	int64_t x_version;
 	bool x_stale;
+	struct p25_notify_producer producer; /* the change hook's context, when notices are on */
 };
 
 /* explain.c: drop the snapshot. */

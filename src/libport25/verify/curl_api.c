@@ -78,3 +78,9 @@ int p25_verify_init(char *err, size_t errlen)
 	snprintf(err, errlen, "%s", curl_load_error);
 	return -1;
 }
+
+const char *p25_curl_error(void)
+{
+	pthread_once(&curl_once, load_curl);
+	return curl_load_error;
+}

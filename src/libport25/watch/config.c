@@ -248,9 +248,16 @@ static int set_entry(void *ctx, const struct p25_conf_entry *e, char *msg, size_
 	char why[300];
 	int rc;
 
-	/* port25 serve's top-level keys (api/config.c) are not a typo of watch's. */
-	if (!e->section[0] && !strncmp(e->key, "serve-", 6))
-		return 1;
+	/*
+	 * Other components' top-level keys are not a typo of watch's: port25
+	 * serve's (api/config.c) and the mail loop's (notify/config.c).
+	 */
+	static const char *const others[] = {"serve-", "notify", "verify-", "campaign-",
+	                                     "portal-url", "operator-name"};
+	if (!e->section[0])
+		for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+			if (!strncmp(e->key, others[i], strlen(others[i])))
+				return 1;
 	rc = set_key(ctx, e->key, e->value, why, sizeof why);
 
 	if (rc < 0)

@@ -515,6 +515,26 @@ int p25_watch_flush(struct p25_registry *reg, struct p25_agg *a, const struct p2
 	return 0;
 }
 
+/* Every row st finds, as fn makes it; st is finished. */
+static int rows_of(struct store_stmt *st, json_t *(*fn)(struct store_stmt *), json_t **out)
+{
+	json_t *rows;
+	int rc;
+
+	if (!st)
+		return P25_EDB;
+	rows = json_array();
+	while ((rc = store_step(st)) == 1)
+		json_array_append_new(rows, fn(st));
+	if (rc < 0) { /* a failed step has finished st */
+		json_decref(rows);
+		return rc;
+	}
+	store_done(st);
+	*out = rows;
+	return 0;
+}
+
 static json_t *alert_row(struct store_stmt *st)
 {
 	json_t *o = json_object(), *ev = json_loads(col_text(st, 8), 0, NULL);
@@ -552,36 +572,25 @@ static json_t *alert_row(struct store_stmt *st)
 
 int p25_alert_list(struct p25_registry *reg, const struct p25_alert_filter *f, json_t **out)
 {
-	struct store_stmt *st;
-	json_t *rows;
-	int rc;
-
+	json_t *rows = NULL;
 	char *scoped;
+	int rc;
 
 	*out = NULL;
 	reg_clear(reg);
 	if ((rc = scope_text(reg, f ? f->scope : NULL, &scoped)) < 0)
 		return rc;
 	/* In a scope, an alert of a host in no organization's space is no member's. */
-	st = store_query(reg_store(reg),
-		       ALERT_COLS "WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR org = ?2) "
-				  "AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR org IN "
-				  "(SELECT value FROM json_each(?4))) ORDER BY id",
-		       "ssss", f && f->kind ? p25_alert_kind_name(f->kind) : NULL,
-		       f ? f->org : NULL, f ? f->status : NULL, scoped);
+	rc = rows_of(store_query(reg_store(reg),
+				 ALERT_COLS "WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR org = ?2) "
+					    "AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR org IN "
+					    "(SELECT value FROM json_each(?4))) ORDER BY id",
+				 "ssss", f && f->kind ? p25_alert_kind_name(f->kind) : NULL,
+				 f ? f->org : NULL, f ? f->status : NULL, scoped),
+		     alert_row, &rows);
 	free(scoped);
-	if (!st)
-		return P25_EDB;
-	rows = json_array();
-	while ((rc = store_step(st)) == 1)
-		json_array_append_new(rows, alert_row(st));
-	if (rc < 0) {
-		json_decref(rows);
-		return rc;
-	}
-	store_done(st);
 	*out = rows;
-	return 0;
+	return rc;
 }
 
 static int alert_get_in(struct p25_registry *reg, int64_t id, const char *scoped, json_t **out)
@@ -781,6 +790,24 @@ int p25_alert_expire(struct p25_registry *reg, const struct p25_actor *who, uint
 	return 0;
 }
 
+static json_t *host_row(struct store_stmt *st)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "host", json_string(col_text(st, 0)));
+	json_object_set_new(o, "direction", json_string(col_text(st, 1)));
+	json_object_set_new(o, "org", col_null(st, 2) ? json_null() : json_string(col_text(st, 2)));
+	json_object_set_new(o, "attempts", json_integer(col_int(st, 3)));
+	json_object_set_new(o, "packets", json_integer(col_int(st, 4)));
+	json_object_set_new(o, "destinations", json_integer(col_int(st, 5)));
+	json_object_set_new(o, "destinations_approx", json_boolean(col_int(st, 6)));
+	json_object_set_new(o, "peak_per_minute", json_integer(col_int(st, 7)));
+	json_object_set_new(o, "active_hours", json_integer(col_int(st, 8)));
+	json_object_set_new(o, "first_seen", json_string(col_text(st, 9)));
+	json_object_set_new(o, "last_seen", json_string(col_text(st, 10)));
+	return o;
+}
+
 int p25_host_summary_list(struct p25_registry *reg, const char *org, int limit, json_t **out)
 {
 	return p25_host_summary_list_in(reg, org, limit, NULL, out);
@@ -789,8 +816,7 @@ int p25_host_summary_list(struct p25_registry *reg, const char *org, int limit, 
 int p25_host_summary_list_in(struct p25_registry *reg, const char *org, int limit,
 			     const struct p25_scope *scope, json_t **out)
 {
-	struct store_stmt *st;
-	json_t *rows;
+	json_t *rows = NULL;
 	char *scoped;
 	int rc;
 
@@ -798,39 +824,15 @@ int p25_host_summary_list_in(struct p25_registry *reg, const char *org, int limi
 	reg_clear(reg);
 	if ((rc = scope_text(reg, scope, &scoped)) < 0)
 		return rc;
-	st = store_query(reg_store(reg),
-		       "SELECT host, direction, org, attempts, packets, destinations, "
-		       "destinations_approx, peak_per_minute, active_hours, first_seen, last_seen "
-		       "FROM host_summary WHERE (?1 IS NULL OR org = ?1) AND (?3 IS NULL OR org IN "
-		       "(SELECT value FROM json_each(?3))) ORDER BY last_seen DESC, host LIMIT ?2",
-		       "sis", org, (int64_t)(limit > 0 ? limit : -1), scoped);
+	rc = rows_of(store_query(reg_store(reg),
+				 "SELECT host, direction, org, attempts, packets, destinations, "
+				 "destinations_approx, peak_per_minute, active_hours, first_seen, "
+				 "last_seen FROM host_summary WHERE (?1 IS NULL OR org = ?1) AND (?3 IS "
+				 "NULL OR org IN (SELECT value FROM json_each(?3))) ORDER BY last_seen "
+				 "DESC, host LIMIT ?2",
+				 "sis", org, (int64_t)(limit > 0 ? limit : -1), scoped),
+		     host_row, &rows);
 	free(scoped);
-	if (!st)
-		return P25_EDB;
-	rows = json_array();
-	while ((rc = store_step(st)) == 1) {
-		json_t *o = json_object();
-		json_object_set_new(o, "host", json_string(col_text(st, 0)));
-		json_object_set_new(o, "direction", json_string(col_text(st, 1)));
-		json_object_set_new(o, "org", col_null(st, 2)
-						  ? json_null()
-						  : json_string(col_text(st, 2)));
-		json_object_set_new(o, "attempts", json_integer(col_int(st, 3)));
-		json_object_set_new(o, "packets", json_integer(col_int(st, 4)));
-		json_object_set_new(o, "destinations", json_integer(col_int(st, 5)));
-		json_object_set_new(o, "destinations_approx",
-				    json_boolean(col_int(st, 6)));
-		json_object_set_new(o, "peak_per_minute", json_integer(col_int(st, 7)));
-		json_object_set_new(o, "active_hours", json_integer(col_int(st, 8)));
-		json_object_set_new(o, "first_seen", json_string(col_text(st, 9)));
-		json_object_set_new(o, "last_seen", json_string(col_text(st, 10)));
-		json_array_append_new(rows, o);
-	}
-	if (rc < 0) {
-		json_decref(rows);
-		return rc;
-	}
-	store_done(st);
 	*out = rows;
-	return 0;
+	return rc;
 }
