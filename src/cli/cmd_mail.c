@@ -43,12 +43,14 @@ static int usage_error(const char *usage, const char *fmt, const char *arg)
 	return EXIT_USAGE;
 }
 
-static int next_opt(int argc, char **argv, const struct option *opts, const char *usage)
+/* The command's options, and the global ones after the command (cli_getopt). */
+static int next_opt(struct cli *cli, int argc, char **argv, const struct option *opts,
+                    const char *usage)
 {
 	int c;
 
 	opterr = 0;
-	c = getopt_long(argc, argv, "", opts, NULL);
+	c = cli_getopt(cli, argc, argv, "", opts);
 	if (c == '?' || c == ':') {
 		usage_error(usage, "unknown option or missing value: %s", argv[optind - 1]);
 		return '?';
@@ -104,7 +106,7 @@ int cmd_notify(struct cli *cli, int argc, char **argv)
 	if (cli_wants_help(argc, argv, notify_usage))
 		return EXIT_OK;
 	optind = 0;
-	while ((c = next_opt(argc, argv, opts, notify_usage)) != -1) {
+	while ((c = next_opt(cli, argc, argv, opts, notify_usage)) != -1) {
 		switch (c) {
 		case 'o': once = true; break;
 		case 'j': cli->json = true; break;
@@ -172,7 +174,7 @@ static int notices_list(struct cli *cli, int argc, char **argv)
 	int c, rc;
 
 	optind = 0;
-	while ((c = next_opt(argc, argv, opts, notices_usage)) != -1) {
+	while ((c = next_opt(cli, argc, argv, opts, notices_usage)) != -1) {
 		switch (c) {
 		case 's':
 			if (p25_notice_state_parse(optarg, &f.state) < 0)
@@ -212,7 +214,7 @@ static int notices_one(struct cli *cli, int argc, char **argv, bool retry)
 	int c, rc;
 
 	optind = 0;
-	while ((c = next_opt(argc, argv, opts, notices_usage)) != -1) {
+	while ((c = next_opt(cli, argc, argv, opts, notices_usage)) != -1) {
 		if (c != 'j')
 			return EXIT_USAGE;
 		cli->json = true;
@@ -292,7 +294,7 @@ static int campaign_start(struct cli *cli, int argc, char **argv)
 	int c, rc;
 
 	optind = 0;
-	while ((c = next_opt(argc, argv, opts, campaign_usage)) != -1) {
+	while ((c = next_opt(cli, argc, argv, opts, campaign_usage)) != -1) {
 		switch (c) {
 		case 't': spec.template = optarg; break;
 		case 'd': deadline = optarg; break;
@@ -362,7 +364,7 @@ static int campaign_status(struct cli *cli, int argc, char **argv, bool all)
 	int c, rc;
 
 	optind = 0;
-	while ((c = next_opt(argc, argv, opts, campaign_usage)) != -1) {
+	while ((c = next_opt(cli, argc, argv, opts, campaign_usage)) != -1) {
 		if (c != 'j')
 			return EXIT_USAGE;
 		cli->json = true;
@@ -489,7 +491,7 @@ static int inbox_list(struct cli *cli, int argc, char **argv)
 	int c, rc;
 
 	optind = 0;
-	while ((c = next_opt(argc, argv, opts, inbox_usage)) != -1) {
+	while ((c = next_opt(cli, argc, argv, opts, inbox_usage)) != -1) {
 		switch (c) {
 		case 'l':
 			limit = strtol(optarg, &end, 10);
@@ -525,7 +527,7 @@ static int inbox_deliver(struct cli *cli, int argc, char **argv, struct p25_noti
 	int c, rc;
 
 	optind = 0;
-	while ((c = next_opt(argc, argv, opts, inbox_usage)) != -1) {
+	while ((c = next_opt(cli, argc, argv, opts, inbox_usage)) != -1) {
 		switch (c) {
 		case 'r': rcpt = optarg; break;
 		case 'f': from = optarg; break;
@@ -601,7 +603,7 @@ int cmd_verify_inbox(struct cli *cli, int argc, char **argv)
 		rest[k - 1] = NULL;
 		return inbox_deliver(cli, k - 1, rest, &cfg);
 	}
-	while ((c = next_opt(argc, argv, opts, inbox_usage)) != -1) {
+	while ((c = next_opt(cli, argc, argv, opts, inbox_usage)) != -1) {
 		switch (c) {
 		case 'l': listen = optarg; break;
 		case 'm': mx = optarg; break;

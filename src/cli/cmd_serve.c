@@ -67,7 +67,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	if (!cfg)
 		return cli_fail(EXIT_SYSTEM, "out of memory");
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv, "h", opts)) != -1) {
 		if (c == 'h') {
 			fputs(serve_usage, stdout);
 			free(cfg);

@@ -93,7 +93,7 @@ static int user_add(struct cli *cli, int argc, char **argv)
 	int c, rc;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv, "", opts)) != -1) {
 		switch (c) {
 		case 'r': spec.role = optarg; break;
 		case 'o':
@@ -146,7 +146,7 @@ static int user_list(struct cli *cli, int argc, char **argv)
 	int c, rc;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv, "", opts)) != -1) {
 		if (c != 'j')
 			return bad(user_usage, "user list: unknown option: %s", argv[optind - 1]);
 		cli->json = true;
@@ -169,7 +169,7 @@ static int user_show(struct cli *cli, int argc, char **argv)
 	int c, rc;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv, "", opts)) != -1) {
 		if (c != 'j')
 			return bad(user_usage, "user show: unknown option: %s", argv[optind - 1]);
 		cli->json = true;
@@ -203,7 +203,7 @@ static int user_set(struct cli *cli, int argc, char **argv)
 	int c, rc;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv, "", opts)) != -1) {
 		switch (c) {
 		case 'r': ch.role = optarg; break;
 		case 'o':
@@ -309,7 +309,7 @@ static int token_add(struct cli *cli, int argc, char **argv)
 	int c, rc;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv, "", opts)) != -1) {
 		switch (c) {
 		case 'u': req.user = optarg; break;
 		case 'd': req.description = optarg; break;
@@ -369,7 +369,7 @@ static int token_list(struct cli *cli, int argc, char **argv)
 	int c, rc;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = cli_getopt(cli, argc, argv, "", opts)) != -1) {
 		switch (c) {
 		case 'u': user = optarg; break;
 		case 'j': cli->json = true; break;

@@ -70,5 +70,23 @@ expect 0 'removed, with its sessions and tokens' $P user remove alice
 [ "$($P --json token list | jq length)" = 0 ] || fail "tokens outlived their user"
 expect 0 'user\.remove' $P audit --limit 1
 
+# The global options after the command work for the commands of serve and
+# the mail loop too (issue 14's rule; these parsed their own options and
+# refused --db and --actor as unknown).
+other=$tmp/other.db
+PORT25_DB=$other $P init >/dev/null
+expect 0 'user zed added' sh -c "echo 'correct horse battery' | $P user add zed --role operator --password-stdin --db $other --actor ann"
+PORT25_DB=$other expect 0 'ann +user\.add +- +- +zed' $P audit --limit 1
+$P --json user list | jq -e 'map(.name) | index("zed") == null' >/dev/null || fail "user add --db wrote to \$PORT25_DB"
+expect 0 'zed' $P user list --db "$other"
+expect 0 'zed' $P user show zed --db "$other"
+expect 0 'token 1 for zed' $P token add --user zed --db "$other" --actor ann
+expect 0 '"id": 1' $P token list --json --db "$other"
+expect 0 '\(none\)' $P notices list --db "$other"
+expect 0 '' $P campaign list --db "$other"
+expect 0 '\(none\)' $P verify-inbox list --db "$other"
+# serve reads --db and goes on to its own settings (refusing this one) instead of --db.
+expect 2 "serve-listen: 'nope' is not ADDRESS:PORT" $P serve --listen nope --db "$other"
+
 [ $failures = 0 ] || { echo "$failures failure(s)"; exit 1; }
 echo ok
