@@ -1673,7 +1673,9 @@ static const char restore_usage[] =
     "that FILE is a port25 registry, not of a newer schema than this port25 reads, and\n"
     "passes SQLite's integrity check; anything else is refused and nothing changes.  An\n"
     "older backup is migrated.  The restore is audited, and enforcement (sync --wait,\n"
-    "--enforce) syncs the whole policy after it.  Take a backup of the registry first.\n";
+    "--enforce) syncs the whole policy after it.  Take a backup of the registry first.\n"
+    "What happened since the backup stays: API tokens revoked and accounts disabled\n"
+    "stay so, notices sent are not sent again; every login (session) ends.\n";
 
 int cmd_restore(struct cli *cli, int argc, char **argv)
 {
@@ -1702,6 +1704,12 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 		       (long long)json_integer_value(json_object_get(r, "organizations")),
 		       (long long)json_integer_value(json_object_get(r, "permits")),
 		       (long long)json_integer_value(json_object_get(r, "audit_records")));
+		printf("kept from since the backup: %lld tokens revoked, %lld accounts disabled, "
+		       "%lld notices sent or settled; %lld logins ended\n",
+		       (long long)json_integer_value(json_object_get(r, "tokens_revoked_since")),
+		       (long long)json_integer_value(json_object_get(r, "accounts_disabled_since")),
+		       (long long)json_integer_value(json_object_get(r, "notices_settled_since")),
+		       (long long)json_integer_value(json_object_get(r, "sessions_ended")));
 	}
 	json_decref(r);
 	return cli_followup(cli);

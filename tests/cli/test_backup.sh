@@ -128,5 +128,48 @@ ok 'org.remove +gone' $P audit --kind org-removed
 refused "unknown kind 'permits'" $P audit --kind permits
 expect 2 "--since 'yesterday'" $P audit --since yesterday
 
+# The tables of serve and the mail loop: a backup keeps accounts, tokens,
+# sessions, the outbox and the analyses; a restore brings them back but does
+# not undo what happened since the backup: a token revoked or an account
+# disabled stays so, a notice sent is not sent again, and every login ends.
+export PORT25_DB=$tmp/mail.db
+$P init >/dev/null
+$P org add k12 --name K12 >/dev/null
+echo 'correct horse battery' | $P user add ops --role operator --password-stdin >/dev/null
+echo 'correct horse battery' | $P user add aud --role auditor --password-stdin >/dev/null
+$P token add --user ops --description one >/dev/null
+$P token add --user ops --description two >/dev/null
+sqlite3 "$PORT25_DB" "INSERT INTO session (account_id, hash, csrf, source, created, last_seen, expires)
+	SELECT id, 'h1', 'c1', '127.0.0.1', '2026-11-23T10:00:00Z', '2026-11-23T10:00:00Z', '2026-11-24T10:00:00Z' FROM account WHERE name = 'ops';
+INSERT INTO notice (message_id, template, org, recipient, data, state, created)
+	VALUES ('<m1@t>', 'request-applied', 'k12', 'a@k12.example', '{}', 'queued', '2026-11-23T10:00:00Z'),
+	       ('<m2@t>', 'request-applied', 'k12', 'a@k12.example', '{}', 'queued', '2026-11-23T10:00:00Z');
+INSERT INTO analysis (org_id, at, actor, hosts, unregistered)
+	SELECT id, '2026-11-23T10:00:00Z', 'dana', 3, '[\"10.0.0.5\"]' FROM org WHERE handle = 'k12';"
+ok 'backed up' $P backup "$tmp/mail-b.db"
+for t in account api_token session notice analysis; do
+	[ "$(sql "$tmp/mail-b.db" "SELECT count(*) FROM $t")" -gt 0 ] || fail "the backup lacks the $t rows"
+done
+# Since the backup: token 1 revoked, aud disabled, notice m1 sent.
+$P token revoke 1 >/dev/null
+$P user set aud --disable >/dev/null
+sqlite3 "$PORT25_DB" "UPDATE notice SET state = 'sent', sent = '2026-11-23T10:05:00Z', smtp_code = 250, attempts = 1 WHERE message_id = '<m1@t>'"
+ok '"sessions_ended": 1' $P restore "$tmp/mail-b.db" --json
+$P --json restore "$tmp/mail-b.db" | jq -e '.tokens_revoked_since == 1 and .accounts_disabled_since == 1 and .notices_settled_since == 1' >/dev/null ||
+	fail "restore: what happened since the backup was not carried over: $($P --json restore "$tmp/mail-b.db")"
+$P --json token list | jq -e '(map(select(.id == 1))[0].revoked != null) and (map(select(.id == 2))[0].revoked == null)' >/dev/null ||
+	fail "restore: token 1 is valid again: $($P --json token list)"
+$P --json user show aud | jq -e '.disabled == true' >/dev/null || fail "restore: aud is enabled again"
+[ "$(sql "$PORT25_DB" "SELECT state || ' ' || smtp_code FROM notice WHERE message_id = '<m1@t>'")" = "sent 250" ] ||
+	fail "restore: the sent notice is queued again"
+[ "$(sql "$PORT25_DB" "SELECT state FROM notice WHERE message_id = '<m2@t>'")" = queued ] ||
+	fail "restore: the unsent notice is not queued"
+[ "$(sql "$PORT25_DB" 'SELECT count(*) FROM session')" = 0 ] || fail "restore: the backup's sessions are live"
+[ "$(sql "$PORT25_DB" 'SELECT count(*) FROM analysis')" = 1 ] || fail "restore: the analysis is gone"
+[ "$(sql "$PORT25_DB" 'SELECT count(*) FROM account')" = 2 ] || fail "restore: the accounts are gone"
+# export is not a backup: it says nothing of accounts, tokens or the outbox.
+$P export --json | jq -e 'has("accounts") or has("tokens") or has("notices") | not' >/dev/null ||
+	fail "export carries serve's or the mail loop's tables"
+
 [ "$failures" -eq 0 ] || { echo "$failures check(s) failed" >&2; exit 1; }
 echo "backup: all passed"

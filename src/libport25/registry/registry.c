@@ -310,9 +310,156 @@ static int count_rows(struct p25_registry *reg, const char *table, int64_t *n)
 	return 0;
 }
 
+/*
+ * What happened since the backup that a restore must not undo: API tokens
+ * revoked and accounts disabled (a leaked credential must not come back to
+ * life), and notices that were sent or settled (the members must not get
+ * them twice).  Read from the registry before it is replaced.
+ */
+struct since_backup {
+	json_t *revoked, *disabled, *settled;
+};
+
+static int read_rows(struct p25_registry *reg, const char *sql, int ncols, json_t **out)
+{
+	reg_stmt *st = reg_query(reg, sql, "");
+	int rc;
+
+	*out = json_array();
+	if (!st || !*out)
+		return P25_EDB;
+	while ((rc = reg_step(reg, st)) == 1) {
+		json_t *row = json_array();
+		for (int i = 0; i < ncols; i++)
+			json_array_append_new(row, col_null(st, i) ? json_null()
+			                                           : json_string(col_text(st, i)));
+		json_array_append_new(*out, row);
+	}
+	if (rc < 0)
+		return rc;
+	reg_done(st);
+	return 0;
+}
+
+static int since_backup_read(struct p25_registry *reg, struct since_backup *sb)
+{
+	int rc = read_rows(reg,
+	                   "SELECT hash, revoked, revoked_by FROM api_token "
+	                   "WHERE revoked IS NOT NULL",
+	                   3, &sb->revoked);
+
+	if (rc == 0)
+		rc = read_rows(reg, "SELECT name FROM account WHERE disabled != 0", 1,
+		               &sb->disabled);
+	if (rc == 0)
+		rc = read_rows(
+		    reg,
+		    "SELECT message_id, state, sent, smtp_code, last_error, attempts FROM "
+		    "notice WHERE state IN ('sent', 'failed', 'undeliverable', 'cancelled')",
+		    6, &sb->settled);
+	return rc;
+}
+
+static const char *row_s(json_t *row, size_t i)
+{
+	return json_string_value(json_array_get(row, i));
+}
+
+static int64_t row_i(json_t *row, size_t i)
+{
+	const char *s = row_s(row, i);
+	return s ? strtoll(s, NULL, 10) : 0;
+}
+
+/* 1 when the query finds a row, 0 when not, or a negative code. */
+static int exists(struct p25_registry *reg, reg_stmt *st)
+{
+	int rc;
+
+	if (!st)
+		return P25_EDB;
+	if ((rc = reg_step(reg, st)) < 0)
+		return rc;
+	reg_done(st);
+	return rc;
+}
+
+/*
+ * In the restore's transaction: the backup's sessions ended (logins made
+ * before the backup, some ended since), and what happened since the backup
+ * carried over; the counts into after.
+ */
+static int since_backup_apply(struct p25_registry *reg, const struct since_backup *sb,
+                              json_t *after)
+{
+	int64_t sessions = 0, revoked = 0, disabled = 0, settled = 0;
+	json_t *row;
+	size_t i;
+	int rc;
+
+	rc = count_rows(reg, "session", &sessions);
+	if (rc == 0)
+		rc = reg_exec(reg, "DELETE FROM session", "");
+	json_array_foreach(sb->revoked, i, row)
+	{
+		if (rc < 0)
+			break;
+		rc = exists(reg,
+		            reg_query(reg,
+		                      "SELECT 1 FROM api_token WHERE hash = ? AND revoked IS NULL",
+		                      "s", row_s(row, 0)));
+		if (rc == 1) {
+			revoked++;
+			rc = reg_exec(
+			    reg, "UPDATE api_token SET revoked = ?, revoked_by = ? WHERE hash = ?",
+			    "sss", row_s(row, 1), row_s(row, 2), row_s(row, 0));
+		}
+	}
+	json_array_foreach(sb->disabled, i, row)
+	{
+		if (rc < 0)
+			break;
+		rc = exists(reg,
+		            reg_query(reg, "SELECT 1 FROM account WHERE name = ? AND disabled = 0",
+		                      "s", row_s(row, 0)));
+		if (rc == 1) {
+			disabled++;
+			rc = reg_exec(reg, "UPDATE account SET disabled = 1 WHERE name = ?", "s",
+			              row_s(row, 0));
+		}
+	}
+	json_array_foreach(sb->settled, i, row)
+	{
+		if (rc < 0)
+			break;
+		rc = exists(reg, reg_query(reg,
+		                           "SELECT 1 FROM notice WHERE message_id = ? AND state IN "
+		                           "('queued', 'sending')",
+		                           "s", row_s(row, 0)));
+		if (rc == 1) {
+			settled++;
+			rc = reg_exec(
+			    reg,
+			    "UPDATE notice SET state = ?, sent = ?, smtp_code = nullif(?, 0), "
+			    "last_error = ?, attempts = ?, lease_owner = NULL, lease_until = NULL, "
+			    "next_attempt = NULL WHERE message_id = ?",
+			    "ssisis", row_s(row, 1), row_s(row, 2), row_i(row, 3), row_s(row, 4),
+			    row_i(row, 5), row_s(row, 0));
+		}
+	}
+	if (rc < 0)
+		return rc;
+	json_object_set_new(after, "sessions_ended", json_integer(sessions));
+	json_object_set_new(after, "tokens_revoked_since", json_integer(revoked));
+	json_object_set_new(after, "accounts_disabled_since", json_integer(disabled));
+	json_object_set_new(after, "notices_settled_since", json_integer(settled));
+	return 0;
+}
+
 int p25_registry_restore(struct p25_registry *reg, const struct p25_actor *who, const char *path,
                          json_t **restored)
 {
+	struct since_backup sb = {0};
 	static const char *const tables[] = {"org",     "prefix", "contact", "permit",
 	                                     "request", "audit",  NULL};
 	int64_t orgs = 0, permits = 0, audits = 0;
@@ -323,13 +470,22 @@ int p25_registry_restore(struct p25_registry *reg, const struct p25_actor *who, 
 	if (restored)
 		*restored = NULL;
 	reg->error[0] = '\0';
+	if ((rc = reg_read_begin(reg)) == 0) {
+		rc = since_backup_read(reg, &sb);
+		reg_read_end(reg);
+	}
 	/* The seam keeps every sequence where it was: the change stream only grows. */
-	rc = store_restore(reg->store, path, tables, migrations, NMIGRATIONS, &version, err,
-	                   sizeof err);
-	if (rc < 0)
-		return reg_fail(reg, rc == STORE_BAD ? P25_EINVAL : P25_EDB, "%s", err);
-	if ((rc = reg_begin(reg)) < 0)
+	if (rc == 0 && (rc = store_restore(reg->store, path, tables, migrations, NMIGRATIONS,
+	                                   &version, err, sizeof err)) < 0)
+		rc = reg_fail(reg, rc == STORE_BAD ? P25_EINVAL : P25_EDB, "%s", err);
+	if (rc == 0)
+		rc = reg_begin(reg);
+	if (rc < 0) {
+		json_decref(sb.revoked);
+		json_decref(sb.disabled);
+		json_decref(sb.settled);
 		return rc;
+	}
 	rc = count_rows(reg, "org", &orgs);
 	if (rc == 0)
 		rc = count_rows(reg, "permit", &permits);
@@ -338,6 +494,11 @@ int p25_registry_restore(struct p25_registry *reg, const struct p25_actor *who, 
 	after = json_pack("{s:s, s:i, s:I, s:I, s:I}", "file", path, "schema_version", version,
 	                  "organizations", (json_int_t)orgs, "permits", (json_int_t)permits,
 	                  "audit_records", (json_int_t)audits);
+	if (rc == 0)
+		rc = since_backup_apply(reg, &sb, after);
+	json_decref(sb.revoked);
+	json_decref(sb.disabled);
+	json_decref(sb.settled);
 	/* Followers read an import: the whole policy changed. */
 	if (rc == 0)
 		rc = reg_change(reg, who, P25_CHANGE_IMPORT, path, NULL, after);
