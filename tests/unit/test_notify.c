@@ -293,6 +293,65 @@ static void test_notices_in_the_change_transaction(void **state)
 	p25_service_close(svc);
 }
 
+/*
+ * A sign-up applied with its activation scheduled (issue 14's apply --at):
+ * the applied notice says when the block starts, and the member verifies
+ * after that, by the activation plus verify-within; the template says so.
+ */
+static void test_applied_notice_of_a_scheduled_signup(void **state)
+{
+	struct p25_registry *reg = *state;
+	struct p25_service_options opt = {.notify = &cfg};
+	struct p25_notice_filter f = {.template = "request-applied"};
+	struct p25_service *svc;
+	struct p25_auth a = op("2026-11-23T10:00:00Z");
+	json_t *v = NULL, *rows = NULL, *n = NULL, *data;
+	char *text, *tmpl;
+	size_t len;
+	FILE *fp;
+	int64_t req;
+
+	assert_int_equal(p25_service_open(reg, &opt, &svc), 0);
+	org_with_contacts(svc, "acme", "192.0.2.0/24", true);
+	req = submit(svc, "acme", "192.0.2.25");
+	assert_int_equal(p25_service_request_approve(svc, &a, req), 0);
+	assert_int_equal(
+	    p25_service_request_apply_at(svc, &a, req, false, at("2026-11-26T07:00:00Z")), 0);
+	assert_int_equal(p25_verification_show(reg, req, &v), 0);
+	assert_string_equal(json_string_value(json_object_get(v, "deadline")),
+	                    "2026-12-03T07:00:00Z");
+	json_decref(v);
+	assert_int_equal(p25_notice_list(reg, &f, &rows), 0);
+	assert_int_equal(json_array_size(rows), 2);
+	assert_int_equal(p25_notice_show(reg, json_integer_value(json_object_get(
+	                                          json_array_get(rows, 0), "id")),
+	                                 &n),
+	                 0);
+	assert_non_null(data = json_object_get(n, "data"));
+	assert_string_equal(json_string_value(json_object_get(data, "activates")),
+	                    "2026-11-26T07:00:00Z");
+	/* The template as shipped tells the member. */
+	assert_non_null(fp = fopen("data/templates/request-applied.txt", "r"));
+	tmpl = calloc(1, 65536);
+	len = fread(tmpl, 1, 65535, fp);
+	fclose(fp);
+	{
+		struct p25_buf b;
+		char err[200];
+		p25_buf_init(&b);
+		assert_int_equal(p25_template_render(tmpl, len, data, P25_ESC_TEXT, &b, err, sizeof err),
+		                 0);
+		text = p25_buf_steal(&b);
+	}
+	assert_non_null(strstr(text, "port 25 block starts for acme at 2026-11-26T07:00:00Z"));
+	assert_non_null(strstr(text, "2026-12-03T07:00:00Z"));
+	free(text);
+	free(tmpl);
+	json_decref(n);
+	json_decref(rows);
+	p25_service_close(svc);
+}
+
 /* A hook that fails rolls the change back with it. */
 static int failing_hook(void *ctx, struct p25_registry *reg, const struct p25_change *c)
 {
@@ -474,6 +533,8 @@ int main(void)
 	    cmocka_unit_test(test_connecting_only_from_the_mx),
 	    cmocka_unit_test(test_message_headers),
 	    cmocka_unit_test_setup_teardown(test_notices_in_the_change_transaction, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_applied_notice_of_a_scheduled_signup, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_hook_failure_rolls_back, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_claim_lease_finish, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_campaign_answers_and_reminders, setup, teardown),

@@ -178,10 +178,27 @@ static const char *request_template(enum p25_change_kind k)
 static int applied_data(struct p25_registry *reg, const struct p25_notify_config *cfg,
                         const struct p25_change *c, json_t *data)
 {
-	char token[33], address[400], link[700];
-	p25_time deadline = c->at + cfg->verify_within;
+	char token[33], address[400], link[700], why[100];
+	p25_time deadline = c->at + cfg->verify_within, activates = 0;
+	json_t *org = NULL;
+	const char *when;
 	int rc;
 
+	/*
+	 * A sign-up applied with its activation scheduled (apply --at): the
+	 * block starts at the agreed time, so the member verifies after it, and
+	 * is told when that is.
+	 */
+	if (c->subject && !strcmp(c->subject, "signup") &&
+	    (rc = p25_org_show(reg, c->org, c->at, &org)) == 0) {
+		when = json_string_value(json_object_get(json_object_get(org, "activation"), "at"));
+		if (when && p25_time_parse(when, &activates, why, sizeof why) == 0 &&
+		    activates > c->at) {
+			deadline = activates + cfg->verify_within;
+			json_object_set_new(data, "activates", time_str(activates));
+		}
+		json_decref(org);
+	}
 	if (new_token(token) < 0)
 		return P25_EDB;
 	token_address(cfg, token, address, sizeof address);
