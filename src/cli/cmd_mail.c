@@ -276,7 +276,8 @@ static const char campaign_usage[] =
     "(verify-address with the org's token) or portal link.  A sign-up or server list\n"
     "(request submit) or a reply by mail answers it.  status lists the organizations\n"
     "that have not answered and the days left; reminders go out (port25 notify) at\n"
-    "the configured days before the deadline to those only.\n";
+    "the configured days before the deadline to those only.  A DATE without a time is\n"
+    "the end of that day in the operator's time zone (`timezone` in port25.conf).\n";
 
 static int campaign_start(struct cli *cli, int argc, char **argv)
 {
@@ -289,7 +290,7 @@ static int campaign_start(struct cli *cli, int argc, char **argv)
 	struct p25_campaign_spec spec = {0};
 	const char *orgs_arg = NULL, *deadline = NULL;
 	char *orgs_copy = NULL, *list[1024];
-	char err[200];
+	char err[200], when[160];
 	int64_t id;
 	int c, rc;
 
@@ -308,7 +309,9 @@ static int campaign_start(struct cli *cli, int argc, char **argv)
 		return usage_error(campaign_usage, "unexpected argument '%s'", argv[optind]);
 	if (!spec.template || !deadline)
 		return usage_error(campaign_usage, "%s", "--template and --deadline are required");
-	/* A bare date is the end of that day, UTC: the members have all of it. */
+	/* A bare date is the end of that day in the operator's zone: the members have all of it. */
+	if ((rc = cli_check_date(cli, "--deadline", deadline)) != EXIT_OK)
+		return rc;
 	if (p25_expiry_parse(deadline, cli->now, &spec.deadline, err, sizeof err) < 0)
 		return cli_fail(EXIT_USAGE, "--deadline '%s': %s", deadline, err);
 	if (spec.reminders) {
@@ -349,8 +352,9 @@ static int campaign_start(struct cli *cli, int argc, char **argv)
 		if (p25_service_campaign_status(cli->svc, &cli->auth, id, &st) == 0 && cli->json)
 			cli_print_json(st);
 		else
-			printf("campaign %" PRId64 " started: %zu organizations\n", id,
-			       json_array_size(json_object_get(st, "orgs")));
+			printf("campaign %" PRId64 " started: %zu organizations, deadline %s\n", id,
+			       json_array_size(json_object_get(st, "orgs")),
+			       cli_instant(cli, deadline, spec.deadline, false, when, sizeof when));
 		json_decref(st);
 	}
 	return EXIT_OK;

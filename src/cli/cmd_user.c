@@ -38,7 +38,8 @@ static const char token_usage[] =
     "API tokens of port25 serve (Authorization: Bearer TOKEN).  token add prints the\n"
     "token once: only its hash is kept.  A --read-only token reads and changes nothing;\n"
     "--allow limits the source addresses it may be used from (IPv4 or IPv6 prefixes);\n"
-    "WHEN: 2026-12-31, 2026-12-31T18:00:00Z or a duration from now like 90d.\n";
+    "WHEN: 2026-12-31 (the end of that day in the operator's time zone, `timezone` in\n"
+    "port25.conf), 2026-12-31T18:00:00Z or a duration from now like 90d.\n";
 
 static int bad(const char *usage, const char *fmt, const char *arg)
 {
@@ -303,7 +304,7 @@ static int token_add(struct cli *cli, int argc, char **argv)
 	                                     {0}};
 	struct p25_token_request req = {0};
 	char secret[P25_SERVICE_SECRET_MAX], err[200];
-	const char *allowed[64];
+	const char *allowed[64], *expires_text = NULL;
 	json_t *obj = NULL;
 	int64_t id;
 	int c, rc;
@@ -317,9 +318,12 @@ static int token_add(struct cli *cli, int argc, char **argv)
 		case 'e':
 			if (!strcmp(optarg, "never")) {
 				req.expires = 0;
+			} else if ((rc = cli_check_date(cli, "--expires", optarg)) != EXIT_OK) {
+				return rc;
 			} else if (p25_expiry_parse(optarg, cli->now, &req.expires, err, sizeof err) < 0) {
 				return cli_fail(EXIT_USAGE, "--expires %s", err);
 			}
+			expires_text = optarg;
 			break;
 		case 'a':
 			if (req.nallowed == sizeof allowed / sizeof *allowed)
@@ -348,6 +352,11 @@ static int token_add(struct cli *cli, int argc, char **argv)
 	} else {
 		printf("token %" PRId64 " for %s: %s\n", id, req.user, secret);
 		printf("(shown once: only its hash is kept)\n");
+		if (req.expires) {
+			char when[160];
+			printf("expires %s\n",
+			       cli_instant(cli, expires_text, req.expires, false, when, sizeof when));
+		}
 	}
 	memset(secret, 0, sizeof secret);
 	return EXIT_OK;

@@ -85,6 +85,25 @@ expect 0 '"id": 1' $P token list --json --db "$other"
 expect 0 '\(none\)' $P notices list --db "$other"
 expect 0 '' $P campaign list --db "$other"
 expect 0 '\(none\)' $P verify-inbox list --db "$other"
+# A bare date of the mail loop and of tokens is read in the operator's time
+# zone like --expires of a permit, shown back in UTC, and refused while the
+# zone is unusable (it was taken as UTC without a word).
+echo 'timezone = MST7MDT,M3.2.0,M11.1.0' >"$tmp/tz.conf"
+PORT25_CONFIG=$tmp/tz.conf expect 0 'expires 2027-01-01T06:59:59Z \(the end of 2026-12-31 in MST7MDT' \
+	$P token add --user zed --expires 2026-12-31 --db "$other"
+PORT25_DB=$other $P org add k12 --name K12 >/dev/null
+PORT25_DB=$other $P contact add k12 --name Sec --email sec@k12.example --role security >/dev/null
+PORT25_CONFIG=$tmp/tz.conf expect 0 'campaign 1 started: 1 organizations, deadline 2027-01-01T06:59:59Z \(the end of 2026-12-31 in MST7MDT' \
+	$P campaign start --template campaign-reminder --deadline 2026-12-31 --db "$other"
+echo 'timezone = Mars/Olympus' >"$tmp/tz.conf"
+PORT25_CONFIG=$tmp/tz.conf expect 2 "--expires 2026-12-31: a date without a time is read in the operator's time zone, which is not usable" \
+	$P token add --user zed --expires 2026-12-31 --db "$other"
+PORT25_CONFIG=$tmp/tz.conf expect 2 "--deadline 2026-12-31: a date without a time" \
+	$P campaign start --template campaign-reminder --deadline 2026-12-31 --db "$other"
+[ "$($P --json token list --db "$other" | jq length)" = 2 ] || fail "a refused token add made a token"
+[ "$($P --json campaign list --db "$other" | jq length)" = 1 ] || fail "a refused campaign start made a campaign"
+PORT25_CONFIG=$tmp/tz.conf expect 0 'expires 2026-12-31T18:00:00Z$' \
+	$P token add --user zed --expires 2026-12-31T18:00:00Z --db "$other"
 # serve reads --db and goes on to its own settings (refusing this one) instead of --db.
 expect 2 "serve-listen: 'nope' is not ADDRESS:PORT" $P serve --listen nope --db "$other"
 
