@@ -1568,8 +1568,9 @@ static const char audit_usage[] =
     "Show the audit log, newest first (default: the last 50 records; --limit 0 for all):\n"
     "who changed what, when, and the organization and address each change concerns.\n"
     "--since: a time (2026-11-20, 2026-11-20T08:00:00Z) or a duration back from now (7d).\n"
-    "--kind: org, prefix, contact, permit, request, import, or one change (permit-added,\n"
-    "request-applied, ...).  --json includes each record's before and after.\n";
+    "--kind: org, prefix, contact, permit, request, import, user, token, notice, alert,\n"
+    "or one change or action (permit-added, request-applied, token.revoke, login.failed,\n"
+    "...).  --json includes each record's before and after.\n";
 
 int cmd_audit(struct cli *cli, int argc, char **argv)
 {

@@ -10,7 +10,13 @@
 
 #include "registry/internal.h"
 
-static const char *const families[] = {"org", "prefix", "contact", "permit", "request", "import"};
+static const char *const families[] = {"org", "prefix", "contact", "permit", "request", "import",
+                                       /* the records of serve, the mail loop and watch */
+                                       "user", "token", "notice", "alert"};
+/* Their actions, which are not registry changes. */
+static const char *const actions[] = {"user.add",  "user.set",     "user.remove",
+                                      "login",     "login.failed", "logout",
+                                      "token.add", "token.revoke", "notice.retry"};
 
 /* kind as the filter reads it; -1 with the kinds named in reg->error. */
 static int kind_known(struct p25_registry *reg, const char *kind)
@@ -22,9 +28,13 @@ static int kind_known(struct p25_registry *reg, const char *kind)
 	for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
 		if (!strcmp(kind, families[i]))
 			return 0;
+	for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
+		if (!strcmp(kind, actions[i]))
+			return 0;
 	return reg_fail(reg, P25_EINVAL,
-	                "unknown kind '%s' (org, prefix, contact, permit, request, import, or one "
-	                "change: org-added, permit-added, permit-removed, request-applied, ...)",
+	                "unknown kind '%s' (org, prefix, contact, permit, request, import, user, "
+	                "token, notice, alert, or one change or action: org-added, permit-added, "
+	                "request-applied, token.revoke, login.failed, ...)",
 	                kind);
 }
 
