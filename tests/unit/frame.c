@@ -18,7 +18,7 @@ static void be32(uint8_t *p, uint32_t v)
 size_t test_frame(uint8_t *f, const struct test_segment *s, size_t *ip_offset)
 {
 	static const uint8_t linux_syn_options[20] = {2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0,
-	                                              0, 1, 0, 0, 0, 0, 1, 3, 3, 7};
+	                                              0, 1, 0, 0,    0, 0, 1, 3,  3, 7};
 	uint32_t opts = s->options > 40 ? 40 : s->options & ~3u;
 	size_t n = s->len > 1400 ? 1400 : s->len, o = 12;
 

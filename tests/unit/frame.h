@@ -11,13 +11,13 @@
 
 struct test_segment {
 	bool v6;
-	uint16_t vlan;          /* 0: untagged */
+	uint16_t vlan;            /* 0: untagged */
 	const uint8_t *src, *dst; /* 4 or 16 bytes */
 	uint16_t sport, dport;
 	uint8_t flags;
 	uint32_t seq, ack;
 	uint16_t window;
-	uint32_t options;       /* bytes of TCP options (a multiple of 4, at most 40) */
+	uint32_t options; /* bytes of TCP options (a multiple of 4, at most 40) */
 	const void *data;
 	size_t len;
 };
