@@ -77,6 +77,31 @@ until grep -q 'next expiry' "$tmp/loop.log" && grep -q 'listening on' "$tmp/serv
 done
 port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$tmp/serve.log" | grep -o '[0-9]*$')
 
+# ---- every answer carries the security headers; pages allow no inline script ----
+hdr() { curl -sS -o /dev/null -D - -X "${2:-GET}" "http://127.0.0.1:$port$1" | tr -d '\r'; }
+for path in / /app.js /style.css /dashboard/springfield-k12 /no/such/page /api/v1/session /api/v1/openapi.json; do
+	h=$(hdr "$path")
+	grep -qi "^x-content-type-options: nosniff$" <<<"$h" || fail "$path: no nosniff: $h"
+	grep -qi "^referrer-policy: no-referrer$" <<<"$h" || fail "$path: no Referrer-Policy: $h"
+	grep -qi "^content-security-policy: .*frame-ancestors 'none'" <<<"$h" || fail "$path: no frame-ancestors 'none': $h"
+	if grep -qi '^content-type: text/html' <<<"$h"; then
+		csp=$(grep -i '^content-security-policy:' <<<"$h")
+		grep -q "script-src 'self';" <<<"$csp" || fail "$path: script-src is not 'self' only: $csp"
+		grep -q "unsafe-inline\|unsafe-eval" <<<"$csp" && fail "$path: the CSP allows inline script: $csp"
+	fi
+done
+grep -q '^HTTP/1.1 200' <<<"$(hdr /queue)" || fail "a page's address is not 200"
+grep -q '^HTTP/1.1 404' <<<"$(hdr /no/such/page)" || fail "an unknown address is not 404"
+grep -q '^HTTP/1.1 404' <<<"$(hdr /index.html)" || fail "/index.html is served under its own name"
+grep -q '^HTTP/1.1 405' <<<"$(hdr /app.js POST)" || fail "POST to a page is not 405"
+grep -qi '^content-type: text/javascript' <<<"$(hdr /app.js)" || fail "app.js is not served as JavaScript"
+grep -q '^HTTP/1.1 404' <<<"$(hdr /api/v1/nope)" || fail "the API's unknown resource is not its 404"
+grep -qi '^content-type: application/json' <<<"$(hdr /api/v1/nope)" || fail "the API's 404 is not JSON"
+# the pages hold no inline script and load nothing from another host
+grep -q '<script>' "$here/web/index.html" && fail "web/index.html has an inline script"
+grep -rqE '(src|href)="(https?:)?//' "$here/web" && fail "web/ loads something from another host"
+grep -rn 'innerHTML\|outerHTML\|insertAdjacentHTML\|document.write' "$here/web" && fail "web/ builds HTML from strings"
+
 # swaks from an org address to the outside receiver: "ok" or "refused".
 cat >"$tmp/smtp.sh" <<SH
 #!/bin/bash
