@@ -356,23 +356,8 @@ int p25_account_list(struct p25_registry *reg, const char *only, json_t **out)
 	reg->error[0] = '\0';
 	st = reg_query(reg, "SELECT id FROM account WHERE ?1 IS NULL OR name = ?1 ORDER BY name",
 	               "s", only);
-	if (!st)
-		return P25_EDB;
-	while ((rc = reg_step(reg, st)) == 1) {
-		int64_t *v = realloc(ids, (n + 1) * sizeof *v);
-		if (!v) {
-			reg_done(st);
-			free(ids);
-			return reg_fail(reg, P25_EDB, "registry: out of memory");
-		}
-		ids = v;
-		ids[n++] = col_int(st, 0);
-	}
-	if (rc < 0) {
-		free(ids);
+	if ((rc = reg_ids(reg, st, &ids, &n)) < 0)
 		return rc;
-	}
-	reg_done(st);
 	rows = json_array();
 	for (size_t i = 0; i < n; i++) {
 		json_t *o = account_json_by_id(reg, ids[i]);

@@ -755,7 +755,7 @@ int p25_campaign_status(struct p25_registry *reg, int64_t id, p25_time now, json
 
 int p25_campaign_list(struct p25_registry *reg, p25_time now, json_t **out)
 {
-	reg_stmt *st = reg_query(reg, "SELECT id FROM campaign ORDER BY id DESC", "");
+	reg_stmt *st;
 	json_t *rows;
 	int64_t *ids = NULL;
 	size_t n = 0;
@@ -763,23 +763,9 @@ int p25_campaign_list(struct p25_registry *reg, p25_time now, json_t **out)
 
 	*out = NULL;
 	reg->error[0] = '\0';
-	if (!st)
-		return P25_EDB;
-	while ((rc = reg_step(reg, st)) == 1) {
-		int64_t *v = realloc(ids, (n + 1) * sizeof *ids);
-		if (!v) {
-			reg_done(st);
-			free(ids);
-			return reg_fail(reg, P25_EDB, "campaigns: out of memory");
-		}
-		ids = v;
-		ids[n++] = col_int(st, 0);
-	}
-	if (rc < 0) {
-		free(ids);
+	st = reg_query(reg, "SELECT id FROM campaign ORDER BY id DESC", "");
+	if ((rc = reg_ids(reg, st, &ids, &n)) < 0)
 		return rc;
-	}
-	reg_done(st);
 	rows = json_array();
 	for (size_t i = 0; i < n; i++) {
 		json_t *c;
