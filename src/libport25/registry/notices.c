@@ -173,23 +173,21 @@ static json_t *notice_row(reg_stmt *st, bool with_data)
 	return o;
 }
 
+/* A notice with its event data, as row_json makes rows. */
+static json_t *notice_row_with_data(reg_stmt *st, p25_time now, int64_t window)
+{
+	return notice_row(st, true);
+}
+
 static int notice_get(struct p25_registry *reg, int64_t id, json_t **out)
 {
-	reg_stmt *st = reg_query(reg, "SELECT " NOTICE_COLS " FROM notice WHERE id = ?", "i", id);
-	int rc;
+	int rc = row_json(reg,
+	                  reg_query(reg, "SELECT " NOTICE_COLS " FROM notice WHERE id = ?", "i", id),
+	                  notice_row_with_data, 0, out);
 
-	*out = NULL;
-	if (!st)
-		return P25_EDB;
-	if ((rc = reg_step(reg, st)) < 0)
-		return rc;
-	if (rc == 0) {
-		reg_done(st);
+	if (rc == 0)
 		return reg_fail(reg, P25_ENOTFOUND, "no notice %" PRId64, id);
-	}
-	*out = notice_row(st, true);
-	reg_done(st);
-	return 0;
+	return rc < 0 ? rc : 0;
 }
 
 int p25_notice_show(struct p25_registry *reg, int64_t id, json_t **out)
