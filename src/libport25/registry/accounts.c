@@ -416,14 +416,8 @@ int p25_session_find(struct p25_registry *reg, const char *hash, struct p25_sess
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	if (!st)
-		return P25_EDB;
-	if ((rc = reg_step(reg, st)) < 0)
+	if ((rc = reg_first(reg, st, "no such session")) < 0)
 		return rc;
-	if (rc == 0) {
-		reg_done(st);
-		return reg_fail(reg, P25_ENOTFOUND, "no such session");
-	}
 	out->id = col_int(st, 0);
 	out->account_id = col_int(st, 1);
 	snprintf(out->csrf, sizeof out->csrf, "%s", col_text(st, 2));
@@ -558,14 +552,8 @@ int p25_token_find(struct p25_registry *reg, const char *hash, struct p25_token_
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	if (!st)
-		return P25_EDB;
-	if ((rc = reg_step(reg, st)) < 0)
+	if ((rc = reg_first(reg, st, "no such token")) < 0)
 		return rc;
-	if (rc == 0) {
-		reg_done(st);
-		return reg_fail(reg, P25_ENOTFOUND, "no such token");
-	}
 	out->id = col_int(st, 0);
 	out->account_id = col_int(st, 1);
 	out->read_only = col_int(st, 2) != 0;
