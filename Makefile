@@ -34,7 +34,9 @@ SCHEMA_DIR := src/libport25/storage/schema
 SCHEMA_SQL := $(sort $(wildcard $(SCHEMA_DIR)/*/*.sql))
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/schema.o
-CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+# The portal's pages (web/), compiled into the port25 binary (scripts/embed-web.sh).
+WEB_FILES := $(shell find web -type f ! -name '.*' 2>/dev/null)
+CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/web.o
 TEST_HELPER_OBJS := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
 BENCH_HELPER_OBJS := $(BENCH_HELPERS:%.c=$(BUILD)/%.o)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -62,6 +64,13 @@ $(BUILD)/%.o: %.c
 $(BUILD)/gen/schema.o: $(BUILD)/gen/schema.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
+$(BUILD)/gen/web.c: $(WEB_FILES) scripts/embed-web.sh
+	@mkdir -p $(dir $@)
+	scripts/embed-web.sh $@ web
+
+$(BUILD)/gen/web.o: $(BUILD)/gen/web.c
+	$(CC) $(CPPFLAGS) -Isrc/serve $(CFLAGS) -MMD -MP -c $< -o $@
+
 # The OpenAPI document is compiled in (.incbin): the object depends on it.
 $(BUILD)/src/libport25/api/openapi.o: docs/openapi.json
 
@@ -85,10 +94,13 @@ deps:
 	@scripts/install-deps.sh
 
 # The API tests' validators (tests/api/package.json, pinned by its lock file).
+# The browser tests' playwright-core (tests/browser), driving Debian's chromium.
 NODE_DIR := tests/api
-node-deps: $(NODE_DIR)/node_modules/.package-lock.json
+node-deps: $(NODE_DIR)/node_modules/.package-lock.json tests/browser/node_modules/.package-lock.json
 $(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package-lock.json $(NODE_DIR)/package.json
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund
+tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json tests/browser/package.json
+	cd tests/browser && npm ci --no-audit --no-fund
 
 # The README's test command: everything, plain build and sanitizer build.
 check: deps

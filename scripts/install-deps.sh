@@ -16,6 +16,8 @@ pkgs="build-essential pkg-config clang libclang-rt-14-dev libsqlite3-dev sqlite3
 # (npm ci).  Debian's nodejs and npm, unless a node with its own npm is there already
 # (NodeSource's nodejs provides npm and conflicts with Debian's package of it).
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
+# The portal's browser tests drive Debian's Chromium with playwright-core (tests/browser).
+pkgs="$pkgs chromium"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -19,6 +19,7 @@
 
 #include "mhd.h"
 #include "serve.h"
+#include "web.h"
 
 #define MAX_HEADERS 64
 
@@ -186,7 +187,12 @@ static enum MHD_Result respond(struct server *s, struct MHD_Connection *con, str
 	for (size_t i = 0; i < res->nheaders; i++)
 		m->add_response_header(r, res->headers[i].name, res->headers[i].value);
 	m->add_response_header(r, "X-Content-Type-Options", "nosniff");
-	m->add_response_header(r, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+	m->add_response_header(r, "Content-Security-Policy",
+	                       res->content_type && !strncmp(res->content_type, "text/html", 9)
+	                           ? P25_WEB_CSP
+	                           : "default-src 'none'; frame-ancestors 'none'");
+	m->add_response_header(r, "Referrer-Policy", "no-referrer");
+	m->add_response_header(r, "X-Frame-Options", "DENY");
 	if (s->cfg->tls_cert[0])
 		m->add_response_header(r, "Strict-Transport-Security", "max-age=31536000");
 	ok = m->queue_response(con, (unsigned)res->status, r);
@@ -250,6 +256,34 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
 		memcpy(k->body + k->len, upload_data, n);
 		k->len += n;
 		return MHD_YES;
+	}
+	if (strncmp(k->target ? k->target : url, "/api/", 5) != 0) {
+		/* The portal's pages: static, the same for everyone; the data comes from the API. */
+		struct p25_web_answer wa;
+		p25_web_answer(method, k->target ? k->target : url, &wa);
+		memset(&res, 0, sizeof res);
+		res.status = wa.status;
+		if (wa.allow) {
+			snprintf(res.headers[0].name, sizeof res.headers[0].name, "Allow");
+			snprintf(res.headers[0].value, sizeof res.headers[0].value, "%s", wa.allow);
+			res.nheaders = 1;
+		}
+		if (wa.file) {
+			res.body_len = (size_t)(wa.file->end - wa.file->start);
+			/* MHD frees the body it is given: a copy of the embedded file. */
+			if (!(res.body = malloc(res.body_len ? res.body_len : 1)))
+				return MHD_NO;
+			memcpy(res.body, wa.file->start, res.body_len);
+			res.content_type = wa.file->type;
+			snprintf(res.headers[res.nheaders].name, sizeof res.headers[0].name, "Cache-Control");
+			snprintf(res.headers[res.nheaders].value, sizeof res.headers[0].value, "no-cache");
+			res.nheaders++;
+		}
+		if (!strcmp(method, "HEAD")) {
+			free(res.body);
+			res.body = NULL;
+		}
+		return respond(s, con, k, method, &res);
 	}
 	s->mhd->get_connection_values(con, MHD_HEADER_KIND, collect, &h);
 	req.method = method;

@@ -340,12 +340,16 @@ fi
 # --- port25 watch: the blocked attempt is recorded within a second; killing
 # watch leaves enforcement in place; restarting it loses no summary.
 # Runs when `port25 watch` exists in the build; until then this section says so.
+# The log is appended to across restarts: wait for one more "started" line
+# than it had, or a restarted watch is taken as bound to NFLOG before it is.
 start_watch() {
+	local before
+	before=$(grep -c 'started' "$E2E_TMP/watch.log" 2>/dev/null || true)
 	ip netns exec "$NS_GW" "$PORT25" watch --nflog-group 25 --flush-interval 2 \
 		>>"$E2E_TMP/watch.log" 2>&1 &
 	WATCH_PID=$!
-	for _ in $(seq 100); do
-		grep -q 'started' "$E2E_TMP/watch.log" 2>/dev/null && return 0
+	for _ in $(seq 200); do
+		[ "$(grep -c 'started' "$E2E_TMP/watch.log" 2>/dev/null || true)" -gt "${before:-0}" ] && return 0
 		kill -0 "$WATCH_PID" 2>/dev/null || fail "watch exited at start: $(tail -3 "$E2E_TMP/watch.log")"
 		sleep 0.05
 	done

@@ -26,6 +26,7 @@
 #include "capture/capture.h"
 #include "flow/flow.h"
 #include "flowenc.h"
+#include "frame.h"
 
 /* ---- a small pcap writer ---- */
 
@@ -124,57 +125,14 @@ static void seg(struct gen *g, uint64_t t, const struct host *a, const struct ho
                 uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack,
                 const void *data, size_t n)
 {
-	uint8_t f[1600] = {0};
-	size_t o = 12, ip, iplen;
+	uint8_t f[TEST_FRAME_MAX];
 	uint32_t opts = (flags & 2) ? g->syn_opts : 0;
+	struct test_segment sg = {a->v6, a->vlan, a->a, b->a, sport, dport, flags, seq, ack,
+	                          65535, opts, data, n};
+	size_t o;
 
 	assert_true(n <= 1400 && opts % 4 == 0 && opts <= 40);
-	if (a->vlan) {
-		put16be(f + o, 0x8100);
-		put16be(f + o + 2, a->vlan);
-		o += 4;
-	}
-	put16be(f + o, a->v6 ? 0x86dd : 0x0800);
-	o += 2;
-	ip = o;
-	if (a->v6) {
-		f[o] = 0x60;
-		put16be(f + o + 4, (uint16_t)(20 + opts + n));
-		f[o + 6] = 6;
-		f[o + 7] = 64;
-		memcpy(f + o + 8, a->a, 16);
-		memcpy(f + o + 24, b->a, 16);
-		o += 40;
-	} else {
-		f[o] = 0x45;
-		put16be(f + o + 2, (uint16_t)(40 + opts + n));
-		f[o + 8] = 64;
-		f[o + 9] = 6;
-		memcpy(f + o + 12, a->a, 4);
-		memcpy(f + o + 16, b->a, 4);
-		o += 20;
-	}
-	put16be(f + o, sport);
-	put16be(f + o + 2, dport);
-	put32be(f + o + 4, seq);
-	put32be(f + o + 8, ack);
-	f[o + 12] = (uint8_t)((5 + opts / 4) << 4);
-	f[o + 13] = flags;
-	put16be(f + o + 14, 65535);
-	o += 20;
-	if (opts) {
-		/* MSS, SACK permitted, timestamps, window scale: what Linux sends. */
-		static const uint8_t linux_opts[20] = {2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0,
-		                                       0, 1, 0, 0, 0, 0, 1, 3, 3, 7};
-		for (uint32_t k = 0; k < opts; k++)
-			f[o + k] = k < 20 ? linux_opts[k] : 1;
-		o += opts;
-	}
-	if (n)
-		memcpy(f + o, data, n);
-	o += n;
-	iplen = o - ip;
-	(void)iplen;
+	o = test_frame(f, &sg, NULL);
 	uint32_t cap = (uint32_t)o;
 	if (g->snaplen && cap > g->snaplen)
 		cap = g->snaplen;

@@ -15,7 +15,9 @@
 #include <cmocka.h>
 
 #include "analyze/analyze.h"
+#include "api/api.h"
 #include "enforce/enforce.h"
+#include "notify/notify.h"
 #include "util/conf.h"
 #include "watch/watch.h"
 
@@ -309,6 +311,82 @@ static void test_components(void **state)
 	assert_false(on);
 }
 
+/*
+ * The mail loop reads [notify] (keys with or without "notify-") and its flat
+ * keys; watch passes the mail loop's and serve's flat keys by instead of
+ * calling them "not watch's", and still warns of a real stray key.
+ */
+static void test_notify_section(void **state)
+{
+	struct p25_notify_config n;
+	struct p25_watch_config w;
+	char err[512];
+
+	(void)state;
+	put("registry = /srv/p25.db\nnotify-from = noc@example.net\nverify-within = 3d\n"
+	    "serve-listen = 127.0.0.1:8025\nportal-url = https://p.example\n"
+	    "[notify]\nrelay = smtp://[2001:db8::25]:2525\ntls = none\nenabled = no\n"
+	    "operator-name = Example State Network\n");
+	p25_notify_config_default(&n);
+	assert_int_equal(p25_notify_config_load(&n, path, err, sizeof err), 0);
+	assert_string_equal(n.relay, "smtp://[2001:db8::25]:2525");
+	assert_string_equal(n.tls, "none");
+	assert_false(n.enabled);
+	assert_string_equal(n.from, "noc@example.net");
+	assert_string_equal(n.operator_name, "Example State Network");
+	assert_int_equal(n.verify_within, 3 * 86400);
+	assert_string_equal(n.portal_url, "https://p.example");
+	p25_watch_config_default(&w);
+	assert_int_equal(p25_watch_config_load(&w, path, true, err, sizeof err), 0);
+	assert_string_equal(err, "");
+
+	/* A typo in [notify] is an error naming its line; a bad value names the key. */
+	put("[notify]\nrelay = smtp://127.0.0.1\nrelai = smtp://127.0.0.1\n");
+	p25_notify_config_default(&n);
+	assert_int_equal(p25_notify_config_load(&n, path, err, sizeof err), -1);
+	assert_true(at_line(err, 3, "unknown setting 'relai' in [notify]"));
+	put("notify-relai = smtp://127.0.0.1\n");
+	assert_int_equal(p25_notify_config_load(&n, path, err, sizeof err), -1);
+	assert_true(at_line(err, 1, "unknown setting 'notify-relai'"));
+	put("notify-lease = soon\n");
+	assert_int_equal(p25_notify_config_load(&n, path, err, sizeof err), -1);
+	assert_true(at_line(err, 1, "notify-lease: 'soon'"));
+
+	/* A stray top-level key is still a warning for watch, and no business of notify's. */
+	put("notify-from = noc@example.net\nflush-intervall = 2\n");
+	p25_watch_config_default(&w);
+	assert_int_equal(p25_watch_config_load(&w, path, true, err, sizeof err), 1);
+	assert_true(at_line(err, 2, "setting 'flush-intervall' is not watch's"));
+	p25_notify_config_default(&n);
+	assert_int_equal(p25_notify_config_load(&n, path, err, sizeof err), 0);
+}
+
+/* serve reads [serve] (keys with or without "serve-") and its flat keys; a serve- typo is an error. */
+static void test_serve_section(void **state)
+{
+	struct p25_serve_config c;
+	char err[512];
+
+	(void)state;
+	put("serve-threads = 3\nnotify-from = noc@example.net\nnflog-group = 25\n"
+	    "[serve]\nlisten = [::1]:8025\nserve-max-body = 64k\n[watch]\nflush-interval = 2\n");
+	p25_serve_config_default(&c);
+	assert_int_equal(p25_serve_config_load(&c, path, err, sizeof err), 0);
+	assert_int_equal(c.threads, 3);
+	assert_string_equal(c.listen, "[::1]:8025");
+	assert_int_equal(c.api.max_body, 64 * 1024);
+
+	put("serve-threds = 3\n");
+	assert_int_equal(p25_serve_config_load(&c, path, err, sizeof err), -1);
+	assert_true(at_line(err, 1, "unknown setting 'serve-threds'"));
+	put("[serve]\nthreads = 2\nbogus = 1\n");
+	assert_int_equal(p25_serve_config_load(&c, path, err, sizeof err), -1);
+	assert_true(at_line(err, 3, "unknown setting 'bogus' in [serve]"));
+	put("[serve]\nthreads = many\n");
+	assert_int_equal(p25_serve_config_load(&c, path, err, sizeof err), -1);
+	assert_true(at_line(err, 2, "serve-threads: 'many'"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -317,6 +395,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_quoting_and_comments, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_components, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_notify_section, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_serve_section, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

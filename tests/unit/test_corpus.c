@@ -47,6 +47,7 @@
 #include "analyze/analyze.h"
 #include "capture/capture.h"
 #include "flow/flow.h"
+#include "frame.h"
 
 #define T0    1772409600ULL /* 2026-03-02T00:00:00Z, seconds */
 #define SEC   1000000ULL    /* microseconds */
@@ -187,18 +188,6 @@ static void *grow(void *p, size_t *cap, size_t need, size_t size)
 	return p;
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
 enum { FIN = 1, SYN = 2, RST = 4, PSH = 8, ACK = 16 };
 
 /* One TCP segment as an Ethernet frame, and its share of the direction's flow record. */
@@ -206,45 +195,10 @@ static void seg(uint64_t t, const struct ep *a, const struct ep *b, uint16_t sp,
                 uint8_t flags, uint32_t seq, uint32_t ack, const void *data, size_t n,
                 struct p25_flow *f)
 {
-	uint8_t fr[1600] = {0};
-	size_t o = 12, ip;
-	/* A SYN carries MSS, SACK permitted, timestamps and window scale, as Linux sends them. */
-	static const uint8_t opts[20] = {2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7};
-	size_t nopt = (flags & SYN) ? 20 : 0;
-
-	put16(fr + o, a->v6 ? 0x86dd : 0x0800);
-	o += 2;
-	ip = o;
-	if (a->v6) {
-		fr[o] = 0x60;
-		put16(fr + o + 4, (uint16_t)(20 + nopt + n));
-		fr[o + 6] = 6;
-		fr[o + 7] = 64;
-		memcpy(fr + o + 8, a->a, 16);
-		memcpy(fr + o + 24, b->a, 16);
-		o += 40;
-	} else {
-		fr[o] = 0x45;
-		put16(fr + o + 2, (uint16_t)(40 + nopt + n));
-		fr[o + 8] = 64;
-		fr[o + 9] = 6;
-		memcpy(fr + o + 12, a->a, 4);
-		memcpy(fr + o + 16, b->a, 4);
-		o += 20;
-	}
-	put16(fr + o, sp);
-	put16(fr + o + 2, dp);
-	put32(fr + o + 4, seq);
-	put32(fr + o + 8, ack);
-	fr[o + 12] = (uint8_t)((5 + nopt / 4) << 4);
-	fr[o + 13] = flags;
-	put16(fr + o + 14, 64240);
-	o += 20;
-	memcpy(fr + o, opts, nopt);
-	o += nopt;
-	if (n)
-		memcpy(fr + o, data, n);
-	o += n;
+	uint8_t fr[TEST_FRAME_MAX];
+	struct test_segment sg = {a->v6, 0, a->a, b->a, sp, dp, flags, seq, ack,
+	                          64240, (flags & SYN) ? 20 : 0, data, n};
+	size_t ip, o = test_frame(fr, &sg, &ip);
 
 	out.bytes = grow(out.bytes, &out.cap, out.used + o, 1);
 	memcpy(out.bytes + out.used, fr, o);

@@ -1,8 +1,9 @@
 /*
- * The mail keys of /etc/port25/port25.conf.  The file is the gateway's,
- * shared by every command: the keys here are notify-*, verify-*,
- * campaign-*, portal-url, operator-name and notify; a bad value of one of
- * them is an error naming the key, other keys are other commands' business.
+ * The mail loop's part of /etc/port25/port25.conf (util/conf.h): the
+ * [notify] section, and its flat keys at the top level (notify-*, verify-*,
+ * campaign-*, portal-url, operator-name and notify).  A bad value is an
+ * error naming the file, the line and the key; other components' keys are
+ * theirs to check.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -169,12 +170,7 @@ static int set_one(struct p25_notify_config *c, const struct key *k, const char 
 		return 0;
 	}
 	case K_BOOL:
-		if (!strcmp(v, "yes") || !strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "1"))
-			*(bool *)(void *)dst = true;
-		else if (!strcmp(v, "no") || !strcmp(v, "off") || !strcmp(v, "false") ||
-		         !strcmp(v, "0"))
-			*(bool *)(void *)dst = false;
-		else {
+		if (p25_conf_bool(v, (bool *)(void *)dst) < 0) {
 			snprintf(why, whylen, "'%.200s' is neither yes nor no", v);
 			return -1;
 		}
@@ -183,21 +179,42 @@ static int set_one(struct p25_notify_config *c, const struct key *k, const char 
 	return -1;
 }
 
+/*
+ * One entry of [notify] or of the top level.  In the section a key may drop
+ * its "notify-" ("relay = ..." is "notify-relay = ..."); "enabled" there is
+ * the top level's "notify = yes|no".
+ */
+static int set_entry(void *ctx, const struct p25_conf_entry *e, char *msg, size_t msglen)
+{
+	char name[96], why[300] = "";
+
+	if (e->section[0] && !strcmp(e->key, "enabled"))
+		snprintf(name, sizeof name, "notify");
+	else
+		snprintf(name, sizeof name, "%s", e->key);
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+			if (strcmp(keys[i].name, name))
+				continue;
+			if (set_one(ctx, &keys[i], e->value, why, sizeof why) < 0) {
+				snprintf(msg, msglen, "%s: %s", e->key, why);
+				return -1;
+			}
+			return 1;
+		}
+		if (!e->section[0])
+			break;
+		snprintf(name, sizeof name, "notify-%s", e->key);
+	}
+	return 0;
+}
+
 int p25_notify_config_load(struct p25_notify_config *c, const char *path, char *err,
                            size_t errlen)
 {
-	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-		char v[1024], why[300];
-		int rc = p25_conf_get(path, keys[i].name, v, sizeof v, err, errlen);
-		if (rc < 0)
-			return -1;
-		if (rc == 0)
-			continue;
-		if (set_one(c, &keys[i], v, why, sizeof why) < 0) {
-			snprintf(err, errlen, "%s: %s: %s", path, keys[i].name, why);
-			return -1;
-		}
-	}
+	if (p25_conf_read(path, false, "notify", P25_CONF_TOP_QUIET, set_entry, c, err, errlen, NULL,
+	                  0) < 0)
+		return -1;
 	if (strcmp(c->tls, "required") && strcmp(c->tls, "try") && strcmp(c->tls, "none")) {
 		snprintf(err, errlen, "%s: notify-tls: '%s' is not required, try or none", path, c->tls);
 		return -1;

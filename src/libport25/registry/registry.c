@@ -133,6 +133,58 @@ int reg_step(struct p25_registry *reg, reg_stmt *st)
 	return store_step(st);
 }
 
+int reg_first(struct p25_registry *reg, reg_stmt *st, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	if (!st)
+		return P25_EDB;
+	if ((rc = reg_step(reg, st)) < 0)
+		return rc;
+	if (rc == 1)
+		return 0;
+	reg_done(st);
+	va_start(ap, fmt);
+	vsnprintf(reg->error, sizeof reg->error, fmt, ap);
+	va_end(ap);
+	memset(&reg->hint, 0, sizeof reg->hint);
+	return P25_ENOTFOUND;
+}
+
+int reg_ids(struct p25_registry *reg, reg_stmt *st, int64_t **ids, size_t *n)
+{
+	int64_t *v = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	*ids = NULL;
+	*n = 0;
+	if (!st)
+		return P25_EDB;
+	while ((rc = reg_step(reg, st)) == 1) {
+		if (len == cap) {
+			int64_t *grown = realloc(v, (cap ? cap * 2 : 16) * sizeof *v);
+			if (!grown) {
+				reg_done(st);
+				free(v);
+				return reg_fail(reg, P25_EDB, "registry: out of memory");
+			}
+			v = grown;
+			cap = cap ? cap * 2 : 16;
+		}
+		v[len++] = col_int(st, 0);
+	}
+	if (rc < 0) {
+		free(v);
+		return rc;
+	}
+	reg_done(st);
+	*ids = v;
+	*n = len;
+	return 0;
+}
+
 int reg_exec(struct p25_registry *reg, const char *sql, const char *fmt, ...)
 {
 	va_list ap;

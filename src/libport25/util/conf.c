@@ -11,6 +11,28 @@
 /* Keys of the top level that belong to no one component: every reader passes them over. */
 static const char *const shared_keys[] = {"registry", "enforce", "timezone", NULL};
 
+/*
+ * Flat keys (top-level keys written before sections existed) by the prefix
+ * that names their component: a reader of another section passes them by,
+ * so one component's flat key is never reported as another's typo.
+ * Watch's and analyze's flat keys carry no common prefix: they are the
+ * keys no prefix here claims.
+ */
+static const struct {
+	const char *prefix, *section;
+} flat_owners[] = {
+    {"serve-", "serve"},       {"notify", "notify"},        {"verify-", "notify"},
+    {"campaign-", "notify"},   {"portal-url", "notify"},    {"operator-name", "notify"},
+};
+
+const char *p25_conf_flat_owner(const char *key)
+{
+	for (size_t i = 0; i < sizeof flat_owners / sizeof flat_owners[0]; i++)
+		if (!strncmp(key, flat_owners[i].prefix, strlen(flat_owners[i].prefix)))
+			return flat_owners[i].section;
+	return NULL;
+}
+
 const char *p25_conf_path(void)
 {
 	const char *p = getenv("PORT25_CONFIG");
@@ -239,6 +261,10 @@ int p25_conf_apply(const struct p25_conf *c, const char *section, enum p25_conf_
 
 		if (!mine && *e->section)
 			continue; /* another component's section: its reader checks it */
+		const char *owner = mine ? NULL : p25_conf_flat_owner(e->key);
+
+		if (owner && strcmp(owner, section))
+			continue; /* another component's flat key */
 		rc = set(ctx, e, msg, sizeof msg);
 		if (rc < 0) {
 			snprintf(err, errlen, "%s:%u: %s", c->path, e->line, msg);
@@ -249,6 +275,11 @@ int p25_conf_apply(const struct p25_conf *c, const char *section, enum p25_conf_
 		if (mine) {
 			snprintf(err, errlen, "%s:%u: unknown setting '%s' in [%s]", c->path, e->line,
 			         e->key, section);
+			return -1;
+		}
+		if (owner) {
+			/* Named as this component's ("serve-..."), yet not one of its keys: a typo. */
+			snprintf(err, errlen, "%s:%u: unknown setting '%s'", c->path, e->line, e->key);
 			return -1;
 		}
 		if (top == P25_CONF_TOP_STRICT) {

@@ -90,6 +90,13 @@ int p25_conf_read(const char *path, bool required, const char *section, enum p25
                   p25_conf_set_fn set, void *ctx, char *err, size_t errlen, char *warn,
                   size_t warnlen);
 
+/*
+ * The section whose component owns a top-level key by its prefix ("serve-"
+ * is serve's, "notify-" and "verify-" the mail loop's), or NULL when no
+ * prefix claims it.
+ */
+const char *p25_conf_flat_owner(const char *key);
+
 /* "yes", "true", "on", "1" or "no", "false", "off", "0" (any case): 0, else -1. */
 int p25_conf_bool(const char *v, bool *out);
 

@@ -245,20 +245,8 @@ int p25_watch_config_check(const struct p25_watch_config *c, char *err, size_t e
 /* One entry of watch's section or of the top level, through the keys above. */
 static int set_entry(void *ctx, const struct p25_conf_entry *e, char *msg, size_t msglen)
 {
-	char why[300];
-	int rc;
-
-	/*
-	 * Other components' top-level keys are not a typo of watch's: port25
-	 * serve's (api/config.c) and the mail loop's (notify/config.c).
-	 */
-	static const char *const others[] = {"serve-", "notify", "verify-", "campaign-",
-	                                     "portal-url", "operator-name"};
-	if (!e->section[0])
-		for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
-			if (!strncmp(e->key, others[i], strlen(others[i])))
-				return 1;
-	rc = set_key(ctx, e->key, e->value, why, sizeof why);
+	char why[300] = "";
+	int rc = set_key(ctx, e->key, e->value, why, sizeof why);
 
 	if (rc < 0)
 		snprintf(msg, msglen, "%s: bad value '%s'%s%s", e->key, e->value, why[0] ? ": " : "",
