@@ -108,7 +108,10 @@ test("a member's work: a sign-up from the CSV form, a variance, contacts, cancel
   assert.equal(r.json.requested_by, 'mia');
   assert.deepEqual(r.json.servers.map((s) => [s.address, s.kind, s.description]),
     [['192.0.2.30', 'mail-server', 'main mx'], ['2001:db8:12::30', 'application-server', 'Relay, north wing']]);
-  assert.ok([47, 48].includes(r.json.hours_left), 'due in 48 hours');
+  // A sign-up is scheduled with the member, not held to the 48 hours of a variance (issue 14).
+  assert.equal(r.json.due, null, 'a sign-up has no due time');
+  assert.equal(r.json.hours_left, null);
+  assert.equal(r.json.overdue, false);
   assert.match(r.headers.location, /^\/api\/v1\/requests\/\d+$/);
   const signup = r.json.id;
   r = await S.call('POST', '/api/v1/requests', { ...as('mia'), body: { org: 'k12', type: 'signup', servers_csv: 'address,kind\n192.0.2.31,toaster\n' } });
@@ -120,6 +123,7 @@ test("a member's work: a sign-up from the CSV form, a variance, contacts, cancel
   assert.equal(r.status, 403);
   r = await S.call('POST', '/api/v1/requests', { ...as('mia'), body: { org: 'k12', type: 'add-permit', servers: [{ address: '192.0.2.40', description: 'temporary', expires: '14d' }] } });
   assert.equal(r.status, 201);
+  assert.ok([47, 48].includes(r.json.hours_left), 'a variance is due in 48 hours');
   const variance = r.json.id;
   assert.equal((await S.call('POST', `/api/v1/requests/${variance}/cancel`, as('mia'))).json.status, 'cancelled');
   assert.equal((await S.call('POST', `/api/v1/requests/${variance}/cancel`, as('mia'))).status, 409);
