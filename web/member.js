@@ -74,7 +74,7 @@ export async function dashboard(handle) {
     org.open_requests.length
       ? h("ul", { id: "open-requests", class: "plain" }, org.open_requests.map((x) =>
         h("li", {}, h("a", { href: "/requests/" + x.id }, "Request " + x.id + " (" + x.type + ", " + x.status + ")"),
-          " — due ", time(x.due), ": ", liveCountdown(x.due))))
+          x.due ? [" — due ", time(x.due), ": ", liveCountdown(x.due)] : " — the operator schedules its activation with you")))
       : h("p", {}, "None."));
 
   const al = h("section", { class: "card", "aria-labelledby": "al-h" }, h("h2", { id: "al-h" }, "Open alerts"));
@@ -369,7 +369,8 @@ export async function request(id) {
         h("dt", {}, "Status"), h("dd", { id: "req-status" }, x.status),
         h("dt", {}, "Organization"), h("dd", {}, x.org),
         h("dt", {}, "Submitted"), h("dd", {}, time(x.submitted), " by ", x.requested_by),
-        h("dt", {}, "Due"), h("dd", {}, time(x.due), open ? [" — ", liveCountdown(x.due)] : null),
+        h("dt", {}, "Due"), h("dd", { id: "req-due" }, x.due ? [time(x.due), open ? [" — ", liveCountdown(x.due)] : null]
+          : "no due time: a sign-up's activation is scheduled with you, not held to 48 hours"),
         x.approved ? [h("dt", {}, "Approved"), h("dd", {}, time(x.approved), " by ", x.approved_by)] : null,
         x.applied ? [h("dt", {}, "Applied"), h("dd", {}, time(x.applied), " by ", x.applied_by)] : null,
         x.rejected ? [h("dt", {}, "Rejected"), h("dd", {}, time(x.rejected), " by ", x.rejected_by, ": ", x.reason || "")] : null,
@@ -489,7 +490,7 @@ export async function analysis(handle) {
         plural(a.unregistered.length, "looks", "look"), " like mail servers with no permit."),
       h("ol", { class: "timeline" },
         h("li", {}, time(a.at), " analysis"),
-        ...org.open_requests.map((x) => h("li", {}, time(x.submitted), " request " + x.id + " submitted (" + x.type + "), due ", time(x.due))),
+        ...org.open_requests.map((x) => h("li", {}, time(x.submitted), " request " + x.id + " submitted (" + x.type + ")", x.due ? [", due ", time(x.due)] : ", to be scheduled with you")),
         ...org.permits.map((p) => h("li", {}, time(p.created), " permit for " + p.address)))),
     h("section", { class: "card" },
       h("p", { class: "filters" }, h("label", { for: "a-filter" }, "Filter"), filter, h("label", { for: "a-sort" }, "Sort by"), sort),

@@ -33,7 +33,9 @@ export async function queue() {
   const [sub, appr] = await Promise.all([api("GET", "/requests" + q({ status: "submitted", limit: 1000 })), api("GET", "/requests" + q({ status: "approved", limit: 1000 }))]);
   if (!sub.ok) return failed(sub);
   if (!appr.ok) return failed(appr);
-  const items = [...sub.data.items, ...appr.data.items].sort((a, b) => a.due.localeCompare(b.due));
+  // A sign-up has no due time (it is scheduled with the member): after the variances, oldest first.
+  const key = (x) => (x.due || "~") + x.submitted;
+  const items = [...sub.data.items, ...appr.data.items].sort((a, b) => key(a).localeCompare(key(b)));
   const rows = [];
   for (const x of items) {
     const box = h("span", { class: "form-error", role: "alert" });
@@ -64,12 +66,12 @@ export async function queue() {
       h("td", {}, h("a", { href: "/requests/" + x.id }, "#" + x.id)),
       h("td", {}, h("a", { href: "/orgs/" + enc(x.org) }, x.org)),
       h("td", {}, x.status),
-      h("td", {}, time(x.due), h("br"), liveCountdown(x.due)),
+      h("td", {}, x.due ? [time(x.due), h("br"), liveCountdown(x.due)] : h("span", { class: "scheduled" }, "a sign-up: scheduled with the member")),
       h("td", { class: "what" }, h("p", {}, requestWords(x)), await beforeAfter(x)),
       h("td", {}, act, box)));
   }
   page("Queue",
-    h("p", {}, plural(items.length), " open, sorted by due time (48 hours after submission); overdue ones in red."),
+    h("p", {}, plural(items.length), " open, sorted by due time (48 hours after submission; sign-ups, scheduled with the member, last); overdue ones in red."),
     items.length ? table("queue", ["Request", "Organization", "Status", "Due", "What it does", ""], rows) : h("p", { class: "card" }, "Nothing is waiting."));
 }
 
@@ -112,7 +114,7 @@ export async function org(handle) {
     h("h2", {}, "Address space"), h("ul", {}, o.prefixes.map((p) => h("li", { class: "addr" }, p.prefix, p.description ? " — " + p.description : ""))),
     h("h2", {}, "Contacts"), table("org-contacts", ["Name", "E-mail", "Phone", "Role"], o.contacts.map((c) => h("tr", {}, h("td", {}, c.name), h("td", {}, c.email), h("td", {}, c.phone), h("td", {}, c.role)))),
     h("h2", {}, "Permits"), table("org-permits", ["Address", "Kind", "Description", "Status", "Expires"], o.permits.map((p) => h("tr", {}, h("td", { class: "addr" }, p.address), h("td", {}, p.kind), h("td", {}, p.description), h("td", {}, p.status), h("td", {}, time(p.expires))))),
-    h("h2", {}, "Open requests"), h("ul", {}, o.open_requests.map((x) => h("li", {}, h("a", { href: "/requests/" + x.id }, "#" + x.id), " ", requestWords(x), " — due ", time(x.due)))),
+    h("h2", {}, "Open requests"), h("ul", {}, o.open_requests.map((x) => h("li", {}, h("a", { href: "/requests/" + x.id }, "#" + x.id), " ", requestWords(x), x.due ? [" — due ", time(x.due)] : " — a sign-up, scheduled with the member"))),
     h("h2", {}, "Audit history"), auditTable("org-audit", mine));
 }
 
