@@ -33,9 +33,9 @@ export async function dashboard(handle) {
   const r = await api("GET", "/orgs/" + enc(handle));
   if (!r.ok) return failed(r);
   const org = r.data;
-  const [alerts, hosts] = await Promise.all([
+  const [alerts, attempts] = await Promise.all([
     api("GET", "/alerts" + q({ org: handle, status: "open" })),
-    api("GET", "/hosts" + q({ org: handle, limit: 1000 })),
+    api("GET", "/orgs/" + enc(handle) + "/attempts" + q({ days: 30 })),
   ]);
   const soon = Date.now() + 14 * 86400e3;
   const permits = org.permits;
@@ -88,7 +88,7 @@ export async function dashboard(handle) {
 
   const chart = h("section", { class: "card", "aria-labelledby": "ch-h" },
     h("h2", { id: "ch-h" }, "Blocked attempts, last 30 days"),
-    hosts.ok ? blockedChart(hosts.data.items) : h("p", {}, hosts.error.message));
+    attempts.ok ? blockedChart(attempts.data.days) : h("p", {}, attempts.error.message));
 
   page(org.name + " (" + org.handle + ")", state_, servers, reqs, al, chart);
 }
@@ -99,46 +99,55 @@ function evidence(ev) {
     [h("dt", {}, k.replace(/_/g, " ")), h("dd", {}, typeof v === "object" ? JSON.stringify(v) : String(v))]));
 }
 
-// Watch keeps one summary a host (attempts, first and last seen): each host's
-// attempts are drawn on the day it was last seen, as the bars' note says.
-function blockedChart(hosts) {
-  const days = [];
-  const today = new Date(); today.setUTCHours(0, 0, 0, 0);
-  for (let i = 29; i >= 0; i--) days.push({ day: new Date(today.getTime() - i * 86400e3), n: 0 });
-  for (const x of hosts) {
-    const d = new Date(x.last_seen); d.setUTCHours(0, 0, 0, 0);
-    const i = 29 - Math.round((today - d) / 86400e3);
-    if (i >= 0 && i < 30) days[i].n += x.attempts;
-  }
-  const max = Math.max(1, ...days.map((d) => d.n));
-  const W = 600, H = 160, bw = W / 30;
+// The attempts watch counted per UTC day, as the API gives them (every day
+// present, oldest first): one bar a day, its outgoing part darker.
+function blockedChart(days) {
+  const n = days.length;
+  const max = Math.max(1, ...days.map((d) => d.attempts));
+  const W = 600, H = 160, bw = W / Math.max(n, 1);
   const NS = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(NS, "svg");
   svg.setAttribute("viewBox", `0 0 ${W} ${H + 20}`);
   svg.setAttribute("class", "chart");
   svg.setAttribute("role", "img");
-  const total = days.reduce((a, d) => a + d.n, 0);
-  svg.setAttribute("aria-label", `Blocked attempts per day over the last 30 days: ${total} in all, at most ${max === 1 && total === 0 ? 0 : max} a day`);
-  days.forEach((d, i) => {
-    const bh = Math.round((d.n / max) * H);
+  svg.setAttribute("id", "attempts-chart");
+  const total = days.reduce((a, d) => a + d.attempts, 0);
+  const out = days.reduce((a, d) => a + d.out, 0);
+  const busiest = days.reduce((b, d) => (d.attempts > (b ? b.attempts : 0) ? d : b), null);
+  svg.setAttribute("aria-label", `Blocked attempts per day over the last ${n} days: ${total} in all` +
+    (busiest ? `, most on ${busiest.day} (${busiest.attempts})` : ""));
+  const bar = (x, y, height, cls, title) => {
     const r = document.createElementNS(NS, "rect");
-    r.setAttribute("x", i * bw + 1); r.setAttribute("y", H - bh); r.setAttribute("width", bw - 2); r.setAttribute("height", Math.max(bh, d.n ? 1 : 0));
+    r.setAttribute("x", x); r.setAttribute("y", y); r.setAttribute("width", bw - 2); r.setAttribute("height", height);
+    if (cls) r.setAttribute("class", cls);
     const t = document.createElementNS(NS, "title");
-    t.textContent = d.day.toISOString().slice(0, 10) + ": " + d.n;
+    t.textContent = title;
     r.appendChild(t);
-    svg.appendChild(r);
+    return r;
+  };
+  days.forEach((d, i) => {
+    const title = `${d.day} (UTC): ${d.attempts} blocked (${d.out} from your hosts, ${d.in} to them)`;
+    const all = d.attempts ? Math.max(1, Math.round((d.attempts / max) * H)) : 0;
+    const o = d.attempts ? Math.round(all * d.out / d.attempts) : 0;
+    const g = document.createElementNS(NS, "g");
+    g.setAttribute("data-day", d.day);
+    g.setAttribute("data-attempts", String(d.attempts));
+    if (all - o > 0) g.appendChild(bar(i * bw + 1, H - all, all - o, "in", title));
+    if (o > 0) g.appendChild(bar(i * bw + 1, H - o, o, "out", title));
+    svg.appendChild(g);
   });
   const axis = document.createElementNS(NS, "line");
   axis.setAttribute("x1", 0); axis.setAttribute("x2", W); axis.setAttribute("y1", H + 0.5); axis.setAttribute("y2", H + 0.5);
   svg.appendChild(axis);
-  for (const i of [0, 29]) {
+  if (n) for (const i of [0, n - 1]) {
     const t = document.createElementNS(NS, "text");
     t.setAttribute("x", i === 0 ? 0 : W); t.setAttribute("y", H + 16); t.setAttribute("text-anchor", i === 0 ? "start" : "end");
-    t.textContent = days[i].day.toISOString().slice(0, 10);
+    t.textContent = days[i].day;
     svg.appendChild(t);
   }
-  return h("figure", {}, svg, h("figcaption", { class: "muted" },
-    `${total} blocked attempts from ${plural(hosts.length, "host", "hosts")}; each host's attempts are counted on the day it was last seen.`));
+  return h("figure", {}, svg, h("figcaption", { class: "muted", id: "attempts-caption" },
+    `${total} blocked ${total === 1 ? "attempt" : "attempts"} in ${n} days (UTC): ${out} from your hosts, ${total - out} to them. ` +
+    "Darker: from your hosts; lighter: to them. Hover a bar for its day."));
 }
 
 // ---- servers typed, pasted or uploaded: each line checked against the org's space ----

@@ -5,8 +5,8 @@ import { chromium } from "playwright-core";
 import { execFileSync } from "node:child_process";
 import assert from "node:assert/strict";
 
-const { BASE, PASSWORD, EVIL, SMTP, MX, WS, SHOTS } = process.env;
-for (const [k, v] of Object.entries({ BASE, PASSWORD, EVIL, SMTP, MX, WS, SHOTS })) assert.ok(v, k + " must be set");
+const { BASE, PASSWORD, EVIL, SMTP, MX, WS, SHOTS, TODAY, DAY2 } = process.env;
+for (const [k, v] of Object.entries({ BASE, PASSWORD, EVIL, SMTP, MX, WS, SHOTS, TODAY, DAY2 })) assert.ok(v, k + " must be set");
 
 const browser = await chromium.launch({
   executablePath: "/usr/bin/chromium",
@@ -102,6 +102,11 @@ try {
   assert.equal(await mia.textContent("#enrollment"), "active");
   assert.match(await mia.textContent("#enrollment-words"), /Port 25 is blocked from every host of yours except the 3 servers below/);
   assert.deepEqual((await mia.locator("#servers tbody td.addr").allTextContents()).sort(), [MX, "192.0.2.26", "192.0.2.27"]);
+  // the chart: watch's attempts on their own days (one today, two two days ago), 30 days in all
+  assert.equal(await mia.locator("#attempts-chart g[data-day]").count(), 30);
+  assert.equal(await mia.getAttribute(`#attempts-chart g[data-day="${TODAY}"]`, "data-attempts"), "1");
+  assert.equal(await mia.getAttribute(`#attempts-chart g[data-day="${DAY2}"]`, "data-attempts"), "2");
+  assert.match(await mia.textContent("#attempts-caption"), /^3 blocked attempts in 30 days \(UTC\): 3 from your hosts, 0 to them/);
   await shot(mia, "dashboard");
   let t0 = Date.now(), got;
   while ((got = smtp(WS)) !== "refused" && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 100));

@@ -58,6 +58,16 @@ pw='correct horse battery staple'
 p user add oscar --role operator --password-stdin <<<"$pw" >/dev/null
 p user add mia --role member --org springfield-k12 --password-stdin <<<"$pw" >/dev/null
 p user add bob --role member --org shelbyville --password-stdin <<<"$pw" >/dev/null
+# blocked attempts of a workstation, as a router logged them (today and two days ago, UTC):
+# watch counts them per day for the dashboard's chart
+today=$(date -u +%Y-%m-%d) day2=$(date -u -d '2 days ago' +%Y-%m-%d)
+sport=40000
+for t in "${today}T00:00:30Z" "${day2}T10:00:00Z" "${day2}T10:05:00Z"; do
+	printf '<190>1 %s gw1 - - - - %%SEC-6-IPACCESSLOGP: list PORT25-OUT denied tcp 192.0.2.50(%d) -> 198.51.100.25(25), 1 packet\n' \
+		"$t" $((++sport))
+done >"$tmp/router.log"
+p watch --once --from-start --syslog-file "$tmp/router.log" --nflog-group off >"$tmp/watch.log" 2>&1 ||
+	fail "watch --once failed: $(cat "$tmp/watch.log")"
 
 # ---- the network: the org's hosts, the gateway, the outside receiver ----
 e2e_topology_up
@@ -118,7 +128,7 @@ until [ "$("$tmp/smtp.sh" "$ORG_WS4")" = ok ]; do
 done
 
 mkdir -p "$here/docs/img"
-BASE="http://127.0.0.1:$port" PASSWORD="$pw" EVIL="$evil" SMTP="$tmp/smtp.sh" MX="$ORG_MX4" WS="$ORG_WS4" \
+TODAY=$today DAY2=$day2 BASE="http://127.0.0.1:$port" PASSWORD="$pw" EVIL="$evil" SMTP="$tmp/smtp.sh" MX="$ORG_MX4" WS="$ORG_WS4" \
 	SHOTS="$here/docs/img" node "$here/tests/browser/portal.mjs" ||
 	fail "the browser journeys failed (serve log: $(tail -20 "$tmp/serve.log"))"
 grep -q "^from $ORG_MX4" "$tmp/sink.log" || fail "the registered server's message did not arrive: $(cat "$tmp/sink.log")"

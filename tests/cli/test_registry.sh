@@ -33,8 +33,8 @@ usage() { expect 2 "$@"; }
 P=$PORT25
 
 # init and help
-ok 'schema version 8' $P init
-ok 'schema version 8' $P init
+ok 'schema version 10' $P init
+ok 'schema version 10' $P init
 for c in init org prefix contact permit request import export audit; do
 	ok 'usage: port25' $P $c --help
 done
@@ -374,7 +374,7 @@ ok '"enrollment": "active"' $P org show valley-libraries --json
 (
 	umask 022
 	export PORT25_DB=$tmp/private/var/lib/port25/registry.db
-	ok 'ready \(schema version 8\)' $P init
+	ok 'ready \(schema version 10\)' $P init
 	[ "$(stat -c %a "$PORT25_DB")" = 600 ] || fail "registry mode $(stat -c %a "$PORT25_DB"), wanted 600"
 	for d in "$tmp/private/var/lib/port25" "$tmp/private/var/lib" "$tmp/private/var" "$tmp/private"; do
 		[ "$(stat -c %a "$d")" = 750 ] || fail "directory $d mode $(stat -c %a "$d"), wanted 750"

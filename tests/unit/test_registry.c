@@ -15,7 +15,7 @@
 
 #include "registry/registry.h"
 
-#define SCHEMA_VERSION 8
+#define SCHEMA_VERSION 10
 
 static p25_time at(const char *iso)
 {
@@ -228,6 +228,7 @@ static void test_migration_v2_alerts(void **state)
 	        "DROP TABLE campaign; DROP TABLE verification; DROP TABLE inbound;"
 	        "DROP TABLE login_attempt; DROP TABLE api_token; DROP TABLE session;"
 	        "DROP TABLE account_org; DROP TABLE account;"
+	        "DROP TABLE attempts_daily;"
 	        "PRAGMA user_version = 2;",
 	        NULL, NULL, NULL),
 	    SQLITE_OK);
