@@ -66,6 +66,10 @@ before(async () => {
     // and its attempts per day: today's and yesterday's (UTC)
     for (const [ago, n] of [[0, org === A ? 7 : 4242], [1, org === A ? 5 : 4343]])
       sqlite(S.env.PORT25_DB, `INSERT INTO attempts_daily (org_id, day, direction, attempts) SELECT id, date('now', '-${ago} day'), 'out', ${n} FROM org WHERE handle = '${org}'`);
+    // and what port25 analyze recorded of it: its unregistered server, with the report per host
+    const mx = org === A ? '192.0.2.77' : '198.51.100.77';
+    const report = JSON.stringify([{ address: mx, organization: org, class: 'unregistered-server', reasons: [`accepts SMTP, banner '${org === A ? 'alfa' : 'bravo'} mx'`], first_seen: '2026-11-20T10:00:00Z', last_seen: '2026-11-20T11:00:00Z' }]);
+    sqlite(S.env.PORT25_DB, `INSERT INTO analysis (org_id, at, actor, hosts, unregistered, report) SELECT id, '2026-11-21T10:00:00Z', 'oscar', 1, '["${mx}"]', '${report.replace(/'/g, "''")}' FROM org WHERE handle = '${org}'`);
   }
   await S.start();
   // the fixed objects of each org, as the operator sees them
@@ -176,6 +180,7 @@ const MATRIX = [
   ['GET', () => '/api/v1/hosts', null, readList],
   ['GET', (o) => `/api/v1/orgs/${o}/attempts`, null, readOne],
   ['GET', (o) => `/api/v1/orgs/${o}/attempts?days=7`, null, readOne],
+  ['GET', (o) => `/api/v1/orgs/${o}/analysis`, null, readOne],
   ['GET', () => '/api/v1/audit', null, readList],
   ['GET', () => '/api/v1/session', null, readList],
   ['GET', () => '/api/v1/users', null, readList],
@@ -289,6 +294,26 @@ test("an org's attempts per day: its own, zero-filled up to today (UTC); another
   assert.equal(other.status, 404);
   assert.equal(other.json.error.message.replace(B, 'X'), none.json.error.message.replace('nosuchorg', 'X'));
   assert.ok(!other.text.includes('4242'));
+});
+
+test("an org's latest analysis with its report per host: its own only", async () => {
+  const r = await S.call('GET', `/api/v1/orgs/${A}/analysis`, { headers: bearer(T.memberA) });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.unregistered, ['192.0.2.77']);
+  assert.equal(r.json.report.length, 1);
+  assert.equal(r.json.report[0].class, 'unregistered-server');
+  assert.match(r.json.report[0].reasons[0], /alfa mx/);
+  const other = await S.call('GET', `/api/v1/orgs/${B}/analysis`, { headers: bearer(T.memberA) });
+  const none = await S.call('GET', '/api/v1/orgs/nosuchorg/analysis', { headers: bearer(T.memberA) });
+  assert.equal(other.status, 404);
+  assert.equal(other.json.error.message.replace(B, 'X'), none.json.error.message.replace('nosuchorg', 'X'));
+  assert.ok(!other.text.includes('198.51.100.77'));
+  // an org of one's own never analysed: not found, saying so
+  const fresh = await op('POST', '/api/v1/orgs', { handle: 'unanalysed', name: 'Never analysed' });
+  assert.equal(fresh.handle, 'unanalysed');
+  const never = await S.call('GET', '/api/v1/orgs/unanalysed/analysis', { headers: bearer(T.operator) });
+  assert.equal(never.status, 404);
+  assert.match(never.json.error.message, /no analysis of organization 'unanalysed'/);
 });
 
 test('the served OpenAPI document is docs/openapi.json, and every operation was exercised', async () => {

@@ -58,6 +58,12 @@ pw='correct horse battery staple'
 p user add oscar --role operator --password-stdin <<<"$pw" >/dev/null
 p user add mia --role member --org springfield-k12 --password-stdin <<<"$pw" >/dev/null
 p user add bob --role member --org shelbyville --password-stdin <<<"$pw" >/dev/null
+# the operator's pre-block analysis of the org, on real captures (Chris Sanders'
+# chrissanders/packets, tests/data/real/README.md) of its 172.16.16.0/24 hosts:
+# a mail server to register (.221), a client (.225), a receiving server (.231)
+p prefix add springfield-k12 172.16.16.0/24 >/dev/null
+p analyze "$here/tests/data/real/mail_sender_server_2.pcapng" "$here/tests/data/real/mail_receiver_server_3.pcapng" \
+	>"$tmp/analyze.txt" 2>&1 || fail "analyze failed: $(cat "$tmp/analyze.txt")"
 # blocked attempts of a workstation, as a router logged them (today and two days ago, UTC):
 # watch counts them per day for the dashboard's chart
 today=$(date -u +%Y-%m-%d) day2=$(date -u -d '2 days ago' +%Y-%m-%d)
