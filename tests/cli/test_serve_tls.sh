@@ -65,5 +65,14 @@ rc=0; "$P" serve --proxy-user-header X-Remote-User >/dev/null 2>"$tmp/err" || rc
 mv "$tmp/tls.conf" "$tmp/port25.conf"
 echo 'serve-max-body = lots' >>"$tmp/port25.conf"
 rc=0; "$P" serve >/dev/null 2>"$tmp/err" || rc=$?
-[ $rc = 2 ] && grep -q "port25.conf: line 5: serve-max-body: 'lots'" "$tmp/err" || fail "a bad key in the file: exit $rc $(cat "$tmp/err")"
+[ $rc = 2 ] && grep -q "port25.conf:5: serve-max-body: 'lots'" "$tmp/err" || fail "a bad key in the file: exit $rc $(cat "$tmp/err")"
+# A typo of a serve- key is refused too, and [serve] takes the keys without "serve-".
+sed -i '$d' "$tmp/port25.conf"
+echo 'serve-max-bodi = 1M' >>"$tmp/port25.conf"
+rc=0; "$P" serve >/dev/null 2>"$tmp/err" || rc=$?
+[ $rc = 2 ] && grep -q "port25.conf:5: unknown setting 'serve-max-bodi'" "$tmp/err" || fail "a typo in the file: exit $rc $(cat "$tmp/err")"
+sed -i '$d' "$tmp/port25.conf"
+printf '[serve]\nmax-body = lots\n' >>"$tmp/port25.conf"
+rc=0; "$P" serve >/dev/null 2>"$tmp/err" || rc=$?
+[ $rc = 2 ] && grep -q "port25.conf:6: serve-max-body: 'lots'" "$tmp/err" || fail "a bad key in [serve]: exit $rc $(cat "$tmp/err")"
 echo ok

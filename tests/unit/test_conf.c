@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "analyze/analyze.h"
+#include "api/api.h"
 #include "enforce/enforce.h"
 #include "notify/notify.h"
 #include "util/conf.h"
@@ -344,6 +345,9 @@ static void test_notify_section(void **state)
 	p25_notify_config_default(&n);
 	assert_int_equal(p25_notify_config_load(&n, path, err, sizeof err), -1);
 	assert_true(at_line(err, 3, "unknown setting 'relai' in [notify]"));
+	put("notify-relai = smtp://127.0.0.1\n");
+	assert_int_equal(p25_notify_config_load(&n, path, err, sizeof err), -1);
+	assert_true(at_line(err, 1, "unknown setting 'notify-relai'"));
 	put("notify-lease = soon\n");
 	assert_int_equal(p25_notify_config_load(&n, path, err, sizeof err), -1);
 	assert_true(at_line(err, 1, "notify-lease: 'soon'"));
@@ -357,6 +361,32 @@ static void test_notify_section(void **state)
 	assert_int_equal(p25_notify_config_load(&n, path, err, sizeof err), 0);
 }
 
+/* serve reads [serve] (keys with or without "serve-") and its flat keys; a serve- typo is an error. */
+static void test_serve_section(void **state)
+{
+	struct p25_serve_config c;
+	char err[512];
+
+	(void)state;
+	put("serve-threads = 3\nnotify-from = noc@example.net\nnflog-group = 25\n"
+	    "[serve]\nlisten = [::1]:8025\nserve-max-body = 64k\n[watch]\nflush-interval = 2\n");
+	p25_serve_config_default(&c);
+	assert_int_equal(p25_serve_config_load(&c, path, err, sizeof err), 0);
+	assert_int_equal(c.threads, 3);
+	assert_string_equal(c.listen, "[::1]:8025");
+	assert_int_equal(c.api.max_body, 64 * 1024);
+
+	put("serve-threds = 3\n");
+	assert_int_equal(p25_serve_config_load(&c, path, err, sizeof err), -1);
+	assert_true(at_line(err, 1, "unknown setting 'serve-threds'"));
+	put("[serve]\nthreads = 2\nbogus = 1\n");
+	assert_int_equal(p25_serve_config_load(&c, path, err, sizeof err), -1);
+	assert_true(at_line(err, 3, "unknown setting 'bogus' in [serve]"));
+	put("[serve]\nthreads = many\n");
+	assert_int_equal(p25_serve_config_load(&c, path, err, sizeof err), -1);
+	assert_true(at_line(err, 2, "serve-threads: 'many'"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -366,6 +396,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_quoting_and_comments, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_components, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_notify_section, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_serve_section, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "util/conf.h"
 
 void p25_serve_config_default(struct p25_serve_config *c)
 {
@@ -63,19 +64,6 @@ static int uint_parse(const char *v, unsigned min, unsigned max, unsigned *out)
 		return -1;
 	*out = (unsigned)n;
 	return 0;
-}
-
-static int bool_parse(const char *v, bool *out)
-{
-	if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcasecmp(v, "on")) {
-		*out = true;
-		return 0;
-	}
-	if (!strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcasecmp(v, "off")) {
-		*out = false;
-		return 0;
-	}
-	return -1;
 }
 
 static int duration(const char *key, const char *v, int64_t *out, char *err, size_t errlen)
@@ -142,8 +130,9 @@ static int proxies_parse(struct p25_serve_config *c, const char *v, char *err, s
 	return 0;
 }
 
-int p25_serve_config_set(struct p25_serve_config *c, const char *key, const char *v, char *err,
-                         size_t errlen)
+/* One key: 1 when set, 0 when it is not serve's, -1 when its value is bad (err says why). */
+static int serve_set(struct p25_serve_config *c, const char *key, const char *v, char *err,
+                     size_t errlen)
 {
 	struct p25_auth_config *a = &c->api.auth;
 	int64_t secs;
@@ -178,7 +167,7 @@ int p25_serve_config_set(struct p25_serve_config *c, const char *key, const char
 	} else if (!strcmp(key, "serve-tls-key")) {
 		snprintf(c->tls_key, sizeof c->tls_key, "%s", v);
 	} else if (!strcmp(key, "serve-access-log")) {
-		if (bool_parse(v, &c->access_log) < 0) {
+		if (p25_conf_bool(v, &c->access_log) < 0) {
 			snprintf(err, errlen, "%s: '%s' is not yes or no", key, v);
 			return -1;
 		}
@@ -213,11 +202,10 @@ int p25_serve_config_set(struct p25_serve_config *c, const char *key, const char
 		if (duration(key, v, &a->login_window, err, errlen) < 0)
 			return -1;
 	} else {
-		snprintf(err, errlen, "unknown setting '%s'", key);
-		return -1;
+		return 0;
 	}
 	p25_serve_config_finish(c);
-	return 0;
+	return 1;
 bad_number:
 	snprintf(err, errlen, "%s: '%s' is not a whole number in range", key, v);
 	return -1;
@@ -226,48 +214,32 @@ bad_size:
 	return -1;
 }
 
-static char *trim(char *s)
+int p25_serve_config_set(struct p25_serve_config *c, const char *key, const char *v, char *err,
+                         size_t errlen)
 {
-	char *e;
+	int rc = serve_set(c, key, v, err, errlen);
 
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
+	if (rc == 0)
+		snprintf(err, errlen, "unknown setting '%s'", key);
+	return rc > 0 ? 0 : -1;
+}
+
+/* One entry of [serve] (where "serve-" may be dropped) or of the top level. */
+static int set_entry(void *ctx, const struct p25_conf_entry *e, char *msg, size_t msglen)
+{
+	char name[96];
+
+	if (e->section[0] && strncmp(e->key, "serve-", 6))
+		snprintf(name, sizeof name, "serve-%s", e->key);
+	else
+		snprintf(name, sizeof name, "%s", e->key);
+	return serve_set(ctx, name, e->value, msg, msglen);
 }
 
 int p25_serve_config_load(struct p25_serve_config *c, const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
-	char line[4096], why[600];
-	unsigned n = 0;
-
-	if (!f) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	while (fgets(line, sizeof line, f)) {
-		char *hash = strchr(line, '#'), *eq, *key, *val;
-		n++;
-		if (hash)
-			*hash = '\0';
-		if (!(eq = strchr(line, '=')))
-			continue;
-		*eq = '\0';
-		key = trim(line);
-		val = trim(eq + 1);
-		if (strncmp(key, "serve-", 6) != 0)
-			continue;
-		if (p25_serve_config_set(c, key, val, why, sizeof why) < 0) {
-			snprintf(err, errlen, "%s: line %u: %s", path, n, why);
-			fclose(f);
-			return -1;
-		}
-	}
-	fclose(f);
-	return 0;
+	return p25_conf_read(path, false, "serve", P25_CONF_TOP_QUIET, set_entry, c, err, errlen,
+	                     NULL, 0) < 0
+	           ? -1
+	           : 0;
 }

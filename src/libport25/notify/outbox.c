@@ -35,23 +35,6 @@
 #include "notify/notify.h"
 #include "verify/curl_api.h"
 
-struct upload {
-	const char *data;
-	size_t len, off;
-};
-
-static size_t read_cb(char *buf, size_t size, size_t nitems, void *arg)
-{
-	struct upload *u = arg;
-	size_t n = size * nitems;
-
-	if (n > u->len - u->off)
-		n = u->len - u->off;
-	memcpy(buf, u->data + u->off, n);
-	u->off += n;
-	return n;
-}
-
 static int read_password(const char *path, char *out, size_t len, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "re");
@@ -74,7 +57,7 @@ enum p25_send_result p25_notify_smtp(const struct p25_notify_config *cfg, const 
 	const struct p25_curl_api *api = p25_curl_api();
 	char url[700], from[330], errbuf[CURL_ERROR_SIZE] = "", password[512] = "";
 	struct curl_slist *rcpts = NULL;
-	struct upload up = {.data = msg, .len = len};
+	struct p25_curl_upload up = {.data = msg, .len = len};
 	enum p25_send_result res;
 	const char *path;
 	long reply = 0;
@@ -109,7 +92,7 @@ enum p25_send_result p25_notify_smtp(const struct p25_notify_config *cfg, const 
 	api->easy_setopt(curl, CURLOPT_URL, url);
 	api->easy_setopt(curl, CURLOPT_MAIL_FROM, from);
 	api->easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpts);
-	api->easy_setopt(curl, CURLOPT_READFUNCTION, read_cb);
+	api->easy_setopt(curl, CURLOPT_READFUNCTION, p25_curl_upload_read);
 	api->easy_setopt(curl, CURLOPT_READDATA, &up);
 	api->easy_setopt(curl, CURLOPT_UPLOAD, 1L);
 	api->easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);

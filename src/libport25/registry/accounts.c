@@ -416,14 +416,8 @@ int p25_session_find(struct p25_registry *reg, const char *hash, struct p25_sess
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	if (!st)
-		return P25_EDB;
-	if ((rc = reg_step(reg, st)) < 0)
+	if ((rc = reg_first(reg, st, "no such session")) < 0)
 		return rc;
-	if (rc == 0) {
-		reg_done(st);
-		return reg_fail(reg, P25_ENOTFOUND, "no such session");
-	}
 	out->id = col_int(st, 0);
 	out->account_id = col_int(st, 1);
 	snprintf(out->csrf, sizeof out->csrf, "%s", col_text(st, 2));
@@ -558,14 +552,8 @@ int p25_token_find(struct p25_registry *reg, const char *hash, struct p25_token_
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	if (!st)
-		return P25_EDB;
-	if ((rc = reg_step(reg, st)) < 0)
+	if ((rc = reg_first(reg, st, "no such token")) < 0)
 		return rc;
-	if (rc == 0) {
-		reg_done(st);
-		return reg_fail(reg, P25_ENOTFOUND, "no such token");
-	}
 	out->id = col_int(st, 0);
 	out->account_id = col_int(st, 1);
 	out->read_only = col_int(st, 2) != 0;
@@ -579,7 +567,7 @@ int p25_token_find(struct p25_registry *reg, const char *hash, struct p25_token_
 	return rc;
 }
 
-static json_t *token_row_json(reg_stmt *st, p25_time now)
+static json_t *token_row_json(reg_stmt *st, p25_time now, int64_t window)
 {
 	json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:b}", "id", (json_int_t)col_int(st, 0), "user",
 	                      col_text(st, 1), "hint", col_text(st, 2), "description",
@@ -627,7 +615,7 @@ int p25_token_list(struct p25_registry *reg, const char *account, p25_time now, 
 		return P25_EDB;
 	rows = json_array();
 	while ((rc = reg_step(reg, st)) == 1)
-		json_array_append_new(rows, token_row_json(st, now));
+		json_array_append_new(rows, token_row_json(st, now, 0));
 	if (rc < 0) {
 		json_decref(rows);
 		return rc;
@@ -639,21 +627,12 @@ int p25_token_list(struct p25_registry *reg, const char *account, p25_time now, 
 
 int p25_token_show(struct p25_registry *reg, int64_t id, p25_time now, json_t **out)
 {
-	reg_stmt *st = reg_query(reg, TOKEN_SELECT "WHERE t.id = ?", "i", id);
-	int rc;
+	int rc = row_json(reg, reg_query(reg, TOKEN_SELECT "WHERE t.id = ?", "i", id),
+	                  token_row_json, now, out);
 
-	*out = NULL;
-	if (!st)
-		return P25_EDB;
-	if ((rc = reg_step(reg, st)) < 0)
-		return rc;
-	if (rc == 0) {
-		reg_done(st);
+	if (rc == 0)
 		return reg_fail(reg, P25_ENOTFOUND, "no token %" PRId64, id);
-	}
-	*out = token_row_json(st, now);
-	reg_done(st);
-	return 0;
+	return rc < 0 ? rc : 0;
 }
 
 static int token_revoke_tx(struct p25_registry *reg, const struct p25_actor *who, int64_t id)

@@ -47,6 +47,13 @@ int reg_step(struct p25_registry *reg, reg_stmt *st);
  * the caller's to free.  Returns 0 or P25_EDB.
  */
 int reg_ids(struct p25_registry *reg, reg_stmt *st, int64_t **ids, size_t *n);
+/*
+ * Step st to its first row: 0 with st on it (the caller reads it, then calls
+ * reg_done), else st is finished and the result is P25_EDB (a failed query,
+ * a NULL st included) or P25_ENOTFOUND with the message fmt makes.
+ */
+int reg_first(struct p25_registry *reg, reg_stmt *st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Finish with a statement (NULL is a no-op). */
 void reg_done(reg_stmt *st);
 /* The id of the row the last INSERT made. */

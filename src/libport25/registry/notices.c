@@ -173,23 +173,21 @@ static json_t *notice_row(reg_stmt *st, bool with_data)
 	return o;
 }
 
+/* A notice with its event data, as row_json makes rows. */
+static json_t *notice_row_with_data(reg_stmt *st, p25_time now, int64_t window)
+{
+	return notice_row(st, true);
+}
+
 static int notice_get(struct p25_registry *reg, int64_t id, json_t **out)
 {
-	reg_stmt *st = reg_query(reg, "SELECT " NOTICE_COLS " FROM notice WHERE id = ?", "i", id);
-	int rc;
+	int rc = row_json(reg,
+	                  reg_query(reg, "SELECT " NOTICE_COLS " FROM notice WHERE id = ?", "i", id),
+	                  notice_row_with_data, 0, out);
 
-	*out = NULL;
-	if (!st)
-		return P25_EDB;
-	if ((rc = reg_step(reg, st)) < 0)
-		return rc;
-	if (rc == 0) {
-		reg_done(st);
+	if (rc == 0)
 		return reg_fail(reg, P25_ENOTFOUND, "no notice %" PRId64, id);
-	}
-	*out = notice_row(st, true);
-	reg_done(st);
-	return 0;
+	return rc < 0 ? rc : 0;
 }
 
 int p25_notice_show(struct p25_registry *reg, int64_t id, json_t **out)
@@ -529,14 +527,8 @@ static int verification_one(struct p25_registry *reg, reg_stmt *st, const char *
 	int rc;
 
 	*out = NULL;
-	if (!st)
-		return P25_EDB;
-	if ((rc = reg_step(reg, st)) < 0)
+	if ((rc = reg_first(reg, st, "no verification %s", what)) < 0)
 		return rc;
-	if (rc == 0) {
-		reg_done(st);
-		return reg_fail(reg, P25_ENOTFOUND, "no verification %s", what);
-	}
 	*out = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:s}", "request_id",
 	                 (json_int_t)col_int(st, 0), "org", col_text(st, 1), "status",
 	                 col_text(st, 2), "token", col_text(st, 3), "address", col_text(st, 4),
@@ -688,14 +680,8 @@ static int campaign_json(struct p25_registry *reg, int64_t id, p25_time now, jso
 	int rc;
 
 	*out = NULL;
-	if (!st)
-		return P25_EDB;
-	if ((rc = reg_step(reg, st)) < 0)
+	if ((rc = reg_first(reg, st, "no campaign %" PRId64, id)) < 0)
 		return rc;
-	if (rc == 0) {
-		reg_done(st);
-		return reg_fail(reg, P25_ENOTFOUND, "no campaign %" PRId64, id);
-	}
 	deadline = col_time(st, 2);
 	c = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:I}", "id", (json_int_t)col_int(st, 0),
 	              "template", col_text(st, 1), "deadline", col_text(st, 2), "reminders",
@@ -792,14 +778,8 @@ int p25_campaign_by_token(struct p25_registry *reg, const char *token, json_t **
 
 	*out = NULL;
 	reg->error[0] = '\0';
-	if (!st)
-		return P25_EDB;
-	if ((rc = reg_step(reg, st)) < 0)
+	if ((rc = reg_first(reg, st, "no campaign token")) < 0)
 		return rc;
-	if (rc == 0) {
-		reg_done(st);
-		return reg_fail(reg, P25_ENOTFOUND, "no campaign token");
-	}
 	*out = json_pack("{s:I, s:s, s:s, s:b}", "campaign", (json_int_t)col_int(st, 0), "org",
 	                 col_text(st, 1), "deadline", col_text(st, 2), "answered", !col_null(st, 3));
 	reg_done(st);

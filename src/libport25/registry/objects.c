@@ -718,15 +718,8 @@ static int contact_remove_tx(struct p25_registry *reg, const struct p25_actor *w
 	               "SELECT " CONTACT_COLS ", o.id, o.enrollment FROM contact c JOIN org o ON "
 	               "o.id = c.org_id WHERE c.id = ?",
 	               "i", id);
-	if (!st)
-		return P25_EDB;
-	if ((rc = reg_step(reg, st)) < 0)
-		return rc;
-	if (rc == 0) {
-		reg_done(st);
-		return reg_hint(reg, reg_fail(reg, P25_ENOTFOUND, "no contact %" PRId64, id),
-		                P25_HINT_LIST_CONTACTS, NULL, 0, 0);
-	}
+	if ((rc = reg_first(reg, st, "no contact %" PRId64, id)) < 0)
+		return rc == P25_ENOTFOUND ? reg_hint(reg, rc, P25_HINT_LIST_CONTACTS, NULL, 0, 0) : rc;
 	before = contact_json_row(st, 0, 0);
 	org_id = col_int(st, 6);
 	last_guard = !strcmp(col_text(st, 5), "security") && !strcmp(col_text(st, 7), "active");

@@ -133,6 +133,25 @@ int reg_step(struct p25_registry *reg, reg_stmt *st)
 	return store_step(st);
 }
 
+int reg_first(struct p25_registry *reg, reg_stmt *st, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	if (!st)
+		return P25_EDB;
+	if ((rc = reg_step(reg, st)) < 0)
+		return rc;
+	if (rc == 1)
+		return 0;
+	reg_done(st);
+	va_start(ap, fmt);
+	vsnprintf(reg->error, sizeof reg->error, fmt, ap);
+	va_end(ap);
+	memset(&reg->hint, 0, sizeof reg->hint);
+	return P25_ENOTFOUND;
+}
+
 int reg_ids(struct p25_registry *reg, reg_stmt *st, int64_t **ids, size_t *n)
 {
 	int64_t *v = NULL;

@@ -86,23 +86,35 @@ int p25_service_contact_add(struct p25_service *svc, const struct p25_auth *auth
 	               p25_contact_add(svc->reg, &who, org, name, email, phone, role, id));
 }
 
-int p25_service_contact_remove(struct p25_service *svc, const struct p25_auth *auth, int64_t id)
+/*
+ * May auth change contact id ("remove contact 7")?  A member's contact must
+ * be one of their organizations': it is looked up in their scope, and one
+ * outside it is refused as one that does not exist.
+ */
+static int contact_allow(struct p25_service *svc, const struct p25_auth *auth, int64_t id,
+                         const char *verb)
 {
-	struct p25_actor who;
 	json_t *c = NULL;
 	char what[64];
 	int rc;
 
-	/* A member's contact must be one of their organizations': look it up in their scope. */
 	if (auth && auth->role == P25_ROLE_MEMBER) {
 		struct p25_scope s;
 		if (p25_contact_show_in(svc->reg, id, svc_scope(auth, &s), &c) == P25_EDB)
 			return svc_reg(svc, P25_EDB);
 	}
-	snprintf(what, sizeof what, "remove contact %" PRId64, id);
+	snprintf(what, sizeof what, "%s contact %" PRId64, verb, id);
 	rc = svc_allow(svc, auth, GRANT_MEMBER, svc_owner(auth, c), what);
 	json_decref(c);
-	if (rc < 0 || (rc = svc_begin(svc)) < 0)
+	return rc;
+}
+
+int p25_service_contact_remove(struct p25_service *svc, const struct p25_auth *auth, int64_t id)
+{
+	struct p25_actor who;
+	int rc;
+
+	if ((rc = contact_allow(svc, auth, id, "remove")) < 0 || (rc = svc_begin(svc)) < 0)
 		return rc;
 	who = svc_actor(auth);
 	return svc_end(svc, auth, p25_contact_remove(svc->reg, &who, id));
@@ -112,20 +124,9 @@ int p25_service_contact_set(struct p25_service *svc, const struct p25_auth *auth
                             const struct p25_contact_change *change)
 {
 	struct p25_actor who;
-	json_t *c = NULL;
-	char what[64];
 	int rc;
 
-	/* A member's contact must be one of their organizations': look it up in their scope. */
-	if (auth && auth->role == P25_ROLE_MEMBER) {
-		struct p25_scope s;
-		if (p25_contact_show_in(svc->reg, id, svc_scope(auth, &s), &c) == P25_EDB)
-			return svc_reg(svc, P25_EDB);
-	}
-	snprintf(what, sizeof what, "change contact %" PRId64, id);
-	rc = svc_allow(svc, auth, GRANT_MEMBER, svc_owner(auth, c), what);
-	json_decref(c);
-	if (rc < 0 || (rc = svc_begin(svc)) < 0)
+	if ((rc = contact_allow(svc, auth, id, "change")) < 0 || (rc = svc_begin(svc)) < 0)
 		return rc;
 	who = svc_actor(auth);
 	return svc_end(svc, auth, p25_contact_set(svc->reg, &who, id, change));

@@ -261,11 +261,10 @@ int p25_conf_apply(const struct p25_conf *c, const char *section, enum p25_conf_
 
 		if (!mine && *e->section)
 			continue; /* another component's section: its reader checks it */
-		if (!mine) {
-			const char *owner = p25_conf_flat_owner(e->key);
-			if (owner && strcmp(owner, section))
-				continue; /* another component's flat key */
-		}
+		const char *owner = mine ? NULL : p25_conf_flat_owner(e->key);
+
+		if (owner && strcmp(owner, section))
+			continue; /* another component's flat key */
 		rc = set(ctx, e, msg, sizeof msg);
 		if (rc < 0) {
 			snprintf(err, errlen, "%s:%u: %s", c->path, e->line, msg);
@@ -276,6 +275,11 @@ int p25_conf_apply(const struct p25_conf *c, const char *section, enum p25_conf_
 		if (mine) {
 			snprintf(err, errlen, "%s:%u: unknown setting '%s' in [%s]", c->path, e->line,
 			         e->key, section);
+			return -1;
+		}
+		if (owner) {
+			/* Named as this component's ("serve-..."), yet not one of its keys: a typo. */
+			snprintf(err, errlen, "%s:%u: unknown setting '%s'", c->path, e->line, e->key);
 			return -1;
 		}
 		if (top == P25_CONF_TOP_STRICT) {

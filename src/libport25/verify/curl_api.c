@@ -84,3 +84,15 @@ const char *p25_curl_error(void)
 	pthread_once(&curl_once, load_curl);
 	return curl_load_error;
 }
+
+size_t p25_curl_upload_read(char *buf, size_t size, size_t nitems, void *upload)
+{
+	struct p25_curl_upload *u = upload;
+	size_t n = size * nitems;
+
+	if (n > u->len - u->off)
+		n = u->len - u->off;
+	memcpy(buf, u->data + u->off, n);
+	u->off += n;
+	return n;
+}

@@ -24,6 +24,13 @@ struct p25_curl_api {
 	struct curl_slist *(*slist_append)(struct curl_slist *list, const char *s);
 	void (*slist_free_all)(struct curl_slist *list);
 };
+/* A message handed to libcurl's CURLOPT_READFUNCTION (p25_curl_upload_read, with it as READDATA). */
+struct p25_curl_upload {
+	const char *data;
+	size_t len, off;
+};
+size_t p25_curl_upload_read(char *buf, size_t size, size_t nitems, void *upload);
+
 /* The loaded library, or NULL when it could not be loaded (p25_verify_init says why). */
 const struct p25_curl_api *p25_curl_api(void);
 /* Why libcurl could not be loaded ("" when it was). */

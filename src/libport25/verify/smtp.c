@@ -11,23 +11,6 @@
 
 #include "verify_priv.h"
 
-struct upload {
-	const char *data;
-	size_t len, off;
-};
-
-static size_t read_cb(char *buf, size_t size, size_t nitems, void *arg)
-{
-	struct upload *u = arg;
-	size_t n = size * nitems;
-
-	if (n > u->len - u->off)
-		n = u->len - u->off;
-	memcpy(buf, u->data + u->off, n);
-	u->off += n;
-	return n;
-}
-
 void p25_verify_smtp(const struct p25_addr *src, const struct p25_verify_mx *mx,
                      const struct p25_verify_opts *o, struct p25_verify_result *r)
 {
@@ -35,7 +18,7 @@ void p25_verify_smtp(const struct p25_addr *src, const struct p25_verify_mx *mx,
 	char url[320], iface[P25_ADDR_STRLEN + 8], a[P25_ADDR_STRLEN], host[256];
 	char from[320], errbuf[CURL_ERROR_SIZE] = "";
 	struct curl_slist *rcpt = NULL;
-	struct upload up = {0};
+	struct p25_curl_upload up = {0};
 	struct timespec t0;
 	long code = 0;
 	char *msg = NULL;
@@ -80,7 +63,7 @@ void p25_verify_smtp(const struct p25_addr *src, const struct p25_verify_mx *mx,
 	api->easy_setopt(curl, CURLOPT_URL, url);
 	api->easy_setopt(curl, CURLOPT_MAIL_FROM, from);
 	api->easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpt);
-	api->easy_setopt(curl, CURLOPT_READFUNCTION, read_cb);
+	api->easy_setopt(curl, CURLOPT_READFUNCTION, p25_curl_upload_read);
 	api->easy_setopt(curl, CURLOPT_READDATA, &up);
 	api->easy_setopt(curl, CURLOPT_UPLOAD, 1L);
 	api->easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
