@@ -928,6 +928,61 @@ static void test_eviction_spills_unflushed(void **state)
 	p25_agg_free(a);
 }
 
+/* The day counts hold what the hosts and the spill hold, even once the spill overflows. */
+static void test_days_follow_lost_evictions(void **state)
+{
+	char err[200];
+	struct p25_agg *a = p25_agg_new(64 << 10, err, sizeof err);
+	size_t cap, nspill, ndays, cursor = 0;
+	uint64_t held = 0, counted = 0;
+	const struct p25_spill *sp;
+	const struct p25_day_count *d;
+	struct p25_host *h;
+
+	(void)state;
+	assert_non_null(a);
+	cap = p25_agg_capacity(a);
+	/* every host twice, the second a day later: each host's delta spans two days */
+	for (uint32_t i = 0; i < cap + 100; i++) {
+		struct p25_attempt x = mk(0x0a000000 + i, 0xc6336407, 1, 1000 + i);
+		p25_agg_record(a, &x);
+		x = mk(0x0a000000 + i, 0xc6336407, 2, 1000 + 86400 + i);
+		p25_agg_record(a, &x);
+	}
+	assert_true(p25_agg_stats(a)->lost > 0);
+	while ((h = p25_agg_next(a, &cursor)) != NULL)
+		held += h->d_attempts;
+	sp = p25_agg_spill(a, &nspill);
+	for (size_t i = 0; i < nspill; i++)
+		held += sp[i].d_attempts;
+	d = p25_agg_days(a, &ndays);
+	assert_int_equal(ndays, 2);
+	for (size_t i = 0; i < ndays; i++)
+		counted += d[i].attempts;
+	assert_int_equal(counted, held);
+	assert_int_equal(counted + p25_agg_stats(a)->lost, 2 * (cap + 100));
+	p25_agg_free(a);
+
+	/* More days than the table holds before a flush: asked for, and none lost. */
+	a = p25_agg_new(64 << 10, err, sizeof err);
+	assert_non_null(a);
+	assert_false(p25_agg_flush_wanted(a));
+	for (uint32_t i = 0; i < 1000; i++) {
+		struct p25_attempt x = mk(0x0a000001, 0xc6336407, (uint16_t)(1 + i), 1000 + (p25_time)i * 86400);
+		p25_agg_record(a, &x);
+	}
+	assert_true(p25_agg_flush_wanted(a));
+	d = p25_agg_days(a, &ndays);
+	assert_true(ndays < 1000);
+	counted = 0;
+	for (size_t i = 0; i < ndays; i++)
+		counted += d[i].attempts;
+	assert_int_equal(counted, 1000);
+	assert_int_equal(p25_agg_stats(a)->days_moved, 1000 - ndays);
+	assert_int_equal(p25_agg_stats(a)->days_lost, 0);
+	p25_agg_free(a);
+}
+
 /* Postfix defers: 300 s, then doubling to a 4000 s ceiling, to two MX hosts. */
 static void feed_postfix(struct p25_agg *a, uint32_t host, p25_time t0)
 {
@@ -1652,6 +1707,7 @@ int main(void)
 	    cmocka_unit_test(test_nflog_prefix_and_packet),
 	    cmocka_unit_test(test_bounded_memory),
 	    cmocka_unit_test(test_eviction_spills_unflushed),
+	    cmocka_unit_test(test_days_follow_lost_evictions),
 	    cmocka_unit_test(test_classify),
 	    cmocka_unit_test(test_persistence_round_trip),
 	    cmocka_unit_test(test_daily_attempts),

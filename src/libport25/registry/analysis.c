@@ -116,12 +116,8 @@ int p25_analysis_report_in(struct p25_registry *reg, const char *org,
 	               "SELECT at, actor, hosts, unregistered, report FROM analysis "
 	               "WHERE org_id = ? ORDER BY id DESC LIMIT 1",
 	               "i", org_id);
-	if (!st || (rc = reg_step(reg, st)) < 0)
-		return P25_EDB;
-	if (rc == 0) {
-		reg_done(st);
-		return reg_fail(reg, P25_ENOTFOUND, "no analysis of organization '%s'", org);
-	}
+	if ((rc = reg_first(reg, st, "no analysis of organization '%s'", org)) < 0)
+		return rc;
 	{
 		json_t *list = json_loads(col_text(st, 3), 0, NULL);
 		json_t *report = col_null(st, 4) ? NULL : json_loads(col_text(st, 4), 0, NULL);

@@ -163,30 +163,88 @@ uint16_t p25_agg_org_intern(struct p25_agg *a, const char *handle)
 	return (uint16_t)a->norgs++;
 }
 
+/* The count of (org, dir, day), or NULL with *slot the free index slot for it. */
+static struct p25_day_count *day_find(struct p25_agg *a, uint16_t org, uint8_t dir, int64_t day,
+				      size_t *slot)
+{
+	uint64_t x = p25_mix64((uint64_t)day ^ (uint64_t)org << 40 ^ (uint64_t)dir << 56 ^ a->seed[0]);
+
+	for (*slot = x & (a->nday_slots - 1);; *slot = (*slot + 1) & (a->nday_slots - 1)) {
+		uint32_t i = a->day_slots[*slot];
+		struct p25_day_count *d;
+		if (i == 0)
+			return NULL;
+		d = &a->days[i - 1];
+		if (d->day == day && d->org == org && d->dir == dir)
+			return d;
+	}
+}
+
 /* One more attempt of org's host on day, in direction dir. */
 static void day_add(struct p25_agg *a, uint16_t org, uint8_t dir, int64_t day)
 {
-	uint64_t x = p25_mix64((uint64_t)day ^ (uint64_t)org << 40 ^ (uint64_t)dir << 56 ^ a->seed[0]);
-	size_t slot = x & (a->nday_slots - 1);
+	size_t slot;
+	struct p25_day_count *d = day_find(a, org, dir, day, &slot);
 
-	for (;; slot = (slot + 1) & (a->nday_slots - 1)) {
-		uint32_t i = a->day_slots[slot];
-		struct p25_day_count *d;
-		if (i == 0)
-			break;
-		d = &a->days[i - 1];
-		if (d->day == day && d->org == org && d->dir == dir) {
-			if (d->attempts < UINT32_MAX)
-				d->attempts++;
-			return;
-		}
+	if (d) {
+		if (d->attempts < UINT32_MAX)
+			d->attempts++;
+		return;
 	}
 	if (a->ndays == a->days_cap) {
+		/*
+		 * Full before a flush could come (a replayed log of many orgs and
+		 * days in one read): on another day of the org rather than nowhere,
+		 * so the days still add up to the summaries.
+		 */
+		for (size_t i = 0; i < a->ndays; i++) {
+			d = &a->days[i];
+			if (d->org == org && d->dir == dir) {
+				if (d->attempts < UINT32_MAX)
+					d->attempts++;
+				a->stats.days_moved++;
+				return;
+			}
+		}
 		a->stats.days_lost++;
 		return;
 	}
 	a->days[a->ndays] = (struct p25_day_count){.day = day, .attempts = 1, .org = org, .dir = dir};
 	a->day_slots[slot] = (uint32_t)++a->ndays;
+}
+
+/*
+ * An evicted host's unflushed attempts found no room in the spill: take as
+ * many from its org's day counts, from its last day back, so the days never
+ * hold an attempt the summaries lost.
+ */
+static void days_take(struct p25_agg *a, uint16_t org, uint8_t dir, int64_t last_day, uint32_t n)
+{
+	size_t slot;
+	struct p25_day_count *last = day_find(a, org, dir, last_day, &slot);
+
+	/* Most often all of them were on the last day: no scan. */
+	if (last) {
+		uint32_t k = last->attempts < n ? last->attempts : n;
+		last->attempts -= k;
+		n -= k;
+	}
+	while (n) {
+		struct p25_day_count *best = NULL;
+		for (size_t i = 0; i < a->ndays; i++) {
+			struct p25_day_count *d = &a->days[i];
+			/* the latest day not after the host's last, else any */
+			if (d->org != org || d->dir != dir || !d->attempts)
+				continue;
+			if (!best || (d->day <= last_day && (best->day > last_day || d->day > best->day)))
+				best = d;
+		}
+		if (!best)
+			return;
+		uint32_t k = best->attempts < n ? best->attempts : n;
+		best->attempts -= k;
+		n -= k;
+	}
 }
 
 const struct p25_day_count *p25_agg_days(const struct p25_agg *a, size_t *n)
@@ -261,6 +319,8 @@ static void evict(struct p25_agg *a)
 			a->stats.spilled++;
 		} else {
 			a->stats.lost += h->d_attempts;
+			if (h->org)
+				days_take(a, h->org, h->dir, h->last / 86400, h->d_attempts);
 		}
 	}
 	lru_unlink(a, i);

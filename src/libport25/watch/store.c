@@ -209,6 +209,8 @@ static int add_days(struct p25_registry *reg, const struct p25_agg *a)
 		return P25_EDB;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		char day[P25_TIME_STRLEN];
+		if (!d[i].attempts) /* all taken back by a lost eviction */
+			continue;
 		p25_time_format(d[i].day * 86400, day, sizeof day);
 		day[10] = '\0'; /* YYYY-MM-DD */
 		if (store_rebind(st, "binding a day's attempts", "ssis", day, dir_text(d[i].dir),

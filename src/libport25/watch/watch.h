@@ -134,8 +134,11 @@ struct p25_day_count {
 };
 
 struct p25_agg_stats {
-	/* days_lost: attempts with no room in the day table (flushes come long before) */
-	uint64_t records, attempts, packets, evictions, spilled, lost, days_lost;
+	/*
+	 * The day table full (flushes come long before): days_moved, attempts
+	 * counted on another day of their org; days_lost, on none.
+	 */
+	uint64_t records, attempts, packets, evictions, spilled, lost, days_moved, days_lost;
 };
 
 struct p25_agg;
