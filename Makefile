@@ -48,7 +48,7 @@ CLI       := $(BUILD)/port25
 # Keep object files of the test binaries between runs.
 .SECONDARY:
 
-.PHONY: all benches deps node-deps check test unit cli-tests asan tsan demo bench fuzz format clean
+.PHONY: all benches deps node-deps check test screenshots unit cli-tests asan tsan demo bench fuzz format clean
 all: $(CLI) $(TEST_BINS)
 benches: $(BENCH_BINS)
 
@@ -112,6 +112,12 @@ check: deps
 
 test: all node-deps
 	BUILD=$(BUILD) tests/run.sh
+
+# The README's screenshots (docs/img/portal-*.png), taken by the browser test;
+# as root (network namespaces), like the test.  A plain test run writes its
+# screenshots to a temporary directory instead.
+screenshots: all node-deps
+	PORT25_SHOTS=$(CURDIR)/docs/img PORT25=$(CURDIR)/$(BUILD)/port25 bash tests/cli/test_portal_browser.sh
 
 asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test

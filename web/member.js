@@ -33,9 +33,9 @@ export async function dashboard(handle) {
   const r = await api("GET", "/orgs/" + enc(handle));
   if (!r.ok) return failed(r);
   const org = r.data;
-  const [alerts, hosts] = await Promise.all([
+  const [alerts, attempts] = await Promise.all([
     api("GET", "/alerts" + q({ org: handle, status: "open" })),
-    api("GET", "/hosts" + q({ org: handle, limit: 1000 })),
+    api("GET", "/orgs/" + enc(handle) + "/attempts" + q({ days: 30 })),
   ]);
   const soon = Date.now() + 14 * 86400e3;
   const permits = org.permits;
@@ -88,7 +88,7 @@ export async function dashboard(handle) {
 
   const chart = h("section", { class: "card", "aria-labelledby": "ch-h" },
     h("h2", { id: "ch-h" }, "Blocked attempts, last 30 days"),
-    hosts.ok ? blockedChart(hosts.data.items) : h("p", {}, hosts.error.message));
+    attempts.ok ? blockedChart(attempts.data.days) : h("p", {}, attempts.error.message));
 
   page(org.name + " (" + org.handle + ")", state_, servers, reqs, al, chart);
 }
@@ -99,46 +99,55 @@ function evidence(ev) {
     [h("dt", {}, k.replace(/_/g, " ")), h("dd", {}, typeof v === "object" ? JSON.stringify(v) : String(v))]));
 }
 
-// Watch keeps one summary a host (attempts, first and last seen): each host's
-// attempts are drawn on the day it was last seen, as the bars' note says.
-function blockedChart(hosts) {
-  const days = [];
-  const today = new Date(); today.setUTCHours(0, 0, 0, 0);
-  for (let i = 29; i >= 0; i--) days.push({ day: new Date(today.getTime() - i * 86400e3), n: 0 });
-  for (const x of hosts) {
-    const d = new Date(x.last_seen); d.setUTCHours(0, 0, 0, 0);
-    const i = 29 - Math.round((today - d) / 86400e3);
-    if (i >= 0 && i < 30) days[i].n += x.attempts;
-  }
-  const max = Math.max(1, ...days.map((d) => d.n));
-  const W = 600, H = 160, bw = W / 30;
+// The attempts watch counted per UTC day, as the API gives them (every day
+// present, oldest first): one bar a day, its outgoing part darker.
+function blockedChart(days) {
+  const n = days.length;
+  const max = Math.max(1, ...days.map((d) => d.attempts));
+  const W = 600, H = 160, bw = W / Math.max(n, 1);
   const NS = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(NS, "svg");
   svg.setAttribute("viewBox", `0 0 ${W} ${H + 20}`);
   svg.setAttribute("class", "chart");
   svg.setAttribute("role", "img");
-  const total = days.reduce((a, d) => a + d.n, 0);
-  svg.setAttribute("aria-label", `Blocked attempts per day over the last 30 days: ${total} in all, at most ${max === 1 && total === 0 ? 0 : max} a day`);
-  days.forEach((d, i) => {
-    const bh = Math.round((d.n / max) * H);
+  svg.setAttribute("id", "attempts-chart");
+  const total = days.reduce((a, d) => a + d.attempts, 0);
+  const out = days.reduce((a, d) => a + d.out, 0);
+  const busiest = days.reduce((b, d) => (d.attempts > (b ? b.attempts : 0) ? d : b), null);
+  svg.setAttribute("aria-label", `Blocked attempts per day over the last ${n} days: ${total} in all` +
+    (busiest ? `, most on ${busiest.day} (${busiest.attempts})` : ""));
+  const bar = (x, y, height, cls, title) => {
     const r = document.createElementNS(NS, "rect");
-    r.setAttribute("x", i * bw + 1); r.setAttribute("y", H - bh); r.setAttribute("width", bw - 2); r.setAttribute("height", Math.max(bh, d.n ? 1 : 0));
+    r.setAttribute("x", x); r.setAttribute("y", y); r.setAttribute("width", bw - 2); r.setAttribute("height", height);
+    if (cls) r.setAttribute("class", cls);
     const t = document.createElementNS(NS, "title");
-    t.textContent = d.day.toISOString().slice(0, 10) + ": " + d.n;
+    t.textContent = title;
     r.appendChild(t);
-    svg.appendChild(r);
+    return r;
+  };
+  days.forEach((d, i) => {
+    const title = `${d.day} (UTC): ${d.attempts} blocked (${d.out} from your hosts, ${d.in} to them)`;
+    const all = d.attempts ? Math.max(1, Math.round((d.attempts / max) * H)) : 0;
+    const o = d.attempts ? Math.round(all * d.out / d.attempts) : 0;
+    const g = document.createElementNS(NS, "g");
+    g.setAttribute("data-day", d.day);
+    g.setAttribute("data-attempts", String(d.attempts));
+    if (all - o > 0) g.appendChild(bar(i * bw + 1, H - all, all - o, "in", title));
+    if (o > 0) g.appendChild(bar(i * bw + 1, H - o, o, "out", title));
+    svg.appendChild(g);
   });
   const axis = document.createElementNS(NS, "line");
   axis.setAttribute("x1", 0); axis.setAttribute("x2", W); axis.setAttribute("y1", H + 0.5); axis.setAttribute("y2", H + 0.5);
   svg.appendChild(axis);
-  for (const i of [0, 29]) {
+  if (n) for (const i of [0, n - 1]) {
     const t = document.createElementNS(NS, "text");
     t.setAttribute("x", i === 0 ? 0 : W); t.setAttribute("y", H + 16); t.setAttribute("text-anchor", i === 0 ? "start" : "end");
-    t.textContent = days[i].day.toISOString().slice(0, 10);
+    t.textContent = days[i].day;
     svg.appendChild(t);
   }
-  return h("figure", {}, svg, h("figcaption", { class: "muted" },
-    `${total} blocked attempts from ${plural(hosts.length, "host", "hosts")}; each host's attempts are counted on the day it was last seen.`));
+  return h("figure", {}, svg, h("figcaption", { class: "muted", id: "attempts-caption" },
+    `${total} blocked ${total === 1 ? "attempt" : "attempts"} in ${n} days (UTC): ${out} from your hosts, ${total - out} to them. ` +
+    "Darker: from your hosts; lighter: to them. Hover a bar for its day."));
 }
 
 // ---- servers typed, pasted or uploaded: each line checked against the org's space ----
@@ -455,45 +464,157 @@ export async function contacts(handle) {
 }
 
 // ---- the pre-block analysis ----
+// What each class means for the member, first the ones to act on.
+const CLASSES = [
+  ["unregistered-server", "Mail server to register", "It delivers mail like a server and no permit covers it: once port 25 is blocked, its mail stops. Register it."],
+  ["suspected-bot", "Possibly infected", "It sends like spamming malware does (many destinations, bursts, refused or unanswered connections): the block stops it; check the machine."],
+  ["client-only", "Mail client", "It hands mail to servers on port 25 like a mail program. Mail programs should submit on port 587 to your server: once blocked, port 25 from it stops."],
+  ["inbound-server", "Receives mail only", "It accepts mail from outside and sends none on port 25 itself: the outbound block does not affect it."],
+  ["permitted", "Permitted", "A permit covers it: its mail goes through."],
+  ["unknown", "Too little to judge", "It was seen too little to say what it is."],
+];
+const CLASS_RANK = Object.fromEntries(CLASSES.map(([c], i) => [c, i]));
+const CLASS_NAME = Object.fromEntries(CLASSES.map(([c, n]) => [c, n]));
+const CLASS_WORDS = Object.fromEntries(CLASSES.map(([c, , w]) => [c, w]));
+const num = (x) => (typeof x === "number" ? x : 0);
+
+// A host's activity hour by hour (UTC) from its first hour: one bar an hour,
+// with the first and last hours labelled in the viewer's time.
+function hourlyStrip(host) {
+  const hr = host.hourly || {}, conns = Array.isArray(hr.connections) ? hr.connections : [];
+  const start = hr.start ? new Date(hr.start).getTime() : NaN;
+  if (conns.length < 2 || isNaN(start)) return null;
+  // At most 24 px an hour: a few hours make a short strip, not a slab.
+  const NS = "http://www.w3.org/2000/svg", bw = Math.min(24, 600 / conns.length), W = bw * conns.length, H = 40;
+  const max = Math.max(1, ...conns.map(num));
+  const svg = document.createElementNS(NS, "svg");
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  svg.setAttribute("width", String(Math.round(W)));
+  svg.setAttribute("class", "chart strip");
+  svg.setAttribute("role", "img");
+  const busiest = conns.reduce((b, n, i) => (num(n) > num(conns[b]) ? i : b), 0);
+  const hourIso = (i) => new Date(start + i * 3600e3).toISOString().slice(0, 13) + ":00:00Z";
+  svg.setAttribute("aria-label", `Port-25 connections per hour over ${conns.length} hours from ${hourIso(0)}; most (${conns[busiest]}) in the hour from ${hourIso(busiest)}`);
+  conns.forEach((n, i) => {
+    if (!num(n)) return;
+    const bh = Math.max(2, Math.round((num(n) / max) * H));
+    const r = document.createElementNS(NS, "rect");
+    r.setAttribute("x", i * bw); r.setAttribute("y", H - bh); r.setAttribute("width", Math.max(bw - 1, 1)); r.setAttribute("height", bh);
+    const t = document.createElementNS(NS, "title");
+    t.textContent = `${hourIso(i)}: ${n} connection${n === 1 ? "" : "s"}`;
+    r.appendChild(t);
+    svg.appendChild(r);
+  });
+  return h("figure", { class: "timeline-strip" }, svg,
+    h("figcaption", { class: "muted" }, "Connections per hour, from ", time(hourIso(0)), " to ", time(hourIso(conns.length - 1)),
+      conns.length > 1 ? ["; busiest: ", time(hourIso(busiest)), ` (${conns[busiest]})`] : ""));
+}
+
+// The readable timeline of one host: first seen, busiest hour, last seen, the usual hours.
+function hostTimeline(host) {
+  const items = [];
+  if (host.first_seen) items.push(h("li", {}, time(host.first_seen), " first seen"));
+  if (host.last_seen && host.last_seen !== host.first_seen) items.push(h("li", {}, time(host.last_seen), " last seen"));
+  const hod = Array.isArray(host.hour_of_day) ? host.hour_of_day.map(num) : [];
+  const active = hod.map((n, i) => [i, n]).filter(([, n]) => n > 0);
+  if (active.length) {
+    const top = [...active].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([i]) => String(i).padStart(2, "0") + ":00");
+    items.push(h("li", {}, `most active in the hours from ${top.join(", ")} (UTC), ${active.length} of 24 hours with traffic`));
+  }
+  return h("div", {}, h("ol", { class: "timeline" }, items), hourlyStrip(host));
+}
+
+function hostEvidence(host) {
+  const o = host.smtp_out || {}, i = host.smtp_in || {}, sub = host.submission || {}, smtp = host.smtp || {};
+  const rows = [
+    ["Port 25 out", `${num(o.connections)} connections (${num(o.established)} answered, ${num(o.reset)} refused, ${num(o.no_answer)} unanswered) to ${o.distinct_destinations_estimated ? "about " : ""}${num(o.distinct_destinations)} destinations`],
+    ["Port 25 in", `${num(i.connections)} connections`],
+    ["Submission (465, 587)", `${num(sub.connections)} connections`],
+  ];
+  if (num(smtp.messages)) rows.push(["Messages", String(smtp.messages)]);
+  if (Array.isArray(smtp.helo_names) && smtp.helo_names.length) rows.push(["Names it gave (HELO)", smtp.helo_names.join(", ")]);
+  if (smtp.banner) rows.push(["Its banner", String(smtp.banner)]);
+  return h("dl", { class: "evidence" }, rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+}
+
 export async function analysis(handle) {
-  const r = await api("GET", "/orgs/" + enc(handle));
+  const [r, ar] = await Promise.all([api("GET", "/orgs/" + enc(handle)), api("GET", "/orgs/" + enc(handle) + "/analysis")]);
   if (!r.ok) return failed(r);
-  const org = r.data, a = org.analysis;
-  if (!a) return page("Pre-block analysis of " + org.name, h("p", { class: "card" }, "The operator has not analysed your traffic yet. Ask them to run it before you sign up: it finds the servers you may have missed."));
-  const permitted = new Set(org.permits.map((p) => p.address));
-  const rows = a.unregistered.map((addr) => ({ addr, permitted: permitted.has(addr), pending: org.open_requests.some((x) => (x.servers || []).some((s) => s.address === addr)) }));
-  const filter = h("input", { id: "a-filter", type: "search" });
-  const sort = h("select", { id: "a-sort" }, h("option", { value: "addr" }, "address"), h("option", { value: "state" }, "what to do"));
-  const tbody = h("tbody");
+  const org = r.data;
+  if (!ar.ok && ar.status !== 404) return failed(ar);
+  if (!ar.ok) return page("Pre-block analysis of " + org.name, h("p", { class: "card", id: "no-analysis" }, "The operator has not analysed your traffic yet. Ask them to run it before you sign up: it finds the servers you may have missed."));
+  const a = ar.data;
+  const permitted = new Set(org.permits.filter((p) => p.status !== "expired").map((p) => p.address));
+  const pending = new Set(org.open_requests.flatMap((x) => (x.servers || []).map((s) => s.address)));
+  // Hosts of an analysis recorded before reports were kept: the servers it named.
+  const hosts = a.report.length ? a.report : a.unregistered.map((address) => ({ address, class: "unregistered-server", reasons: ["named by the analysis as a mail server without a permit (recorded before the per-host report was kept)"] }));
+  const present = CLASSES.filter(([c]) => hosts.some((x) => x.class === c));
+
+  const filter = h("input", { id: "a-filter", type: "search", placeholder: "address, name or reason" });
+  const cls = h("select", { id: "a-class" }, h("option", { value: "" }, "every kind"),
+    present.map(([c, name]) => h("option", { value: c }, `${name} (${hosts.filter((x) => x.class === c).length})`)));
+  const sort = h("select", { id: "a-sort" },
+    h("option", { value: "todo" }, "what to do first"), h("option", { value: "address" }, "address"),
+    h("option", { value: "out" }, "most port-25 connections out"), h("option", { value: "last" }, "last seen, newest first"),
+    h("option", { value: "first" }, "first seen, oldest first"));
+  const list = h("ol", { id: "analysis", class: "hosts" });
+  const count = h("p", { id: "a-count", class: "muted", "aria-live": "polite" });
+  const addrCmp = (x, y) => x.address.localeCompare(y.address, undefined, { numeric: true });
+  const sorts = {
+    todo: (x, y) => (CLASS_RANK[x.class] ?? 99) - (CLASS_RANK[y.class] ?? 99) || num(y.smtp_out && y.smtp_out.connections) - num(x.smtp_out && x.smtp_out.connections) || addrCmp(x, y),
+    address: addrCmp,
+    out: (x, y) => num(y.smtp_out && y.smtp_out.connections) - num(x.smtp_out && x.smtp_out.connections) || addrCmp(x, y),
+    last: (x, y) => String(y.last_seen || "").localeCompare(String(x.last_seen || "")) || addrCmp(x, y),
+    first: (x, y) => String(x.first_seen || "").localeCompare(String(y.first_seen || "")) || addrCmp(x, y),
+  };
+  const matches = (x, f) => !f || [x.address, ...(x.reasons || []), ...((x.smtp && x.smtp.helo_names) || [])].some((t) => String(t).toLowerCase().includes(f));
+
+  const action = (x) => {
+    if (x.class !== "unregistered-server") return null;
+    if (permitted.has(x.address)) return h("p", { class: "badge ok" }, "permitted since the analysis");
+    if (pending.has(x.address)) return h("p", { class: "badge" }, "requested, waiting for the operator");
+    const b = h("button", { type: "button", "data-variance": x.address, "aria-label": "Request a variance for " + x.address }, "Request a variance for it");
+    b.addEventListener("click", async () => {
+      const rr = await api("POST", "/requests", { org: handle, type: "add-permit", servers: [{ address: x.address, kind: "mail-server", description: "found by the pre-block analysis" }] });
+      if (!rr.ok) { fieldError(b, rr.error.message); return; }
+      go("/requests/" + rr.data.id);
+    });
+    return b;
+  };
   const draw = () => {
-    clear(tbody);
-    const f = filter.value.trim();
-    const list = rows.filter((x) => !f || x.addr.includes(f)).sort((p, q2) => sort.value === "addr" ? p.addr.localeCompare(q2.addr, undefined, { numeric: true }) : Number(p.permitted) - Number(q2.permitted));
-    for (const x of list) {
-      const b = h("button", { type: "button", class: "small", "aria-label": "Request a variance for " + x.addr }, "Request a variance");
-      b.addEventListener("click", async () => {
-        const rr = await api("POST", "/requests", { org: handle, type: "add-permit", servers: [{ address: x.addr, kind: "mail-server", description: "found by the pre-block analysis" }] });
-        if (!rr.ok) { fieldError(b, rr.error.message); return; }
-        go("/requests/" + rr.data.id);
-      });
-      tbody.appendChild(h("tr", {}, h("td", { class: "addr" }, x.addr),
-        h("td", {}, x.permitted ? "permitted already" : x.pending ? "requested, waiting for the operator" : "spoke SMTP like a mail server and no permit covers it: once blocked, its mail stops"),
-        h("td", {}, x.permitted || x.pending ? "" : b)));
+    clear(list);
+    const f = filter.value.trim().toLowerCase();
+    const shown = hosts.filter((x) => (!cls.value || x.class === cls.value) && matches(x, f)).sort(sorts[sort.value]);
+    count.textContent = `${shown.length} of ${hosts.length} hosts shown.`;
+    for (const x of shown) {
+      list.appendChild(h("li", { class: "card host " + x.class, "data-address": x.address, "data-class": x.class },
+        h("h3", {}, h("span", { class: "addr" }, x.address), " ", h("span", { class: "badge" }, CLASS_NAME[x.class] || x.class),
+          typeof x.confidence === "number" && x.class !== "unknown" ? h("span", { class: "muted" }, ` ${x.confidence}% confident`) : null),
+        h("p", { class: "meaning" }, CLASS_WORDS[x.class] || ""),
+        h("h4", {}, "Why"),
+        h("ul", { class: "reasons" }, (x.reasons || []).map((t) => h("li", {}, t))),
+        x.smtp_out ? h("details", {}, h("summary", {}, "Evidence"), hostEvidence(x)) : null,
+        x.first_seen || x.hourly ? h("details", { open: true }, h("summary", {}, "Timeline"), hostTimeline(x)) : null,
+        action(x)));
     }
   };
   filter.addEventListener("input", draw);
+  cls.addEventListener("change", draw);
   sort.addEventListener("change", draw);
   draw();
+
+  const events = [[a.at, ["analysis by ", a.actor]],
+    ...org.open_requests.map((x) => [x.submitted, [`request ${x.id} submitted (${x.type})`, x.due ? [", due ", time(x.due)] : ", to be scheduled with you"]]),
+    ...org.permits.map((p) => [p.created, ["permit for ", p.address]])].sort((p, q2) => String(p[0]).localeCompare(String(q2[0])));
+  const toRegister = hosts.filter((x) => x.class === "unregistered-server" && !permitted.has(x.address));
   page("Pre-block analysis of " + org.name,
     h("section", { class: "card" },
-      h("p", {}, "Analysed ", time(a.at), " by ", a.actor, ": ", plural(a.hosts, "host", "hosts"), " spoke SMTP; ",
-        plural(a.unregistered.length, "looks", "look"), " like mail servers with no permit."),
-      h("ol", { class: "timeline" },
-        h("li", {}, time(a.at), " analysis"),
-        ...org.open_requests.map((x) => h("li", {}, time(x.submitted), " request " + x.id + " submitted (" + x.type + ")", x.due ? [", due ", time(x.due)] : ", to be scheduled with you")),
-        ...org.permits.map((p) => h("li", {}, time(p.created), " permit for " + p.address)))),
+      h("p", { id: "analysis-summary" }, "Analysed ", time(a.at), " by ", a.actor, ": ", plural(a.hosts, "host", "hosts"), " spoke SMTP; ",
+        toRegister.length ? `${plural(toRegister.length, "looks", "look")} like a mail server with no permit: register ${toRegister.length === 1 ? "it" : "them"} before the block.` : "none looks like a mail server without a permit."),
+      h("ol", { class: "timeline" }, events.map(([t, what]) => h("li", {}, time(t), " ", what)))),
     h("section", { class: "card" },
-      h("p", { class: "filters" }, h("label", { for: "a-filter" }, "Filter"), filter, h("label", { for: "a-sort" }, "Sort by"), sort),
-      h("div", { class: "scroll" }, h("table", { id: "analysis" },
-        h("thead", {}, h("tr", {}, ["Address", "Why", ""].map((t) => h("th", { scope: "col" }, t)))), tbody))));
+      h("p", { class: "filters" }, h("label", { for: "a-filter" }, "Filter"), filter, h("label", { for: "a-class" }, "Kind"), cls,
+        h("label", { for: "a-sort" }, "Sort by"), sort),
+      count),
+    list);
 }

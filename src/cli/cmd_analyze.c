@@ -445,10 +445,16 @@ static void record_findings(struct cli *cli, struct p25_analyzer *an, const stru
 	for (size_t o = 0; o < m->norgs; o++) {
 		if (org ? strcmp(org, m->orgs[o].handle) != 0 : hosts[o] == 0)
 			continue;
-		f[nf] = (struct p25_analysis_finding){
-			.org = m->orgs[o].handle, .hosts = hosts[o], .unregistered = &ptr[k]};
+		/* The org's hosts as --json reports them, for the member's portal. */
+		f[nf] = (struct p25_analysis_finding){.org = m->orgs[o].handle,
+						      .hosts = hosts[o],
+						      .unregistered = &ptr[k],
+						      .report = json_array()};
 		for (size_t i = 0; i < n; i++) {
-			if (h[i].org != (ssize_t)o || h[i].cls != P25_AN_SERVER)
+			if (h[i].org != (ssize_t)o)
+				continue;
+			json_array_append_new(f[nf].report, p25_an_host_json(an, &h[i]));
+			if (h[i].cls != P25_AN_SERVER)
 				continue;
 			ptr[k] = p25_addr_format(&h[i].addr, addr[k], sizeof addr[k]);
 			k++;
@@ -460,6 +466,8 @@ static void record_findings(struct cli *cli, struct p25_analyzer *an, const stru
 		cli_warn("the findings were not kept in the registry: %s",
 			 p25_registry_error(cli->reg));
 out:
+	for (size_t i = 0; f && i < nf; i++)
+		json_decref(f[i].report);
 	free(hosts);
 	free(f);
 	free(addr);

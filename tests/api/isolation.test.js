@@ -63,6 +63,13 @@ before(async () => {
   for (const [org, host] of [[A, '192.0.2.66'], [B, '198.51.100.66']]) {
     sqlite(S.env.PORT25_DB, `INSERT INTO alert (kind, host, direction, org, status, raised, updated, evidence) VALUES ('infected', '${host}', 'out', '${org}', 'open', '2026-11-20T10:00:00Z', '2026-11-20T10:00:00Z', '{"reason":"fan-out"}')`);
     sqlite(S.env.PORT25_DB, `INSERT INTO host_summary (host, direction, family, org, attempts, packets, destinations, first_seen, last_seen, updated) VALUES ('${host}', 'out', 4, '${org}', 120, 130, 60, '2026-11-20T10:00:00Z', '2026-11-20T11:00:00Z', '2026-11-20T11:00:00Z')`);
+    // and its attempts per day: today's and yesterday's (UTC)
+    for (const [ago, n] of [[0, org === A ? 7 : 4242], [1, org === A ? 5 : 4343]])
+      sqlite(S.env.PORT25_DB, `INSERT INTO attempts_daily (org_id, day, direction, attempts) SELECT id, date('now', '-${ago} day'), 'out', ${n} FROM org WHERE handle = '${org}'`);
+    // and what port25 analyze recorded of it: its unregistered server, with the report per host
+    const mx = org === A ? '192.0.2.77' : '198.51.100.77';
+    const report = JSON.stringify([{ address: mx, organization: org, class: 'unregistered-server', reasons: [`accepts SMTP, banner '${org === A ? 'alfa' : 'bravo'} mx'`], first_seen: '2026-11-20T10:00:00Z', last_seen: '2026-11-20T11:00:00Z' }]);
+    sqlite(S.env.PORT25_DB, `INSERT INTO analysis (org_id, at, actor, hosts, unregistered, report) SELECT id, '2026-11-21T10:00:00Z', 'oscar', 1, '["${mx}"]', '${report.replace(/'/g, "''")}' FROM org WHERE handle = '${org}'`);
   }
   await S.start();
   // the fixed objects of each org, as the operator sees them
@@ -171,6 +178,9 @@ const MATRIX = [
   ['GET', () => '/api/v1/alerts', null, readList],
   ['GET', (o) => `/api/v1/hosts?org=${o}`, null, readOne],
   ['GET', () => '/api/v1/hosts', null, readList],
+  ['GET', (o) => `/api/v1/orgs/${o}/attempts`, null, readOne],
+  ['GET', (o) => `/api/v1/orgs/${o}/attempts?days=7`, null, readOne],
+  ['GET', (o) => `/api/v1/orgs/${o}/analysis`, null, readOne],
   ['GET', () => '/api/v1/audit', null, readList],
   ['GET', () => '/api/v1/session', null, readList],
   ['GET', () => '/api/v1/users', null, readList],
@@ -259,6 +269,51 @@ test("B's objects, by id, are not found by the member of A; A's by the member of
       assert.equal(r.json.error.message.replace(/\d+/g, 'N'), none.json.error.message.replace(/\d+/g, 'N'));
     }
   }
+});
+
+test("an org's attempts per day: its own, zero-filled up to today (UTC); another's not found", async () => {
+  const day = (ago) => new Date(Date.now() - ago * 86400e3).toISOString().slice(0, 10);
+  const r = await S.call('GET', `/api/v1/orgs/${A}/attempts`, { headers: bearer(T.memberA) });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.days.length, 30);
+  assert.equal(r.json.to, day(0));
+  assert.equal(r.json.from, day(29));
+  assert.deepEqual(r.json.days.at(-1), { day: day(0), attempts: 7, out: 7, in: 0 });
+  assert.deepEqual(r.json.days.at(-2), { day: day(1), attempts: 5, out: 5, in: 0 });
+  assert.equal(r.json.days.slice(0, -2).reduce((n, d) => n + d.attempts, 0), 0);
+  const week = await S.call('GET', `/api/v1/orgs/${A}/attempts?days=1`, { headers: bearer(T.memberA) });
+  assert.deepEqual(week.json.days.map((d) => d.day), [day(0)]);
+  for (const bad of ['0', '367', 'x', '']) {
+    const b = await S.call('GET', `/api/v1/orgs/${A}/attempts?days=${bad}`, { headers: bearer(T.memberA) });
+    assert.equal(b.status, 400, `days=${bad}: ${b.text}`);
+    assert.equal(b.json.error.field, 'days');
+  }
+  // B's as the member of A: the answer of an org that does not exist, and none of B's counts
+  const other = await S.call('GET', `/api/v1/orgs/${B}/attempts`, { headers: bearer(T.memberA) });
+  const none = await S.call('GET', '/api/v1/orgs/nosuchorg/attempts', { headers: bearer(T.memberA) });
+  assert.equal(other.status, 404);
+  assert.equal(other.json.error.message.replace(B, 'X'), none.json.error.message.replace('nosuchorg', 'X'));
+  assert.ok(!other.text.includes('4242'));
+});
+
+test("an org's latest analysis with its report per host: its own only", async () => {
+  const r = await S.call('GET', `/api/v1/orgs/${A}/analysis`, { headers: bearer(T.memberA) });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.unregistered, ['192.0.2.77']);
+  assert.equal(r.json.report.length, 1);
+  assert.equal(r.json.report[0].class, 'unregistered-server');
+  assert.match(r.json.report[0].reasons[0], /alfa mx/);
+  const other = await S.call('GET', `/api/v1/orgs/${B}/analysis`, { headers: bearer(T.memberA) });
+  const none = await S.call('GET', '/api/v1/orgs/nosuchorg/analysis', { headers: bearer(T.memberA) });
+  assert.equal(other.status, 404);
+  assert.equal(other.json.error.message.replace(B, 'X'), none.json.error.message.replace('nosuchorg', 'X'));
+  assert.ok(!other.text.includes('198.51.100.77'));
+  // an org of one's own never analysed: not found, saying so
+  const fresh = await op('POST', '/api/v1/orgs', { handle: 'unanalysed', name: 'Never analysed' });
+  assert.equal(fresh.handle, 'unanalysed');
+  const never = await S.call('GET', '/api/v1/orgs/unanalysed/analysis', { headers: bearer(T.operator) });
+  assert.equal(never.status, 404);
+  assert.match(never.json.error.message, /no analysis of organization 'unanalysed'/);
 });
 
 test('the served OpenAPI document is docs/openapi.json, and every operation was exercised', async () => {

@@ -5,8 +5,8 @@ import { chromium } from "playwright-core";
 import { execFileSync } from "node:child_process";
 import assert from "node:assert/strict";
 
-const { BASE, PASSWORD, EVIL, SMTP, MX, WS, SHOTS } = process.env;
-for (const [k, v] of Object.entries({ BASE, PASSWORD, EVIL, SMTP, MX, WS, SHOTS })) assert.ok(v, k + " must be set");
+const { BASE, PASSWORD, EVIL, SMTP, MX, WS, SHOTS, TODAY, DAY2 } = process.env;
+for (const [k, v] of Object.entries({ BASE, PASSWORD, EVIL, SMTP, MX, WS, SHOTS, TODAY, DAY2 })) assert.ok(v, k + " must be set");
 
 const browser = await chromium.launch({
   executablePath: "/usr/bin/chromium",
@@ -102,6 +102,11 @@ try {
   assert.equal(await mia.textContent("#enrollment"), "active");
   assert.match(await mia.textContent("#enrollment-words"), /Port 25 is blocked from every host of yours except the 3 servers below/);
   assert.deepEqual((await mia.locator("#servers tbody td.addr").allTextContents()).sort(), [MX, "192.0.2.26", "192.0.2.27"]);
+  // the chart: watch's attempts on their own days (one today, two two days ago), 30 days in all
+  assert.equal(await mia.locator("#attempts-chart g[data-day]").count(), 30);
+  assert.equal(await mia.getAttribute(`#attempts-chart g[data-day="${TODAY}"]`, "data-attempts"), "1");
+  assert.equal(await mia.getAttribute(`#attempts-chart g[data-day="${DAY2}"]`, "data-attempts"), "2");
+  assert.match(await mia.textContent("#attempts-caption"), /^3 blocked attempts in 30 days \(UTC\): 3 from your hosts, 0 to them/);
   await shot(mia, "dashboard");
   let t0 = Date.now(), got;
   while ((got = smtp(WS)) !== "refused" && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 100));
@@ -142,6 +147,36 @@ try {
   await oscar.waitForSelector("#org-audit");
   assert.match(await oscar.textContent("#org-audit"), /request\.apply/);
   step("isolation and escaping hold");
+
+  // ---- the pre-block analysis: the member's hosts with readable reasons, sorted, filtered, one click to register ----
+  await mia.goto(BASE + "/analysis/springfield-k12");
+  await mia.waitForSelector("#analysis li.host");
+  const order = await mia.locator("#analysis li.host").evaluateAll((els) => els.map((e) => e.dataset.address + " " + e.dataset.class));
+  assert.deepEqual(order, ["172.16.16.221 unregistered-server", "172.16.16.231 inbound-server", "172.16.16.225 unknown"], "what to do first");
+  const server = mia.locator('#analysis li.host[data-address="172.16.16.221"]');
+  assert.match(await server.locator("ul.reasons").textContent(), /accepts SMTP: 1 inbound connections, banner 'mail01 ESMTP Postfix \(Ubuntu\)'/);
+  assert.match(await server.locator(".meaning").textContent(), /once port 25 is blocked, its mail stops/);
+  assert.match(await server.locator("ol.timeline").textContent(), /first seen/);
+  assert.match(await mia.textContent("#analysis-summary"), /3 hosts spoke SMTP; 1 looks like a mail server with no permit/);
+  await shot(mia, "analysis");
+  await mia.selectOption("#a-sort", "address");
+  await mia.fill("#a-filter", "mail02");
+  assert.deepEqual(await mia.locator("#analysis li.host").evaluateAll((els) => els.map((e) => e.dataset.address)), ["172.16.16.231"]);
+  await mia.fill("#a-filter", "");
+  await mia.selectOption("#a-class", "unknown");
+  assert.deepEqual(await mia.locator("#analysis li.host").evaluateAll((els) => els.map((e) => e.dataset.address)), ["172.16.16.225"]);
+  await mia.selectOption("#a-class", "");
+  assert.equal(await mia.locator("#analysis button[data-variance]").count(), 1, "one server to register, one button");
+  await mia.click('#analysis button[data-variance="172.16.16.221"]');
+  await mia.waitForURL(/\/requests\/\d+$/);
+  await mia.goto(BASE + "/analysis/springfield-k12");
+  await mia.waitForSelector("#analysis li.host");
+  assert.match(await server.textContent(), /requested, waiting for the operator/);
+  assert.equal(await mia.locator("#analysis button[data-variance]").count(), 0);
+  await bob.goto(BASE + "/analysis/springfield-k12");
+  await bob.waitForSelector("#not-found");
+  assert.ok(!(await bob.textContent("main")).includes("172.16.16"));
+  step("the member reads the analysis and requests its server in one click");
 
   // ---- a phone-sized screen: the dashboard still reads (no sideways scroll of the page) ----
   const phone = await session("mia", { width: 390, height: 800 });

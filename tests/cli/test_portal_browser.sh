@@ -7,7 +7,9 @@
 # SMTP dialogue through the gateway in this test's namespaces succeeds while a
 # workstation's is refused; a member of another org sees none of it ("not
 # found" for the first org's request), and that org's name, a script tag,
-# renders as text.  Screenshots go to docs/img/portal-*.png.
+# renders as text.  Screenshots go to $PORT25_SHOTS/portal-*.png: a temporary
+# directory unless set (`make screenshots` sets it to docs/img, so a test run
+# never touches the tree).
 # Needs root, nft, swaks, chromium, node and `make node-deps`: fails, never skips.
 set -euo pipefail
 
@@ -58,6 +60,22 @@ pw='correct horse battery staple'
 p user add oscar --role operator --password-stdin <<<"$pw" >/dev/null
 p user add mia --role member --org springfield-k12 --password-stdin <<<"$pw" >/dev/null
 p user add bob --role member --org shelbyville --password-stdin <<<"$pw" >/dev/null
+# the operator's pre-block analysis of the org, on real captures (Chris Sanders'
+# chrissanders/packets, tests/data/real/README.md) of its 172.16.16.0/24 hosts:
+# a mail server to register (.221), a client (.225), a receiving server (.231)
+p prefix add springfield-k12 172.16.16.0/24 >/dev/null
+p analyze "$here/tests/data/real/mail_sender_server_2.pcapng" "$here/tests/data/real/mail_receiver_server_3.pcapng" \
+	>"$tmp/analyze.txt" 2>&1 || fail "analyze failed: $(cat "$tmp/analyze.txt")"
+# blocked attempts of a workstation, as a router logged them (today and two days ago, UTC):
+# watch counts them per day for the dashboard's chart
+today=$(date -u +%Y-%m-%d) day2=$(date -u -d '2 days ago' +%Y-%m-%d)
+sport=40000
+for t in "${today}T00:00:30Z" "${day2}T10:00:00Z" "${day2}T10:05:00Z"; do
+	printf '<190>1 %s gw1 - - - - %%SEC-6-IPACCESSLOGP: list PORT25-OUT denied tcp 192.0.2.50(%d) -> 198.51.100.25(25), 1 packet\n' \
+		"$t" $((++sport))
+done >"$tmp/router.log"
+p watch --once --from-start --syslog-file "$tmp/router.log" --nflog-group off >"$tmp/watch.log" 2>&1 ||
+	fail "watch --once failed: $(cat "$tmp/watch.log")"
 
 # ---- the network: the org's hosts, the gateway, the outside receiver ----
 e2e_topology_up
@@ -117,10 +135,14 @@ until [ "$("$tmp/smtp.sh" "$ORG_WS4")" = ok ]; do
 	sleep 0.2
 done
 
-mkdir -p "$here/docs/img"
-BASE="http://127.0.0.1:$port" PASSWORD="$pw" EVIL="$evil" SMTP="$tmp/smtp.sh" MX="$ORG_MX4" WS="$ORG_WS4" \
-	SHOTS="$here/docs/img" node "$here/tests/browser/portal.mjs" ||
+shots=${PORT25_SHOTS:-$tmp/shots}
+mkdir -p "$shots" || fail "PORT25_SHOTS=$shots: cannot create it"
+TODAY=$today DAY2=$day2 BASE="http://127.0.0.1:$port" PASSWORD="$pw" EVIL="$evil" SMTP="$tmp/smtp.sh" MX="$ORG_MX4" WS="$ORG_WS4" \
+	SHOTS="$shots" node "$here/tests/browser/portal.mjs" ||
 	fail "the browser journeys failed (serve log: $(tail -20 "$tmp/serve.log"))"
+for name in dashboard signup request queue explain analysis orgs not-found phone; do
+	[ -s "$shots/portal-$name.png" ] || fail "no screenshot $shots/portal-$name.png"
+done
 grep -q "^from $ORG_MX4" "$tmp/sink.log" || fail "the registered server's message did not arrive: $(cat "$tmp/sink.log")"
 grep -q "^from $ORG_WS4" "$tmp/sink.log" || fail "the workstation's message before the sign-up did not arrive"
 [ "$(grep -c "^from $ORG_WS4" "$tmp/sink.log")" = 1 ] || fail "a workstation's message got through after the block"

@@ -33,8 +33,8 @@ usage() { expect 2 "$@"; }
 P=$PORT25
 
 # init and help
-ok 'schema version 9' $P init
-ok 'schema version 9' $P init
+ok 'schema version 10' $P init
+ok 'schema version 10' $P init
 for c in init org prefix contact permit request import export audit; do
 	ok 'usage: port25' $P $c --help
 done
@@ -372,6 +372,16 @@ import json, sys
 a = json.loads(sys.argv[1])["analysis"]
 assert a["unregistered"] == ["203.0.113.140"] and a["at"] == "2026-11-23T10:00:00Z", a
 EOF
+# ... with its report per host, as analyze --json has it, for the member's portal
+report=$(sqlite3 "$PORT25_DB" "SELECT report FROM analysis ORDER BY id DESC LIMIT 1")
+python3 - "$report" <<'EOF' || fail "the analysis of valley-libraries keeps no report per host: $report"
+import json, sys
+hosts = {h["address"]: h for h in json.loads(sys.argv[1])}
+h = hosts["203.0.113.140"]
+assert h["organization"] == "valley-libraries" and h["class"] == "unregistered-server", h
+assert h["reasons"] and h["first_seen"] and "smtp_out" in h and "hourly" in h, h
+assert all(x["organization"] == "valley-libraries" for x in hosts.values()), hosts.keys()
+EOF
 ok 'unregistered-server' $P analyze "$top/data/demo/traffic.pcap.gz"
 $P request approve 2 >/dev/null
 ok 'updated' $P org set springfield-k12 --enrollment suspended
@@ -395,7 +405,7 @@ ok '"enrollment": "active"' $P org show valley-libraries --json
 (
 	umask 022
 	export PORT25_DB=$tmp/private/var/lib/port25/registry.db
-	ok 'ready \(schema version 9\)' $P init
+	ok 'ready \(schema version 10\)' $P init
 	[ "$(stat -c %a "$PORT25_DB")" = 600 ] || fail "registry mode $(stat -c %a "$PORT25_DB"), wanted 600"
 	for d in "$tmp/private/var/lib/port25" "$tmp/private/var/lib" "$tmp/private/var" "$tmp/private"; do
 		[ "$(stat -c %a "$d")" = 750 ] || fail "directory $d mode $(stat -c %a "$d"), wanted 750"

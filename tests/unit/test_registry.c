@@ -15,7 +15,7 @@
 
 #include "registry/registry.h"
 
-#define SCHEMA_VERSION 9
+#define SCHEMA_VERSION 10
 
 static p25_time at(const char *iso)
 {
@@ -228,6 +228,7 @@ static void test_migration_v2_alerts(void **state)
 	        "DROP TABLE campaign; DROP TABLE verification; DROP TABLE inbound;"
 	        "DROP TABLE login_attempt; DROP TABLE api_token; DROP TABLE session;"
 	        "DROP TABLE account_org; DROP TABLE account;"
+	        "DROP TABLE attempts_daily;"
 	        "DROP INDEX org_activate;"
 	        "ALTER TABLE org DROP COLUMN activate_at;"
 	        "ALTER TABLE org DROP COLUMN activate_by;"
@@ -1085,6 +1086,36 @@ static void test_activation_needs_servers(void **state)
 	assert_int_equal(add_permit(reg, "maple-library", "2001:db8:9::/64", false, 0, &pid), 0);
 	assert_int_equal(p25_org_set(reg, &who, "maple-library", &activate), 0);
 	assert_string_equal(p25_registry_warning(reg), "");
+	/* The report per host is kept with the finding and read back in scope only. */
+	{
+		json_t *report = json_pack("[{s:s, s:s, s:[s]}]", "address", "192.0.2.26", "class",
+		                           "unregistered-server", "reasons", "<b>queue</b> retries");
+		struct p25_analysis_finding f = finding;
+		const char *other[] = {"oak"}, *mine[] = {"maple-library"};
+		struct p25_scope out_of = {.orgs = other, .n = 1}, in = {.orgs = mine, .n = 1};
+		/* recorded before reports were kept: an empty report */
+		assert_int_equal(p25_analysis_report_in(reg, "maple-library", &in, &o), 0);
+		assert_int_equal(json_array_size(json_object_get(o, "report")), 0);
+		json_decref(o);
+		f.report = report;
+		assert_int_equal(p25_analysis_record(reg, &who, &f, 1), 0);
+		assert_int_equal(p25_analysis_report_in(reg, "maple-library", &in, &o), 0);
+		assert_int_equal(json_array_size(json_object_get(o, "unregistered")), 3);
+		assert_true(json_equal(json_object_get(o, "report"), report));
+		json_decref(o);
+		assert_int_equal(p25_analysis_report_in(reg, "maple-library", &out_of, &o), P25_ENOTFOUND);
+		assert_null(o);
+		assert_true(contains(p25_registry_error(reg), "no organization 'maple-library'"));
+		assert_int_equal(p25_analysis_report_in(reg, "oak", NULL, &o), P25_ENOTFOUND);
+		json_decref(report);
+		/* not a list of hosts: refused, nothing recorded */
+		f.report = report = json_object();
+		assert_int_equal(p25_analysis_record(reg, &who, &f, 1), P25_EINVAL);
+		json_decref(report);
+		assert_int_equal(p25_analysis_report_in(reg, "maple-library", NULL, &o), 0);
+		assert_int_equal(json_array_size(json_object_get(o, "report")), 1);
+		json_decref(o);
+	}
 	{
 		const char *bad[] = {"not-an-address"};
 		struct p25_analysis_finding f = {.org = "maple-library", .unregistered = bad, .n = 1};

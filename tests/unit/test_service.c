@@ -497,6 +497,7 @@ static void test_migration_6_keeps_requests(void **state)
 	                 "DROP TABLE campaign; DROP TABLE verification; DROP TABLE inbound;"
 	                 "DROP TABLE login_attempt; DROP TABLE api_token; DROP TABLE session;"
 	                 "DROP TABLE account_org; DROP TABLE account;"
+	                 "DROP TABLE attempts_daily; ALTER TABLE analysis DROP COLUMN report;"
 	                 "DROP INDEX org_activate;"
 	                 "ALTER TABLE org DROP COLUMN activate_at;"
 	                 "ALTER TABLE org DROP COLUMN activate_by;"
@@ -509,7 +510,7 @@ static void test_migration_6_keeps_requests(void **state)
 	sqlite3_close(db);
 
 	assert_int_equal(p25_registry_open(path, &reg, err, sizeof err), 0);
-	assert_int_equal(p25_registry_schema_version(reg), 9);
+	assert_int_equal(p25_registry_schema_version(reg), 10);
 	assert_int_equal(p25_request_show(reg, req, who.now, &r), 0);
 	assert_string_equal(json_string_value(json_object_get(r, "status")), "applied");
 	assert_int_equal(json_array_size(json_object_get(r, "servers")), 1);

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "watch/sources.h"
 #include "watch/watch.h"
@@ -927,6 +928,61 @@ static void test_eviction_spills_unflushed(void **state)
 	p25_agg_free(a);
 }
 
+/* The day counts hold what the hosts and the spill hold, even once the spill overflows. */
+static void test_days_follow_lost_evictions(void **state)
+{
+	char err[200];
+	struct p25_agg *a = p25_agg_new(64 << 10, err, sizeof err);
+	size_t cap, nspill, ndays, cursor = 0;
+	uint64_t held = 0, counted = 0;
+	const struct p25_spill *sp;
+	const struct p25_day_count *d;
+	struct p25_host *h;
+
+	(void)state;
+	assert_non_null(a);
+	cap = p25_agg_capacity(a);
+	/* every host twice, the second a day later: each host's delta spans two days */
+	for (uint32_t i = 0; i < cap + 100; i++) {
+		struct p25_attempt x = mk(0x0a000000 + i, 0xc6336407, 1, 1000 + i);
+		p25_agg_record(a, &x);
+		x = mk(0x0a000000 + i, 0xc6336407, 2, 1000 + 86400 + i);
+		p25_agg_record(a, &x);
+	}
+	assert_true(p25_agg_stats(a)->lost > 0);
+	while ((h = p25_agg_next(a, &cursor)) != NULL)
+		held += h->d_attempts;
+	sp = p25_agg_spill(a, &nspill);
+	for (size_t i = 0; i < nspill; i++)
+		held += sp[i].d_attempts;
+	d = p25_agg_days(a, &ndays);
+	assert_int_equal(ndays, 2);
+	for (size_t i = 0; i < ndays; i++)
+		counted += d[i].attempts;
+	assert_int_equal(counted, held);
+	assert_int_equal(counted + p25_agg_stats(a)->lost, 2 * (cap + 100));
+	p25_agg_free(a);
+
+	/* More days than the table holds before a flush: asked for, and none lost. */
+	a = p25_agg_new(64 << 10, err, sizeof err);
+	assert_non_null(a);
+	assert_false(p25_agg_flush_wanted(a));
+	for (uint32_t i = 0; i < 1000; i++) {
+		struct p25_attempt x = mk(0x0a000001, 0xc6336407, (uint16_t)(1 + i), 1000 + (p25_time)i * 86400);
+		p25_agg_record(a, &x);
+	}
+	assert_true(p25_agg_flush_wanted(a));
+	d = p25_agg_days(a, &ndays);
+	assert_true(ndays < 1000);
+	counted = 0;
+	for (size_t i = 0; i < ndays; i++)
+		counted += d[i].attempts;
+	assert_int_equal(counted, 1000);
+	assert_int_equal(p25_agg_stats(a)->days_moved, 1000 - ndays);
+	assert_int_equal(p25_agg_stats(a)->days_lost, 0);
+	p25_agg_free(a);
+}
+
 /* Postfix defers: 300 s, then doubling to a 4000 s ceiling, to two MX hosts. */
 static void feed_postfix(struct p25_agg *a, uint32_t host, p25_time t0)
 {
@@ -1203,6 +1259,157 @@ static size_t audits(struct p25_registry *reg, const char *action)
  * open one, dismissed ones stay dismissed, and a host blocked again after a
  * quiet spell raises a new alert.
  */
+/* One org's attempts on day (YYYY-MM-DD) in direction dir ("attempts": both), as the registry reads them. */
+static json_int_t day_count(struct p25_registry *reg, const char *org, p25_time now, const char *day,
+			    const char *dir)
+{
+	json_t *o, *row;
+	json_int_t n = -1;
+	size_t i;
+	assert_int_equal(p25_attempts_daily_in(reg, org, 30, now, NULL, &o), 0);
+	assert_int_equal(json_array_size(json_object_get(o, "days")), 30);
+	json_array_foreach(json_object_get(o, "days"), i, row)
+		if (!strcmp(json_string_value(json_object_get(row, "day")), day))
+			n = json_integer_value(json_object_get(row, dir));
+	json_decref(o);
+	return n;
+}
+
+static int64_t sql_int1(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t v = -1;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void sql_run(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/*
+ * Blocked attempts per org and UTC day: counted on the attempt's own day
+ * (not the host's last), added once per flush, moving with the summaries in
+ * one transaction (a failed flush adds to neither), and neither a restart
+ * nor an unflushed crash counts anything twice.
+ */
+static void test_daily_attempts(void **state)
+{
+	char path[] = "/tmp/p25-watch-XXXXXX", err[512];
+	struct p25_registry *reg;
+	struct p25_agg *a;
+	struct p25_thresholds th;
+	struct p25_flush_result res;
+	struct p25_actor who = {.name = "tester", .now = at("2026-11-20T10:00:00Z")};
+	p25_time d1 = at("2026-11-22T23:58:00Z"), d2 = at("2026-11-23T00:02:00Z");
+	p25_time d3 = at("2026-11-24T08:00:00Z"), now = at("2026-11-24T12:00:00Z");
+	uint16_t sport = 1000;
+	size_t loaded;
+	json_t *o;
+	const char *total = "SELECT sum(attempts) FROM host_summary WHERE org = 'acme'";
+	const char *daily = "SELECT sum(attempts) FROM attempts_daily";
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(p25_registry_open(path, &reg, err, sizeof err), 0);
+	assert_int_equal(p25_org_add(reg, &who, "acme", "Acme", P25_MODE_OUTBOUND, P25_ACTION_REJECT), 0);
+	assert_int_equal(p25_prefix_add(reg, &who, "acme", "192.0.2.0/24", "", 0), 0);
+	assert_int_equal(p25_org_add(reg, &who, "beta", "Beta", P25_MODE_OUTBOUND, P25_ACTION_REJECT), 0);
+	p25_thresholds_default(&th);
+
+	/* Run 1: one host across midnight, another inbound; flushed twice. */
+	a = p25_agg_new(1 << 20, err, sizeof err);
+	for (int i = 0; i < 2; i++) {
+		struct p25_attempt x = mk(0xc0000219, 0xc6336419, sport++, d1 + i);
+		p25_agg_record(a, &x);
+	}
+	{
+		struct p25_attempt x = mk(0xc0000219, 0xc6336419, sport++, d2);
+		struct p25_attempt in = mk(0xc633641a, 0xc000021a, sport++, d2);
+		in.dir = P25_WDIR_IN;
+		p25_agg_record(a, &x);
+		p25_agg_record(a, &in);
+	}
+	assert_int_equal(p25_watch_flush(reg, a, &th, d2 + 60, &res), 0);
+	assert_int_equal(p25_watch_flush(reg, a, &th, d2 + 61, &res), 0);
+	assert_int_equal(day_count(reg, "acme", now, "2026-11-22", "out"), 2);
+	assert_int_equal(day_count(reg, "acme", now, "2026-11-23", "out"), 1);
+	assert_int_equal(day_count(reg, "acme", now, "2026-11-23", "in"), 1);
+	assert_int_equal(day_count(reg, "acme", now, "2026-11-23", "attempts"), 2);
+
+	/* A flush that fails writes neither the summaries nor the days, and keeps both deltas. */
+	for (int i = 0; i < 3; i++) {
+		struct p25_attempt x = mk(0xc0000219, 0xc6336419, sport++, d2 + 600 + i);
+		p25_agg_record(a, &x);
+	}
+	sql_run(path, "ALTER TABLE attempts_daily RENAME TO attempts_daily_away");
+	assert_true(p25_watch_flush(reg, a, &th, d2 + 700, &res) < 0);
+	assert_int_equal(sql_int1(path, total), 4);
+	sql_run(path, "ALTER TABLE attempts_daily_away RENAME TO attempts_daily");
+	assert_int_equal(p25_watch_flush(reg, a, &th, d2 + 701, &res), 0);
+	assert_int_equal(sql_int1(path, total), 7);
+	assert_int_equal(day_count(reg, "acme", now, "2026-11-23", "out"), 4);
+
+	/* A crash before the flush loses those attempts from both alike. */
+	{
+		struct p25_attempt x = mk(0xc0000219, 0xc6336419, sport++, d2 + 900);
+		p25_agg_record(a, &x);
+	}
+	p25_agg_free(a);
+	assert_int_equal(sql_int1(path, total), sql_int1(path, daily));
+
+	/* Run 2: the summaries come back, their counts are not counted again. */
+	a = p25_agg_new(1 << 20, err, sizeof err);
+	assert_int_equal(p25_watch_load(reg, a, &loaded), 0);
+	assert_int_equal(loaded, 2);
+	{
+		struct p25_attempt x = mk(0xc0000219, 0xc6336419, sport++, d3);
+		p25_agg_record(a, &x);
+	}
+	assert_int_equal(p25_watch_flush(reg, a, &th, d3 + 60, &res), 0);
+	assert_int_equal(p25_watch_flush(reg, a, &th, d3 + 61, &res), 0);
+	p25_agg_free(a);
+	assert_int_equal(day_count(reg, "acme", now, "2026-11-22", "out"), 2);
+	assert_int_equal(day_count(reg, "acme", now, "2026-11-23", "out"), 4);
+	assert_int_equal(day_count(reg, "acme", now, "2026-11-23", "in"), 1);
+	assert_int_equal(day_count(reg, "acme", now, "2026-11-24", "out"), 1);
+	assert_int_equal(day_count(reg, "acme", now, "2026-11-21", "attempts"), 0);
+	assert_int_equal(sql_int1(path, total), 8);
+	assert_int_equal(sql_int1(path, total), sql_int1(path, daily));
+
+	/* The listing: the last days up to now's, zero-filled, oldest first; scoped. */
+	assert_int_equal(p25_attempts_daily_in(reg, "acme", 3, now, NULL, &o), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "from")), "2026-11-22");
+	assert_string_equal(json_string_value(json_object_get(o, "to")), "2026-11-24");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(o, "days"), 0), "out")), 2);
+	json_decref(o);
+	{
+		const char *beta[] = {"beta"};
+		struct p25_scope sc = {.orgs = beta, .n = 1};
+		assert_int_equal(p25_attempts_daily_in(reg, "acme", 30, now, &sc, &o), P25_ENOTFOUND);
+		assert_null(o);
+		assert_int_equal(p25_attempts_daily_in(reg, "beta", 30, now, &sc, &o), 0);
+		assert_int_equal(day_count(reg, "beta", now, "2026-11-23", "attempts"), 0);
+		json_decref(o);
+	}
+	assert_int_equal(p25_attempts_daily_in(reg, "acme", 0, now, NULL, &o), P25_EINVAL);
+	assert_non_null(strstr(p25_registry_error(reg), "days 0"));
+	p25_registry_close(reg);
+	unlink(path);
+}
+
 static void test_alert_resolution(void **state)
 {
 	char err[512];
@@ -1500,8 +1707,10 @@ int main(void)
 	    cmocka_unit_test(test_nflog_prefix_and_packet),
 	    cmocka_unit_test(test_bounded_memory),
 	    cmocka_unit_test(test_eviction_spills_unflushed),
+	    cmocka_unit_test(test_days_follow_lost_evictions),
 	    cmocka_unit_test(test_classify),
 	    cmocka_unit_test(test_persistence_round_trip),
+	    cmocka_unit_test(test_daily_attempts),
 	    cmocka_unit_test(test_alert_resolution),
 	    cmocka_unit_test(test_peak_beyond_16_bits),
 	    cmocka_unit_test(test_config),

@@ -222,6 +222,38 @@ static void get_org(struct api_ctx *c)
 	reply_read(c, rc, o);
 }
 
+static void get_org_attempts(struct api_ctx *c)
+{
+	static const char *const names[] = {"days", NULL};
+	const char *d = api_param(c, "days");
+	long days = 30;
+	char *end;
+	json_t *o;
+
+	if (params_only(c, names) < 0)
+		return;
+	if (d) {
+		days = strtol(d, &end, 10);
+		if (!*d || *end || days < 1 || days > P25_ATTEMPTS_DAYS_MAX) {
+			api_error(c, 400, P25_API_EMALFORMED, "days", "?days=%s: want a whole number of days from 1 to %d",
+			          d, P25_ATTEMPTS_DAYS_MAX);
+			return;
+		}
+	}
+	int rc = p25_service_org_attempts(SVC, AUTH, c->seg[1], (int)days, &o);
+	reply_read(c, rc, o);
+}
+
+static void get_org_analysis(struct api_ctx *c)
+{
+	json_t *o;
+
+	if (params_only(c, NULL) < 0)
+		return;
+	int rc = p25_service_org_analysis(SVC, AUTH, c->seg[1], &o);
+	reply_read(c, rc, o);
+}
+
 static void show_org_after(struct api_ctx *c, int status, const char *handle)
 {
 	json_t *o;
@@ -1080,6 +1112,8 @@ const struct api_route api_routes[] = {
     {"GET", "orgs/*", get_org, false, true},
     {"PATCH", "orgs/*", patch_org, false, true},
     {"DELETE", "orgs/*", delete_org, false, true},
+    {"GET", "orgs/*/attempts", get_org_attempts, false, false},
+    {"GET", "orgs/*/analysis", get_org_analysis, false, false},
     {"GET", "prefixes", get_prefixes, false, false},
     {"POST", "prefixes", post_prefixes, false, false},
     {"GET", "prefixes/*/*", get_prefix, false, true},

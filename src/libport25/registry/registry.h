@@ -392,11 +392,30 @@ struct p25_analysis_finding {
 	size_t hosts;
 	const char *const *unregistered;
 	size_t n;
+	/* the org's hosts as analyze --json reports them (an array; NULL: none kept) */
+	json_t *report;
 };
 int p25_analysis_record(struct p25_registry *reg, const struct p25_actor *who,
                         const struct p25_analysis_finding *findings, size_t n);
 /* The latest of org: {"org", "at", "actor", "hosts", "unregistered": [...]}; NULL if none. */
 int p25_analysis_latest(struct p25_registry *reg, const char *org, json_t **out);
+/*
+ * The same with "report" (the hosts, [] for an analysis recorded before
+ * schema v10), for an org in scope: P25_ENOTFOUND for an org out of scope,
+ * as for one that does not exist, and for an org never analysed.
+ */
+int p25_analysis_report_in(struct p25_registry *reg, const char *org,
+                           const struct p25_scope *scope, json_t **out);
+
+/*
+ * Blocked attempts of an org's hosts per UTC day (watch, schema v10): the
+ * days days up to now's, oldest first, zero-filled:
+ * {"org", "from", "to", "days": [{"day": "YYYY-MM-DD", "attempts", "out",
+ * "in"}]}.  An org out of scope is P25_ENOTFOUND.
+ */
+#define P25_ATTEMPTS_DAYS_MAX 366
+int p25_attempts_daily_in(struct p25_registry *reg, const char *org, int days, p25_time now,
+                          const struct p25_scope *scope, json_t **out);
 
 /*
  * The audit log as an operator reads it: each record with the organization

@@ -40,6 +40,31 @@ int p25_service_org_show(struct p25_service *svc, const struct p25_auth *auth, c
 	               p25_org_show_in(svc->reg, handle, svc_now(auth), svc_scope(auth, &s), out));
 }
 
+int p25_service_org_attempts(struct p25_service *svc, const struct p25_auth *auth,
+                             const char *handle, int days, json_t **out)
+{
+	struct p25_scope s;
+	int rc;
+
+	*out = NULL;
+	if ((rc = svc_allow(svc, auth, GRANT_READ, NULL, "read blocked attempts")) < 0)
+		return rc;
+	return svc_reg(svc, p25_attempts_daily_in(svc->reg, handle, days, svc_now(auth),
+	                                          svc_scope(auth, &s), out));
+}
+
+int p25_service_org_analysis(struct p25_service *svc, const struct p25_auth *auth,
+                             const char *handle, json_t **out)
+{
+	struct p25_scope s;
+	int rc;
+
+	*out = NULL;
+	if ((rc = svc_allow(svc, auth, GRANT_READ, NULL, "read analyses")) < 0)
+		return rc;
+	return svc_reg(svc, p25_analysis_report_in(svc->reg, handle, svc_scope(auth, &s), out));
+}
+
 int p25_service_prefix_list(struct p25_service *svc, const struct p25_auth *auth, const char *org,
                             json_t **out)
 {

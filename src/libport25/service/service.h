@@ -270,6 +270,12 @@ int p25_service_org_upcoming(struct p25_service *svc, const struct p25_auth *aut
 int p25_service_org_list(struct p25_service *svc, const struct p25_auth *auth, json_t **out);
 int p25_service_org_show(struct p25_service *svc, const struct p25_auth *auth, const char *handle,
                          json_t **out);
+/* The org's blocked attempts per UTC day, the last days up to today (registry.h). */
+int p25_service_org_attempts(struct p25_service *svc, const struct p25_auth *auth,
+                             const char *handle, int days, json_t **out);
+/* The org's latest pre-block analysis with its report per host (registry.h). */
+int p25_service_org_analysis(struct p25_service *svc, const struct p25_auth *auth,
+                             const char *handle, json_t **out);
 int p25_service_prefix_list(struct p25_service *svc, const struct p25_auth *auth, const char *org,
                             json_t **out);
 int p25_service_contact_list(struct p25_service *svc, const struct p25_auth *auth,

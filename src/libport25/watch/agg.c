@@ -20,13 +20,22 @@
 #define NIL	     UINT32_MAX
 #define NORGS	     1024
 #define RETRANSMIT_S 180 /* SYN retransmissions of one connection span ~127 s by default */
+/*
+ * (org, day, direction) counts between two flushes: a live gateway needs two
+ * days of its orgs at most; a replayed log of months asks for a flush at three
+ * quarters full.  A quarter of an entry per host, within these bounds.
+ */
+#define DAYS_MIN     64
+#define DAYS_MAX     16384
 
 struct p25_agg {
 	struct p25_host *hosts;
 	uint32_t *buckets;
 	struct p25_spill *spill;
 	char (*orgs)[P25_ORG_HANDLE_MAX + 1];
-	size_t cap, nbuckets, count, nspill, spill_cap, norgs, memory;
+	struct p25_day_count *days;
+	uint32_t *day_slots; /* index + 1 into days, 0 empty; twice days_cap, a power of 2 */
+	size_t cap, nbuckets, count, nspill, spill_cap, norgs, ndays, days_cap, nday_slots, memory;
 	uint32_t head, tail, free_list;
 	uint64_t seed[2];
 	struct p25_agg_stats stats;
@@ -47,9 +56,14 @@ struct p25_agg *p25_agg_new(size_t max_memory, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	fixed = sizeof *a + NORGS * sizeof *a->orgs;
-	/* A host costs its entry, up to two bucket slots and a sixteenth of a spill record. */
-	per_host = sizeof(struct p25_host) + 2 * sizeof(uint32_t) + sizeof(struct p25_spill) / 16 + 1;
+	fixed = sizeof *a + NORGS * sizeof *a->orgs +
+		DAYS_MIN * (sizeof *a->days + 4 * sizeof *a->day_slots);
+	/*
+	 * A host costs its entry, up to two bucket slots, a sixteenth of a spill
+	 * record and a quarter of a day count with its index slots.
+	 */
+	per_host = sizeof(struct p25_host) + 2 * sizeof(uint32_t) + sizeof(struct p25_spill) / 16 +
+		   (sizeof(struct p25_day_count) + 4 * sizeof(uint32_t)) / 4 + 2;
 	cap = max_memory > fixed ? (max_memory - fixed) / per_host : 0;
 	if (cap < 16) {
 		snprintf(err, errlen, "max-memory %zu bytes is too small (at least %zu)", max_memory,
@@ -64,17 +78,24 @@ struct p25_agg *p25_agg_new(size_t max_memory, char *err, size_t errlen)
 	while (a->nbuckets < cap)
 		a->nbuckets <<= 1;
 	a->spill_cap = cap / 16 > 16 ? cap / 16 : 16;
+	a->days_cap = cap / 4 < DAYS_MIN ? DAYS_MIN : cap / 4 > DAYS_MAX ? DAYS_MAX : cap / 4;
+	a->nday_slots = 1;
+	while (a->nday_slots < 2 * a->days_cap)
+		a->nday_slots <<= 1;
 	a->hosts = calloc(cap, sizeof *a->hosts);
 	a->buckets = malloc(a->nbuckets * sizeof *a->buckets);
 	a->spill = calloc(a->spill_cap, sizeof *a->spill);
 	a->orgs = calloc(NORGS, sizeof *a->orgs);
-	if (!a->hosts || !a->buckets || !a->spill || !a->orgs) {
+	a->days = calloc(a->days_cap, sizeof *a->days);
+	a->day_slots = calloc(a->nday_slots, sizeof *a->day_slots);
+	if (!a->hosts || !a->buckets || !a->spill || !a->orgs || !a->days || !a->day_slots) {
 		snprintf(err, errlen, "out of memory allocating %zu host entries", cap);
 		p25_agg_free(a);
 		return NULL;
 	}
 	a->memory = sizeof *a + cap * sizeof *a->hosts + a->nbuckets * sizeof *a->buckets +
-		    a->spill_cap * sizeof *a->spill + NORGS * sizeof *a->orgs;
+		    a->spill_cap * sizeof *a->spill + NORGS * sizeof *a->orgs +
+		    a->days_cap * sizeof *a->days + a->nday_slots * sizeof *a->day_slots;
 	memset(a->buckets, 0xff, a->nbuckets * sizeof *a->buckets);
 	for (size_t i = 0; i < cap; i++)
 		a->hosts[i].hash_next = i + 1 < cap ? (uint32_t)(i + 1) : NIL;
@@ -96,6 +117,8 @@ void p25_agg_free(struct p25_agg *a)
 	free(a->buckets);
 	free(a->spill);
 	free(a->orgs);
+	free(a->days);
+	free(a->day_slots);
 	free(a);
 }
 
@@ -138,6 +161,102 @@ uint16_t p25_agg_org_intern(struct p25_agg *a, const char *handle)
 		return 0;
 	memcpy(a->orgs[a->norgs], handle, n + 1);
 	return (uint16_t)a->norgs++;
+}
+
+/* The count of (org, dir, day), or NULL with *slot the free index slot for it. */
+static struct p25_day_count *day_find(struct p25_agg *a, uint16_t org, uint8_t dir, int64_t day,
+				      size_t *slot)
+{
+	uint64_t x = p25_mix64((uint64_t)day ^ (uint64_t)org << 40 ^ (uint64_t)dir << 56 ^ a->seed[0]);
+
+	for (*slot = x & (a->nday_slots - 1);; *slot = (*slot + 1) & (a->nday_slots - 1)) {
+		uint32_t i = a->day_slots[*slot];
+		struct p25_day_count *d;
+		if (i == 0)
+			return NULL;
+		d = &a->days[i - 1];
+		if (d->day == day && d->org == org && d->dir == dir)
+			return d;
+	}
+}
+
+/* One more attempt of org's host on day, in direction dir. */
+static void day_add(struct p25_agg *a, uint16_t org, uint8_t dir, int64_t day)
+{
+	size_t slot;
+	struct p25_day_count *d = day_find(a, org, dir, day, &slot);
+
+	if (d) {
+		if (d->attempts < UINT32_MAX)
+			d->attempts++;
+		return;
+	}
+	if (a->ndays == a->days_cap) {
+		/*
+		 * Full before a flush could come (a replayed log of many orgs and
+		 * days in one read): on another day of the org rather than nowhere,
+		 * so the days still add up to the summaries.
+		 */
+		for (size_t i = 0; i < a->ndays; i++) {
+			d = &a->days[i];
+			if (d->org == org && d->dir == dir) {
+				if (d->attempts < UINT32_MAX)
+					d->attempts++;
+				a->stats.days_moved++;
+				return;
+			}
+		}
+		a->stats.days_lost++;
+		return;
+	}
+	a->days[a->ndays] = (struct p25_day_count){.day = day, .attempts = 1, .org = org, .dir = dir};
+	a->day_slots[slot] = (uint32_t)++a->ndays;
+}
+
+/*
+ * An evicted host's unflushed attempts found no room in the spill: take as
+ * many from its org's day counts, from its last day back, so the days never
+ * hold an attempt the summaries lost.
+ */
+static void days_take(struct p25_agg *a, uint16_t org, uint8_t dir, int64_t last_day, uint32_t n)
+{
+	size_t slot;
+	struct p25_day_count *last = day_find(a, org, dir, last_day, &slot);
+
+	/* Most often all of them were on the last day: no scan. */
+	if (last) {
+		uint32_t k = last->attempts < n ? last->attempts : n;
+		last->attempts -= k;
+		n -= k;
+	}
+	while (n) {
+		struct p25_day_count *best = NULL;
+		for (size_t i = 0; i < a->ndays; i++) {
+			struct p25_day_count *d = &a->days[i];
+			/* the latest day not after the host's last, else any */
+			if (d->org != org || d->dir != dir || !d->attempts)
+				continue;
+			if (!best || (d->day <= last_day && (best->day > last_day || d->day > best->day)))
+				best = d;
+		}
+		if (!best)
+			return;
+		uint32_t k = best->attempts < n ? best->attempts : n;
+		best->attempts -= k;
+		n -= k;
+	}
+}
+
+const struct p25_day_count *p25_agg_days(const struct p25_agg *a, size_t *n)
+{
+	*n = a->ndays;
+	return a->days;
+}
+
+void p25_agg_days_clear(struct p25_agg *a)
+{
+	a->ndays = 0;
+	memset(a->day_slots, 0, a->nday_slots * sizeof *a->day_slots);
 }
 
 static void lru_unlink(struct p25_agg *a, uint32_t i)
@@ -200,6 +319,8 @@ static void evict(struct p25_agg *a)
 			a->stats.spilled++;
 		} else {
 			a->stats.lost += h->d_attempts;
+			if (h->org)
+				days_take(a, h->org, h->dir, h->last / 86400, h->d_attempts);
 		}
 	}
 	lru_unlink(a, i);
@@ -368,6 +489,9 @@ struct p25_host *p25_agg_record(struct p25_agg *a, const struct p25_attempt *at)
 	h->attempts++;
 	if (h->d_attempts < UINT32_MAX)
 		h->d_attempts++;
+	/* The org of the host, as the flush writes its summary with. */
+	if (h->org)
+		day_add(a, h->org, dir, t / 86400);
 	hll_add(h, peer);
 	if (found && d->attempts && t >= d->last) {
 		int64_t iv = t - d->last;
@@ -429,5 +553,5 @@ void p25_agg_spill_clear(struct p25_agg *a)
 
 bool p25_agg_flush_wanted(const struct p25_agg *a)
 {
-	return a->nspill >= a->spill_cap * 3 / 4;
+	return a->nspill >= a->spill_cap * 3 / 4 || a->ndays >= a->days_cap * 3 / 4;
 }

@@ -186,6 +186,43 @@ static int upsert_summary(struct store_stmt *st, const struct p25_addr *addr, ui
 	return store_run(st, "writing a host summary");
 }
 
+/*
+ * The day counts since the last flush, added to the org's: an org that is
+ * not in the registry (a stale log prefix) has no row to count on.
+ */
+static int add_days(struct p25_registry *reg, const struct p25_agg *a)
+{
+	size_t n;
+	const struct p25_day_count *d = p25_agg_days(a, &n);
+	struct store_stmt *st;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	st = store_query(reg_store(reg),
+			 "INSERT INTO attempts_daily (org_id, day, direction, attempts) "
+			 "SELECT id, ?, ?, ? FROM org WHERE handle = ? "
+			 "ON CONFLICT (org_id, day, direction) DO UPDATE SET "
+			 "attempts = attempts + excluded.attempts",
+			 "");
+	if (!st)
+		return P25_EDB;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char day[P25_TIME_STRLEN];
+		if (!d[i].attempts) /* all taken back by a lost eviction */
+			continue;
+		p25_time_format(d[i].day * 86400, day, sizeof day);
+		day[10] = '\0'; /* YYYY-MM-DD */
+		if (store_rebind(st, "binding a day's attempts", "ssis", day, dir_text(d[i].dir),
+				 (int64_t)d[i].attempts, p25_agg_org(a, d[i].org)) < 0)
+			rc = P25_EDB;
+		else
+			rc = store_run(st, "writing a day's attempts");
+	}
+	store_done(st);
+	return rc;
+}
+
 static int upsert_alert(struct p25_registry *reg, const struct p25_actor *who, int kind,
 			const struct p25_addr *addr, uint8_t dir, const char *org, json_t *ev,
 			struct p25_flush_result *res)
@@ -480,6 +517,9 @@ static int flush_tx(struct p25_registry *reg, struct p25_agg *a, const struct p2
 				    spill[i].d_attempts, spill[i].d_packets, spill[i].destinations,
 				    false, 0, 0, spill[i].first, spill[i].last, who->now, NULL);
 	store_done(up);
+	/* With the summaries: their counts and the days' move together or not at all. */
+	if (rc == 0)
+		rc = add_days(reg, a);
 	/* After the writes, so this flush's attempts count against quiet. */
 	if (rc == 0)
 		rc = resolve_tx(reg, who, t->alert_quiet, &ps, &res->alerts_permitted,
@@ -512,6 +552,7 @@ int p25_watch_flush(struct p25_registry *reg, struct p25_agg *a, const struct p2
 		}
 	}
 	p25_agg_spill_clear(a);
+	p25_agg_days_clear(a);
 	return 0;
 }
 

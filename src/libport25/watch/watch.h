@@ -121,8 +121,24 @@ struct p25_spill {
 	p25_time first, last;
 };
 
+/*
+ * Attempts of an org's hosts counted since the last flush, per UTC day of
+ * the attempt (seconds / 86400) and direction: what the flush adds to the
+ * org's daily counts, whatever becomes of the hosts (evicted or not).
+ */
+struct p25_day_count {
+	int64_t day;
+	uint32_t attempts;
+	uint16_t org;
+	uint8_t dir;
+};
+
 struct p25_agg_stats {
-	uint64_t records, attempts, packets, evictions, spilled, lost;
+	/*
+	 * The day table full (flushes come long before): days_moved, attempts
+	 * counted on another day of their org; days_lost, on none.
+	 */
+	uint64_t records, attempts, packets, evictions, spilled, lost, days_moved, days_lost;
 };
 
 struct p25_agg;
@@ -148,7 +164,10 @@ struct p25_host *p25_agg_next(struct p25_agg *a, size_t *cursor);
 /* Spilled records of evicted hosts; cleared after a flush. */
 const struct p25_spill *p25_agg_spill(const struct p25_agg *a, size_t *n);
 void p25_agg_spill_clear(struct p25_agg *a);
-/* True when evictions filled the spill area: flush soon. */
+/* The day counts not yet flushed; cleared after a flush. */
+const struct p25_day_count *p25_agg_days(const struct p25_agg *a, size_t *n);
+void p25_agg_days_clear(struct p25_agg *a);
+/* True when evictions filled the spill area, or days the day table: flush soon. */
 bool p25_agg_flush_wanted(const struct p25_agg *a);
 
 /* Distinct destinations: exact while they fit, else the sketch's estimate. */
