@@ -14,21 +14,7 @@ sfpid=
 trap '[ -n "$sfpid" ] && kill "$sfpid" 2>/dev/null; rm -rf "$tmp"' EXIT
 export PORT25_DB=$tmp/reg.db PORT25_NOW=2023-11-20T00:00:00Z PORT25_ACTOR=tester
 P=$PORT25
-failures=0
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
-expect() {
-	local code=$1 pattern=$2 out rc=0
-	shift 2
-	out=$("$@" 2>&1) || rc=$?
-	if [ "$rc" -ne "$code" ]; then
-		fail "exit $rc, wanted $code: $*"$'\n'"$out"
-	elif [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; then
-		fail "output of '$*' lacks /$pattern/:"$'\n'"$out"
-	fi
-}
+. "$(dirname "$0")/lib/expect.sh"
 ALL=(--internal 0.0.0.0/0 --internal ::/0)
 NET=(--internal 10.0.0.0/8 --internal 2001:db8:1::/48)
 
@@ -327,5 +313,4 @@ if command -v softflowd >/dev/null && command -v softflowctl >/dev/null; then
 fi
 rm -f "$tmp/corpus.pcap"
 
-[ $failures -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
-echo "analyze: all passed"
+finish "analyze: all passed"

@@ -17,23 +17,7 @@ trap cleanup EXIT
 export PORT25_DB=$tmp/reg.db PORT25_NOW=2026-11-23T10:00:00Z PORT25_ACTOR=dana
 unset PORT25_ENFORCE 2>/dev/null || true
 
-failures=0
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
-expect() {
-	local code=$1 pattern=$2 out rc=0
-	shift 2
-	out=$("$@" 2>&1) || rc=$?
-	if [ "$rc" -ne "$code" ]; then
-		fail "exit $rc, wanted $code: $*"$'\n'"$out"
-	elif [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; then
-		fail "output of '$*' lacks /$pattern/:"$'\n'"$out"
-	fi
-}
-ok() { expect 0 "$@"; }
-refused() { expect 1 "$@"; }
+. "$(dirname "$0")/lib/expect.sh"
 P=$PORT25
 sql() { python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$@"; }
 
@@ -182,5 +166,4 @@ refused "unknown kind 'tokens'" $P audit --kind tokens
 $P export --json | jq -e 'has("accounts") or has("tokens") or has("notices") | not' >/dev/null ||
 	fail "export carries serve's or the mail loop's tables"
 
-[ "$failures" -eq 0 ] || { echo "$failures check(s) failed" >&2; exit 1; }
-echo "backup: all passed"
+finish "backup: all passed"

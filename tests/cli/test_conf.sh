@@ -11,22 +11,7 @@ export PORT25_DB=$tmp/reg.db PORT25_NOW=2026-11-23T10:00:00Z PORT25_ACTOR=tester
 export PORT25_CONFIG=$tmp/port25.conf PORT25_RUN_DIR=$tmp/run
 unset PORT25_ENFORCE 2>/dev/null || true
 
-failures=0
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
-# expect CODE REGEX CMD...: exit CODE, and the output (stdout and stderr) matches REGEX.
-expect() {
-	local code=$1 pattern=$2 out rc=0
-	shift 2
-	out=$("$@" 2>&1) || rc=$?
-	if [ "$rc" -ne "$code" ]; then
-		fail "exit $rc, wanted $code: $*"$'\n'"$out"
-	elif [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; then
-		fail "output of '$*' lacks /$pattern/:"$'\n'"$out"
-	fi
-}
+. "$(dirname "$0")/lib/expect.sh"
 P=$PORT25
 
 $P init >/dev/null
@@ -64,8 +49,4 @@ printf '[watch]\nflush-intervall = 60\n' >"$tmp/watch.conf"
 expect 2 "watch.conf:2: unknown setting 'flush-intervall' in \[watch\]" \
 	$P watch --once --config "$tmp/watch.conf" --syslog-file "$tmp/acl.log" --nflog-group off
 
-if [ "$failures" -ne 0 ]; then
-	echo "$failures failure(s)" >&2
-	exit 1
-fi
-echo ok
+finish "ok"

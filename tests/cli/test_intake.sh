@@ -11,23 +11,7 @@ trap 'rm -rf "$tmp"' EXIT
 export PORT25_DB=$tmp/reg.db PORT25_NOW=2026-11-23T10:00:00Z PORT25_ACTOR=tester
 unset PORT25_ENFORCE 2>/dev/null || true
 
-failures=0
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
-expect() {
-	local code=$1 pattern=$2 out rc=0
-	shift 2
-	out=$("$@" 2>&1) || rc=$?
-	if [ "$rc" -ne "$code" ]; then
-		fail "exit $rc, wanted $code: $*"$'\n'"$out"
-	elif [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; then
-		fail "output of '$*' lacks /$pattern/:"$'\n'"$out"
-	fi
-}
-ok() { expect 0 "$@"; }
-refused() { expect 1 "$@"; }
+. "$(dirname "$0")/lib/expect.sh"
 P=$PORT25
 
 $P init >/dev/null
@@ -98,5 +82,4 @@ printf 'Host,Type,Notes\n192.0.2.50,SMTP relay,New relay\n' >"$tmp/req.csv"
 ok 'submitted request 1' $P request submit springfield-k12 --type add-permit --file "$tmp/req.csv"
 ok '192\.0\.2\.50 +mail-server .*New relay' $P request show 1
 
-[ "$failures" -eq 0 ] || { echo "$failures check(s) failed" >&2; exit 1; }
-echo "intake: all passed"
+finish "intake: all passed"

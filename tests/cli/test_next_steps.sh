@@ -24,23 +24,7 @@ export PORT25_CONFIG=$tmp/port25.conf
 unset PORT25_ENFORCE 2>/dev/null || true
 : >"$PORT25_CONFIG"
 
-failures=0
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
-expect() {
-	local code=$1 pattern=$2 out rc=0
-	shift 2
-	out=$("$@" 2>&1) || rc=$?
-	if [ "$rc" -ne "$code" ]; then
-		fail "exit $rc, wanted $code: $*"$'\n'"$out"
-	elif [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; then
-		fail "output of '$*' lacks /$pattern/:"$'\n'"$out"
-	fi
-}
-ok() { expect 0 "$@"; }
-refused() { expect 1 "$@"; }
+. "$(dirname "$0")/lib/expect.sh"
 P=$PORT25
 
 # --help lists every command the program has (main.c's table).
@@ -121,5 +105,4 @@ $P permit add k12 192.0.2.32/29 --kind app --description block >/dev/null
 refused 'no permit for 192\.0\.2\.33: it lies inside permit [0-9]+ \(192\.0\.2\.32/29' $P permit remove 192.0.2.33
 refused "'192\.0\.2\.300' is not a valid" $P permit remove 192.0.2.300
 
-[ "$failures" -eq 0 ] || { echo "$failures check(s) failed" >&2; exit 1; }
-echo "next steps: all passed"
+finish "next steps: all passed"

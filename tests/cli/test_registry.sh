@@ -8,27 +8,7 @@ trap 'rm -rf "$tmp"' EXIT
 export PORT25_DB=$tmp/reg.db PORT25_NOW=2026-11-23T10:00:00Z PORT25_ACTOR=tester
 unset PORT25_JSON 2>/dev/null || true
 
-failures=0
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
-
-# expect CODE REGEX CMD...: the command exits with CODE and its output (stdout and
-# stderr) matches REGEX (an empty REGEX matches anything).
-expect() {
-	local code=$1 pattern=$2 out rc=0
-	shift 2
-	out=$("$@" 2>&1) || rc=$?
-	if [ "$rc" -ne "$code" ]; then
-		fail "exit $rc, wanted $code: $*"$'\n'"$out"
-	elif [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; then
-		fail "output of '$*' lacks /$pattern/:"$'\n'"$out"
-	fi
-}
-ok() { expect 0 "$@"; }
-refused() { expect 1 "$@"; }
-usage() { expect 2 "$@"; }
+. "$(dirname "$0")/lib/expect.sh"
 
 P=$PORT25
 
@@ -431,8 +411,4 @@ PORT25_DB=$tmp/nonesuch.db expect 3 'no registry at .*nonesuch.db' $P org list
 PORT25_DB=$tmp/nonesuch.db expect 3 'no registry' $P explain 192.0.2.1
 [ ! -e "$tmp/nonesuch.db" ] || fail "org list created $tmp/nonesuch.db"
 
-if [ "$failures" -gt 0 ]; then
-	echo "$failures failure(s)" >&2
-	exit 1
-fi
-echo "registry CLI: all passed"
+finish "registry CLI: all passed"

@@ -8,25 +8,7 @@ trap 'rm -rf "$tmp"' EXIT
 export PORT25_DB=$tmp/reg.db PORT25_NOW=2026-11-23T10:00:00Z PORT25_ACTOR=tester
 unset PORT25_ENFORCE 2>/dev/null || true
 
-failures=0
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
-# expect CODE REGEX CMD...: exit CODE, and the output (stdout and stderr) matches REGEX.
-expect() {
-	local code=$1 pattern=$2 out rc=0
-	shift 2
-	out=$("$@" 2>&1) || rc=$?
-	if [ "$rc" -ne "$code" ]; then
-		fail "exit $rc, wanted $code: $*"$'\n'"$out"
-	elif [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; then
-		fail "output of '$*' lacks /$pattern/:"$'\n'"$out"
-	fi
-}
-ok() { expect 0 "$@"; }
-refused() { expect 1 "$@"; }
-usage() { expect 2 "$@"; }
+. "$(dirname "$0")/lib/expect.sh"
 P=$PORT25
 
 $P init >/dev/null
@@ -95,5 +77,4 @@ $P import "$tmp/nokind.csv" --org k12 >/dev/null || { echo "FAIL: a list without
 $P permit list --org k12 | grep -qE '192\.0\.2\.20 +mail-server' || { echo "FAIL: the kind did not default to mail-server"; failures=$((failures + 1)); }
 usage "verify: --mx '198.51.100.7:0': bad port '0'" $P verify --mx 198.51.100.7:0 --rcpt a@b.example
 
-[ "$failures" -eq 0 ] || { echo "$failures check(s) failed" >&2; exit 1; }
-echo ok
+finish "ok"

@@ -9,21 +9,7 @@ trap 'rm -rf "$tmp"' EXIT
 export PORT25_DB=$tmp/reg.db PORT25_NOW=2026-11-23T10:00:00Z PORT25_ACTOR=tester
 unset PORT25_ENFORCE 2>/dev/null || true
 
-failures=0
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
-expect() {
-	local code=$1 pattern=$2 out rc=0
-	shift 2
-	out=$("$@" 2>&1) || rc=$?
-	if [ "$rc" -ne "$code" ]; then
-		fail "exit $rc, wanted $code: $*"$'\n'"$out"
-	elif [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; then
-		fail "output of '$*' lacks /$pattern/:"$'\n'"$out"
-	fi
-}
+. "$(dirname "$0")/lib/expect.sh"
 P=$PORT25
 
 $P init >/dev/null
@@ -107,5 +93,4 @@ PORT25_CONFIG=$tmp/tz.conf expect 0 'expires 2026-12-31T18:00:00Z$' \
 # serve reads --db and goes on to its own settings (refusing this one) instead of --db.
 expect 2 "serve-listen: 'nope' is not ADDRESS:PORT" $P serve --listen nope --db "$other"
 
-[ $failures = 0 ] || { echo "$failures failure(s)"; exit 1; }
-echo ok
+finish "ok"
