@@ -429,49 +429,37 @@ int p25_org_list(struct p25_registry *reg, json_t **out)
 	return p25_org_list_in(reg, NULL, out);
 }
 
-int p25_org_list_in(struct p25_registry *reg, const struct p25_scope *scope, json_t **out)
+/* The orgs in scope with their counts, of those matching where ("1": all), in order. */
+static int org_rows(struct p25_registry *reg, const struct p25_scope *scope, const char *where,
+                    const char *order, json_t **out)
 {
-	char *scoped;
+	char *scoped, sql[1024];
 	int rc;
 
 	*out = NULL;
 	reg->error[0] = '\0';
 	if ((rc = scope_text(reg, scope, &scoped)) < 0)
 		return rc;
-	rc = collect(reg,
-	             reg_query(reg,
-	                       "SELECT " ORG_COLS ", "
-	                       "(SELECT count(*) FROM prefix WHERE org_id = o.id), "
-	                       "(SELECT count(*) FROM contact WHERE org_id = o.id), "
-	                       "(SELECT count(*) FROM permit WHERE org_id = o.id) "
-	                       "FROM org o WHERE " SCOPE_SQL " ORDER BY o.handle",
-	                       "ss", scoped, scoped),
-	             out, org_list_row_fn, 0, 0);
+	snprintf(sql, sizeof sql,
+	         "SELECT " ORG_COLS ", "
+	         "(SELECT count(*) FROM prefix WHERE org_id = o.id), "
+	         "(SELECT count(*) FROM contact WHERE org_id = o.id), "
+	         "(SELECT count(*) FROM permit WHERE org_id = o.id) "
+	         "FROM org o WHERE %s AND " SCOPE_SQL " ORDER BY %s",
+	         where, order);
+	rc = collect(reg, reg_query(reg, sql, "ss", scoped, scoped), out, org_list_row_fn, 0, 0);
 	free(scoped);
 	return rc;
 }
 
+int p25_org_list_in(struct p25_registry *reg, const struct p25_scope *scope, json_t **out)
+{
+	return org_rows(reg, scope, "1", "o.handle", out);
+}
+
 int p25_org_upcoming_in(struct p25_registry *reg, const struct p25_scope *scope, json_t **out)
 {
-	char *scoped;
-	int rc;
-
-	*out = NULL;
-	reg->error[0] = '\0';
-	if ((rc = scope_text(reg, scope, &scoped)) < 0)
-		return rc;
-	rc = collect(reg,
-	             reg_query(reg,
-	                       "SELECT " ORG_COLS ", "
-	                       "(SELECT count(*) FROM prefix WHERE org_id = o.id), "
-	                       "(SELECT count(*) FROM contact WHERE org_id = o.id), "
-	                       "(SELECT count(*) FROM permit WHERE org_id = o.id) "
-	                       "FROM org o WHERE o.activate_at IS NOT NULL AND " SCOPE_SQL
-	                       " ORDER BY o.activate_at, o.handle",
-	                       "ss", scoped, scoped),
-	             out, org_list_row_fn, 0, 0);
-	free(scoped);
-	return rc;
+	return org_rows(reg, scope, "o.activate_at IS NOT NULL", "o.activate_at, o.handle", out);
 }
 
 int p25_org_show(struct p25_registry *reg, const char *handle, p25_time now, json_t **out)

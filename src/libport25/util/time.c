@@ -147,20 +147,24 @@ int p25_time_is_date(const char *text)
 	return text && strlen(text) == 10 && text[4] == '-' && text[7] == '-';
 }
 
-int p25_when_parse(const char *text, p25_time now, p25_time *out, char *err, size_t errlen)
+/*
+ * A time given as an ISO date or time (a bare date: its start where the
+ * operator is), or as a duration counted from now, forward (sign 1) or back
+ * (sign -1).  expected: the forms the message names when text is neither.
+ */
+static int time_or_duration(const char *text, p25_time now, int sign, const char *expected,
+                            p25_time *out, char *err, size_t errlen)
 {
 	int64_t secs;
 	char scratch[8];
 
 	if (text && strlen(text) > 0 && strchr("smhdw", text[strlen(text) - 1]) &&
 	    p25_duration_parse(text, &secs, scratch, sizeof scratch) == 0) {
-		*out = now + secs;
+		*out = now + sign * secs;
 		return 0;
 	}
 	if (p25_time_parse(text, out, err, errlen) < 0) {
-		snprintf(err, errlen,
-			 "'%s': expected a time (2026-12-01T06:00:00Z, 2026-12-01) or a duration from now (2d)",
-			 text ? text : "");
+		snprintf(err, errlen, "'%s': expected %s", text ? text : "", expected);
 		return -1;
 	}
 	if (p25_time_is_date(text))
@@ -168,25 +172,19 @@ int p25_when_parse(const char *text, p25_time now, p25_time *out, char *err, siz
 	return 0;
 }
 
+int p25_when_parse(const char *text, p25_time now, p25_time *out, char *err, size_t errlen)
+{
+	return time_or_duration(
+	    text, now, 1, "a time (2026-12-01T06:00:00Z, 2026-12-01) or a duration from now (2d)",
+	    out, err, errlen);
+}
+
 int p25_since_parse(const char *text, p25_time now, p25_time *out, char *err, size_t errlen)
 {
-	int64_t secs;
-	char scratch[8];
-
-	if (text && strlen(text) > 0 && strchr("smhdw", text[strlen(text) - 1]) &&
-	    p25_duration_parse(text, &secs, scratch, sizeof scratch) == 0) {
-		*out = now - secs;
-		return 0;
-	}
-	if (p25_time_parse(text, out, err, errlen) < 0) {
-		snprintf(err, errlen,
-			 "'%s': expected a time (2026-11-20, 2026-11-20T08:00:00Z) or a duration back from now (7d)",
-			 text ? text : "");
-		return -1;
-	}
-	if (p25_time_is_date(text))
-		*out = p25_tz_local_to_utc(local_zone, *out);
-	return 0;
+	return time_or_duration(
+	    text, now, -1,
+	    "a time (2026-11-20, 2026-11-20T08:00:00Z) or a duration back from now (7d)", out, err,
+	    errlen);
 }
 
 p25_time p25_time_now(void)
