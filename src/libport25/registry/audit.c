@@ -61,21 +61,30 @@ static json_t *request_addresses(json_t *o)
 	return n ? json_string(buf) : json_null();
 }
 
-static json_t *decoded(reg_stmt *st, int col)
+/* One audit record with its organization, address and kind, from the change it made. */
+static json_t *audit_row(reg_stmt *st, p25_time now, int64_t window)
 {
-	json_t *v;
-
-	if (col_null(st, col))
-		return json_null();
-	v = json_loads(col_text(st, col), JSON_DECODE_ANY, NULL);
-	return v ? v : json_string(col_text(st, col));
+	const char *kind = col_null(st, 10) ? NULL : col_text(st, 10);
+	json_t *after = col_json(st, 7), *before = col_json(st, 6), *address = json_null();
+	/* The address each change concerns, where it has one. */
+	if (kind && (!strncmp(kind, "permit-", 7) || !strncmp(kind, "prefix-", 7)) &&
+	    !col_null(st, 9))
+		address = json_string(col_text(st, 9));
+	else if (kind && !strncmp(kind, "request-", 8))
+		address = request_addresses(json_is_object(after) ? after : before);
+	return json_pack(
+	    "{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "id",
+	    (json_int_t)col_int(st, 0), "at", col_text(st, 1), "actor", col_text(st, 2),
+	    "action", col_text(st, 3), "object_type", col_text(st, 4), "object",
+	    col_text(st, 5), "org", col_null(st, 8) ? json_null() : json_string(col_text(st, 8)),
+	    "address", address, "kind", kind ? json_string(kind) : json_null(), "before",
+	    before, "after", after);
 }
 
 int p25_audit_query(struct p25_registry *reg, const struct p25_audit_filter *f, json_t **out)
 {
 	char *scoped = NULL;
 	reg_stmt *st;
-	json_t *rows;
 	int rc;
 
 	*out = NULL;
@@ -100,36 +109,5 @@ int p25_audit_query(struct p25_registry *reg, const struct p25_audit_filter *f, 
 	               "sstssi", scoped, f->org, f->since, f->actor, f->kind,
 	               (int64_t)(f->limit > 0 ? f->limit : -1));
 	free(scoped);
-	if (!st)
-		return P25_EDB;
-	rows = json_array();
-	while ((rc = reg_step(reg, st)) == 1) {
-		const char *kind = col_null(st, 10) ? NULL : col_text(st, 10);
-		json_t *after = decoded(st, 7), *before = decoded(st, 6), *address = json_null();
-		/* The address each change concerns, where it has one. */
-		if (kind && (!strncmp(kind, "permit-", 7) || !strncmp(kind, "prefix-", 7)) &&
-		    !col_null(st, 9))
-			address = json_string(col_text(st, 9));
-		else if (kind && !strncmp(kind, "request-", 8))
-			address = request_addresses(json_is_object(after) ? after : before);
-		json_t *r = json_pack(
-		    "{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "id",
-		    (json_int_t)col_int(st, 0), "at", col_text(st, 1), "actor", col_text(st, 2),
-		    "action", col_text(st, 3), "object_type", col_text(st, 4), "object",
-		    col_text(st, 5), "org", col_null(st, 8) ? json_null() : json_string(col_text(st, 8)),
-		    "address", address, "kind", kind ? json_string(kind) : json_null(), "before",
-		    before, "after", after);
-		if (!r || json_array_append_new(rows, r) < 0) {
-			reg_done(st);
-			json_decref(rows);
-			return reg_fail(reg, P25_EDB, "registry: out of memory");
-		}
-	}
-	if (rc < 0) {
-		json_decref(rows);
-		return rc;
-	}
-	reg_done(st);
-	*out = rows;
-	return 0;
+	return reg_collect(reg, st, out, audit_row, 0, 0);
 }

@@ -1077,43 +1077,29 @@ int p25_import_file(struct p25_registry *reg, const struct p25_actor *who, const
 
 /* ---- export ---- */
 
+/* One audit record as an export keeps it. */
+static json_t *export_audit_row(reg_stmt *st, p25_time now, int64_t window)
+{
+	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "id",
+	                 (json_int_t)col_int(st, 0), "at", col_text(st, 1), "actor",
+	                 col_text(st, 2), "action", col_text(st, 3), "object_type",
+	                 col_text(st, 4), "object", col_text(st, 5), "before", col_json(st, 6),
+	                 "after", col_json(st, 7));
+}
+
 /* The audit history, oldest first: an export is a backup of what happened too. */
 static int export_audit(struct p25_registry *reg, json_t *doc)
 {
-	reg_stmt *st = reg_query(reg,
-	                         "SELECT id, at, actor, action, object_type, object, before, after "
-	                         "FROM audit ORDER BY id",
-	                         "");
-	json_t *list = json_array();
-	int rc;
+	json_t *list;
+	int rc = reg_collect(reg,
+	                     reg_query(reg,
+	                               "SELECT id, at, actor, action, object_type, object, before, "
+	                               "after FROM audit ORDER BY id",
+	                               ""),
+	                     &list, export_audit_row, 0, 0);
 
-	if (!st) {
-		json_decref(list);
-		return P25_EDB;
-	}
-	while ((rc = reg_step(reg, st)) == 1) {
-		json_t *r = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "id",
-		                      (json_int_t)col_int(st, 0), "at", col_text(st, 1), "actor",
-		                      col_text(st, 2), "action", col_text(st, 3), "object_type",
-		                      col_text(st, 4), "object", col_text(st, 5));
-		for (int c = 6; r && c <= 7; c++) {
-			json_t *v = col_null(st, c)
-			                ? json_null()
-			                : json_loads(col_text(st, c), JSON_DECODE_ANY, NULL);
-			json_object_set_new(r, c == 6 ? "before" : "after",
-			                    v ? v : json_string(col_text(st, c)));
-		}
-		if (!r || json_array_append_new(list, r) < 0) {
-			reg_done(st);
-			json_decref(list);
-			return reg_fail(reg, P25_EDB, "registry: out of memory");
-		}
-	}
-	if (rc < 0) {
-		json_decref(list);
+	if (rc < 0)
 		return rc;
-	}
-	reg_done(st);
 	json_object_set_new(doc, "audit", list);
 	return 0;
 }

@@ -103,6 +103,14 @@ int scope_text(struct p25_registry *reg, const struct p25_scope *scope, char **t
 /* One row as JSON, made by a row_fn (now 0: without fields relative to now). */
 typedef json_t *(*row_fn)(reg_stmt *st, p25_time now, int64_t window);
 /*
+ * Every row st finds, as fn makes them, into a new array *out (st is
+ * finished; a NULL st is a failed query).  0, or P25_EDB.
+ */
+int reg_collect(struct p25_registry *reg, reg_stmt *st, json_t **out, row_fn fn, p25_time now,
+                int64_t window);
+/* A column holding JSON text as its value (text that is not JSON as a string; NULL as null). */
+json_t *col_json(reg_stmt *st, int col);
+/*
  * The first row st finds, as fn makes it (st is finished; NULL st is a
  * failed query): 1 and *out, 0 when there is none, or P25_EDB.
  */

@@ -87,8 +87,18 @@ static reg_stmt *query_by_org(struct p25_registry *reg, const char *select_from,
 	              : reg_query(reg, sql, "ss", scope, scope);
 }
 
-static int collect(struct p25_registry *reg, reg_stmt *st, json_t **out, row_fn fn,
-                   p25_time now, int64_t window)
+json_t *col_json(reg_stmt *st, int col)
+{
+	json_t *v;
+
+	if (col_null(st, col))
+		return json_null();
+	v = json_loads(col_text(st, col), JSON_DECODE_ANY, NULL);
+	return v ? v : json_string(col_text(st, col));
+}
+
+int reg_collect(struct p25_registry *reg, reg_stmt *st, json_t **out, row_fn fn, p25_time now,
+                int64_t window)
 {
 	json_t *rows = json_array();
 	int rc;
@@ -128,7 +138,7 @@ static int list_by_org(struct p25_registry *reg, const char *org, const struct p
 	if ((rc = scope_text(reg, scope, &scoped)) < 0)
 		return rc;
 	if (!org || (rc = org_id_in(reg, org, scoped, &id)) == 0)
-		rc = collect(reg, query_by_org(reg, select_from, org_col, id, scoped, order), out, fn,
+		rc = reg_collect(reg, query_by_org(reg, select_from, org_col, id, scoped, order), out, fn,
 		             now, window);
 	free(scoped);
 	return rc;
@@ -447,7 +457,7 @@ static int org_rows(struct p25_registry *reg, const struct p25_scope *scope, con
 	         "(SELECT count(*) FROM permit WHERE org_id = o.id) "
 	         "FROM org o WHERE %s AND " SCOPE_SQL " ORDER BY %s",
 	         where, order);
-	rc = collect(reg, reg_query(reg, sql, "ss", scoped, scoped), out, org_list_row_fn, 0, 0);
+	rc = reg_collect(reg, reg_query(reg, sql, "ss", scoped, scoped), out, org_list_row_fn, 0, 0);
 	free(scoped);
 	return rc;
 }
@@ -493,7 +503,7 @@ int p25_org_show_in(struct p25_registry *reg, const char *handle, p25_time now,
 	}
 	if (rc == 0) {
 		json_object_set_new(org, "contacts", rows);
-		rc = collect(reg,
+		rc = reg_collect(reg,
 		             reg_query(reg,
 		                       "SELECT " PERMIT_COLS " FROM permit p JOIN org o ON o.id = "
 		                       "p.org_id WHERE o.id = ? ORDER BY p.family, p.net, p.len",
