@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,7 +46,9 @@ static const char analyze_usage[] =
 	"  --config FILE         thresholds as key = value lines (see docs/analyzer.md)\n"
 	"  --set KEY=VALUE       one threshold (after --config)\n"
 	"reports:\n"
-	"  (default)             a table of hosts and the summary line\n"
+	"  (default)             a table of hosts with the next step for each, and the summary\n"
+	"                        line; as wide as the terminal (100 columns when not one)\n"
+	"  --wide                the full table, every column on one line per host\n"
 	"  --json, --csv         the whole report as JSON, or the host table as CSV\n"
 	"  --html FILE           one self-contained HTML page with a timeline chart\n"
 	"  --suggest FILE        an import file (port25 import) with the servers to register\n"
@@ -87,7 +90,7 @@ struct opts {
 	int64_t duration;
 	uint16_t flow_port;
 	unsigned threads; /* 0: the analyzer's default */
-	bool csv, collect;
+	bool csv, collect, wide;
 };
 
 static int parse_duration(const char *s, int64_t *out)
@@ -116,7 +119,7 @@ static int parse_opts(struct cli *cli, int argc, char **argv, struct opts *o)
 		{"flows", required_argument, NULL, 'f'},    {"flow-port", required_argument, NULL, 'p'},
 		{"interface", required_argument, NULL, 'I'}, {"listen", required_argument, NULL, 'l'},
 		{"duration", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'},
-		{"threads", required_argument, NULL, 'T'},
+		{"threads", required_argument, NULL, 'T'}, {"wide", no_argument, NULL, 'W'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -127,6 +130,7 @@ static int parse_opts(struct cli *cli, int argc, char **argv, struct opts *o)
 		case 'c': o->config = optarg; break;
 		case 'j': cli->json = true; break;
 		case 'C': o->csv = true; break;
+		case 'W': o->wide = true; break;
 		case 'H': o->html = optarg; break;
 		case 'S': o->suggest = optarg; break;
 		case 'I': o->iface = optarg; break;
@@ -262,14 +266,167 @@ static int suggest_fn(struct p25_analyzer *an, FILE *f, void *arg)
 	return p25_an_suggest_csv(an, arg, f) < 0 ? -1 : 0;
 }
 
-static void print_table(const struct cli *cli, struct p25_analyzer *an)
+/*
+ * The hosts in table order: address order, each server's other addresses
+ * (the other family, same HELO) right after its first.  NULL when out of memory.
+ */
+static size_t *display_order(struct p25_analyzer *an, size_t *n)
+{
+	const struct p25_an_host *h = p25_an_hosts(an, n);
+	size_t *order = malloc(*n * sizeof *order + 1), k = 0;
+
+	for (size_t i = 0; order && i < *n; i++)
+		if (h[i].same_as < 0)
+			k += p25_an_same_server(an, i, order + k, P25_AN_SAME_MAX < *n - k ? P25_AN_SAME_MAX : *n - k);
+	return order;
+}
+
+/* The terminal's width when stdout is one, else 100; never under 60. */
+static int table_width(void)
+{
+	struct winsize ws;
+
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col)
+		return ws.ws_col < 60 ? 60 : ws.ws_col;
+	return 100;
+}
+
+/* s cut to at most w bytes, "..." marking the cut. */
+static void fit(char *dst, size_t len, const char *s, int w)
+{
+	if ((int)strlen(s) <= w || w < 4)
+		snprintf(dst, len, "%s", s);
+	else
+		snprintf(dst, len, "%.*s...", w - 3, s);
+}
+
+/*
+ * "label text" wrapped at width on spaces, continuation lines under the
+ * text; at most max_lines, the last ending in "..." when there was more.
+ */
+static bool print_wrapped(const char *label, const char *text, int width, int max_lines)
+{
+	int lines = 0;
+	int indent = 4 + (int)strlen(label), room = width - indent;
+	const char *p = text;
+	bool first = true;
+
+	if (room < 20)
+		room = 20;
+	while (*p) {
+		int n = (int)strlen(p);
+		bool cut = ++lines == max_lines && n > room;
+		if (cut)
+			room -= 4;
+		if (n > room) {
+			n = room;
+			while (n > 0 && p[n] != ' ')
+				n--;
+			if (n == 0)
+				n = room; /* one long word: cut it */
+		}
+		printf("%*s%s", first ? 4 : indent, "", first ? label : "");
+		for (int c = 0; c < n; c++)
+			putchar((unsigned char)p[c] < 0x20 || p[c] == 0x7f ? '?' : p[c]);
+		puts(cut ? " ..." : "");
+		if (cut)
+			return true;
+		p += n;
+		while (*p == ' ')
+			p++;
+		first = false;
+	}
+	return false;
+}
+
+/*
+ * The default table: one line of figures per host, as wide as the terminal,
+ * then the next step and the reasons wrapped under it.
+ */
+static void print_table(struct p25_analyzer *an)
+{
+	enum { ADDR, ORG, CLS, BOT, CONF, OUT, DESTS, HELO, NCOL };
+	static const char *const head[NCOL] = {"ADDRESS", "ORG", "CLASS", "BOT%",
+					       "CONF", "OUT25", "DESTS", "HELO"};
+	int w[NCOL], width = table_width(), used = 0;
+	size_t n, *order = display_order(an, &n);
+	const struct p25_an_host *h = p25_an_hosts(an, &n);
+	char cell[NCOL][P25_AN_STEP_LEN];
+	bool grouped = false, cut = false;
+
+	if (!order) {
+		cli_fail(EXIT_SYSTEM, "out of memory");
+		return;
+	}
+	for (int c = 0; c < NCOL; c++)
+		w[c] = (int)strlen(head[c]);
+	/* Two passes: the widths, then the lines. */
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1) {
+			for (int c = 0; c < HELO; c++)
+				used += w[c] + 2;
+			if (w[HELO] > width - used)
+				w[HELO] = width - used < 8 ? 8 : width - used;
+			for (int c = 0; c < NCOL; c++)
+				printf("%-*s%s", c + 1 < NCOL ? w[c] : 0, head[c], c + 1 < NCOL ? "  " : "\n");
+		}
+		for (size_t oi = 0; oi < n; oi++) {
+			const struct p25_an_host *x = &h[order[oi]];
+			const struct p25_an_smtp *sm = p25_an_host_smtp(x);
+			const char *org = p25_an_host_org(an, x);
+			char addr[P25_ADDR_STRLEN], why[P25_AN_STEP_LEN];
+			snprintf(cell[ADDR], sizeof cell[ADDR], "%s%s", x->same_as >= 0 ? "+ " : "",
+				 p25_addr_format(&x->addr, addr, sizeof addr));
+			fit(cell[ORG], sizeof cell[ORG], org ? org : "-", 20);
+			snprintf(cell[CLS], sizeof cell[CLS], "%s", p25_an_class_name(x->cls));
+			snprintf(cell[BOT], sizeof cell[BOT], "%d", x->score);
+			snprintf(cell[CONF], sizeof cell[CONF], "%d", x->confidence);
+			snprintf(cell[OUT], sizeof cell[OUT], "%llu", (unsigned long long)x->out25.conns);
+			snprintf(cell[DESTS], sizeof cell[DESTS], "%s%llu",
+				 p25_an_distinct_estimated(x) ? "~" : "",
+				 (unsigned long long)p25_an_distinct_dests(x));
+			fit(cell[HELO], sizeof cell[HELO], sm->nhelo_names ? sm->helo_names[0] : "-",
+			    pass ? w[HELO] : P25_AN_HELO_LEN);
+			if (pass == 0) {
+				for (int c = 0; c < NCOL; c++)
+					if ((int)strlen(cell[c]) > w[c])
+						w[c] = (int)strlen(cell[c]);
+				continue;
+			}
+			for (int c = 0; c < NCOL; c++) {
+				const char *t = cell[c];
+				int k = 0;
+				for (; t[k]; k++)
+					putchar((unsigned char)t[k] < 0x20 || t[k] == 0x7f ? '?' : t[k]);
+				if (c + 1 < NCOL)
+					printf("%*s", w[c] - k + 2, "");
+			}
+			putchar('\n');
+			print_wrapped("next: ", p25_an_next_step(an, x, why, sizeof why), width, 0);
+			if (x->reasons[0])
+				cut |= print_wrapped("why:  ", x->reasons, width, 3);
+			grouped |= x->same_as >= 0;
+		}
+	}
+	if (!n)
+		puts("(none)");
+	if (grouped)
+		puts("\n+ another address of the server above: the other address family, the same "
+		     "HELO name.");
+	if (cut)
+		puts("Reasons are cut at three lines: --wide, --csv or --json has them all.");
+	free(order);
+}
+
+static void print_wide(const struct cli *cli, struct p25_analyzer *an)
 {
 	static const struct cli_column cols[] = {
 		{"address", "ADDRESS"},	   {"organization", "ORG"}, {"class", "CLASS"},
 		{"score", "BOT%"},	   {"confidence", "CONF"},	   {"out", "OUT25"},	    {"est", "EST"},
 		{"rst", "RST"},		   {"noans", "NOANS"},	    {"dests", "DESTS"},
 		{"in", "IN25"},		   {"sub", "465/587"},	    {"helo", "HELO"},
-		{"messages", "MSGS"},	   {"reasons", "REASONS"},  {NULL, NULL},
+		{"messages", "MSGS"},	   {"reasons", "REASONS"},  {"next", "NEXT STEP"},
+		{NULL, NULL},
 	};
 	size_t n;
 	const struct p25_an_host *h = p25_an_hosts(an, &n);
@@ -277,7 +434,9 @@ static void print_table(const struct cli *cli, struct p25_analyzer *an)
 	struct cli plain = *cli;
 
 	plain.json = false;
-	for (size_t i = 0; i < n; i++) {
+	size_t *order = display_order(an, &n);
+	for (size_t oi = 0; order && oi < n; oi++) {
+		size_t i = order[oi];
 		json_t *j = p25_an_host_json(an, &h[i]), *o = json_object_get(j, "smtp_out");
 		json_t *names = json_object_get(json_object_get(j, "smtp"), "helo_names");
 		json_t *reasons = json_object_get(j, "reasons"), *r;
@@ -291,9 +450,12 @@ static void print_table(const struct cli *cli, struct p25_analyzer *an)
 		json_array_foreach(reasons, k, r)
 			snprintf(why + strlen(why), sizeof why - strlen(why), "%s%s", k ? "; " : "",
 				 json_string_value(r));
+		char addr[P25_ADDR_STRLEN + 4];
+		snprintf(addr, sizeof addr, "%s%s", h[i].same_as >= 0 ? "+ " : "",
+			 json_string_value(json_object_get(j, "address")));
 		json_t *row = json_pack(
-			"{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:s, s:O, s:O, s:O, s:O, s:s}",
-			"address", json_object_get(j, "address"), "organization",
+			"{s:s, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:s, s:O, s:O, s:O, s:O, s:s, s:O}",
+			"address", addr, "organization",
 			json_object_get(j, "organization"), "class", json_object_get(j, "class"),
 			"score", json_object_get(j, "score"), "confidence",
 			json_object_get(j, "confidence"), "out", json_object_get(o, "connections"),
@@ -302,12 +464,16 @@ static void print_table(const struct cli *cli, struct p25_analyzer *an)
 			json_object_get(json_object_get(j, "smtp_in"), "connections"), "sub",
 			json_object_get(json_object_get(j, "submission"), "connections"), "helo",
 			json_array_size(names) ? json_array_get(names, 0) : json_null(), "messages",
-			json_object_get(json_object_get(j, "smtp"), "messages"), "reasons", why);
+			json_object_get(json_object_get(j, "smtp"), "messages"), "reasons", why, "next",
+			json_object_get(j, "next_step"));
 		json_array_append_new(rows, row);
 		json_decref(j);
 	}
+	if (!order)
+		cli_fail(EXIT_SYSTEM, "out of memory");
 	cli_print_rows(&plain, rows, cols);
 	json_decref(rows);
+	free(order);
 }
 
 static int report(struct cli *cli, const struct opts *o, struct p25_analyzer *an,
@@ -333,8 +499,14 @@ static int report(struct cli *cli, const struct opts *o, struct p25_analyzer *an
 		if (p25_an_report_csv(an, stdout) < 0)
 			rc = cli_fail(EXIT_SYSTEM, "write failed");
 	} else {
-		print_table(cli, an);
+		if (o->wide)
+			print_wide(cli, an);
+		else
+			print_table(an);
 		printf("\n%s.\n", line);
+		/* The score is read wrongly unless it says what it is. */
+		puts("BOT%: bot likelihood 0-100, one scale in every class (docs/analyzer.md); "
+		     "CONF: confidence in the class.");
 		p25_an_report_text_stats(an, dec ? p25_flow_decoder_stats(dec) : NULL, stdout);
 	}
 	if (o->html && rc == EXIT_OK)
@@ -474,6 +646,34 @@ out:
 	free(ptr);
 }
 
+/* Each organization's first security contact, whom the next step of a bot names. */
+static int set_contacts(struct cli *cli, struct p25_analyzer *an)
+{
+	json_t *rows = NULL, *c;
+	size_t i;
+
+	if (p25_contact_list(cli->reg, NULL, &rows) < 0) {
+		cli_warn("contacts not read: %s", p25_registry_error(cli->reg));
+		return 0;
+	}
+	/* Backwards, so that an organization's first security contact is the one kept. */
+	for (i = json_array_size(rows); i-- > 0;) {
+		c = json_array_get(rows, i);
+		const char *role = json_string_value(json_object_get(c, "role"));
+		const char *org = json_string_value(json_object_get(c, "org"));
+		if (!role || !org || strcmp(role, "security") != 0)
+			continue;
+		if (p25_an_set_security_contact(an, org,
+						json_string_value(json_object_get(c, "name")),
+						json_string_value(json_object_get(c, "email"))) < 0) {
+			json_decref(rows);
+			return -1;
+		}
+	}
+	json_decref(rows);
+	return 0;
+}
+
 static int analyze(struct cli *cli, int argc, char **argv, bool collect)
 {
 	struct opts o = {.collect = collect};
@@ -540,6 +740,11 @@ static int analyze(struct cli *cli, int argc, char **argv, bool collect)
 	}
 	if (o.threads)
 		p25_an_set_threads(an, o.threads);
+	if ((o.suggest && p25_an_set_suggest_file(an, o.suggest) < 0) ||
+	    (have_model && cli->reg && set_contacts(cli, an) < 0)) {
+		rc = cli_fail(EXIT_SYSTEM, "out of memory");
+		goto out;
+	}
 	if (o.nflows || collect) {
 		dec = p25_flow_decoder_new();
 		if (!dec) {

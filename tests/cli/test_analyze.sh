@@ -103,11 +103,35 @@ expect 1 "no organization 'nope'" $P analyze --org nope "$syn"
 expect 0 '^address,organization,class' $P analyze --csv "$syn"
 # The score is a bot likelihood (0..100) and an estimated destination count reads as one.
 # Then the confidence: a bot with every sign, a server with every sign, a client's ports.
-expect 0 '^10\.0\.0\.66 +campus +suspected-bot +([5-9][0-9]|100) +100 +300 +100 +100 +100 +~[0-9]+ ' $P analyze "$syn"
-expect 0 '^10\.0\.0\.10 +campus +unregistered-server +[0-9] +100 +221 +216 +0 +5 +21 ' $P analyze "$syn"
+expect 0 '^10\.0\.0\.66 +campus +suspected-bot +([5-9][0-9]|100) +100 +300 +100 +100 +100 +~[0-9]+ ' $P analyze --wide "$syn"
+expect 0 '^10\.0\.0\.10 +campus +unregistered-server +[0-9] +100 +221 +216 +0 +5 +21 ' $P analyze --wide "$syn"
 expect 0 '^10\.0\.0\.20 +campus +client-only +0 +100 ' $P analyze "$syn"
 # CSV: the confidence, the blocklist refusals, then the recipient fan-out.
-expect 0 'out_syn_packets,confidence,blocklist_listed,blocklist_reply,recipients_window_max,recipient_domains_window_max$' $P analyze --csv "$syn"
+expect 0 'out_syn_packets,confidence,blocklist_listed,blocklist_reply,recipients_window_max,recipient_domains_window_max,next_step,same_server_as$' $P analyze --csv "$syn"
+# Issue 14: the default table fits 100 columns (not a terminal here), with the next step and
+# the reasons wrapped under each host; --wide is the full table, one line per host.
+out=$($P analyze "$syn")
+long=$(awk '/^ADDRESS/ {t=1} /^$/ {t=0} t && length($0) > 100' <<<"$out")
+[ -z "$long" ] || fail "default table wider than 100 columns:"$'\n'"$long"
+grep -qE '^ADDRESS +ORG +CLASS +BOT% +CONF +OUT25 +DESTS +HELO$' <<<"$out" || fail "default table header: $(head -1 <<<"$out")"
+grep -A1 '^10\.0\.0\.10 ' <<<"$out" | grep -qE '^    next: register it: port25 permit add campus 10\.0\.0\.10 --kind mail' ||
+	fail "next step of 10.0.0.10: $(grep -A1 '^10\.0\.0\.10 ' <<<"$out")"
+grep -A1 '^10\.0\.0\.66 ' <<<"$out" | grep -qF 'next: tell campus: it has no security contact in the registry' ||
+	fail "next step of the bot without a security contact"
+grep -qF 'BOT%: bot likelihood 0-100, one scale in every class' <<<"$out" || fail "the text report does not say what BOT% is"
+grep -q 'Reasons are cut at three lines' <<<"$out" || fail "the bot's reasons were not cut at three lines"
+wide=$($P analyze --wide "$syn")
+[ "$(awk '/^ADDRESS/ {t=1} /^$/ {t=0} t && length($0) > 100' <<<"$wide" | wc -l)" -gt 0 ] || fail "--wide is not the full table"
+grep -qE '^ADDRESS .* REASONS +NEXT STEP *$' <<<"$wide" || fail "--wide header: $(head -1 <<<"$wide")"
+# The registry's security contact is named (quoted in CSV, escaped in HTML); --suggest is named.
+$P contact add campus --name 'Sam "Sec", Ops' --email 'sec@campus.example' --role security >/dev/null
+out=$($P analyze "$syn" --suggest "$tmp/s2.csv" --html "$tmp/r2.html")
+grep -A1 '^10\.0\.0\.66 ' <<<"$out" | grep -qF 'next: tell the security contact Sam "Sec", Ops <sec@campus.example>' ||
+	fail "the bot's next step: $(grep -A1 '^10\.0\.0\.66 ' <<<"$out")"
+grep -A1 '^10\.0\.0\.10 ' <<<"$out" | grep -qF "next: register it: port25 import $tmp/s2.csv" || fail "next step does not name the --suggest file"
+grep -qF 'tell the security contact Sam &quot;Sec&quot;, Ops &lt;sec@campus.example&gt;' "$tmp/r2.html" || fail "HTML next step not escaped"
+expect 0 ',"tell the security contact Sam ""Sec"", Ops <sec@campus.example>",' $P analyze --csv "$syn"
+expect 0 '"next_step": "tell the security contact Sam \\"Sec\\", Ops <sec@campus.example>"' $P analyze --json "$syn"
 
 # ---- refusals naming a blocklist: counted when they name the host; the remote's text escaped ----
 bl=$tmp/blocklist.pcap
@@ -136,7 +160,7 @@ for r in csv.DictReader(open(sys.argv[1])):
     break' "$tmp/bl.csv")
 [ "$got" = "10.0.0.66 3 554 5.7.1 Service unavailable; Client host [10.0.0.66] blocked using zen.spamhaus.org; <script>alert(\"x\")</script>, 'q' & https://www.spamhaus.org/query/ip/10.0.0.66" ] ||
 	fail "blocklist CSV: $got"
-expect 0 '10\.0\.0\.66 .*3 refusals by blocklists naming its address \(Spamhaus\)' $P analyze "${NET[@]}" "$bl"
+expect 0 '10\.0\.0\.66 .*3 refusals by blocklists naming its address \(Spamhaus\)' $P analyze --wide "${NET[@]}" "$bl"
 # Thresholds: demand more evidence and the bot is no longer called one.
 expect 0 '10.0.0.66 +campus +unknown' $P analyze --set bot_score=50 "$syn"
 

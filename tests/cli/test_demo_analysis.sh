@@ -158,9 +158,33 @@ grep -qE '^input: 8649 packets, 7983 segments on SMTP ports, 0 flow records \(0 
 	fail "input line: $(grep '^input' "$tmp/table")"
 for row in '192.0.2.10 +springfield-k12 +permitted ' '192.0.2.12 +springfield-k12 +unregistered-server ' \
 	'10.20.33.7 +springfield-k12 +suspected-bot ' '10.20.5.5 +springfield-k12 +client-only ' \
-	'2001:db8:100::12 +springfield-k12 +unregistered-server ' '203.0.113.140 +valley-libraries +unregistered-server '; do
+	'\+ 2001:db8:100::12 +springfield-k12 +unregistered-server ' '203.0.113.140 +valley-libraries +unregistered-server '; do
 	grep -qE "^$row" "$tmp/table" || fail "table lacks a row /^$row/"
 done
+
+# Issue 14: the next step per host, one server on two families grouped, the table in 100 columns.
+grep -A1 -E '^192\.0\.2\.12 ' "$tmp/table" | grep -qF "next: register it: port25 import $tmp/suggest.csv" ||
+	fail "192.0.2.12's next step does not name the --suggest file"
+grep -A1 -E '^10\.20\.33\.7 ' "$tmp/table" | grep -qF 'next: tell the security contact Dana Whitfield <security@springfield-k12.example>' ||
+	fail "the bot's next step does not name the security contact"
+grep -A1 -E '^192\.0\.2\.10 ' "$tmp/table" | grep -qF 'next: nothing to do: registered' ||
+	fail "the permitted server's next step"
+grep -A6 -E '^192\.0\.2\.12 ' "$tmp/table" | grep -qE '^\+ 2001:db8:100::12 ' ||
+	fail "2001:db8:100::12 is not listed under 192.0.2.12 as the same server"
+awk -v f="$tmp/table" '/^ADDRESS/ {t=1} /^$/ {t=0} t && length($0) > 100 {print "FAIL: line of " length($0) " columns: " $0; bad=1} END {exit bad}' "$tmp/table" ||
+	fail "the default table is wider than 100 columns"
+$P analyze "$cap" --json >"$tmp/g.json"
+python3 - "$tmp/g.json" <<'PY' || fail "JSON: same_server_as / next_step"
+import json, sys
+d = {h["address"]: h for h in json.load(open(sys.argv[1]))["hosts"]}
+assert d["192.0.2.12"]["same_server_as"] == ["2001:db8:100::12"], d["192.0.2.12"]["same_server_as"]
+assert d["2001:db8:100::12"]["same_server_as"] == ["192.0.2.12"]
+assert d["203.0.113.140"]["same_server_as"] == []
+assert d["10.20.33.7"]["next_step"].startswith("tell the security contact Dana Whitfield"), d["10.20.33.7"]["next_step"]
+PY
+wide=$($P analyze "$cap" --wide)
+grep -qE '^10\.20\.33\.7 .*suspected-bot .*fan-out.*tell the security contact' <<<"$wide" ||
+	fail "--wide: the bot's row lacks its reasons and next step on one line"
 
 # HTML: one self-contained page; the only URL allowed is SVG's namespace name (an
 # identifier, never fetched).

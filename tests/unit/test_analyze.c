@@ -1520,7 +1520,7 @@ static void test_blocklist_hosts(void **state)
 	assert_non_null(strstr(buf, ",3,\"554 5.7.1 Service unavailable; Client host [10.0.0.66] "
 	                            "blocked using zen.spamhaus.org; <script>alert(\"\"x\"\")"
 	                            "</script>, 'q' & https://www.spamhaus.org/query/ip/"
-	                            "10.0.0.66\",1,1\n"));
+	                            "10.0.0.66\",1,1,"));
 	free(buf);
 
 	/* HTML: escaped, in the table of refusals. */
@@ -2027,6 +2027,151 @@ static void build_recipients(struct gen *g)
 		}
 }
 
+/*
+ * Issue 14: one server on both families (one IPv4 address, an IPv6 one, one
+ * HELO name, one organization) is grouped, and --suggest lists both even
+ * when the IPv6 address alone would not look like a server; two IPv4 hosts
+ * under one name are not one server.  Each host's next step: register it
+ * (naming the --suggest file), tell the security contact (escaped in HTML,
+ * quoted in CSV), nothing to do.
+ */
+static void build_same_server(struct gen *g)
+{
+	static const char *const same[] = {
+	    "220 mx.example.net ESMTP\r\n", "EHLO mx.same.example\r\n", "250 mx.example.net\r\n",
+	    "QUIT\r\n", "221 Bye\r\n", NULL,
+	};
+	static const char *const dup[] = {
+	    "220 mx.example.net ESMTP\r\n", "EHLO dup.example\r\n", "250 mx.example.net\r\n",
+	    "QUIT\r\n", "221 Bye\r\n", NULL,
+	};
+	struct host s4 = H4(0x0a00001e), s6 = H6(0x30), d4a = H4(0x0a000028), d4b = H4(0x0a000029),
+	            d6 = H6(0x40);
+	uint16_t port = 40000;
+
+	gen_start(g);
+	for (int hr = 0; hr < 72; hr++) {
+		struct host mx = H4(0xc6336400 + (uint32_t)(hr % 20));
+		uint64_t t = T0 + (uint64_t)hr * HOUR;
+		conn(g, t, &s4, &mx, port++, 25, OK, same);
+		if (hr < 2)
+			conn(g, t + MIN, &s6, &mx, port++, 25, OK, same);
+		if (hr < 3) {
+			conn(g, t + 2 * MIN, &d4a, &mx, port++, 25, OK, dup);
+			conn(g, t + 3 * MIN, &d4b, &mx, port++, 25, OK, dup);
+			conn(g, t + 4 * MIN, &d6, &mx, port++, 25, OK, dup);
+		}
+	}
+}
+
+static void test_next_step_same_server(void **state)
+{
+	struct p25_model m;
+	struct gen g;
+	struct p25_analyzer *a;
+	const struct p25_an_host *s4, *s6;
+	char step[P25_AN_STEP_LEN], err[256], *buf = NULL;
+	size_t idx[P25_AN_SAME_MAX], len = 0;
+	struct p25_capture *c;
+	struct p25_packet pkt;
+	FILE *f;
+
+	(void)state;
+	build_same_server(&g);
+	scenario_model(&m);
+	a = p25_an_new(NULL, &m, NULL, NULL, 0, 1700000000, err, sizeof err);
+	assert_non_null(a);
+	c = p25_capture_open_mem(g.file.p, g.file.len, "same", err, sizeof err);
+	assert_non_null(c);
+	while (p25_capture_next(c, &pkt) == 1)
+		p25_an_packet(a, &pkt);
+	p25_capture_close(c);
+	p25_an_finish(a);
+	s4 = find(a, "10.0.0.30");
+	s6 = find(a, "2001:db8:1::30");
+	assert_int_equal(s4->cls, P25_AN_SERVER);
+	assert_int_not_equal(s6->cls, P25_AN_SERVER); /* two connections: too little on its own */
+	assert_int_equal(s4->same_as, -1);
+	assert_int_equal(s6->same_as, s4 - p25_an_hosts(a, &len));
+	assert_int_equal(p25_an_same_server(a, (size_t)(s4 - p25_an_hosts(a, &len)), idx, 16), 2);
+	assert_int_equal(idx[1], (size_t)(s6 - p25_an_hosts(a, &len)));
+	/* Two IPv4 hosts under one name: no grouping. */
+	assert_int_equal(find(a, "10.0.0.40")->same_as, -1);
+	assert_int_equal(find(a, "2001:db8:1::40")->same_as, -1);
+	assert_int_equal(p25_an_same_server(a, (size_t)(find(a, "10.0.0.40") - p25_an_hosts(a, &len)), idx, 16), 1);
+
+	/* Next steps: without --suggest, a permit add; with it, the file. */
+	assert_string_equal(p25_an_next_step(a, s4, step, sizeof step),
+	                    "register it: port25 permit add campus 10.0.0.30 --kind mail "
+	                    "--description \"mail server\"");
+	assert_int_equal(p25_an_set_suggest_file(a, "found.csv"), 0);
+	assert_string_equal(p25_an_next_step(a, s4, step, sizeof step),
+	                    "register it: port25 import found.csv");
+	assert_string_equal(p25_an_next_step(a, s6, step, sizeof step),
+	                    "register it: port25 import found.csv");
+
+	/* --suggest: both addresses of the server. */
+	f = open_memstream(&buf, &len);
+	assert_int_equal(p25_an_suggest_csv(a, "t", f), 2 + 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "campus,10.0.0.30,mail-server,"));
+	assert_non_null(strstr(buf, "campus,2001:db8:1::30,mail-server,"));
+	free(buf);
+
+	/* JSON: per-address records, each naming the other address. */
+	json_t *j = p25_an_host_json(a, s6);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(j, "same_server_as"), 0)),
+	                    "10.0.0.30");
+	assert_string_equal(json_string_value(json_object_get(j, "next_step")),
+	                    "register it: port25 import found.csv");
+	json_decref(j);
+	p25_an_free(a);
+	p25_model_free(&m);
+
+	/* Any order and split of the input: the same report (grouping included). */
+	struct p25_prefix net[2];
+	struct p25_diag d;
+	assert_int_equal(p25_prefix_parse("10.0.0.0/24", 0, &net[0], &d), 0);
+	assert_int_equal(p25_prefix_parse("2001:db8:1::/48", 0, &net[1], &d), 0);
+	units_any_order(&g, net, 2);
+	gen_free(&g);
+
+	/* The bot of the scenario: its organization's security contact, escaped where it goes. */
+	a = analyze_scenario(&m, &g);
+	const struct p25_an_host *bot = find(a, "10.0.0.66");
+	assert_string_equal(p25_an_next_step(a, bot, step, sizeof step),
+	                    "tell campus: it has no security contact in the registry (port25 "
+	                    "contact add campus ... --role security)");
+	assert_int_equal(p25_an_set_security_contact(a, "nope", "x", "y"), 1);
+	assert_int_equal(p25_an_set_security_contact(a, "campus", "Eve \"<b>\", Sec",
+	                                             "sec&ops@campus.example"),
+	                 0);
+	assert_string_equal(p25_an_next_step(a, bot, step, sizeof step),
+	                    "tell the security contact Eve \"<b>\", Sec <sec&ops@campus.example>");
+	assert_string_equal(p25_an_next_step(a, find(a, "10.0.0.11"), step, sizeof step),
+	                    "nothing to do: registered");
+	assert_string_equal(p25_an_next_step(a, find(a, "10.0.0.20"), step, sizeof step),
+	                    "nothing to do: it submits on 465/587");
+	f = open_memstream(&buf, &len);
+	assert_int_equal(p25_an_report_html(a, "t", f), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "<th>next step</th>"));
+	assert_non_null(strstr(buf, "tell the security contact Eve &quot;&lt;b&gt;&quot;, Sec "
+	                            "&lt;sec&amp;ops@campus.example&gt;"));
+	assert_null(strstr(buf, "<b>"));
+	free(buf);
+	f = open_memstream(&buf, &len);
+	assert_int_equal(p25_an_report_csv(a, f), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, ",next_step,same_server_as\n"));
+	assert_non_null(strstr(buf, ",\"tell the security contact Eve \"\"<b>\"\", Sec "
+	                            "<sec&ops@campus.example>\","));
+	free(buf);
+	p25_an_free(a);
+	p25_model_free(&m);
+	gen_free(&g);
+}
+
 static void test_recipient_fanout(void **state)
 {
 	struct gen g;
@@ -2257,7 +2402,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_reject_share),        cmocka_unit_test(test_receive_only),
 	    cmocka_unit_test(test_established_evidence), cmocka_unit_test(test_distinct_capped),
 	    cmocka_unit_test(test_serves_mailboxes),    cmocka_unit_test(test_mailbox_handshake_only),    cmocka_unit_test(test_blocklist_replies),
-	    cmocka_unit_test(test_blocklist_hosts),      cmocka_unit_test(test_recipient_fanout),
+	    cmocka_unit_test(test_blocklist_hosts),      cmocka_unit_test(test_recipient_fanout), cmocka_unit_test(test_next_step_same_server),
 	    cmocka_unit_test(test_conn_table_full),
 	};
 

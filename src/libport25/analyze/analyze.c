@@ -1451,6 +1451,14 @@ void p25_an_free(struct p25_analyzer *a)
 		a->texts = b->next;
 		free(b);
 	}
+	for (size_t i = 0; a->model && i < a->model->norgs; i++) {
+		free(a->sec_name ? a->sec_name[i] : NULL);
+		free(a->sec_email ? a->sec_email[i] : NULL);
+	}
+	free(a->sec_name);
+	free(a->sec_email);
+	free(a->suggest);
+	free(a->same_next);
 	free(a->conns);
 	free(a->cbucket);
 	free(a->hosts);
@@ -1584,6 +1592,7 @@ void p25_an_finish(struct p25_analyzer *a)
 	}
 	/* The table is no longer needed for lookups: sort for the reports. */
 	sort_hosts(a);
+	p25_an_group_servers(a);
 	free(a->hidx);
 	a->hidx = NULL;
 	a->hidx_cap = 0;

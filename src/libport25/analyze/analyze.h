@@ -215,6 +215,12 @@ struct p25_an_host {
 	 */
 	uint64_t mail_served;
 	const char *reasons; /* "; "-separated, after p25_an_finish */
+	/*
+	 * The host listed first of the same server seen on the other address
+	 * family (same organization, the same single HELO name), as an index
+	 * into p25_an_hosts(), or -1: after p25_an_finish.
+	 */
+	ssize_t same_as;
 };
 
 /* The blocklist of bit i of bl_lists, NULL past the table (docs/analyzer.md). */
@@ -323,6 +329,32 @@ struct p25_an_org_summary {
  * *out is malloc'd (the caller frees it); returns how many, -1 when out of memory.
  */
 long p25_an_summarize_orgs(const struct p25_analyzer *a, struct p25_an_org_summary **out);
+
+/*
+ * The security contact of organization `org` (a handle of the model), whom
+ * the next step of a suspected bot names.  -1 when out of memory, 1 (and
+ * nothing kept) when the handle is not the model's.
+ */
+int p25_an_set_security_contact(struct p25_analyzer *a, const char *org, const char *name,
+                                const char *email);
+/* The handle of the host's organization, NULL for the --internal prefixes'. */
+const char *p25_an_host_org(const struct p25_analyzer *a, const struct p25_an_host *h);
+/* The --suggest file the reports tell to import (NULL: none was written). */
+int p25_an_set_suggest_file(struct p25_analyzer *a, const char *path);
+/*
+ * What to do next about a host, in words: "register it: port25 import FILE",
+ * "tell the security contact NAME <EMAIL>", "nothing to do" and the like.
+ * Registry values are in it unescaped: each report escapes it.
+ */
+#define P25_AN_STEP_LEN 400 /* enough for any next step, registry values included */
+const char *p25_an_next_step(const struct p25_analyzer *a, const struct p25_an_host *h,
+                             char *buf, size_t len);
+/*
+ * The hosts of the same server as host i (itself first, then the others of
+ * the group in address order) into idx (up to max); returns how many.
+ */
+#define P25_AN_SAME_MAX 16 /* addresses of one server a report lists */
+size_t p25_an_same_server(const struct p25_analyzer *a, size_t i, size_t *idx, size_t max);
 
 /* Reports.  extra (may be NULL) is merged into the JSON document: input stats and the like. */
 json_t *p25_an_host_json(const struct p25_analyzer *a, const struct p25_an_host *h);

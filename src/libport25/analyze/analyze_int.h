@@ -119,6 +119,11 @@ struct p25_analyzer {
 
 	struct p25_port_filter filter;
 	struct p25_an_stats stats;
+	/* Per model org: its security contact (NULL: none given), for the next steps. */
+	char **sec_name, **sec_email;
+	char *suggest; /* the --suggest file, or NULL */
+	/* Per host: the next host of its same-server group, or -1 (p25_an_group_servers). */
+	ssize_t *same_next;
 	bool finished;
 	bool draining; /* p25_an_finish settles everything: no hash unlinking */
 };
@@ -200,5 +205,8 @@ void p25_an_add_domain(struct p25_an_smtp *r, uint64_t h);
 int p25_an_likelihood(const struct p25_an_config *cfg, int bot, int srv);
 /* Class, scores and reasons (written to reasons, of P25_AN_REASONS_LEN bytes). */
 void p25_an_classify(const struct p25_an_config *cfg, struct p25_an_host *h, char *reasons);
+
+/* Link the hosts of one server seen on both families (same_as): nextstep.c. */
+void p25_an_group_servers(struct p25_analyzer *a);
 
 #endif

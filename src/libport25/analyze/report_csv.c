@@ -20,7 +20,7 @@ int p25_an_report_csv(const struct p25_analyzer *a, FILE *f)
 	          "out_packets_sent,out_packets_received,in_connections,in_established,"
 	          "submission_connections,first_seen,last_seen,helo,messages,would_block,reasons,"
 	          "out_syn_packets,confidence,blocklist_listed,blocklist_reply,"
-	          "recipients_window_max,recipient_domains_window_max\n");
+	          "recipients_window_max,recipient_domains_window_max,next_step,same_server_as\n");
 	/* Hosts share the same few seconds: format each second once (gmtime, strftime). */
 	char t1[P25_TIME_STRLEN] = "", t2[P25_TIME_STRLEN] = "";
 	uint64_t s1 = 0, s2 = 0;
@@ -71,7 +71,20 @@ int p25_an_report_csv(const struct p25_analyzer *a, FILE *f)
 		p25_wbuf_csv(w, p25_an_host_smtp(h)->bl_reply, ',');
 		csv_u64(w, h->rcpt_max);
 		p25_wbuf_u64(w, h->rcpt_domains_max);
-		p25_wbuf_raw(w, "\n", 1);
+		p25_wbuf_raw(w, ",", 1);
+		{
+			char step[P25_AN_STEP_LEN], same[P25_AN_SAME_MAX * (P25_PREFIX_STRLEN + 1)] = "";
+			size_t idx[P25_AN_SAME_MAX], ns = p25_an_same_server(a, i, idx, P25_AN_SAME_MAX);
+			/* Quoted and neutralised: the contact's name and e-mail come from the registry. */
+			p25_wbuf_csv(w, p25_an_next_step(a, h, step, sizeof step), ',');
+			for (size_t k = 1; k < ns; k++) {
+				size_t l = strlen(same);
+				if (k > 1)
+					same[l++] = ' ';
+				p25_addr_format(&a->hosts[idx[k]].addr, same + l, sizeof same - l);
+			}
+			p25_wbuf_csv(w, same, '\n');
+		}
 	}
 	return p25_wbuf_close(w);
 }

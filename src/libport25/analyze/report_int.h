@@ -22,6 +22,9 @@ static inline bool p25_an_to_register(const struct p25_an_host *h)
 	return (h->cls == P25_AN_SERVER || h->cls == P25_AN_INBOUND) && p25_an_would_block(h);
 }
 
+/* To register: itself, or another address of the same server that is (nextstep.c). */
+bool p25_an_group_to_register(const struct p25_analyzer *a, const struct p25_an_host *h);
+
 /* The JSON document without its hosts: summary, counts and input statistics (report_json.c). */
 json_t *p25_an_report_head(const struct p25_analyzer *a);
 

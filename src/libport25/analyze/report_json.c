@@ -59,6 +59,18 @@ json_t *p25_an_host_json(const struct p25_analyzer *a, const struct p25_an_host 
 	json_object_set_new(j, "would_block_outbound",
 	                    json_boolean(h->block_out && h->out25.conns));
 	json_object_set_new(j, "would_block_inbound", json_boolean(h->block_in && h->in25.conns));
+	{
+		char step[P25_AN_STEP_LEN];
+		size_t idx[P25_AN_SAME_MAX], ns;
+		json_t *same = json_array();
+		json_object_set_new(j, "next_step",
+		                    json_string(p25_an_next_step(a, h, step, sizeof step)));
+		ns = p25_an_same_server(a, (size_t)(h - a->hosts), idx, P25_AN_SAME_MAX);
+		for (size_t k = 1; k < ns; k++)
+			json_array_append_new(same, json_string(p25_addr_format(
+			                                &a->hosts[idx[k]].addr, buf, sizeof buf)));
+		json_object_set_new(j, "same_server_as", same);
+	}
 	out = side_json(&h->out25, true);
 	json_object_set_new(out, "distinct_destinations",
 	                    json_integer((json_int_t)p25_an_distinct_dests(h)));

@@ -101,6 +101,23 @@ static void jw_host(struct p25_wbuf *w, const struct p25_analyzer *a, const stru
 	p25_wbuf_lit(w, h->block_out && h->out25.conns ? "true" : "false");
 	jw_key(w, "would_block_inbound", false);
 	p25_wbuf_lit(w, h->block_in && h->in25.conns ? "true" : "false");
+	{
+		char step[P25_AN_STEP_LEN];
+		size_t idx[P25_AN_SAME_MAX], ns;
+		jw_key(w, "next_step", false);
+		p25_an_next_step(a, h, step, sizeof step);
+		p25_wbuf_json_str(w, step, strlen(step));
+		ns = p25_an_same_server(a, (size_t)(h - a->hosts), idx, P25_AN_SAME_MAX);
+		jw_key(w, "same_server_as", false);
+		p25_wbuf_raw(w, "[", 1);
+		for (size_t k = 1; k < ns; k++) {
+			if (k > 1)
+				p25_wbuf_raw(w, ", ", 2);
+			p25_addr_format(&a->hosts[idx[k]].addr, buf, sizeof buf);
+			p25_wbuf_json_str(w, buf, strlen(buf));
+		}
+		p25_wbuf_raw(w, "]", 1);
+	}
 	jw_side(w, "smtp_out", &h->out25, h);
 	jw_side(w, "smtp_in", &h->in25, NULL);
 	jw_side(w, "submission", &h->sub, NULL);

@@ -16,7 +16,8 @@ long p25_an_suggest_csv(const struct p25_analyzer *a, const char *requested_by, 
 		const struct p25_an_host *h = &a->hosts[i];
 		char buf[P25_PREFIX_STRLEN], desc[200], helo[P25_AN_HELO_LEN];
 		const char *org = p25_an_org_handle(a, h);
-		if (!p25_an_to_register(h))
+		/* A server's other addresses (the other family) go with it. */
+		if (!p25_an_group_to_register(a, h))
 			continue;
 		/* Description text goes into firewall comments later: keep it inert. */
 		p25_text_inert(p25_an_host_smtp(h)->nhelo_names ? h->smtp->helo_names[0] : "", helo,
