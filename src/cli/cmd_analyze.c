@@ -689,6 +689,11 @@ static int analyze(struct cli *cli, int argc, char **argv, bool collect)
 	rc = parse_opts(cli, argc, argv, &o);
 	if (rc != EXIT_OK)
 		goto out;
+	/* A missing file is bad input (1); a file with a bad line is a usage error (2). */
+	if (o.config && access(o.config, R_OK) != 0) {
+		rc = cli_fail(EXIT_REFUSED, "--config %s: %s", o.config, strerror(errno));
+		goto out;
+	}
 	if (o.config && p25_an_config_load(&cfg, o.config, err, sizeof err) < 0) {
 		rc = cli_fail(EXIT_USAGE, "--config %s", err);
 		goto out;

@@ -35,6 +35,9 @@ for h in d["hosts"]:
 expect 0 'usage: port25 analyze' $P analyze --help
 expect 2 'no input' $P analyze "${ALL[@]}"
 expect 1 'nosuch.pcap: No such file' $P analyze "${ALL[@]}" "$tmp/nosuch.pcap"
+# A missing input file is bad input (1), not a usage (2) or system (3) error: every input.
+expect 1 'nosuch.flows: No such file' $P analyze "${ALL[@]}" --flows "$tmp/nosuch.flows"
+expect 1 '--config .*nosuch.conf: No such file' $P analyze "${ALL[@]}" --config "$tmp/nosuch.conf" "$caps/mail_sender_client_1.pcapng"
 expect 2 "unknown setting 'frobs'" $P analyze "${ALL[@]}" --set frobs=1 "$caps/mail_sender_client_1.pcapng"
 expect 2 "fanout_min = 'x'" $P analyze "${ALL[@]}" --set fanout_min=x "$caps/mail_sender_client_1.pcapng"
 expect 2 '--internal' $P analyze --internal 10.0.0.300/8 "$caps/mail_sender_client_1.pcapng"
