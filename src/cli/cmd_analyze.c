@@ -352,23 +352,42 @@ static void print_table(struct p25_analyzer *an)
 	size_t n, *order = display_order(an, &n);
 	const struct p25_an_host *h = p25_an_hosts(an, &n);
 	char cell[NCOL][P25_AN_STEP_LEN];
-	bool grouped = false, cut = false;
+	bool grouped = false, cut = false, show[NCOL];
 
 	if (!order) {
 		cli_fail(EXIT_SYSTEM, "out of memory");
 		return;
 	}
-	for (int c = 0; c < NCOL; c++)
+	for (int c = 0; c < NCOL; c++) {
 		w[c] = (int)strlen(head[c]);
+		show[c] = true;
+	}
 	/* Two passes: the widths, then the lines. */
 	for (int pass = 0; pass < 2; pass++) {
 		if (pass == 1) {
+			/*
+			 * Narrow terminals: the confidence, then the destinations
+			 * go (--wide has them), then the organization is cut;
+			 * the HELO takes what is left, at least 8.
+			 */
+			static const int drop[] = {CONF, DESTS};
 			for (int c = 0; c < HELO; c++)
 				used += w[c] + 2;
+			for (size_t k = 0; k < sizeof drop / sizeof *drop && used + 8 > width; k++) {
+				used -= w[drop[k]] + 2;
+				show[drop[k]] = false;
+			}
+			if (used + 8 > width && w[ORG] > 6) {
+				int less = used + 8 - width < w[ORG] - 6 ? used + 8 - width : w[ORG] - 6;
+				w[ORG] -= less;
+				used -= less;
+			}
 			if (w[HELO] > width - used)
 				w[HELO] = width - used < 8 ? 8 : width - used;
 			for (int c = 0; c < NCOL; c++)
-				printf("%-*s%s", c + 1 < NCOL ? w[c] : 0, head[c], c + 1 < NCOL ? "  " : "\n");
+				if (show[c])
+					printf("%-*s%s", c + 1 < NCOL ? w[c] : 0, head[c],
+					       c + 1 < NCOL ? "  " : "\n");
 		}
 		for (size_t oi = 0; oi < n; oi++) {
 			const struct p25_an_host *x = &h[order[oi]];
@@ -377,7 +396,7 @@ static void print_table(struct p25_analyzer *an)
 			char addr[P25_ADDR_STRLEN], why[P25_AN_STEP_LEN];
 			snprintf(cell[ADDR], sizeof cell[ADDR], "%s%s", x->same_as >= 0 ? "+ " : "",
 				 p25_addr_format(&x->addr, addr, sizeof addr));
-			fit(cell[ORG], sizeof cell[ORG], org ? org : "-", 20);
+			fit(cell[ORG], sizeof cell[ORG], org ? org : "-", pass ? w[ORG] : 20);
 			snprintf(cell[CLS], sizeof cell[CLS], "%s", p25_an_class_name(x->cls));
 			snprintf(cell[BOT], sizeof cell[BOT], "%d", x->score);
 			snprintf(cell[CONF], sizeof cell[CONF], "%d", x->confidence);
@@ -396,6 +415,8 @@ static void print_table(struct p25_analyzer *an)
 			for (int c = 0; c < NCOL; c++) {
 				const char *t = cell[c];
 				int k = 0;
+				if (!show[c])
+					continue;
 				for (; t[k]; k++)
 					putchar((unsigned char)t[k] < 0x20 || t[k] == 0x7f ? '?' : t[k]);
 				if (c + 1 < NCOL)

@@ -123,6 +123,13 @@ grep -A1 '^10\.0\.0\.66 ' <<<"$out" | grep -qF 'next: tell campus: it has no sec
 	fail "next step of the bot without a security contact"
 grep -qF 'BOT%: bot likelihood 0-100, one scale in every class' <<<"$out" || fail "the text report does not say what BOT% is"
 grep -q 'Reasons are cut at three lines' <<<"$out" || fail "the bot's reasons were not cut at three lines"
+# On a terminal, its width: 80 and 120 columns (script(1) gives the command a terminal).
+for cols in 80 120; do
+	tty_out=$(script -qec "stty cols $cols; $P analyze $syn" "$tmp/typescript" | tr -d '\r')
+	grep -q '^ADDRESS ' <<<"$tty_out" || fail "no table on a terminal of $cols columns"
+	long=$(awk -v w="$cols" '/^ADDRESS/ {t=1} /^$/ {t=0} t && length($0) > w' <<<"$tty_out")
+	[ -z "$long" ] || fail "table wider than the $cols-column terminal:"$'\n'"$long"
+done
 wide=$($P analyze --wide "$syn")
 [ "$(awk '/^ADDRESS/ {t=1} /^$/ {t=0} t && length($0) > 100' <<<"$wide" | wc -l)" -gt 0 ] || fail "--wide is not the full table"
 grep -qE '^ADDRESS .* REASONS +NEXT STEP *$' <<<"$wide" || fail "--wide header: $(head -1 <<<"$wide")"
