@@ -799,7 +799,9 @@ static int analyze(struct cli *cli, int argc, char **argv, bool collect)
 	snprintf(title, sizeof title, "port25: SMTP hosts%s%s", o.org ? " of " : "",
 		 o.org ? o.org : "");
 	rc = report(cli, &o, an, dec, title);
-	if (rc == EXIT_OK && !damaged && have_model && cli->reg)
+	/* The member's portal gets the next steps without the operator's local file name. */
+	if (rc == EXIT_OK && !damaged && have_model && cli->reg &&
+	    p25_an_set_suggest_file(an, NULL) == 0)
 		record_findings(cli, an, &model, o.org);
 	if (rc == EXIT_OK && damaged)
 		rc = EXIT_REFUSED;
