@@ -69,6 +69,31 @@ static void base_data(struct p25_registry *reg, const struct p25_notify_config *
 	}
 }
 
+/* The event data of a permit's notice: the org's, and the permit. */
+static json_t *permit_data(struct p25_registry *reg, struct scan *s, const char *org,
+                           json_t *permit)
+{
+	json_t *data = json_object();
+
+	base_data(reg, s->cfg, org, data);
+	json_object_set_new(data, "permit", json_deep_copy(permit));
+	return data;
+}
+
+/* Queue a permit's notice to the org's technical and security contacts, counted in *count. */
+static int queue_permit_notice(struct p25_registry *reg, struct scan *s, const char *org,
+                               const char *template, json_t *data, const char *key,
+                               size_t *count)
+{
+	int rc = p25_notify_queue_org(reg, s->cfg, s->now, org, "technical,security", template,
+	                              data, key, 0, NULL, 0);
+
+	if (rc > 0)
+		*count += (size_t)rc;
+	json_decref(data);
+	return rc;
+}
+
 static int scan_expiring(struct p25_registry *reg, struct scan *s)
 {
 	struct p25_permit_filter f = {.now = s->now};
@@ -97,19 +122,14 @@ static int scan_expiring(struct p25_registry *reg, struct scan *s)
 				d = days[j];
 		if (d < 0)
 			continue;
-		data = json_object();
-		base_data(reg, s->cfg, org, data);
-		json_object_set_new(data, "permit", json_deep_copy(p));
+		data = permit_data(reg, s, org, p);
 		json_object_set_new(data, "days", json_integer(d));
 		json_object_set_new(data, "days_left",
 		                    json_integer((t - s->now + P25_DAY - 1) / P25_DAY));
 		snprintf(key, sizeof key, "expiring:%" JSON_INTEGER_FORMAT ":%s:%d",
 		         json_integer_value(json_object_get(p, "id")), expires, d);
-		rc = p25_notify_queue_org(reg, s->cfg, s->now, org, "technical,security",
-		                          "variance-expiring", data, key, 0, NULL, 0);
-		if (rc > 0)
-			s->res->expiring += (size_t)rc;
-		json_decref(data);
+		rc = queue_permit_notice(reg, s, org, "variance-expiring", data, key,
+		                         &s->res->expiring);
 	}
 	json_decref(permits);
 	return rc < 0 ? rc : 0;
@@ -133,16 +153,10 @@ static int scan_expired(struct p25_registry *reg, struct scan *s)
 		if (!expires || p25_time_parse(expires, &t, err, sizeof err) < 0 ||
 		    t > s->now || s->now - t > 30 * P25_DAY)
 			continue;
-		data = json_object();
-		base_data(reg, s->cfg, org, data);
-		json_object_set_new(data, "permit", json_deep_copy(p));
+		data = permit_data(reg, s, org, p);
 		snprintf(key, sizeof key, "expired:%" JSON_INTEGER_FORMAT ":%s",
 		         json_integer_value(json_object_get(p, "id")), expires);
-		rc = p25_notify_queue_org(reg, s->cfg, s->now, org, "technical,security",
-		                          "variance-expired", data, key, 0, NULL, 0);
-		if (rc > 0)
-			s->res->expired += (size_t)rc;
-		json_decref(data);
+		rc = queue_permit_notice(reg, s, org, "variance-expired", data, key, &s->res->expired);
 	}
 	json_decref(permits);
 	return rc < 0 ? rc : 0;
