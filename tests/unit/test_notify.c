@@ -481,6 +481,41 @@ static void test_message_headers(void **state)
 	rmdir(dir);
 }
 
+/* A variance's notices: at 14 and 3 days left, once each, and once when it has expired. */
+static void test_variance_expiring_and_expired(void **state)
+{
+	struct p25_registry *reg = *state;
+	struct p25_service_options opt = {.notify = &cfg};
+	struct p25_service *svc;
+	struct p25_auth a = op("2026-11-23T10:00:00Z");
+	struct p25_permit_spec spec = {.org = "beta", .address = "2001:db8:77::25",
+	                               .kind = P25_KIND_MAIL_SERVER, .description = "relay",
+	                               .expires = at("2026-12-31T12:00:00Z")};
+	struct p25_scan_result sr;
+	int64_t id;
+
+	p25_notify_config_default(&cfg);
+	assert_int_equal(p25_service_open(reg, &opt, &svc), 0);
+	org_with_contacts(svc, "beta", "2001:db8:77::/48", true);
+	assert_int_equal(p25_service_permit_add(svc, &a, &spec, &id), 0);
+	assert_int_equal(p25_notify_scan(reg, &cfg, at("2026-12-01T12:00:00Z"), &sr), 0);
+	assert_int_equal(sr.expiring, 0);
+	/* Technical and security contacts: two notices a threshold, never twice. */
+	assert_int_equal(p25_notify_scan(reg, &cfg, at("2026-12-20T12:00:00Z"), &sr), 0);
+	assert_int_equal(sr.expiring, 2);
+	assert_int_equal(p25_notify_scan(reg, &cfg, at("2026-12-21T12:00:00Z"), &sr), 0);
+	assert_int_equal(sr.expiring, 0);
+	assert_int_equal(p25_notify_scan(reg, &cfg, at("2026-12-29T12:00:00Z"), &sr), 0);
+	assert_int_equal(sr.expiring, 2);
+	assert_int_equal(count(reg, "variance-expiring", "queued"), 4);
+	assert_int_equal(p25_notify_scan(reg, &cfg, at("2027-01-01T12:00:00Z"), &sr), 0);
+	assert_int_equal(sr.expired, 2);
+	assert_int_equal(p25_notify_scan(reg, &cfg, at("2027-01-02T12:00:00Z"), &sr), 0);
+	assert_int_equal(sr.expired, 0);
+	assert_int_equal(count(reg, "variance-expired", "queued"), 2);
+	p25_service_close(svc);
+}
+
 static void test_campaign_answers_and_reminders(void **state)
 {
 	struct p25_registry *reg = *state;
@@ -538,6 +573,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_hook_failure_rolls_back, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_claim_lease_finish, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_campaign_answers_and_reminders, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_variance_expiring_and_expired, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
